@@ -1,0 +1,49 @@
+# Warnings are errors in our code only; dependencies live in /usr/include and
+# are treated as system headers by the compiler.
+add_library(tickwire_warnings INTERFACE)
+target_compile_options(tickwire_warnings INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Werror)
+
+# Sanitizers and tuning apply to everything we compile (tests and benches too).
+if(TICKWIRE_SANITIZE)
+  add_compile_options(-fsanitize=${TICKWIRE_SANITIZE} -fno-omit-frame-pointer -g)
+  add_link_options(-fsanitize=${TICKWIRE_SANITIZE})
+  if(TICKWIRE_SANITIZE MATCHES "undefined")
+    add_compile_options(-fno-sanitize-recover=undefined)
+  endif()
+  if(TICKWIRE_SANITIZE STREQUAL "thread")
+    add_compile_definitions(TICKWIRE_TSAN=1)
+  endif()
+endif()
+if(TICKWIRE_NATIVE)
+  add_compile_options(-march=native)
+endif()
+
+# tickwire_library(folder [SOURCES extra...] [PUBLIC deps...] [PRIVATE deps...]
+#                  [DEFINES public-definitions...]):
+# a static library from FOLDER/src/*.cpp with public headers under
+# FOLDER/include, exported as tickwire::FOLDER. A folder with no sources yet is
+# an interface (header-only) library with the same name and dependencies.
+function(tickwire_library folder)
+  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE;DEFINES" ${ARGN})
+  file(GLOB_RECURSE _srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp)
+  list(FILTER _srcs EXCLUDE REGEX "/src/main\\.cpp$")
+  list(APPEND _srcs ${ARG_SOURCES})
+  set(_lib tickwire_${folder})
+  if(_srcs)
+    add_library(${_lib} STATIC ${_srcs})
+    set_target_properties(${_lib} PROPERTIES POSITION_INDEPENDENT_CODE ON)
+    target_include_directories(${_lib} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/src)
+    target_link_libraries(${_lib} PUBLIC ${ARG_PUBLIC} PRIVATE ${ARG_PRIVATE} $<BUILD_INTERFACE:tickwire_warnings>)
+    set(_scope PUBLIC)
+  else()
+    add_library(${_lib} INTERFACE)
+    target_link_libraries(${_lib} INTERFACE ${ARG_PUBLIC} ${ARG_PRIVATE})
+    set(_scope INTERFACE)
+  endif()
+  add_library(tickwire::${folder} ALIAS ${_lib})
+  set_target_properties(${_lib} PROPERTIES EXPORT_NAME ${folder})
+  target_compile_definitions(${_lib} ${_scope} ${ARG_DEFINES})
+  target_include_directories(${_lib} ${_scope}
+    $<BUILD_INTERFACE:${CMAKE_CURRENT_SOURCE_DIR}/include> $<INSTALL_INTERFACE:include>)
+endfunction()

@@ -1,0 +1,106 @@
+# tickwire market data: one Envelope per normalized exchange event.
+#
+# An Envelope is what the connector publishes on every transport and what the
+# journal stores as a record's payload, framed as a standard Cap'n Proto
+# message (segment table + segments), so `capnp decode` reads it directly.
+#
+# Prices and sizes are exact decimals (integer mantissa, base-10 exponent),
+# never binary floating point: the text an exchange sent ("0.00100000") is
+# kept digit for digit, trailing zeros included, and prints back identically.
+@0xd5cd8086abe724e4;
+
+$import "/capnp/c++.capnp".namespace("tickwire::proto");
+
+# An exact decimal: value = mantissa * 10^exponent.
+# "0.00100000" is {mantissa = 100000, exponent = -8}; "100" is {100, 0}.
+# The exponent carries the number of fractional digits the exchange sent, so
+# formatting it back gives the original text.
+struct Decimal {
+  mantissa @0 :Int64;
+  exponent @1 :Int8;
+}
+
+# Which side took liquidity in a trade.
+enum Side {
+  unknown @0;  # the exchange did not say
+  buy @1;      # the buyer was the aggressor (taker)
+  sell @2;     # the seller was the aggressor (Binance: buyer is maker, m=true)
+}
+
+# One executed trade.
+struct Trade {
+  tradeId @0 :UInt64;     # the exchange's trade id (Binance "t")
+  price @1 :Decimal;      # execution price (Binance "p")
+  size @2 :Decimal;       # executed quantity in the base asset (Binance "q")
+  aggressor @3 :Side;     # taker side (Binance: "m" true => sell)
+  tradeNs @4 :UInt64;     # exchange trade time, ns since the Unix epoch (Binance "T")
+}
+
+# Best bid and offer (top of book).
+struct Quote {
+  updateId @0 :UInt64;    # the exchange's book update id (Binance bookTicker "u")
+  bidPrice @1 :Decimal;
+  bidSize @2 :Decimal;
+  askPrice @3 :Decimal;
+  askSize @4 :Decimal;
+}
+
+# One price level: the absolute size resting at a price. A size of zero in a
+# BookDelta removes the level.
+struct Level {
+  price @0 :Decimal;
+  size @1 :Decimal;
+}
+
+# An incremental order-book update.
+struct BookDelta {
+  firstUpdateId @0 :UInt64;  # first update id covered (Binance "U")
+  lastUpdateId @1 :UInt64;   # last update id covered (Binance "u")
+  bids @2 :List(Level);      # changed bid levels, absolute sizes
+  asks @3 :List(Level);      # changed ask levels, absolute sizes
+}
+
+# A full order-book image (e.g. the REST snapshot a book was synced from).
+struct BookSnapshot {
+  lastUpdateId @0 :UInt64;   # the exchange's update id the image is valid at
+  bids @1 :List(Level);      # best first (descending price)
+  asks @2 :List(Level);      # best first (ascending price)
+}
+
+# Something that happened to the feed rather than in the market. A replay
+# consumer uses these to know where data may be missing.
+struct Status {
+  enum Kind {
+    connected @0;      # a session is connected and subscribed
+    disconnected @1;   # a session was lost; data may be missing until `connected`
+    gap @2;            # exchange sequence range [fromId, toId] was not received
+    resync @3;         # a book was re-synchronized from a snapshot
+    heartbeat @4;      # periodic liveness record from the connector
+    rollover @5;       # a session was replaced (make-before-break)
+    dropped @6;        # `count` records were dropped locally (e.g. full ring)
+    subscribed @7;     # a subscription was (re)sent
+    rejected @8;       # an input was rejected (malformed, oversized); `detail` says what
+  }
+  kind @0 :Kind;
+  fromId @1 :UInt64;   # first exchange sequence/update id affected (0 if none)
+  toId @2 :UInt64;     # last exchange sequence/update id affected (0 if none)
+  count @3 :UInt64;    # how many items the status refers to (e.g. dropped records)
+  detail @4 :Text;     # human-readable reason, e.g. "connection reset by peer"
+}
+
+struct Envelope {
+  sequence @0 :UInt64;   # connector-wide sequence: strictly increasing, never reused across restarts
+  monoNs @1 :UInt64;     # receive time from the TSC, converted to CLOCK_MONOTONIC nanoseconds
+  wallNs @2 :UInt64;     # receive time as wall-clock ns since the Unix epoch, derived from the
+                         # same TSC reading through the clock's wall anchor (no clock call on the hot path)
+  exchNs @3 :UInt64;     # the exchange's event time, ns since the Unix epoch (0 if the message has none)
+  feed @4 :Text;         # configured feed name, e.g. "binance"
+  symbol @5 :Text;       # exchange symbol as the exchange spells it, e.g. "BTCUSDT"
+  union {
+    trade @6 :Trade;
+    quote @7 :Quote;
+    bookDelta @8 :BookDelta;
+    bookSnapshot @9 :BookSnapshot;
+    status @10 :Status;
+  }
+}
