@@ -1,0 +1,85 @@
+// The connector's configuration: plain structs filled from a TOML file by
+// load_file()/load_string(), fully validated, with defaults for every optional
+// key. Loading happens once at startup; nothing here is on the hot path.
+//
+//   auto config = tickwire::config::load_file("config/default.toml");
+//   if (!config.ok()) { /* config.status().message() names file:line: key */ }
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace tickwire::config {
+
+// When the journal flusher calls fsync on the segment it writes.
+enum class FsyncPolicy { kNone, kInterval, kBatch };
+// What the feed thread does when the journal ring is full.
+enum class FullPolicy { kBlock, kDrop };
+
+// One [[feeds]] entry: a websocket connection (or the embedded simulator).
+struct FeedConfig {
+  std::string name;                     // unique; a subject token, e.g. "binance" ([a-z0-9_-]+)
+  std::string exchange;                 // "binance" (the only exchange so far)
+  std::string url;                      // "sim://" (embedded simulator) | "ws://host:port/path" | "wss://..."
+  std::vector<std::string> symbols;     // exchange symbols, upper case, e.g. "BTCUSDT" (non-empty, unique)
+  std::vector<std::string> channels = {"trade"};  // allowed: trade (aggTrade, bookTicker, depth@100ms later)
+  std::string ca_file;                  // optional CA bundle for wss; empty = system store
+  bool verify_tls = true;
+  std::size_t max_frame_bytes = 1u << 20;  // larger websocket frames are rejected
+};
+
+// [simulator]: used when a feed url is "sim://".
+struct SimulatorConfig {
+  double rate = 1000.0;                 // mean messages per second (Poisson), > 0
+  std::uint64_t seed = 1;
+  std::uint64_t count = 0;              // stop after this many messages; 0 = unlimited
+};
+
+// [journal]: the mmap ring and the segment files behind it.
+struct JournalConfig {
+  std::string dir = "./data";
+  std::size_t ring_bytes = 16u << 20;      // power of two, >= 64 KiB
+  std::size_t segment_bytes = 256u << 20;  // >= 1 MiB
+  bool roll_daily_utc = true;
+  FsyncPolicy fsync = FsyncPolicy::kInterval;
+  std::uint32_t fsync_interval_ms = 100;   // >= 1
+  FullPolicy full_policy = FullPolicy::kBlock;
+  std::uint32_t batch_records = 64;        // >= 1
+  std::uint32_t batch_us = 100;
+};
+
+// [status]: the periodic status line.
+struct StatusConfig {
+  std::uint32_t interval_ms = 1000;     // status line period, >= 50
+};
+
+struct Config {
+  std::string env = "dev";              // first subject token ([a-z0-9_-]+)
+  std::vector<FeedConfig> feeds;        // at least one
+  SimulatorConfig simulator;
+  JournalConfig journal;
+  StatusConfig status;
+  std::string source;                   // the file name (or "<string>") the config came from
+};
+
+// load_file: reads and validates a TOML file. Bad content is InvalidArgument,
+// "<file>:<line>: <key path>: expected ..., got ..." (a syntax error adds the
+// column); an unreadable file is NotFound, PermissionDenied or Unknown,
+// "<file>: cannot read: <strerror>".
+absl::StatusOr<Config> load_file(const std::filesystem::path& path);
+
+// load_string: as load_file, with `source_name` standing in for the file name
+// in errors and in Config::source.
+absl::StatusOr<Config> load_string(std::string_view toml, std::string_view source_name);
+
+// to_string: the TOML spelling of a policy ("none", "interval", "block", ...).
+std::string_view to_string(FsyncPolicy policy);
+std::string_view to_string(FullPolicy policy);
+
+}  // namespace tickwire::config

@@ -1,0 +1,167 @@
+// [[feeds]]: one table per websocket connection, validated field by field, then
+// across feeds (names are unique because they become subject tokens).
+#include <algorithm>
+#include <charconv>
+#include <limits>
+
+#include <fmt/format.h>
+
+#include "sections.hpp"
+
+namespace tickwire::config::detail {
+namespace {
+
+constexpr std::string_view kExchanges[] = {"binance"};
+constexpr std::string_view kChannels[] = {"trade"};
+constexpr std::uint64_t kMinFrameBytes = 1u << 10;
+constexpr std::uint64_t kMaxFrameBytes = 1u << 30;
+
+bool is_symbol(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+  });
+}
+
+template <std::size_t N>
+std::string one_of(const std::string_view (&names)[N]) {
+  std::string out;
+  for (std::string_view name : names) out += out.empty() ? fmt::format("\"{}\"", name)
+                                                         : fmt::format(", \"{}\"", name);
+  return out;
+}
+
+template <std::size_t N>
+bool contains(const std::string_view (&names)[N], std::string_view value) {
+  return std::find(std::begin(names), std::end(names), value) != std::end(names);
+}
+
+// A list of tokens: non-empty, every entry accepted by `valid`, no repeats.
+template <typename Valid>
+absl::Status check_list(const TableView& t, std::string_view key,
+                        const std::vector<std::string>& values, std::string_view expected,
+                        Valid valid) {
+  if (values.empty()) {
+    return t.invalid(key, "expected a non-empty list of strings, got an empty list");
+  }
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (!valid(values[i])) {
+      return t.invalid_element(key, i, fmt::format("expected {}, got {:?}", expected, values[i]));
+    }
+    const auto first = std::find(values.begin(), values.end(), values[i]);
+    if (first != values.begin() + static_cast<std::ptrdiff_t>(i)) {
+      return t.invalid_element(
+          key, i, fmt::format("expected no repeats, got {:?} again (also at index {})", values[i],
+                              first - values.begin()));
+    }
+  }
+  return absl::OkStatus();
+}
+
+// ws/wss authority: host[:port], the host possibly a bracketed IPv6 address.
+std::string authority_error(std::string_view url, std::string_view authority) {
+  std::string_view host = authority;
+  std::string_view port;
+  const auto bracket = authority.rfind(']');
+  const auto colon = authority.rfind(':');
+  const bool has_port =
+      colon != std::string_view::npos && (bracket == std::string_view::npos || colon > bracket);
+  if (has_port) {
+    host = authority.substr(0, colon);
+    port = authority.substr(colon + 1);
+  }
+  if (host.empty() || host == "[]") {
+    return fmt::format("expected a host after the scheme, got {:?}", url);
+  }
+  if (has_port) {
+    unsigned value = 0;
+    const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || end != port.data() + port.size() || value == 0 || value > 65535) {
+      return fmt::format("expected a port between 1 and 65535, got {:?}", url);
+    }
+  }
+  return {};
+}
+
+absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
+  if (auto s = t.read_string_list("symbols", feed.symbols, Presence::kRequired); !s.ok()) return s;
+  if (auto s = check_list(t, "symbols", feed.symbols, "an upper-case symbol ([A-Z0-9]+)", is_symbol);
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
+  return check_list(t, "channels", feed.channels, fmt::format("one of {}", one_of(kChannels)),
+                    [](std::string_view c) { return contains(kChannels, c); });
+}
+
+absl::Status read_feed(const TableView& t, FeedConfig& feed) {
+  if (auto s = t.check_known({"name", "exchange", "url", "symbols", "channels", "ca_file",
+                              "verify_tls", "max_frame_bytes"});
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = t.read_string("name", feed.name, Presence::kRequired); !s.ok()) return s;
+  if (!is_subject_token(feed.name)) {
+    return t.invalid("name", fmt::format("expected a subject token ([a-z0-9_-]+), got {:?}", feed.name));
+  }
+  if (auto s = t.read_string("exchange", feed.exchange, Presence::kRequired); !s.ok()) return s;
+  if (!contains(kExchanges, feed.exchange)) {
+    return t.invalid("exchange",
+                     fmt::format("expected one of {}, got {:?}", one_of(kExchanges), feed.exchange));
+  }
+  if (auto s = t.read_string("url", feed.url, Presence::kRequired); !s.ok()) return s;
+  if (auto why = url_error(feed.url); !why.empty()) return t.invalid("url", why);
+  if (auto s = read_symbols_and_channels(t, feed); !s.ok()) return s;
+  if (auto s = t.read_string("ca_file", feed.ca_file, Presence::kOptional); !s.ok()) return s;
+  if (auto s = t.read_bool("verify_tls", feed.verify_tls); !s.ok()) return s;
+  return t.read_size("max_frame_bytes", feed.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes);
+}
+
+}  // namespace
+
+bool is_subject_token(std::string_view text) {
+  return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+  });
+}
+
+std::string url_error(std::string_view url) {
+  const auto separator = url.find("://");
+  const std::string_view scheme = url.substr(0, separator);
+  if (separator == std::string_view::npos || (scheme != "sim" && scheme != "ws" && scheme != "wss")) {
+    return fmt::format("expected a URL with scheme sim, ws or wss (\"sim://\", "
+                       "\"wss://host:port/path\"), got {:?}", url);
+  }
+  const std::string_view rest = url.substr(separator + 3);
+  if (scheme == "sim") {
+    return rest.empty() ? std::string()
+                        : fmt::format("expected exactly \"sim://\" (the simulator is set in "
+                                      "[simulator]), got {:?}", url);
+  }
+  if (rest.find_first_of(" \t\r\n") != std::string_view::npos) {
+    return fmt::format("expected a URL without whitespace, got {:?}", url);
+  }
+  return authority_error(url, rest.substr(0, rest.find_first_of("/?#")));
+}
+
+absl::Status read_feeds(const TableView& root, std::vector<FeedConfig>& feeds) {
+  auto list = root.table_array("feeds");
+  if (!list.ok()) return list.status();
+  if (*list == nullptr) {
+    return root.missing("feeds", "expected an array of tables ([[feeds]])");
+  }
+  if ((*list)->empty()) return root.invalid("feeds", "expected at least one feed, got an empty list");
+  feeds.assign((*list)->size(), FeedConfig{});
+  for (std::size_t i = 0; i < feeds.size(); ++i) {
+    const TableView t(*(*list)->get(i)->as_table(), fmt::format("feeds[{}]", i), root.source());
+    if (auto s = read_feed(t, feeds[i]); !s.ok()) return s;
+    for (std::size_t j = 0; j < i; ++j) {
+      if (feeds[j].name == feeds[i].name) {
+        return t.invalid("name", fmt::format("expected a unique feed name, got {:?} again (also "
+                                             "feeds[{}].name)", feeds[i].name, j));
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace tickwire::config::detail

@@ -1,0 +1,26 @@
+// The config loader's readers, one per TOML section, shared between the
+// translation units that implement them. Each fills its struct from a view and
+// returns the first error it meets.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "tickwire/config/config.hpp"
+#include "toml_table.hpp"
+
+namespace tickwire::config::detail {
+
+// is_subject_token: [a-z0-9_-]+, what a NATS subject token may be here.
+bool is_subject_token(std::string_view text);
+
+// read_feeds: the required [[feeds]] array of the root table.
+absl::Status read_feeds(const TableView& root, std::vector<FeedConfig>& feeds);
+
+// url_error: why `url` is not "sim://", "ws://host[:port][/path]" or
+// "wss://..."; empty when it is fine.
+std::string url_error(std::string_view url);
+
+}  // namespace tickwire::config::detail

@@ -1,0 +1,293 @@
+#include "tickwire/config/config.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <string>
+#include <string_view>
+
+#include "support/temp_dir.hpp"
+
+namespace tickwire::config {
+namespace {
+
+// A valid config whose lines are numbered below; tests append sections at
+// line 7 or replace one line to provoke one error each.
+constexpr std::string_view kMinimal =
+    "env = \"test\"\n"            // 1
+    "[[feeds]]\n"                 // 2
+    "name = \"binance\"\n"        // 3
+    "exchange = \"binance\"\n"    // 4
+    "url = \"sim://\"\n"          // 5
+    "symbols = [\"BTCUSDT\"]\n";  // 6
+
+std::string with(std::string_view tail) { return std::string(kMinimal) + std::string(tail); }
+
+// kMinimal with line `line` (1-based) replaced by `text`.
+std::string replacing(int line, std::string_view text) {
+  std::string out;
+  std::size_t start = 0;
+  for (int n = 1; start < kMinimal.size(); ++n) {
+    const auto end = kMinimal.find('\n', start);
+    out += n == line ? std::string(text) : std::string(kMinimal.substr(start, end - start));
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
+std::string error_of(const std::string& toml) {
+  auto config = load_string(toml, "test.toml");
+  EXPECT_FALSE(config.ok()) << "loaded without error:\n" << toml;
+  if (config.ok()) return {};
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kInvalidArgument);
+  return std::string(config.status().message());
+}
+
+TEST(Config, ShippedDefaultConfigLoadsWithTheSimulatorFeed) {
+  auto config = load_file(TICKWIRE_SOURCE_DIR "/config/default.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->env, "dev");
+  ASSERT_EQ(config->feeds.size(), 1u);
+  const FeedConfig& feed = config->feeds[0];
+  EXPECT_EQ(feed.name, "binance");
+  EXPECT_EQ(feed.exchange, "binance");
+  EXPECT_EQ(feed.url, "sim://");
+  EXPECT_THAT(feed.symbols, ::testing::ElementsAre("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"));
+  EXPECT_THAT(feed.channels, ::testing::ElementsAre("trade"));
+  EXPECT_EQ(config->simulator.rate, 2000.0);
+  EXPECT_EQ(config->simulator.seed, 42u);
+  EXPECT_EQ(config->journal.dir, "./data");
+  EXPECT_EQ(config->journal.ring_bytes, 16u << 20);
+  EXPECT_EQ(config->journal.segment_bytes, 256u << 20);
+  EXPECT_EQ(config->status.interval_ms, 1000u);
+  EXPECT_THAT(config->source, ::testing::EndsWith("config/default.toml"));
+}
+
+TEST(Config, ShippedBinanceConfigLoadsALiveWssFeed) {
+  auto config = load_file(TICKWIRE_SOURCE_DIR "/config/binance.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->feeds.size(), 1u);
+  EXPECT_EQ(config->feeds[0].url, "wss://stream.binance.com:9443/stream");
+  EXPECT_THAT(config->feeds[0].symbols,
+              ::testing::ElementsAre("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"));
+  EXPECT_TRUE(config->feeds[0].verify_tls);
+  EXPECT_EQ(config->journal.full_policy, FullPolicy::kBlock);
+}
+
+TEST(Config, OmittedOptionalKeysTakeTheirDefaults) {
+  auto config = load_string(replacing(1, ""), "<string>");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->env, "dev");
+  EXPECT_EQ(config->source, "<string>");
+  const FeedConfig& feed = config->feeds[0];
+  EXPECT_THAT(feed.channels, ::testing::ElementsAre("trade"));
+  EXPECT_EQ(feed.ca_file, "");
+  EXPECT_TRUE(feed.verify_tls);
+  EXPECT_EQ(feed.max_frame_bytes, 1u << 20);
+  EXPECT_EQ(config->simulator.rate, 1000.0);
+  EXPECT_EQ(config->simulator.seed, 1u);
+  EXPECT_EQ(config->simulator.count, 0u);
+  const JournalConfig& j = config->journal;
+  EXPECT_EQ(j.dir, "./data");
+  EXPECT_EQ(j.ring_bytes, 16u << 20);
+  EXPECT_EQ(j.segment_bytes, 256u << 20);
+  EXPECT_TRUE(j.roll_daily_utc);
+  EXPECT_EQ(j.fsync, FsyncPolicy::kInterval);
+  EXPECT_EQ(j.fsync_interval_ms, 100u);
+  EXPECT_EQ(j.full_policy, FullPolicy::kBlock);
+  EXPECT_EQ(j.batch_records, 64u);
+  EXPECT_EQ(j.batch_us, 100u);
+  EXPECT_EQ(config->status.interval_ms, 1000u);
+}
+
+TEST(Config, SizesAcceptIntegerBytesAndBinaryUnits) {
+  auto config = load_string(with("max_frame_bytes = \"256 MiB\"\n"
+                                 "[journal]\n"
+                                 "ring_bytes = \"64KiB\"\n"
+                                 "segment_bytes = \"1GiB\"\n"),
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->feeds[0].max_frame_bytes, 256u << 20);
+  EXPECT_EQ(config->journal.ring_bytes, 64u << 10);
+  EXPECT_EQ(config->journal.segment_bytes, 1u << 30);
+
+  config = load_string(with("[journal]\nring_bytes = 1_048_576\nsegment_bytes = \"16MiB\"\n"),
+                       "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->journal.ring_bytes, 1u << 20);
+  EXPECT_EQ(config->journal.segment_bytes, 16u << 20);
+}
+
+TEST(Config, EnumsAndNumbersAreReadFromTheirSections) {
+  auto config = load_string(with("[simulator]\nrate = 2.5\nseed = 7\ncount = 100\n"
+                                 "[journal]\nfsync = \"batch\"\nfull_policy = \"drop\"\n"
+                                 "[status]\ninterval_ms = 50\n"),
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->simulator.rate, 2.5);
+  EXPECT_EQ(config->simulator.seed, 7u);
+  EXPECT_EQ(config->simulator.count, 100u);
+  EXPECT_EQ(config->journal.fsync, FsyncPolicy::kBatch);
+  EXPECT_EQ(config->journal.full_policy, FullPolicy::kDrop);
+  EXPECT_EQ(config->status.interval_ms, 50u);
+  EXPECT_EQ(to_string(config->journal.fsync), "batch");
+  EXPECT_EQ(to_string(config->journal.full_policy), "drop");
+}
+
+TEST(Config, WrongTypeNamesTheExpectedAndTheFoundType) {
+  EXPECT_EQ(error_of(replacing(6, "symbols = 5")),
+            "test.toml:6: feeds[0].symbols: expected a list of strings, got integer");
+  EXPECT_EQ(error_of(replacing(6, "symbols = [\"BTCUSDT\", 5]")),
+            "test.toml:6: feeds[0].symbols[1]: expected a string, got integer");
+  EXPECT_EQ(error_of(with("verify_tls = \"yes\"\n")),
+            "test.toml:7: feeds[0].verify_tls: expected a boolean (true or false), got string");
+  EXPECT_EQ(error_of("journal = 5\n" + std::string(kMinimal)),
+            "test.toml:1: journal: expected a table, got integer");
+  EXPECT_EQ(error_of("feeds = 1\n"),
+            "test.toml:1: feeds: expected an array of tables ([[feeds]]), got integer");
+}
+
+TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
+  EXPECT_EQ(error_of(with("[journal]\ndir = \"x\"\nfsnyc = \"none\"\n")),
+            "test.toml:9: journal.fsnyc: unknown key (known: dir, ring_bytes, segment_bytes, "
+            "roll_daily_utc, fsync, fsync_interval_ms, full_policy, batch_records, batch_us)");
+  EXPECT_EQ(error_of(with("urls = \"sim://\"\n")),
+            "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
+            "channels, ca_file, verify_tls, max_frame_bytes)");
+  EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
+            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status)");
+}
+
+TEST(Config, MissingRequiredKeyPointsAtItsTable) {
+  EXPECT_EQ(error_of("env = \"dev\"\n[journal]\n"),
+            "test.toml:1: feeds: expected an array of tables ([[feeds]]), got nothing "
+            "(the key is required)");
+  EXPECT_EQ(error_of(replacing(5, "")),
+            "test.toml:2: feeds[0].url: expected a string, got nothing (the key is required)");
+  EXPECT_EQ(error_of(replacing(6, "")),
+            "test.toml:2: feeds[0].symbols: expected a list of strings, got nothing "
+            "(the key is required)");
+  EXPECT_EQ(error_of(with("[[feeds]]\nname = \"other\"\n")),
+            "test.toml:7: feeds[1].exchange: expected a string, got nothing (the key is required)");
+}
+
+TEST(Config, NegativeIntegerForAnUnsignedFieldIsAnError) {
+  EXPECT_EQ(error_of(with("[simulator]\nseed = -1\n")),
+            "test.toml:8: simulator.seed: expected a non-negative integer, got -1");
+  EXPECT_EQ(error_of(with("[journal]\nbatch_us = -5\n")),
+            "test.toml:8: journal.batch_us: expected a non-negative integer, got -5");
+  EXPECT_EQ(error_of(with("[journal]\nring_bytes = -65536\n")),
+            "test.toml:8: journal.ring_bytes: expected a non-negative size, got -65536");
+}
+
+TEST(Config, OutOfRangeValueIsAnError) {
+  EXPECT_EQ(error_of(with("[status]\ninterval_ms = 10\n")),
+            "test.toml:8: status.interval_ms: expected an integer >= 50, got 10");
+  EXPECT_EQ(error_of(with("[journal]\nbatch_records = 4294967296\n")),
+            "test.toml:8: journal.batch_records: expected an integer <= 4294967295, got 4294967296");
+  EXPECT_EQ(error_of(with("[simulator]\nrate = 0\n")),
+            "test.toml:8: simulator.rate: expected a positive number, got 0");
+  EXPECT_EQ(error_of(with("[journal]\nring_bytes = \"32KiB\"\n")),
+            "test.toml:8: journal.ring_bytes: expected a size of at least 64KiB, got 32KiB");
+  EXPECT_EQ(error_of(with("[journal]\nring_bytes = \"96KiB\"\n")),
+            "test.toml:8: journal.ring_bytes: expected a power of two, got 98304 bytes");
+  EXPECT_EQ(error_of(with("[journal]\ndir = \"\"\n")),
+            "test.toml:8: journal.dir: expected a directory path, got \"\"");
+}
+
+TEST(Config, SizeWithoutABinaryUnitIsAnError) {
+  EXPECT_EQ(error_of(with("[journal]\nsegment_bytes = \"16MB\"\n")),
+            "test.toml:8: journal.segment_bytes: expected a size (integer bytes, or a string "
+            "with a unit B, KiB, MiB, GiB or TiB such as \"16MiB\"), got \"16MB\"");
+  EXPECT_EQ(error_of(with("[journal]\nsegment_bytes = 1.5\n")),
+            "test.toml:8: journal.segment_bytes: expected a size (integer bytes, or a string "
+            "with a unit B, KiB, MiB, GiB or TiB such as \"16MiB\"), got float");
+}
+
+TEST(Config, BadEnumStringIsAnError) {
+  EXPECT_EQ(error_of(with("[journal]\nfsync = \"always\"\n")),
+            "test.toml:8: journal.fsync: expected one of \"none\", \"interval\", \"batch\", "
+            "got \"always\"");
+  EXPECT_EQ(error_of(with("[journal]\nfull_policy = \"wait\"\n")),
+            "test.toml:8: journal.full_policy: expected one of \"block\", \"drop\", got \"wait\"");
+  EXPECT_EQ(error_of(replacing(4, "exchange = \"kraken\"")),
+            "test.toml:4: feeds[0].exchange: expected one of \"binance\", got \"kraken\"");
+  EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
+            "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", got \"depth\"");
+}
+
+TEST(Config, DuplicateFeedNamesAndSymbolsAreErrors) {
+  EXPECT_EQ(error_of(with("[[feeds]]\nname = \"binance\"\nexchange = \"binance\"\n"
+                          "url = \"sim://\"\nsymbols = [\"ETHUSDT\"]\n")),
+            "test.toml:8: feeds[1].name: expected a unique feed name, got \"binance\" again "
+            "(also feeds[0].name)");
+  EXPECT_EQ(error_of(replacing(6, "symbols = [\"BTCUSDT\", \"ETHUSDT\", \"BTCUSDT\"]")),
+            "test.toml:6: feeds[0].symbols[2]: expected no repeats, got \"BTCUSDT\" again "
+            "(also at index 0)");
+}
+
+TEST(Config, NamesSymbolsAndListsMustBeWellFormed) {
+  EXPECT_EQ(error_of(replacing(1, "env = \"Prod\"")),
+            "test.toml:1: env: expected a subject token ([a-z0-9_-]+), got \"Prod\"");
+  EXPECT_EQ(error_of(replacing(3, "name = \"bin.ance\"")),
+            "test.toml:3: feeds[0].name: expected a subject token ([a-z0-9_-]+), got \"bin.ance\"");
+  EXPECT_EQ(error_of(replacing(6, "symbols = [\"btcusdt\"]")),
+            "test.toml:6: feeds[0].symbols[0]: expected an upper-case symbol ([A-Z0-9]+), "
+            "got \"btcusdt\"");
+  EXPECT_EQ(error_of(replacing(6, "symbols = []")),
+            "test.toml:6: feeds[0].symbols: expected a non-empty list of strings, got an empty list");
+  EXPECT_EQ(error_of("feeds = []\n"),
+            "test.toml:1: feeds: expected at least one feed, got an empty list");
+}
+
+TEST(Config, BadUrlIsAnError) {
+  EXPECT_EQ(error_of(replacing(5, "url = \"http://example.com/\"")),
+            "test.toml:5: feeds[0].url: expected a URL with scheme sim, ws or wss (\"sim://\", "
+            "\"wss://host:port/path\"), got \"http://example.com/\"");
+  EXPECT_EQ(error_of(replacing(5, "url = \"wss:///stream\"")),
+            "test.toml:5: feeds[0].url: expected a host after the scheme, got \"wss:///stream\"");
+  EXPECT_EQ(error_of(replacing(5, "url = \"ws://localhost:99999/\"")),
+            "test.toml:5: feeds[0].url: expected a port between 1 and 65535, "
+            "got \"ws://localhost:99999/\"");
+  EXPECT_EQ(error_of(replacing(5, "url = \"sim://fast\"")),
+            "test.toml:5: feeds[0].url: expected exactly \"sim://\" (the simulator is set in "
+            "[simulator]), got \"sim://fast\"");
+  for (const char* url : {"ws://127.0.0.1:8080/ws", "wss://[::1]:9443/stream", "ws://host"}) {
+    auto config = load_string(replacing(5, std::string("url = \"") + url + "\""), "test.toml");
+    EXPECT_TRUE(config.ok()) << url << ": " << config.status();
+  }
+}
+
+TEST(Config, TomlSyntaxErrorReportsLineAndColumn) {
+  const std::string message = error_of(with("[journal]\ndir = \n"));
+  EXPECT_THAT(message, ::testing::StartsWith("test.toml:8:7: TOML syntax error: "));
+  EXPECT_THAT(message, ::testing::HasSubstr("expected value"));
+}
+
+TEST(Config, UnreadableFileNamesThePathAndTheReason) {
+  tickwire::testing::TempDir dir;
+  const auto missing = dir / "missing.toml";
+  auto config = load_file(missing);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(config.status().message(), missing.string() + ": cannot read: No such file or directory");
+
+  config = load_file(dir.path());
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(), dir.path().string() + ": cannot read: Is a directory");
+}
+
+TEST(Config, FileErrorsNameTheFile) {
+  tickwire::testing::TempDir dir;
+  const auto path = dir / "bad.toml";
+  std::ofstream(path) << with("[status]\ninterval_ms = \"fast\"\n");
+  auto config = load_file(path);
+  ASSERT_FALSE(config.ok());
+  EXPECT_EQ(config.status().message(),
+            path.string() + ":8: status.interval_ms: expected an integer >= 50, got string");
+}
+
+}  // namespace
+}  // namespace tickwire::config
