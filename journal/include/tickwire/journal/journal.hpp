@@ -1,0 +1,119 @@
+// Journal: the connector's record of everything it published. The feed thread
+// appends into an mmap'd ring (`DIR/ring`, no system call, no allocation); a
+// flusher thread drains it in batches into segment files, stamps wall time,
+// syncs by policy and publishes durable_seq. A process killed at any instant
+// loses nothing it appended: the next open drains the ring file.
+#pragma once
+
+#include <absl/status/status.h>
+#include <absl/status/statusor.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+#include <mutex>
+#include <span>
+#include <string>
+#include <thread>
+
+#include "tickwire/journal/mmap_ring.hpp"
+#include "tickwire/journal/segment_format.hpp"
+#include "tickwire/middleware/cache_padded.hpp"
+
+namespace tickwire::journal {
+
+enum class FsyncPolicy { kNone, kInterval, kBatch };
+enum class FullPolicy { kBlock, kDrop };
+
+// ClockInfo: the TSC calibration behind mono_ns, written into segment headers.
+struct ClockInfo {
+  std::uint64_t tsc_anchor, mono_anchor_ns, wall_anchor_ns;
+  double ns_per_tick;
+};
+
+struct Options {
+  std::filesystem::path dir;                  // journal directory (created if absent); holds `ring` + segment files
+  std::string feed;                           // recorded in segment headers (first 64 bytes)
+  std::uint16_t schema_id = 1;                // recorded in segment headers
+  ClockInfo clock{};
+  std::size_t ring_bytes = 16u << 20;         // power of two
+  std::size_t segment_bytes = 256u << 20;     // roll size
+  bool roll_daily_utc = true;
+  FsyncPolicy fsync = FsyncPolicy::kInterval;
+  std::chrono::milliseconds fsync_interval{100};
+  FullPolicy full_policy = FullPolicy::kBlock;
+  std::size_t batch_records = 64;
+  std::chrono::microseconds batch_time{100};
+  std::uint32_t index_interval = 1024;        // one sparse-index entry every this many records
+  std::chrono::hours retention_age{0};        // delete closed segments older than this (0: keep)
+  std::uint64_t retention_bytes = 0;          // delete oldest closed segments beyond this total (0: keep)
+};
+
+struct Stats {
+  std::uint64_t appended, dropped, flushed_records, segment_bytes, durable_seq, segments;
+};
+
+class Flusher;
+
+class Journal {
+ public:
+  // open: opens or creates options.dir. Recovers the last segment (truncates
+  // a torn tail), drains records a crashed process left in DIR/ring (skipping
+  // any already in a segment, by seq), then starts the flusher thread.
+  static absl::StatusOr<std::unique_ptr<Journal>> open(Options options);
+  ~Journal();  // closes if close() was not called (its error is then lost)
+  Journal(const Journal&) = delete;
+  Journal& operator=(const Journal&) = delete;
+
+  // next_seq: last journaled seq + 1 (1 for an empty journal); seeds the
+  // connector's counter. Producer thread (or before it starts).
+  std::uint64_t next_seq() const { return producer_->last_seq + 1; }
+
+  // append: producer thread only. Copies the record into the ring. Returns
+  // false if it was dropped: ring full under FullPolicy::kDrop, payload over
+  // max_payload(), seq not above the previous one, a reserved type, or the
+  // journal failed (see status()). Dropped seqs are counted and, except
+  // repeats, recorded as a kTypeGap record. kBlock spins for space.
+  bool append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type, std::span<const std::byte> payload);
+
+  // close: producer thread. Drains the ring into the segment, writes the end
+  // record, syncs, joins the flusher. Returns the first storage error, if any.
+  absl::Status close();
+
+  // stats, durable_seq, status: any thread.
+  Stats stats() const;
+  // durable_seq: every record up to this seq survives a power cut.
+  std::uint64_t durable_seq() const;
+  // status: OK, or the storage error that made the journal fail closed.
+  absl::Status status() const;
+
+  std::size_t max_payload() const { return producer_->max_payload; }
+
+ private:
+  explicit Journal(Options options, MmapRing ring);
+  bool drop(std::uint64_t seq);
+  bool write_pending_gap(std::uint64_t mono_ns);
+
+  Options options_;
+  MmapRing ring_;
+  struct Producer {
+    std::uint64_t last_seq = 0;  // highest seq appended or dropped
+    std::uint64_t appended = 0;
+    std::uint64_t dropped = 0;
+    std::size_t max_payload = 0;
+    bool gap_pending = false;
+    GapPayload gap{};
+  };
+  middleware::CachePadded<Producer> producer_;
+  // Producer-written, read by stats(): relaxed stores of the producer's counts.
+  middleware::CachePadded<std::atomic<std::uint64_t>> appended_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> dropped_;
+  std::unique_ptr<Flusher> flusher_;
+  std::thread thread_;
+  bool closed_ = false;
+};
+
+}  // namespace tickwire::journal

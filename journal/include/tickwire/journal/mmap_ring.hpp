@@ -1,0 +1,115 @@
+// MmapRing: the single-producer single-consumer ring of variable-length
+// records that lives in a file (`DIR/ring`), so what a dead process committed
+// is still there for the next one. Producer: the feed thread (try_write).
+// Consumer: the flusher (read_at, then release). A write costs two memcpys and
+// one release store; the producer touches the consumer's line only when its
+// cached view of the free space runs out.
+//
+// Layout: a 4096-byte header page (magic, capacity, the consumer position
+// `head` on its own cache line, the last durable seq), then `capacity` bytes
+// of records. Each record starts with a 64-bit commit word
+// `lap << 32 | flags_and_length`, written last with release semantics
+// (Aeron's order: reserve, write, publish). `lap` is the record's position
+// divided by the capacity, so a word left from an earlier lap never looks
+// committed and the consumer never has to zero what it read.
+#pragma once
+
+#include <absl/status/statusor.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <span>
+
+#include "tickwire/journal/io.hpp"
+#include "tickwire/middleware/cache_padded.hpp"
+
+namespace tickwire::journal {
+
+inline constexpr std::size_t kRingHeaderSize = 4096;
+inline constexpr std::size_t kRingRecordHeaderSize = 32;  // commit, seq, mono_ns, type + padding
+
+class MmapRing {
+ public:
+  // A committed record as the consumer sees it; payload points into the ring.
+  struct Entry {
+    std::uint64_t seq;
+    std::uint64_t mono_ns;
+    std::uint16_t type;
+    bool padding;  // the filler at the end of the buffer: skip to `next`
+    std::span<const std::byte> payload;
+    std::uint64_t next;  // position of the following record
+  };
+
+  // open: maps `path`, creating it with `capacity` bytes (a power of two,
+  // >= 4096) if absent. An existing ring keeps its own capacity.
+  static absl::StatusOr<MmapRing> open(const std::filesystem::path& path, std::size_t capacity);
+
+  MmapRing(MmapRing&&) noexcept = default;
+  MmapRing& operator=(MmapRing&&) noexcept = default;
+
+  std::size_t capacity() const { return capacity_; }
+  const std::filesystem::path& path() const { return file_.path(); }
+
+  // max_payload: the largest payload try_write can ever accept.
+  std::size_t max_payload() const { return capacity_ / 2 - kRingRecordHeaderSize; }
+
+  // try_write: producer only. Copies and commits a record; false if the ring
+  // lacks space now (or the payload exceeds max_payload()).
+  bool try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type, std::span<const std::byte> payload);
+
+  // read_at: consumer only. The record committed at `position`, or nullopt if
+  // none is (yet). Also used on recovery, where it stops at the first
+  // position that was never committed.
+  std::optional<Entry> read_at(std::uint64_t position) const;
+
+  // head: the consumer position (first byte not yet released).
+  std::uint64_t head() const;
+  // release: consumer only. Everything before `position` may be overwritten.
+  void release(std::uint64_t position);
+
+  // reset: empties the ring (zeroes it, head = producer position = 0). Only
+  // when neither side runs, after recovery has drained it.
+  void reset();
+  // set_producer_position: where the next try_write goes (after a drain).
+  void set_producer_position(std::uint64_t position);
+
+  // The last durable seq, kept in the file for `tickwire inspect`.
+  void publish_durable_seq(std::uint64_t seq);
+  std::uint64_t durable_seq() const;
+
+ private:
+  MmapRing() = default;
+  std::uint64_t* head_word() const;
+  std::uint64_t* durable_word() const;
+  std::byte* data() const { return map_.data() + kRingHeaderSize; }
+
+  io::File file_;
+  io::Mapping map_;
+  std::size_t capacity_ = 0;
+  std::size_t mask_ = 0;
+  unsigned shift_ = 0;
+  // Producer-only state, on its own line so the consumer's reads of the
+  // mapping never share it.
+  struct Producer {
+    std::uint64_t tail = 0;        // next write position
+    std::uint64_t head_cache = 0;  // last head seen; refreshed only when space seems short
+  };
+  middleware::CachePadded<Producer> producer_;
+};
+
+// for_each_ring_record: calls f(entry) for every record committed from the
+// head on, padding skipped; what recovery drains. Total over any file content.
+template <typename F>
+void for_each_ring_record(const MmapRing& ring, F&& f) {
+  std::uint64_t pos = ring.head();
+  for (std::uint64_t n = 0; n <= ring.capacity(); ++n) {
+    auto e = ring.read_at(pos);
+    if (!e) return;
+    if (!e->padding) f(*e);
+    pos = e->next;
+  }
+}
+
+}  // namespace tickwire::journal

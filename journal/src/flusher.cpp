@@ -1,0 +1,228 @@
+#include "flusher.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <ctime>
+#include <thread>
+
+#include "tickwire/journal/io.hpp"
+#include "tickwire/journal/recovery.hpp"
+#include "tickwire/journal/segment_index.hpp"
+
+namespace tickwire::journal {
+namespace {
+
+constexpr std::uint64_t kNsPerDay = 86'400'000'000'000ull;
+constexpr int kIdleSpins = 64;
+
+}  // namespace
+
+Flusher::Flusher(const Options& options, MmapRing& ring, std::uint64_t next_segment_index, std::uint64_t last_seq,
+                 std::uint64_t last_wall_ns)
+    : options_(options),
+      ring_(ring),
+      next_segment_index_(next_segment_index),
+      last_seq_(last_seq),
+      last_wall_ns_(last_wall_ns),
+      synced_seq_(last_seq),
+      last_sync_(std::chrono::steady_clock::now()) {
+  // relaxed: the thread that reads these is started after construction.
+  durable_seq_->store(last_seq, std::memory_order_relaxed);
+}
+
+std::uint64_t Flusher::wall_now() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  last_wall_ns_ = std::max(last_wall_ns_, now);
+  return last_wall_ns_;
+}
+
+absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
+  if (segment_) {
+    const std::uint64_t covered = segment_->last_seq();
+    absl::Status s = segment_->finish(EndReason::kRoll, wall_ns);
+    segment_.reset();
+    if (!s.ok()) return s;
+    synced_seq_ = std::max(synced_seq_, covered);
+    publish_durable(synced_seq_);
+  }
+  SegmentHeader h = make_segment_header(next_segment_index_, seq, wall_ns, options_.feed);
+  h.schema_id = options_.schema_id;
+  h.tsc_anchor = options_.clock.tsc_anchor;
+  h.mono_anchor_ns = options_.clock.mono_anchor_ns;
+  h.wall_anchor_ns = options_.clock.wall_anchor_ns;
+  h.ns_per_tick = options_.clock.ns_per_tick;
+  h.index_interval = options_.index_interval;
+  auto w = SegmentWriter::create(options_.dir, h, options_.segment_bytes);
+  if (!w.ok()) return w.status();
+  ++next_segment_index_;
+  segment_.emplace(std::move(*w));
+  segment_day_ = wall_ns / kNsPerDay;
+  // relaxed: a statistic; single writer.
+  segments_->store(segments_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  return apply_retention();
+}
+
+absl::Status Flusher::apply_retention() {
+  if (options_.retention_age.count() == 0 && options_.retention_bytes == 0) return absl::OkStatus();
+  auto segs = list_segments(options_.dir);
+  if (!segs.ok()) return segs.status();
+  std::uint64_t total = 0;
+  std::vector<std::pair<SegmentFile, std::uint64_t>> sized;
+  for (const auto& s : *segs) {
+    std::error_code ec;
+    auto bytes = std::filesystem::file_size(s.path, ec);
+    if (ec) continue;
+    total += bytes;
+    sized.emplace_back(s, bytes);
+  }
+  const auto age_limit_ns = static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::nanoseconds>(options_.retention_age).count());
+  for (const auto& [seg, bytes] : sized) {
+    if (seg.path == segment_->path()) break;  // never the one being written, nor anything after it
+    bool too_big = options_.retention_bytes != 0 && total > options_.retention_bytes;
+    bool too_old = false;
+    if (age_limit_ns != 0) {
+      auto scan = scan_segment_tail(seg.path);
+      too_old = scan.ok() && scan->header.created_wall_ns + age_limit_ns < last_wall_ns_;
+    }
+    if (!too_big && !too_old) break;
+    if (auto s = io::remove_file(index_path(seg.path)); !s.ok()) return s;
+    if (auto s = io::remove_file(seg.path); !s.ok()) return s;
+    total -= bytes;
+  }
+  return absl::OkStatus();
+}
+
+absl::Status Flusher::write(std::uint64_t seq, std::uint64_t mono_ns, std::uint64_t wall_ns, std::uint16_t type,
+                            std::span<const std::byte> payload) {
+  const bool new_day = options_.roll_daily_utc && wall_ns / kNsPerDay != segment_day_;
+  if (!segment_ || !segment_->fits(payload.size()) || new_day) {
+    if (auto s = roll(seq, wall_ns); !s.ok()) return s;
+  }
+  const std::size_t before = segment_->size();
+  segment_->append(seq, mono_ns, wall_ns, type, payload);
+  last_seq_ = std::max(last_seq_, segment_->last_seq());
+  // relaxed: statistics; single writer.
+  flushed_records_->store(flushed_records_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  segment_bytes_->store(segment_bytes_->load(std::memory_order_relaxed) + (segment_->size() - before),
+                        std::memory_order_relaxed);
+  return absl::OkStatus();
+}
+
+absl::Status Flusher::sync_now() {
+  if (!segment_ || last_seq_ == synced_seq_) return absl::OkStatus();
+  const std::uint64_t covered = last_seq_;
+  if (auto s = segment_->sync(); !s.ok()) return s;
+  synced_seq_ = covered;
+  last_sync_ = std::chrono::steady_clock::now();
+  publish_durable(covered);
+  return absl::OkStatus();
+}
+
+void Flusher::publish_durable(std::uint64_t seq) {
+  // release: pairs with the acquire in durable_seq(); the sync is done.
+  durable_seq_->store(seq, std::memory_order_release);
+  ring_.publish_durable_seq(seq);
+}
+
+absl::StatusOr<std::size_t> Flusher::flush_batch() {
+  std::uint64_t pos = ring_.head();
+  std::size_t n = 0;
+  std::uint64_t wall = 0;
+  auto batch_start = std::chrono::steady_clock::time_point{};
+  while (n < options_.batch_records) {
+    auto e = ring_.read_at(pos);
+    if (!e) {
+      if (n == 0 || options_.batch_time.count() == 0 ||
+          std::chrono::steady_clock::now() - batch_start >= options_.batch_time) {
+        break;
+      }
+      std::this_thread::yield();
+      continue;
+    }
+    if (!e->padding) {
+      if (n == 0) {
+        wall = wall_now();
+        batch_start = std::chrono::steady_clock::now();
+      }
+      if (auto s = write(e->seq, e->mono_ns, wall, e->type, e->payload); !s.ok()) return s;
+      ++n;
+    }
+    pos = e->next;
+  }
+  if (pos != ring_.head()) ring_.release(pos);
+  if (n == 0) return n;
+  if (auto s = segment_->flush_index(); !s.ok()) return s;
+  if (options_.fsync == FsyncPolicy::kBatch) {
+    if (auto s = sync_now(); !s.ok()) return s;
+  }
+  return n;
+}
+
+void Flusher::run() {
+  int idle = 0;
+  for (;;) {
+    // acquire: pairs with the release in stop(); every record the producer
+    // committed before stopping is visible to the drain below.
+    const bool stopping = stop_->load(std::memory_order_acquire);
+    auto n = flush_batch();
+    if (!n.ok()) {
+      fail(n.status());
+      return;
+    }
+    if (options_.fsync == FsyncPolicy::kInterval &&
+        std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval) {
+      if (auto s = sync_now(); !s.ok()) {
+        fail(s);
+        return;
+      }
+    }
+    if (*n > 0) {
+      idle = 0;
+      continue;
+    }
+    if (stopping) break;
+    if (++idle < kIdleSpins) {
+      middleware::cpu_relax();
+    } else {
+      std::this_thread::sleep_for(std::max(options_.batch_time, std::chrono::microseconds(20)));
+    }
+  }
+  if (auto s = finish(); !s.ok()) fail(s);
+}
+
+absl::Status Flusher::finish() {
+  if (!segment_) return absl::OkStatus();
+  const std::uint64_t covered = segment_->last_seq();
+  absl::Status s = segment_->finish(EndReason::kClose, wall_now());
+  segment_.reset();
+  if (!s.ok()) return s;
+  synced_seq_ = std::max(synced_seq_, covered);
+  publish_durable(synced_seq_);
+  return absl::OkStatus();
+}
+
+void Flusher::stop() {
+  // release: pairs with the acquire in run().
+  stop_->store(true, std::memory_order_release);
+}
+
+void Flusher::fail(absl::Status status) {
+  {
+    std::lock_guard lock(status_mutex_);
+    if (status_.ok()) status_ = std::move(status);
+  }
+  segment_.reset();
+  // release: pairs with the acquire in failed(); status_ is set.
+  failed_->store(true, std::memory_order_release);
+}
+
+absl::Status Flusher::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+}  // namespace tickwire::journal

@@ -1,0 +1,84 @@
+// Flusher: the consumer of the journal ring and the only writer of segment
+// files. Runs on its own thread (run()) once the journal is open; before that,
+// Journal::open uses write() directly to drain what a crashed process left.
+#pragma once
+
+#include <absl/status/status.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <optional>
+
+#include "tickwire/journal/journal.hpp"
+#include "tickwire/journal/mmap_ring.hpp"
+#include "tickwire/journal/segment_writer.hpp"
+#include "tickwire/middleware/cache_padded.hpp"
+
+namespace tickwire::journal {
+
+class Flusher {
+ public:
+  Flusher(const Options& options, MmapRing& ring, std::uint64_t next_segment_index, std::uint64_t last_seq,
+          std::uint64_t last_wall_ns);
+
+  // write: appends one record to the current segment, rolling first if needed.
+  absl::Status write(std::uint64_t seq, std::uint64_t mono_ns, std::uint64_t wall_ns, std::uint16_t type,
+                     std::span<const std::byte> payload);
+  // sync_now: fdatasync of the current segment; advances durable_seq.
+  absl::Status sync_now();
+  // wall_now: CLOCK_REALTIME, never below a stamp already given.
+  std::uint64_t wall_now();
+
+  // run: the thread body; returns when stop() was called and the ring is drained.
+  void run();
+  // stop: asks run() to drain and finish; any thread.
+  void stop();
+
+  bool failed() const {
+    // acquire: pairs with the release in fail(); the error is stored before.
+    return failed_->load(std::memory_order_acquire);
+  }
+  absl::Status status() const;
+  // finish: writes the end record of the current segment (clean close).
+  absl::Status finish();
+
+  std::uint64_t flushed_records() const { return flushed_records_->load(std::memory_order_relaxed); }
+  std::uint64_t segment_bytes() const { return segment_bytes_->load(std::memory_order_relaxed); }
+  std::uint64_t durable_seq() const {
+    // acquire: pairs with the release in publish_durable(); the sync happened before.
+    return durable_seq_->load(std::memory_order_acquire);
+  }
+  std::uint64_t segments() const { return segments_->load(std::memory_order_relaxed); }
+  std::uint64_t last_seq() const { return last_seq_; }
+
+  void publish_durable(std::uint64_t seq);
+
+ private:
+  absl::StatusOr<std::size_t> flush_batch();
+  absl::Status roll(std::uint64_t seq, std::uint64_t wall_ns);
+  absl::Status apply_retention();
+  void fail(absl::Status status);
+
+  const Options& options_;
+  MmapRing& ring_;
+  std::optional<SegmentWriter> segment_;
+  std::uint64_t next_segment_index_;
+  std::uint64_t last_seq_;       // highest seq written to a segment
+  std::uint64_t last_wall_ns_;   // highest wall stamp given
+  std::uint64_t segment_day_ = 0;
+  std::uint64_t synced_seq_ = 0;  // highest seq covered by the last sync
+  std::chrono::steady_clock::time_point last_sync_;
+
+  // Stats counters: written by the flusher only (relaxed stores), read by stats().
+  middleware::CachePadded<std::atomic<std::uint64_t>> flushed_records_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> segment_bytes_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> durable_seq_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> segments_;
+  middleware::CachePadded<std::atomic<bool>> stop_;
+  middleware::CachePadded<std::atomic<bool>> failed_;
+  mutable std::mutex status_mutex_;
+  absl::Status status_;
+};
+
+}  // namespace tickwire::journal

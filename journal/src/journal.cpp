@@ -1,0 +1,183 @@
+#include "tickwire/journal/journal.hpp"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <bit>
+#include <system_error>
+
+#include "flusher.hpp"
+#include "tickwire/journal/io.hpp"
+#include "tickwire/journal/recovery.hpp"
+#include "tickwire/journal/segment_index.hpp"
+
+namespace tickwire::journal {
+namespace {
+
+absl::Status validate(const Options& o) {
+  if (o.dir.empty()) return absl::InvalidArgumentError("journal options: dir is empty");
+  if (!std::has_single_bit(o.ring_bytes) || o.ring_bytes < 4096) {
+    return absl::InvalidArgumentError(fmt::format("journal options: ring_bytes {} is not a power of two >= 4096",
+                                                  o.ring_bytes));
+  }
+  if (o.segment_bytes < 8192 || o.segment_bytes % 4096 != 0) {
+    return absl::InvalidArgumentError(
+        fmt::format("journal options: segment_bytes {} is not a multiple of 4096 >= 8192", o.segment_bytes));
+  }
+  if (o.batch_records == 0) return absl::InvalidArgumentError("journal options: batch_records is 0");
+  return absl::OkStatus();
+}
+
+// What the segments on disk hold, after repairing the last one.
+struct Recovered {
+  std::uint64_t next_segment_index = 1;
+  std::uint64_t last_seq = 0;
+  std::uint64_t last_wall_ns = 0;
+};
+
+absl::StatusOr<Recovered> recover_segments(const std::filesystem::path& dir) {
+  Recovered r;
+  if (auto s = remove_temporaries(dir); !s.ok()) return s;
+  auto segs = list_segments(dir);
+  if (!segs.ok()) return segs.status();
+  if (segs->empty()) return r;
+  r.next_segment_index = segs->back().index + 1;
+  for (std::size_t i = segs->size(); i-- > 0;) {
+    const bool last = i + 1 == segs->size();
+    auto scan = last ? recover_segment((*segs)[i].path) : scan_segment_tail((*segs)[i].path);
+    if (!scan.ok()) return scan.status();
+    if (scan->records == 0 && !scan->end_marker && last) {
+      // Created by a roll the crash interrupted: nothing in it but the header.
+      if (auto s = io::remove_file(index_path((*segs)[i].path)); !s.ok()) return s;
+      if (auto s = io::remove_file((*segs)[i].path); !s.ok()) return s;
+      segs->pop_back();
+      continue;
+    }
+    r.last_wall_ns = std::max(scan->last_wall_ns, scan->header.created_wall_ns);
+    if (scan->records > 0) {
+      r.last_seq = scan->last_seq;
+      break;
+    }
+  }
+  return r;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
+  if (auto s = validate(options); !s.ok()) return s;
+  std::error_code ec;
+  std::filesystem::create_directories(options.dir, ec);
+  if (ec) return io::errno_status(ec.value(), "create directory", options.dir);
+  auto recovered = recover_segments(options.dir);
+  if (!recovered.ok()) return recovered.status();
+
+  const std::filesystem::path ring_path = options.dir / "ring";
+  auto ring = MmapRing::open(ring_path, options.ring_bytes);
+  if (!ring.ok()) return ring.status();
+  std::unique_ptr<Journal> j(new Journal(std::move(options), std::move(*ring)));
+  j->flusher_ = std::make_unique<Flusher>(j->options_, j->ring_, recovered->next_segment_index,
+                                          recovered->last_seq, recovered->last_wall_ns);
+  Flusher& f = *j->flusher_;
+
+  // Drain what a crashed process committed to the ring but had not flushed.
+  absl::Status drained = absl::OkStatus();
+  std::uint64_t wall = 0;
+  for_each_ring_record(j->ring_, [&](const MmapRing::Entry& e) {
+    if (!drained.ok() || e.seq <= f.last_seq()) return;
+    if (wall == 0) wall = f.wall_now();
+    drained = f.write(e.seq, e.mono_ns, wall, e.type, e.payload);
+  });
+  if (drained.ok()) drained = f.sync_now();
+  if (drained.ok()) drained = f.finish();
+  if (!drained.ok()) return drained;
+
+  if (j->ring_.capacity() != j->options_.ring_bytes) {
+    // Everything is in a segment now: replace the ring with one of the configured size.
+    if (auto s = io::remove_file(ring_path); !s.ok()) return s;
+    auto fresh = MmapRing::open(ring_path, j->options_.ring_bytes);
+    if (!fresh.ok()) return fresh.status();
+    j->ring_ = std::move(*fresh);
+  } else {
+    j->ring_.reset();
+  }
+  Producer& p = *j->producer_;
+  p.last_seq = f.last_seq();
+  p.max_payload = std::min(j->ring_.max_payload(),
+                           j->options_.segment_bytes - kSegmentHeaderSize - kEndRecordSize - kRecordHeaderSize);
+  j->thread_ = std::thread([&f] { f.run(); });
+  return j;
+}
+
+Journal::Journal(Options options, MmapRing ring) : options_(std::move(options)), ring_(std::move(ring)) {}
+
+Journal::~Journal() {
+  if (!closed_) (void)close();
+}
+
+bool Journal::drop(std::uint64_t seq) {
+  Producer& p = *producer_;
+  if (seq > p.last_seq) {
+    if (!p.gap_pending) {
+      p.gap = GapPayload{seq, seq, 0};
+      p.gap_pending = true;
+    }
+    p.gap.last_missing = seq;
+    ++p.gap.count;
+    p.last_seq = seq;
+  }
+  ++p.dropped;
+  // relaxed: a statistic read by stats(); single writer.
+  dropped_->store(p.dropped, std::memory_order_relaxed);
+  return false;
+}
+
+bool Journal::write_pending_gap(std::uint64_t mono_ns) {
+  Producer& p = *producer_;
+  // Safety: GapPayload is trivially copyable; written as its bytes.
+  if (!ring_.try_write(p.gap.first_missing, mono_ns, kTypeGap, std::as_bytes(std::span(&p.gap, 1)))) return false;
+  p.gap_pending = false;
+  return true;
+}
+
+bool Journal::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type,
+                     std::span<const std::byte> payload) {
+  Producer& p = *producer_;
+  if (seq <= p.last_seq || type >= kReservedTypeBase || payload.size() > p.max_payload || flusher_->failed()) {
+    return drop(seq);
+  }
+  for (;;) {
+    if ((!p.gap_pending || write_pending_gap(mono_ns)) && ring_.try_write(seq, mono_ns, type, payload)) {
+      p.last_seq = seq;
+      ++p.appended;
+      // relaxed: a statistic read by stats(); single writer.
+      appended_->store(p.appended, std::memory_order_relaxed);
+      return true;
+    }
+    if (options_.full_policy == FullPolicy::kDrop || flusher_->failed()) return drop(seq);
+    middleware::cpu_relax();
+  }
+}
+
+absl::Status Journal::close() {
+  if (closed_) return flusher_->status();
+  closed_ = true;
+  Producer& p = *producer_;
+  while (p.gap_pending && !flusher_->failed() && !write_pending_gap(0)) middleware::cpu_relax();
+  flusher_->stop();
+  if (thread_.joinable()) thread_.join();
+  return flusher_->status();
+}
+
+Stats Journal::stats() const {
+  // relaxed: statistics, each a single writer's running count.
+  return Stats{appended_->load(std::memory_order_relaxed), dropped_->load(std::memory_order_relaxed),
+               flusher_->flushed_records(), flusher_->segment_bytes(), flusher_->durable_seq(),
+               flusher_->segments()};
+}
+
+std::uint64_t Journal::durable_seq() const { return flusher_->durable_seq(); }
+
+absl::Status Journal::status() const { return flusher_->status(); }
+
+}  // namespace tickwire::journal

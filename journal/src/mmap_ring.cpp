@@ -1,0 +1,203 @@
+#include "tickwire/journal/mmap_ring.hpp"
+
+#include <fcntl.h>
+
+#include <fmt/format.h>
+
+#include <atomic>
+#include <bit>
+#include <cstring>
+
+#include "tickwire/journal/segment_format.hpp"
+
+namespace tickwire::journal {
+namespace {
+
+constexpr char kRingMagic[8] = {'T', 'W', 'J', 'R', 'I', 'N', 'G', '1'};
+constexpr std::uint32_t kRingVersion = 1;
+constexpr std::uint64_t kPaddingFlag = 0x8000'0000u;
+constexpr std::uint64_t kLengthMask = 0x7FFF'FFFFu;
+// Header page fields (byte offsets). head and durable_seq have their own lines.
+constexpr std::size_t kMagicOffset = 0;
+constexpr std::size_t kVersionOffset = 8;
+constexpr std::size_t kCapacityOffset = 16;
+constexpr std::size_t kHeadOffset = middleware::kCacheLineSize;
+constexpr std::size_t kDurableOffset = 2 * middleware::kCacheLineSize;
+
+std::uint64_t commit_word(std::uint64_t lap, std::uint64_t flags_and_length) {
+  return (lap << 32) | flags_and_length;
+}
+
+}  // namespace
+
+absl::StatusOr<MmapRing> MmapRing::open(const std::filesystem::path& path, std::size_t capacity) {
+  auto file = io::open_file(path, O_RDWR | O_CREAT);
+  if (!file.ok()) return file.status();
+  auto size = file->size();
+  if (!size.ok()) return size.status();
+  MmapRing ring;
+  if (*size == 0) {
+    if (!std::has_single_bit(capacity) || capacity < 4096 || capacity > (std::size_t{1} << 31)) {
+      return absl::InvalidArgumentError(
+          fmt::format("{}: ring_bytes {} must be a power of two in [4096, 2^31]", path.string(), capacity));
+    }
+    if (auto s = file->allocate(kRingHeaderSize + capacity); !s.ok()) return s;
+    char header[24] = {};
+    std::memcpy(header + kMagicOffset, kRingMagic, sizeof kRingMagic);
+    std::memcpy(header + kVersionOffset, &kRingVersion, sizeof kRingVersion);
+    std::uint64_t cap64 = capacity;
+    std::memcpy(header + kCapacityOffset, &cap64, sizeof cap64);
+    if (auto s = file->write_at(0, std::as_bytes(std::span(header))); !s.ok()) return s;
+  } else {
+    char header[24] = {};
+    auto got = file->read_at(0, std::as_writable_bytes(std::span(header)));
+    if (!got.ok()) return got.status();
+    std::uint64_t cap64 = 0;
+    std::uint32_t version = 0;
+    std::memcpy(&cap64, header + kCapacityOffset, sizeof cap64);
+    std::memcpy(&version, header + kVersionOffset, sizeof version);
+    if (*got != sizeof header || std::memcmp(header, kRingMagic, sizeof kRingMagic) != 0 ||
+        version != kRingVersion) {
+      return absl::DataLossError(fmt::format("{}: not a tickwire ring file (bad magic or version)", path.string()));
+    }
+    if (!std::has_single_bit(cap64) || cap64 < 4096 || cap64 > (std::uint64_t{1} << 31) ||
+        *size != kRingHeaderSize + cap64) {
+      return absl::DataLossError(fmt::format("{}: capacity {} does not match file size {}", path.string(), cap64,
+                                             *size));
+    }
+    capacity = static_cast<std::size_t>(cap64);
+  }
+  auto map = io::Mapping::map(*file, kRingHeaderSize + capacity, true);
+  if (!map.ok()) return map.status();
+  ring.file_ = std::move(*file);
+  ring.map_ = std::move(*map);
+  ring.capacity_ = capacity;
+  ring.mask_ = capacity - 1;
+  ring.shift_ = static_cast<unsigned>(std::countr_zero(capacity));
+  // Pre-touch every page so the producer never page-faults on the hot path.
+  for (std::size_t off = 0; off < ring.map_.size(); off += 4096) {
+    // Safety: off < map size; the mapping is writable and no other thread uses it yet.
+    volatile std::byte* b = ring.map_.data() + off;
+    *b = *b;
+  }
+  ring.producer_->tail = ring.head();
+  ring.producer_->head_cache = ring.producer_->tail;
+  return ring;
+}
+
+std::uint64_t* MmapRing::head_word() const {
+  // Safety: kHeadOffset is inside the 4096-byte header page and 8-aligned (mmap is page-aligned).
+  return reinterpret_cast<std::uint64_t*>(map_.data() + kHeadOffset);
+}
+
+std::uint64_t* MmapRing::durable_word() const {
+  // Safety: as head_word().
+  return reinterpret_cast<std::uint64_t*>(map_.data() + kDurableOffset);
+}
+
+bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type,
+                         std::span<const std::byte> payload) {
+  if (payload.size() > max_payload()) return false;
+  Producer& p = *producer_;
+  const std::size_t length = kRingRecordHeaderSize + payload.size();
+  const std::size_t aligned = align_record(length);
+  std::uint64_t pos = p.tail;
+  std::size_t offset = pos & mask_;
+  const std::size_t to_end = capacity_ - offset;
+  const std::size_t need = aligned <= to_end ? aligned : to_end + aligned;
+  if (pos + need - p.head_cache > capacity_) {
+    // acquire: pairs with the release in release(); the consumer is done with
+    // every byte before the head it published.
+    p.head_cache = std::atomic_ref<std::uint64_t>(*head_word()).load(std::memory_order_acquire);
+    if (pos + need - p.head_cache > capacity_) return false;
+  }
+  if (aligned > to_end) {
+    // Safety: offset is 8-aligned and < capacity_, so the commit word lies inside the data area.
+    auto* word = reinterpret_cast<std::uint64_t*>(data() + offset);
+    // release: pairs with the acquire in read_at(); publishes the filler.
+    std::atomic_ref<std::uint64_t>(*word).store(commit_word(pos >> shift_, kPaddingFlag | to_end),
+                                                std::memory_order_release);
+    pos += to_end;
+    offset = 0;
+  }
+  std::byte* rec = data() + offset;
+  const std::uint64_t type64 = type;
+  // Safety: [offset, offset + aligned) lies inside the data area (aligned <= capacity_ - offset
+  // here) and the consumer has released it (checked against head above).
+  std::memcpy(rec + 8, &seq, 8);
+  std::memcpy(rec + 16, &mono_ns, 8);
+  std::memcpy(rec + 24, &type64, 8);
+  if (!payload.empty()) std::memcpy(rec + kRingRecordHeaderSize, payload.data(), payload.size());
+  // release: pairs with the acquire in read_at(); the record's bytes are
+  // visible before its commit word is.
+  std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(rec))
+      .store(commit_word(pos >> shift_, length), std::memory_order_release);
+  p.tail = pos + aligned;
+  return true;
+}
+
+std::optional<MmapRing::Entry> MmapRing::read_at(std::uint64_t position) const {
+  const std::size_t offset = position & mask_;
+  if (offset % kRecordAlign != 0) return std::nullopt;
+  // Safety: offset is 8-aligned and < capacity_: the word lies inside the data area.
+  auto* word = reinterpret_cast<std::uint64_t*>(data() + offset);
+  // acquire: pairs with the release stores in try_write(); the record's bytes
+  // are visible once its commit word is.
+  const std::uint64_t w = std::atomic_ref<std::uint64_t>(*word).load(std::memory_order_acquire);
+  if ((w >> 32) != ((position >> shift_) & 0xFFFF'FFFFu)) return std::nullopt;
+  const std::size_t length = w & kLengthMask;
+  const std::size_t to_end = capacity_ - offset;
+  if ((w & kPaddingFlag) != 0) {
+    if (length != to_end) return std::nullopt;
+    return Entry{0, 0, 0, true, {}, position + to_end};
+  }
+  if (length < kRingRecordHeaderSize || align_record(length) > to_end) return std::nullopt;
+  const std::byte* rec = data() + offset;
+  Entry e{};
+  std::uint64_t type64 = 0;
+  // Safety: [offset, offset + length) lies inside the data area (checked above).
+  std::memcpy(&e.seq, rec + 8, 8);
+  std::memcpy(&e.mono_ns, rec + 16, 8);
+  std::memcpy(&type64, rec + 24, 8);
+  if (type64 > 0xFFFF) return std::nullopt;
+  e.type = static_cast<std::uint16_t>(type64);
+  e.payload = {rec + kRingRecordHeaderSize, length - kRingRecordHeaderSize};
+  e.next = position + align_record(length);
+  return e;
+}
+
+std::uint64_t MmapRing::head() const {
+  // acquire: pairs with release() (same thread normally; across processes on recovery).
+  return std::atomic_ref<std::uint64_t>(*head_word()).load(std::memory_order_acquire);
+}
+
+void MmapRing::release(std::uint64_t position) {
+  // release: pairs with the acquire in try_write(); the consumer has finished
+  // reading every byte before `position`.
+  std::atomic_ref<std::uint64_t>(*head_word()).store(position, std::memory_order_release);
+}
+
+void MmapRing::reset() {
+  // Safety: the data area is [kRingHeaderSize, kRingHeaderSize + capacity_) of the mapping.
+  std::memset(data(), 0, capacity_);
+  release(0);
+  producer_->tail = 0;
+  producer_->head_cache = 0;
+}
+
+void MmapRing::set_producer_position(std::uint64_t position) {
+  producer_->tail = position;
+  producer_->head_cache = head();
+}
+
+void MmapRing::publish_durable_seq(std::uint64_t seq) {
+  // relaxed: informational for other processes (`tickwire inspect`); nothing is read through it.
+  std::atomic_ref<std::uint64_t>(*durable_word()).store(seq, std::memory_order_relaxed);
+}
+
+std::uint64_t MmapRing::durable_seq() const {
+  // relaxed: see publish_durable_seq().
+  return std::atomic_ref<std::uint64_t>(*durable_word()).load(std::memory_order_relaxed);
+}
+
+}  // namespace tickwire::journal

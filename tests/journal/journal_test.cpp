@@ -1,0 +1,116 @@
+#include "tickwire/journal/journal.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "support/temp_dir.hpp"
+#include "test_util.hpp"
+#include "tickwire/journal/reader.hpp"
+
+namespace tickwire::journal {
+namespace {
+
+using testing::TempDir;
+
+TEST(Journal, AppendedRecordsReadBackInOrderAfterClose) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ((*j)->next_seq(), 1u);
+  for (std::uint64_t seq = 1; seq <= 1000; ++seq) {
+    auto p = payload_for(7, seq);
+    ASSERT_TRUE((*j)->append(seq, seq * 10, 1, p));
+  }
+  ASSERT_TRUE((*j)->close().ok());
+  Stats st = (*j)->stats();
+  EXPECT_EQ(st.appended, 1000u);
+  EXPECT_EQ(st.dropped, 0u);
+  EXPECT_EQ(st.flushed_records, 1000u);
+  EXPECT_EQ(st.durable_seq, 1000u);
+  EXPECT_GT(st.segments, 1u);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), 1000u);
+  for (std::uint64_t i = 0; i < 1000; ++i) {
+    EXPECT_EQ((*recs)[i].seq, i + 1);
+    EXPECT_EQ((*recs)[i].mono_ns, (i + 1) * 10);
+    EXPECT_EQ((*recs)[i].type, 1);
+    EXPECT_EQ((*recs)[i].payload, payload_for(7, i + 1));
+  }
+}
+
+TEST(Journal, ReopenContinuesAfterTheLastJournaledSeq) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  {
+    auto j = Journal::open(o);
+    ASSERT_TRUE(j.ok()) << j.status();
+    for (std::uint64_t seq = 1; seq <= 50; ++seq) ASSERT_TRUE((*j)->append(seq, 0, 1, payload_for(1, seq)));
+    ASSERT_TRUE((*j)->close().ok());
+  }
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ((*j)->next_seq(), 51u);
+  EXPECT_EQ((*j)->durable_seq(), 50u);
+  ASSERT_TRUE((*j)->append(51, 0, 1, payload_for(1, 51)));
+  ASSERT_TRUE((*j)->close().ok());
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), 51u);
+  EXPECT_EQ(recs->back().seq, 51u);
+}
+
+TEST(Journal, DropPolicyCountsDropsAndJournalsAGapRecord) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.full_policy = FullPolicy::kDrop;
+  o.ring_bytes = 4096;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  // Oversized payloads are always dropped, whatever the ring's state.
+  std::vector<std::byte> big((*j)->max_payload() + 1);
+  ASSERT_TRUE((*j)->append(1, 0, 1, payload_for(1, 1)));
+  EXPECT_FALSE((*j)->append(2, 0, 1, big));
+  EXPECT_FALSE((*j)->append(3, 0, 1, big));
+  ASSERT_TRUE((*j)->append(4, 0, 1, payload_for(1, 4)));
+  ASSERT_TRUE((*j)->close().ok());
+  EXPECT_EQ((*j)->stats().dropped, 2u);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), 3u);
+  EXPECT_EQ((*recs)[1].type, kTypeGap);
+  GapPayload g;
+  ASSERT_EQ((*recs)[1].payload.size(), sizeof g);
+  std::memcpy(&g, (*recs)[1].payload.data(), sizeof g);
+  EXPECT_EQ(g.first_missing, 2u);
+  EXPECT_EQ(g.last_missing, 3u);
+  EXPECT_EQ(g.count, 2u);
+  EXPECT_EQ((*recs)[2].seq, 4u);
+}
+
+TEST(Journal, RejectsReservedTypesAndRepeatedSeqs) {
+  TempDir dir;
+  auto j = Journal::open(small_options(dir.path()));
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_TRUE((*j)->append(5, 0, 1, payload_for(1, 5)));
+  EXPECT_FALSE((*j)->append(5, 0, 1, payload_for(1, 5)));
+  EXPECT_FALSE((*j)->append(6, 0, kTypeGap, payload_for(1, 6)));
+  ASSERT_TRUE((*j)->close().ok());
+  EXPECT_EQ((*j)->stats().dropped, 2u);
+}
+
+TEST(Journal, OpenRejectsARingSizeThatIsNotAPowerOfTwo) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.ring_bytes = 5000;
+  auto j = Journal::open(o);
+  ASSERT_FALSE(j.ok());
+  EXPECT_NE(j.status().message().find("ring_bytes 5000"), std::string::npos) << j.status();
+}
+
+}  // namespace
+}  // namespace tickwire::journal
