@@ -30,25 +30,43 @@ std::uint64_t commit_word(std::uint64_t lap, std::uint64_t flags_and_length) {
 
 }  // namespace
 
+namespace {
+
+// create_ring_file: a complete ring file (header, blocks reserved) under a
+// temporary name, renamed into place, so a crash never leaves a half-made ring.
+absl::Status create_ring_file(const std::filesystem::path& path, std::size_t capacity) {
+  if (!std::has_single_bit(capacity) || capacity < 4096 || capacity > (std::size_t{1} << 31)) {
+    return absl::InvalidArgumentError(
+        fmt::format("{}: ring_bytes {} must be a power of two in [4096, 2^31]", path.string(), capacity));
+  }
+  std::filesystem::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
+  auto file = io::open_file(tmp, O_RDWR | O_CREAT | O_TRUNC);
+  if (!file.ok()) return file.status();
+  if (auto s = file->allocate(kRingHeaderSize + capacity); !s.ok()) return s;
+  char header[24] = {};
+  std::memcpy(header + kMagicOffset, kRingMagic, sizeof kRingMagic);
+  std::memcpy(header + kVersionOffset, &kRingVersion, sizeof kRingVersion);
+  std::uint64_t cap64 = capacity;
+  std::memcpy(header + kCapacityOffset, &cap64, sizeof cap64);
+  if (auto s = file->write_at(0, std::as_bytes(std::span(header))); !s.ok()) return s;
+  if (auto s = file->sync_data(); !s.ok()) return s;
+  if (auto s = file->close(); !s.ok()) return s;
+  return io::rename_durable(tmp, path);
+}
+
+}  // namespace
+
 absl::StatusOr<MmapRing> MmapRing::open(const std::filesystem::path& path, std::size_t capacity) {
-  auto file = io::open_file(path, O_RDWR | O_CREAT);
+  std::error_code ec;
+  if (!std::filesystem::exists(path, ec)) {
+    if (auto s = create_ring_file(path, capacity); !s.ok()) return s;
+  }
+  auto file = io::open_file(path, O_RDWR);
   if (!file.ok()) return file.status();
   auto size = file->size();
   if (!size.ok()) return size.status();
   MmapRing ring;
-  if (*size == 0) {
-    if (!std::has_single_bit(capacity) || capacity < 4096 || capacity > (std::size_t{1} << 31)) {
-      return absl::InvalidArgumentError(
-          fmt::format("{}: ring_bytes {} must be a power of two in [4096, 2^31]", path.string(), capacity));
-    }
-    if (auto s = file->allocate(kRingHeaderSize + capacity); !s.ok()) return s;
-    char header[24] = {};
-    std::memcpy(header + kMagicOffset, kRingMagic, sizeof kRingMagic);
-    std::memcpy(header + kVersionOffset, &kRingVersion, sizeof kRingVersion);
-    std::uint64_t cap64 = capacity;
-    std::memcpy(header + kCapacityOffset, &cap64, sizeof cap64);
-    if (auto s = file->write_at(0, std::as_bytes(std::span(header))); !s.ok()) return s;
-  } else {
+  {
     char header[24] = {};
     auto got = file->read_at(0, std::as_writable_bytes(std::span(header)));
     if (!got.ok()) return got.status();

@@ -81,6 +81,7 @@ absl::StatusOr<TailScan> scan_tail(const std::filesystem::path& segment, const i
   t.scan.valid_end = std::min<std::uint64_t>(t.scan.valid_end, *size);
   t.index_changed = !loaded.ok() || entries.size() != loaded_count ||
                     (loaded.ok() && !std::equal(entries.begin(), entries.end(), loaded->begin()));
+  t.entries = std::move(entries);
   return t;
 }
 

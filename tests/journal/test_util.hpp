@@ -7,7 +7,12 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <string>
+#include <system_error>
 #include <vector>
+
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/journal/reader.hpp"
@@ -38,6 +43,31 @@ inline Options small_options(const std::filesystem::path& dir) {
   o.fsync = FsyncPolicy::kNone;
   return o;
 }
+
+// ScratchDir: a fresh directory on tmpfs (/dev/shm) when there is one, else
+// under $TMPDIR or /tmp; removed with its contents. Crash tests need only the
+// page cache to survive the child (as it does a SIGKILL), not a disk, and
+// tmpfs keeps their hundreds of directory fsyncs cheap.
+class ScratchDir {
+ public:
+  explicit ScratchDir(const std::string& prefix = "tickwire-journal") {
+    const char* tmp = std::getenv("TMPDIR");
+    std::string base = ::access("/dev/shm", W_OK) == 0 ? "/dev/shm" : (tmp != nullptr ? tmp : "/tmp");
+    std::string templ = base + "/" + prefix + "-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) throw std::system_error(errno, std::generic_category(), templ);
+    path_ = templ;
+  }
+  ~ScratchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  ScratchDir(const ScratchDir&) = delete;
+  ScratchDir& operator=(const ScratchDir&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
 
 struct OwnedRecord {
   std::uint64_t seq, mono_ns, wall_ns;
