@@ -93,6 +93,11 @@ class SpscRing {
     Consumer& c = *consumer_;
     const std::size_t head = c.head.load(std::memory_order_relaxed);  // only this thread writes head
     if (head == c.tail_cache) {
+      // Latency: start pulling the next item's line before reading tail, so
+      // that when the producer has just written both, the two cache-line
+      // transfers overlap instead of running back to back. A prefetch is a
+      // hint, not an access: it cannot race with the producer's write.
+      __builtin_prefetch(raw_slot(head));
       c.tail_cache = producer_->tail.load(std::memory_order_acquire);  // pairs with the producer's release of tail
       if (head == c.tail_cache) return nullptr;
     }

@@ -1,0 +1,305 @@
+// Queue benchmarks: SpscRing and MpmcQueue beside their peers in one binary,
+// so every ratio in bench/RESULTS.md comes from one run on one machine.
+//   BM_SpscThroughput<Q>   items/s, producer on core 0, consumer on core 1
+//   BM_SpscRoundTrip<Q>    one item there and back through two rings
+//   BM_CacheLinePingPong   the floor: two threads bouncing one atomic
+//   BM_MpmcThroughput<Q>   items/s with P producers and C consumers
+// Threads are pinned with pthread_setaffinity_np; the "pinned" counter is 1
+// only if every thread of the benchmark was pinned.
+#include <pthread.h>
+#include <sched.h>
+
+#include <atomic>
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include <atomic_queue/atomic_queue.h>
+#include <benchmark/benchmark.h>
+#include <concurrentqueue/concurrentqueue.h>
+#include <readerwriterqueue/readerwriterqueue.h>
+#include <tbb/concurrent_queue.h>
+
+#include "tickwire/middleware/cache_padded.hpp"
+#include "tickwire/middleware/mpmc_queue.hpp"
+#include "tickwire/middleware/spsc_ring.hpp"
+
+namespace {
+
+using tickwire::middleware::CachePadded;
+using tickwire::middleware::cpu_relax;
+
+constexpr std::size_t kCapacity = 16384;
+constexpr std::uint64_t kItemsPerIteration = std::uint64_t{1} << 20;
+
+// pin_to_core: pins the calling thread; reports a failure once on stderr.
+bool pin_to_core(int core) {
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(static_cast<unsigned>(core) % static_cast<unsigned>(CPU_SETSIZE), &set);
+  const int rc = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
+  if (rc != 0) {
+    static std::atomic<bool> warned{false};
+    if (!warned.exchange(true, std::memory_order_relaxed)) {  // a once-flag for the message only
+      std::fprintf(stderr, "queue_bench: pinning to core %d failed: %s (running unpinned)\n", core, std::strerror(rc));
+    }
+  }
+  return rc == 0;
+}
+
+// Adapters: one try_push/try_pop shape over every queue. Values are never 0
+// (atomic_queue reserves 0 as its empty marker).
+struct TickwireSpscRing {
+  tickwire::middleware::SpscRing<std::uint64_t, kCapacity> q;
+  bool push(std::uint64_t v) { return q.try_push(v); }
+  bool pop(std::uint64_t& v) { return q.try_pop(v); }
+};
+struct BoostSpscQueue {
+  boost::lockfree::spsc_queue<std::uint64_t, boost::lockfree::capacity<kCapacity>> q;
+  bool push(std::uint64_t v) { return q.push(v); }
+  bool pop(std::uint64_t& v) { return q.pop(v); }
+};
+struct MoodycamelReaderWriterQueue {
+  moodycamel::ReaderWriterQueue<std::uint64_t> q{kCapacity};
+  bool push(std::uint64_t v) { return q.try_enqueue(v); }
+  bool pop(std::uint64_t& v) { return q.try_dequeue(v); }
+};
+struct AtomicQueueSpsc {
+  atomic_queue::AtomicQueue<std::uint64_t, kCapacity, 0, true, true, false, true> q;
+  bool push(std::uint64_t v) { return q.try_push(v); }
+  bool pop(std::uint64_t& v) { return q.try_pop(v); }
+};
+struct TickwireMpmcQueue {
+  tickwire::middleware::MpmcQueue<std::uint64_t> q{kCapacity};
+  bool push(std::uint64_t v) { return q.try_push(v); }
+  bool pop(std::uint64_t& v) { return q.try_pop(v); }
+};
+struct MoodycamelConcurrentQueue {
+  moodycamel::ConcurrentQueue<std::uint64_t> q{kCapacity};
+  bool push(std::uint64_t v) { return q.try_enqueue(v); }
+  bool pop(std::uint64_t& v) { return q.try_dequeue(v); }
+};
+struct TbbBoundedQueue {
+  TbbBoundedQueue() { q.set_capacity(static_cast<std::ptrdiff_t>(kCapacity)); }
+  tbb::concurrent_bounded_queue<std::uint64_t> q;
+  bool push(std::uint64_t v) { return q.try_push(v); }
+  bool pop(std::uint64_t& v) { return q.try_pop(v); }
+};
+struct BoostLockfreeQueue {
+  boost::lockfree::queue<std::uint64_t, boost::lockfree::capacity<kCapacity - 1>> q;
+  bool push(std::uint64_t v) { return q.bounded_push(v); }
+  bool pop(std::uint64_t& v) { return q.pop(v); }
+};
+
+template <typename Q>
+void BM_SpscThroughput(benchmark::State& state) {
+  auto q = std::make_unique<Q>();
+  bool pinned = pin_to_core(0);
+  std::atomic<bool> consumer_pinned{true};
+  for (auto _ : state) {
+    std::thread consumer([&q, &consumer_pinned] {
+      if (!pin_to_core(1)) consumer_pinned.store(false, std::memory_order_relaxed);  // read after join
+      std::uint64_t v = 0;
+      for (std::uint64_t n = 0; n < kItemsPerIteration;) {
+        if (q->pop(v)) {
+          benchmark::DoNotOptimize(v);
+          ++n;
+        } else {
+          cpu_relax();
+        }
+      }
+    });
+    for (std::uint64_t i = 1; i <= kItemsPerIteration; ++i) {
+      while (!q->push(i)) cpu_relax();
+    }
+    consumer.join();
+  }
+  pinned = pinned && consumer_pinned.load(std::memory_order_relaxed);  // threads joined
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kItemsPerIteration));
+  state.counters["pinned"] = pinned ? 1 : 0;
+}
+
+// SpscRing with its batch calls: try_push_n in blocks of 64, consume_all.
+void BM_SpscThroughputBatched(benchmark::State& state) {
+  auto q = std::make_unique<TickwireSpscRing>();
+  bool pinned = pin_to_core(0);
+  std::atomic<bool> consumer_pinned{true};
+  for (auto _ : state) {
+    std::thread consumer([&q, &consumer_pinned] {
+      if (!pin_to_core(1)) consumer_pinned.store(false, std::memory_order_relaxed);  // read after join
+      for (std::uint64_t n = 0; n < kItemsPerIteration;) {
+        const std::size_t got = q->q.consume_all([](std::uint64_t&& v) { benchmark::DoNotOptimize(v); });
+        if (got == 0) cpu_relax();
+        n += got;
+      }
+    });
+    std::uint64_t block[64];
+    for (std::uint64_t i = 1; i <= kItemsPerIteration;) {
+      for (std::uint64_t j = 0; j < 64; ++j) block[j] = i + j;
+      std::size_t offset = 0;
+      while (offset < 64) {
+        const std::size_t pushed = q->q.try_push_n(block + offset, 64 - offset);
+        if (pushed == 0) cpu_relax();
+        offset += pushed;
+      }
+      i += 64;
+    }
+    consumer.join();
+  }
+  pinned = pinned && consumer_pinned.load(std::memory_order_relaxed);  // threads joined
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kItemsPerIteration));
+  state.counters["pinned"] = pinned ? 1 : 0;
+}
+
+// One item to the echo thread through `there`, back through `back`. Both
+// sides busy-poll without pause, as the ping-pong floor does.
+template <typename Q>
+void BM_SpscRoundTrip(benchmark::State& state) {
+  auto there = std::make_unique<Q>();
+  auto back = std::make_unique<Q>();
+  bool pinned = pin_to_core(0);
+  std::atomic<bool> stop{false};
+  std::atomic<bool> echo_pinned{true};
+  std::thread echo([&] {
+    if (!pin_to_core(1)) echo_pinned.store(false, std::memory_order_relaxed);  // read after join
+    std::uint64_t v = 0;
+    while (!stop.load(std::memory_order_relaxed)) {  // a stop flag; no data rides on it
+      if (there->pop(v)) {
+        while (!back->push(v)) {
+        }
+      }
+    }
+  });
+  std::uint64_t i = 1;
+  std::uint64_t v = 0;
+  for (auto _ : state) {
+    while (!there->push(i)) {
+    }
+    while (!back->pop(v)) {
+    }
+    benchmark::DoNotOptimize(v);
+    ++i;
+  }
+  stop.store(true, std::memory_order_relaxed);  // a stop flag; no data rides on it
+  echo.join();
+  pinned = pinned && echo_pinned.load(std::memory_order_relaxed);  // thread joined
+  state.counters["pinned"] = pinned ? 1 : 0;
+}
+
+// The floor for a round trip: one cache line, written alternately by two
+// threads (odd values by the main thread, even values by the echo thread).
+void BM_CacheLinePingPong(benchmark::State& state) {
+  constexpr std::uint64_t kStop = ~std::uint64_t{0};
+  auto line = std::make_unique<CachePadded<std::atomic<std::uint64_t>>>(std::in_place, 0);
+  bool pinned = pin_to_core(0);
+  std::atomic<bool> echo_pinned{true};
+  std::thread echo([&line, &echo_pinned] {
+    if (!pin_to_core(1)) echo_pinned.store(false, std::memory_order_relaxed);  // read after join
+    for (std::uint64_t expect = 1;; expect += 2) {
+      std::uint64_t v;
+      while ((v = (*line)->load(std::memory_order_acquire)) != expect) {  // pairs with the main thread's release
+        if (v == kStop) return;
+      }
+      (*line)->store(expect + 1, std::memory_order_release);  // pairs with the main thread's acquire
+    }
+  });
+  std::uint64_t i = 1;
+  for (auto _ : state) {
+    (*line)->store(i, std::memory_order_release);  // pairs with the echo thread's acquire
+    while ((*line)->load(std::memory_order_acquire) != i + 1) {  // pairs with the echo thread's release
+    }
+    i += 2;
+  }
+  (*line)->store(kStop, std::memory_order_release);  // pairs with the echo thread's acquire
+  echo.join();
+  pinned = pinned && echo_pinned.load(std::memory_order_relaxed);  // thread joined
+  state.counters["pinned"] = pinned ? 1 : 0;
+}
+
+// P producers and C consumers move kItemsPerIteration items. Thread k runs on
+// core k % 2 for producers and (k + 1) % 2 for consumers. With more threads
+// than cores a failed call yields, otherwise it spins with pause.
+template <typename Q>
+void BM_MpmcThroughput(benchmark::State& state) {
+  const int producers = static_cast<int>(state.range(0));
+  const int consumers = static_cast<int>(state.range(1));
+  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
+  const bool oversubscribed = static_cast<unsigned>(producers + consumers) > cores;
+  const auto backoff = [oversubscribed] {
+    if (oversubscribed) {
+      std::this_thread::yield();
+    } else {
+      cpu_relax();
+    }
+  };
+  const std::uint64_t per_producer = kItemsPerIteration / static_cast<std::uint64_t>(producers);
+  const std::uint64_t total = per_producer * static_cast<std::uint64_t>(producers);
+  auto q = std::make_unique<Q>();
+  std::atomic<bool> all_pinned{true};
+  for (auto _ : state) {
+    // Consumers add their counts here only when a pop fails, so the counter
+    // is not a contended line on the hot path.
+    CachePadded<std::atomic<std::uint64_t>> consumed(std::in_place, 0);
+    std::vector<std::thread> threads;
+    for (int p = 0; p < producers; ++p) {
+      threads.emplace_back([&, p] {
+        if (!pin_to_core(p % 2)) all_pinned.store(false, std::memory_order_relaxed);  // read after join
+        for (std::uint64_t i = 1; i <= per_producer; ++i) {
+          while (!q->push(i)) backoff();
+        }
+      });
+    }
+    for (int c = 0; c < consumers; ++c) {
+      threads.emplace_back([&, c] {
+        if (!pin_to_core((c + 1) % 2)) all_pinned.store(false, std::memory_order_relaxed);  // read after join
+        std::uint64_t local = 0;
+        std::uint64_t v = 0;
+        for (;;) {
+          if (q->pop(v)) {
+            benchmark::DoNotOptimize(v);
+            ++local;
+            continue;
+          }
+          if (local != 0) {
+            consumed->fetch_add(local, std::memory_order_relaxed);  // a count; the join orders the results
+            local = 0;
+          }
+          if (consumed->load(std::memory_order_relaxed) == total) break;  // a count; the join orders the results
+          backoff();
+        }
+      });
+    }
+    for (auto& t : threads) t.join();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * total));
+  state.counters["pinned"] = all_pinned.load(std::memory_order_relaxed) ? 1 : 0;  // threads joined
+}
+
+BENCHMARK_TEMPLATE(BM_SpscThroughput, TickwireSpscRing)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscThroughput, BoostSpscQueue)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscThroughput, MoodycamelReaderWriterQueue)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscThroughput, AtomicQueueSpsc)->UseRealTime();
+BENCHMARK(BM_SpscThroughputBatched)->UseRealTime();
+
+BENCHMARK(BM_CacheLinePingPong)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscRoundTrip, TickwireSpscRing)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscRoundTrip, BoostSpscQueue)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscRoundTrip, MoodycamelReaderWriterQueue)->UseRealTime();
+BENCHMARK_TEMPLATE(BM_SpscRoundTrip, AtomicQueueSpsc)->UseRealTime();
+
+#define TICKWIRE_MPMC_BENCH(Q) \
+  BENCHMARK_TEMPLATE(BM_MpmcThroughput, Q)->Args({1, 1})->Args({2, 2})->UseRealTime()
+TICKWIRE_MPMC_BENCH(TickwireMpmcQueue);
+TICKWIRE_MPMC_BENCH(MoodycamelConcurrentQueue);
+TICKWIRE_MPMC_BENCH(TbbBoundedQueue);
+TICKWIRE_MPMC_BENCH(BoostLockfreeQueue);
+
+}  // namespace
+
+BENCHMARK_MAIN();
