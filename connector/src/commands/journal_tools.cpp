@@ -1,0 +1,132 @@
+// `tickwire verify DIR`, `tickwire recover DIR`, `tickwire inspect DIR`: the
+// journal tools. Thin: the work is in tickwire::journal (examine.hpp); this
+// file parses arguments, draws the progress bar and prints.
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+
+#include "commands/commands.hpp"
+#include "tickwire/journal/examine.hpp"
+#include "tickwire/journal/io.hpp"
+
+namespace tickwire::connector::commands {
+namespace {
+
+namespace jr = tickwire::journal;
+
+// A progress bar on stderr, only when stderr is a terminal.
+jr::Progress progress_bar(const char* what) {
+  if (::isatty(STDERR_FILENO) == 0) return {};
+  return [what](std::uint64_t done, std::uint64_t total) {
+    constexpr int kWidth = 40;
+    const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
+    const int filled = static_cast<int>(frac * kWidth);
+    fmt::print(stderr, "\r{} [{:<{}}] {:5.1f}% {} MiB", what, std::string(static_cast<std::size_t>(filled), '#'),
+               kWidth, frac * 100.0, done >> 20);
+    if (done >= total) fmt::print(stderr, "\n");
+    std::fflush(stderr);
+  };
+}
+
+std::string seq_range(const jr::JournalSummary& s) {
+  if (!s.first_seq) return "none";
+  return fmt::format("{}..{}", *s.first_seq, *s.last_seq);
+}
+
+void print_gaps(const jr::JournalSummary& s) {
+  for (const auto& g : s.gaps) {
+    fmt::print("  gap {}..{} ({} records) {} at {}\n", g.first_missing, g.last_missing, g.count,
+               g.explained ? "recorded" : "UNEXPLAINED", g.where);
+  }
+}
+
+int run_verify(const std::string& dir) {
+  auto summary = jr::examine(dir, progress_bar("verify"));
+  if (!summary.ok()) {
+    fmt::print(stderr, "verify: {}\n", jr::io::message(summary.status()));
+    return kExitIo;
+  }
+  const auto& s = *summary;
+  if (s.clean()) {
+    fmt::print("{}: ok: {} segments, {} records, seq {}, {} recorded gaps\n", dir, s.segments.size(), s.records,
+               seq_range(s), s.gaps.size());
+    for (const auto& n : s.notes) fmt::print("  note: {}\n", n);
+    return kExitOk;
+  }
+  fmt::print("{}: DAMAGED: {} problems in {} segments ({} records readable, seq {})\n", dir, s.problems.size(),
+             s.segments.size(), s.records, seq_range(s));
+  for (const auto& p : s.problems) fmt::print("  {}\n", p);
+  for (const auto& n : s.notes) fmt::print("  note: {}\n", n);
+  print_gaps(s);
+  return kExitFailure;
+}
+
+int run_recover(const std::string& dir) {
+  auto report = jr::recover_journal(dir);
+  if (!report.ok()) {
+    fmt::print(stderr, "recover: {}\n", jr::io::message(report.status()));
+    return kExitIo;
+  }
+  fmt::print("{}: recovered: {} bytes of torn tail truncated, {} records drained from the ring, "
+             "{} indexes rebuilt; next seq {}\n",
+             dir, report->truncated_bytes, report->drained_records, report->indexes_rebuilt, report->next_seq);
+  return kExitOk;
+}
+
+int run_inspect(const std::string& dir) {
+  auto summary = jr::examine(dir, progress_bar("inspect"));
+  if (!summary.ok()) {
+    fmt::print(stderr, "inspect: {}\n", jr::io::message(summary.status()));
+    return kExitIo;
+  }
+  const auto& s = *summary;
+  fmt::print("journal {}\n", dir);
+  fmt::print("  segments {}  records {}  bytes {}\n", s.segments.size(), s.records, s.bytes);
+  fmt::print("  seq {}\n", seq_range(s));
+  if (s.first_seq) fmt::print("  time {} .. {}\n", jr::format_wall(s.first_wall_ns), jr::format_wall(s.last_wall_ns));
+  fmt::print("  durable_seq {}\n", s.durable_seq ? std::to_string(*s.durable_seq) : std::string("unknown (no ring)"));
+  for (const auto& [type, count] : s.types) {
+    const char* name = type == jr::kTypeGap ? " (gap)" : "";
+    fmt::print("  type {:#06x}{}: {} records\n", type, name, count);
+  }
+  for (const auto& seg : s.segments) {
+    fmt::print("  {}  feed={} schema={} records={} bytes={} seq={}..{} {}{}\n", seg.path.filename().string(),
+               seg.feed, seg.schema_id, seg.records, seg.bytes, seg.first_seq, seg.last_seq,
+               seg.records > 0 ? jr::format_wall(seg.first_wall_ns) : std::string("-"),
+               seg.end_marker ? "" : "  [no end record]");
+  }
+  print_gaps(s);
+  for (const auto& p : s.problems) fmt::print("  problem: {}\n", p);
+  for (const auto& n : s.notes) fmt::print("  note: {}\n", n);
+  return s.clean() ? kExitOk : kExitFailure;
+}
+
+Command add_dir_command(CLI::App& app, const char* name, const char* help, int (*run)(const std::string&)) {
+  auto dir = std::make_shared<std::string>();
+  CLI::App* sub = app.add_subcommand(name, help);
+  sub->add_option("DIR", *dir, "journal directory")->required()->check(CLI::ExistingDirectory);
+  return {sub, [dir, run] { return run(*dir); }};
+}
+
+}  // namespace
+
+std::vector<Command> add_journal_tools(CLI::App& app) {
+  return {
+      add_dir_command(app, "verify",
+                      "Check every CRC and sequence continuity of a journal (gaps must be explained by gap "
+                      "records); exit 0 only if clean",
+                      run_verify),
+      add_dir_command(app, "recover",
+                      "Repair a journal after a crash: truncate a torn tail, drain the ring, rebuild indexes",
+                      run_recover),
+      add_dir_command(app, "inspect",
+                      "Show a journal's segments, record counts, seq and time ranges, gaps and durable_seq",
+                      run_inspect),
+  };
+}
+
+}  // namespace tickwire::connector::commands

@@ -1,0 +1,258 @@
+#include "tickwire/journal/examine.hpp"
+
+#include <fcntl.h>
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cstring>
+#include <ctime>
+
+#include "tickwire/journal/io.hpp"
+#include "tickwire/journal/journal.hpp"
+#include "tickwire/journal/mmap_ring.hpp"
+#include "tickwire/journal/recovery.hpp"
+#include "tickwire/journal/segment_index.hpp"
+
+namespace tickwire::journal {
+namespace {
+
+std::string where(const std::filesystem::path& p, std::uint64_t offset) {
+  return fmt::format("{}: offset {}", p.string(), offset);
+}
+
+// Sequence continuity across the whole journal.
+class SeqTracker {
+ public:
+  void see(const DecodedRecord& r, const std::string& at, JournalSummary& out) {
+    const std::uint64_t seq = r.header.seq;
+    if (r.header.type == kTypeGap) {
+      GapPayload g{};
+      if (r.payload.size() != sizeof g) {
+        out.problems.push_back(fmt::format("{}: gap record with a {}-byte payload", at, r.payload.size()));
+        return;
+      }
+      // Safety: the payload is exactly one GapPayload; the type is trivially copyable.
+      std::memcpy(&g, r.payload.data(), sizeof g);
+      if (g.first_missing != seq || g.last_missing < seq) {
+        out.problems.push_back(fmt::format("{}: gap record for {}..{} carries seq {}", at, g.first_missing,
+                                           g.last_missing, seq));
+      }
+      check_next(seq, at, out);
+      out.gaps.push_back({g.first_missing, g.last_missing, g.count, true, at});
+      last_ = std::max(seq, g.last_missing);
+      return;
+    }
+    check_next(seq, at, out);
+    last_ = seq;
+  }
+
+ private:
+  void check_next(std::uint64_t seq, const std::string& at, JournalSummary& out) {
+    if (!last_) return;
+    if (seq <= *last_) {
+      out.problems.push_back(fmt::format("{}: seq {} does not follow {}", at, seq, *last_));
+    } else if (seq != *last_ + 1) {
+      out.gaps.push_back({*last_ + 1, seq - 1, seq - 1 - *last_, false, at});
+      out.problems.push_back(
+          fmt::format("{}: seqs {}..{} missing and no gap record explains them", at, *last_ + 1, seq - 1));
+    }
+  }
+
+  std::optional<std::uint64_t> last_;
+};
+
+void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, JournalSummary& out,
+                     std::uint64_t& done, std::uint64_t total, const Progress& progress) {
+  SegmentSummary s;
+  s.path = seg.path;
+  s.index = seg.index;
+  auto file = io::open_file(seg.path, O_RDONLY);
+  if (!file.ok()) {
+    out.problems.push_back(std::string(io::message(file.status())));
+    out.segments.push_back(std::move(s));
+    return;
+  }
+  auto size = file->size();
+  auto map = size.ok() ? io::Mapping::map(*file, *size, false) : absl::StatusOr<io::Mapping>(size.status());
+  if (!map.ok()) {
+    out.problems.push_back(std::string(io::message(map.status())));
+    out.segments.push_back(std::move(s));
+    return;
+  }
+  const auto image = map->bytes();
+  s.bytes = image.size();
+  out.bytes += s.bytes;
+  auto header = decode_segment_header(image);
+  if (!header.ok()) {
+    out.problems.push_back(fmt::format("{}: {}", seg.path.string(), io::message(header.status())));
+    out.segments.push_back(std::move(s));
+    return;
+  }
+  s.header_ok = true;
+  s.feed = std::string(header->feed_name());
+  s.schema_id = header->schema_id;
+  s.created_wall_ns = header->created_wall_ns;
+  std::uint64_t offset = kSegmentHeaderSize;
+  std::uint64_t next_report = 0;
+  for (;;) {
+    if (progress && offset >= next_report) {
+      progress(done + offset, total);
+      next_report = offset + (8u << 20);
+    }
+    DecodedRecord r = decode_record(image, offset);
+    if (r.status == DecodeStatus::kEmpty) {
+      bool tail_zero = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(offset, image.size())),
+                                   image.end(), [](std::byte b) { return b == std::byte{0}; });
+      if (!tail_zero) {
+        out.problems.push_back(fmt::format("{}: zero length word followed by non-zero bytes", where(seg.path, offset)));
+      } else if (last) {
+        out.notes.push_back(fmt::format("{}: no end record (being written, or the writer crashed; `tickwire recover` "
+                                        "closes it)", seg.path.string()));
+      } else {
+        out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", seg.path.string()));
+      }
+      break;
+    }
+    if (r.status != DecodeStatus::kOk) {
+      std::string detail(to_string(r.status));
+      if (r.status == DecodeStatus::kBadCrc) {
+        detail = fmt::format("crc mismatch (stored {:#010x}, computed {:#010x})", r.header.crc, r.computed_crc);
+      }
+      out.problems.push_back(fmt::format("{}: {}", where(seg.path, offset), detail));
+      break;
+    }
+    if (r.header.type == kTypeEndOfSegment) {
+      s.end_marker = true;
+      if (r.next < image.size()) {
+        out.problems.push_back(fmt::format("{}: {} bytes after the end record", where(seg.path, r.next),
+                                           image.size() - r.next));
+      }
+      break;
+    }
+    if (s.records == 0) {
+      s.first_seq = r.header.seq;
+      s.first_wall_ns = r.header.wall_ns;
+    }
+    ++s.records;
+    s.last_seq = highest_seq(r);
+    s.last_wall_ns = r.header.wall_ns;
+    ++out.types[r.header.type];
+    seqs.see(r, where(seg.path, offset), out);
+    offset = r.next;
+  }
+  auto loaded = load_index(index_path(seg.path), header->index_interval, header->segment_index);
+  if (!loaded.ok() || *loaded != scan_index(image, header->index_interval)) {
+    out.notes.push_back(fmt::format("{}: index missing or stale (`tickwire recover` rebuilds it)", seg.path.string()));
+  }
+  done += image.size();
+  out.records += s.records;
+  if (s.records > 0) {
+    if (!out.first_seq) {
+      out.first_seq = s.first_seq;
+      out.first_wall_ns = s.first_wall_ns;
+    }
+    out.last_seq = s.last_seq;
+    out.last_wall_ns = s.last_wall_ns;
+  }
+  out.segments.push_back(std::move(s));
+}
+
+}  // namespace
+
+absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const Progress& progress) {
+  auto segs = list_segments(dir);
+  if (!segs.ok()) return segs.status();
+  JournalSummary out;
+  std::uint64_t total = 0, done = 0;
+  for (const auto& s : *segs) {
+    std::error_code ec;
+    total += std::filesystem::file_size(s.path, ec);
+  }
+  SeqTracker seqs;
+  for (std::size_t i = 0; i < segs->size(); ++i) {
+    examine_segment((*segs)[i], i + 1 == segs->size(), seqs, out, done, total, progress);
+  }
+  if (progress) progress(total, total);
+  std::error_code ec;
+  if (std::filesystem::exists(dir / "ring", ec)) {
+    auto ring = MmapRing::open(dir / "ring", 4096);
+    if (ring.ok()) {
+      out.durable_seq = ring->durable_seq();
+    } else {
+      out.problems.push_back(std::string(io::message(ring.status())));
+    }
+  }
+  return out;
+}
+
+absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) {
+  RecoverReport report;
+  auto segs = list_segments(dir);
+  if (!segs.ok()) return segs.status();
+  std::string feed;
+  std::uint16_t schema = 1;
+  if (!segs->empty()) {
+    auto scan = recover_segment(segs->back().path);
+    if (!scan.ok()) return scan.status();
+    report.truncated_bytes = scan->truncated_bytes;
+    report.indexes_rebuilt += scan->index_rewritten ? 1 : 0;
+    feed = std::string(scan->header.feed_name());
+    schema = scan->header.schema_id;
+  }
+  std::error_code ec;
+  if (std::filesystem::exists(dir / "ring", ec)) {
+    Options o;
+    o.dir = dir;
+    o.feed = feed;
+    o.schema_id = schema;
+    {
+      auto ring = MmapRing::open(dir / "ring", 4096);
+      if (!ring.ok()) return ring.status();
+      o.ring_bytes = ring->capacity();  // keep the ring as it is
+    }
+    auto j = Journal::open(o);
+    if (!j.ok()) return j.status();
+    report.drained_records = (*j)->stats().flushed_records;
+    if (auto s = (*j)->close(); !s.ok()) return s;
+  }
+  segs = list_segments(dir);
+  if (!segs.ok()) return segs.status();
+  for (const auto& s : *segs) {
+    auto file = io::open_file(s.path, O_RDONLY);
+    if (!file.ok()) return file.status();
+    auto size = file->size();
+    if (!size.ok()) return size.status();
+    auto map = io::Mapping::map(*file, *size, false);
+    if (!map.ok()) return map.status();
+    auto header = decode_segment_header(map->bytes());
+    if (!header.ok()) return absl::DataLossError(fmt::format("{}: {}", s.path.string(), io::message(header.status())));
+    auto entries = scan_index(map->bytes(), header->index_interval);
+    auto loaded = load_index(index_path(s.path), header->index_interval, header->segment_index);
+    if (!loaded.ok() || *loaded != entries) {
+      if (auto st = write_index(index_path(s.path), header->index_interval, header->segment_index, entries); !st.ok()) {
+        return st;
+      }
+      ++report.indexes_rebuilt;
+    }
+  }
+  for (auto it = segs->rbegin(); it != segs->rend(); ++it) {
+    auto scan = scan_segment_tail(it->path);
+    if (!scan.ok()) return scan.status();
+    if (scan->records > 0) {
+      report.next_seq = scan->last_seq + 1;
+      break;
+    }
+  }
+  return report;
+}
+
+std::string format_wall(std::uint64_t wall_ns) {
+  auto secs = static_cast<std::time_t>(wall_ns / 1'000'000'000u);
+  std::tm tm{};
+  ::gmtime_r(&secs, &tm);
+  return fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:09}Z", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                     tm.tm_hour, tm.tm_min, tm.tm_sec, wall_ns % 1'000'000'000u);
+}
+
+}  // namespace tickwire::journal
