@@ -1,13 +1,32 @@
 // tickwire: the command-line entry point. Each subcommand lives in its own
 // file under connector/src/commands/; main only parses and dispatches.
 #include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
 
-#include <cstdio>
+#include <exception>
+
+#include "commands/commands.hpp"
 
 int main(int argc, char** argv) {
+  namespace cmd = tickwire::connector::commands;
   CLI::App app{"tickwire: low-latency market-data connector"};
   app.set_version_flag("--version", std::string("tickwire ") + TICKWIRE_VERSION);
   app.require_subcommand(1);
-  CLI11_PARSE(app, argc, argv);
-  return 0;
+  std::vector<cmd::Command> commands = {cmd::add_run(app), cmd::add_sim(app), cmd::add_replay(app)};
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? cmd::kExitOk : cmd::kExitUsage;
+  }
+  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
+  try {
+    for (auto& c : commands) {
+      if (c.sub->parsed()) return c.run();
+    }
+  } catch (const std::exception& e) {
+    spdlog::critical("{}", e.what());
+    return cmd::kExitFailure;
+  }
+  return cmd::kExitUsage;
 }

@@ -20,6 +20,7 @@
 #include "test_util.hpp"
 #include "tickwire/journal/io.hpp"
 #include "tickwire/journal/journal.hpp"
+#include "tickwire/journal/tailer.hpp"
 
 namespace tickwire::journal {
 namespace {
@@ -210,6 +211,43 @@ TEST(Crash, SigkillAtEveryStorageCallIncludingMidRollRecovers) {
     check_journal(dir.path(), seed, reported);
     if (::testing::Test::HasFatalFailure()) return;
   }
+}
+
+TEST(Crash, ATailerInAnotherProcessSeesEveryRecordOnceAcrossAWriterCrash) {
+  const std::uint64_t seed = 6;  // 8 KiB ring, 8 KiB segments: constant rolls
+  ScratchDir dir("tickwire-tail");
+  auto tailer = Tailer::open(dir.path());
+  ASSERT_TRUE(tailer.ok());
+  std::uint64_t expect = 1;
+  auto drain = [&] {
+    for (;;) {
+      auto r = tailer->poll();
+      ASSERT_TRUE(r.ok()) << r.status();
+      if (!*r) return;
+      ASSERT_EQ((*r)->seq, expect) << "a record seen twice, out of order, or skipped";
+      ASSERT_EQ(std::vector<std::byte>((*r)->payload.begin(), (*r)->payload.end()), payload_for(seed, expect));
+      ++expect;
+    }
+  };
+  std::uint64_t last = 0;
+  // First writer: SIGKILLed mid-stream; second: recovers, writes 2000 more, closes.
+  for (int gen = 0; gen < 2; ++gen) {
+    ::setenv(kChildEnv, (dir.path().string() + " " + std::to_string(seed) + " 0 " + (gen == 0 ? "0" : "2000")).c_str(),
+             1);
+    Subprocess child({self_exe(), "--gtest_filter=CrashChild.WritesUntilKilled", "--gtest_brief=1"});
+    ::unsetenv(kChildEnv);
+    long lines = 0;
+    while (auto line = child.read_line(std::chrono::seconds(60))) {
+      if (line->rfind("A ", 0) != 0) continue;
+      last = std::stoull(line->substr(2));
+      if (gen == 0 && ++lines == 3000) child.kill(SIGKILL);
+      drain();
+      if (::testing::Test::HasFatalFailure()) return;
+    }
+    ASSERT_TRUE(child.wait(std::chrono::seconds(60)).has_value());
+  }
+  while (expect <= last && !::testing::Test::HasFatalFailure()) drain();
+  EXPECT_EQ(expect, last + 1);
 }
 
 }  // namespace

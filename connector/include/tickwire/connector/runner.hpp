@@ -1,0 +1,25 @@
+// Runner: `tickwire run`. Builds the connector from a validated Config: opens
+// the journal (recovering it and seeding the sequence), starts the embedded
+// simulator for sim:// feeds, runs every feed session on one feed thread, and
+// prints a one-line status on stderr until SIGINT/SIGTERM or a message limit,
+// then shuts down in order: sessions, feed thread, simulator, journal drain.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include "absl/status/status.h"
+#include "tickwire/config/config.hpp"
+
+namespace tickwire::connector {
+
+struct RunOptions {
+  std::uint64_t max_messages = 0;  // stop after this many market events; 0 = until a signal
+  bool status_line = true;
+};
+
+// run_connector: blocks until done. Returns OK after a clean shutdown, or the
+// error that prevented starting or draining (naming what and where).
+absl::Status run_connector(const config::Config& config, const RunOptions& options);
+
+}  // namespace tickwire::connector

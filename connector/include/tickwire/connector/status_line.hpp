@@ -1,0 +1,33 @@
+// StatusLine: the live one-line status `tickwire run` prints on stderr
+// (messages/s, messages, symbols, journal bytes, durable sequence, drops,
+// rejected frames, connections). On a terminal it rewrites one line in place;
+// otherwise it prints one line per call.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+#include "tickwire/connector/feed_pipeline.hpp"
+
+namespace tickwire::connector {
+
+class StatusLine {
+ public:
+  explicit StatusLine(bool enabled);
+
+  // format: the status text for the counters since the previous call.
+  std::string format(const PipelineCounters& counters, const journal::Journal& journal);
+  // print: format() to stderr.
+  void print(const PipelineCounters& counters, const journal::Journal& journal);
+  // finish: ends an in-place line with a newline.
+  void finish();
+
+ private:
+  bool enabled_;
+  bool tty_;
+  std::uint64_t last_messages_ = 0;
+  std::chrono::steady_clock::time_point last_time_;
+};
+
+}  // namespace tickwire::connector

@@ -1,0 +1,153 @@
+// envelope_to_json: decodes one framed Envelope and prints it as JSON.
+#include <capnp/serialize.h>
+#include <fmt/format.h>
+#include <kj/exception.h>
+
+#include <cstring>
+#include <vector>
+
+#include "tickwire/connector/envelope_codec.hpp"
+#include "tickwire/proto/market_data.capnp.h"
+
+namespace tickwire::connector {
+namespace {
+
+void append_json_string(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (static_cast<unsigned char>(c) < 0x20) {
+          out += fmt::format("\\u{:04x}", static_cast<unsigned>(static_cast<unsigned char>(c)));
+        } else {
+          out.push_back(c);
+        }
+    }
+  }
+  out.push_back('"');
+}
+
+void append_decimal(std::string& out, std::string_view key, proto::Decimal::Reader d) {
+  out += fmt::format(",\"{}\":\"{}\"", key,
+                     middleware::to_string(middleware::Decimal{d.getMantissa(), d.getExponent()}));
+}
+
+std::string_view side_name(proto::Side s) {
+  switch (s) {
+    case proto::Side::BUY: return "buy";
+    case proto::Side::SELL: return "sell";
+    case proto::Side::UNKNOWN: break;
+  }
+  return "unknown";
+}
+
+std::string_view status_name(proto::Status::Kind k) {
+  switch (k) {
+    case proto::Status::Kind::CONNECTED: return "connected";
+    case proto::Status::Kind::DISCONNECTED: return "disconnected";
+    case proto::Status::Kind::GAP: return "gap";
+    case proto::Status::Kind::RESYNC: return "resync";
+    case proto::Status::Kind::HEARTBEAT: return "heartbeat";
+    case proto::Status::Kind::ROLLOVER: return "rollover";
+    case proto::Status::Kind::DROPPED: return "dropped";
+    case proto::Status::Kind::SUBSCRIBED: return "subscribed";
+    case proto::Status::Kind::REJECTED: return "rejected";
+  }
+  return "unknown";
+}
+
+void append_levels(std::string& out, std::string_view key, capnp::List<proto::Level>::Reader levels) {
+  out += fmt::format(",\"{}\":[", key);
+  bool first = true;
+  for (auto level : levels) {
+    if (!first) out.push_back(',');
+    first = false;
+    auto p = level.getPrice();
+    auto q = level.getSize();
+    out += fmt::format("[\"{}\",\"{}\"]", middleware::to_string({p.getMantissa(), p.getExponent()}),
+                       middleware::to_string({q.getMantissa(), q.getExponent()}));
+  }
+  out.push_back(']');
+}
+
+void append_body(std::string& out, proto::Envelope::Reader env) {
+  switch (env.which()) {
+    case proto::Envelope::TRADE: {
+      auto t = env.getTrade();
+      out += fmt::format(",\"kind\":\"trade\",\"trade_id\":{}", t.getTradeId());
+      append_decimal(out, "price", t.getPrice());
+      append_decimal(out, "size", t.getSize());
+      out += fmt::format(",\"aggressor\":\"{}\",\"trade_ns\":{}", side_name(t.getAggressor()), t.getTradeNs());
+      return;
+    }
+    case proto::Envelope::QUOTE: {
+      auto q = env.getQuote();
+      out += fmt::format(",\"kind\":\"quote\",\"update_id\":{}", q.getUpdateId());
+      append_decimal(out, "bid_price", q.getBidPrice());
+      append_decimal(out, "bid_size", q.getBidSize());
+      append_decimal(out, "ask_price", q.getAskPrice());
+      append_decimal(out, "ask_size", q.getAskSize());
+      return;
+    }
+    case proto::Envelope::BOOK_DELTA: {
+      auto d = env.getBookDelta();
+      out += fmt::format(",\"kind\":\"book_delta\",\"first_update_id\":{},\"last_update_id\":{}",
+                         d.getFirstUpdateId(), d.getLastUpdateId());
+      append_levels(out, "bids", d.getBids());
+      append_levels(out, "asks", d.getAsks());
+      return;
+    }
+    case proto::Envelope::BOOK_SNAPSHOT: {
+      auto s = env.getBookSnapshot();
+      out += fmt::format(",\"kind\":\"book_snapshot\",\"last_update_id\":{}", s.getLastUpdateId());
+      append_levels(out, "bids", s.getBids());
+      append_levels(out, "asks", s.getAsks());
+      return;
+    }
+    case proto::Envelope::STATUS: {
+      auto s = env.getStatus();
+      out += fmt::format(",\"kind\":\"status\",\"status\":\"{}\",\"from_id\":{},\"to_id\":{},\"count\":{},\"detail\":",
+                         status_name(s.getKind()), s.getFromId(), s.getToId(), s.getCount());
+      append_json_string(out, std::string_view(s.getDetail().cStr(), s.getDetail().size()));
+      return;
+    }
+  }
+  out += ",\"kind\":\"unknown\"";
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) {
+  if (framed.size() % sizeof(capnp::word) != 0 || framed.empty()) {
+    return absl::DataLossError(fmt::format("envelope: {} bytes is not a whole number of 8-byte words",
+                                           framed.size()));
+  }
+  // Copy into word-aligned memory: journal payloads need not be 8-byte aligned.
+  std::vector<capnp::word> words(framed.size() / sizeof(capnp::word));
+  std::memcpy(words.data(), framed.data(), framed.size());
+  std::string out;
+  // Cap'n Proto reports malformed input by throwing kj::Exception; this is the
+  // edge where hostile bytes meet the decoder, so it is caught here.
+  kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+    auto env = reader.getRoot<proto::Envelope>();
+    out = fmt::format("{{\"seq\":{},\"mono_ns\":{},\"wall_ns\":{},\"exch_ns\":{},\"feed\":", env.getSequence(),
+                      env.getMonoNs(), env.getWallNs(), env.getExchNs());
+    append_json_string(out, std::string_view(env.getFeed().cStr(), env.getFeed().size()));
+    out += ",\"symbol\":";
+    append_json_string(out, std::string_view(env.getSymbol().cStr(), env.getSymbol().size()));
+    append_body(out, env);
+    out.push_back('}');
+  });
+  KJ_IF_MAYBE(e, error) {
+    return absl::DataLossError(fmt::format("envelope: cannot decode: {}", e->getDescription().cStr()));
+  }
+  return out;
+}
+
+}  // namespace tickwire::connector

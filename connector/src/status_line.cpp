@@ -1,0 +1,56 @@
+#include "tickwire/connector/status_line.hpp"
+
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include <cstdio>
+
+namespace tickwire::connector {
+namespace {
+
+std::string bytes_text(std::uint64_t n) {
+  if (n >= (1ull << 30)) return fmt::format("{:.2f} GiB", static_cast<double>(n) / (1ull << 30));
+  if (n >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ull << 20));
+  if (n >= (1ull << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1ull << 10));
+  return fmt::format("{} B", n);
+}
+
+}  // namespace
+
+StatusLine::StatusLine(bool enabled)
+    : enabled_(enabled), tty_(::isatty(STDERR_FILENO) == 1), last_time_(std::chrono::steady_clock::now()) {}
+
+std::string StatusLine::format(const PipelineCounters& c, const journal::Journal& journal) {
+  // relaxed loads throughout: independent statistics.
+  const auto messages = c.messages.load(std::memory_order_relaxed);
+  const auto now = std::chrono::steady_clock::now();
+  const double secs = std::chrono::duration<double>(now - last_time_).count();
+  const double rate = secs > 0 ? static_cast<double>(messages - last_messages_) / secs : 0.0;
+  last_messages_ = messages;
+  last_time_ = now;
+  const journal::Stats js = journal.stats();
+  return fmt::format(
+      "{:>9.0f} msg/s | {} msgs | {} symbols | journal {} (durable seq {}) | drops {} | rejected {} | "
+      "connects {} disconnects {}",
+      rate, messages, c.symbols.load(std::memory_order_relaxed), bytes_text(js.segment_bytes), js.durable_seq,
+      js.dropped + c.dropped.load(std::memory_order_relaxed), c.rejected.load(std::memory_order_relaxed),
+      c.connects.load(std::memory_order_relaxed), c.disconnects.load(std::memory_order_relaxed));
+}
+
+void StatusLine::print(const PipelineCounters& counters, const journal::Journal& journal) {
+  if (!enabled_) return;
+  const std::string line = format(counters, journal);
+  if (tty_) {
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+  std::fflush(stderr);
+}
+
+void StatusLine::finish() {
+  if (enabled_ && tty_) std::fputc('\n', stderr);
+}
+
+}  // namespace tickwire::connector

@@ -1,0 +1,57 @@
+#include "tickwire/connector/ws_url.hpp"
+
+#include <cctype>
+#include <charconv>
+
+namespace tickwire::connector {
+
+absl::StatusOr<WsUrl> parse_ws_url(std::string_view url) {
+  WsUrl out;
+  std::string_view rest;
+  if (url.rfind("wss://", 0) == 0) {
+    out.tls = true;
+    rest = url.substr(6);
+  } else if (url.rfind("ws://", 0) == 0) {
+    rest = url.substr(5);
+  } else {
+    return absl::InvalidArgumentError("url '" + std::string(url) + "': scheme must be ws:// or wss://");
+  }
+  const auto slash = rest.find('/');
+  std::string_view authority = rest.substr(0, slash);
+  out.target = slash == std::string_view::npos ? "/" : std::string(rest.substr(slash));
+  const auto colon = authority.rfind(':');
+  if (colon != std::string_view::npos && authority.find(']') == std::string_view::npos) {
+    std::string_view port = authority.substr(colon + 1);
+    unsigned value = 0;
+    auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+    if (ec != std::errc{} || ptr != port.data() + port.size() || value == 0 || value > 65535) {
+      return absl::InvalidArgumentError("url '" + std::string(url) + "': bad port '" + std::string(port) + "'");
+    }
+    out.port = std::string(port);
+    authority = authority.substr(0, colon);
+  } else {
+    out.port = out.tls ? "443" : "80";
+  }
+  if (authority.empty()) return absl::InvalidArgumentError("url '" + std::string(url) + "': missing host");
+  out.host = std::string(authority);
+  return out;
+}
+
+std::string with_streams(std::string_view target, const std::vector<std::string>& symbols,
+                         const std::vector<std::string>& channels) {
+  if (target != "/stream") return std::string(target);
+  std::string out = "/stream?streams=";
+  bool first = true;
+  for (const auto& symbol : symbols) {
+    for (const auto& channel : channels) {
+      if (!first) out += '/';
+      first = false;
+      for (char c : symbol) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      out += '@';
+      out += channel;
+    }
+  }
+  return out;
+}
+
+}  // namespace tickwire::connector
