@@ -13,6 +13,7 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("tickwire ") + TICKWIRE_VERSION);
   app.require_subcommand(1);
   std::vector<cmd::Command> commands = {cmd::add_run(app), cmd::add_sim(app), cmd::add_replay(app)};
+  for (auto& c : cmd::add_journal_tools(app)) commands.push_back(std::move(c));
 
   try {
     app.parse(argc, argv);
