@@ -1,0 +1,178 @@
+// Storage faults: an injected failure at every storage call (once, and from
+// that call on), and a real full disk (a small tmpfs the test mounts, when it
+// may). The journal must report the error, fail closed, keep everything it
+// acknowledged, and reopen cleanly.
+#include <sys/mount.h>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <cerrno>
+#include <cstring>
+
+#include "test_util.hpp"
+#include "tickwire/journal/io.hpp"
+#include "tickwire/journal/journal.hpp"
+
+namespace tickwire::journal {
+namespace {
+
+constexpr std::uint64_t kRecords = 300;
+
+// The hook's plan, shared with the flusher thread.
+std::atomic<std::uint64_t> g_calls{0};
+std::atomic<std::uint64_t> g_fail_at{0};
+std::atomic<bool> g_forever{false};
+std::atomic<bool> g_fired{false};
+std::atomic<int> g_errno{EIO};
+
+int planned_fault(std::string_view, const std::filesystem::path&) {
+  // relaxed (all): independent counters and flags; the test reads them after
+  // joining the journal's threads (close), which orders everything.
+  const std::uint64_t n = g_calls.fetch_add(1, std::memory_order_relaxed) + 1;
+  const std::uint64_t at = g_fail_at.load(std::memory_order_relaxed);
+  if (at != 0 && (n == at || (g_forever.load(std::memory_order_relaxed) && n > at))) {
+    g_fired.store(true, std::memory_order_relaxed);
+    return g_errno.load(std::memory_order_relaxed);
+  }
+  return 0;
+}
+
+void plan(std::uint64_t fail_at, bool forever, int err) {
+  g_calls.store(0, std::memory_order_relaxed);
+  g_fail_at.store(fail_at, std::memory_order_relaxed);
+  g_forever.store(forever, std::memory_order_relaxed);
+  g_fired.store(false, std::memory_order_relaxed);
+  g_errno.store(err, std::memory_order_relaxed);
+  io::set_fault_hook(planned_fault);
+}
+
+Options fault_options(const std::filesystem::path& dir) {
+  Options o = small_options(dir);
+  o.segment_bytes = 8192;
+  o.ring_bytes = 8192;
+  o.fsync = FsyncPolicy::kBatch;
+  o.index_interval = 4;
+  return o;
+}
+
+// Runs a journal to completion under the plan; returns the highest acknowledged seq.
+struct Outcome {
+  bool reported;  // open failed or close() returned an error
+  std::uint64_t acknowledged;
+};
+
+Outcome run_under_fault(const std::filesystem::path& dir, std::uint64_t first) {
+  Outcome out{false, first - 1};
+  auto j = Journal::open(fault_options(dir));
+  if (!j.ok()) {
+    out.reported = true;
+    return out;
+  }
+  for (std::uint64_t s = first; s < first + kRecords; ++s) {
+    if ((*j)->append(s, s, 1, payload_for(8, s))) {
+      EXPECT_EQ(out.acknowledged, s - 1) << "an append succeeded after one failed";
+      out.acknowledged = s;
+    }
+  }
+  absl::Status closed = (*j)->close();
+  out.reported = !closed.ok();
+  if (!closed.ok()) {
+    EXPECT_FALSE(std::string(closed.message()).empty());
+    EXPECT_NE(std::string(closed.message()).find(dir.string()), std::string::npos) << closed;
+  }
+  return out;
+}
+
+// After the fault is gone: everything acknowledged is there, and the journal works.
+void expect_reopens_with(const std::filesystem::path& dir, std::uint64_t acknowledged) {
+  io::set_fault_hook(nullptr);
+  auto j = Journal::open(fault_options(dir));
+  ASSERT_TRUE(j.ok()) << j.status();
+  const std::uint64_t next = (*j)->next_seq();
+  ASSERT_GE(next, acknowledged + 1) << "acknowledged records lost";
+  ASSERT_TRUE((*j)->append(next, next, 1, payload_for(8, next)));
+  ASSERT_TRUE((*j)->close().ok());
+  auto recs = read_all(dir);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), next);
+  for (std::uint64_t i = 0; i < next; ++i) {
+    ASSERT_EQ((*recs)[i].seq, i + 1);
+    ASSERT_EQ((*recs)[i].payload, payload_for(8, i + 1));
+  }
+}
+
+std::uint64_t count_calls() {
+  ScratchDir dir;
+  plan(0, false, 0);
+  Outcome o = run_under_fault(dir.path(), 1);
+  EXPECT_FALSE(o.reported);
+  EXPECT_EQ(o.acknowledged, kRecords);
+  io::set_fault_hook(nullptr);
+  return g_calls.load(std::memory_order_relaxed);
+}
+
+void fail_every_call(bool forever, int err) {
+  const std::uint64_t calls = count_calls();
+  ASSERT_GT(calls, 30u);
+  for (std::uint64_t at = 1; at <= calls; ++at) {
+    SCOPED_TRACE("storage call " + std::to_string(at) + " of " + std::to_string(calls) + " fails" +
+                 (forever ? " and every one after it" : " once"));
+    ScratchDir dir;
+    plan(at, forever, err);
+    Outcome o = run_under_fault(dir.path(), 1);
+    io::set_fault_hook(nullptr);
+    if (g_fired.load(std::memory_order_relaxed)) {
+      EXPECT_TRUE(o.reported) << "a storage error went unreported";
+    }
+    expect_reopens_with(dir.path(), o.acknowledged);
+    if (::testing::Test::HasFailure()) return;
+  }
+}
+
+TEST(Fault, EveryStorageCallFailingOnceIsReportedAndLosesNothingAcknowledged) { fail_every_call(false, EIO); }
+
+TEST(Fault, EveryStorageCallFailingForeverIsReportedAndLosesNothingAcknowledged) {
+  fail_every_call(true, ENOSPC);
+}
+
+TEST(Fault, AFullDiskFailsClosedAndTheJournalReopensOnceThereIsRoom) {
+  ScratchDir base;
+  const auto mnt = base.path() / "small";
+  std::filesystem::create_directory(mnt);
+  if (::mount("tmpfs", mnt.c_str(), "tmpfs", 0, "size=256k") != 0) {
+    GTEST_SKIP() << "cannot mount a tmpfs here (" << std::strerror(errno) << "); the injected faults cover ENOSPC";
+  }
+  struct Unmount {
+    std::filesystem::path p;
+    ~Unmount() { ::umount2(p.c_str(), MNT_DETACH); }
+  } unmount{mnt};
+  const auto dir = mnt / "journal";
+  Options o = fault_options(dir);
+  o.segment_bytes = 64u << 10;
+  o.ring_bytes = 64u << 10;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  std::uint64_t acknowledged = 0;
+  for (std::uint64_t s = 1; s <= 20000; ++s) {
+    if (!(*j)->append(s, s, 1, payload_for(8, s))) break;
+    acknowledged = s;
+  }
+  absl::Status closed = (*j)->close();
+  ASSERT_FALSE(closed.ok()) << "256 KiB should not hold 20000 records";
+  EXPECT_EQ(closed.code(), absl::StatusCode::kResourceExhausted) << closed;
+  EXPECT_NE(std::string(closed.message()).find("No space left on device"), std::string::npos) << closed;
+  ASSERT_GT(acknowledged, 0u);
+  ASSERT_EQ(::mount("tmpfs", mnt.c_str(), "tmpfs", MS_REMOUNT, "size=16m"), 0) << std::strerror(errno);
+  auto again = Journal::open(o);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ((*again)->next_seq(), acknowledged + 1);
+  ASSERT_TRUE((*again)->close().ok());
+  auto recs = read_all(dir);
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), acknowledged);
+  for (std::uint64_t i = 0; i < acknowledged; ++i) ASSERT_EQ((*recs)[i].payload, payload_for(8, i + 1));
+}
+
+}  // namespace
+}  // namespace tickwire::journal
