@@ -54,6 +54,24 @@ absl::StatusOr<bool> Tailer::later_segment_exists() {
   return !segs->empty() && segs->back().index > current_index_;
 }
 
+absl::StatusOr<DecodedRecord> Tailer::read_record(std::uint32_t length) {
+  const std::size_t want = align_record(std::max<std::size_t>(length, kRecordHeaderSize));
+  if (want > buffer_.size()) {
+    // A length word is untrusted until the CRC checks: never allocate past the file.
+    auto size = file_.size();
+    if (!size.ok()) return size.status();
+    if (offset_ > *size || want > *size - offset_) {
+      DecodedRecord truncated;
+      truncated.status = DecodeStatus::kTruncated;
+      return truncated;
+    }
+    buffer_.resize(want);
+  }
+  auto n = file_.read_at(offset_, std::span(buffer_.data(), want));
+  if (!n.ok()) return n.status();
+  return decode_record(std::span(buffer_.data(), *n), 0);
+}
+
 absl::StatusOr<std::optional<RecordView>> Tailer::poll() {
   for (;;) {
     if (!file_.is_open()) {
@@ -72,10 +90,9 @@ absl::StatusOr<std::optional<RecordView>> Tailer::poll() {
     bool stalled = *got < sizeof length || length == 0;
     DecodedRecord r;
     if (!stalled) {
-      buffer_.resize(align_record(std::max<std::size_t>(length, kRecordHeaderSize)));
-      auto n = file_.read_at(offset_, buffer_);
-      if (!n.ok()) return n.status();
-      r = decode_record(std::span(buffer_.data(), *n), 0);
+      auto decoded = read_record(length);
+      if (!decoded.ok()) return decoded.status();
+      r = *decoded;
       stalled = r.status != DecodeStatus::kOk;
     }
     if (stalled) {
@@ -87,10 +104,9 @@ absl::StatusOr<std::optional<RecordView>> Tailer::poll() {
       got = file_.read_at(offset_, std::as_writable_bytes(std::span(&length, 1)));
       if (!got.ok()) return got.status();
       if (*got == sizeof length && length != 0) {
-        buffer_.resize(align_record(std::max<std::size_t>(length, kRecordHeaderSize)));
-        auto n = file_.read_at(offset_, buffer_);
-        if (!n.ok()) return n.status();
-        r = decode_record(std::span(buffer_.data(), *n), 0);
+        auto decoded = read_record(length);
+        if (!decoded.ok()) return decoded.status();
+        r = *decoded;
         if (r.status == DecodeStatus::kOk) stalled = false;
       }
       if (stalled) {

@@ -170,7 +170,7 @@ TEST(Crash, SigkillAtRandomInstantsLosesNothingAppended) {
     std::uint64_t reported = 0;
     // Two generations: the second recovers what the first left, then dies too.
     for (int gen = 0; gen < 2; ++gen) {
-      long kill_after = static_cast<long>(rng() % 2000);
+      long kill_after = static_cast<long>(rng() % 800);
       reported = std::max(reported, run_child(dir.path(), seed, 0, 0, kill_after));
     }
     check_journal(dir.path(), seed, reported);

@@ -4,11 +4,13 @@
 
 #include <cstring>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "support/temp_dir.hpp"
 #include "test_util.hpp"
 #include "tickwire/journal/reader.hpp"
+#include "tickwire/journal/recovery.hpp"
 
 namespace tickwire::journal {
 namespace {
@@ -110,6 +112,78 @@ TEST(Journal, OpenRejectsARingSizeThatIsNotAPowerOfTwo) {
   auto j = Journal::open(o);
   ASSERT_FALSE(j.ok());
   EXPECT_NE(j.status().message().find("ring_bytes 5000"), std::string::npos) << j.status();
+}
+
+TEST(Journal, IntervalFsyncAdvancesDurableSeqWithoutClose) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.fsync = FsyncPolicy::kInterval;
+  o.fsync_interval = std::chrono::milliseconds(1);
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  for (std::uint64_t seq = 1; seq <= 100; ++seq) ASSERT_TRUE((*j)->append(seq, 0, 1, payload_for(1, seq)));
+  while ((*j)->durable_seq() < 100) std::this_thread::yield();
+  EXPECT_EQ((*j)->stats().durable_seq, 100u);
+  ASSERT_TRUE((*j)->close().ok());
+}
+
+TEST(Journal, BatchFsyncMakesEveryFlushedRecordDurable) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.fsync = FsyncPolicy::kBatch;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  for (std::uint64_t seq = 1; seq <= 100; ++seq) ASSERT_TRUE((*j)->append(seq, 0, 1, payload_for(1, seq)));
+  while ((*j)->stats().flushed_records < 100) std::this_thread::yield();
+  while ((*j)->durable_seq() < 100) std::this_thread::yield();
+  ASSERT_TRUE((*j)->close().ok());
+}
+
+TEST(Journal, RetentionByBytesDeletesTheOldestClosedSegmentsOnly) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.segment_bytes = 8192;
+  o.retention_bytes = 40000;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  for (std::uint64_t seq = 1; seq <= 2000; ++seq) ASSERT_TRUE((*j)->append(seq, 0, 1, payload_for(1, seq)));
+  ASSERT_TRUE((*j)->close().ok());
+  auto segs = list_segments(dir.path());
+  ASSERT_TRUE(segs.ok());
+  std::uint64_t total = 0;
+  for (const auto& s : *segs) total += std::filesystem::file_size(s.path);
+  EXPECT_LE(total, o.retention_bytes + o.segment_bytes);
+  EXPECT_GT((*j)->stats().segments, segs->size());
+  // What is left is a contiguous suffix ending at the last record.
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_FALSE(recs->empty());
+  EXPECT_EQ(recs->back().seq, 2000u);
+  for (std::size_t i = 1; i < recs->size(); ++i) ASSERT_EQ((*recs)[i].seq, (*recs)[i - 1].seq + 1);
+}
+
+TEST(Journal, SegmentHeadersCarryFeedSchemaAndClock) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.feed = "binance-spot";
+  o.schema_id = 7;
+  o.clock = ClockInfo{111, 222, 333, 0.5};
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_TRUE((*j)->append(1, 0, 1, payload_for(1, 1)));
+  ASSERT_TRUE((*j)->close().ok());
+  auto reader = Reader::open(dir.path());
+  ASSERT_TRUE(reader.ok());
+  ASSERT_TRUE(reader->next().ok());
+  const SegmentHeader& h = reader->current_header();
+  EXPECT_EQ(h.feed_name(), "binance-spot");
+  EXPECT_EQ(h.schema_id, 7);
+  EXPECT_EQ(h.tsc_anchor, 111u);
+  EXPECT_EQ(h.mono_anchor_ns, 222u);
+  EXPECT_EQ(h.wall_anchor_ns, 333u);
+  EXPECT_EQ(h.ns_per_tick, 0.5);
+  EXPECT_EQ(h.first_seq, 1u);
+  EXPECT_EQ(h.index_interval, 16u);
 }
 
 }  // namespace

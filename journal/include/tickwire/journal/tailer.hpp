@@ -36,6 +36,8 @@ class Tailer {
   // Opens the first segment with an index above current_index_; false if none yet.
   absl::StatusOr<bool> advance();
   absl::StatusOr<bool> later_segment_exists();
+  // read_record: reads and decodes the record at offset_ whose length word is `length`.
+  absl::StatusOr<DecodedRecord> read_record(std::uint32_t length);
 
   std::filesystem::path dir_;
   std::uint64_t from_seq_ = 0;
