@@ -105,11 +105,18 @@ absl::Status Flusher::write(std::uint64_t seq, std::uint64_t mono_ns, std::uint6
   const std::size_t before = segment_->size();
   segment_->append(seq, mono_ns, wall_ns, type, payload);
   last_seq_ = std::max(last_seq_, segment_->last_seq());
-  // relaxed: statistics; single writer.
-  flushed_records_->store(flushed_records_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
-  segment_bytes_->store(segment_bytes_->load(std::memory_order_relaxed) + (segment_->size() - before),
-                        std::memory_order_relaxed);
+  ++pending_records_;
+  pending_bytes_ += segment_->size() - before;
   return absl::OkStatus();
+}
+
+void Flusher::publish_stats() {
+  // relaxed: statistics; single writer, published once per batch.
+  flushed_records_->store(flushed_records_->load(std::memory_order_relaxed) + pending_records_,
+                          std::memory_order_relaxed);
+  segment_bytes_->store(segment_bytes_->load(std::memory_order_relaxed) + pending_bytes_, std::memory_order_relaxed);
+  pending_records_ = 0;
+  pending_bytes_ = 0;
 }
 
 absl::Status Flusher::sync_now() {
@@ -155,6 +162,7 @@ absl::StatusOr<std::size_t> Flusher::flush_batch() {
   }
   if (pos != ring_.head()) ring_.release(pos);
   if (n == 0) return n;
+  publish_stats();
   if (auto s = segment_->flush_index(); !s.ok()) return s;
   if (options_.fsync == FsyncPolicy::kBatch) {
     if (auto s = sync_now(); !s.ok()) return s;

@@ -53,6 +53,8 @@ class Flusher {
   std::uint64_t last_seq() const { return last_seq_; }
 
   void publish_durable(std::uint64_t seq);
+  // publish_stats: makes the counts of records written since the last call visible to stats().
+  void publish_stats();
 
  private:
   absl::StatusOr<std::size_t> flush_batch();
@@ -69,6 +71,8 @@ class Flusher {
   std::uint64_t segment_day_ = 0;
   std::uint64_t synced_seq_ = 0;  // highest seq covered by the last sync
   std::chrono::steady_clock::time_point last_sync_;
+  std::uint64_t pending_records_ = 0;  // written since the last publish_stats()
+  std::uint64_t pending_bytes_ = 0;
 
   // Stats counters: written by the flusher only (relaxed stores), read by stats().
   middleware::CachePadded<std::atomic<std::uint64_t>> flushed_records_;

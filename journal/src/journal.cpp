@@ -88,6 +88,7 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
     if (wall == 0) wall = f.wall_now();
     drained = f.write(e.seq, e.mono_ns, wall, e.type, e.payload);
   });
+  f.publish_stats();
   if (drained.ok()) drained = f.sync_now();
   if (drained.ok()) drained = f.finish();
   if (!drained.ok()) return drained;
