@@ -20,10 +20,10 @@ libsimdjson14 libspdlog1.10 libssl3 libtomlplusplus3 libstdc++6 libgcc-s1 ca-cer
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-# The toolchain layer depends only on the setup script and the npm lock file.
+# The toolchain layer depends only on the setup script (npm test peers are not
+# needed to build the image).
 COPY scripts/setup scripts/setup
-COPY package.json package-lock.json ./
-RUN scripts/setup && rm -rf /var/lib/apt/lists/*
+RUN TICKWIRE_SETUP_SKIP_NPM=1 scripts/setup && rm -rf /var/lib/apt/lists/*
 COPY . .
 RUN cmake --preset release \
  && cmake --build --preset release --target tickwire \
