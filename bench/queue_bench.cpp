@@ -4,6 +4,8 @@
 //   BM_SpscRoundTrip<Q>    one item there and back through two rings
 //   BM_CacheLinePingPong   the floor: two threads bouncing one atomic
 //   BM_MpmcThroughput<Q>   items/s with P producers and C consumers
+// The SPSC benchmarks also report the median and best chunk (see Samples),
+// which is what to compare on a machine shared with other work.
 // Threads are pinned with pthread_setaffinity_np; the "pinned" counter is 1
 // only if every thread of the benchmark was pinned.
 #include <pthread.h>
@@ -14,10 +16,12 @@
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
 #include <cerrno>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -98,19 +102,58 @@ struct BoostLockfreeQueue {
   bool pop(std::uint64_t& v) { return q.pop(v); }
 };
 
+// Samples: wall time per chunk of work, for figures that survive a shared
+// machine. A preemption stretches one chunk, not the run, so the median chunk
+// is the undisturbed figure while the benchmark's own time is the average.
+class Samples {
+ public:
+  explicit Samples(std::size_t reserve) { ns_.reserve(reserve); }
+  static std::uint64_t now() {
+    return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                          std::chrono::steady_clock::now().time_since_epoch())
+                                          .count());
+  }
+  void add(std::uint64_t ns) { ns_.push_back(ns); }
+  // report: sets <name>_p50 and <name>_min to the chunk time divided by
+  // per_chunk, or to per_chunk divided by the chunk time when as_rate.
+  void report(benchmark::State& state, const char* name, double per_chunk, bool as_rate) {
+    if (ns_.empty()) return;
+    std::sort(ns_.begin(), ns_.end());
+    const auto value = [&](std::uint64_t ns) {
+      const double t = static_cast<double>(std::max<std::uint64_t>(ns, 1));
+      return as_rate ? per_chunk * 1e9 / t : t / per_chunk;
+    };
+    state.counters[std::string(name) + "_p50"] = value(ns_[ns_.size() / 2]);
+    state.counters[std::string(name) + "_best"] = value(ns_.front());
+  }
+
+ private:
+  std::vector<std::uint64_t> ns_;
+};
+
+// Throughput chunks are timed by the consumer and span four ring capacities,
+// so items buffered while it was descheduled inflate a chunk by 25% at most.
+constexpr std::uint64_t kThroughputChunk = 4 * kCapacity;
+
 template <typename Q>
 void BM_SpscThroughput(benchmark::State& state) {
   auto q = std::make_unique<Q>();
   bool pinned = pin_to_core(0);
   std::atomic<bool> consumer_pinned{true};
+  Samples samples(1 << 12);
   for (auto _ : state) {
-    std::thread consumer([&q, &consumer_pinned] {
+    std::thread consumer([&q, &consumer_pinned, &samples] {
       if (!pin_to_core(1)) consumer_pinned.store(false, std::memory_order_relaxed);  // read after join
       std::uint64_t v = 0;
+      std::uint64_t chunk_start = Samples::now();
       for (std::uint64_t n = 0; n < kItemsPerIteration;) {
         if (q->pop(v)) {
           benchmark::DoNotOptimize(v);
-          ++n;
+          if (++n % kThroughputChunk == 0) {
+            const std::uint64_t t = Samples::now();
+            samples.add(t - chunk_start);
+            chunk_start = t;
+          }
         } else {
           cpu_relax();
         }
@@ -123,6 +166,7 @@ void BM_SpscThroughput(benchmark::State& state) {
   }
   pinned = pinned && consumer_pinned.load(std::memory_order_relaxed);  // threads joined
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kItemsPerIteration));
+  samples.report(state, "chunk_items_per_s", static_cast<double>(kThroughputChunk), true);
   state.counters["pinned"] = pinned ? 1 : 0;
 }
 
@@ -131,17 +175,26 @@ void BM_SpscThroughputBatched(benchmark::State& state) {
   auto q = std::make_unique<TickwireSpscRing>();
   bool pinned = pin_to_core(0);
   std::atomic<bool> consumer_pinned{true};
+  Samples samples(1 << 12);
   for (auto _ : state) {
-    std::thread consumer([&q, &consumer_pinned] {
+    std::thread consumer([&q, &consumer_pinned, &samples] {
       if (!pin_to_core(1)) consumer_pinned.store(false, std::memory_order_relaxed);  // read after join
+      std::uint64_t chunk_start = Samples::now();
+      std::uint64_t next_chunk = kThroughputChunk;
       for (std::uint64_t n = 0; n < kItemsPerIteration;) {
         const std::size_t got = q->q.consume_all([](std::uint64_t&& v) { benchmark::DoNotOptimize(v); });
         if (got == 0) cpu_relax();
         n += got;
+        if (n >= next_chunk) {
+          const std::uint64_t t = Samples::now();
+          samples.add(t - chunk_start);
+          chunk_start = t;
+          next_chunk += kThroughputChunk;
+        }
       }
     });
     std::uint64_t block[64];
-    for (std::uint64_t i = 1; i <= kItemsPerIteration;) {
+    for (std::uint64_t i = 1; i <= kItemsPerIteration; i += 64) {
       for (std::uint64_t j = 0; j < 64; ++j) block[j] = i + j;
       std::size_t offset = 0;
       while (offset < 64) {
@@ -149,14 +202,20 @@ void BM_SpscThroughputBatched(benchmark::State& state) {
         if (pushed == 0) cpu_relax();
         offset += pushed;
       }
-      i += 64;
     }
     consumer.join();
   }
   pinned = pinned && consumer_pinned.load(std::memory_order_relaxed);  // threads joined
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * kItemsPerIteration));
+  samples.report(state, "chunk_items_per_s", static_cast<double>(kThroughputChunk), true);
   state.counters["pinned"] = pinned ? 1 : 0;
 }
+
+// Round trips are timed in groups of 16 (the clock read costs ~1 ns per
+// round trip) and run a fixed count, so that a preempted run still yields
+// thousands of samples.
+constexpr std::uint64_t kRoundTripChunk = 16;
+constexpr benchmark::IterationCount kRoundTripIterations = 64'000;
 
 // One item to the echo thread through `there`, back through `back`. Both
 // sides busy-poll without pause, as the ping-pong floor does.
@@ -177,19 +236,27 @@ void BM_SpscRoundTrip(benchmark::State& state) {
       }
     }
   });
+  Samples samples(static_cast<std::size_t>(kRoundTripIterations / kRoundTripChunk) + 1);
   std::uint64_t i = 1;
   std::uint64_t v = 0;
+  std::uint64_t chunk_start = Samples::now();
   for (auto _ : state) {
     while (!there->push(i)) {
     }
     while (!back->pop(v)) {
     }
     benchmark::DoNotOptimize(v);
+    if (i % kRoundTripChunk == 0) {
+      const std::uint64_t t = Samples::now();
+      samples.add(t - chunk_start);
+      chunk_start = t;
+    }
     ++i;
   }
   stop.store(true, std::memory_order_relaxed);  // a stop flag; no data rides on it
   echo.join();
   pinned = pinned && echo_pinned.load(std::memory_order_relaxed);  // thread joined
+  samples.report(state, "round_trip_ns", static_cast<double>(kRoundTripChunk), false);
   state.counters["pinned"] = pinned ? 1 : 0;
 }
 
@@ -210,16 +277,24 @@ void BM_CacheLinePingPong(benchmark::State& state) {
       (*line)->store(expect + 1, std::memory_order_release);  // pairs with the main thread's acquire
     }
   });
+  Samples samples(static_cast<std::size_t>(kRoundTripIterations / kRoundTripChunk) + 1);
   std::uint64_t i = 1;
+  std::uint64_t chunk_start = Samples::now();
   for (auto _ : state) {
     (*line)->store(i, std::memory_order_release);  // pairs with the echo thread's acquire
     while ((*line)->load(std::memory_order_acquire) != i + 1) {  // pairs with the echo thread's release
+    }
+    if ((i / 2 + 1) % kRoundTripChunk == 0) {
+      const std::uint64_t t = Samples::now();
+      samples.add(t - chunk_start);
+      chunk_start = t;
     }
     i += 2;
   }
   (*line)->store(kStop, std::memory_order_release);  // pairs with the echo thread's acquire
   echo.join();
   pinned = pinned && echo_pinned.load(std::memory_order_relaxed);  // thread joined
+  samples.report(state, "round_trip_ns", static_cast<double>(kRoundTripChunk), false);
   state.counters["pinned"] = pinned ? 1 : 0;
 }
 
@@ -294,11 +369,12 @@ TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscThroughput, MoodycamelReaderWrite
 TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscThroughput, AtomicQueueSpsc));
 TICKWIRE_QUEUE_BENCH(BENCHMARK(BM_SpscThroughputBatched));
 
-TICKWIRE_QUEUE_BENCH(BENCHMARK(BM_CacheLinePingPong));
-TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, TickwireSpscRing));
-TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, BoostSpscQueue));
-TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, MoodycamelReaderWriterQueue));
-TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, AtomicQueueSpsc));
+TICKWIRE_QUEUE_BENCH(BENCHMARK(BM_CacheLinePingPong)->Iterations(kRoundTripIterations));
+TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, TickwireSpscRing)->Iterations(kRoundTripIterations));
+TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, BoostSpscQueue)->Iterations(kRoundTripIterations));
+TICKWIRE_QUEUE_BENCH(
+    BENCHMARK_TEMPLATE(BM_SpscRoundTrip, MoodycamelReaderWriterQueue)->Iterations(kRoundTripIterations));
+TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, AtomicQueueSpsc)->Iterations(kRoundTripIterations));
 
 #define TICKWIRE_MPMC_BENCH(Q) TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_MpmcThroughput, Q)->Args({1, 1})->Args({2, 2}))
 TICKWIRE_MPMC_BENCH(TickwireMpmcQueue);
