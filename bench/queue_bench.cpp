@@ -4,6 +4,7 @@
 //   BM_SpscRoundTrip<Q>    one item there and back through two rings
 //   BM_CacheLinePingPong   the floor: two threads bouncing one atomic
 //   BM_MpmcThroughput<Q>   items/s with P producers and C consumers
+//   BM_SpscSingleThread<Q> push+pop pairs on one thread (CPU time)
 // The SPSC benchmarks also report the median and best chunk (see Samples),
 // which is what to compare on a machine shared with other work.
 // Threads are pinned with pthread_setaffinity_np; the "pinned" counter is 1
@@ -298,6 +299,20 @@ void BM_CacheLinePingPong(benchmark::State& state) {
   state.counters["pinned"] = pinned ? 1 : 0;
 }
 
+// One thread pushes 64 items and pops them back: the instruction cost of a
+// push+pop pair with every line in this core's cache, and no coherence
+// traffic. Timed in CPU time, so it is robust to a busy machine.
+template <typename Q>
+void BM_SpscSingleThread(benchmark::State& state) {
+  auto q = std::make_unique<Q>();
+  std::uint64_t v = 0;
+  for (auto _ : state) {
+    for (std::uint64_t i = 1; i <= 64; ++i) benchmark::DoNotOptimize(q->push(i));
+    for (int i = 0; i < 64; ++i) benchmark::DoNotOptimize(q->pop(v));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * 64));
+}
+
 // P producers and C consumers move kItemsPerIteration items. Thread k runs on
 // core k % 2 for producers and (k + 1) % 2 for consumers. With more threads
 // than cores a failed call yields, otherwise it spins with pause.
@@ -375,6 +390,13 @@ TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, BoostSpscQueue)->Itera
 TICKWIRE_QUEUE_BENCH(
     BENCHMARK_TEMPLATE(BM_SpscRoundTrip, MoodycamelReaderWriterQueue)->Iterations(kRoundTripIterations));
 TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_SpscRoundTrip, AtomicQueueSpsc)->Iterations(kRoundTripIterations));
+
+BENCHMARK_TEMPLATE(BM_SpscSingleThread, TickwireSpscRing)->ComputeStatistics("min", min_of);
+BENCHMARK_TEMPLATE(BM_SpscSingleThread, BoostSpscQueue)->ComputeStatistics("min", min_of);
+BENCHMARK_TEMPLATE(BM_SpscSingleThread, MoodycamelReaderWriterQueue)->ComputeStatistics("min", min_of);
+BENCHMARK_TEMPLATE(BM_SpscSingleThread, AtomicQueueSpsc)->ComputeStatistics("min", min_of);
+BENCHMARK_TEMPLATE(BM_SpscSingleThread, TickwireMpmcQueue)->ComputeStatistics("min", min_of);
+BENCHMARK_TEMPLATE(BM_SpscSingleThread, MoodycamelConcurrentQueue)->ComputeStatistics("min", min_of);
 
 #define TICKWIRE_MPMC_BENCH(Q) TICKWIRE_QUEUE_BENCH(BENCHMARK_TEMPLATE(BM_MpmcThroughput, Q)->Args({1, 1})->Args({2, 2}))
 TICKWIRE_MPMC_BENCH(TickwireMpmcQueue);
