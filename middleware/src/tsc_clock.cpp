@@ -73,7 +73,7 @@ TscClock::Sample TscClock::sample(bool use_tsc) noexcept {
   if (use_tsc) {
     for (int i = 0; i < kSampleTries; ++i) {
       const std::uint64_t m1 = clock_ns(CLOCK_MONOTONIC);
-      const std::uint64_t t = read_tsc();
+      const std::uint64_t t = read_tsc<true>();
       const std::uint64_t m2 = clock_ns(CLOCK_MONOTONIC);
       if (m2 - m1 < best) {
         best = m2 - m1;

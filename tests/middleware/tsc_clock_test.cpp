@@ -36,7 +36,7 @@ std::uint64_t wall_ns() {
 // from bracket widths, and CLOCK_MONOTONIC itself may be slewed by NTP).
 void expect_agrees_with_clock_monotonic(const TscClock& clock) {
   const std::uint64_t m1 = mono_ns();
-  const std::uint64_t t = clock.ticks();
+  const std::uint64_t t = clock.ticks_ordered();
   const std::uint64_t m2 = mono_ns();
   const std::uint64_t mapped = clock.to_mono_ns(t);
   const std::uint64_t bound = 2 * clock.error_bound_ns(t) + 100;
@@ -66,11 +66,15 @@ TEST(TscClock, FixedPointRateMatchesNsPerTick) {
 
 TEST(TscClock, NowTicksNeverDecreasesOnOneThread) {
   std::uint64_t prev = TscClock::now_ticks();
+  std::uint64_t prev_ordered = TscClock::now_ticks_ordered();
   std::uint64_t prev_ns = TscClock::global().now_mono_ns();
   for (int i = 0; i < 1'000'000 / kScale; ++i) {
     const std::uint64_t t = TscClock::now_ticks();
     ASSERT_GE(t, prev);
     prev = t;
+    const std::uint64_t o = TscClock::now_ticks_ordered();
+    ASSERT_GE(o, prev_ordered);
+    prev_ordered = o;
     const std::uint64_t ns = TscClock::global().now_mono_ns();
     ASSERT_GE(ns, prev_ns);
     prev_ns = ns;
@@ -80,13 +84,13 @@ TEST(TscClock, NowTicksNeverDecreasesOnOneThread) {
 TEST(TscClock, StampsNeverDecreaseAcrossThreads) {
   // Each thread stamps after observing the latest stamp of any thread; with an
   // ordered rdtsc and a synchronised TSC it is never smaller than that stamp.
-  std::atomic<std::uint64_t> latest{TscClock::now_ticks()};
+  std::atomic<std::uint64_t> latest{TscClock::now_ticks_ordered()};
   std::atomic<std::uint64_t> violations{0};
   auto body = [&] {
     for (int i = 0; i < 200'000 / kScale; ++i) {
       // acquire: pairs with the release CAS below on the other thread.
       std::uint64_t seen = latest.load(std::memory_order_acquire);
-      const std::uint64_t t = TscClock::now_ticks();
+      const std::uint64_t t = TscClock::now_ticks_ordered();
       if (t < seen) violations.fetch_add(1, std::memory_order_relaxed);  // relaxed: a counter read after join
       // release: pairs with the acquire load above on the other thread.
       while (seen < t && !latest.compare_exchange_weak(seen, t, std::memory_order_release,
@@ -125,11 +129,12 @@ TEST(TscClock, ResyncKeepsAgreementOverALongBaseline) {
 }
 
 TEST(TscClock, ResyncNeverMovesTheMappingBack) {
+  // Ordered stamps: each is taken after resync() has sampled its anchor.
   TscClock clock;
-  std::uint64_t prev = clock.now_mono_ns();
+  std::uint64_t prev = clock.to_mono_ns(clock.ticks_ordered());
   for (int i = 0; i < 2000 / kScale; ++i) {
     clock.resync();
-    const std::uint64_t now = clock.now_mono_ns();
+    const std::uint64_t now = clock.to_mono_ns(clock.ticks_ordered());
     ASSERT_GE(now, prev);
     prev = now;
   }
