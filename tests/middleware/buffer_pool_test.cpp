@@ -127,7 +127,7 @@ TEST(BufferPool, BuffersFilledOnOneThreadAreReadAndReleasedOnAnother) {
   });
   std::uint64_t refused = 0;
   for (int i = 0; i < kFrames; ++i) {
-    const std::size_t size = 1 + static_cast<std::size_t>(i * 7919) % 20'000;
+    const std::size_t size = 1 + static_cast<std::size_t>(i * 7919) % (20'000 / kStressDivisor);
     BufferPool::Handle h;
     while (!(h = pool.acquire(size))) {
       ++refused;

@@ -40,11 +40,11 @@ bool wait_for(Pred pred) {
 // Counter: counts events and lets a test wait until there were n of them.
 class Counter {
  public:
+  // add: notifies under the lock, so a waiter that returns and destroys the
+  // Counter cannot race with a notify still in progress.
   void add() {
-    {
-      const std::lock_guard lock(mu_);
-      ++n_;
-    }
+    const std::lock_guard lock(mu_);
+    ++n_;
     cv_.notify_all();
   }
   bool wait_at_least(std::uint64_t n) {

@@ -54,25 +54,25 @@ class ChaseLevDeque {
     if (b - t > mask_) return false;
     slot(b).store(x, std::memory_order_relaxed);  // paper: relaxed; published by the release fence below
     publish_fence();                              // paper: release fence; pairs with the thief's acquire load of bottom
-    bottom_->store(b + 1, kPublishOrder);  // paper: relaxed; ordered after the slot store by the fence
+    bottom_->store(b + 1, kBottomStore);  // paper: relaxed; ordered after the slot store by the fence
     return true;
   }
 
   // take: owner only. The most recently pushed item, or false when empty.
   bool take(T& out) noexcept {
     const std::int64_t b = bottom_->load(std::memory_order_relaxed) - 1;  // paper: relaxed; only the owner writes bottom
-    bottom_->store(b, std::memory_order_relaxed);  // paper: relaxed; ordered before the load of top by the fence
+    bottom_->store(b, kBottomStore);  // paper: relaxed; ordered before the load of top by the fence
     detail::store_load_fence();                    // paper: seq_cst fence; pairs with the fence in steal()
     std::int64_t t = top_->load(std::memory_order_relaxed);  // paper: relaxed; the fences order it against thieves
     if (t > b) {  // empty
-      bottom_->store(b + 1, std::memory_order_relaxed);  // paper: relaxed; restores bottom, owner-only word
+      bottom_->store(b + 1, kBottomStore);  // paper: relaxed; restores bottom, owner-only word
       return false;
     }
     out = slot(b).load(std::memory_order_relaxed);  // paper: relaxed; the owner wrote it
     if (t == b) {  // the last item: race thieves for it on top
       // paper: seq_cst on success, relaxed on failure; pairs with the thieves' CAS on top
       const bool won = top_->compare_exchange_strong(t, t + 1, std::memory_order_seq_cst, std::memory_order_relaxed);
-      bottom_->store(b + 1, std::memory_order_relaxed);  // paper: relaxed; owner-only word
+      bottom_->store(b + 1, kBottomStore);  // paper: relaxed; owner-only word
       return won;
     }
     return true;
@@ -103,16 +103,18 @@ class ChaseLevDeque {
  private:
   std::atomic<T>& slot(std::int64_t i) noexcept { return buffer_[static_cast<std::size_t>(i & mask_)]; }
 
-  // publish_fence / kPublishOrder: push's release fence, then a relaxed
-  // store of bottom. ThreadSanitizer does not model standalone fences (g++
-  // rejects them under -fsanitize=thread), so there the fence is dropped and
-  // the bottom store itself is a release: for a thief that acquires bottom
-  // it orders the slot store before the new bottom exactly as the fence does.
+  // publish_fence / kBottomStore: push's release fence, and the order of
+  // every bottom store. A thief whose acquire load of bottom reads any bottom
+  // store made after push's fence (push's own, or take()'s) synchronizes
+  // with that fence, so the slot and the task it points to are visible.
+  // ThreadSanitizer does not model standalone fences (g++ rejects them under
+  // -fsanitize=thread), so there the fence is dropped and every bottom store
+  // is a release instead, which gives the thief the same edge.
 #if defined(TICKWIRE_TSAN)
-  static constexpr std::memory_order kPublishOrder = std::memory_order_release;  // pairs with steal's acquire of bottom
+  static constexpr std::memory_order kBottomStore = std::memory_order_release;  // pairs with steal's acquire of bottom
   static void publish_fence() noexcept {}
 #else
-  static constexpr std::memory_order kPublishOrder = std::memory_order_relaxed;  // the fence below does the ordering
+  static constexpr std::memory_order kBottomStore = std::memory_order_relaxed;  // the paper's order; the fence orders
   static void publish_fence() noexcept {
     std::atomic_thread_fence(std::memory_order_release);  // pairs with steal's acquire load of bottom
   }

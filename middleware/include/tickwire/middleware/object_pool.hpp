@@ -78,8 +78,12 @@ class SlotBlock {
 
 // SharedSlots: slot storage whose free list is an MpmcQueue of slot indices;
 // any thread acquires or releases. The queue's per-cell release/acquire is
-// what hands a slot's memory from its releaser to its next acquirer.
+// what hands a slot's memory from its releaser to its next acquirer. A
+// release preempted in the middle of its push can make a concurrent acquire
+// find the queue empty for that moment; that acquire counts as exhausted.
 class SharedSlots {
+  static constexpr int kSpinsBeforeYield = 64;
+
  public:
   SharedSlots(std::size_t stride, std::size_t align, std::uint32_t count)
       : block_(stride, align, count), free_(std::max<std::uint32_t>(count, 1)) {
@@ -105,9 +109,16 @@ class SharedSlots {
   // release: returns slot to the free list; any thread.
   void release(std::uint32_t slot) noexcept {
     in_use_->fetch_sub(1, std::memory_order_relaxed);  // a counter, orders nothing
-    // Cannot fail: the queue holds every slot index and this one is not in it.
-    [[maybe_unused]] const bool pushed = free_.try_push(slot);  // release pairs with the next acquirer's pop
-    assert(pushed && "slot released twice");
+    // The queue has room for every index, yet a push can find its cell still
+    // held by a consumer that was preempted mid-pop a lap earlier (Vyukov's
+    // queue waits for a stalled peer there); the wait ends when it resumes.
+    for (int attempt = 0; !free_.try_push(slot); ++attempt) {  // release pairs with the next acquirer's pop
+      if (attempt < kSpinsBeforeYield) {
+        cpu_relax();
+      } else {
+        std::this_thread::yield();
+      }
+    }
   }
 
   std::byte* slot(std::uint32_t i) const noexcept { return block_.slot(i); }
