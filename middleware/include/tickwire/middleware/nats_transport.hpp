@@ -1,0 +1,126 @@
+// NatsTransport: publishes on a NATS server through nats.c, and subscribes
+// with NATS wildcards (one nats.c subscription each). With JetStream on, a
+// stream (created if absent, with the configured retention) stores every
+// subject it covers so subscribers on other hosts can replay. Reconnection and
+// the reconnect buffer are nats.c's; every publish failure is counted, kept as
+// `last_error()` and logged (at most once per second), never silent.
+// Costs: one mutex-free publish = an atomic increment plus nats.c's own lock
+// and buffer copy; handlers run on nats.c's delivery threads.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "tickwire/middleware/transport.hpp"
+
+// nats.c's opaque types, so users of this header do not include <nats/nats.h>.
+struct __natsConnection;
+struct __natsOptions;
+struct __jsCtx;
+
+namespace tickwire::middleware {
+
+// NatsRetention: JetStream limits; 0 means unlimited.
+struct NatsRetention {
+  std::chrono::nanoseconds max_age{0};
+  std::int64_t max_bytes = 0;
+  std::int64_t max_msgs = 0;
+};
+
+struct NatsOptions {
+  std::string url = "nats://127.0.0.1:4222";
+  std::string name = "tickwire";                                  // connection name the server shows
+  std::chrono::milliseconds connect_timeout{2000};
+  std::chrono::milliseconds reconnect_wait{250};
+  int max_reconnect = -1;                                         // -1: forever
+  int reconnect_buffer_bytes = 8 * 1024 * 1024;                   // held while disconnected
+  bool jetstream = false;
+  std::string stream = "TICKWIRE";                                // JetStream stream name
+  std::vector<std::string> stream_subjects = {">"};               // subjects the stream stores
+  NatsRetention retention;
+  bool file_storage = true;                                       // false: memory storage
+  std::int64_t jetstream_max_pending = 65536;                     // async publishes awaiting acks
+};
+
+// NatsStats: transport-wide counters (each read with relaxed order: they are
+// independent monotone counters, no other data is published through them).
+struct NatsStats {
+  std::uint64_t published = 0;         // publish() calls nats.c accepted
+  std::uint64_t publish_failures = 0;  // publish() calls nats.c refused, plus JetStream acks that failed
+  std::uint64_t async_errors = 0;      // errors nats.c reported asynchronously (e.g. slow consumer)
+  std::uint64_t disconnects = 0;
+  std::uint64_t reconnects = 0;
+};
+
+class NatsTransport final : public Transport {
+ public:
+  // connect: connects (and with JetStream, finds or creates the stream).
+  // Errors name the URL or stream and nats.c's reason.
+  static absl::StatusOr<std::unique_ptr<NatsTransport>> connect(NatsOptions options);
+  ~NatsTransport() override;
+  NatsTransport(const NatsTransport&) = delete;
+  NatsTransport& operator=(const NatsTransport&) = delete;
+
+  // publish: the sequence is taken even when nats.c refuses the message; the
+  // refusal is counted in publish_failures(). Subjects must not contain spaces.
+  std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override;
+  // subscribe: a core NATS subscription; the handler runs on nats.c's delivery
+  // thread for it. Message::sequence is this subscription's delivery count
+  // (1, 2, ...): NATS does not carry the publisher's sequence, the payload does.
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
+  void unsubscribe(SubscriptionId id) override;
+  // stats: delivered messages, and messages nats.c dropped for this slow subscriber.
+  SubscriberStats stats(SubscriptionId id) const override;
+
+  // flush: everything published so far has reached the server (and with
+  // JetStream, has been acknowledged by the stream) or the timeout passed.
+  absl::Status flush(std::chrono::milliseconds timeout = std::chrono::seconds(10));
+  NatsStats transport_stats() const;
+  std::uint64_t publish_failures() const;
+  // last_error: the most recent failure (OK if none).
+  absl::Status last_error() const;
+  const NatsOptions& options() const { return options_; }
+
+ private:
+  struct Subscription;
+
+  explicit NatsTransport(NatsOptions options);
+  absl::Status open();
+  absl::Status ensure_stream();
+  void record_failure(absl::Status status);
+
+  friend struct NatsCallbacks;  // nats.c's C callbacks (nats_transport.cpp)
+
+  NatsOptions options_;
+  __natsOptions* nats_options_ = nullptr;
+  __natsConnection* conn_ = nullptr;
+  __jsCtx* js_ = nullptr;
+
+  std::atomic<std::uint64_t> sequence_{0};
+  std::atomic<std::uint64_t> published_{0};
+  std::atomic<std::uint64_t> publish_failures_{0};
+  std::atomic<std::uint64_t> async_errors_{0};
+  std::atomic<std::uint64_t> disconnects_{0};
+  std::atomic<std::uint64_t> reconnects_{0};
+  std::atomic<std::int64_t> last_log_ns_{0};  // rate limit for failure logs
+  std::atomic<bool> shutting_down_{false};     // the destructor is closing the connection
+
+  mutable std::mutex mu_;  // guards everything below
+  absl::Status last_error_;
+  SubscriptionId next_id_ = 1;
+  absl::flat_hash_map<SubscriptionId, Subscription*> subscriptions_;
+  std::size_t closing_ = 0;   // subscriptions nats.c has not completed (on_complete)
+  bool conn_closed_ = false;  // nats.c called on_closed
+  std::condition_variable closed_cv_;
+};
+
+}  // namespace tickwire::middleware

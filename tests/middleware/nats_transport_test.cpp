@@ -1,0 +1,339 @@
+// NatsTransport against a real nats-server (started here on 127.0.0.1 and a
+// free port, stopped by PID), with Node's `nats` package as an independent
+// subscriber and as a JetStream replayer.
+#include "tickwire/middleware/nats_transport.hpp"
+
+#include <gtest/gtest.h>
+#include <nats/nats.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "support/nats_server.hpp"
+#include "support/subprocess.hpp"
+#include "tickwire/middleware/status_text.hpp"
+
+namespace tickwire::middleware {
+namespace {
+
+using testing::NatsServer;
+using testing::Subprocess;
+
+std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
+
+// json_field: the value of "key":"..." in one of nats_sub.mjs's lines (its
+// subjects and base64 never contain quotes or escapes), or of "key":<number>.
+std::string json_field(const std::string& line, const std::string& key) {
+  const std::string tag = "\"" + key + "\":";
+  const auto at = line.find(tag);
+  if (at == std::string::npos) return {};
+  auto begin = at + tag.size();
+  if (line[begin] == '"') {
+    ++begin;
+    return line.substr(begin, line.find('"', begin) - begin);
+  }
+  return line.substr(begin, line.find_first_of(",}", begin) - begin);
+}
+
+std::string unbase64(const std::string& s) {
+  std::string out;
+  EXPECT_TRUE(absl::Base64Unescape(s, &out)) << s;
+  return out;
+}
+
+// NodeSubscriber: tests/peers/nats_sub.mjs; the constructor returns once it
+// printed {"ready":true} (its subscription or consumer exists on the server).
+class NodeSubscriber {
+ public:
+  NodeSubscriber(const std::string& url, const std::string& subject, int count, const std::string& stream = {}) {
+    std::vector<std::string> argv{"/usr/bin/env", "node", std::string(TICKWIRE_SOURCE_DIR) + "/tests/peers/nats_sub.mjs",
+                                  "--server", url, "--subject", subject, "--count", std::to_string(count)};
+    if (!stream.empty()) argv.insert(argv.end(), {"--stream", stream});
+    process_ = std::make_unique<Subprocess>(argv);
+    auto ready = process_->read_line();
+    EXPECT_EQ(ready.value_or("<no output>"), "{\"ready\":true}");
+  }
+
+  // lines: the message lines, then the exit status (0 when all arrived).
+  std::vector<std::string> lines(int count) {
+    std::vector<std::string> out;
+    for (int i = 0; i < count; ++i) {
+      auto line = process_->read_line();
+      if (!line) break;
+      out.push_back(*line);
+    }
+    auto status = process_->wait();
+    EXPECT_TRUE(status.has_value() && WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+    return out;
+  }
+
+ private:
+  std::unique_ptr<Subprocess> process_;
+};
+
+// Collector: a handler that records messages and lets the test wait for them.
+struct Collector {
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<std::pair<std::string, std::string>> got;  // (subject, payload)
+  std::vector<std::uint64_t> sequences;
+
+  Handler handler() {
+    return [this](const Message& m) {
+      std::lock_guard lock(mu);
+      got.emplace_back(std::string(m.subject),
+                       std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()));
+      sequences.push_back(m.sequence);
+      cv.notify_all();
+    };
+  }
+  bool wait_for(std::size_t n) {
+    std::unique_lock lock(mu);
+    return cv.wait_for(lock, std::chrono::seconds(30), [&] { return got.size() >= n; });
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return got.size();
+  }
+};
+
+// wait_until: polls `pred` (a state change made by nats.c's threads) until
+// it holds; false after 30 s.
+template <typename Pred>
+bool wait_until(Pred pred) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::yield();
+  }
+  return true;
+}
+
+NatsOptions options_for(const NatsServer& server) {
+  NatsOptions o;
+  o.url = server.url();
+  o.name = "tickwire-test";
+  return o;
+}
+
+TEST(NatsTransport, NodeSubscriberReceivesEveryMessageOnTheRightSubject) {
+  NatsServer server;
+  auto t = NatsTransport::connect(options_for(server));
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  constexpr int kTrades = 200;
+  NodeSubscriber node(server.url(), "dev.binance.trade.*", kTrades);
+  std::vector<std::pair<std::string, std::string>> sent;
+  std::uint64_t expected_seq = 0;
+  for (int i = 0; i < kTrades; ++i) {
+    const std::string subject = std::string("dev.binance.trade.") + (i % 2 ? "BTCUSDT" : "ETHUSDT");
+    const std::string payload = "trade-" + std::to_string(i) + std::string(static_cast<std::size_t>(i % 7), '\0');
+    EXPECT_EQ((*t)->publish(subject, bytes(payload)), ++expected_seq);
+    // A quote between trades: on the server, but not on the subscriber's subject.
+    EXPECT_EQ((*t)->publish("dev.binance.quote.BTCUSDT", bytes("quote")), ++expected_seq);
+    sent.emplace_back(subject, payload);
+  }
+  ASSERT_TRUE((*t)->flush().ok());
+  const auto lines = node.lines(kTrades);
+  ASSERT_EQ(lines.size(), sent.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(json_field(lines[i], "subject"), sent[i].first) << lines[i];
+    EXPECT_EQ(unbase64(json_field(lines[i], "data")), sent[i].second) << lines[i];
+  }
+  const NatsStats stats = (*t)->transport_stats();
+  EXPECT_EQ(stats.published, 2u * kTrades);
+  EXPECT_EQ(stats.publish_failures, 0u);
+  EXPECT_TRUE((*t)->last_error().ok());
+}
+
+TEST(NatsTransport, OwnSubscribersMatchWildcardsAndCountDeliveries) {
+  NatsServer server;
+  auto t = NatsTransport::connect(options_for(server));
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  Collector trades, btc, all;
+  auto a = (*t)->subscribe("dev.*.trade.*", trades.handler());
+  auto b = (*t)->subscribe("dev.binance.trade.BTCUSDT", btc.handler());
+  auto c = (*t)->subscribe("dev.>", all.handler());
+  ASSERT_TRUE(a.ok() && b.ok() && c.ok());
+  ASSERT_TRUE((*t)->flush().ok());  // the server has the subscriptions before the publishes
+  (*t)->publish("dev.binance.trade.BTCUSDT", bytes("1"));
+  (*t)->publish("dev.binance.trade.ETHUSDT", bytes("2"));
+  (*t)->publish("dev.binance.quote.ETHUSDT", bytes("3"));
+  (*t)->publish("dev.binance.trade.BTCUSDT", bytes("4"));
+  (*t)->publish("prod.binance.trade.BTCUSDT", bytes("5"));
+  ASSERT_TRUE(all.wait_for(4));
+  ASSERT_TRUE(trades.wait_for(3));
+  ASSERT_TRUE(btc.wait_for(2));
+  EXPECT_EQ(trades.got, (std::vector<std::pair<std::string, std::string>>{
+                            {"dev.binance.trade.BTCUSDT", "1"}, {"dev.binance.trade.ETHUSDT", "2"},
+                            {"dev.binance.trade.BTCUSDT", "4"}}));
+  EXPECT_EQ(trades.sequences, (std::vector<std::uint64_t>{1, 2, 3}));
+  EXPECT_EQ(btc.got.size(), 2u);
+  EXPECT_EQ((*t)->stats(*a).received, 3u);
+  EXPECT_EQ((*t)->stats(*b).received, 2u);
+  EXPECT_EQ((*t)->stats(*c).received, 4u);
+  EXPECT_EQ((*t)->stats(*a).dropped, 0u);
+}
+
+TEST(NatsTransport, NoHandlerRunsAfterUnsubscribeReturns) {
+  NatsServer server;
+  auto t = NatsTransport::connect(options_for(server));
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  Collector gone, barrier;
+  auto id = (*t)->subscribe("x.>", gone.handler());
+  auto bar = (*t)->subscribe("x.>", barrier.handler());
+  ASSERT_TRUE(id.ok() && bar.ok());
+  ASSERT_TRUE((*t)->flush().ok());
+  (*t)->publish("x.y", bytes("a"));
+  ASSERT_TRUE(gone.wait_for(1));
+  (*t)->unsubscribe(*id);
+  (*t)->publish("x.y", bytes("b"));
+  (*t)->publish("x.y", bytes("c"));
+  ASSERT_TRUE(barrier.wait_for(3));
+  EXPECT_EQ(gone.size(), 1u);
+  EXPECT_EQ((*t)->stats(*id).received, 0u);  // an unknown id reads as zeros
+}
+
+TEST(NatsTransport, AHandlerMayUnsubscribeItself) {
+  NatsServer server;
+  auto t = NatsTransport::connect(options_for(server));
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  Collector barrier;
+  std::atomic<int> calls{0};
+  std::atomic<SubscriptionId> self{0};
+  auto id = (*t)->subscribe("x.y", [&](const Message&) {
+    calls.fetch_add(1, std::memory_order_relaxed);
+    (*t)->unsubscribe(self.load(std::memory_order_relaxed));
+  });
+  ASSERT_TRUE(id.ok());
+  self.store(*id, std::memory_order_relaxed);
+  auto bar = (*t)->subscribe("x.y", barrier.handler());
+  ASSERT_TRUE(bar.ok());
+  ASSERT_TRUE((*t)->flush().ok());
+  for (int i = 0; i < 5; ++i) (*t)->publish("x.y", bytes("m"));
+  ASSERT_TRUE(barrier.wait_for(5));
+  ASSERT_TRUE(wait_until([&] { return calls.load(std::memory_order_relaxed) >= 1; }));
+  EXPECT_EQ((*t)->stats(*id).received, 0u);  // gone from the transport
+  EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
+}
+
+TEST(NatsTransport, RejectsAnInvalidPatternAndNamesIt) {
+  NatsServer server;
+  auto t = NatsTransport::connect(options_for(server));
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  auto id = (*t)->subscribe("a.>.b", [](const Message&) {});
+  ASSERT_FALSE(id.ok());
+  EXPECT_NE(std::string(status_text(id.status())).find("a.>.b"), std::string::npos);
+}
+
+TEST(NatsTransport, ConnectFailureNamesTheUrl) {
+  NatsOptions o;
+  o.url = "nats://127.0.0.1:" + std::to_string(testing::free_loopback_port());
+  o.max_reconnect = 0;
+  auto t = NatsTransport::connect(o);
+  ASSERT_FALSE(t.ok());
+  EXPECT_NE(std::string(status_text(t.status())).find(o.url + ": connect"), std::string::npos)
+      << status_text(t.status());
+}
+
+TEST(NatsTransport, BuffersWhileDisconnectedAndDeliversAfterReconnecting) {
+  auto server = std::make_unique<NatsServer>();
+  const int port = server->port();
+  NatsOptions o = options_for(*server);
+  o.reconnect_wait = std::chrono::milliseconds(20);
+  auto t = NatsTransport::connect(o);
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  Collector got;
+  ASSERT_TRUE((*t)->subscribe("buf.>", got.handler()).ok());
+  ASSERT_TRUE((*t)->flush().ok());
+
+  server->stop();
+  ASSERT_TRUE(wait_until([&] { return (*t)->transport_stats().disconnects == 1; }));
+  for (int i = 0; i < 3; ++i) (*t)->publish("buf.x", bytes("held-" + std::to_string(i)));
+  EXPECT_EQ((*t)->publish_failures(), 0u);  // held in nats.c's reconnect buffer
+
+  server = std::make_unique<NatsServer>(NatsServer::Options{.jetstream = false, .port = port});
+  ASSERT_TRUE(wait_until([&] { return (*t)->transport_stats().reconnects == 1; }));
+  ASSERT_TRUE(got.wait_for(3));
+  EXPECT_EQ(got.got[0].second, "held-0");
+  EXPECT_EQ(got.got[2].second, "held-2");
+}
+
+TEST(NatsTransport, CountsAndReportsPublishFailuresWhenTheReconnectBufferIsFull) {
+  auto server = std::make_unique<NatsServer>();
+  NatsOptions o = options_for(*server);
+  o.reconnect_buffer_bytes = 4096;
+  o.reconnect_wait = std::chrono::seconds(30);  // stays disconnected for the test
+  auto t = NatsTransport::connect(o);
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  server->stop();
+  ASSERT_TRUE(wait_until([&] { return (*t)->transport_stats().disconnects == 1; }));
+
+  const std::string payload(1024, 'p');
+  std::uint64_t calls = 0;
+  for (; calls < 16; ++calls) (*t)->publish("full.x", bytes(payload));
+  const NatsStats stats = (*t)->transport_stats();
+  EXPECT_GT(stats.publish_failures, 0u);
+  EXPECT_EQ(stats.published + stats.publish_failures, calls);
+  EXPECT_EQ((*t)->publish_failures(), stats.publish_failures);
+  const absl::Status last = (*t)->last_error();
+  ASSERT_FALSE(last.ok());
+  EXPECT_NE(std::string(status_text(last)).find("publish on 'full.x'"), std::string::npos) << status_text(last);
+}
+
+TEST(NatsTransport, JetStreamCreatesTheStreamWithItsRetentionAndNodeReplaysIt) {
+  NatsServer server(NatsServer::Options{.jetstream = true});
+  NatsOptions o = options_for(server);
+  o.jetstream = true;
+  o.stream = "TICKWIRE_TEST";
+  o.stream_subjects = {"dev.>"};
+  o.retention = {std::chrono::hours(1), 64 * 1024 * 1024, 1000};
+  constexpr int kMessages = 300;
+  std::vector<std::string> sent;
+  {
+    auto t = NatsTransport::connect(o);
+    ASSERT_TRUE(t.ok()) << status_text(t.status());
+    for (int i = 0; i < kMessages; ++i) {
+      sent.push_back("js-" + std::to_string(i));
+      (*t)->publish(i % 3 ? "dev.binance.trade.BTCUSDT" : "dev.binance.status._feed", bytes(sent.back()));
+    }
+    ASSERT_TRUE((*t)->flush().ok());
+    EXPECT_EQ((*t)->transport_stats().published, static_cast<std::uint64_t>(kMessages));
+    EXPECT_EQ((*t)->publish_failures(), 0u);
+  }
+
+  // The stream's configuration as the server reports it, read with nats.c directly.
+  natsConnection* nc = nullptr;
+  ASSERT_EQ(natsConnection_ConnectTo(&nc, server.url().c_str()), NATS_OK);
+  jsCtx* js = nullptr;
+  ASSERT_EQ(natsConnection_JetStream(&js, nc, nullptr), NATS_OK);
+  jsStreamInfo* info = nullptr;
+  ASSERT_EQ(js_GetStreamInfo(&info, js, "TICKWIRE_TEST", nullptr, nullptr), NATS_OK);
+  EXPECT_EQ(info->Config->MaxMsgs, 1000);
+  EXPECT_EQ(info->Config->MaxBytes, 64 * 1024 * 1024);
+  EXPECT_EQ(info->Config->MaxAge, std::chrono::nanoseconds(std::chrono::hours(1)).count());
+  EXPECT_EQ(info->State.Msgs, static_cast<std::uint64_t>(kMessages));
+  jsStreamInfo_Destroy(info);
+  jsCtx_Destroy(js);
+  natsConnection_Destroy(nc);
+
+  // A second transport finds the stream and keeps it.
+  auto again = NatsTransport::connect(o);
+  ASSERT_TRUE(again.ok()) << status_text(again.status());
+
+  // A subscriber that arrives later replays everything from the stream.
+  NodeSubscriber node(server.url(), "dev.>", kMessages, "TICKWIRE_TEST");
+  const auto lines = node.lines(kMessages);
+  ASSERT_EQ(lines.size(), sent.size());
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    EXPECT_EQ(json_field(lines[i], "seq"), std::to_string(i + 1)) << lines[i];
+    EXPECT_EQ(unbase64(json_field(lines[i], "data")), sent[i]) << lines[i];
+  }
+}
+
+}  // namespace
+}  // namespace tickwire::middleware
