@@ -62,6 +62,60 @@ class SeqTracker {
   std::optional<std::uint64_t> last_;
 };
 
+// examine_records: every record of one segment image, into s and out.
+template <typename Report>
+void examine_records(std::span<const std::byte> image, const std::filesystem::path& path, bool last, SeqTracker& seqs,
+                     JournalSummary& out, SegmentSummary& s, Report&& report) {
+  std::uint64_t offset = kSegmentHeaderSize;
+  std::uint64_t next_report = 0;
+  for (;;) {
+    if (offset >= next_report) {
+      report(offset);
+      next_report = offset + (8u << 20);
+    }
+    DecodedRecord r = decode_record(image, offset);
+    if (r.status == DecodeStatus::kEmpty) {
+      bool tail_zero = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(offset, image.size())),
+                                   image.end(), [](std::byte b) { return b == std::byte{0}; });
+      if (!tail_zero) {
+        out.problems.push_back(fmt::format("{}: zero length word followed by non-zero bytes", where(path, offset)));
+      } else if (last) {
+        out.notes.push_back(fmt::format("{}: no end record (being written, or the writer crashed; `tickwire recover` "
+                                        "closes it)", path.string()));
+      } else {
+        out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", path.string()));
+      }
+      break;
+    }
+    if (r.status != DecodeStatus::kOk) {
+      std::string detail(to_string(r.status));
+      if (r.status == DecodeStatus::kBadCrc) {
+        detail = fmt::format("crc mismatch (stored {:#010x}, computed {:#010x})", r.header.crc, r.computed_crc);
+      }
+      out.problems.push_back(fmt::format("{}: {}", where(path, offset), detail));
+      break;
+    }
+    if (r.header.type == kTypeEndOfSegment) {
+      s.end_marker = true;
+      if (r.next < image.size()) {
+        out.problems.push_back(fmt::format("{}: {} bytes after the end record", where(path, r.next),
+                                           image.size() - r.next));
+      }
+      break;
+    }
+    if (s.records == 0) {
+      s.first_seq = r.header.seq;
+      s.first_wall_ns = r.header.wall_ns;
+    }
+    ++s.records;
+    s.last_seq = highest_seq(r);
+    s.last_wall_ns = r.header.wall_ns;
+    ++out.types[r.header.type];
+    seqs.see(r, where(path, offset), out);
+    offset = r.next;
+  }
+}
+
 void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, JournalSummary& out,
                      std::uint64_t& done, std::uint64_t total, const Progress& progress) {
   SegmentSummary s;
@@ -93,54 +147,9 @@ void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, Journa
   s.feed = std::string(header->feed_name());
   s.schema_id = header->schema_id;
   s.created_wall_ns = header->created_wall_ns;
-  std::uint64_t offset = kSegmentHeaderSize;
-  std::uint64_t next_report = 0;
-  for (;;) {
-    if (progress && offset >= next_report) {
-      progress(done + offset, total);
-      next_report = offset + (8u << 20);
-    }
-    DecodedRecord r = decode_record(image, offset);
-    if (r.status == DecodeStatus::kEmpty) {
-      bool tail_zero = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(offset, image.size())),
-                                   image.end(), [](std::byte b) { return b == std::byte{0}; });
-      if (!tail_zero) {
-        out.problems.push_back(fmt::format("{}: zero length word followed by non-zero bytes", where(seg.path, offset)));
-      } else if (last) {
-        out.notes.push_back(fmt::format("{}: no end record (being written, or the writer crashed; `tickwire recover` "
-                                        "closes it)", seg.path.string()));
-      } else {
-        out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", seg.path.string()));
-      }
-      break;
-    }
-    if (r.status != DecodeStatus::kOk) {
-      std::string detail(to_string(r.status));
-      if (r.status == DecodeStatus::kBadCrc) {
-        detail = fmt::format("crc mismatch (stored {:#010x}, computed {:#010x})", r.header.crc, r.computed_crc);
-      }
-      out.problems.push_back(fmt::format("{}: {}", where(seg.path, offset), detail));
-      break;
-    }
-    if (r.header.type == kTypeEndOfSegment) {
-      s.end_marker = true;
-      if (r.next < image.size()) {
-        out.problems.push_back(fmt::format("{}: {} bytes after the end record", where(seg.path, r.next),
-                                           image.size() - r.next));
-      }
-      break;
-    }
-    if (s.records == 0) {
-      s.first_seq = r.header.seq;
-      s.first_wall_ns = r.header.wall_ns;
-    }
-    ++s.records;
-    s.last_seq = highest_seq(r);
-    s.last_wall_ns = r.header.wall_ns;
-    ++out.types[r.header.type];
-    seqs.see(r, where(seg.path, offset), out);
-    offset = r.next;
-  }
+  examine_records(image, seg.path, last, seqs, out, s, [&](std::uint64_t offset) {
+    if (progress) progress(done + offset, total);
+  });
   auto loaded = load_index(index_path(seg.path), header->index_interval, header->segment_index);
   if (!loaded.ok() || *loaded != scan_index(image, header->index_interval)) {
     out.notes.push_back(fmt::format("{}: index missing or stale (`tickwire recover` rebuilds it)", seg.path.string()));

@@ -43,6 +43,8 @@ class Flusher {
   // finish: writes the end record of the current segment (clean close).
   absl::Status finish();
 
+  // relaxed (flushed_records, segment_bytes, segments): statistics that order
+  // nothing; each is a running count with a single writer (publish_stats, roll).
   std::uint64_t flushed_records() const { return flushed_records_->load(std::memory_order_relaxed); }
   std::uint64_t segment_bytes() const { return segment_bytes_->load(std::memory_order_relaxed); }
   std::uint64_t durable_seq() const {

@@ -17,7 +17,11 @@
 namespace tickwire::journal {
 namespace {
 
+#if defined(TICKWIRE_TSAN)
+constexpr std::uint64_t kRecords = 100;
+#else
 constexpr std::uint64_t kRecords = 300;
+#endif
 
 // The hook's plan, shared with the flusher thread.
 std::atomic<std::uint64_t> g_calls{0};
