@@ -3,7 +3,9 @@
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
+#include <charconv>
 #include <climits>
+#include <cstring>
 #include <string>
 #include <utility>
 
@@ -22,6 +24,12 @@ absl::Status nats_error(std::string_view what, natsStatus s) {
   }
   return s == NATS_TIMEOUT ? absl::DeadlineExceededError(text) : absl::UnavailableError(text);
 }
+
+// kSequenceHeader: carries the publisher's sequence when sequence_header is on.
+constexpr const char* kSequenceHeader = "Tickwire-Seq";
+// nats.c's default per-subscription pending limits (used when only one is set).
+constexpr int kDefaultPendingMsgs = 65536;
+constexpr int kDefaultPendingBytes = 64 * 1024 * 1024;
 
 std::int64_t steady_ns() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now().time_since_epoch())
@@ -123,7 +131,11 @@ struct NatsCallbacks {
     {
       std::lock_guard lock(sub->mu);
       if (sub->active) {
-        const std::uint64_t n = sub->received.fetch_add(1, std::memory_order_relaxed) + 1;
+        std::uint64_t n = sub->received.fetch_add(1, std::memory_order_relaxed) + 1;
+        const char* header = nullptr;
+        if (natsMsgHeader_Get(msg, kSequenceHeader, &header) == NATS_OK && header != nullptr) {
+          std::from_chars(header, header + std::strlen(header), n);
+        }
         // Safety: nats.c owns the data buffer until natsMsg_Destroy below.
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
         const Message m{natsMsg_GetSubject(msg),
@@ -262,14 +274,33 @@ std::uint64_t NatsTransport::publish(std::string_view subject, std::span<const s
   }
   const SubjectBuffer subj(subject);
   const int len = static_cast<int>(payload.size());
-  const natsStatus s = js_ != nullptr ? js_PublishAsync(js_, subj.c_str(), payload.data(), len, nullptr)
-                                      : natsConnection_Publish(conn_, subj.c_str(), payload.data(), len);
+  natsStatus s = NATS_OK;
+  if (options_.sequence_header) {
+    s = static_cast<natsStatus>(publish_with_header(subj.c_str(), payload.data(), len, seq));
+  } else if (js_ != nullptr) {
+    s = js_PublishAsync(js_, subj.c_str(), payload.data(), len, nullptr);
+  } else {
+    s = natsConnection_Publish(conn_, subj.c_str(), payload.data(), len);
+  }
   if (s == NATS_OK) {
     published_.fetch_add(1, std::memory_order_relaxed);
   } else {
     record_failure(nats_error("nats " + options_.url + ": publish on '" + std::string(subject) + "'", s));
   }
   return seq;
+}
+
+int NatsTransport::publish_with_header(const char* subject, const void* data, int len, std::uint64_t seq) {
+  char text[24];
+  const auto [end, ec] = std::to_chars(text, text + sizeof(text) - 1, seq);
+  *end = '\0';
+  natsMsg* msg = nullptr;
+  natsStatus s = natsMsg_Create(&msg, subject, nullptr, static_cast<const char*>(data), len);
+  if (s == NATS_OK) s = natsMsgHeader_Set(msg, kSequenceHeader, text);
+  if (s == NATS_OK) s = js_ != nullptr ? js_PublishMsgAsync(js_, &msg, nullptr) : natsConnection_PublishMsg(conn_, msg);
+  // js_PublishMsgAsync takes the message (and nulls `msg`) when it accepts it.
+  if (msg != nullptr) natsMsg_Destroy(msg);
+  return s;
 }
 
 void NatsTransport::record_failure(absl::Status status) {
@@ -303,7 +334,16 @@ absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern
   }
   const std::string p(pattern);
   natsStatus s = natsConnection_Subscribe(&sub->sub, conn_, p.c_str(), &NatsCallbacks::on_message, sub);
-  if (s == NATS_OK) s = natsSubscription_SetOnCompleteCB(sub->sub, &NatsCallbacks::on_complete, sub);
+  bool completion_set = false;
+  if (s == NATS_OK) {
+    s = natsSubscription_SetOnCompleteCB(sub->sub, &NatsCallbacks::on_complete, sub);
+    completion_set = s == NATS_OK;
+  }
+  if (s == NATS_OK && (options_.subscriber_pending_msgs > 0 || options_.subscriber_pending_bytes > 0)) {
+    s = natsSubscription_SetPendingLimits(
+        sub->sub, options_.subscriber_pending_msgs > 0 ? options_.subscriber_pending_msgs : kDefaultPendingMsgs,
+        options_.subscriber_pending_bytes > 0 ? options_.subscriber_pending_bytes : kDefaultPendingBytes);
+  }
   if (s != NATS_OK) {
     const absl::Status err = nats_error("nats " + options_.url + ": subscribe to '" + p + "'", s);
     {
@@ -311,15 +351,20 @@ absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern
       sub->active = false;
     }
     if (sub->sub != nullptr) {
-      // Without a completion callback nats.c may still hold `sub`: it stays
-      // allocated (one small object per failed subscribe on a closing connection).
       natsSubscription_Unsubscribe(sub->sub);
       natsSubscription_Destroy(sub->sub);
-    } else {
-      delete sub;
     }
-    std::lock_guard lock(mu_);
-    --closing_;
+    if (completion_set) {
+      sub->release();  // on_complete releases nats.c's reference and counts it closed
+    } else {
+      if (sub->sub == nullptr) {
+        delete sub;
+      }
+      // Otherwise, without a completion callback nats.c may still hold `sub`:
+      // it stays allocated (one small object per failed subscribe on a closing connection).
+      std::lock_guard lock(mu_);
+      --closing_;
+    }
     return err;
   }
   std::lock_guard lock(mu_);

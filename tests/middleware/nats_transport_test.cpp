@@ -9,6 +9,7 @@
 #include <atomic>
 #include <condition_variable>
 #include <mutex>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -17,6 +18,7 @@
 #include "support/nats_server.hpp"
 #include "support/subprocess.hpp"
 #include "tickwire/middleware/status_text.hpp"
+#include "transport_conformance.hpp"
 
 namespace tickwire::middleware {
 namespace {
@@ -335,5 +337,44 @@ TEST(NatsTransport, JetStreamCreatesTheStreamWithItsRetentionAndNodeReplaysIt) {
   }
 }
 
+// ServedNatsTransport: a NatsTransport with its own nats-server, so every
+// transport the conformance factory makes is isolated from the others. The
+// publisher's sequence travels in the Tickwire-Seq header.
+class ServedNatsTransport final : public Transport {
+ public:
+  explicit ServedNatsTransport(std::size_t buffer_bytes) {
+    NatsOptions o = options_for(server_);
+    o.sequence_header = true;
+    o.subscriber_pending_bytes = static_cast<int>(buffer_bytes);
+    auto t = NatsTransport::connect(o);
+    if (!t.ok()) throw std::runtime_error(std::string(status_text(t.status())));
+    transport_ = std::move(*t);
+  }
+  std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override {
+    return transport_->publish(subject, payload);
+  }
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override {
+    return transport_->subscribe(pattern, std::move(handler));
+  }
+  void unsubscribe(SubscriptionId id) override { transport_->unsubscribe(id); }
+  SubscriberStats stats(SubscriptionId id) const override { return transport_->stats(id); }
+
+ private:
+  NatsServer server_;
+  std::unique_ptr<NatsTransport> transport_;  // destroyed before the server
+};
+
+struct NatsFactory {
+  static std::unique_ptr<Transport> make(std::size_t buffer_bytes) {
+    return std::make_unique<ServedNatsTransport>(buffer_bytes);
+  }
+};
+
 }  // namespace
 }  // namespace tickwire::middleware
+
+namespace tickwire::middleware::conformance {
+namespace {
+INSTANTIATE_TYPED_TEST_SUITE_P(Nats, TransportConformance, ::testing::Types<NatsFactory>);
+}  // namespace
+}  // namespace tickwire::middleware::conformance

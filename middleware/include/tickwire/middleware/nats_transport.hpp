@@ -49,6 +49,14 @@ struct NatsOptions {
   NatsRetention retention;
   bool file_storage = true;                                       // false: memory storage
   std::int64_t jetstream_max_pending = 65536;                     // async publishes awaiting acks
+  // sequence_header: send the transport's sequence in a "Tickwire-Seq" header,
+  // so subscribers see the publisher's sequence. Costs one nats.c message
+  // allocation per publish; off, a publish is nats.c's plain PUB.
+  bool sequence_header = false;
+  // Per subscription, messages/bytes nats.c queues for a slow handler before
+  // dropping (counted in stats().dropped); 0 keeps nats.c's default (65536 / 64 MiB).
+  int subscriber_pending_msgs = 0;
+  int subscriber_pending_bytes = 0;
 };
 
 // NatsStats: transport-wide counters (each read with relaxed order: they are
@@ -74,8 +82,9 @@ class NatsTransport final : public Transport {
   // refusal is counted in publish_failures(). Subjects must not contain spaces.
   std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override;
   // subscribe: a core NATS subscription; the handler runs on nats.c's delivery
-  // thread for it. Message::sequence is this subscription's delivery count
-  // (1, 2, ...): NATS does not carry the publisher's sequence, the payload does.
+  // thread for it. Message::sequence is the publisher's sequence when it sent
+  // a Tickwire-Seq header (sequence_header), else this subscription's delivery
+  // count (1, 2, ...); the Envelope in the payload carries its own sequence.
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
   void unsubscribe(SubscriptionId id) override;
   // stats: delivered messages, and messages nats.c dropped for this slow subscriber.
@@ -97,6 +106,7 @@ class NatsTransport final : public Transport {
   absl::Status open();
   absl::Status ensure_stream();
   void record_failure(absl::Status status);
+  int publish_with_header(const char* subject, const void* data, int len, std::uint64_t seq);  // a natsStatus
 
   friend struct NatsCallbacks;  // nats.c's C callbacks (nats_transport.cpp)
 
