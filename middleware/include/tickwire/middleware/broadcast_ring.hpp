@@ -1,9 +1,8 @@
 // BroadcastRing: one writer, many independent readers over a caller-provided
-// byte span (the LMAX/Aeron broadcast model). The BroadcastWriter never waits
-// for readers; each BroadcastReader keeps its own cursor, copies a record out
-// and then validates it, and when lapped counts the loss and resumes at the
-// oldest record still intact. Costs per record: header + payload written once
-// as 8-byte words, three counter stores; a read copies the payload once.
+// byte span (the LMAX/Aeron broadcast model). The writer never waits; each
+// reader owns its cursor, copies a record out, then validates it, and when
+// lapped counts the loss and resumes at the oldest intact record. Per record:
+// header + payload stored once as 8-byte words, three counter stores.
 //
 // The span holds only positions and bytes (no pointers, nothing per process),
 // so it can live in a shared-memory file mapped at different addresses:

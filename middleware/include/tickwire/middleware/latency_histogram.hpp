@@ -1,9 +1,8 @@
-// LatencyHistogram: an HDR (log-linear) histogram of non-negative integer
-// values, e.g. latencies in ns. Owned and recorded by one thread; merge()
-// combines per-thread histograms off the hot path. All memory is allocated by
-// create(); record() is a clz, two shifts and an increment (no allocation).
-// Output is HdrHistogram's `.hgrm` percentile distribution (HdrHistogram_c's
-// hdr_percentiles_print, CLASSIC format).
+// LatencyHistogram: an HDR (log-linear) histogram of non-negative integers,
+// e.g. latencies in ns. One thread records; merge() combines per-thread
+// histograms off the hot path. create() allocates everything; record() is a
+// clz, two shifts and an increment. Prints HdrHistogram's `.hgrm` text (as
+// HdrHistogram_c's hdr_percentiles_print, CLASSIC format).
 #pragma once
 
 #include <cstdint>
