@@ -162,11 +162,11 @@ void run_blocking_stress(int senders, int receivers, std::uint64_t per_sender) {
 }
 
 TEST(MpmcChannel, TwoBlockingSendersAndTwoReceiversDeliverEveryItemOnce) {
-  run_blocking_stress(2, 2, 500'000 / kStressDivisor);
+  run_blocking_stress(2, 2, 200'000 / kStressDivisor);
 }
 
 TEST(MpmcChannel, FourBlockingSendersAndFourReceiversDeliverEveryItemOnce) {
-  run_blocking_stress(4, 4, 250'000 / kStressDivisor);
+  run_blocking_stress(4, 4, 100'000 / kStressDivisor);
 }
 
 // Senders keep sending until the channel closes under them; a receiver

@@ -65,7 +65,7 @@ TEST(WaitUntil, AParkedWaiterIsWokenByNotify) {
 // Two threads hand a token back and forth, each parking on every turn: a
 // single lost wake-up would hang the test.
 TEST(WaitUntil, PingPongWithParkingOnEveryTurnLosesNoWakeUp) {
-  constexpr std::uint64_t kRounds = 40'000 / kStressDivisor;
+  constexpr std::uint64_t kRounds = 10'000 / kStressDivisor;
   EventCount ping_ec;
   EventCount pong_ec;
   std::atomic<std::uint64_t> ping{0};

@@ -142,7 +142,7 @@ TEST(SpscChannel, DestroysItemsNeverReceived) {
 // A small channel forces both ends to wait (and often park) all the time; the
 // receiver checks order and count and ends on close.
 TEST(SpscChannel, BlockingEndsDeliverEveryItemInOrderThenClose) {
-  constexpr std::uint64_t kItems = 1'000'000 / kStressDivisor;
+  constexpr std::uint64_t kItems = 400'000 / kStressDivisor;
   SpscChannel<std::uint64_t, 64> ch(SpinPolicy{64, 2});
   std::uint64_t send_failures = 0;
   std::thread sender([&ch, &send_failures] {
