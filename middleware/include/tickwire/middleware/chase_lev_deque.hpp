@@ -1,9 +1,8 @@
-// ChaseLevDeque<T>: the work-stealing deque of Chase and Lev, with the C11
-// memory orderings proved correct by Lê, Pop, Cohen and Zappa Nardelli,
-// "Correct and Efficient Work-Stealing for Weak Memory Models" (PPoPP 2013,
-// Fig. 1). The owner thread push()es and take()s at the bottom (LIFO); any
-// other thread steal()s at the top (FIFO). push is two relaxed stores and a
-// release fence; take costs one seq_cst fence; steal one fence and one CAS.
+// ChaseLevDeque<T>: the Chase-Lev work-stealing deque with the C11 orderings
+// of Le, Pop, Cohen and Zappa Nardelli (PPoPP 2013, Fig. 1). The owner push()es
+// and take()s at the bottom (LIFO); other threads steal() at the top (FIFO).
+// push: relaxed stores and a release fence; take: one seq_cst fence; steal:
+// one seq_cst fence and one CAS.
 #pragma once
 
 #include <algorithm>

@@ -1,10 +1,8 @@
-// ObjectPool<T> / LocalObjectPool<T>: a fixed number of T slots allocated once
-// at construction; try_acquire() constructs a T in a free slot and returns a
-// move-only Handle that destroys it and frees the slot. Nothing allocates
-// after construction; exhaustion returns an empty handle and is counted.
-// ObjectPool: any thread acquires and releases (free slots in an MpmcQueue,
-// one CAS each way). LocalObjectPool: one owner thread, intrusive free list
-// threaded through the free slots themselves, no atomic RMW at all.
+// ObjectPool<T> / LocalObjectPool<T>: T slots allocated once at construction;
+// try_acquire() builds a T in a free slot and returns a move-only Handle that
+// destroys it and frees the slot; exhaustion gives an empty handle, counted.
+// ObjectPool: any thread (free list in an MpmcQueue: a CAS each way, plus
+// relaxed counters); LocalObjectPool: one thread, intrusive free list.
 #pragma once
 
 #include <algorithm>

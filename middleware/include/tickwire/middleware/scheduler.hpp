@@ -1,11 +1,8 @@
-// Scheduler: a work-stealing task scheduler for periodic and non-latency-
-// critical work. Each worker owns a ChaseLevDeque (spawns from a worker go to
-// its own deque); spawns from other threads go to an MPMC injection queue;
-// a worker with nothing of its own takes from the injection queue, then
-// steals from the others, then parks (no CPU while idle). Task nodes come
-// from a pre-allocated ObjectPool: spawn() never allocates. every() adds a
-// periodic timer with at most one run in flight; shutdown() says explicitly
-// whether queued tasks run or are cancelled, and how many of each.
+// Scheduler: work-stealing tasks for periodic and non-latency-critical work.
+// Spawns from a worker go to its ChaseLevDeque, others to an MPMC injection
+// queue; idle workers take injected work, steal, then park (no CPU). Task
+// nodes come from a pre-allocated pool: spawn() never allocates. every() adds
+// timers (one run in flight); shutdown() runs or cancels what is queued.
 #pragma once
 
 #include <atomic>

@@ -1,9 +1,7 @@
-// ThreadPool: starts named threads (pthread_setname_np after their role),
-// pinned to the cores the caller lists (or any), optionally at SCHED_FIFO
-// priority, and joins them. Pinning or priority failures are reported with the
-// core and errno: as the returned error, or as a recorded, logged warning when
-// the caller chose OnFailure::kWarn. The pool owns its threads; the bodies
-// decide when to return. Starting costs a thread creation and three syscalls.
+// ThreadPool: starts threads named after their role (pthread_setname_np),
+// pinned to listed cores or any, optionally at SCHED_FIFO, and joins them.
+// Pinning and priority failures name the core and errno: an error, or under
+// OnFailure::kWarn a logged, recorded warning. A start costs a thread + 3 syscalls.
 #pragma once
 
 #include <cstddef>
