@@ -1,7 +1,6 @@
 #include "tickwire/connector/feed_pipeline.hpp"
 
-#include <spdlog/spdlog.h>
-
+#include "tickwire/connector/log.hpp"
 #include "tickwire/middleware/subject.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
@@ -13,13 +12,23 @@ namespace {
 constexpr std::uint64_t kRejectLogFirst = 10;
 constexpr std::uint64_t kRejectLogEvery = 1000;
 
+// ticks_between: b - a, or 0 if a thread that moved between cores read a
+// TSC behind the one it read before.
+std::uint64_t ticks_between(std::uint64_t a, std::uint64_t b) noexcept { return b > a ? b - a : 0; }
+
 }  // namespace
+
+PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
+  return {profiler.stage("parse"), profiler.stage("encode"), profiler.stage("publish"),
+          profiler.stage("ring_write")};
+}
 
 FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, Sequencer& sequencer,
                            middleware::Transport& transport, journal::Journal& journal,
-                           PipelineCounters& counters)
+                           PipelineCounters& counters, middleware::Profiler& profiler)
     : feed_(feed), env_(std::move(env)), sequencer_(sequencer), transport_(transport), journal_(journal),
-      counters_(counters), status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
+      counters_(counters), profiler_(profiler), stages_(PipelineStages::register_in(profiler)),
+      status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
   trade_subjects_.reserve(feed_.symbols.size());
 }
 
@@ -42,22 +51,30 @@ const std::string& FeedPipeline::trade_subject(middleware::SymbolId id) {
   return trade_subjects_[id];
 }
 
-void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<const std::byte> bytes) {
+void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<const std::byte> bytes,
+                        std::uint64_t t_encoded) {
   if (bytes.empty()) {
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-    spdlog::error("{}: seq {}: envelope did not fit the encoder's buffer; dropped", feed_.name, s.sequence);
+    TW_LOG_ERROR(log(), "{}: seq {}: envelope did not fit the encoder's buffer; dropped", feed_.name, s.sequence);
     return;
   }
   transport_.publish(subject, bytes);
+  const std::uint64_t t_published = middleware::TscClock::now_ticks();
+  profiler_.record(stages_.publish, ticks_between(t_encoded, t_published));
   if (!journal_.append(s.sequence, s.mono_ns, kEnvelopeRecordType, bytes)) {
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   }
+  profiler_.record(stages_.ring_write, ticks_between(t_published, middleware::TscClock::now_ticks()));
 }
 
 void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) {
   // relaxed: the counter is only written on this (the feed) thread.
   if (limit_ != 0 && counters_.messages.load(std::memory_order_relaxed) >= limit_) return;
+  // Stage boundaries are chained TSC readings: one read per boundary.
+  const std::uint64_t t_start = middleware::TscClock::now_ticks();
   feeds::ParsedMessage msg = parser_.parse(data, size);
+  const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
+  profiler_.record(stages_.parse, ticks_between(t_start, t_parsed));
   switch (msg.kind) {
     case feeds::MessageKind::kTrade: {
       const middleware::SymbolId id = symbols_.intern(msg.trade.symbol);
@@ -65,7 +82,10 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
       // The symbol text in the Envelope comes from the interner, not the frame.
       msg.trade.symbol = symbols_.name(id);
       const Stamp s = stamp(rx_ticks);
-      emit(s, subject, encoder_.encode_trade(s, feed_.name, msg.trade));
+      const auto bytes = encoder_.encode_trade(s, feed_.name, msg.trade);
+      const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
+      profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
+      emit(s, subject, bytes, t_encoded);
       // relaxed: a statistic (and the limit check above, on this same thread).
       const auto done = counters_.messages.fetch_add(1, std::memory_order_relaxed) + 1;
       if (limit_ != 0 && done == limit_ && on_limit_) on_limit_();
@@ -78,7 +98,7 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
     case feeds::MessageKind::kError: {
       const auto n = counters_.rejected.fetch_add(1, std::memory_order_relaxed) + 1;  // relaxed: a statistic
       if (n <= kRejectLogFirst || n % kRejectLogEvery == 0) {
-        spdlog::warn("{}: rejected frame #{} ({} bytes): {}", feed_.name, n, size, parser_.error());
+        TW_LOG_WARN(log(), "{}: rejected frame #{} ({} bytes): {}", feed_.name, n, size, parser_.error());
       }
       emit_status({StatusKind::kRejected, {}, 0, 0, 1, parser_.error()});
       return;
@@ -88,18 +108,19 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
 
 void FeedPipeline::emit_status(const StatusEvent& status) {
   const Stamp s = stamp(middleware::TscClock::now_ticks());
-  emit(s, status_subject_, encoder_.encode_status(s, feed_.name, status));
+  const auto bytes = encoder_.encode_status(s, feed_.name, status);
+  emit(s, status_subject_, bytes, middleware::TscClock::now_ticks());
 }
 
 void FeedPipeline::on_connected() {
   counters_.connects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-  spdlog::info("{}: connected to {}", feed_.name, feed_.url);
+  TW_LOG_INFO(log(), "{}: connected to {}", feed_.name, feed_.url);
   emit_status({StatusKind::kConnected, {}, 0, 0, 0, feed_.url});
 }
 
 void FeedPipeline::on_disconnected(std::string_view reason) {
   counters_.disconnects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-  spdlog::warn("{}: disconnected: {}", feed_.name, reason);
+  TW_LOG_WARN(log(), "{}: disconnected: {}", feed_.name, reason);
   emit_status({StatusKind::kDisconnected, {}, 0, 0, 0, reason});
 }
 

@@ -1,11 +1,11 @@
 // tickwire: the command-line entry point. Each subcommand lives in its own
 // file under connector/src/commands/; main only parses and dispatches.
 #include <CLI/CLI.hpp>
-#include <spdlog/spdlog.h>
 
 #include <exception>
 
 #include "commands/commands.hpp"
+#include "tickwire/connector/log.hpp"
 
 int main(int argc, char** argv) {
   namespace cmd = tickwire::connector::commands;
@@ -20,13 +20,12 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? cmd::kExitOk : cmd::kExitUsage;
   }
-  spdlog::set_pattern("%Y-%m-%dT%H:%M:%S.%fZ %^%l%$ %v", spdlog::pattern_time_type::utc);
   try {
     for (auto& c : commands) {
       if (c.sub->parsed()) return c.run();
     }
   } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
+    TW_LOG_CRITICAL(tickwire::connector::log(), "{}", e.what());
     return cmd::kExitFailure;
   }
   return cmd::kExitUsage;

@@ -6,19 +6,22 @@
 
 #include <boost/asio/io_context.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <cerrno>
+#include <cstdio>
+#include <filesystem>
 #include <chrono>
 #include <optional>
 #include <thread>
 
 #include "tickwire/connector/feed_pipeline.hpp"
-#include "tickwire/middleware/status_text.hpp"
+#include "tickwire/connector/log.hpp"
 #include "tickwire/connector/simulator.hpp"
 #include "tickwire/connector/status_line.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
+#include "tickwire/middleware/profiler.hpp"
+#include "tickwire/middleware/status_text.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace tickwire::connector {
@@ -66,7 +69,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> start_simulator(const config::Config&
   for (auto& f : feeds) {
     if (f.url == "sim://") f.url = fmt::format("ws://127.0.0.1:{}/stream", *port);
   }
-  spdlog::info("embedded simulator on 127.0.0.1:{} ({} symbols, {:g} msg/s, seed {})", *port, so.symbols.size(),
+  TW_LOG_INFO(log(), "embedded simulator on 127.0.0.1:{} ({} symbols, {:g} msg/s, seed {})", *port, so.symbols.size(),
                so.rate, so.seed);
   return sim;
 }
@@ -77,7 +80,7 @@ class SignalMask {
  public:
   SignalMask() {
     sigemptyset(&set_);
-    for (int s : {SIGINT, SIGTERM, kLimitSignal}) sigaddset(&set_, s);
+    for (int s : {SIGINT, SIGTERM, SIGUSR1, kLimitSignal}) sigaddset(&set_, s);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
   }
   ~SignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
@@ -93,6 +96,11 @@ class SignalMask {
   sigset_t old_{};
 };
 
+void print_profile(const middleware::Profiler& profiler) {
+  const std::string table = profiler.report().format_text();
+  std::fprintf(stderr, "%s", table.c_str());
+}
+
 }  // namespace
 
 absl::Status run_connector(const config::Config& cfg, const RunOptions& options) {
@@ -102,7 +110,7 @@ absl::Status run_connector(const config::Config& cfg, const RunOptions& options)
   auto journal = journal::Journal::open(journal_options(cfg));
   if (!journal.ok()) return journal.status();
   Sequencer sequencer((*journal)->next_seq());
-  spdlog::info("journal {}: next sequence {}", cfg.journal.dir, sequencer.peek());
+  TW_LOG_INFO(log(), "journal {}: next sequence {}", cfg.journal.dir, sequencer.peek());
 
   std::vector<config::FeedConfig> feeds = cfg.feeds;
   auto sim = start_simulator(cfg, feeds);
@@ -111,6 +119,7 @@ absl::Status run_connector(const config::Config& cfg, const RunOptions& options)
   middleware::InProcessTransport transport;
   boost::asio::io_context io(1);
   PipelineCounters counters;
+  middleware::Profiler profiler;
   std::vector<std::unique_ptr<FeedPipeline>> pipelines;
   std::vector<std::unique_ptr<WsSession>> sessions;
   for (const auto& feed : feeds) {
@@ -118,7 +127,7 @@ absl::Status run_connector(const config::Config& cfg, const RunOptions& options)
     if (!url.ok()) return absl::InvalidArgumentError(fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
     url->target = with_streams(url->target, feed.symbols, feed.channels);
     auto& pipeline = *pipelines.emplace_back(
-        std::make_unique<FeedPipeline>(feed, cfg.env, sequencer, transport, **journal, counters));
+        std::make_unique<FeedPipeline>(feed, cfg.env, sequencer, transport, **journal, counters, profiler));
     pipeline.set_limit(options.max_messages, [] { ::kill(::getpid(), kLimitSignal); });
     SessionOptions so;
     so.url = *url;
@@ -136,8 +145,17 @@ absl::Status run_connector(const config::Config& cfg, const RunOptions& options)
   StatusLine status(options.status_line);
   const auto interval = std::chrono::milliseconds(cfg.status.interval_ms);
   int sig = 0;
-  while ((sig = signals.wait(interval)) == 0) status.print(counters, **journal);
-  spdlog::info("{}: shutting down", sig == kLimitSignal ? "message limit reached" : strsignal(sig));
+  for (;;) {
+    sig = signals.wait(interval);
+    if (sig == 0) {
+      status.print(counters, **journal);
+    } else if (sig == SIGUSR1) {
+      print_profile(profiler);
+    } else {
+      break;
+    }
+  }
+  TW_LOG_INFO(log(), "{}: shutting down", sig == kLimitSignal ? "message limit reached" : strsignal(sig));
 
   for (auto& s : sessions) s->stop();
   feed_thread.join();
@@ -145,6 +163,14 @@ absl::Status run_connector(const config::Config& cfg, const RunOptions& options)
   absl::Status closed = (*journal)->close();
   status.print(counters, **journal);
   status.finish();
+  print_profile(profiler);
+  if (!options.hgrm_dir.empty()) {
+    std::error_code ec;
+    std::filesystem::create_directories(options.hgrm_dir, ec);
+    if (absl::Status written = profiler.write_hgrm(options.hgrm_dir); !written.ok()) {
+      TW_LOG_ERROR(log(), "profile: {}", middleware::status_text(written));
+    }
+  }
   return closed;
 }
 

@@ -11,7 +11,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 #include <fmt/format.h>
-#include <spdlog/spdlog.h>
 
 #include <cctype>
 #include <chrono>
@@ -19,6 +18,7 @@
 #include <fstream>
 #include <thread>
 
+#include "tickwire/connector/log.hpp"
 #include "tickwire/connector/sim_market.hpp"
 
 namespace tickwire::connector {
@@ -182,7 +182,7 @@ struct Simulator::Impl {
       auto conn = *it++;
       if (!conn->wants[m.symbol_index]) continue;
       if (conn->queue.size() >= kMaxQueuedMessages) {
-        spdlog::warn("sim: disconnecting a client {} messages behind", conn->queue.size());
+        TW_LOG_WARN(log(), "sim: disconnecting a client {} messages behind", conn->queue.size());
         drop(conn);
         continue;
       }

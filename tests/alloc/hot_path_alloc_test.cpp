@@ -15,6 +15,7 @@
 #include "tickwire/connector/feed_pipeline.hpp"
 #include "tickwire/connector/sim_market.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
+#include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace {
@@ -104,7 +105,8 @@ TEST(HotPath, AllocatesNothingPerMessageAfterWarmup) {
   // is about the feed thread's path, publishing included.
   middleware::InProcessTransport transport;
   PipelineCounters counters;
-  FeedPipeline pipeline(feed, "test", sequencer, transport, **journal, counters);
+  middleware::Profiler profiler;
+  FeedPipeline pipeline(feed, "test", sequencer, transport, **journal, counters, profiler);
   middleware::TscClock::global();
 
   const auto frames = make_frames(kWarmup + kMeasured);
@@ -121,6 +123,8 @@ TEST(HotPath, AllocatesNothingPerMessageAfterWarmup) {
   EXPECT_EQ(g_allocations.load(std::memory_order_relaxed), 0u);  // relaxed: same thread
   EXPECT_EQ(counters.messages.load(std::memory_order_relaxed), kWarmup + kMeasured);
   EXPECT_EQ(counters.rejected.load(std::memory_order_relaxed), 0u);
+  // The stages were really timed on the measured path.
+  EXPECT_EQ(profiler.report().stages.at(0).count, kWarmup + kMeasured);
   ASSERT_TRUE((*journal)->close().ok());
   EXPECT_EQ((*journal)->stats().flushed_records, kWarmup + kMeasured);
 }

@@ -15,6 +15,7 @@ Command add_run(CLI::App& app) {
     std::string config = "config/default.toml";
     std::uint64_t max_messages = 0;
     bool no_status = false;
+    std::string hgrm_dir;
   };
   auto opts = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("run", "Run the connector: feeds -> in-process transport + journal");
@@ -22,13 +23,15 @@ Command add_run(CLI::App& app) {
   sub->add_option("--max-messages", opts->max_messages,
                   "Stop cleanly after this many market events (0: run until SIGINT/SIGTERM)");
   sub->add_flag("--no-status", opts->no_status, "Do not print the live status line");
+  sub->add_option("--hgrm-dir", opts->hgrm_dir,
+                  "At shutdown, write one HdrHistogram .hgrm file per profiler stage into this directory");
   return {sub, [opts] {
             auto cfg = config::load_file(opts->config);
             if (!cfg.ok()) {
               fmt::print(stderr, "tickwire run: {}\n", middleware::status_text(cfg.status()));
               return kExitUsage;
             }
-            absl::Status st = run_connector(*cfg, {opts->max_messages, !opts->no_status});
+            absl::Status st = run_connector(*cfg, {opts->max_messages, !opts->no_status, opts->hgrm_dir});
             if (!st.ok()) {
               fmt::print(stderr, "tickwire run: {}\n", middleware::status_text(st));
               return absl::IsInvalidArgument(st) ? kExitUsage : kExitIo;

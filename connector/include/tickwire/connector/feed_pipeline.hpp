@@ -15,6 +15,7 @@
 #include "tickwire/connector/feeds/binance.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/journal/journal.hpp"
+#include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/symbol_interner.hpp"
 #include "tickwire/middleware/transport.hpp"
 
@@ -48,10 +49,18 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> disconnects{0};
 };
 
+// PipelineStages: the profiler stages a pipeline records into. `encode`
+// covers interning, stamping and encoding; `ring_write` the journal append.
+struct PipelineStages {
+  middleware::StageId parse, encode, publish, ring_write;
+  static PipelineStages register_in(middleware::Profiler& profiler);
+};
+
 class FeedPipeline final : public SessionHandler {
  public:
   FeedPipeline(const config::FeedConfig& feed, std::string env, Sequencer& sequencer,
-               middleware::Transport& transport, journal::Journal& journal, PipelineCounters& counters);
+               middleware::Transport& transport, journal::Journal& journal, PipelineCounters& counters,
+               middleware::Profiler& profiler);
 
   // set_limit: once counters.messages reaches `max_messages` (0 = no limit;
   // shared by all pipelines on the feed thread) further frames are ignored,
@@ -64,7 +73,10 @@ class FeedPipeline final : public SessionHandler {
 
  private:
   Stamp stamp(std::uint64_t ticks);
-  void emit(const Stamp& stamp, std::string_view subject, std::span<const std::byte> bytes);
+  // emit: publishes and journals one encoded record; `t_encoded` is the
+  // TSC reading taken when encoding finished.
+  void emit(const Stamp& stamp, std::string_view subject, std::span<const std::byte> bytes,
+            std::uint64_t t_encoded);
   void emit_status(const StatusEvent& status);
   const std::string& trade_subject(middleware::SymbolId id);
 
@@ -74,6 +86,8 @@ class FeedPipeline final : public SessionHandler {
   middleware::Transport& transport_;
   journal::Journal& journal_;
   PipelineCounters& counters_;
+  middleware::Profiler& profiler_;
+  PipelineStages stages_;
   feeds::BinanceParser parser_;
   middleware::SymbolInterner symbols_;
   EnvelopeEncoder encoder_;

@@ -3,10 +3,12 @@
 // simulator for sim:// feeds, runs every feed session on one feed thread, and
 // prints a one-line status on stderr until SIGINT/SIGTERM or a message limit,
 // then shuts down in order: sessions, feed thread, simulator, journal drain.
+// The profiler's stage table goes to stderr on SIGUSR1 and at shutdown.
 #pragma once
 
 #include <cstdint>
 #include <memory>
+#include <string>
 
 #include "absl/status/status.h"
 #include "tickwire/config/config.hpp"
@@ -16,6 +18,7 @@ namespace tickwire::connector {
 struct RunOptions {
   std::uint64_t max_messages = 0;  // stop after this many market events; 0 = until a signal
   bool status_line = true;
+  std::string hgrm_dir;            // if set: one .hgrm per profiler stage written here at shutdown
 };
 
 // run_connector: blocks until done. Returns OK after a clean shutdown, or the
