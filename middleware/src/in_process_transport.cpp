@@ -1,67 +1,87 @@
 #include "tickwire/middleware/in_process_transport.hpp"
 
-#include <algorithm>
+#include <fmt/format.h>
 
-#include "absl/status/status.h"
-#include "tickwire/middleware/subject.hpp"
+#include <cstdio>
+#include <cstdlib>
+#include <new>
+
+#include "tickwire/middleware/status_text.hpp"
 
 namespace tickwire::middleware {
+namespace {
 
-std::uint64_t InProcessTransport::publish(std::string_view subject,
-                                          std::span<const std::byte> payload) {
-  std::lock_guard lock(mu_);
-  const std::uint64_t seq = ++sequence_;
-  const Message msg{subject, payload, seq};
-  for (Subscription* sub : route_for(subject)) {
-    sub->handler(msg);
-    ++sub->received;
+BroadcastWriter make_writer(std::span<std::byte> span) {
+  auto writer = BroadcastWriter::create(span, 1);
+  if (!writer.ok()) {
+    std::fprintf(stderr, "InProcessTransport: %.*s\n", static_cast<int>(status_text(writer.status()).size()),
+                 status_text(writer.status()).data());
+    std::abort();
   }
+  return *std::move(writer);
+}
+
+}  // namespace
+
+void InProcessTransport::AlignedFree::operator()(std::byte* p) const noexcept {
+  ::operator delete(p, std::align_val_t{kCacheLineSize});
+}
+
+InProcessTransport::InProcessTransport() : InProcessTransport(InProcessOptions{}) {}
+
+InProcessTransport::InProcessTransport(InProcessOptions options)
+    : memory_(static_cast<std::byte*>(::operator new(BroadcastLayout::required_bytes(options.capacity),
+                                                     std::align_val_t{kCacheLineSize}))),
+      span_(memory_.get(), BroadcastLayout::required_bytes(options.capacity)),
+      writer_(make_writer(span_)),
+      scratch_(writer_.max_payload()),
+      subscribers_(*this) {}
+
+InProcessTransport::~InProcessTransport() { subscribers_.close(); }
+
+std::size_t InProcessTransport::max_message_bytes() const noexcept {
+  return writer_.max_payload() - transport_record::kSequenceBytes;
+}
+
+std::uint64_t InProcessTransport::publish(std::string_view subject, std::span<const std::byte> payload) {
+  const std::size_t size = transport_record::encoded_size(subject.size(), payload.size());
+  if (size > scratch_.size() || subject.size() > transport_record::kMaxSubjectBytes) return 0;
+  // relaxed: the sequence only needs atomicity; the ring's release stores publish the record.
+  const std::uint64_t seq = sequence_->fetch_add(1, std::memory_order_relaxed) + 1;
+  transport_record::encode(scratch_, seq, subject, payload);
+  writer_.publish(static_cast<std::uint32_t>(subject.size()), std::span<const std::byte>(scratch_.data(), size));
+  published_.notify_all();
   return seq;
 }
 
-const InProcessTransport::Route& InProcessTransport::route_for(std::string_view subject) {
-  if (auto it = routes_.find(subject); it != routes_.end()) return it->second;
-  Route route;
-  for (const auto& sub : subscriptions_) {
-    if (subject_matches(sub->pattern, subject)) route.push_back(sub.get());
-  }
-  const std::string& key = subjects_.emplace_back(subject);
-  return routes_.emplace(std::string_view(key), std::move(route)).first->second;
+absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pattern, Handler handler) {
+  return subscribers_.subscribe(pattern, std::move(handler), StartAt::kNow);
 }
 
-absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pattern,
-                                                             Handler handler) {
-  if (!is_valid_pattern(pattern)) {
-    return absl::InvalidArgumentError("subscribe: invalid subject pattern '" + std::string(pattern) +
-                                      "' (dot-separated tokens; '*' for one token, '>' last)");
-  }
-  std::lock_guard lock(mu_);
-  auto sub = std::make_unique<Subscription>();
-  sub->id = next_id_++;
-  sub->pattern = std::string(pattern);
-  sub->handler = std::move(handler);
-  const SubscriptionId id = sub->id;
-  subscriptions_.push_back(std::move(sub));
-  routes_.clear();
-  subjects_.clear();
-  return id;
+absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pattern, Handler handler,
+                                                             StartAt start) {
+  return subscribers_.subscribe(pattern, std::move(handler), start);
 }
 
-void InProcessTransport::unsubscribe(SubscriptionId id) {
-  std::lock_guard lock(mu_);
-  std::erase_if(subscriptions_, [id](const auto& s) { return s->id == id; });
-  routes_.clear();
-  subjects_.clear();
+void InProcessTransport::unsubscribe(SubscriptionId id) { subscribers_.unsubscribe(id); }
+
+SubscriberStats InProcessTransport::stats(SubscriptionId id) const { return subscribers_.stats(id); }
+
+absl::StatusOr<std::unique_ptr<TransportPoller>> InProcessTransport::open_poller(std::string_view pattern,
+                                                                                 StartAt start) {
+  return TransportPoller::open(*this, pattern, start);
 }
 
-SubscriberStats InProcessTransport::stats(SubscriptionId id) const {
-  std::lock_guard lock(mu_);
-  for (const auto& sub : subscriptions_) {
-    if (sub->id == id) {
-      return {sub->received, 0};
-    }
-  }
-  return {};
+absl::StatusOr<RingReader> InProcessTransport::open_reader(StartAt start) {
+  BroadcastReaderOptions options;
+  options.start_at_oldest = start == StartAt::kOldest;
+  auto reader = BroadcastReader::attach(span_, options);
+  if (!reader.ok()) return reader.status();
+  // relaxed: after attach's acquire load of the tail (which pairs with the
+  // writer's release), so at least the sequence of every record before the cursor.
+  std::optional<std::uint64_t> last;
+  if (start == StartAt::kNow) last = sequence_->load(std::memory_order_relaxed);
+  return RingReader{*std::move(reader), nullptr, last};
 }
 
 }  // namespace tickwire::middleware

@@ -6,13 +6,29 @@
 #include <vector>
 
 #include "tickwire/middleware/subject.hpp"
+#include "transport_conformance.hpp"
 
 namespace tickwire::middleware {
+
+namespace conformance {
 namespace {
 
-std::span<const std::byte> bytes(std::string_view s) {
-  return std::as_bytes(std::span(s.data(), s.size()));
-}
+struct InProcessFactory {
+  static std::unique_ptr<Transport> make(std::size_t buffer_bytes) {
+    InProcessOptions options;
+    if (buffer_bytes != 0) options.capacity = buffer_bytes;
+    return std::make_unique<InProcessTransport>(options);
+  }
+};
+
+INSTANTIATE_TYPED_TEST_SUITE_P(InProcess, TransportConformance, ::testing::Types<InProcessFactory>);
+
+}  // namespace
+}  // namespace conformance
+
+namespace {
+
+std::span<const std::byte> bytes(std::string_view s) { return std::as_bytes(std::span(s.data(), s.size())); }
 
 TEST(Subject, MatchesNatsWildcards) {
   EXPECT_TRUE(subject_matches("prod.binance.trade.BTCUSDT", "prod.binance.trade.BTCUSDT"));
@@ -37,45 +53,71 @@ TEST(Subject, ValidatesSubjectsAndPatterns) {
   EXPECT_FALSE(is_valid_pattern("a.b*.c"));
 }
 
-TEST(InProcessTransport, DeliversToMatchingSubscribersInOrderWithIncreasingSequences) {
+TEST(InProcessTransport, PollerDeliversOnTheCallersThreadOnlyMatchingSubjects) {
   InProcessTransport t;
-  std::vector<std::string> all, btc;
+  auto poller = t.open_poller("dev.*.trade.BTC");
+  ASSERT_TRUE(poller.ok()) << poller.status();
+  t.publish("dev.binance.trade.BTC", bytes("1"));
+  t.publish("dev.binance.trade.ETH", bytes("2"));
+  t.publish("dev.okx.trade.BTC", bytes("3"));
+  std::vector<std::string> got;
   std::vector<std::uint64_t> seqs;
-  auto a = t.subscribe("dev.binance.trade.*", [&](const Message& m) {
-    all.emplace_back(reinterpret_cast<const char*>(m.payload.data()), m.payload.size());
+  const int consumed = (*poller)->poll([&](const Message& m) {
+    got.emplace_back(reinterpret_cast<const char*>(m.payload.data()), m.payload.size());
     seqs.push_back(m.sequence);
   });
-  auto b = t.subscribe("dev.binance.trade.BTCUSDT", [&](const Message& m) { btc.emplace_back(m.subject); });
-  ASSERT_TRUE(a.ok());
-  ASSERT_TRUE(b.ok());
-  EXPECT_EQ(t.publish("dev.binance.trade.BTCUSDT", bytes("1")), 1u);
-  EXPECT_EQ(t.publish("dev.binance.trade.ETHUSDT", bytes("2")), 2u);
-  EXPECT_EQ(t.publish("dev.binance.quote.ETHUSDT", bytes("3")), 3u);
-  EXPECT_EQ(t.publish("dev.binance.trade.BTCUSDT", bytes("4")), 4u);
-  EXPECT_EQ(all, (std::vector<std::string>{"1", "2", "4"}));
-  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 2, 4}));
-  EXPECT_EQ(btc, (std::vector<std::string>{"dev.binance.trade.BTCUSDT", "dev.binance.trade.BTCUSDT"}));
-  EXPECT_EQ(t.stats(*a).received, 3u);
-  EXPECT_EQ(t.stats(*b).received, 2u);
+  EXPECT_EQ(consumed, 3);
+  EXPECT_EQ(got, (std::vector<std::string>{"1", "3"}));
+  EXPECT_EQ(seqs, (std::vector<std::uint64_t>{1, 3}));
+  EXPECT_EQ((*poller)->poll([](const Message&) {}), 0);
+  EXPECT_EQ((*poller)->stats().received, 2u);
 }
 
-TEST(InProcessTransport, StopsDeliveringAfterUnsubscribe) {
-  InProcessTransport t;
-  int calls = 0;
-  auto id = t.subscribe(">", [&](const Message&) { ++calls; });
-  ASSERT_TRUE(id.ok());
-  t.publish("x.y", bytes("a"));
-  t.unsubscribe(*id);
-  t.publish("x.y", bytes("b"));
-  EXPECT_EQ(calls, 1);
-  EXPECT_EQ(t.stats(*id).received, 0u);
+TEST(InProcessTransport, LappedPollerCountsExactlyTheMessagesItLost) {
+  InProcessTransport t(InProcessOptions{64 * 1024});
+  auto poller = t.open_poller(">");
+  ASSERT_TRUE(poller.ok());
+  const std::string payload(40, 'x');
+  const std::uint64_t n = 10'000;
+  for (std::uint64_t i = 0; i < n; ++i) t.publish("dev.binance.trade.BTC", bytes(payload));
+  std::uint64_t received = 0;
+  std::uint64_t last = 0;
+  while ((*poller)->poll([&](const Message& m) {
+    EXPECT_GT(m.sequence, last);
+    last = m.sequence;
+    ++received;
+  }) > 0) {
+  }
+  const SubscriberStats s = (*poller)->stats();
+  EXPECT_EQ(last, n);
+  EXPECT_EQ(s.received, received);
+  EXPECT_GT(s.lapped, 0u);
+  EXPECT_EQ(s.received + s.dropped, n);
+  EXPECT_LT(received, n);
 }
 
-TEST(InProcessTransport, RejectsAnInvalidPattern) {
+TEST(InProcessTransport, StartAtOldestReplaysWhatTheRingHolds) {
   InProcessTransport t;
-  auto id = t.subscribe("a.>.b", [](const Message&) {});
-  ASSERT_FALSE(id.ok());
-  EXPECT_NE(std::string(id.status().message()).find("a.>.b"), std::string::npos);
+  for (int i = 0; i < 5; ++i) t.publish("a.b", bytes(std::to_string(i)));
+  auto oldest = t.open_poller(">", StartAt::kOldest);
+  auto now = t.open_poller(">", StartAt::kNow);
+  ASSERT_TRUE(oldest.ok());
+  ASSERT_TRUE(now.ok());
+  t.publish("a.b", bytes("5"));
+  std::vector<std::uint64_t> from_oldest, from_now;
+  (*oldest)->poll([&](const Message& m) { from_oldest.push_back(m.sequence); });
+  (*now)->poll([&](const Message& m) { from_now.push_back(m.sequence); });
+  EXPECT_EQ(from_oldest, (std::vector<std::uint64_t>{1, 2, 3, 4, 5, 6}));
+  EXPECT_EQ(from_now, (std::vector<std::uint64_t>{6}));
+  EXPECT_EQ((*now)->stats().dropped, 0u);
+}
+
+TEST(InProcessTransport, RefusesAMessageLargerThanTheRingAllowsWithoutUsingASequence) {
+  InProcessTransport t(InProcessOptions{64 * 1024});
+  const std::string big(t.max_message_bytes() + 1, 'x');
+  EXPECT_EQ(t.publish("a", bytes(big)), 0u);
+  const std::string fits(t.max_message_bytes() - 1, 'x');
+  EXPECT_EQ(t.publish("a", bytes(fits)), 1u);
 }
 
 }  // namespace

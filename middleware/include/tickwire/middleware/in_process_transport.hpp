@@ -1,48 +1,70 @@
-// InProcessTransport: subscribers in the same process. Delivery is
-// synchronous: publish() runs every matching handler on the publishing thread
-// before it returns, so a slow handler slows the publisher. Routes are
-// resolved once per distinct subject and cached; (un)subscribe invalidates the
-// cache. Handlers must not call back into the same transport.
+// InProcessTransport: subscribers in the same process, the connector's
+// default. publish() takes no lock: it appends one record to a BroadcastRing
+// on the heap and wakes parked subscribers (a fence and a load when none is
+// parked). Each subscriber reads the ring on its own delivery thread (or on
+// the caller's, through open_poller()); a slow one is lapped and counts what
+// it lost, it never slows the publisher. One thread publishes at a time.
 #pragma once
 
-#include <deque>
+#include <atomic>
+#include <cstddef>
 #include <memory>
-#include <mutex>
-#include <string>
 #include <vector>
 
-#include "absl/container/flat_hash_map.h"
+#include "tickwire/middleware/broadcast_ring.hpp"
+#include "tickwire/middleware/cache_padded.hpp"
+#include "tickwire/middleware/parking.hpp"
 #include "tickwire/middleware/transport.hpp"
+#include "tickwire/middleware/transport_subscriber.hpp"
 
 namespace tickwire::middleware {
 
-class InProcessTransport final : public Transport {
- public:
-  InProcessTransport() = default;
+struct InProcessOptions {
+  std::size_t capacity = std::size_t{1} << 22;  // ring data bytes, a power of two (4 MiB)
+};
 
+class InProcessTransport final : public Transport, private RingSource {
+ public:
+  InProcessTransport();
+  // Aborts if options.capacity is not a power of two in BroadcastLayout's range.
+  explicit InProcessTransport(InProcessOptions options);
+  ~InProcessTransport() override;  // stops and joins every delivery thread
+  InProcessTransport(const InProcessTransport&) = delete;
+  InProcessTransport& operator=(const InProcessTransport&) = delete;
+
+  // publish: single publisher; returns 0 if subject + payload exceed max_message_bytes().
   std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override;
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
+  // subscribe: as above, starting at `start` (kOldest replays what the ring still holds).
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start);
   void unsubscribe(SubscriptionId id) override;
   SubscriberStats stats(SubscriptionId id) const override;
 
+  // open_poller: a subscription without a thread; the caller polls it (on one thread).
+  absl::StatusOr<std::unique_ptr<TransportPoller>> open_poller(std::string_view pattern,
+                                                               StartAt start = StartAt::kNow);
+  // max_message_bytes: the largest subject + payload one publish may carry.
+  std::size_t max_message_bytes() const noexcept;
+
  private:
-  struct Subscription {
-    SubscriptionId id;
-    std::string pattern;
-    Handler handler;
-    std::uint64_t received = 0;
+  absl::StatusOr<RingReader> open_reader(StartAt start) override;
+  std::uint32_t prepare_wait(const RingReader&) noexcept override { return published_.prepare_wait(); }
+  void cancel_wait(const RingReader&) noexcept override { published_.cancel_wait(); }
+  void wait(const RingReader&, std::uint32_t key, std::chrono::steady_clock::time_point deadline) noexcept override {
+    published_.wait(key, deadline);
+  }
+  void wake_all() noexcept override { published_.notify_all(); }
+
+  struct AlignedFree {
+    void operator()(std::byte* p) const noexcept;
   };
-  using Route = std::vector<Subscription*>;
-
-  const Route& route_for(std::string_view subject);  // requires mu_
-
-  mutable std::mutex mu_;  // guards everything below; held while handlers run
-  std::uint64_t sequence_ = 0;
-  SubscriptionId next_id_ = 1;
-  std::vector<std::unique_ptr<Subscription>> subscriptions_;
-  // Route cache keyed by views into subjects_ (a deque never moves elements).
-  std::deque<std::string> subjects_;
-  absl::flat_hash_map<std::string_view, Route> routes_;
+  std::unique_ptr<std::byte, AlignedFree> memory_;
+  std::span<std::byte> span_;
+  BroadcastWriter writer_;
+  std::vector<std::byte> scratch_;            // one record assembled before it is published
+  CachePadded<std::atomic<std::uint64_t>> sequence_;
+  EventCount published_;                     // subscribers park here; publish() notifies
+  SubscriberSet subscribers_;                // last: its threads stop before the ring goes
 };
 
 }  // namespace tickwire::middleware
