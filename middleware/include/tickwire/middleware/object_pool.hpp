@@ -1,7 +1,7 @@
 // ObjectPool<T> / LocalObjectPool<T>: T slots allocated once at construction;
 // try_acquire() builds a T in a free slot and returns a move-only Handle that
 // destroys it and frees the slot; exhaustion gives an empty handle, counted.
-// ObjectPool: any thread (free list in an MpmcQueue: a CAS each way, plus
+// ObjectPool: any thread (lock-free tagged stack: one CAS each way, plus
 // relaxed counters); LocalObjectPool: one thread, intrusive free list.
 #pragma once
 
@@ -20,7 +20,6 @@
 #include <utility>
 
 #include "tickwire/middleware/cache_padded.hpp"
-#include "tickwire/middleware/mpmc_queue.hpp"
 
 namespace tickwire::middleware {
 
@@ -74,26 +73,43 @@ class SlotBlock {
   std::byte* const base_;
 };
 
-// SharedSlots: slot storage whose free list is an MpmcQueue of slot indices;
-// any thread acquires or releases. The queue's per-cell release/acquire is
-// what hands a slot's memory from its releaser to its next acquirer. A
-// release preempted in the middle of its push can make a concurrent acquire
-// find the queue empty for that moment; that acquire counts as exhausted.
+// SharedSlots: slot storage with a lock-free free list any thread pops and
+// pushes: a Treiber stack whose head word packs the top slot index with a
+// 32-bit tag bumped on every change (no ABA), and whose links live in a
+// side array of atomics, so reading a link never races with a T being built
+// in that slot. It is not an MpmcQueue on purpose: Vyukov's queue makes
+// every pop wait behind a push that was preempted between claiming its cell
+// and publishing it, and a pool on it reported millions of false
+// exhaustions per second with 2 threads on a loaded 2-core machine. Here a
+// preempted thread never blocks the others, and acquire() fails only when
+// the stack is empty at that instant.
 class SharedSlots {
-  static constexpr int kSpinsBeforeYield = 64;
-
  public:
   SharedSlots(std::size_t stride, std::size_t align, std::uint32_t count)
-      : block_(stride, align, count), free_(std::max<std::uint32_t>(count, 1)) {
-    for (std::uint32_t i = 0; i < count; ++i) free_.try_push(i);
+      : block_(stride, align, count), next_(std::make_unique<std::atomic<std::uint32_t>[]>(std::max<std::uint32_t>(count, 1))) {
+    for (std::uint32_t i = 0; i < count; ++i) {
+      next_[i].store(i + 1 < count ? i + 1 : kNoSlot, std::memory_order_relaxed);  // before any other thread sees the pool
+    }
+    head_->store(pack(count > 0 ? 0 : kNoSlot, 0), std::memory_order_relaxed);  // before any other thread sees the pool
   }
 
   // acquire: a free slot's index, or kNoSlot (counted) when every slot is in use.
   std::uint32_t acquire() noexcept {
-    std::uint32_t slot = kNoSlot;
-    if (!free_.try_pop(slot)) {  // the pop's acquire pairs with the release push of the slot's last owner
-      exhausted_->fetch_add(1, std::memory_order_relaxed);  // a counter, orders nothing
-      return kNoSlot;
+    std::uint64_t head = head_->load(std::memory_order_acquire);  // pairs with release()'s release CAS
+    std::uint32_t slot;
+    for (;;) {
+      slot = top_of(head);
+      if (slot == kNoSlot) {
+        exhausted_->fetch_add(1, std::memory_order_relaxed);  // a counter, orders nothing
+        return kNoSlot;
+      }
+      // Stale if another thread popped slot meanwhile; the tag then fails the CAS.
+      const std::uint32_t next = next_[slot].load(std::memory_order_relaxed);  // ordered by the acquire on head
+      // acquire (both outcomes): pairs with the release CAS that pushed the new top, so its link and memory are visible
+      if (head_->compare_exchange_weak(head, pack(next, tag_of(head) + 1), std::memory_order_acquire,
+                                       std::memory_order_acquire)) {
+        break;
+      }
     }
     const std::size_t now = in_use_->fetch_add(1, std::memory_order_relaxed) + 1;  // a counter, orders nothing
     std::size_t seen = high_water_->load(std::memory_order_relaxed);  // a counter, orders nothing
@@ -104,19 +120,15 @@ class SharedSlots {
     return slot;
   }
 
-  // release: returns slot to the free list; any thread.
+  // release: returns slot to the free list; any thread. Lock-free.
   void release(std::uint32_t slot) noexcept {
     in_use_->fetch_sub(1, std::memory_order_relaxed);  // a counter, orders nothing
-    // The queue has room for every index, yet a push can find its cell still
-    // held by a consumer that was preempted mid-pop a lap earlier (Vyukov's
-    // queue waits for a stalled peer there); the wait ends when it resumes.
-    for (int attempt = 0; !free_.try_push(slot); ++attempt) {  // release pairs with the next acquirer's pop
-      if (attempt < kSpinsBeforeYield) {
-        cpu_relax();
-      } else {
-        std::this_thread::yield();
-      }
-    }
+    std::uint64_t head = head_->load(std::memory_order_relaxed);  // the CAS below validates it
+    do {
+      next_[slot].store(top_of(head), std::memory_order_relaxed);  // published by the release CAS below
+      // release: pairs with acquire()'s acquire; publishes the link and everything done to the slot
+    } while (!head_->compare_exchange_weak(head, pack(slot, tag_of(head) + 1), std::memory_order_release,
+                                           std::memory_order_relaxed));
   }
 
   std::byte* slot(std::uint32_t i) const noexcept { return block_.slot(i); }
@@ -130,8 +142,15 @@ class SharedSlots {
   }
 
  private:
+  static constexpr std::uint64_t pack(std::uint32_t top, std::uint32_t tag) noexcept {
+    return (std::uint64_t{tag} << 32) | top;
+  }
+  static constexpr std::uint32_t top_of(std::uint64_t head) noexcept { return static_cast<std::uint32_t>(head); }
+  static constexpr std::uint32_t tag_of(std::uint64_t head) noexcept { return static_cast<std::uint32_t>(head >> 32); }
+
   SlotBlock block_;
-  MpmcQueue<std::uint32_t> free_;
+  const std::unique_ptr<std::atomic<std::uint32_t>[]> next_;  // next_[i]: the slot below i on the stack while i is free
+  CachePadded<std::atomic<std::uint64_t>> head_{std::in_place, 0};  // tag:32 | top slot index:32
   CachePadded<std::atomic<std::size_t>> in_use_{std::in_place, 0};
   CachePadded<std::atomic<std::size_t>> high_water_{std::in_place, 0};
   CachePadded<std::atomic<std::uint64_t>> exhausted_{std::in_place, 0};
