@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <thread>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
@@ -15,9 +16,6 @@ struct WorkerIdentity {
   std::size_t index = 0;
 };
 thread_local WorkerIdentity tls_worker;
-
-// How many empty polls a worker makes before it parks.
-constexpr int kSpinsBeforePark = 64;
 
 // bump: increments a counter only its owner thread writes (no RMW needed).
 void bump(std::atomic<std::uint64_t>& c) noexcept {
@@ -167,12 +165,17 @@ bool Scheduler::exiting() const noexcept {
 
 TaskNode* Scheduler::wait_for_task(Worker& w) {
   TaskNode* node = nullptr;
-  for (int i = 0; i < kSpinsBeforePark; ++i) {
+  const int polls = options_.idle_spin.spins + options_.idle_spin.yields;
+  for (int i = 0; i < polls; ++i) {
     if (cancel_.load(std::memory_order_acquire)) return nullptr;  // pairs with shutdown()'s release
     const FindResult r = find_task(w, node);
     if (r == FindResult::kFound) return node;
     if (r == FindResult::kNone && exiting()) return nullptr;
-    cpu_relax();
+    if (i < options_.idle_spin.spins) {
+      cpu_relax();
+    } else {
+      std::this_thread::yield();
+    }
   }
   for (;;) {
     // EventCount handshake: announce, re-check every source, then sleep;

@@ -84,6 +84,7 @@ struct SchedulerOptions {
   std::size_t deque_capacity = 1024;      // per worker; overflow goes to the injection queue
   std::size_t injection_capacity = 4096;  // tasks queued from outside the workers
   std::uint32_t max_tasks = 8192;         // task nodes: queued plus running, all workers
+  SpinPolicy idle_spin{};                 // empty polls (spinning, then yielding) before a worker parks
 };
 
 // SchedulerStats: counters summed over workers (a snapshot, exact when quiescent).
