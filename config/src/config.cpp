@@ -75,12 +75,13 @@ absl::Status read_journal(const TableView& t, JournalConfig& journal) {
 }
 
 absl::Status read_status(const TableView& t, StatusConfig& status) {
-  if (auto s = t.check_known({"interval_ms"}); !s.ok()) return s;
-  return t.read_uint32("interval_ms", status.interval_ms, kMinStatusIntervalMs);
+  if (auto s = t.check_known({"interval_ms", "heartbeat_ms"}); !s.ok()) return s;
+  if (auto s = t.read_uint32("interval_ms", status.interval_ms, kMinStatusIntervalMs); !s.ok()) return s;
+  return t.read_uint32("heartbeat_ms", status.heartbeat_ms, 0);
 }
 
 absl::Status read_root(const TableView& root, Config& config) {
-  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status"}); !s.ok()) {
+  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads"}); !s.ok()) {
     return s;
   }
   if (auto s = root.read_string("env", config.env, Presence::kOptional); !s.ok()) return s;
@@ -99,8 +100,13 @@ absl::Status read_root(const TableView& root, Config& config) {
       !s.ok()) {
     return s;
   }
-  return read_section(root, "status",
-                      [&](const TableView& t) { return read_status(t, config.status); });
+  if (auto s = read_section(root, "status",
+                            [&](const TableView& t) { return read_status(t, config.status); });
+      !s.ok()) {
+    return s;
+  }
+  return read_section(root, "threads",
+                      [&](const TableView& t) { return detail::read_threads(t, config.threads); });
 }
 
 absl::Status read_error(const std::filesystem::path& path, int error) {

@@ -19,6 +19,9 @@ bool is_subject_token(std::string_view text);
 // read_feeds: the required [[feeds]] array of the root table.
 absl::Status read_feeds(const TableView& root, std::vector<FeedConfig>& feeds);
 
+// read_threads: the optional [threads] table.
+absl::Status read_threads(const TableView& t, ThreadsConfig& threads);
+
 // url_error: why `url` is not "sim://", "ws://host[:port][/path]" or
 // "wss://..."; empty when it is fine.
 std::string url_error(std::string_view url);

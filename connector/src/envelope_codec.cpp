@@ -41,23 +41,38 @@ void set_header(proto::Envelope::Builder env, const Stamp& stamp, std::string_vi
 
 }  // namespace
 
-EnvelopeEncoder::EnvelopeEncoder() : scratch_{}, out_{} {}
+EnvelopeEncoder::EnvelopeEncoder(middleware::BufferPool& pool)
+    : pool_(pool), scratch_(pool.acquire(kScratchWords * sizeof(capnp::word))), out_(pool.acquire(kBufferBytes)) {
+  // Cap'n Proto requires a zeroed first segment.
+  if (scratch_) std::memset(scratch_.data(), 0, kScratchWords * sizeof(capnp::word));
+}
+
+absl::Status EnvelopeEncoder::status() const {
+  if (!scratch_) return pool_.failure_status(scratch_, "envelope encoder scratch segment");
+  if (!out_) return pool_.failure_status(out_, "envelope encoder output buffer");
+  return absl::OkStatus();
+}
 
 template <typename Fill>
 std::span<const std::byte> EnvelopeEncoder::encode(Fill&& fill) {
-  capnp::MallocMessageBuilder message(kj::arrayPtr(scratch_.data(), scratch_.size()));
+  if (!ok()) return {};
+  // Safety: the scratch buffer is cache-line aligned, kScratchWords words
+  // long, zeroed, and used by one builder at a time.
+  capnp::word* scratch = reinterpret_cast<capnp::word*>(scratch_.data());
+  capnp::MallocMessageBuilder message(kj::arrayPtr(scratch, kScratchWords));
   fill(message.initRoot<proto::Envelope>());
   auto segments = message.getSegmentsForOutput();
   // A message that outgrew the scratch segment spilled into a heap segment;
   // that cannot happen for the bounded events encoded here, and is reported
   // to the caller (an empty span) rather than framed from the heap.
-  if (segments.size() != 1 || segments[0].begin() != scratch_.data()) return {};
+  if (segments.size() != 1 || segments[0].begin() != scratch) return {};
   // Framing of a single-segment message: u32 (segment count - 1) = 0, u32 size in words.
   const auto words = static_cast<std::uint32_t>(segments[0].size());
   const std::uint32_t header[2] = {0, words};
-  std::memcpy(out_.data(), header, sizeof header);
-  std::memcpy(out_.data() + sizeof header, segments[0].begin(), words * sizeof(capnp::word));
-  return {out_.data(), sizeof header + words * sizeof(capnp::word)};
+  std::byte* out = out_.data();
+  std::memcpy(out, header, sizeof header);
+  std::memcpy(out + sizeof header, segments[0].begin(), words * sizeof(capnp::word));
+  return {out, sizeof header + words * sizeof(capnp::word)};
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std::string_view feed,

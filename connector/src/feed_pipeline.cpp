@@ -23,11 +23,10 @@ PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
           profiler.stage("ring_write")};
 }
 
-FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, Sequencer& sequencer,
-                           middleware::Transport& transport, journal::Journal& journal,
-                           PipelineCounters& counters, middleware::Profiler& profiler)
-    : feed_(feed), env_(std::move(env)), sequencer_(sequencer), transport_(transport), journal_(journal),
-      counters_(counters), profiler_(profiler), stages_(PipelineStages::register_in(profiler)),
+FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context)
+    : feed_(feed), env_(std::move(env)), sequencer_(context.sequencer), transport_(context.transport),
+      journal_(context.journal), counters_(context.counters), profiler_(context.profiler),
+      stages_(PipelineStages::register_in(context.profiler)), encoder_(context.buffers),
       status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
   trade_subjects_.reserve(feed_.symbols.size());
 }
@@ -86,6 +85,7 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
       const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
       profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
       emit(s, subject, bytes, t_encoded);
+      ++events_;
       // relaxed: a statistic (and the limit check above, on this same thread).
       const auto done = counters_.messages.fetch_add(1, std::memory_order_relaxed) + 1;
       if (limit_ != 0 && done == limit_ && on_limit_) on_limit_();
@@ -111,6 +111,8 @@ void FeedPipeline::emit_status(const StatusEvent& status) {
   const auto bytes = encoder_.encode_status(s, feed_.name, status);
   emit(s, status_subject_, bytes, middleware::TscClock::now_ticks());
 }
+
+void FeedPipeline::heartbeat() { emit_status({StatusKind::kHeartbeat, {}, 0, 0, events_, {}}); }
 
 void FeedPipeline::on_connected() {
   counters_.connects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic

@@ -5,13 +5,13 @@
 #include <unistd.h>
 
 #include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <chrono>
-#include <optional>
 #include <thread>
 
 #include "tickwire/connector/feed_pipeline.hpp"
@@ -19,9 +19,13 @@
 #include "tickwire/connector/simulator.hpp"
 #include "tickwire/connector/status_line.hpp"
 #include "tickwire/connector/ws_session.hpp"
+#include "tickwire/middleware/buffer_pool.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
+#include "tickwire/middleware/pool_allocator.hpp"
 #include "tickwire/middleware/profiler.hpp"
+#include "tickwire/middleware/scheduler.hpp"
 #include "tickwire/middleware/status_text.hpp"
+#include "tickwire/middleware/thread_pool.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace tickwire::connector {
@@ -101,77 +105,173 @@ void print_profile(const middleware::Profiler& profiler) {
   std::fprintf(stderr, "%s", table.c_str());
 }
 
+// Connector: the running connector's parts, in start order.
+class Connector {
+ public:
+  Connector(const config::Config& cfg, const RunOptions& options) : cfg_(cfg), options_(options) {}
+
+  absl::Status start() {
+    auto journal = journal::Journal::open(journal_options(cfg_));
+    if (!journal.ok()) return journal.status();
+    journal_ = std::move(*journal);
+    sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());
+    TW_LOG_INFO(log(), "journal {}: next sequence {}", cfg_.journal.dir, sequencer_->peek());
+    feeds_ = cfg_.feeds;
+    auto sim = start_simulator(cfg_, feeds_);
+    if (!sim.ok()) return sim.status();
+    sim_ = std::move(*sim);
+    if (auto s = start_feeds(); !s.ok()) return s;
+    return start_scheduler();
+  }
+
+  // run_until_signal: returns the signal that ends the run; SIGUSR1 prints
+  // the profile and goes on.
+  int run_until_signal(const SignalMask& signals) {
+    for (;;) {
+      const int sig = signals.wait(std::chrono::seconds(1));
+      if (sig == SIGUSR1) {
+        print_profile(profiler_);
+      } else if (sig != 0) {
+        return sig;
+      }
+    }
+  }
+
+  absl::Status stop() {
+    scheduler_.shutdown(middleware::ShutdownPolicy::kCancelQueued);
+    for (auto& s : sessions_) s->stop();
+    threads_.join();
+    if (sim_) sim_->stop();
+    absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
+    if (journal_) {
+      status_.print(counters_, *journal_);
+      status_.finish();
+    }
+    print_profile(profiler_);
+    write_hgrm();
+    if (const auto fallbacks = frame_buffers_.fallbacks.load(std::memory_order_relaxed); fallbacks != 0) {
+      TW_LOG_WARN(log(), "{} frame buffers were larger than the pool's largest class (64 KiB)", fallbacks);
+    }
+    return closed;
+  }
+
+ private:
+  absl::Status start_feeds() {
+    const PipelineContext context{*sequencer_, transport_, *journal_, counters_, profiler_, buffers_};
+    for (const auto& feed : feeds_) {
+      auto url = parse_ws_url(feed.url);
+      if (!url.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
+      }
+      url->target = with_streams(url->target, feed.symbols, feed.channels);
+      auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
+      if (auto s = pipeline.ok(); !s.ok()) return s;
+      pipeline.set_limit(options_.max_messages, [] { ::kill(::getpid(), kLimitSignal); });
+      SessionOptions so;
+      so.url = *url;
+      so.ca_file = feed.ca_file;
+      so.verify_tls = feed.verify_tls;
+      so.max_frame_bytes = feed.max_frame_bytes;
+      sessions_.push_back(std::make_unique<WsSession>(io_, so, pipeline, frame_buffers_));
+      sessions_.back()->start();
+    }
+    middleware::ThreadOptions placement;
+    placement.cores = cores(cfg_.threads.feed_cores);
+    placement.on_affinity_failure = on_failure();
+    placement.realtime_priority = static_cast<int>(cfg_.threads.realtime_priority);
+    auto started = threads_.start_thread("tw-feed", placement, [this] {
+      profiler_.register_thread();
+      io_.run();
+    });
+    report_thread_warnings(threads_.warnings());
+    return started;
+  }
+
+  // start_scheduler: the background work: status line, heartbeats, clock re-sync.
+  absl::Status start_scheduler() {
+    if (auto s = scheduler_.start(); !s.ok()) return s;
+    report_thread_warnings(scheduler_.thread_warnings());
+    const auto every = [this](std::chrono::milliseconds period, std::string name, std::function<void()> task) {
+      auto id = scheduler_.every(period, std::move(name), std::move(task));
+      return id.ok() ? absl::OkStatus() : id.status();
+    };
+    if (auto s = every(std::chrono::milliseconds(cfg_.status.interval_ms), "status",
+                       [this] { status_.print(counters_, *journal_); });
+        !s.ok()) {
+      return s;
+    }
+    if (cfg_.status.heartbeat_ms != 0) {
+      // Heartbeats are journaled, so they run on the feed thread (the ring's one producer).
+      auto s = every(std::chrono::milliseconds(cfg_.status.heartbeat_ms), "heartbeat", [this] {
+        boost::asio::post(io_, [this] {
+          for (auto& p : pipelines_) p->heartbeat();
+        });
+      });
+      if (!s.ok()) return s;
+    }
+    return every(std::chrono::minutes(1), "clock-resync", [] { middleware::TscClock::global().resync(); });
+  }
+
+  middleware::CpuSet cores(const std::vector<int>& list) const {
+    return list.empty() ? middleware::CpuSet::any() : middleware::CpuSet::of(list);
+  }
+  middleware::OnFailure on_failure() const {
+    return cfg_.threads.affinity_required ? middleware::OnFailure::kError : middleware::OnFailure::kWarn;
+  }
+  middleware::SchedulerOptions scheduler_options() const {
+    middleware::SchedulerOptions so;
+    so.name = "tw-sched";
+    so.workers = cfg_.threads.scheduler_workers;
+    so.cores = cores(cfg_.threads.scheduler_cores);
+    so.on_affinity_failure = on_failure();
+    return so;
+  }
+  static void report_thread_warnings(const std::vector<std::string>& warnings) {
+    for (const auto& w : warnings) TW_LOG_WARN(log(), "threads: {}", w);
+  }
+  void write_hgrm() const {
+    if (options_.hgrm_dir.empty()) return;
+    std::error_code ec;
+    std::filesystem::create_directories(options_.hgrm_dir, ec);
+    if (absl::Status written = profiler_.write_hgrm(options_.hgrm_dir); !written.ok()) {
+      TW_LOG_ERROR(log(), "profile: {}", middleware::status_text(written));
+    }
+  }
+
+  const config::Config& cfg_;
+  const RunOptions& options_;
+  middleware::Profiler profiler_;
+  middleware::BufferPool buffers_;
+  middleware::PoolAllocatorState frame_buffers_{buffers_};
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<Sequencer> sequencer_;
+  std::vector<config::FeedConfig> feeds_;
+  std::unique_ptr<Simulator> sim_;
+  middleware::InProcessTransport transport_;
+  boost::asio::io_context io_{1};
+  PipelineCounters counters_;
+  std::vector<std::unique_ptr<FeedPipeline>> pipelines_;
+  std::vector<std::unique_ptr<WsSession>> sessions_;
+  middleware::ThreadPool threads_;
+  StatusLine status_{options_.status_line};
+  middleware::Scheduler scheduler_{scheduler_options()};
+};
+
 }  // namespace
 
 absl::Status run_connector(const config::Config& cfg, const RunOptions& options) {
   SignalMask signals;
   middleware::TscClock::global();  // calibrate before any thread stamps
-
-  auto journal = journal::Journal::open(journal_options(cfg));
-  if (!journal.ok()) return journal.status();
-  Sequencer sequencer((*journal)->next_seq());
-  TW_LOG_INFO(log(), "journal {}: next sequence {}", cfg.journal.dir, sequencer.peek());
-
-  std::vector<config::FeedConfig> feeds = cfg.feeds;
-  auto sim = start_simulator(cfg, feeds);
-  if (!sim.ok()) return sim.status();
-
-  middleware::InProcessTransport transport;
-  boost::asio::io_context io(1);
-  PipelineCounters counters;
-  middleware::Profiler profiler;
-  std::vector<std::unique_ptr<FeedPipeline>> pipelines;
-  std::vector<std::unique_ptr<WsSession>> sessions;
-  for (const auto& feed : feeds) {
-    auto url = parse_ws_url(feed.url);
-    if (!url.ok()) return absl::InvalidArgumentError(fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
-    url->target = with_streams(url->target, feed.symbols, feed.channels);
-    auto& pipeline = *pipelines.emplace_back(
-        std::make_unique<FeedPipeline>(feed, cfg.env, sequencer, transport, **journal, counters, profiler));
-    pipeline.set_limit(options.max_messages, [] { ::kill(::getpid(), kLimitSignal); });
-    SessionOptions so;
-    so.url = *url;
-    so.ca_file = feed.ca_file;
-    so.verify_tls = feed.verify_tls;
-    so.max_frame_bytes = feed.max_frame_bytes;
-    sessions.push_back(std::make_unique<WsSession>(io, so, pipeline));
-    sessions.back()->start();
+  Connector connector(cfg, options);
+  absl::Status started = connector.start();
+  if (!started.ok()) {
+    (void)connector.stop();
+    return started;
   }
-  std::thread feed_thread([&io] {
-    pthread_setname_np(pthread_self(), "tw-feed");
-    io.run();
-  });
-
-  StatusLine status(options.status_line);
-  const auto interval = std::chrono::milliseconds(cfg.status.interval_ms);
-  int sig = 0;
-  for (;;) {
-    sig = signals.wait(interval);
-    if (sig == 0) {
-      status.print(counters, **journal);
-    } else if (sig == SIGUSR1) {
-      print_profile(profiler);
-    } else {
-      break;
-    }
-  }
+  const int sig = connector.run_until_signal(signals);
   TW_LOG_INFO(log(), "{}: shutting down", sig == kLimitSignal ? "message limit reached" : strsignal(sig));
-
-  for (auto& s : sessions) s->stop();
-  feed_thread.join();
-  if (*sim) (*sim)->stop();
-  absl::Status closed = (*journal)->close();
-  status.print(counters, **journal);
-  status.finish();
-  print_profile(profiler);
-  if (!options.hgrm_dir.empty()) {
-    std::error_code ec;
-    std::filesystem::create_directories(options.hgrm_dir, ec);
-    if (absl::Status written = profiler.write_hgrm(options.hgrm_dir); !written.ok()) {
-      TW_LOG_ERROR(log(), "profile: {}", middleware::status_text(written));
-    }
-  }
-  return closed;
+  return connector.stop();
 }
 
 }  // namespace tickwire::connector

@@ -39,11 +39,14 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   bool stopping = false;
   bool connected = false;  // the current attempt got as far as on_connected()
   std::mt19937_64 rng;
-  beast::flat_buffer buffer;
+  // The frame buffer: one per session, its memory from the connector's buffer
+  // pool, reused for every frame.
+  beast::basic_flat_buffer<middleware::PoolAllocator<char>> buffer;
 
-  Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h)
+  Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h, middleware::PoolAllocatorState& buffers)
       : io(ctx), options(std::move(o)), handler(h), backoff_timer(ctx),
-        rng(options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()) {
+        rng(options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()),
+        buffer(middleware::PoolAllocator<char>(buffers)) {
     beast::error_code ec;
     tls.set_default_verify_paths(ec);
     if (!ec && !options.ca_file.empty()) tls.load_verify_file(options.ca_file, ec);
@@ -158,8 +161,9 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-WsSession::WsSession(asio::io_context& io, SessionOptions options, SessionHandler& handler)
-    : impl_(std::make_shared<Impl>(io, std::move(options), handler)) {}
+WsSession::WsSession(asio::io_context& io, SessionOptions options, SessionHandler& handler,
+                     middleware::PoolAllocatorState& buffers)
+    : impl_(std::make_shared<Impl>(io, std::move(options), handler, buffers)) {}
 
 WsSession::~WsSession() = default;
 

@@ -106,7 +106,9 @@ TEST(HotPath, AllocatesNothingPerMessageAfterWarmup) {
   middleware::InProcessTransport transport;
   PipelineCounters counters;
   middleware::Profiler profiler;
-  FeedPipeline pipeline(feed, "test", sequencer, transport, **journal, counters, profiler);
+  middleware::BufferPool buffers;
+  FeedPipeline pipeline(feed, "test", {sequencer, transport, **journal, counters, profiler, buffers});
+  ASSERT_TRUE(pipeline.ok().ok()) << pipeline.ok();
   middleware::TscClock::global();
 
   const auto frames = make_frames(kWarmup + kMeasured);

@@ -1,8 +1,10 @@
 #include "tickwire/config/config.hpp"
 
+#include <algorithm>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <string>
 #include <string_view>
@@ -157,7 +159,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
-            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status)");
+            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads)");
 }
 
 TEST(Config, MissingRequiredKeyPointsAtItsTable) {
@@ -287,6 +289,58 @@ TEST(Config, FileErrorsNameTheFile) {
   ASSERT_FALSE(config.ok());
   EXPECT_EQ(config.status().message(),
             path.string() + ":8: status.interval_ms: expected an integer >= 50, got string");
+}
+
+}  // namespace
+}  // namespace tickwire::config
+
+namespace tickwire::config {
+namespace {
+
+TEST(ConfigThreads, DefaultsToUnpinnedThreadsAndOneSchedulerWorker) {
+  auto config = load_string(std::string(kMinimal), "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_TRUE(config->threads.feed_cores.empty());
+  EXPECT_TRUE(config->threads.flusher_cores.empty());
+  EXPECT_EQ(config->threads.scheduler_workers, 1u);
+  EXPECT_TRUE(config->threads.affinity_required);
+  EXPECT_EQ(config->status.heartbeat_ms, 1000u);
+}
+
+TEST(ConfigThreads, ReadsCoreListsAndAny) {
+  auto config = load_string(std::string(kMinimal) +
+                                "[threads]\nfeed_cores = [1]\nflusher_cores = \"any\"\nscheduler_cores = [0, 1]\n"
+                                "scheduler_workers = 2\naffinity_required = false\nrealtime_priority = 10\n"
+                                "[status]\nheartbeat_ms = 0\n",
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->threads.feed_cores, std::vector<int>{1});
+  EXPECT_TRUE(config->threads.flusher_cores.empty());
+  EXPECT_EQ(config->threads.scheduler_cores, (std::vector<int>{0, 1}));
+  EXPECT_EQ(config->threads.scheduler_workers, 2u);
+  EXPECT_FALSE(config->threads.affinity_required);
+  EXPECT_EQ(config->threads.realtime_priority, 10u);
+  EXPECT_EQ(config->status.heartbeat_ms, 0u);
+}
+
+TEST(ConfigThreads, RejectsBadCoreListsWithLineAndKey) {
+  const std::string base(kMinimal);
+  const auto line = std::count(base.begin(), base.end(), '\n') + 2;
+  auto error = [&](const std::string& tail) {
+    auto config = load_string(base + "[threads]\n" + tail, "test.toml");
+    return config.ok() ? std::string() : std::string(config.status().message());
+  };
+  EXPECT_EQ(error("feed_cores = \"all\"\n"),
+            "test.toml:" + std::to_string(line) + ": threads.feed_cores: expected \"any\" or a list of core numbers, got \"all\"");
+  EXPECT_EQ(error("feed_cores = [0, -1]\n"),
+            "test.toml:" + std::to_string(line) + ": threads.feed_cores[1]: expected a core number in 0..1023, got -1");
+  EXPECT_EQ(error("feed_cores = 3\n"),
+            "test.toml:" + std::to_string(line) + ": threads.feed_cores: expected \"any\" or a list of core numbers, got integer");
+  EXPECT_EQ(error("feed_cores = []\n"),
+            "test.toml:" + std::to_string(line) + ": threads.feed_cores: expected at least one core (or \"any\")");
+  EXPECT_NE(error("scheduler_workers = 0\n").find("threads.scheduler_workers"), std::string::npos);
+  EXPECT_NE(error("realtime_priority = 100\n").find("threads.realtime_priority"), std::string::npos);
+  EXPECT_NE(error("pin = true\n").find("threads.pin: unknown key"), std::string::npos);
 }
 
 }  // namespace

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <vector>
 
+#include "tickwire/middleware/status_text.hpp"
 #include "tickwire/proto/market_data.capnp.h"
 
 namespace tickwire::connector {
@@ -30,7 +31,8 @@ TradeEvent sample_trade() {
 }
 
 TEST(EnvelopeEncoder, RoundTripsATradeFieldByField) {
-  EnvelopeEncoder enc;
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
   const Stamp stamp{42, 1111, 2222};
   auto bytes = enc.encode_trade(stamp, "binance", sample_trade());
   ASSERT_FALSE(bytes.empty());
@@ -54,7 +56,8 @@ TEST(EnvelopeEncoder, RoundTripsATradeFieldByField) {
 }
 
 TEST(EnvelopeEncoder, ReusesItsScratchWithoutLeakingTheLastMessage) {
-  EnvelopeEncoder enc;
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
   TradeEvent t = sample_trade();
   t.symbol = "A_VERY_LONG_SYMBOL_NAME_THAT_TAKES_SEVERAL_WORDS";
   auto first = enc.encode_trade({1, 0, 0}, "binance", t);
@@ -72,7 +75,8 @@ TEST(EnvelopeEncoder, ReusesItsScratchWithoutLeakingTheLastMessage) {
 }
 
 TEST(EnvelopeToJson, PrintsSnakeCaseKeysAndExactDecimals) {
-  EnvelopeEncoder enc;
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
   auto json = envelope_to_json(enc.encode_trade({7, 100, 200}, "binance", sample_trade()));
   ASSERT_TRUE(json.ok()) << json.status();
   EXPECT_EQ(*json,
@@ -82,7 +86,8 @@ TEST(EnvelopeToJson, PrintsSnakeCaseKeysAndExactDecimals) {
 }
 
 TEST(EnvelopeToJson, PrintsStatusRecordsWithEscapedDetail) {
-  EnvelopeEncoder enc;
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
   StatusEvent s{StatusKind::kDisconnected, {}, 5, 9, 0, "closed \"abruptly\"\n"};
   auto json = envelope_to_json(enc.encode_status({3, 1, 2}, "binance", s));
   ASSERT_TRUE(json.ok()) << json.status();
@@ -90,8 +95,20 @@ TEST(EnvelopeToJson, PrintsStatusRecordsWithEscapedDetail) {
   EXPECT_NE(json->find(R"("detail":"closed \"abruptly\"\n")"), std::string::npos) << *json;
 }
 
+TEST(EnvelopeEncoder, ReportsAnExhaustedPoolInsteadOfEncoding) {
+  middleware::BufferPoolConfig config;
+  config.counts = {1, 1, 1, 1, 0, 1};  // no 16 KiB buffers at all
+  middleware::BufferPool pool(config);
+  EnvelopeEncoder enc(pool);
+  EXPECT_FALSE(enc.ok());
+  EXPECT_NE(std::string(middleware::status_text(enc.status())).find("16384-byte"), std::string::npos)
+      << enc.status();
+  EXPECT_TRUE(enc.encode_trade({1, 0, 0}, "binance", sample_trade()).empty());
+}
+
 TEST(EnvelopeToJson, RejectsDamagedBytesWithAnError) {
-  EnvelopeEncoder enc;
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
   auto bytes = enc.encode_trade({1, 0, 0}, "binance", sample_trade());
   std::vector<std::byte> damaged(bytes.begin(), bytes.end());
   damaged[4] = std::byte{0xff};  // segment size far beyond the data

@@ -56,7 +56,19 @@ struct JournalConfig {
 
 // [status]: the periodic status line.
 struct StatusConfig {
-  std::uint32_t interval_ms = 1000;     // status line period, >= 50
+  std::uint32_t interval_ms = 1000;   // status line period, >= 50
+  std::uint32_t heartbeat_ms = 1000;  // Status heartbeat record per feed; 0 = none
+};
+
+// [threads]: where the connector's threads run. A core list pins the thread
+// (feed, flusher) or each scheduler worker in turn; an empty list is "any".
+struct ThreadsConfig {
+  std::vector<int> feed_cores;
+  std::vector<int> flusher_cores;
+  std::vector<int> scheduler_cores;
+  std::uint32_t scheduler_workers = 1;  // background work: status, heartbeats, clock re-sync
+  bool affinity_required = true;        // a core that cannot be used stops the start (false: warn, run unpinned)
+  std::uint32_t realtime_priority = 0;  // 1..99: SCHED_FIFO for the feed thread where permitted (warned if not)
 };
 
 struct Config {
@@ -65,6 +77,7 @@ struct Config {
   SimulatorConfig simulator;
   JournalConfig journal;
   StatusConfig status;
+  ThreadsConfig threads;
   std::string source;                   // the file name (or "<string>") the config came from
 };
 

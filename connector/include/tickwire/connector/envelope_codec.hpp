@@ -1,13 +1,13 @@
 // EnvelopeEncoder: builds the Cap'n Proto Envelope for one event into a
 // reused, zeroed first segment and frames it as a standard single-message
 // stream (segment table + segment), the bytes that go to transports and the
-// journal. One per feed thread; encode() does not allocate while a message
-// fits kScratchWords. envelope_to_json: the replay side (allocates).
+// journal. Both buffers come from a BufferPool once, at construction. One per
+// feed thread; encode() never allocates. envelope_to_json: the replay side
+// (allocates).
 #pragma once
 
 #include <capnp/common.h>
 
-#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -16,6 +16,7 @@
 
 #include "absl/status/statusor.h"
 #include "tickwire/connector/events.hpp"
+#include "tickwire/middleware/buffer_pool.hpp"
 
 namespace tickwire::connector {
 
@@ -46,9 +47,18 @@ struct StatusEvent {
 
 class EnvelopeEncoder {
  public:
-  static constexpr std::size_t kScratchWords = 1024;  // 8 KiB: a trade needs ~20 words
+  // kBufferBytes: the pool size class both buffers are taken from.
+  static constexpr std::size_t kBufferBytes = 16384;
+  // kScratchWords: the first segment, sized so that segment table + segment
+  // fit one kBufferBytes output buffer (a trade needs ~20 words).
+  static constexpr std::size_t kScratchWords = (kBufferBytes - 8) / sizeof(capnp::word);
 
-  EnvelopeEncoder();
+  // EnvelopeEncoder: takes its two buffers from `pool`; ok() says whether it got them.
+  explicit EnvelopeEncoder(middleware::BufferPool& pool);
+  // ok: both buffers were acquired; otherwise every encode returns empty and
+  // status() says why.
+  bool ok() const noexcept { return static_cast<bool>(scratch_) && static_cast<bool>(out_); }
+  absl::Status status() const;
 
   // kMaxStatusDetail: a status detail longer than this is cut, so every
   // message fits the scratch segment.
@@ -63,11 +73,12 @@ class EnvelopeEncoder {
   template <typename Fill>
   std::span<const std::byte> encode(Fill&& fill);
 
+  middleware::BufferPool& pool_;
   // The builder's first segment; MallocMessageBuilder zeroes what it used when
   // destroyed, so it is ready for the next message.
-  alignas(8) std::array<capnp::word, kScratchWords> scratch_;
+  middleware::BufferPool::Handle scratch_;
   // Output: segment table (8 bytes for one segment) + the segment.
-  alignas(8) std::array<std::byte, (kScratchWords + 1) * sizeof(capnp::word)> out_;
+  middleware::BufferPool::Handle out_;
 };
 
 // envelope_to_json: one JSON object (no newline) with snake_case keys that

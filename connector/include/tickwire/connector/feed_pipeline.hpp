@@ -15,6 +15,7 @@
 #include "tickwire/connector/feeds/binance.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/journal/journal.hpp"
+#include "tickwire/middleware/buffer_pool.hpp"
 #include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/symbol_interner.hpp"
 #include "tickwire/middleware/transport.hpp"
@@ -56,11 +57,27 @@ struct PipelineStages {
   static PipelineStages register_in(middleware::Profiler& profiler);
 };
 
+// PipelineContext: what every pipeline on a feed thread shares.
+struct PipelineContext {
+  Sequencer& sequencer;
+  middleware::Transport& transport;
+  journal::Journal& journal;
+  PipelineCounters& counters;
+  middleware::Profiler& profiler;
+  middleware::BufferPool& buffers;  // the encoder's buffers come from here
+};
+
 class FeedPipeline final : public SessionHandler {
  public:
-  FeedPipeline(const config::FeedConfig& feed, std::string env, Sequencer& sequencer,
-               middleware::Transport& transport, journal::Journal& journal, PipelineCounters& counters,
-               middleware::Profiler& profiler);
+  // FeedPipeline: check ok() before use (the encoder may not have got its buffers).
+  FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context);
+
+  // ok: ready to run, or why not.
+  absl::Status ok() const { return encoder_.status(); }
+
+  // heartbeat: journals and publishes a Status heartbeat carrying this feed's
+  // market-event count; call on the feed thread.
+  void heartbeat();
 
   // set_limit: once counters.messages reaches `max_messages` (0 = no limit;
   // shared by all pipelines on the feed thread) further frames are ignored,
@@ -95,6 +112,7 @@ class FeedPipeline final : public SessionHandler {
   std::string status_subject_;
   std::uint64_t limit_ = 0;
   std::function<void()> on_limit_;
+  std::uint64_t events_ = 0;  // market events of this feed
   std::uint64_t rejected_logged_ = 0;
 };
 

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "tickwire/connector/ws_url.hpp"
+#include "tickwire/middleware/pool_allocator.hpp"
 
 namespace tickwire::connector {
 
@@ -43,7 +44,9 @@ struct SessionOptions {
 
 class WsSession {
  public:
-  WsSession(boost::asio::io_context& io, SessionOptions options, SessionHandler& handler);
+  // The frame buffer is drawn from `buffers` (a pool-backed allocator).
+  WsSession(boost::asio::io_context& io, SessionOptions options, SessionHandler& handler,
+            middleware::PoolAllocatorState& buffers);
   ~WsSession();
 
   // start: begins connecting (call on or before running the io_context).
