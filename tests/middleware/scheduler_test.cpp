@@ -115,8 +115,11 @@ TEST(Scheduler, IdleWorkersStealWhenEveryTaskLandsOnOneWorkersDeque) {
 TEST(Scheduler, IdleWorkersParkInsteadOfSpinning) {
   Scheduler sched(with_workers(2));
   ASSERT_TRUE(sched.start().ok());
-  EXPECT_TRUE(wait_for([&] { return sched.stats().parked_workers == 2; }));
-  EXPECT_GE(sched.stats().parks, 2u);
+  // parked_workers counts a worker from its prepare_wait, parks from just before its sleep: wait for both.
+  EXPECT_TRUE(wait_for([&] {
+    const SchedulerStats s = sched.stats();
+    return s.parked_workers == 2 && s.parks >= 2;
+  }));
   Counter done;
   ASSERT_TRUE(sched.spawn([&done] { done.add(); }));  // a spawn wakes a parked worker
   EXPECT_TRUE(done.wait_at_least(1));
