@@ -60,6 +60,7 @@ absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
   ++next_segment_index_;
   segment_.emplace(std::move(*w));
   segment_day_ = wall_ns / kNsPerDay;
+  day_changed_ = false;
   // relaxed: a statistic; single writer.
   segments_->store(segments_->load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
   return apply_retention();
@@ -98,7 +99,12 @@ absl::Status Flusher::apply_retention() {
 
 absl::Status Flusher::write(std::uint64_t seq, std::uint64_t mono_ns, std::uint64_t wall_ns, std::uint16_t type,
                             std::span<const std::byte> payload) {
-  const bool new_day = options_.roll_daily_utc && wall_ns / kNsPerDay != segment_day_;
+  // Wall stamps are per batch: the day check divides once per new stamp, not per record.
+  if (wall_ns != day_checked_wall_) {
+    day_checked_wall_ = wall_ns;
+    day_changed_ = options_.roll_daily_utc && wall_ns / kNsPerDay != segment_day_;
+  }
+  const bool new_day = day_changed_;
   if (!segment_ || !segment_->fits(payload.size()) || new_day) {
     if (auto s = roll(seq, wall_ns); !s.ok()) return s;
   }

@@ -70,7 +70,9 @@ class Flusher {
   std::uint64_t next_segment_index_;
   std::uint64_t last_seq_;       // highest seq written to a segment
   std::uint64_t last_wall_ns_;   // highest wall stamp given
-  std::uint64_t segment_day_ = 0;
+  std::uint64_t segment_day_ = 0;    // UTC day (ns / 86400e9) of the current segment
+  std::uint64_t day_checked_wall_ = 0;  // the wall stamp day_changed_ was computed for
+  bool day_changed_ = false;
   std::uint64_t synced_seq_ = 0;  // highest seq covered by the last sync
   std::chrono::steady_clock::time_point last_sync_;
   std::uint64_t pending_records_ = 0;  // written since the last publish_stats()

@@ -106,7 +106,15 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   p.last_seq = f.last_seq();
   p.max_payload = std::min(j->ring_.max_payload(),
                            j->options_.segment_bytes - kSegmentHeaderSize - kEndRecordSize - kRecordHeaderSize);
-  j->thread_ = std::thread([&f] { f.run(); });
+  middleware::ThreadOptions placement;
+  placement.cores = j->options_.flusher_cores.empty() ? middleware::CpuSet::any()
+                                                      : middleware::CpuSet::of(j->options_.flusher_cores);
+  placement.on_affinity_failure =
+      j->options_.flusher_affinity_required ? middleware::OnFailure::kError : middleware::OnFailure::kWarn;
+  if (auto started = j->threads_.start_thread("tw-flush", placement, [&f] { f.run(); }); !started.ok()) {
+    j->closed_ = true;  // nothing to drain: the flusher never ran, the ring keeps what it holds
+    return started;
+  }
   return j;
 }
 
@@ -166,7 +174,7 @@ absl::Status Journal::close() {
   Producer& p = *producer_;
   while (p.gap_pending && !flusher_->failed() && !write_pending_gap(0)) middleware::cpu_relax();
   flusher_->stop();
-  if (thread_.joinable()) thread_.join();
+  threads_.join();
   return flusher_->status();
 }
 

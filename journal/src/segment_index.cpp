@@ -46,7 +46,7 @@ absl::StatusOr<std::vector<IndexEntry>> load_index(const std::filesystem::path& 
   std::size_t n = (*got - sizeof h) / sizeof(IndexEntry);
   std::vector<IndexEntry> entries(n);
   // Safety: n whole entries follow the header in `bytes`; IndexEntry is trivially copyable.
-  std::memcpy(entries.data(), bytes.data() + sizeof h, n * sizeof(IndexEntry));
+  if (n != 0) std::memcpy(entries.data(), bytes.data() + sizeof h, n * sizeof(IndexEntry));
   for (std::size_t i = 0; i < n; ++i) {
     const IndexEntry& e = entries[i];
     bool ordered = i == 0 || (e.seq > entries[i - 1].seq && e.offset > entries[i - 1].offset &&

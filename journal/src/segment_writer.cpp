@@ -78,8 +78,9 @@ void SegmentWriter::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint64
   // are visible before a non-zero length is.
   std::atomic_ref<std::uint32_t>(*reinterpret_cast<std::uint32_t*>(rec)).store(h.length, std::memory_order_release);
   if (type != kTypeEndOfSegment) {
-    if (header_.index_interval != 0 && records_ % header_.index_interval == 0) {
+    if (header_.index_interval != 0 && --until_index_ == 0) {
       pending_index_.push_back({seq, mono_ns, wall_ns, offset_});
+      until_index_ = header_.index_interval;
     }
     ++records_;
     last_seq_ = std::max(last_seq_, seq);

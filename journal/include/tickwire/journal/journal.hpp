@@ -17,11 +17,12 @@
 #include <mutex>
 #include <span>
 #include <string>
-#include <thread>
+#include <vector>
 
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/segment_format.hpp"
 #include "tickwire/middleware/cache_padded.hpp"
+#include "tickwire/middleware/thread_pool.hpp"
 
 namespace tickwire::journal {
 
@@ -50,6 +51,8 @@ struct Options {
   std::uint32_t index_interval = 1024;        // one sparse-index entry every this many records
   std::chrono::hours retention_age{0};        // delete closed segments older than this (0: keep)
   std::uint64_t retention_bytes = 0;          // delete oldest closed segments beyond this total (0: keep)
+  std::vector<int> flusher_cores;             // pin the flusher thread ("tw-flush") to these cores (empty: any)
+  bool flusher_affinity_required = true;      // true: an unusable core fails open(); false: warn, run unpinned
 };
 
 struct Stats {
@@ -112,7 +115,7 @@ class Journal {
   middleware::CachePadded<std::atomic<std::uint64_t>> appended_;
   middleware::CachePadded<std::atomic<std::uint64_t>> dropped_;
   std::unique_ptr<Flusher> flusher_;
-  std::thread thread_;
+  middleware::ThreadPool threads_;  // the flusher's thread
   bool closed_ = false;
 };
 

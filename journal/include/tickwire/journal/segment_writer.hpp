@@ -65,6 +65,7 @@ class SegmentWriter {
   std::size_t offset_ = kSegmentHeaderSize;
   std::size_t touched_ = 0;  // pages below this offset have been written once
   std::uint64_t records_ = 0;
+  std::uint64_t until_index_ = 1;  // records until the next index entry (the 0th, Nth, 2Nth...)
   std::uint64_t last_seq_ = 0;
   std::vector<IndexEntry> pending_index_;
   std::uint64_t index_entries_written_ = 0;
