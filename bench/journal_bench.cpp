@@ -1,0 +1,213 @@
+// Journal benchmarks: producer-side append throughput and latency for 64 B,
+// 256 B and 1 KiB payloads against write(2) of the same record bytes and an
+// spdlog basic file sink; read+CRC-verify throughput against memcpy of the
+// same bytes (the floor). Files go to $TMPDIR (or /tmp): the page cache, with
+// FsyncPolicy::kNone. Pin with taskset to choose cores.
+#include <fcntl.h>
+#include <unistd.h>
+#include <x86intrin.h>
+
+#include <benchmark/benchmark.h>
+#include <spdlog/logger.h>
+#include <spdlog/sinks/basic_file_sink.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "tickwire/journal/journal.hpp"
+#include "tickwire/journal/reader.hpp"
+#include "tickwire/journal/segment_format.hpp"
+
+namespace {
+
+namespace jr = tickwire::journal;
+
+// A scratch directory for one benchmark, removed afterwards.
+class BenchDir {
+ public:
+  BenchDir() {
+    const char* base = std::getenv("TMPDIR");
+    std::string templ = std::string(base != nullptr ? base : "/tmp") + "/tickwire-bench-XXXXXX";
+    if (::mkdtemp(templ.data()) == nullptr) std::abort();
+    path_ = templ;
+  }
+  ~BenchDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+jr::Options bench_options(const std::filesystem::path& dir) {
+  jr::Options o;
+  o.dir = dir / "journal";
+  o.feed = "bench";
+  o.fsync = jr::FsyncPolicy::kNone;
+  o.roll_daily_utc = false;
+  return o;
+}
+
+void BM_JournalAppend(benchmark::State& state) {
+  BenchDir dir;
+  auto j = jr::Journal::open(bench_options(dir.path())).value();
+  std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
+  std::uint64_t seq = 1;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(j->append(seq, seq, 1, payload));
+    ++seq;
+  }
+  if (!j->close().ok()) state.SkipWithError("journal close failed");
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_JournalAppend)->Arg(64)->Arg(256)->Arg(1024)->UseRealTime();
+
+// Producer-side latency of each append, in ns, from the TSC (calibrated
+// against steady_clock over the run): p50, p99, p99.9 and max as counters.
+void BM_JournalAppendLatency(benchmark::State& state) {
+  BenchDir dir;
+  auto j = jr::Journal::open(bench_options(dir.path())).value();
+  std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
+  std::vector<std::uint64_t> ticks;
+  ticks.reserve(1u << 22);
+  std::uint64_t seq = 1;
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::uint64_t c0 = __rdtsc();
+  for (auto _ : state) {
+    const std::uint64_t a = __rdtsc();
+    benchmark::DoNotOptimize(j->append(seq, seq, 1, payload));
+    const std::uint64_t b = __rdtsc();
+    if (ticks.size() < ticks.capacity()) ticks.push_back(b - a);
+    ++seq;
+  }
+  const std::uint64_t c1 = __rdtsc();
+  const auto t1 = std::chrono::steady_clock::now();
+  if (!j->close().ok()) state.SkipWithError("journal close failed");
+  const double ns_per_tick =
+      static_cast<double>(std::chrono::duration_cast<std::chrono::nanoseconds>(t1 - t0).count()) /
+      static_cast<double>(c1 - c0);
+  std::sort(ticks.begin(), ticks.end());
+  auto pct = [&](double p) {
+    if (ticks.empty()) return 0.0;
+    auto i = static_cast<std::size_t>(p * static_cast<double>(ticks.size() - 1));
+    return static_cast<double>(ticks[i]) * ns_per_tick;
+  };
+  state.counters["p50_ns"] = pct(0.50);
+  state.counters["p99_ns"] = pct(0.99);
+  state.counters["p999_ns"] = pct(0.999);
+  state.counters["max_ns"] = pct(1.0);
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_JournalAppendLatency)->Arg(64)->Arg(256)->Arg(1024)->UseRealTime();
+
+// Peer: one write(2) per record of the same bytes a segment record holds.
+void BM_WriteSyscall(benchmark::State& state) {
+  BenchDir dir;
+  const auto path = dir.path() / "write.bin";
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::vector<std::byte> record(jr::align_record(jr::kRecordHeaderSize + static_cast<std::size_t>(state.range(0))),
+                                std::byte{0x5a});
+  std::uint64_t written = 0;
+  for (auto _ : state) {
+    if (::write(fd, record.data(), record.size()) != static_cast<ssize_t>(record.size())) {
+      state.SkipWithError("write failed");
+      break;
+    }
+    written += record.size();
+    if (written >= (256u << 20)) {  // roll like a segment so the file stays bounded
+      state.PauseTiming();
+      if (::ftruncate(fd, 0) != 0 || ::lseek(fd, 0, SEEK_SET) != 0) state.SkipWithError("truncate failed");
+      written = 0;
+      state.ResumeTiming();
+    }
+  }
+  ::close(fd);
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_WriteSyscall)->Arg(64)->Arg(256)->Arg(1024)->UseRealTime();
+
+// Peer: spdlog's synchronous basic file sink, one message of the payload's size per record.
+void BM_SpdlogBasicFile(benchmark::State& state) {
+  BenchDir dir;
+  auto sink = std::make_shared<spdlog::sinks::basic_file_sink_st>((dir.path() / "spdlog.log").string(), true);
+  spdlog::logger logger("bench", sink);
+  logger.set_pattern("%v");
+  const std::string message(static_cast<std::size_t>(state.range(0)), 'x');
+  for (auto _ : state) logger.info(std::string_view(message));
+  logger.flush();
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(state.iterations() * state.range(0));
+}
+BENCHMARK(BM_SpdlogBasicFile)->Arg(64)->Arg(256)->Arg(1024)->UseRealTime();
+
+// A journal of 64-byte records for the read benchmarks, written once.
+struct ReadFixture {
+  static constexpr std::uint64_t kRecords = 2'000'000;
+  BenchDir dir;
+  std::vector<std::byte> image;  // the segments' bytes, concatenated, for the memcpy floor
+
+  ReadFixture() {
+    jr::Options o = bench_options(dir.path());
+    auto j = jr::Journal::open(o).value();
+    std::vector<std::byte> payload(64, std::byte{0x5a});
+    for (std::uint64_t s = 1; s <= kRecords; ++s) j->append(s, s, 1, payload);
+    if (!j->close().ok()) std::abort();
+    for (const auto& e : std::filesystem::directory_iterator(o.dir)) {
+      if (e.path().extension() != ".seg") continue;
+      const auto size = std::filesystem::file_size(e.path());
+      const auto at = image.size();
+      image.resize(at + size);
+      int fd = ::open(e.path().c_str(), O_RDONLY | O_CLOEXEC);
+      if (fd < 0 || ::pread(fd, image.data() + at, size, 0) != static_cast<ssize_t>(size)) std::abort();
+      ::close(fd);
+    }
+  }
+  static ReadFixture& get() {
+    static ReadFixture f;
+    return f;
+  }
+};
+
+void BM_ReaderReadVerify(benchmark::State& state) {
+  auto& f = ReadFixture::get();
+  std::uint64_t records = 0;
+  for (auto _ : state) {
+    auto reader = jr::Reader::open(f.dir.path() / "journal").value();
+    for (;;) {
+      auto r = reader.next();
+      if (!r.ok() || !*r) break;
+      benchmark::DoNotOptimize((*r)->payload.data());
+      ++records;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(records));
+  state.SetBytesProcessed(static_cast<std::int64_t>(f.image.size()) * state.iterations());
+}
+BENCHMARK(BM_ReaderReadVerify)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The floor: memcpy of the same bytes (already in memory, as the page cache holds the segments).
+void BM_MemcpySameBytes(benchmark::State& state) {
+  auto& f = ReadFixture::get();
+  std::vector<std::byte> out(f.image.size());
+  for (auto _ : state) {
+    std::memcpy(out.data(), f.image.data(), f.image.size());
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(ReadFixture::kRecords) * state.iterations());
+  state.SetBytesProcessed(static_cast<std::int64_t>(f.image.size()) * state.iterations());
+}
+BENCHMARK(BM_MemcpySameBytes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
