@@ -49,6 +49,8 @@ journal::Options journal_options(const config::Config& cfg) {
   o.full_policy = static_cast<journal::FullPolicy>(cfg.journal.full_policy);
   o.batch_records = cfg.journal.batch_records;
   o.batch_time = std::chrono::microseconds(cfg.journal.batch_us);
+  o.flusher_cores = cfg.threads.flusher_cores;
+  o.flusher_affinity_required = cfg.threads.affinity_required;
   return o;
 }
 

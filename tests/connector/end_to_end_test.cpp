@@ -175,6 +175,18 @@ TEST(Cli, RejectsABadConfigBeforeStartingWithFileAndLine) {
   EXPECT_FALSE(std::filesystem::exists(dir / "data"));
 }
 
+TEST(Cli, RefusesToStartWithAFeedCoreThatCannotBeUsed) {
+  TempDir dir("tickwire-cli");
+  const auto path = dir / "cores.toml";
+  std::ofstream(path) << "env = \"dev\"\n[[feeds]]\nname = \"binance\"\nexchange = \"binance\"\nurl = \"sim://\"\n"
+                      << "symbols = [\"BTCUSDT\"]\n[journal]\ndir = \"" << (dir / "data").string() << "\"\n"
+                      << "[threads]\nfeed_cores = [1023]\n";
+  auto r = run_command({"/bin/sh", "-c", std::string("'") + TICKWIRE_BINARY + "' run -c '" + path.string() + "' 2>&1"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.out.find("tw-feed"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("1023"), std::string::npos) << r.out;
+}
+
 TEST(Cli, PrintsVersionAndHelp) {
   auto v = run_command({TICKWIRE_BINARY, "--version"});
   EXPECT_EQ(v.exit_code, 0);
