@@ -1,14 +1,29 @@
 // `tickwire replay DIR`: every journal record in sequence order, as JSON lines
-// or as a Cap'n Proto message stream.
+// or as a Cap'n Proto message stream, or republished through a transport
+// (`--publish inproc|shm:NAME|nats://HOST:PORT`) at the recorded pace scaled
+// by `--speed`, or as fast as the transport takes them (`--speed max`). The
+// Envelopes go out byte for byte, so they keep their original sequences.
+#include <capnp/serialize.h>
 #include <fmt/format.h>
+#include <kj/exception.h>
 
+#include <charconv>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <memory>
+#include <optional>
+#include <thread>
+#include <vector>
 
 #include "commands/commands.hpp"
-#include "tickwire/middleware/status_text.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/journal/reader.hpp"
+#include "tickwire/middleware/in_process_transport.hpp"
+#include "tickwire/middleware/nats_transport.hpp"
+#include "tickwire/middleware/status_text.hpp"
+#include "tickwire/middleware/subject.hpp"
+#include "tickwire/proto/market_data.capnp.h"
 
 namespace tickwire::connector::commands {
 namespace {
@@ -41,12 +56,227 @@ bool write_record(const journal::RecordView& r, Format format) {
   return true;
 }
 
+// kind_token: the subject's kind token for an Envelope (as in the JSON "kind").
+std::string_view kind_token(proto::Envelope::Which which) {
+  switch (which) {
+    case proto::Envelope::TRADE: return "trade";
+    case proto::Envelope::QUOTE: return "quote";
+    case proto::Envelope::BOOK_DELTA: return "book_delta";
+    case proto::Envelope::BOOK_SNAPSHOT: return "book_snapshot";
+    case proto::Envelope::STATUS: return "status";
+  }
+  return "unknown";
+}
+
+// subject_of: sets `out` to "<env>.<feed>.<kind>.<SYMBOL>", the subject the
+// connector publishes the Envelope on live (feed-wide records: "_feed").
+// `words` is reused scratch for an aligned copy (journal payloads need not be
+// 8-byte aligned).
+absl::Status subject_of(std::span<const std::byte> framed, std::string_view env, std::vector<capnp::word>& words,
+                        std::string& out) {
+  if (framed.empty() || framed.size() % sizeof(capnp::word) != 0) {
+    return absl::DataLossError(fmt::format("envelope of {} bytes is not whole 8-byte words", framed.size()));
+  }
+  words.resize(framed.size() / sizeof(capnp::word));
+  std::memcpy(words.data(), framed.data(), framed.size());
+  // Cap'n Proto reports malformed input by throwing kj::Exception: caught at this edge.
+  kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+    auto envelope = reader.getRoot<proto::Envelope>();
+    const auto feed = envelope.getFeed();
+    const auto symbol = envelope.getSymbol();
+    out.assign(env);
+    out.push_back('.');
+    out.append(feed.cStr(), feed.size());
+    out.push_back('.');
+    out.append(kind_token(envelope.which()));
+    out.push_back('.');
+    if (symbol.size() == 0) {
+      out.append("_feed");
+    } else {
+      out.append(symbol.cStr(), symbol.size());
+    }
+  });
+  KJ_IF_MAYBE(e, error) {
+    return absl::DataLossError(fmt::format("undecodable envelope: {}", e->getDescription().cStr()));
+  }
+  if (!middleware::is_valid_subject(out)) {
+    return absl::InvalidArgumentError(fmt::format("'{}' is not a valid subject", out));
+  }
+  return absl::OkStatus();
+}
+
+// Pacer: sleeps so records go out at their recorded mono_ns spacing divided
+// by `speed`; speed 0 (`--speed max`) never sleeps.
+class Pacer {
+ public:
+  explicit Pacer(double speed) : speed_(speed) {}
+
+  void wait(std::uint64_t mono_ns) {
+    if (speed_ <= 0) return;
+    if (!started_) {
+      started_ = true;
+      first_ns_ = mono_ns;
+      start_ = std::chrono::steady_clock::now();
+      return;
+    }
+    const std::uint64_t recorded = mono_ns > first_ns_ ? mono_ns - first_ns_ : 0;
+    const auto offset = std::chrono::nanoseconds(static_cast<std::int64_t>(static_cast<double>(recorded) / speed_));
+    std::this_thread::sleep_until(start_ + offset);
+  }
+
+ private:
+  double speed_;
+  bool started_ = false;
+  std::uint64_t first_ns_ = 0;
+  std::chrono::steady_clock::time_point start_;
+};
+
+// parse_speed: "max" -> 0, otherwise a positive factor of the recorded pace.
+absl::StatusOr<double> parse_speed(const std::string& text) {
+  if (text == "max") return 0.0;
+  double v = 0;
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || end != text.data() + text.size() || !(v > 0)) {
+    return absl::InvalidArgumentError(
+        fmt::format("--speed: '{}' is neither a positive factor of the recorded pace (e.g. 1.0) nor 'max'", text));
+  }
+  return v;
+}
+
+// PublishTarget: the transport replay publishes through.
+struct PublishTarget {
+  std::unique_ptr<middleware::Transport> transport;
+  middleware::NatsTransport* nats = nullptr;  // set for nats://
+  // inproc: the in-process subscriber (counts in the transport's stats).
+  std::optional<middleware::SubscriptionId> subscriber;
+};
+
+// drain: waits (at most 10 s) until the in-process subscriber has seen or
+// lost every message, and returns its counters.
+middleware::SubscriberStats drain(const PublishTarget& t, std::uint64_t published) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  for (;;) {
+    const middleware::SubscriberStats s = t.transport->stats(*t.subscriber);
+    if (s.received + s.dropped >= published || std::chrono::steady_clock::now() > deadline) return s;
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+}
+
+absl::StatusOr<PublishTarget> open_target(const std::string& target, const std::string& stream,
+                                          const std::string& env) {
+  PublishTarget t;
+  if (target == "inproc") {
+    auto inproc = std::make_unique<middleware::InProcessTransport>();
+    auto sub = inproc->subscribe(">", [](const middleware::Message&) {});
+    if (!sub.ok()) return sub.status();
+    t.subscriber = *sub;
+    t.transport = std::move(inproc);
+    return t;
+  }
+  if (target.rfind("nats://", 0) == 0) {
+    middleware::NatsOptions o;
+    o.url = target;
+    o.name = "tickwire-replay";
+    o.jetstream = !stream.empty();
+    if (o.jetstream) {
+      o.stream = stream;
+      o.stream_subjects = {env + ".>"};
+    }
+    auto nats = middleware::NatsTransport::connect(std::move(o));
+    if (!nats.ok()) return nats.status();
+    t.nats = nats->get();
+    t.transport = std::move(*nats);
+    return t;
+  }
+  return absl::InvalidArgumentError(
+      fmt::format("--publish: '{}' is not a transport (expected inproc or nats://HOST:PORT)", target));
+}
+
+struct PublishCounts {
+  std::uint64_t published = 0, skipped = 0, undecodable = 0;
+};
+
+// publish_records: every Envelope record of the journal through `target`.
+absl::StatusOr<PublishCounts> publish_records(journal::Reader& reader, PublishTarget& target, std::string_view env,
+                                              Pacer& pacer) {
+  PublishCounts counts;
+  std::vector<capnp::word> words;
+  std::string subject;
+  for (;;) {
+    auto next = reader.next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) return counts;
+    const journal::RecordView& r = **next;
+    if (r.type != kEnvelopeRecordType) {
+      ++counts.skipped;  // the journal's own records (e.g. gap markers) were never published
+      continue;
+    }
+    if (auto s = subject_of(r.payload, env, words, subject); !s.ok()) {
+      fmt::print(stderr, "tickwire replay: seq {}: {}\n", r.seq, middleware::status_text(s));
+      ++counts.undecodable;
+      continue;
+    }
+    pacer.wait(r.mono_ns);
+    target.transport->publish(subject, r.payload);
+    ++counts.published;
+  }
+}
+
+struct PublishOptions {
+  std::string target;
+  std::string speed = "1.0";
+  std::string env = "dev";
+  std::string stream;
+};
+
+// publish_journal: runs `replay --publish`; prints one JSON summary line.
+int publish_journal(journal::Reader& reader, const PublishOptions& opts) {
+  auto speed = parse_speed(opts.speed);
+  if (!speed.ok()) {
+    fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(speed.status()));
+    return kExitUsage;
+  }
+  auto target = open_target(opts.target, opts.stream, opts.env);
+  if (!target.ok()) {
+    fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(target.status()));
+    return absl::IsInvalidArgument(target.status()) ? kExitUsage : kExitIo;
+  }
+  Pacer pacer(*speed);
+  auto counts = publish_records(reader, *target, opts.env, pacer);
+  if (!counts.ok()) {
+    fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(counts.status()));
+    return kExitFailure;
+  }
+  std::uint64_t failures = 0;
+  if (target->nats != nullptr) {
+    if (auto s = target->nats->flush(); !s.ok()) {
+      fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(s));
+      ++failures;
+    }
+    failures += target->nats->publish_failures();
+    if (auto last = target->nats->last_error(); !last.ok()) {
+      fmt::print(stderr, "tickwire replay: last publish error: {}\n", middleware::status_text(last));
+    }
+  }
+  std::string received;
+  if (target->subscriber) {
+    const middleware::SubscriberStats s = drain(*target, counts->published);
+    received = fmt::format(",\"received\":{},\"dropped\":{}", s.received, s.dropped);
+  }
+  fmt::print("{{\"target\":\"{}\",\"published\":{},\"failures\":{},\"skipped\":{},\"undecodable\":{}{}}}\n",
+             opts.target, counts->published, failures, counts->skipped, counts->undecodable, received);
+  std::fflush(stdout);
+  return failures == 0 && counts->undecodable == 0 ? kExitOk : kExitFailure;
+}
+
 }  // namespace
 
 Command add_replay(CLI::App& app) {
   struct Options {
     std::string dir;
     Format format = Format::kJsonl;
+    PublishOptions publish;
   };
   auto opts = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("replay", "Print a journal's records in sequence order");
@@ -57,12 +287,23 @@ Command add_replay(CLI::App& app) {
       ->transform(CLI::CheckedTransformer(std::map<std::string, Format>{{"jsonl", Format::kJsonl},
                                                                         {"capnp", Format::kCapnp}}))
       ->capture_default_str();
+  sub->add_option("--publish", opts->publish.target,
+                  "Republish every Envelope through a transport instead of printing: inproc (counted by an "
+                  "in-process subscriber) or nats://HOST:PORT; prints one JSON summary line");
+  sub->add_option("--speed", opts->publish.speed,
+                  "With --publish: a factor of the recorded pace (1.0 = as recorded), or max")
+      ->capture_default_str();
+  sub->add_option("--env", opts->publish.env, "With --publish: the subjects' first token (<env>.<feed>.<kind>.<SYMBOL>)")
+      ->capture_default_str();
+  sub->add_option("--stream", opts->publish.stream,
+                  "With --publish nats://...: publish through JetStream into this stream (created if absent)");
   return {sub, [opts] {
             auto reader = journal::Reader::open(opts->dir);
             if (!reader.ok()) {
               fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(reader.status()));
               return kExitIo;
             }
+            if (!opts->publish.target.empty()) return publish_journal(*reader, opts->publish);
             int rc = kExitOk;
             for (;;) {
               auto next = reader->next();

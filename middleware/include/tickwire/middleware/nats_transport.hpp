@@ -45,7 +45,9 @@ struct NatsOptions {
   int reconnect_buffer_bytes = 8 * 1024 * 1024;                   // held while disconnected
   bool jetstream = false;
   std::string stream = "TICKWIRE";                                // JetStream stream name
-  std::vector<std::string> stream_subjects = {">"};               // subjects the stream stores
+  // stream_subjects: what the stream stores; the default is every 4-token
+  // <env>.<feed>.<kind>.<SYMBOL> subject ('>' would also capture replies).
+  std::vector<std::string> stream_subjects = {"*.*.*.*"};
   NatsRetention retention;
   bool file_storage = true;                                       // false: memory storage
   std::int64_t jetstream_max_pending = 65536;                     // async publishes awaiting acks
