@@ -1,13 +1,15 @@
 // Envelopes over NATS, checked by tools nobody here wrote: a real nats-server
 // (127.0.0.1, free port, stopped by PID), Node's `nats` package as the
 // subscriber, and `capnp decode` on the payloads it received. Also `tickwire
-// replay DIR --publish` (inproc, nats, nats + JetStream) with the original
+// replay DIR --publish` (inproc, shm, nats, nats + JetStream) with the original
 // sequences.
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
 
+#include <condition_variable>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -20,6 +22,7 @@
 #include "tickwire/middleware/buffer_pool.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/middleware/nats_transport.hpp"
+#include "tickwire/middleware/shm_transport.hpp"
 #include "tickwire/middleware/status_text.hpp"
 
 namespace tickwire {
@@ -225,6 +228,35 @@ TEST_F(ReplayPublish, InprocSubscriberCountsEveryEnvelope) {
   EXPECT_EQ(r.out, "{\"target\":\"inproc\",\"published\":" + std::to_string(kTrades + 1) +
                        ",\"failures\":0,\"skipped\":0,\"undecodable\":0,\"received\":" +
                        std::to_string(kTrades + 1) + ",\"dropped\":0}\n");
+}
+
+TEST_F(ReplayPublish, RepublishesIntoASharedMemoryTransportThatAReaderReplaysFromTheOldest) {
+  const std::string name = (dir_ / "shm-replay").string();  // a name with a '/' is a path
+  auto r = replay({"--publish", "shm:" + name, "--speed", "max"});
+  ASSERT_EQ(r.exit_code, 0) << r.out;
+  middleware::ShmTransportOptions o;
+  o.name = name;
+  auto reader = middleware::SharedMemoryTransport::attach(o);
+  ASSERT_TRUE(reader.ok()) << middleware::status_text(reader.status());
+  std::mutex mu;
+  std::condition_variable cv;
+  std::vector<Received> got;
+  auto id = (*reader)->subscribe(
+      ">",
+      [&](const middleware::Message& m) {
+        std::lock_guard lock(mu);
+        got.push_back({std::string(m.subject),
+                       std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size())});
+        cv.notify_all();
+      },
+      middleware::StartAt::kOldest);
+  ASSERT_TRUE(id.ok()) << middleware::status_text(id.status());
+  {
+    std::unique_lock lock(mu);
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return got.size() >= kTrades + 1; }));
+  }
+  (*reader)->unsubscribe(*id);
+  check_envelopes(got);
 }
 
 TEST_F(ReplayPublish, RejectsABadTargetOrSpeedAndReportsAnUnreachableServer) {

@@ -21,6 +21,7 @@
 #include "tickwire/journal/reader.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/nats_transport.hpp"
+#include "tickwire/middleware/shm_transport.hpp"
 #include "tickwire/middleware/status_text.hpp"
 #include "tickwire/middleware/subject.hpp"
 #include "tickwire/proto/market_data.capnp.h"
@@ -189,8 +190,18 @@ absl::StatusOr<PublishTarget> open_target(const std::string& target, const std::
     t.transport = std::move(*nats);
     return t;
   }
+  if (target.rfind("shm:", 0) == 0 && target.size() > 4) {
+    // The file stays after replay exits, so readers attached or attaching
+    // later (StartAt::kOldest) get what the ring still holds.
+    middleware::ShmTransportOptions o;
+    o.name = target.substr(4);
+    auto shm = middleware::SharedMemoryTransport::create(std::move(o));
+    if (!shm.ok()) return shm.status();
+    t.transport = std::move(*shm);
+    return t;
+  }
   return absl::InvalidArgumentError(
-      fmt::format("--publish: '{}' is not a transport (expected inproc or nats://HOST:PORT)", target));
+      fmt::format("--publish: '{}' is not a transport (expected inproc, shm:NAME or nats://HOST:PORT)", target));
 }
 
 struct PublishCounts {
@@ -289,7 +300,8 @@ Command add_replay(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--publish", opts->publish.target,
                   "Republish every Envelope through a transport instead of printing: inproc (counted by an "
-                  "in-process subscriber) or nats://HOST:PORT; prints one JSON summary line");
+                  "in-process subscriber), shm:NAME (a shared-memory transport file /dev/shm/NAME, created) or "
+                  "nats://HOST:PORT; prints one JSON summary line");
   sub->add_option("--speed", opts->publish.speed,
                   "With --publish: a factor of the recorded pace (1.0 = as recorded), or max")
       ->capture_default_str();
