@@ -4,7 +4,7 @@
 #include <kj/exception.h>
 
 #include <cstring>
-#include <vector>
+#include <memory>
 
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/proto/market_data.capnp.h"
@@ -128,13 +128,14 @@ absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) 
                                            framed.size()));
   }
   // Copy into word-aligned memory: journal payloads need not be 8-byte aligned.
-  std::vector<capnp::word> words(framed.size() / sizeof(capnp::word));
-  std::memcpy(words.data(), framed.data(), framed.size());
+  const std::size_t count = framed.size() / sizeof(capnp::word);
+  auto words = std::make_unique<capnp::word[]>(count);
+  std::memcpy(words.get(), framed.data(), framed.size());
   std::string out;
   // Cap'n Proto reports malformed input by throwing kj::Exception; this is the
   // edge where hostile bytes meet the decoder, so it is caught here.
   kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.get(), count));
     auto env = reader.getRoot<proto::Envelope>();
     out = fmt::format("{{\"seq\":{},\"mono_ns\":{},\"wall_ns\":{},\"exch_ns\":{},\"feed\":", env.getSequence(),
                       env.getMonoNs(), env.getWallNs(), env.getExchNs());

@@ -319,7 +319,7 @@ absl::Status Logger::install_fatal_signal_handlers(int fd) {
   struct sigaction sa {};
   sa.sa_handler = fatal_signal_handler;
   sigemptyset(&sa.sa_mask);
-  sa.sa_flags = SA_RESETHAND;
+  sa.sa_flags = static_cast<int>(SA_RESETHAND);
   for (std::size_t i = 0; i < kFatalSignals.size(); ++i) {
     if (::sigaction(kFatalSignals[i], &sa, &g_previous_actions[i]) != 0) {
       const int err = errno;

@@ -52,7 +52,8 @@ void set_rate(TscCalibration& c, double ns_per_tick) noexcept {
 
 bool TscClock::cpu_has_invariant_tsc() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
-  if (__get_cpuid_max(0x80000000U, nullptr) < 0x80000007U) return false;
+  // __get_cpuid_max returns unsigned with gcc's cpuid.h and int with clang's.
+  if (static_cast<unsigned>(__get_cpuid_max(0x80000000U, nullptr)) < 0x80000007U) return false;
   unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
   if (__get_cpuid(0x80000007U, &eax, &ebx, &ecx, &edx) == 0) return false;
   return (edx & (1U << 8)) != 0;

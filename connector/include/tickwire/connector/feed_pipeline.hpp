@@ -113,7 +113,6 @@ class FeedPipeline final : public SessionHandler {
   std::uint64_t limit_ = 0;
   std::function<void()> on_limit_;
   std::uint64_t events_ = 0;  // market events of this feed
-  std::uint64_t rejected_logged_ = 0;
 };
 
 }  // namespace tickwire::connector

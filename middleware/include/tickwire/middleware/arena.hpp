@@ -58,7 +58,7 @@ class Arena final : public std::pmr::memory_resource {
   Arena& operator=(const Arena&) = delete;
   ~Arena() override {
     if (owned_ != nullptr) {
-      ::operator delete(owned_, std::max<std::size_t>(capacity_, 1), std::align_val_t{kCacheLineSize});
+      ::operator delete(owned_, std::align_val_t{kCacheLineSize});  // unsized: portable to clang
     }
   }
 

@@ -46,7 +46,8 @@ class MpmcQueue {
       if (cell.seq.load(std::memory_order_relaxed) == pos + 1) std::destroy_at(cell.item());  // no concurrent user left
     }
     std::destroy(cells_, cells_ + mask_ + 1);
-    ::operator delete(cells_, sizeof(Cell) * (mask_ + 1), std::align_val_t{alignof(Cell)});
+    // Unsized: clang does not declare sized deallocation without -fsized-deallocation.
+    ::operator delete(cells_, std::align_val_t{alignof(Cell)});
   }
 
   // capacity: how many items the queue holds when full.

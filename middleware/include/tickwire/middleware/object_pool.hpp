@@ -47,7 +47,8 @@ class SlotBlock {
                                                      std::align_val_t{align}))) {}
   SlotBlock(const SlotBlock&) = delete;
   SlotBlock& operator=(const SlotBlock&) = delete;
-  ~SlotBlock() { ::operator delete(base_, stride_ * std::max<std::uint32_t>(count_, 1), std::align_val_t{align_}); }
+  // Unsized: clang does not declare sized deallocation without -fsized-deallocation.
+  ~SlotBlock() { ::operator delete(base_, std::align_val_t{align_}); }
 
   // Safety: i < count_, so the slot lies inside the block allocated above.
   std::byte* slot(std::uint32_t i) const noexcept { return base_ + std::size_t{i} * stride_; }

@@ -37,7 +37,7 @@ class SpscRing {
     const std::size_t head = consumer_->head.load(std::memory_order_relaxed);  // no concurrent user left
     const std::size_t tail = producer_->tail.load(std::memory_order_relaxed);  // no concurrent user left
     for (std::size_t i = head; i != tail; ++i) std::destroy_at(slot(i));
-    ::operator delete(slots_, kSlotBytes, std::align_val_t{kCacheLineSize});
+    ::operator delete(slots_, std::align_val_t{kCacheLineSize});  // unsized: portable to clang
   }
 
   // capacity: the number of elements the ring holds when full.
