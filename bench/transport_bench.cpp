@@ -56,8 +56,8 @@ struct Counters {
 
 void transport_latency(benchmark::State& state, std::unique_ptr<Transport> (*make)()) {
   const int subs = static_cast<int>(state.range(0));
+  Counters c(subs);  // before the transport, whose delivery threads write it until it goes
   auto t = make();
-  Counters c(subs);
   for (int i = 0; i < subs; ++i) {
     auto& counter = *c.received[static_cast<std::size_t>(i)];
     // release: pairs with the publisher's acquire in min().
@@ -75,8 +75,8 @@ void transport_latency(benchmark::State& state, std::unique_ptr<Transport> (*mak
 
 void transport_throughput(benchmark::State& state, std::unique_ptr<Transport> (*make)()) {
   const int subs = static_cast<int>(state.range(0));
+  Counters c(subs);  // before the transport, whose delivery threads write it until it goes
   auto t = make();
-  Counters c(subs);
   std::vector<SubscriptionId> ids;
   for (int i = 0; i < subs; ++i) {
     auto& counter = *c.received[static_cast<std::size_t>(i)];
