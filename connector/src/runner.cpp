@@ -35,7 +35,7 @@ namespace {
 // thread wakes exactly as it does for Ctrl-C.
 constexpr int kLimitSignal = SIGUSR2;
 
-journal::Options journal_options(const config::Config& cfg) {
+journal::Options journal_options(const config::Config& cfg, middleware::Profiler& profiler) {
   const auto cal = middleware::TscClock::global().calibration();
   journal::Options o;
   o.dir = cfg.journal.dir;
@@ -51,6 +51,7 @@ journal::Options journal_options(const config::Config& cfg) {
   o.batch_time = std::chrono::microseconds(cfg.journal.batch_us);
   o.flusher_cores = cfg.threads.flusher_cores;
   o.flusher_affinity_required = cfg.threads.affinity_required;
+  o.profiler = &profiler;
   return o;
 }
 
@@ -113,7 +114,7 @@ class Connector {
   Connector(const config::Config& cfg, const RunOptions& options) : cfg_(cfg), options_(options) {}
 
   absl::Status start() {
-    auto journal = journal::Journal::open(journal_options(cfg_));
+    auto journal = journal::Journal::open(journal_options(cfg_, profiler_));
     if (!journal.ok()) return journal.status();
     journal_ = std::move(*journal);
     sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());

@@ -27,6 +27,7 @@ Flusher::Flusher(const Options& options, MmapRing& ring, std::uint64_t next_segm
       last_wall_ns_(last_wall_ns),
       synced_seq_(last_seq),
       last_sync_(std::chrono::steady_clock::now()) {
+  if (options_.profiler != nullptr) flush_stage_ = options_.profiler->stage("flush");
   // relaxed: the thread that reads these is started after construction.
   durable_seq_->store(last_seq, std::memory_order_relaxed);
 }
@@ -177,11 +178,13 @@ absl::StatusOr<std::size_t> Flusher::flush_batch() {
 }
 
 void Flusher::run() {
+  if (options_.profiler != nullptr) options_.profiler->register_thread();
   int idle = 0;
   for (;;) {
     // acquire: pairs with the release in stop(); every record the producer
     // committed before stopping is visible to the drain below.
     const bool stopping = stop_->load(std::memory_order_acquire);
+    const std::uint64_t t_batch = middleware::TscClock::now_ticks();
     auto n = flush_batch();
     if (!n.ok()) {
       fail(n.status());
@@ -195,6 +198,10 @@ void Flusher::run() {
       }
     }
     if (*n > 0) {
+      if (options_.profiler != nullptr) {
+        const std::uint64_t t_done = middleware::TscClock::now_ticks();
+        options_.profiler->record(flush_stage_, t_done > t_batch ? t_done - t_batch : 0);
+      }
       idle = 0;
       continue;
     }

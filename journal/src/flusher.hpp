@@ -65,6 +65,7 @@ class Flusher {
   void fail(absl::Status status);
 
   const Options& options_;
+  middleware::StageId flush_stage_{};  // valid when options_.profiler is set
   MmapRing& ring_;
   std::optional<SegmentWriter> segment_;
   std::uint64_t next_segment_index_;

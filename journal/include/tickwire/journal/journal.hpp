@@ -22,6 +22,7 @@
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/segment_format.hpp"
 #include "tickwire/middleware/cache_padded.hpp"
+#include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/thread_pool.hpp"
 
 namespace tickwire::journal {
@@ -53,6 +54,7 @@ struct Options {
   std::uint64_t retention_bytes = 0;          // delete oldest closed segments beyond this total (0: keep)
   std::vector<int> flusher_cores;             // pin the flusher thread ("tw-flush") to these cores (empty: any)
   bool flusher_affinity_required = true;      // true: an unusable core fails open(); false: warn, run unpinned
+  middleware::Profiler* profiler = nullptr;   // if set: stage "flush" times each non-empty batch (drain, append, sync)
 };
 
 struct Stats {
