@@ -120,9 +120,11 @@ void append_body(std::string& out, proto::Envelope::Reader env) {
   out += ",\"kind\":\"unknown\"";
 }
 
-}  // namespace
-
-absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) {
+// with_envelope: decodes `framed` (any alignment) and calls f with the root.
+// Cap'n Proto reports malformed input by throwing kj::Exception; this is the
+// edge where hostile bytes meet the decoder, so it is caught here.
+template <typename F>
+absl::Status with_envelope(std::span<const std::byte> framed, F&& f) {
   if (framed.size() % sizeof(capnp::word) != 0 || framed.empty()) {
     return absl::DataLossError(fmt::format("envelope: {} bytes is not a whole number of 8-byte words",
                                            framed.size()));
@@ -131,24 +133,99 @@ absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) 
   const std::size_t count = framed.size() / sizeof(capnp::word);
   auto words = std::make_unique<capnp::word[]>(count);
   std::memcpy(words.get(), framed.data(), framed.size());
-  std::string out;
-  // Cap'n Proto reports malformed input by throwing kj::Exception; this is the
-  // edge where hostile bytes meet the decoder, so it is caught here.
   kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
     capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.get(), count));
-    auto env = reader.getRoot<proto::Envelope>();
-    out = fmt::format("{{\"seq\":{},\"mono_ns\":{},\"wall_ns\":{},\"exch_ns\":{},\"feed\":", env.getSequence(),
-                      env.getMonoNs(), env.getWallNs(), env.getExchNs());
-    append_json_string(out, std::string_view(env.getFeed().cStr(), env.getFeed().size()));
-    out += ",\"symbol\":";
-    append_json_string(out, std::string_view(env.getSymbol().cStr(), env.getSymbol().size()));
-    append_body(out, env);
-    out.push_back('}');
+    f(reader.getRoot<proto::Envelope>());
   });
   KJ_IF_MAYBE(e, error) {
     return absl::DataLossError(fmt::format("envelope: cannot decode: {}", e->getDescription().cStr()));
   }
+  return absl::OkStatus();
+}
+
+std::string_view text_of(capnp::Text::Reader t) { return {t.cStr(), t.size()}; }
+
+void append_csv_text(std::string& out, std::string_view s) {
+  out.push_back('"');
+  for (char c : s) {
+    if (c == '"') out.push_back('"');
+    out.push_back(c);
+  }
+  out.push_back('"');
+}
+
+std::string decimal_text(proto::Decimal::Reader d) {
+  return middleware::to_string(middleware::Decimal{d.getMantissa(), d.getExponent()});
+}
+
+void append_csv_body(std::string& out, proto::Envelope::Reader env) {
+  // Columns after symbol: kind, trade_id, price, size, aggressor, trade_ns,
+  // update_id, bid_price, bid_size, ask_price, ask_size, status, detail.
+  switch (env.which()) {
+    case proto::Envelope::TRADE: {
+      auto t = env.getTrade();
+      out += fmt::format(",trade,{},{},{},{},{},,,,,,,", t.getTradeId(), decimal_text(t.getPrice()),
+                         decimal_text(t.getSize()), side_name(t.getAggressor()), t.getTradeNs());
+      return;
+    }
+    case proto::Envelope::QUOTE: {
+      auto q = env.getQuote();
+      out += fmt::format(",quote,,,,,,{},{},{},{},{},,", q.getUpdateId(), decimal_text(q.getBidPrice()),
+                         decimal_text(q.getBidSize()), decimal_text(q.getAskPrice()), decimal_text(q.getAskSize()));
+      return;
+    }
+    case proto::Envelope::BOOK_DELTA:
+      out += fmt::format(",book_delta,,,,,,{},,,,,,", env.getBookDelta().getLastUpdateId());
+      return;
+    case proto::Envelope::BOOK_SNAPSHOT:
+      out += fmt::format(",book_snapshot,,,,,,{},,,,,,", env.getBookSnapshot().getLastUpdateId());
+      return;
+    case proto::Envelope::STATUS: {
+      auto st = env.getStatus();
+      out += fmt::format(",status,,,,,,,,,,,{},", status_name(st.getKind()));
+      append_csv_text(out, text_of(st.getDetail()));
+      return;
+    }
+  }
+  out += ",unknown,,,,,,,,,,,,";
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) {
+  std::string out;
+  absl::Status decoded = with_envelope(framed, [&](proto::Envelope::Reader env) {
+    out = fmt::format("{{\"seq\":{},\"mono_ns\":{},\"wall_ns\":{},\"exch_ns\":{},\"feed\":", env.getSequence(),
+                      env.getMonoNs(), env.getWallNs(), env.getExchNs());
+    append_json_string(out, text_of(env.getFeed()));
+    out += ",\"symbol\":";
+    append_json_string(out, text_of(env.getSymbol()));
+    append_body(out, env);
+    out.push_back('}');
+  });
+  if (!decoded.ok()) return decoded;
   return out;
+}
+
+absl::StatusOr<std::string> envelope_to_csv(std::span<const std::byte> framed) {
+  std::string out;
+  absl::Status decoded = with_envelope(framed, [&](proto::Envelope::Reader env) {
+    out = fmt::format("{},{},{},{},", env.getSequence(), env.getMonoNs(), env.getWallNs(), env.getExchNs());
+    append_csv_text(out, text_of(env.getFeed()));
+    out.push_back(',');
+    append_csv_text(out, text_of(env.getSymbol()));
+    append_csv_body(out, env);
+  });
+  if (!decoded.ok()) return decoded;
+  return out;
+}
+
+absl::StatusOr<std::string> envelope_symbol(std::span<const std::byte> framed) {
+  std::string symbol;
+  absl::Status decoded =
+      with_envelope(framed, [&](proto::Envelope::Reader env) { symbol = std::string(text_of(env.getSymbol())); });
+  if (!decoded.ok()) return decoded;
+  return symbol;
 }
 
 }  // namespace tickwire::connector

@@ -1,5 +1,7 @@
 #include "tickwire/connector/log.hpp"
 
+#include <unistd.h>
+
 #include <cstdio>
 #include <cstdlib>
 
@@ -19,6 +21,13 @@ middleware::Logger& log() {
       const auto text = middleware::status_text(created.status());
       std::fprintf(stderr, "tickwire: cannot start the logger: %.*s\n", static_cast<int>(text.size()), text.data());
       std::abort();
+    }
+    // On a crash, what is still in the rings is written to stderr before
+    // the process dies (see Logger::install_fatal_signal_handlers for limits).
+    if (auto installed = (*created)->install_fatal_signal_handlers(STDERR_FILENO); !installed.ok()) {
+      const auto text = middleware::status_text(installed);
+      std::fprintf(stderr, "tickwire: fatal-signal log drain not installed: %.*s\n", static_cast<int>(text.size()),
+                   text.data());
     }
     return std::move(*created);
   }();

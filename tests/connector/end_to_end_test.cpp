@@ -164,6 +164,59 @@ TEST_F(EndToEnd, RecordsDecodeWithTheIndependentCapnpTool) {
   EXPECT_EQ(trades, 50u);
 }
 
+TEST_F(EndToEnd, ReplaysARangeOneSymbolAndCsv) {
+  const int port = start_sim(300);
+  ASSERT_GT(port, 0);
+  auto run = run_command({TICKWIRE_BINARY, "run", "-c", write_config(port).string(), "--max-messages", "300",
+                          "--no-status"});
+  ASSERT_EQ(run.exit_code, 0);
+  stop_sim();
+  const auto sent = parse_sent(read_file(dir_ / "sent.ndjson"));
+  const std::string data = (dir_ / "data").string();
+  simdjson::dom::parser parser;
+
+  auto range = run_command({TICKWIRE_BINARY, "replay", data, "--from", "100", "--to", "149"});
+  ASSERT_EQ(range.exit_code, 0);
+  std::vector<std::uint64_t> seqs;
+  for (const auto& line : lines_of(range.out)) seqs.push_back(std::uint64_t(parser.parse(line)["seq"]));
+  ASSERT_EQ(seqs.size(), 50u);
+  EXPECT_EQ(seqs.front(), 100u);
+  EXPECT_EQ(seqs.back(), 149u);
+
+  auto btc = run_command({TICKWIRE_BINARY, "replay", data, "--symbol", "BTCUSDT"});
+  ASSERT_EQ(btc.exit_code, 0);
+  std::size_t expected = 0;
+  for (const auto& s : sent) expected += s.symbol == "BTCUSDT" ? 1 : 0;
+  std::size_t got = 0;
+  for (const auto& line : lines_of(btc.out)) {
+    EXPECT_EQ(std::string_view(parser.parse(line)["symbol"]), "BTCUSDT") << line;
+    ++got;
+  }
+  EXPECT_EQ(got, expected);
+
+  auto csv = run_command({TICKWIRE_BINARY, "replay", data, "--format", "csv", "--symbol", "ETHUSDT"});
+  ASSERT_EQ(csv.exit_code, 0);
+  const auto rows = lines_of(csv.out);
+  ASSERT_FALSE(rows.empty());
+  EXPECT_EQ(rows[0].rfind("seq,mono_ns,wall_ns,exch_ns,feed,symbol,kind,trade_id,price,size", 0), 0u) << rows[0];
+  const SentTrade* first_eth = nullptr;
+  for (const auto& s : sent) {
+    if (s.symbol == "ETHUSDT") {
+      first_eth = &s;
+      break;
+    }
+  }
+  ASSERT_NE(first_eth, nullptr);
+  EXPECT_NE(rows.at(1).find(",\"ETHUSDT\",trade," + std::to_string(first_eth->trade_id) + "," + first_eth->price +
+                            "," + first_eth->size + ","),
+            std::string::npos)
+      << rows.at(1);
+
+  auto bad = run_command({"/bin/sh", "-c", std::string("'") + TICKWIRE_BINARY + "' replay '" + data +
+                                               "' --from yesterday 2>&1"});
+  EXPECT_EQ(bad.exit_code, 2);
+}
+
 TEST(Cli, RejectsABadConfigBeforeStartingWithFileAndLine) {
   TempDir dir("tickwire-cli");
   const auto path = dir / "bad.toml";

@@ -18,6 +18,7 @@
 
 #include "commands/commands.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
+#include "tickwire/journal/position.hpp"
 #include "tickwire/journal/reader.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/nats_transport.hpp"
@@ -29,14 +30,17 @@
 namespace tickwire::connector::commands {
 namespace {
 
-enum class Format { kJsonl, kCapnp };
+enum class Format { kJsonl, kCsv, kCapnp };
 
 // write_record: one record in the chosen format; returns false on a decode
 // error (reported on stderr, naming the sequence).
 bool write_record(const journal::RecordView& r, Format format) {
   if (r.type != kEnvelopeRecordType) {
     // Records the journal writes itself (e.g. gap markers) are not Envelopes.
-    if (format == Format::kJsonl) {
+    if (format == Format::kCsv) {
+      fmt::print("{},{},{},,,,journal,,,,,,,,,,,,\"type {} ({} bytes)\"\n", r.seq, r.mono_ns, r.wall_ns, r.type,
+                 r.payload.size());
+    } else if (format == Format::kJsonl) {
       fmt::print("{{\"seq\":{},\"mono_ns\":{},\"wall_ns\":{},\"kind\":\"journal\",\"type\":{},\"bytes\":{}}}\n",
                  r.seq, r.mono_ns, r.wall_ns, r.type, r.payload.size());
     }
@@ -47,7 +51,7 @@ bool write_record(const journal::RecordView& r, Format format) {
     std::fwrite(r.payload.data(), 1, r.payload.size(), stdout);
     return true;
   }
-  auto json = envelope_to_json(r.payload);
+  auto json = format == Format::kCsv ? envelope_to_csv(r.payload) : envelope_to_json(r.payload);
   if (!json.ok()) {
     fmt::print(stderr, "tickwire replay: seq {}: {}\n", r.seq, middleware::status_text(json.status()));
     return false;
@@ -281,23 +285,61 @@ int publish_journal(journal::Reader& reader, const PublishOptions& opts) {
   return failures == 0 && counts->undecodable == 0 ? kExitOk : kExitFailure;
 }
 
+// print_records: writes records from the reader's position up to `to`,
+// keeping only `symbol`'s Envelopes when it is set.
+int print_records(journal::Reader& reader, Format format, const std::optional<journal::Position>& to,
+                  const std::string& symbol) {
+  if (format == Format::kCsv) fmt::print("{}\n", kEnvelopeCsvHeader);
+  int rc = kExitOk;
+  for (;;) {
+    auto next = reader.next();
+    if (!next.ok()) {
+      fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(next.status()));
+      return kExitFailure;
+    }
+    if (!next->has_value()) break;
+    const journal::RecordView& r = **next;
+    if (to && !journal::at_or_before(r, *to)) break;
+    if (!symbol.empty()) {
+      if (r.type != kEnvelopeRecordType) continue;
+      auto sym = envelope_symbol(r.payload);
+      if (!sym.ok()) {
+        fmt::print(stderr, "tickwire replay: seq {}: {}\n", r.seq, middleware::status_text(sym.status()));
+        rc = kExitFailure;
+        continue;
+      }
+      if (*sym != symbol) continue;
+    }
+    if (!write_record(r, format)) rc = kExitFailure;
+  }
+  std::fflush(stdout);
+  return rc;
+}
+
 }  // namespace
 
 Command add_replay(CLI::App& app) {
   struct Options {
     std::string dir;
     Format format = Format::kJsonl;
+    std::string from;
+    std::string to;
+    std::string symbol;
     PublishOptions publish;
   };
   auto opts = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("replay", "Print a journal's records in sequence order");
   sub->add_option("DIR", opts->dir, "Journal directory")->required();
   sub->add_option("--format", opts->format,
-                  "jsonl: one JSON object per record; capnp: a Cap'n Proto message stream "
-                  "(`capnp decode market_data.capnp Envelope` reads it)")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, Format>{{"jsonl", Format::kJsonl},
-                                                                        {"capnp", Format::kCapnp}}))
+                  "jsonl: one JSON object per record; csv: a header then one row per record; capnp: a Cap'n "
+                  "Proto message stream (`capnp decode market_data.capnp Envelope` reads it)")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, Format>{
+          {"jsonl", Format::kJsonl}, {"csv", Format::kCsv}, {"capnp", Format::kCapnp}}))
       ->capture_default_str();
+  sub->add_option("--from", opts->from,
+                  "Start at this sequence number or UTC time (2026-11-22T14:28:00Z), found through the index");
+  sub->add_option("--to", opts->to, "Stop after this sequence number or UTC time (inclusive)");
+  sub->add_option("--symbol", opts->symbol, "Only Envelopes of this symbol (journal records are skipped)");
   sub->add_option("--publish", opts->publish.target,
                   "Republish every Envelope through a transport instead of printing: inproc (counted by an "
                   "in-process subscriber), shm:NAME (a shared-memory transport file /dev/shm/NAME, created) or "
@@ -315,19 +357,25 @@ Command add_replay(CLI::App& app) {
               fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(reader.status()));
               return kExitIo;
             }
-            if (!opts->publish.target.empty()) return publish_journal(*reader, opts->publish);
-            int rc = kExitOk;
-            for (;;) {
-              auto next = reader->next();
-              if (!next.ok()) {
-                fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(next.status()));
+            std::optional<journal::Position> from;
+            std::optional<journal::Position> to;
+            for (auto [text, out] : {std::pair{&opts->from, &from}, std::pair{&opts->to, &to}}) {
+              if (text->empty()) continue;
+              auto pos = journal::parse_position(*text);
+              if (!pos.ok()) {
+                fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(pos.status()));
+                return kExitUsage;
+              }
+              *out = *pos;
+            }
+            if (from) {
+              if (auto s = journal::seek(*reader, *from); !s.ok()) {
+                fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(s));
                 return kExitFailure;
               }
-              if (!next->has_value()) break;
-              if (!write_record(**next, opts->format)) rc = kExitFailure;
             }
-            std::fflush(stdout);
-            return rc;
+            if (!opts->publish.target.empty()) return publish_journal(*reader, opts->publish);
+            return print_records(*reader, opts->format, to, opts->symbol);
           }};
 }
 

@@ -87,4 +87,17 @@ class EnvelopeEncoder {
 // (as produced by EnvelopeEncoder; any alignment). Errors name what is wrong.
 absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed);
 
+// kEnvelopeCsvHeader: the column names of envelope_to_csv, one line, no newline.
+inline constexpr std::string_view kEnvelopeCsvHeader =
+    "seq,mono_ns,wall_ns,exch_ns,feed,symbol,kind,trade_id,price,size,aggressor,trade_ns,"
+    "update_id,bid_price,bid_size,ask_price,ask_size,status,detail";
+
+// envelope_to_csv: one CSV row (no newline) in kEnvelopeCsvHeader's columns;
+// columns that do not apply to the record's kind are empty (book levels are
+// not flattened: use jsonl for books). Text fields are quoted (RFC 4180).
+absl::StatusOr<std::string> envelope_to_csv(std::span<const std::byte> framed);
+
+// envelope_symbol: the Envelope's symbol.
+absl::StatusOr<std::string> envelope_symbol(std::span<const std::byte> framed);
+
 }  // namespace tickwire::connector
