@@ -161,6 +161,11 @@ struct NatsCallbacks {
 NatsTransport::NatsTransport(NatsOptions options) : options_(std::move(options)) {}
 
 absl::StatusOr<std::unique_ptr<NatsTransport>> NatsTransport::connect(NatsOptions options) {
+  // spdlog creates its registry on first use. Create it here, before nats.c
+  // starts the threads whose callbacks log, so that thread creation orders
+  // the creation before every use (otherwise the first callback creates it
+  // on a nats.c thread and this thread reads it unordered).
+  (void)spdlog::default_logger_raw();
   std::unique_ptr<NatsTransport> t(new NatsTransport(std::move(options)));
   if (auto s = t->open(); !s.ok()) return s;
   return t;
