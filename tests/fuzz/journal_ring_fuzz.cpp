@@ -17,33 +17,16 @@
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/reader.hpp"
 
+#include "fuzz_support.hpp"
+
 namespace {
 
 namespace jr = tickwire::journal;
 
-void remove_scratch();
-
 // scratch: this process's directory for the files the target writes, removed at exit.
-const std::filesystem::path& scratch() {
-  static const std::filesystem::path dir = [] {
-    std::string templ = (std::filesystem::temp_directory_path() / "tickwire-fuzz-ring-XXXXXX").string();
-    if (::mkdtemp(templ.data()) == nullptr) std::abort();
-    return std::filesystem::path(templ);
-  }();
-  // Registered once `dir` exists, so it runs before `dir` is destroyed.
-  static const bool registered = std::atexit(remove_scratch) == 0;
-  (void)registered;
-  return dir;
-}
+const std::filesystem::path& scratch() { return tickwire::fuzz::scratch_dir("tickwire-fuzz-ring"); }
 
-void remove_scratch() {
-  std::error_code ec;
-  std::filesystem::remove_all(scratch(), ec);
-}
-
-void check(bool ok) {
-  if (!ok) std::abort();
-}
+using tickwire::fuzz::check;
 
 void write_file(const std::filesystem::path& p, const void* data, std::size_t size) {
   std::ofstream(p, std::ios::binary | std::ios::trunc)
