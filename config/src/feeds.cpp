@@ -12,7 +12,9 @@ namespace tickwire::config::detail {
 namespace {
 
 constexpr std::string_view kExchanges[] = {"binance"};
-constexpr std::string_view kChannels[] = {"trade"};
+constexpr std::string_view kChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+constexpr std::string_view kSubscribeModes[] = {"url", "message"};
+constexpr std::uint32_t kDepthLimits[] = {100, 500, 1000, 5000};
 constexpr std::uint64_t kMinFrameBytes = 1u << 10;
 constexpr std::uint64_t kMaxFrameBytes = 1u << 30;
 
@@ -30,8 +32,8 @@ std::string one_of(const std::string_view (&names)[N]) {
   return out;
 }
 
-template <std::size_t N>
-bool contains(const std::string_view (&names)[N], std::string_view value) {
+template <typename T, std::size_t N, typename V>
+bool contains(const T (&names)[N], const V& value) {
   return std::find(std::begin(names), std::end(names), value) != std::end(names);
 }
 
@@ -93,9 +95,53 @@ absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
                     [](std::string_view c) { return contains(kChannels, c); });
 }
 
+std::string rest_url_error(std::string_view url) {
+  const auto separator = url.find("://");
+  const std::string_view scheme = url.substr(0, separator);
+  if (separator == std::string_view::npos || (scheme != "http" && scheme != "https")) {
+    return fmt::format("expected \"http://host[:port]\" or \"https://host[:port]\", got {:?}", url);
+  }
+  const std::string_view rest = url.substr(separator + 3);
+  if (rest.find_first_of("/?# \t\r\n") != std::string_view::npos) {
+    return fmt::format("expected a scheme and authority only (no path), got {:?}", url);
+  }
+  return authority_error(url, rest);
+}
+
+// The session keys: subscription mode, REST snapshots, liveness, rollover, reconnect.
+absl::Status read_session(const TableView& t, FeedConfig& feed) {
+  std::size_t mode = feed.subscribe == "message" ? 1 : 0;
+  if (auto s = t.read_choice("subscribe", {"url", "message"}, mode); !s.ok()) return s;
+  feed.subscribe = std::string(kSubscribeModes[mode]);
+  if (auto s = t.read_string("rest_url", feed.rest_url, Presence::kOptional); !s.ok()) return s;
+  if (!feed.rest_url.empty()) {
+    if (auto why = rest_url_error(feed.rest_url); !why.empty()) return t.invalid("rest_url", why);
+  }
+  if (auto s = t.read_uint32("depth_limit", feed.depth_limit, 1); !s.ok()) return s;
+  if (!contains(kDepthLimits, feed.depth_limit)) {
+    return t.invalid("depth_limit",
+                     fmt::format("expected one of 100, 500, 1000, 5000, got {}", feed.depth_limit));
+  }
+  if (auto s = t.read_uint32("ping_interval_ms", feed.ping_interval_ms, 0); !s.ok()) return s;
+  if (auto s = t.read_uint32("pong_timeout_ms", feed.pong_timeout_ms, 100); !s.ok()) return s;
+  if (auto s = t.read_uint32("stale_after_ms", feed.stale_after_ms, 0); !s.ok()) return s;
+  if (auto s = t.read_uint("max_lifetime_s", feed.max_lifetime_s, 1, 7 * 86'400); !s.ok()) return s;
+  if (auto s = t.read_uint32("rollover_overlap_ms", feed.rollover_overlap_ms, 1); !s.ok()) return s;
+  if (auto s = t.read_uint32("backoff_initial_ms", feed.backoff_initial_ms, 1); !s.ok()) return s;
+  if (auto s = t.read_uint32("backoff_max_ms", feed.backoff_max_ms, 1); !s.ok()) return s;
+  if (feed.backoff_max_ms < feed.backoff_initial_ms) {
+    return t.invalid("backoff_max_ms", fmt::format("expected >= backoff_initial_ms ({}), got {}",
+                                                   feed.backoff_initial_ms, feed.backoff_max_ms));
+  }
+  return t.read_uint32("max_connects_per_5min", feed.max_connects_per_5min, 1);
+}
+
 absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = t.check_known({"name", "exchange", "url", "symbols", "channels", "ca_file",
-                              "verify_tls", "max_frame_bytes"});
+                              "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
+                              "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
+                              "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
+                              "backoff_max_ms", "max_connects_per_5min"});
       !s.ok()) {
     return s;
   }
@@ -113,7 +159,11 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = read_symbols_and_channels(t, feed); !s.ok()) return s;
   if (auto s = t.read_string("ca_file", feed.ca_file, Presence::kOptional); !s.ok()) return s;
   if (auto s = t.read_bool("verify_tls", feed.verify_tls); !s.ok()) return s;
-  return t.read_size("max_frame_bytes", feed.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes);
+  if (auto s = t.read_size("max_frame_bytes", feed.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes);
+      !s.ok()) {
+    return s;
+  }
+  return read_session(t, feed);
 }
 
 }  // namespace

@@ -88,6 +88,17 @@ TEST(Config, OmittedOptionalKeysTakeTheirDefaults) {
   EXPECT_EQ(feed.ca_file, "");
   EXPECT_TRUE(feed.verify_tls);
   EXPECT_EQ(feed.max_frame_bytes, 1u << 20);
+  EXPECT_EQ(feed.subscribe, "url");
+  EXPECT_EQ(feed.rest_url, "");
+  EXPECT_EQ(feed.depth_limit, 1000u);
+  EXPECT_EQ(feed.ping_interval_ms, 20'000u);
+  EXPECT_EQ(feed.pong_timeout_ms, 60'000u);
+  EXPECT_EQ(feed.stale_after_ms, 0u);
+  EXPECT_EQ(feed.max_lifetime_s, 85'800u);
+  EXPECT_EQ(feed.rollover_overlap_ms, 10'000u);
+  EXPECT_EQ(feed.backoff_initial_ms, 100u);
+  EXPECT_EQ(feed.backoff_max_ms, 30'000u);
+  EXPECT_EQ(feed.max_connects_per_5min, 300u);
   EXPECT_EQ(config->simulator.rate, 1000.0);
   EXPECT_EQ(config->simulator.seed, 1u);
   EXPECT_EQ(config->simulator.count, 0u);
@@ -157,7 +168,9 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "roll_daily_utc, fsync, fsync_interval_ms, full_policy, batch_records, batch_us)");
   EXPECT_EQ(error_of(with("urls = \"sim://\"\n")),
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
-            "channels, ca_file, verify_tls, max_frame_bytes)");
+            "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
+            "ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
+            "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
             "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads)");
 }
@@ -217,7 +230,41 @@ TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(replacing(4, "exchange = \"kraken\"")),
             "test.toml:4: feeds[0].exchange: expected one of \"binance\", got \"kraken\"");
   EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
-            "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", got \"depth\"");
+            "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", \"aggTrade\", "
+            "\"bookTicker\", \"depth@100ms\", got \"depth\"");
+  EXPECT_EQ(error_of(with("subscribe = \"both\"\n")),
+            "test.toml:7: feeds[0].subscribe: expected one of \"url\", \"message\", got \"both\"");
+}
+
+TEST(Config, SessionKeysAreReadAndChecked) {
+  auto config = load_string(with("channels = [\"trade\", \"aggTrade\", \"bookTicker\", \"depth@100ms\"]\n"
+                                 "subscribe = \"message\"\n"
+                                 "rest_url = \"http://127.0.0.1:8080\"\n"
+                                 "depth_limit = 5000\n"
+                                 "stale_after_ms = 3000\n"
+                                 "max_lifetime_s = 5\n"
+                                 "backoff_initial_ms = 10\n"
+                                 "backoff_max_ms = 20\n"),
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const FeedConfig& feed = config->feeds[0];
+  EXPECT_THAT(feed.channels, ::testing::ElementsAre("trade", "aggTrade", "bookTicker", "depth@100ms"));
+  EXPECT_EQ(feed.subscribe, "message");
+  EXPECT_EQ(feed.rest_url, "http://127.0.0.1:8080");
+  EXPECT_EQ(feed.depth_limit, 5000u);
+  EXPECT_EQ(feed.stale_after_ms, 3000u);
+  EXPECT_EQ(feed.max_lifetime_s, 5u);
+
+  EXPECT_EQ(error_of(with("rest_url = \"ftp://x\"\n")),
+            "test.toml:7: feeds[0].rest_url: expected \"http://host[:port]\" or "
+            "\"https://host[:port]\", got \"ftp://x\"");
+  EXPECT_EQ(error_of(with("rest_url = \"https://api.binance.com/api\"\n")),
+            "test.toml:7: feeds[0].rest_url: expected a scheme and authority only (no path), got "
+            "\"https://api.binance.com/api\"");
+  EXPECT_EQ(error_of(with("depth_limit = 20\n")),
+            "test.toml:7: feeds[0].depth_limit: expected one of 100, 500, 1000, 5000, got 20");
+  EXPECT_EQ(error_of(with("backoff_initial_ms = 50\nbackoff_max_ms = 10\n")),
+            "test.toml:8: feeds[0].backoff_max_ms: expected >= backoff_initial_ms (50), got 10");
 }
 
 TEST(Config, DuplicateFeedNamesAndSymbolsAreErrors) {

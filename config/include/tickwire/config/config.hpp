@@ -28,10 +28,25 @@ struct FeedConfig {
   std::string exchange;                 // "binance" (the only exchange so far)
   std::string url;                      // "sim://" (embedded simulator) | "ws://host:port/path" | "wss://..."
   std::vector<std::string> symbols;     // exchange symbols, upper case, e.g. "BTCUSDT" (non-empty, unique)
-  std::vector<std::string> channels = {"trade"};  // allowed: trade (aggTrade, bookTicker, depth@100ms later)
+  std::vector<std::string> channels = {"trade"};  // trade, aggTrade, bookTicker, depth@100ms
   std::string ca_file;                  // optional CA bundle for wss; empty = system store
   bool verify_tls = true;
   std::size_t max_frame_bytes = 1u << 20;  // larger websocket frames are rejected
+  // Subscription: "url" puts the streams in the URL (/stream?streams=..);
+  // "message" connects to /stream and sends SUBSCRIBE messages.
+  std::string subscribe = "url";
+  // REST base for order-book snapshots (depth@100ms): "http(s)://host[:port]";
+  // empty = derived (the simulator's for sim://, https://api.binance.com otherwise).
+  std::string rest_url;
+  std::uint32_t depth_limit = 1000;     // snapshot levels: 100, 500, 1000 or 5000
+  std::uint32_t ping_interval_ms = 20'000;   // our own pings; 0 = none
+  std::uint32_t pong_timeout_ms = 60'000;    // no frame or pong for this long = dead socket
+  std::uint32_t stale_after_ms = 0;          // a stream silent this long is restarted; 0 = off
+  std::uint64_t max_lifetime_s = 85'800;     // make-before-break rollover after this (23 h 50 min)
+  std::uint32_t rollover_overlap_ms = 10'000;  // longest wait for both connections to overlap
+  std::uint32_t backoff_initial_ms = 100;
+  std::uint32_t backoff_max_ms = 30'000;
+  std::uint32_t max_connects_per_5min = 300;  // connection attempts per process, per 5 minutes
 };
 
 // [simulator]: used when a feed url is "sim://".
