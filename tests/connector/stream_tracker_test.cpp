@@ -1,0 +1,166 @@
+#include "tickwire/connector/stream_tracker.hpp"
+
+#include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
+
+namespace tickwire::connector {
+namespace {
+
+IdVerdict::Kind kind_of(StreamTracker& t, std::size_t s, std::uint64_t id, std::uint32_t gen = 0) {
+  return t.check(s, id, id, gen).kind;
+}
+
+TEST(StreamTracker, ContiguousIdsAreAcceptedAndRepeatsAreDuplicates) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  EXPECT_EQ(kind_of(t, s, 100), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 101), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 101), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 99), IdVerdict::kDuplicate);
+  EXPECT_EQ(t.last_id(s), 101u);
+}
+
+TEST(StreamTracker, AGapIsReportedWithItsExactRangeAndTheMessageIsAccepted) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  kind_of(t, s, 10);
+  const IdVerdict v = t.check(s, 14, 14, 0);
+  EXPECT_EQ(v.kind, IdVerdict::kGap);
+  EXPECT_EQ(v.gap_from, 11u);
+  EXPECT_EQ(v.gap_to, 13u);
+  EXPECT_EQ(t.last_id(s), 14u);
+  // A late message from inside the gap is older than the stream now: a duplicate, not data.
+  EXPECT_EQ(kind_of(t, s, 12), IdVerdict::kDuplicate);
+}
+
+TEST(StreamTracker, RangesMustStraddleTheNextIdLikeDepthDiffs) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  EXPECT_EQ(t.check(s, 1, 5, 0).kind, IdVerdict::kAccept);
+  EXPECT_EQ(t.check(s, 4, 9, 0).kind, IdVerdict::kAccept);  // straddles 6
+  EXPECT_EQ(t.check(s, 10, 12, 0).kind, IdVerdict::kAccept);
+  EXPECT_EQ(t.check(s, 7, 12, 0).kind, IdVerdict::kDuplicate);
+  const IdVerdict v = t.check(s, 20, 25, 0);
+  EXPECT_EQ(v.kind, IdVerdict::kGap);
+  EXPECT_EQ(v.gap_from, 13u);
+  EXPECT_EQ(v.gap_to, 19u);
+}
+
+TEST(StreamTracker, MonotonicStreamsOnlyDropOlderIds) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kMonotonic);
+  EXPECT_EQ(kind_of(t, s, 5), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 50), IdVerdict::kAccept);  // not a gap: ids are shared with other updates
+  EXPECT_EQ(kind_of(t, s, 50), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 49), IdVerdict::kDuplicate);
+}
+
+TEST(StreamTracker, ResetTakesTheNextIdAsIs) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  kind_of(t, s, 10);
+  t.reset(s);
+  EXPECT_EQ(kind_of(t, s, 3), IdVerdict::kAccept);
+  EXPECT_EQ(t.last_id(s), 3u);
+}
+
+TEST(StreamTracker, RolloverWhereTheNewConnectionStartsBehindOverlapsOnItsFirstRepeat) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  for (std::uint64_t id = 1; id <= 10; ++id) kind_of(t, s, id, 1);
+  t.begin_rollover(2);
+  EXPECT_FALSE(t.overlapped());
+  EXPECT_EQ(kind_of(t, s, 9, 2), IdVerdict::kDuplicate);
+  EXPECT_TRUE(t.overlapped());
+  EXPECT_EQ(kind_of(t, s, 10, 2), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 11, 2), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 11, 1), IdVerdict::kDuplicate);
+  t.end_rollover();
+  EXPECT_EQ(kind_of(t, s, 12, 2), IdVerdict::kAccept);
+}
+
+TEST(StreamTracker, RolloverWhereTheNewConnectionIsAheadHoldsItUntilTheOldCatchesUp) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  for (std::uint64_t id = 1; id <= 10; ++id) kind_of(t, s, id, 1);
+  t.begin_rollover(2);
+  EXPECT_EQ(kind_of(t, s, 13, 2), IdVerdict::kHeld);  // 11, 12 still to come from the old one
+  EXPECT_EQ(kind_of(t, s, 14, 2), IdVerdict::kHeld);
+  EXPECT_FALSE(t.overlapped());
+  EXPECT_EQ(kind_of(t, s, 11, 1), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 12, 1), IdVerdict::kAccept);
+  EXPECT_FALSE(t.overlapped());  // 13 was held, so the old one must still deliver it
+  EXPECT_EQ(kind_of(t, s, 13, 1), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 14, 1), IdVerdict::kAccept);
+  EXPECT_TRUE(t.overlapped());
+  EXPECT_EQ(kind_of(t, s, 15, 2), IdVerdict::kAccept);
+}
+
+TEST(StreamTracker, OnlyStreamsWithDataMustOverlap) {
+  StreamTracker t;
+  const auto busy = t.add_stream(StreamKind::kContiguous);
+  const auto quiet = t.add_stream(StreamKind::kContiguous);
+  const auto quote = t.add_stream(StreamKind::kMonotonic);
+  kind_of(t, busy, 1, 1);
+  kind_of(t, quote, 7, 1);
+  t.begin_rollover(2);
+  (void)quiet;
+  EXPECT_EQ(t.not_overlapped(), 2u);
+  kind_of(t, busy, 1, 2);
+  EXPECT_EQ(t.not_overlapped(), 1u);
+  EXPECT_EQ(kind_of(t, quote, 9, 2), IdVerdict::kAccept);  // monotonic: any message from the new one overlaps
+  EXPECT_TRUE(t.overlapped());
+}
+
+// Two connections deliver the same contiguous stream with random lags; the
+// accepted ids must be exactly 1..N, once each, in order, whatever the interleaving.
+TEST(StreamTracker, RandomInterleavingsOfTwoConnectionsLoseAndRepeatNothing) {
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    std::mt19937_64 rng(seed);
+    StreamTracker t;
+    const auto s = t.add_stream(StreamKind::kContiguous);
+    constexpr std::uint64_t kN = 300;
+    const std::uint64_t switch_at = 50 + rng() % 100;   // the old connection stops after the overlap
+    const std::uint64_t new_start = switch_at - 20 + rng() % 40;  // the new one starts around there
+    std::vector<std::uint64_t> accepted;
+    std::uint64_t old_next = 1;
+    std::uint64_t new_next = 0;
+    bool old_open = true;
+    while (accepted.size() < kN && (old_open || new_next != 0)) {
+      if (new_next == 0 && old_next >= switch_at - 20) {
+        t.begin_rollover(2);
+        new_next = new_start;
+      }
+      const bool new_has_more = new_next != 0 && new_next <= kN;
+      if (!old_open && !new_has_more) break;
+      const bool pick_old = old_open && (!new_has_more || rng() % 2 == 0);
+      std::uint64_t id = 0;
+      std::uint32_t gen = 0;
+      if (pick_old) {
+        id = old_next++;
+        gen = 1;
+      } else {
+        id = new_next++;
+        gen = 2;
+      }
+      const IdVerdict v = t.check(s, id, id, gen);
+      ASSERT_NE(v.kind, IdVerdict::kGap) << "seed " << seed << " id " << id << " gen " << gen;
+      if (v.kind == IdVerdict::kAccept) accepted.push_back(id);
+      if (old_open && t.rolling_over() && t.overlapped()) {
+        t.end_rollover();
+        old_open = false;
+      }
+      if (old_next > kN) old_open = false;
+    }
+    ASSERT_FALSE(accepted.empty());
+    for (std::size_t i = 0; i < accepted.size(); ++i) {
+      ASSERT_EQ(accepted[i], i + 1) << "seed " << seed;
+    }
+    EXPECT_EQ(accepted.size(), kN) << "seed " << seed;
+  }
+}
+
+}  // namespace
+}  // namespace tickwire::connector
