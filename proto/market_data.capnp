@@ -34,6 +34,13 @@ struct Trade {
   size @2 :Decimal;       # executed quantity in the base asset (Binance "q")
   aggressor @3 :Side;     # taker side (Binance: "m" true => sell)
   tradeNs @4 :UInt64;     # exchange trade time, ns since the Unix epoch (Binance "T")
+  # An aggregate trade (Binance aggTrade): the fills of one taker order at one
+  # price. tradeId is then the aggregate id (Binance "a", its own id space) and
+  # [firstTradeId, lastTradeId] the plain trade ids it covers ("f", "l").
+  # Readers that predate these fields see aggregates as trades.
+  aggregate @5 :Bool;
+  firstTradeId @6 :UInt64;
+  lastTradeId @7 :UInt64;
 }
 
 # Best bid and offer (top of book).

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
@@ -28,6 +29,24 @@ void set_decimal(proto::Decimal::Builder b, middleware::Decimal d) {
 }
 
 capnp::Text::Reader text(std::string_view s) { return capnp::Text::Reader(s.data(), s.size()); }
+
+void set_levels(capnp::List<proto::Level>::Builder out, std::span<const PriceLevel> levels) {
+  for (capnp::uint i = 0; i < levels.size(); ++i) {
+    auto level = out[i];
+    set_decimal(level.initPrice(), levels[i].price);
+    set_decimal(level.initSize(), levels[i].size);
+  }
+}
+
+std::size_t text_words(std::string_view s) { return (s.size() + 1 + sizeof(capnp::word) - 1) / sizeof(capnp::word); }
+
+// small_words: an upper bound on the words of an Envelope with these texts
+// and `levels` book levels: root pointer 1 + Envelope 8 + texts + the body
+// struct (at most 5) + its decimals (4 x 2) + for books 2 list tags and 6
+// words per level (2 pointers + 2 two-word decimals), plus slack.
+std::size_t small_words(std::string_view feed, std::string_view symbol, std::size_t levels) {
+  return 32 + text_words(feed) + text_words(symbol) + 6 * levels;
+}
 
 void set_header(proto::Envelope::Builder env, const Stamp& stamp, std::string_view feed,
                 std::string_view symbol, std::uint64_t exch_ns) {
@@ -54,30 +73,52 @@ absl::Status EnvelopeEncoder::status() const {
 }
 
 template <typename Fill>
-std::span<const std::byte> EnvelopeEncoder::encode(Fill&& fill) {
+std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fill&& fill) {
   if (!ok()) return {};
-  // Safety: the scratch buffer is cache-line aligned, kScratchWords words
-  // long, zeroed, and used by one builder at a time.
-  capnp::word* scratch = reinterpret_cast<capnp::word*>(scratch_.data());
-  capnp::MallocMessageBuilder message(kj::arrayPtr(scratch, kScratchWords));
+  capnp::word* scratch = nullptr;
+  std::size_t scratch_words = 0;
+  if (words_needed <= kScratchWords) {
+    // Safety: the scratch buffer is cache-line aligned, kScratchWords words
+    // long, zeroed, and used by one builder at a time.
+    scratch = reinterpret_cast<capnp::word*>(scratch_.data());
+    scratch_words = kScratchWords;
+  } else {
+    if (big_scratch_words_ < words_needed) {
+      // Cap'n Proto requires a zeroed first segment; the builder re-zeroes
+      // what it used, so only a fresh allocation needs clearing.
+      big_scratch_ = std::make_unique<capnp::word[]>(words_needed);
+      std::memset(static_cast<void*>(big_scratch_.get()), 0, words_needed * sizeof(capnp::word));
+      big_scratch_words_ = words_needed;
+    }
+    scratch = big_scratch_.get();
+    scratch_words = big_scratch_words_;
+  }
+  // The builder zeroes the part of the scratch it used when destroyed, at
+  // the end of this scope, after the bytes were copied out.
+  capnp::MallocMessageBuilder message(kj::arrayPtr(scratch, scratch_words));
   fill(message.initRoot<proto::Envelope>());
   auto segments = message.getSegmentsForOutput();
-  // A message that outgrew the scratch segment spilled into a heap segment;
-  // that cannot happen for the bounded events encoded here, and is reported
-  // to the caller (an empty span) rather than framed from the heap.
+  // A message that outgrew its first segment spilled into a heap segment; the
+  // size estimates make that impossible, and it is reported to the caller (an
+  // empty span) rather than framed from the heap.
   if (segments.size() != 1 || segments[0].begin() != scratch) return {};
   // Framing of a single-segment message: u32 (segment count - 1) = 0, u32 size in words.
   const auto words = static_cast<std::uint32_t>(segments[0].size());
   const std::uint32_t header[2] = {0, words};
+  const std::size_t total = sizeof header + words * sizeof(capnp::word);
   std::byte* out = out_.data();
+  if (total > kBufferBytes) {
+    if (big_out_.size() < total) big_out_.resize(total);
+    out = big_out_.data();
+  }
   std::memcpy(out, header, sizeof header);
   std::memcpy(out + sizeof header, segments[0].begin(), words * sizeof(capnp::word));
-  return {out, sizeof header + words * sizeof(capnp::word)};
+  return {out, total};
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std::string_view feed,
                                                          const TradeEvent& trade) {
-  return encode([&](proto::Envelope::Builder env) {
+  return encode(small_words(feed, trade.symbol, 0), [&](proto::Envelope::Builder env) {
     set_header(env, stamp, feed, trade.symbol, trade.event_ns);
     auto t = env.initTrade();
     t.setTradeId(trade.trade_id);
@@ -85,12 +126,57 @@ std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std
     set_decimal(t.initSize(), trade.size);
     t.setAggressor(to_proto(trade.aggressor));
     t.setTradeNs(trade.trade_ns);
+    if (trade.aggregate) {
+      t.setAggregate(true);
+      t.setFirstTradeId(trade.first_trade_id);
+      t.setLastTradeId(trade.last_trade_id);
+    }
+  });
+}
+
+std::span<const std::byte> EnvelopeEncoder::encode_quote(const Stamp& stamp, std::string_view feed,
+                                                         const QuoteEvent& quote) {
+  return encode(small_words(feed, quote.symbol, 0), [&](proto::Envelope::Builder env) {
+    set_header(env, stamp, feed, quote.symbol, quote.event_ns);
+    auto q = env.initQuote();
+    q.setUpdateId(quote.update_id);
+    set_decimal(q.initBidPrice(), quote.bid_price);
+    set_decimal(q.initBidSize(), quote.bid_size);
+    set_decimal(q.initAskPrice(), quote.ask_price);
+    set_decimal(q.initAskSize(), quote.ask_size);
+  });
+}
+
+std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp, std::string_view feed,
+                                                              const BookDeltaEvent& delta) {
+  const std::size_t levels = delta.bids.size() + delta.asks.size();
+  return encode(small_words(feed, delta.symbol, levels), [&](proto::Envelope::Builder env) {
+    set_header(env, stamp, feed, delta.symbol, delta.event_ns);
+    auto d = env.initBookDelta();
+    d.setFirstUpdateId(delta.first_update_id);
+    d.setLastUpdateId(delta.last_update_id);
+    set_levels(d.initBids(static_cast<capnp::uint>(delta.bids.size())), delta.bids);
+    set_levels(d.initAsks(static_cast<capnp::uint>(delta.asks.size())), delta.asks);
+  });
+}
+
+std::span<const std::byte> EnvelopeEncoder::encode_book_snapshot(const Stamp& stamp, std::string_view feed,
+                                                                 const BookSnapshotEvent& snapshot) {
+  const std::size_t levels = snapshot.bids.size() + snapshot.asks.size();
+  return encode(small_words(feed, snapshot.symbol, levels), [&](proto::Envelope::Builder env) {
+    set_header(env, stamp, feed, snapshot.symbol, 0);
+    auto s = env.initBookSnapshot();
+    s.setLastUpdateId(snapshot.last_update_id);
+    set_levels(s.initBids(static_cast<capnp::uint>(snapshot.bids.size())), snapshot.bids);
+    set_levels(s.initAsks(static_cast<capnp::uint>(snapshot.asks.size())), snapshot.asks);
   });
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_status(const Stamp& stamp, std::string_view feed,
                                                           const StatusEvent& status) {
-  return encode([&](proto::Envelope::Builder env) {
+  const std::size_t detail = std::min(status.detail.size(), kMaxStatusDetail);
+  return encode(small_words(feed, status.symbol, 0) + detail / sizeof(capnp::word) + 1,
+                [&](proto::Envelope::Builder env) {
     set_header(env, stamp, feed, status.symbol, 0);
     auto s = env.initStatus();
     s.setKind(static_cast<proto::Status::Kind>(status.kind));

@@ -79,10 +79,14 @@ void append_body(std::string& out, proto::Envelope::Reader env) {
   switch (env.which()) {
     case proto::Envelope::TRADE: {
       auto t = env.getTrade();
-      out += fmt::format(",\"kind\":\"trade\",\"trade_id\":{}", t.getTradeId());
+      out += fmt::format(",\"kind\":\"{}\",\"trade_id\":{}", t.getAggregate() ? "agg_trade" : "trade",
+                         t.getTradeId());
       append_decimal(out, "price", t.getPrice());
       append_decimal(out, "size", t.getSize());
       out += fmt::format(",\"aggressor\":\"{}\",\"trade_ns\":{}", side_name(t.getAggressor()), t.getTradeNs());
+      if (t.getAggregate()) {
+        out += fmt::format(",\"first_trade_id\":{},\"last_trade_id\":{}", t.getFirstTradeId(), t.getLastTradeId());
+      }
       return;
     }
     case proto::Envelope::QUOTE: {
@@ -164,7 +168,8 @@ void append_csv_body(std::string& out, proto::Envelope::Reader env) {
   switch (env.which()) {
     case proto::Envelope::TRADE: {
       auto t = env.getTrade();
-      out += fmt::format(",trade,{},{},{},{},{},,,,,,,", t.getTradeId(), decimal_text(t.getPrice()),
+      out += fmt::format(",{},{},{},{},{},{},,,,,,,", t.getAggregate() ? "agg_trade" : "trade", t.getTradeId(),
+                         decimal_text(t.getPrice()),
                          decimal_text(t.getSize()), side_name(t.getAggressor()), t.getTradeNs());
       return;
     }

@@ -1,5 +1,8 @@
 #include "tickwire/connector/feeds/binance.hpp"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace tickwire::connector::feeds {
 namespace {
 
@@ -9,11 +12,38 @@ constexpr std::uint64_t kNsPerMs = 1'000'000;
 // The largest millisecond timestamp whose nanosecond value fits in 64 bits.
 constexpr std::uint64_t kMaxMs = UINT64_MAX / kNsPerMs;
 
+ParsedMessage of_kind(MessageKind kind, EventKind event) {
+  ParsedMessage out;
+  out.kind = kind;
+  out.event = event;
+  return out;
+}
+
+// Field-lookup helpers: each returns the simdjson error (NO_SUCH_FIELD when absent).
+simdjson::error_code get_u64(od::object& o, std::string_view key, std::uint64_t& out) {
+  return o.find_field_unordered(key).get_uint64().get(out);
+}
+simdjson::error_code get_str(od::object& o, std::string_view key, std::string_view& out) {
+  return o.find_field_unordered(key).get_string().get(out);
+}
+
+bool to_ns(std::uint64_t ms, std::uint64_t& ns) {
+  if (ms > kMaxMs) return false;
+  ns = ms * kNsPerMs;
+  return true;
+}
+
 }  // namespace
+
+BinanceParser::BinanceParser() {
+  bids_.reserve(kInitialLevels);
+  asks_.reserve(kInitialLevels);
+  error_text_.reserve(256);
+}
 
 ParsedMessage BinanceParser::fail(std::string_view what) {
   error_ = what;
-  return ParsedMessage{MessageKind::kError, {}};
+  return of_kind(MessageKind::kError, EventKind::kError);
 }
 
 ParsedMessage BinanceParser::parse(const char* data, std::size_t size) {
@@ -28,33 +58,117 @@ ParsedMessage BinanceParser::parse(const char* data, std::size_t size) {
                                                             : "message: expected a JSON object");
   }
 
-  // Combined stream: {"stream":"btcusdt@trade","data":{...}}; raw stream: the event itself.
+  // Combined stream: {"stream":"btcusdt@trade","data":{...}}; raw stream: the
+  // event itself; replies carry an "id"; the websocket API wraps events in "event".
   od::object event;
   od::value data_field;
   auto data_err = root.find_field_unordered("data").get(data_field);
   if (data_err == simdjson::SUCCESS) {
     if (data_field.get_object().get(event)) return fail("data: expected an object");
-  } else if (data_err == simdjson::NO_SUCH_FIELD) {
-    if (root.reset().error()) return fail("message: cannot rewind");
-    od::value id;
-    if (root.find_field_unordered("id").get(id) == simdjson::SUCCESS) {
-      return ParsedMessage{MessageKind::kControl, {}};
-    }
-    if (root.reset().error()) return fail("message: cannot rewind");
-    event = root;
-  } else {
-    return fail("message: malformed JSON");
+    return parse_event(event);
   }
+  if (data_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
+  if (root.reset().error()) return fail("message: cannot rewind");
+  od::value probe;
+  auto id_err = root.find_field_unordered("id").get(probe);
+  if (id_err == simdjson::SUCCESS) return parse_reply(root);
+  if (id_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
+  if (root.reset().error()) return fail("message: cannot rewind");
+  auto wrapped_err = root.find_field_unordered("event").get(probe);
+  if (wrapped_err == simdjson::SUCCESS) {
+    if (probe.get_object().get(event)) return fail("event: expected an object");
+    return parse_event(event);
+  }
+  if (wrapped_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
+  if (root.reset().error()) return fail("message: cannot rewind");
+  return parse_event(root);
+}
 
+ParsedMessage BinanceParser::parse_event(od::object& event) {
   std::string_view type;
   auto type_err = event.find_field_unordered("e").get_string().get(type);
-  if (type_err) return fail(type_err == simdjson::NO_SUCH_FIELD ? "data.e: missing" : "data.e: expected a string");
+  if (type_err == simdjson::NO_SUCH_FIELD) {
+    // Spot bookTicker is the one event without a type: {"u":..,"s":..,"b":..}.
+    if (event.reset().error()) return fail("message: cannot rewind");
+    od::value u;
+    auto u_err = event.find_field_unordered("u").get(u);
+    if (u_err == simdjson::NO_SUCH_FIELD) return fail("data.e: missing (and no \"u\" of a bookTicker)");
+    if (u_err) return fail("message: malformed JSON");
+    if (event.reset().error()) return fail("message: cannot rewind");
+    return parse_book_ticker(event);
+  }
+  if (type_err) return fail("data.e: expected a string");
   if (type == "trade") return parse_trade(event);
-  return ParsedMessage{MessageKind::kIgnored, {}};
+  if (type == "depthUpdate") return parse_depth_update(event);
+  if (type == "aggTrade") return parse_agg_trade(event);
+  if (type == "bookTicker") return parse_book_ticker(event);
+  if (type == "serverShutdown") return parse_server_shutdown(event);
+  return of_kind(MessageKind::kIgnored, EventKind::kIgnored);
+}
+
+ParsedMessage BinanceParser::parse_reply(od::object& root) {
+  // Control replies: {"result":null,"id":1}. Errors: {"error":{"code":2,"msg":".."},"id":1}
+  // or, in older documents, {"code":2,"msg":"..","id":1}. The id is an unsigned
+  // integer or null.
+  std::uint64_t id = 0;
+  bool has_id = false;
+  if (root.reset().error()) return fail("message: cannot rewind");
+  od::value id_value;
+  if (root.find_field_unordered("id").get(id_value)) return fail("id: malformed");
+  od::json_type id_type;
+  if (id_value.type().get(id_type)) return fail("id: malformed");
+  if (id_type == od::json_type::number) {
+    if (id_value.get_uint64().get(id)) return fail("id: expected an unsigned integer or null");
+    has_id = true;
+  } else if (id_type != od::json_type::null) {
+    return fail("id: expected an unsigned integer or null");
+  }
+
+  od::object error_object;
+  od::value error_value;
+  auto error_err = root.find_field_unordered("error").get(error_value);
+  bool is_error = false;
+  if (error_err == simdjson::SUCCESS) {
+    if (error_value.get_object().get(error_object)) return fail("error: expected an object");
+    is_error = true;
+  } else if (error_err != simdjson::NO_SUCH_FIELD) {
+    return fail("message: malformed JSON");
+  } else {
+    if (root.reset().error()) return fail("message: cannot rewind");
+    od::value code;
+    auto code_err = root.find_field_unordered("code").get(code);
+    if (code_err == simdjson::SUCCESS) {
+      if (root.reset().error()) return fail("message: cannot rewind");
+      error_object = root;
+      is_error = true;
+    } else if (code_err != simdjson::NO_SUCH_FIELD) {
+      return fail("message: malformed JSON");
+    }
+  }
+  if (is_error) {
+    ParsedMessage out = of_kind(MessageKind::kControl, EventKind::kErrorReply);
+    out.error_reply.has_id = has_id;
+    out.error_reply.id = id;
+    if (error_object.find_field_unordered("code").get_int64().get(out.error_reply.code)) {
+      return fail("error.code: expected an integer");
+    }
+    if (get_str(error_object, "msg", out.error_reply.message)) return fail("error.msg: expected a string");
+    return out;
+  }
+
+  if (root.reset().error()) return fail("message: cannot rewind");
+  od::value result;
+  auto result_err = root.find_field_unordered("result").get(result);
+  if (result_err == simdjson::NO_SUCH_FIELD) return fail("message: a reply with an id but neither result nor error");
+  if (result_err) return fail("result: malformed");
+  ParsedMessage out = of_kind(MessageKind::kControl, EventKind::kControlReply);
+  out.control.has_id = has_id;
+  out.control.id = id;
+  return out;
 }
 
 ParsedMessage BinanceParser::parse_trade(od::object& data) {
-  ParsedMessage out{MessageKind::kTrade, {}};
+  ParsedMessage out = of_kind(MessageKind::kTrade, EventKind::kTrade);
   TradeEvent& t = out.trade;
   std::uint64_t event_ms = 0;
   std::uint64_t trade_ms = 0;
@@ -63,26 +177,186 @@ ParsedMessage BinanceParser::parse_trade(od::object& data) {
   bool buyer_is_maker = false;
   // Fields are looked up by name: Binance's order (E, s, t, p, q, T, m) is the
   // fast path, but any order is accepted.
-  if (data.find_field_unordered("E").get_uint64().get(event_ms)) return fail("data.E: expected an unsigned integer");
-  if (data.find_field_unordered("s").get_string().get(t.symbol)) return fail("data.s: expected a string");
-  if (data.find_field_unordered("t").get_uint64().get(t.trade_id)) return fail("data.t: expected an unsigned integer");
-  if (data.find_field_unordered("p").get_string().get(price)) return fail("data.p: expected a string");
-  if (data.find_field_unordered("q").get_string().get(size)) return fail("data.q: expected a string");
-  if (data.find_field_unordered("T").get_uint64().get(trade_ms)) return fail("data.T: expected an unsigned integer");
+  if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
+  if (get_str(data, "s", t.symbol)) return fail("data.s: expected a string");
+  if (get_u64(data, "t", t.trade_id)) return fail("data.t: expected an unsigned integer");
+  if (get_str(data, "p", price)) return fail("data.p: expected a string");
+  if (get_str(data, "q", size)) return fail("data.q: expected a string");
+  if (get_u64(data, "T", trade_ms)) return fail("data.T: expected an unsigned integer");
   if (data.find_field_unordered("m").get_bool().get(buyer_is_maker)) return fail("data.m: expected a boolean");
   if (t.symbol.empty()) return fail("data.s: empty symbol");
-  if (event_ms > kMaxMs || trade_ms > kMaxMs) return fail("data.E/T: timestamp out of range");
+  if (!to_ns(event_ms, t.event_ns) || !to_ns(trade_ms, t.trade_ns)) return fail("data.E/T: timestamp out of range");
   if (middleware::parse_decimal(price, t.price) != middleware::DecimalError::kOk) {
     return fail("data.p: not an exact decimal");
   }
   if (middleware::parse_decimal(size, t.size) != middleware::DecimalError::kOk) {
     return fail("data.q: not an exact decimal");
   }
-  t.event_ns = event_ms * kNsPerMs;
-  t.trade_ns = trade_ms * kNsPerMs;
   // m=true: the buyer was the maker, so the seller took liquidity.
   t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
   return out;
+}
+
+ParsedMessage BinanceParser::parse_agg_trade(od::object& data) {
+  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kAggTrade);
+  TradeEvent& t = out.trade;
+  t.aggregate = true;
+  std::uint64_t event_ms = 0;
+  std::uint64_t trade_ms = 0;
+  std::string_view price;
+  std::string_view size;
+  bool buyer_is_maker = false;
+  // Binance's order: E, s, a, p, q, f, l, T, m.
+  if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
+  if (get_str(data, "s", t.symbol)) return fail("data.s: expected a string");
+  if (get_u64(data, "a", t.trade_id)) return fail("data.a: expected an unsigned integer");
+  if (get_str(data, "p", price)) return fail("data.p: expected a string");
+  if (get_str(data, "q", size)) return fail("data.q: expected a string");
+  if (get_u64(data, "f", t.first_trade_id)) return fail("data.f: expected an unsigned integer");
+  if (get_u64(data, "l", t.last_trade_id)) return fail("data.l: expected an unsigned integer");
+  if (get_u64(data, "T", trade_ms)) return fail("data.T: expected an unsigned integer");
+  if (data.find_field_unordered("m").get_bool().get(buyer_is_maker)) return fail("data.m: expected a boolean");
+  if (t.symbol.empty()) return fail("data.s: empty symbol");
+  if (t.first_trade_id > t.last_trade_id) return fail("data.f: first trade id greater than last (data.l)");
+  if (!to_ns(event_ms, t.event_ns) || !to_ns(trade_ms, t.trade_ns)) return fail("data.E/T: timestamp out of range");
+  if (middleware::parse_decimal(price, t.price) != middleware::DecimalError::kOk) {
+    return fail("data.p: not an exact decimal");
+  }
+  if (middleware::parse_decimal(size, t.size) != middleware::DecimalError::kOk) {
+    return fail("data.q: not an exact decimal");
+  }
+  t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
+  return out;
+}
+
+ParsedMessage BinanceParser::parse_book_ticker(od::object& data) {
+  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kQuote);
+  QuoteEvent& q = out.quote;
+  std::string_view text[4];
+  // Binance's order: u, s, b, B, a, A (futures add e, T, E).
+  if (get_u64(data, "u", q.update_id)) return fail("data.u: expected an unsigned integer");
+  if (get_str(data, "s", q.symbol)) return fail("data.s: expected a string");
+  if (get_str(data, "b", text[0])) return fail("data.b: expected a string");
+  if (get_str(data, "B", text[1])) return fail("data.B: expected a string");
+  if (get_str(data, "a", text[2])) return fail("data.a: expected a string");
+  if (get_str(data, "A", text[3])) return fail("data.A: expected a string");
+  std::uint64_t event_ms = 0;
+  auto e_err = get_u64(data, "E", event_ms);
+  if (e_err == simdjson::SUCCESS) {
+    if (!to_ns(event_ms, q.event_ns)) return fail("data.E: timestamp out of range");
+  } else if (e_err != simdjson::NO_SUCH_FIELD) {
+    return fail("data.E: expected an unsigned integer");
+  }
+  if (q.symbol.empty()) return fail("data.s: empty symbol");
+  static constexpr std::string_view kErrors[4] = {"data.b: not an exact decimal", "data.B: not an exact decimal",
+                                                  "data.a: not an exact decimal", "data.A: not an exact decimal"};
+  Decimal* targets[4] = {&q.bid_price, &q.bid_size, &q.ask_price, &q.ask_size};
+  for (int i = 0; i < 4; ++i) {
+    if (middleware::parse_decimal(text[i], *targets[i]) != middleware::DecimalError::kOk) return fail(kErrors[i]);
+  }
+  if (q.bid_size.mantissa < 0 || q.ask_size.mantissa < 0) return fail("data.B/A: negative size");
+  return out;
+}
+
+ParsedMessage BinanceParser::parse_depth_update(od::object& data) {
+  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kBookDelta);
+  BookDeltaEvent& d = out.delta;
+  std::uint64_t event_ms = 0;
+  // Binance's order: E, s, U, u, b, a.
+  if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
+  if (get_str(data, "s", d.symbol)) return fail("data.s: expected a string");
+  if (get_u64(data, "U", d.first_update_id)) return fail("data.U: expected an unsigned integer");
+  if (get_u64(data, "u", d.last_update_id)) return fail("data.u: expected an unsigned integer");
+  od::value levels;
+  if (data.find_field_unordered("b").get(levels)) return fail("data.b: missing");
+  if (!parse_levels(levels, bids_, "data.b")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (data.find_field_unordered("a").get(levels)) return fail("data.a: missing");
+  if (!parse_levels(levels, asks_, "data.a")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (d.symbol.empty()) return fail("data.s: empty symbol");
+  if (d.first_update_id > d.last_update_id) return fail("data.U: first update id greater than last (data.u)");
+  if (!to_ns(event_ms, d.event_ns)) return fail("data.E: timestamp out of range");
+  d.bids = bids_;
+  d.asks = asks_;
+  return out;
+}
+
+ParsedMessage BinanceParser::parse_server_shutdown(od::object& data) {
+  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kServerShutdown);
+  std::uint64_t event_ms = 0;
+  if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
+  if (!to_ns(event_ms, out.shutdown.event_ns)) return fail("data.E: timestamp out of range");
+  return out;
+}
+
+ParsedMessage BinanceParser::parse_depth_snapshot(const char* data, std::size_t size) {
+  error_ = {};
+  od::document doc;
+  if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
+    return fail("depth snapshot: not a JSON document");
+  }
+  od::object root;
+  if (auto err = doc.get_object().get(root)) {
+    return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "depth snapshot: truncated JSON"
+                                                            : "depth snapshot: expected a JSON object");
+  }
+  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kBookSnapshot);
+  if (get_u64(root, "lastUpdateId", out.snapshot.last_update_id)) {
+    return fail("lastUpdateId: expected an unsigned integer");
+  }
+  od::value levels;
+  if (root.find_field_unordered("bids").get(levels)) return fail("bids: missing");
+  if (!parse_levels(levels, bids_, "bids")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (root.find_field_unordered("asks").get(levels)) return fail("asks: missing");
+  if (!parse_levels(levels, asks_, "asks")) return of_kind(MessageKind::kError, EventKind::kError);
+  out.snapshot.bids = bids_;
+  out.snapshot.asks = asks_;
+  return out;
+}
+
+bool BinanceParser::parse_levels(od::value levels, std::vector<PriceLevel>& out, std::string_view field) {
+  // Composes "<field>[i]: <problem>" into error_text_ (reserved, so no
+  // allocation for any field name this parser uses).
+  auto fail_at = [&](std::size_t index, std::string_view problem) {
+    char buf[192];
+    const int n = std::snprintf(buf, sizeof buf, "%.*s[%zu]: %.*s", static_cast<int>(field.size()), field.data(),
+                                index, static_cast<int>(problem.size()), problem.data());
+    error_text_.assign(buf, n > 0 ? std::min(static_cast<std::size_t>(n), sizeof buf - 1) : 0);
+    error_ = error_text_;
+    return false;
+  };
+  out.clear();
+  od::array list;
+  if (levels.get_array().get(list)) {
+    error_text_.assign(field);
+    error_text_.append(": expected an array of [price, size]");
+    error_ = error_text_;
+    return false;
+  }
+  std::size_t index = 0;
+  for (auto element : list) {
+    od::array pair;
+    if (element.get_array().get(pair)) return fail_at(index, "expected [price, size]");
+    std::string_view text[2];
+    std::size_t n = 0;
+    for (auto item : pair) {
+      std::string_view s;
+      if (item.get_string().get(s)) return fail_at(index, "expected price and size as strings");
+      if (n < 2) text[n] = s;
+      ++n;
+    }
+    if (n != 2) return fail_at(index, "expected exactly [price, size]");
+    PriceLevel level;
+    if (auto e = middleware::parse_decimal(text[0], level.price); e != middleware::DecimalError::kOk) {
+      return fail_at(index, "price: not an exact decimal");
+    }
+    if (auto e = middleware::parse_decimal(text[1], level.size); e != middleware::DecimalError::kOk) {
+      return fail_at(index, "size: not an exact decimal");
+    }
+    if (level.size.mantissa < 0) return fail_at(index, "size: negative");
+    out.push_back(level);
+    ++index;
+  }
+  return true;
 }
 
 }  // namespace tickwire::connector::feeds

@@ -2,16 +2,20 @@
 // reused, zeroed first segment and frames it as a standard single-message
 // stream (segment table + segment), the bytes that go to transports and the
 // journal. Both buffers come from a BufferPool once, at construction. One per
-// feed thread; encode() never allocates. envelope_to_json: the replay side
-// (allocates).
+// feed thread; encode() does not allocate, except that a book message too big
+// for the pool buffers (about 330 levels) goes through a pair of owned
+// buffers that grow to the largest such message seen and are then reused.
+// envelope_to_json: the replay side (allocates).
 #pragma once
 
 #include <capnp/common.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <span>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "absl/status/statusor.h"
@@ -65,13 +69,26 @@ class EnvelopeEncoder {
   static constexpr std::size_t kMaxStatusDetail = 1024;
 
   // encode_*: the framed message, valid until the next encode call; empty if
-  // the message did not fit the scratch segment (not possible for these events).
+  // the encoder has no buffers (see ok()).
+  // encode_trade: a trade, or an aggregate trade (trade.aggregate) with its
+  // trade-id range.
   std::span<const std::byte> encode_trade(const Stamp& stamp, std::string_view feed, const TradeEvent& trade);
   std::span<const std::byte> encode_status(const Stamp& stamp, std::string_view feed, const StatusEvent& status);
+  // encode_quote: best bid/offer; exchNs is the quote's event time (0 on Binance spot).
+  std::span<const std::byte> encode_quote(const Stamp& stamp, std::string_view feed, const QuoteEvent& quote);
+  // encode_book_delta: the delta's levels in the order given.
+  std::span<const std::byte> encode_book_delta(const Stamp& stamp, std::string_view feed,
+                                               const BookDeltaEvent& delta);
+  // encode_book_snapshot: the snapshot's levels, best first as given; exchNs is 0
+  // (a REST snapshot carries no event time).
+  std::span<const std::byte> encode_book_snapshot(const Stamp& stamp, std::string_view feed,
+                                                  const BookSnapshotEvent& snapshot);
 
  private:
+  // encode: builds with `fill` into a first segment of at least `words`
+  // words (the pool's scratch if it is big enough, else the grown one).
   template <typename Fill>
-  std::span<const std::byte> encode(Fill&& fill);
+  std::span<const std::byte> encode(std::size_t words, Fill&& fill);
 
   middleware::BufferPool& pool_;
   // The builder's first segment; MallocMessageBuilder zeroes what it used when
@@ -79,11 +96,18 @@ class EnvelopeEncoder {
   middleware::BufferPool::Handle scratch_;
   // Output: segment table (8 bytes for one segment) + the segment.
   middleware::BufferPool::Handle out_;
+  // Large book messages: a zeroed first segment and an output buffer, grown
+  // on demand and reused.
+  std::unique_ptr<capnp::word[]> big_scratch_;
+  std::size_t big_scratch_words_ = 0;
+  std::vector<std::byte> big_out_;
 };
 
 // envelope_to_json: one JSON object (no newline) with snake_case keys that
 // mirror the schema: seq, mono_ns, wall_ns, exch_ns, feed, symbol, kind, then
-// the kind's fields; decimals as exact strings. `framed` is one framed message
+// the kind's fields; decimals as exact strings; book levels as [price, size]
+// pairs. An aggregate trade has kind "agg_trade" and adds first_trade_id and
+// last_trade_id. `framed` is one framed message
 // (as produced by EnvelopeEncoder; any alignment). Errors name what is wrong.
 absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed);
 
@@ -94,7 +118,8 @@ inline constexpr std::string_view kEnvelopeCsvHeader =
 
 // envelope_to_csv: one CSV row (no newline) in kEnvelopeCsvHeader's columns;
 // columns that do not apply to the record's kind are empty (book levels are
-// not flattened: use jsonl for books). Text fields are quoted (RFC 4180).
+// not flattened: use jsonl for books; an aggregate trade is kind "agg_trade",
+// its trade-id range is in jsonl only). Text fields are quoted (RFC 4180).
 absl::StatusOr<std::string> envelope_to_csv(std::span<const std::byte> framed);
 
 // envelope_symbol: the Envelope's symbol.

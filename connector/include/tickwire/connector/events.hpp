@@ -1,10 +1,11 @@
 // Normalized events: what a feed adapter produces from one exchange message,
-// before stamping and encoding. Plain values; string views point into the
-// receive buffer (or the parser's string buffer) and live until the next
-// message is parsed.
+// before stamping and encoding. Plain values; string views and level spans
+// point into the receive buffer or the parser's reusable storage and live
+// until the next message is parsed (copy what must outlive that).
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <string_view>
 
 #include "tickwire/middleware/decimal.hpp"
@@ -15,6 +16,11 @@ using middleware::Decimal;
 
 enum class Side : std::uint8_t { kUnknown, kBuy, kSell };
 
+// TradeEvent: one trade, or (aggregate = true) one Binance aggregate trade:
+// the fills of one taker order at one price. An aggregate's trade_id is the
+// aggregate id (Binance "a", its own id space), and first/last_trade_id are
+// the range of plain trade ids it covers ("f", "l"). One type for both keeps
+// a single encode path; the flag travels into the Envelope (Trade.aggregate).
 struct TradeEvent {
   std::string_view symbol;  // as the exchange spells it, e.g. "BTCUSDT"
   std::uint64_t trade_id = 0;
@@ -23,6 +29,71 @@ struct TradeEvent {
   Side aggressor = Side::kUnknown;
   std::uint64_t event_ns = 0;  // exchange event time, Unix-epoch ns
   std::uint64_t trade_ns = 0;  // exchange trade time, Unix-epoch ns
+  bool aggregate = false;          // an aggTrade: trade_id is the aggregate id
+  std::uint64_t first_trade_id = 0;  // aggregate only: first trade id covered
+  std::uint64_t last_trade_id = 0;   // aggregate only: last trade id covered
+};
+
+// PriceLevel: the absolute size resting at one price; size zero removes it.
+struct PriceLevel {
+  Decimal price;
+  Decimal size;
+
+  friend bool operator==(const PriceLevel&, const PriceLevel&) = default;
+};
+
+// QuoteEvent: best bid and offer (Binance bookTicker). Spot bookTicker has no
+// event time, so event_ns is 0 there.
+struct QuoteEvent {
+  std::string_view symbol;
+  std::uint64_t update_id = 0;  // the book update id it reflects (Binance "u")
+  Decimal bid_price;
+  Decimal bid_size;
+  Decimal ask_price;
+  Decimal ask_size;
+  std::uint64_t event_ns = 0;  // exchange event time if the message has one, else 0
+};
+
+// BookDeltaEvent: an incremental update covering exchange update ids
+// [first_update_id, last_update_id] (Binance "U".."u"); levels carry absolute
+// sizes, in the exchange's order.
+struct BookDeltaEvent {
+  std::string_view symbol;
+  std::uint64_t event_ns = 0;
+  std::uint64_t first_update_id = 0;
+  std::uint64_t last_update_id = 0;
+  std::span<const PriceLevel> bids;
+  std::span<const PriceLevel> asks;
+};
+
+// BookSnapshotEvent: a full image valid at last_update_id (Binance REST
+// /api/v3/depth). The REST body names no symbol: the caller sets it.
+struct BookSnapshotEvent {
+  std::string_view symbol;
+  std::uint64_t last_update_id = 0;
+  std::span<const PriceLevel> bids;  // best first
+  std::span<const PriceLevel> asks;  // best first
+};
+
+// ControlReply: the exchange's answer to a request ({"result":..,"id":N}).
+struct ControlReply {
+  bool has_id = false;  // false when the id was null
+  std::uint64_t id = 0;
+};
+
+// ErrorReply: the exchange refused a request
+// ({"error":{"code":..,"msg":..},"id":..} or {"code":..,"msg":..,"id":..}).
+struct ErrorReply {
+  bool has_id = false;
+  std::uint64_t id = 0;
+  std::int64_t code = 0;
+  std::string_view message;
+};
+
+// ServerShutdown: the server will close this connection soon (maintenance):
+// open the replacement now.
+struct ServerShutdown {
+  std::uint64_t event_ns = 0;
 };
 
 }  // namespace tickwire::connector
