@@ -8,8 +8,8 @@
 //
 // A SOURCE is a fixture file (a path under DIR, e.g. binance/trade.docs.json)
 // or `--raw TEXT`, one frame sent verbatim wherever it stands in the list (for
-// malformed or control frames). Fixture files hold one JSON message per line;
-// a file that is one JSON array gives one message per element. Messages already
+// malformed or control frames). A fixture file is one JSON message per line
+// (the Binance ones), one JSON array of messages, or one JSON message. Messages already
 // wrapped as {"stream":..,"data":..} are unwrapped to their event, and every
 // event gets its stream name ("<symbol>@trade", "<symbol>@bookTicker", ...).
 //
@@ -110,18 +110,17 @@ function load(dir, file) {
   } catch (e) {
     fail(`${path}: ${e.message}`);
   }
+  // One JSON document (an array of messages, or one message, possibly
+  // pretty-printed), else one message per line.
   const trimmed = content.trim();
-  if (trimmed.startsWith("[")) {
-    let array = null;
-    try {
-      array = JSON.parse(trimmed);
-    } catch {
-      // Not one array: lines of JSON that happen to start with one.
-    }
-    if (Array.isArray(array)) {
-      return array.map((m, i) => unwrap(JSON.stringify(m), `${path}[${i}]`));
-    }
+  let whole;
+  try {
+    whole = JSON.parse(trimmed);
+  } catch {
+    whole = undefined;
   }
+  if (Array.isArray(whole)) return whole.map((m, i) => unwrap(JSON.stringify(m), `${path}[${i}]`));
+  if (whole !== undefined) return [unwrap(trimmed.includes("\n") ? JSON.stringify(whole) : trimmed, path)];
   return content.split("\n").map((line, i) => [line.trim(), i]).filter(([line]) => line !== "")
     .map(([line, i]) => unwrap(line, `${path}:${i + 1}`));
 }
