@@ -255,6 +255,20 @@ TEST_F(PeerWs, JournalsTradesFromARawStreamUrl) {
       << server.log();
 }
 
+TEST_F(PeerWs, AnswersTheServersPingWithTheSamePayload) {
+  // The second trade waits for the pong: the run reaches its limit only if
+  // the connector answered.
+  NodeWsServer server(serving({kTradeFiles[0], "--ping", "tickwire-ping-7", kTradeFiles[1]}));
+  const auto config = write_config("ws://127.0.0.1:" + std::to_string(server.port()) + "/stream",
+                                   {"BNBBTC", "ETHUSDT"});
+  const CommandResult run = run_command(connector_command(config, {"--max-messages", "2"}));
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_EQ(server.next_event("pong").value_or("<none>"), R"({"event":"pong","data":"tickwire-ping-7"})")
+      << server.log();
+  const Journaled journaled = check_journal(data_dir(), fixture_trades(kTradeFiles));
+  EXPECT_EQ(without_shutdown(journaled), (std::vector<std::string>{"status:connected", "trade", "trade"}));
+}
+
 // TLS: the same server behind https with certificates from a throwaway CA.
 class Tls : public PeerWs {
  protected:

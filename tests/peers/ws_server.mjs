@@ -8,7 +8,8 @@
 //
 // A SOURCE is a fixture file (a path under DIR, e.g. binance/trade.docs.json)
 // or `--raw TEXT`, one frame sent verbatim wherever it stands in the list (for
-// malformed or control frames). A fixture file is one JSON message per line
+// malformed or control frames), or `--ping TEXT`, a ping with that payload;
+// the frames after it wait for the client's pong. A fixture file is one JSON message per line
 // (the Binance ones), one JSON array of messages, or one JSON message. Messages already
 // wrapped as {"stream":..,"data":..} are unwrapped to their event, and every
 // event gets its stream name ("<symbol>@trade", "<symbol>@bookTicker", ...).
@@ -26,6 +27,7 @@
 // After the port, stdout carries one JSON line per event the tests can wait on:
 //   {"event":"connection","path":P,"streams":[..]}
 //   {"event":"subscribe","streams":[..]}         (a SUBSCRIBE message arrived)
+//   {"event":"pong","data":TEXT}                 (the client answered a --ping)
 //   {"event":"sent","frames":N,"skipped":M}      (all frames are written)
 //   {"event":"tls_error","message":TEXT}          (a client failed the handshake)
 //   {"event":"close","code":C,"reason":R}
@@ -55,6 +57,7 @@ function parse_args(argv) {
     else if (arg === "--cert") out.cert = value();
     else if (arg === "--key") out.key = value();
     else if (arg === "--raw") out.sources.push({ raw: value() });
+    else if (arg === "--ping") out.sources.push({ ping: value() });
     else if (arg === "--exit-on-stdin-close") out.exitOnStdinClose = true;
     else if (arg.startsWith("--")) fail(`unknown option ${arg}`);
     else out.sources.push({ file: arg });
@@ -155,7 +158,7 @@ function log(line) {
 }
 
 const opts = parse_args(process.argv);
-const sources = opts.sources.map((s) => (s.raw !== undefined ? [{ raw: s.raw }] : load(opts.fixtures, s.file)));
+const sources = opts.sources.map((s) => (s.file === undefined ? [s] : load(opts.fixtures, s.file)));
 const messages = sources.flat();
 
 const https = opts.cert ? createServer({ cert: readFileSync(opts.cert), key: readFileSync(opts.key) }) : null;
@@ -169,13 +172,13 @@ if (https) {
 }
 
 // frames_for: the frames for a client subscribed to `streams` (null: all),
-// in source order, with the --raw frames if `with_raw`.
+// in source order, with the --raw frames and --ping requests if `with_raw`.
 function frames_for(streams, combined, with_raw) {
   const frames = [];
   let skipped = 0;
   for (const m of messages) {
-    if (m.raw !== undefined) {
-      if (with_raw) frames.push(m.raw);
+    if (m.raw !== undefined || m.ping !== undefined) {
+      if (with_raw) frames.push(m.raw ?? { ping: m.ping });
     } else if (!wanted(m.stream, streams)) {
       ++skipped;
     } else {
@@ -185,15 +188,23 @@ function frames_for(streams, combined, with_raw) {
   return { frames, skipped };
 }
 
-// send_all: writes the frames, then reports "sent" once the last one (and so
-// every one before it) is written out.
-function send_all(ws, { frames, skipped }) {
-  const done = () => emit({ event: "sent", frames: frames.length, skipped });
-  if (frames.length === 0) done();
-  frames.forEach((frame, i) => {
+// send_all: writes the frames one after the other (a {ping} waits for the
+// client's pong before the next frame), then reports "sent".
+async function send_all(ws, { frames, skipped }) {
+  let sent = 0;
+  for (const frame of frames) {
+    if (typeof frame === "object") {
+      const pong = new Promise((resolve) => ws.once("pong", resolve));
+      log(`ping: ${frame.ping}`);
+      ws.ping(frame.ping);
+      emit({ event: "pong", data: (await pong).toString() });
+      continue;
+    }
     log(`send: ${frame}`);
-    ws.send(frame, i + 1 === frames.length ? done : undefined);
-  });
+    await new Promise((resolve) => ws.send(frame, resolve));
+    ++sent;
+  }
+  emit({ event: "sent", frames: sent, skipped });
 }
 
 wss.on("connection", (ws, req) => {
