@@ -234,12 +234,19 @@ absl::Status NatsTransport::ensure_stream() {
 }
 
 NatsTransport::~NatsTransport() {
-  std::vector<SubscriptionId> ids;
+  std::vector<Subscription*> subs;
   {
     std::lock_guard lock(mu_);
-    for (const auto& [id, sub] : subscriptions_) ids.push_back(id);
+    for (const auto& [id, sub] : subscriptions_) subs.push_back(sub);
+    subscriptions_.clear();
   }
-  for (SubscriptionId id : ids) unsubscribe(id);
+  // No round trip per subscription: closing the connection below joins nats.c's
+  // read loop, after which destroying them is safe (release_nats_subscription).
+  for (Subscription* sub : subs) {
+    natsSubscription* ns = detach(sub);
+    std::lock_guard lock(mu_);
+    parked_.push_back(ns);
+  }
   {
     // Wait for nats.c to let go of every subscription (on_complete), so no
     // callback can run into a destroyed transport.
@@ -263,8 +270,15 @@ NatsTransport::~NatsTransport() {
       spdlog::error("nats {}: no close notification after 10 s; destroying the connection anyway", options_.url);
     }
     lock.unlock();
-    natsConnection_Destroy(conn_);
   }
+  // The read loop is joined now (natsConnection_Close): parked subscriptions can go.
+  std::vector<natsSubscription*> parked;
+  {
+    std::lock_guard lock(mu_);
+    parked.swap(parked_);
+  }
+  for (natsSubscription* ns : parked) natsSubscription_Destroy(ns);
+  if (conn_ != nullptr) natsConnection_Destroy(conn_);
   if (nats_options_ != nullptr) natsOptions_Destroy(nats_options_);
 }
 
@@ -357,7 +371,7 @@ absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern
     }
     if (sub->sub != nullptr) {
       natsSubscription_Unsubscribe(sub->sub);
-      natsSubscription_Destroy(sub->sub);
+      release_nats_subscription(sub->sub);
     }
     if (completion_set) {
       sub->release();  // on_complete releases nats.c's reference and counts it closed
@@ -386,6 +400,10 @@ void NatsTransport::unsubscribe(SubscriptionId id) {
     sub = it->second;
     subscriptions_.erase(it);
   }
+  release_nats_subscription(detach(sub));
+}
+
+natsSubscription* NatsTransport::detach(Subscription* sub) {
   {
     // Waits for a running handler (unless it is this thread's own), then no
     // handler starts: on_message checks `active` under the same mutex.
@@ -393,9 +411,37 @@ void NatsTransport::unsubscribe(SubscriptionId id) {
     sub->active = false;
   }
   natsSubscription* ns = sub->sub;
+  // Removes `ns` from the connection's subscription map and sends UNSUB; the
+  // delivery thread ends with on_complete, which drops nats.c's reference to `sub`.
   natsSubscription_Unsubscribe(ns);
-  natsSubscription_Destroy(ns);
-  sub->release();
+  sub->release();  // the map's reference
+  return ns;
+}
+
+// Why not natsSubscription_Destroy right after Unsubscribe: libnats 3.4.1
+// (Debian 12) has a use-after-free there. Its read loop (natsConn_processMsg)
+// finds the subscription in the connection's map under the map lock, drops
+// that lock, builds the message and only then locks the subscription, without
+// holding a reference in between (nats.c issue #637, fixed upstream by PR
+// #638 in 2023, after 3.5.0).
+// If our Destroy (or the delivery thread's exit that follows it) drops the
+// last reference inside that window, the read loop locks a destroyed mutex in
+// freed memory: TSan's "use of an invalid mutex", a crash or worse without it.
+// Unsubscribe has already taken `ns` out of the map, so a PING sent now is
+// answered after any lookup that could still have found it, and the read loop
+// (one thread, processing the socket in order) handles that PONG only after
+// leaving processMsg: once the flush returns OK, nothing in nats.c but our
+// reference and the delivery thread's can reach `ns`. Without that round trip
+// (disconnected, timed out), `ns` stays allocated until the destructor has
+// closed the connection, which joins the read loop.
+void NatsTransport::release_nats_subscription(natsSubscription* ns) {
+  if (natsConnection_Status(conn_) == NATS_CONN_STATUS_CONNECTED &&
+      natsConnection_FlushTimeout(conn_, options_.connect_timeout.count()) == NATS_OK) {
+    natsSubscription_Destroy(ns);
+    return;
+  }
+  std::lock_guard lock(mu_);
+  parked_.push_back(ns);
 }
 
 SubscriberStats NatsTransport::stats(SubscriptionId id) const {

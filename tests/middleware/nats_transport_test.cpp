@@ -265,6 +265,38 @@ TEST(NatsTransport, BuffersWhileDisconnectedAndDeliversAfterReconnecting) {
   EXPECT_EQ(got.got[2].second, "held-2");
 }
 
+// Unsubscribing while disconnected cannot wait for a round trip to the
+// server (release_nats_subscription): nats.c's subscription is kept until the
+// destructor, and the handler still never runs again.
+TEST(NatsTransport, UnsubscribesWhileDisconnectedAndTheHandlerNeverRunsAgain) {
+  auto server = std::make_unique<NatsServer>();
+  const int port = server->port();
+  NatsOptions o = options_for(*server);
+  o.reconnect_wait = std::chrono::milliseconds(20);
+  auto t = NatsTransport::connect(o);
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  Collector gone, kept;
+  auto id = (*t)->subscribe("dis.>", gone.handler());
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*t)->subscribe("dis.>", kept.handler()).ok());
+  ASSERT_TRUE((*t)->flush().ok());
+  (*t)->publish("dis.x", bytes("before"));
+  ASSERT_TRUE(gone.wait_for(1));
+  ASSERT_TRUE(kept.wait_for(1));
+
+  server->stop();
+  ASSERT_TRUE(wait_until([&] { return (*t)->transport_stats().disconnects == 1; }));
+  (*t)->unsubscribe(*id);
+  EXPECT_EQ((*t)->stats(*id).received, 0u);  // gone from the transport
+
+  server = std::make_unique<NatsServer>(NatsServer::Options{.jetstream = false, .port = port});
+  ASSERT_TRUE(wait_until([&] { return (*t)->transport_stats().reconnects == 1; }));
+  (*t)->publish("dis.x", bytes("after"));
+  ASSERT_TRUE(kept.wait_for(2));
+  EXPECT_EQ(kept.got[1].second, "after");
+  EXPECT_EQ(gone.size(), 1u);
+}
+
 TEST(NatsTransport, CountsAndReportsPublishFailuresWhenTheReconnectBufferIsFull) {
   auto server = std::make_unique<NatsServer>();
   NatsOptions o = options_for(*server);

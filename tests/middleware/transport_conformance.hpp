@@ -22,9 +22,10 @@
 // a handler sees, per subscription, messages in publish order with the
 // sequence publish returned; publishing never waits for a subscriber; a
 // lapped subscriber's stats().dropped is exactly the number of messages
-// published after it subscribed that it did not receive; no handler call
-// starts after unsubscribe() returns, and unsubscribe may be called from
-// inside the subscription's own handler.
+// published after it subscribed that it did not receive; once unsubscribe()
+// returns, no call of that handler is running or starts (unsubscribe may
+// also be called from inside the subscription's own handler, whose call then
+// finishes).
 #pragma once
 
 #include <gtest/gtest.h>
@@ -339,12 +340,80 @@ TYPED_TEST_P(TransportConformance, SubscribersComeAndGoWhileAnotherThreadPublish
   publisher.join();
 }
 
+// Unsubscribe's guarantee under churn: once unsubscribe() returns (on another
+// thread than the handler's), that handler is neither running nor starts
+// again. The handler checks on entry and again on exit, so a call that
+// overlaps the return is caught as well as one that starts later; its state
+// is shared, so such a call would be counted rather than touch a dead frame.
+TYPED_TEST_P(TransportConformance, NoHandlerRunsAfterUnsubscribeReturnsWhileSubscribersChurn) {
+  struct Round {
+    std::atomic<bool> unsubscribed{false};
+    std::atomic<int> late{0};
+    std::mutex mu;
+    std::condition_variable cv;
+    int calls = 0;  // guarded by mu
+  };
+  constexpr int kRounds = 40;
+  Collector last;  // outlives the transport, whose destructor ends its subscription
+  auto t = this->make();
+  std::atomic<bool> stop{false};
+  std::thread publisher([&] {
+    // acquire: pairs with the release store in StopOnExit.
+    while (!stop.load(std::memory_order_acquire)) {
+      t->publish("churn.a", as_bytes("x"));
+      std::this_thread::yield();  // leaves the subscribers (2 cores) room to run
+    }
+  });
+  // Stops and joins the publisher on every way out, a failed assertion included.
+  struct StopOnExit {
+    std::atomic<bool>& stop;
+    std::thread& thread;
+    ~StopOnExit() {
+      stop.store(true, std::memory_order_release);  // release: pairs with the publisher's acquire
+      thread.join();
+    }
+  } stop_on_exit{stop, publisher};
+  std::vector<std::shared_ptr<Round>> rounds;
+  for (int i = 0; i < kRounds; ++i) {
+    auto round = std::make_shared<Round>();
+    rounds.push_back(round);
+    auto id = t->subscribe("churn.>", [round](const Message&) {
+      // acquire (both): pair with the release store after unsubscribe() returned.
+      if (round->unsubscribed.load(std::memory_order_acquire)) round->late.fetch_add(1, std::memory_order_relaxed);
+      {
+        std::lock_guard lock(round->mu);
+        ++round->calls;
+      }
+      round->cv.notify_all();
+      std::this_thread::yield();  // widens the window in which unsubscribe() overlaps a call
+      if (round->unsubscribed.load(std::memory_order_acquire)) round->late.fetch_add(1, std::memory_order_relaxed);
+    });
+    ASSERT_TRUE(id.ok());
+    {
+      // Unsubscribe while messages are flowing to it: after its second call.
+      std::unique_lock lock(round->mu);
+      ASSERT_TRUE(round->cv.wait_for(lock, kWaitLimit, [&] { return round->calls >= 2; }));
+    }
+    t->unsubscribe(*id);
+    round->unsubscribed.store(true, std::memory_order_release);  // release: pairs with the handler's acquires
+  }
+  // A late call of any round has had every later round to show up; the last
+  // one gets a fresh subscriber that sees a message published after it.
+  ASSERT_TRUE(t->subscribe("churn.>", last.handler()).ok());
+  ASSERT_TRUE(last.wait_for_count(2));
+  for (int i = 0; i < kRounds; ++i) {
+    // relaxed: a counter; the handler no longer runs (or this test has already failed).
+    EXPECT_EQ(rounds[static_cast<std::size_t>(i)]->late.load(std::memory_order_relaxed), 0) << "round " << i;
+  }
+}
+
 REGISTER_TYPED_TEST_SUITE_P(TransportConformance, PublishReturnsConsecutiveSequencesFromOne,
                             DeliversEachSubjectInPublishOrderWithItsSequence, CarriesEmptyAndBinaryPayloadsIntact,
                             MatchesNatsWildcards, RejectsAnInvalidPatternNamingIt,
                             StopsDeliveringAfterUnsubscribeReturns, UnsubscribesFromInsideItsOwnHandler,
                             SlowSubscriberNeverBlocksThePublisherAndCountsExactlyWhatItLost,
-                            SubscribersComeAndGoWhileAnotherThreadPublishes);
+                            SubscribersComeAndGoWhileAnotherThreadPublishes,
+                            NoHandlerRunsAfterUnsubscribeReturnsWhileSubscribersChurn);
 
 }  // namespace
 }  // namespace tickwire::middleware::conformance

@@ -25,6 +25,7 @@
 // nats.c's opaque types, so users of this header do not include <nats/nats.h>.
 struct __natsConnection;
 struct __natsOptions;
+struct __natsSubscription;
 struct __jsCtx;
 
 namespace tickwire::middleware {
@@ -88,6 +89,11 @@ class NatsTransport final : public Transport {
   // a Tickwire-Seq header (sequence_header), else this subscription's delivery
   // count (1, 2, ...); the Envelope in the payload carries its own sequence.
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
+  // unsubscribe: once it returns, the handler for `id` is neither running nor
+  // starts again (unless unsubscribe is called from that handler, which then
+  // finishes its own call). Costs one round trip to the server (see
+  // release_nats_subscription in the .cpp); while disconnected it does not
+  // wait, and nats.c's subscription object is kept until the destructor.
   void unsubscribe(SubscriptionId id) override;
   // stats: delivered messages, and messages nats.c dropped for this slow subscriber.
   SubscriberStats stats(SubscriptionId id) const override;
@@ -108,6 +114,12 @@ class NatsTransport final : public Transport {
   absl::Status open();
   absl::Status ensure_stream();
   void record_failure(absl::Status status);
+  // detach: stops `sub`'s handler (waiting for a running call) and unsubscribes
+  // it from nats.c; returns nats.c's subscription, still to be released.
+  __natsSubscription* detach(Subscription* sub);
+  // release_nats_subscription: natsSubscription_Destroy once nats.c's read loop
+  // can no longer reach `ns`, else keeps it in parked_ until the destructor.
+  void release_nats_subscription(__natsSubscription* ns);
   int publish_with_header(const char* subject, const void* data, int len, std::uint64_t seq);  // a natsStatus
 
   friend struct NatsCallbacks;  // nats.c's C callbacks (nats_transport.cpp)
@@ -131,6 +143,9 @@ class NatsTransport final : public Transport {
   SubscriptionId next_id_ = 1;
   absl::flat_hash_map<SubscriptionId, Subscription*> subscriptions_;
   std::size_t closing_ = 0;   // subscriptions nats.c has not completed (on_complete)
+  // parked_: unsubscribed nats.c subscriptions not yet safe to destroy (no
+  // round trip since); destroyed after the connection is closed.
+  std::vector<__natsSubscription*> parked_;
   bool conn_closed_ = false;  // nats.c called on_closed
   std::condition_variable closed_cv_;
 };
