@@ -55,7 +55,9 @@ class Transport {
   virtual std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) = 0;
   // subscribe: calls `handler` for every later message whose subject matches `pattern`.
   virtual absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) = 0;
-  // unsubscribe: no handler call for `id` starts after this returns.
+  // unsubscribe: once this returns, no handler call for `id` is running or
+  // starts again (called from inside that handler, only the current call
+  // finishes). The conformance suite checks this under subscriber churn.
   virtual void unsubscribe(SubscriptionId id) = 0;
   // stats: the counters of one subscription (zeros for an unknown id).
   virtual SubscriberStats stats(SubscriptionId id) const = 0;
