@@ -27,6 +27,23 @@ simdjson::error_code get_str(od::object& o, std::string_view key, std::string_vi
   return o.find_field_unordered(key).get_string().get(out);
 }
 
+// first_key: the first key of the top-level object when it is plain text
+// (no escapes), else empty. Only a hint to pick the fast path: whatever it
+// says, every field is still parsed and checked.
+std::string_view first_key(const char* data, std::size_t size) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t i = 0;
+  while (i < size && is_space(data[i])) ++i;
+  if (i == size || data[i] != '{') return {};
+  ++i;
+  while (i < size && is_space(data[i])) ++i;
+  if (i == size || data[i] != '"') return {};
+  const std::size_t start = ++i;
+  while (i < size && data[i] != '"' && data[i] != '\\') ++i;
+  if (i == size || data[i] != '"') return {};
+  return {data + start, i - start};
+}
+
 bool to_ns(std::uint64_t ms, std::uint64_t& ns) {
   if (ms > kMaxMs) return false;
   ns = ms * kNsPerMs;
@@ -36,6 +53,8 @@ bool to_ns(std::uint64_t ms, std::uint64_t& ns) {
 }  // namespace
 
 BinanceParser::BinanceParser() {
+  // If this fails (out of memory), parse() allocates on demand as usual.
+  if (parser_.allocate(kInitialCapacity) != simdjson::SUCCESS) error_ = "parser: initial allocation failed";
   bids_.reserve(kInitialLevels);
   asks_.reserve(kInitialLevels);
   error_text_.reserve(256);
@@ -60,12 +79,22 @@ ParsedMessage BinanceParser::parse(const char* data, std::size_t size) {
 
   // Combined stream: {"stream":"btcusdt@trade","data":{...}}; raw stream: the
   // event itself; replies carry an "id"; the websocket API wraps events in "event".
+  // Binance puts "stream" first in combined messages (its suffix names the
+  // kind) and "e" first in raw events: those go straight to the right
+  // parser; anything else takes the general path below.
+  const std::string_view key = first_key(data, size);
+  if (key == "e") return parse_event(root);
+  bool book_ticker = false;
+  if (key == "stream") {
+    std::string_view stream;
+    if (get_str(root, "stream", stream) == simdjson::SUCCESS) book_ticker = stream.ends_with("@bookTicker");
+  }
   od::object event;
   od::value data_field;
   auto data_err = root.find_field_unordered("data").get(data_field);
   if (data_err == simdjson::SUCCESS) {
     if (data_field.get_object().get(event)) return fail("data: expected an object");
-    return parse_event(event);
+    return book_ticker ? parse_book_ticker(event) : parse_event(event);
   }
   if (data_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
   if (root.reset().error()) return fail("message: cannot rewind");
@@ -240,8 +269,10 @@ ParsedMessage BinanceParser::parse_book_ticker(od::object& data) {
   if (get_str(data, "B", text[1])) return fail("data.B: expected a string");
   if (get_str(data, "a", text[2])) return fail("data.a: expected a string");
   if (get_str(data, "A", text[3])) return fail("data.A: expected a string");
+  // Spot has no event time; futures send it last ("T", "E" after "A"): an
+  // ordered lookup finds it there, and costs nothing when the object ends.
   std::uint64_t event_ms = 0;
-  auto e_err = get_u64(data, "E", event_ms);
+  auto e_err = data.find_field("E").get_uint64().get(event_ms);
   if (e_err == simdjson::SUCCESS) {
     if (!to_ns(event_ms, q.event_ns)) return fail("data.E: timestamp out of range");
   } else if (e_err != simdjson::NO_SUCH_FIELD) {

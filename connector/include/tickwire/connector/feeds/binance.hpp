@@ -55,6 +55,10 @@ class BinanceParser {
  public:
   // kInitialLevels: levels reserved per side at construction, per vector.
   static constexpr std::size_t kInitialLevels = 1024;
+  // kInitialCapacity: document size simdjson is sized for at construction,
+  // so a message a little larger than those seen in warm-up does not
+  // reallocate its buffers; a larger one (a REST snapshot) grows them once.
+  static constexpr std::size_t kInitialCapacity = 64 * 1024;
 
   BinanceParser();
 
