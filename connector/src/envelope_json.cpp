@@ -138,7 +138,12 @@ absl::Status with_envelope(std::span<const std::byte> framed, F&& f) {
   auto words = std::make_unique<capnp::word[]>(count);
   std::memcpy(words.get(), framed.data(), framed.size());
   kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.get(), count));
+    // A hostile list can claim millions of zero-size elements in a few
+    // bytes, and each would be printed; a real Envelope reads each of its
+    // words about once, so a limit of a few times its size bounds the work.
+    capnp::ReaderOptions options;
+    options.traversalLimitInWords = count * 4 + 1024;
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.get(), count), options);
     f(reader.getRoot<proto::Envelope>());
   });
   KJ_IF_MAYBE(e, error) {

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+#include <random>
+
 #include "support/temp_dir.hpp"
+#include "tickwire/connector/book/book_sync.hpp"
 #include "tickwire/connector/feed_pipeline.hpp"
 #include "tickwire/connector/sim_market.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
@@ -129,6 +132,92 @@ TEST(HotPath, AllocatesNothingPerMessageAfterWarmup) {
   EXPECT_EQ(profiler.report().stages.at(0).count, kWarmup + kMeasured);
   ASSERT_TRUE((*journal)->close().ok());
   EXPECT_EQ((*journal)->stats().flushed_records, kWarmup + kMeasured);
+}
+
+// depth_frames: contiguous diff-depth messages for one symbol, levels
+// clustered near the top (bids 99.00-99.99, asks 100.01-101.00, so the book
+// never crosses), with bookTicker messages in between.
+std::vector<std::string> depth_frames(std::size_t n) {
+  std::mt19937 rng(5);
+  std::vector<std::string> frames;
+  frames.reserve(n);
+  std::uint64_t id = 1001;
+  char buf[64];
+  for (std::size_t i = 0; i < n; ++i) {
+    std::string f;
+    if (i % 4 == 3) {
+      std::snprintf(buf, sizeof buf, "%llu", static_cast<unsigned long long>(id - 1));
+      f = std::string(R"({"stream":"btcusdt@bookTicker","data":{"u":)") + buf +
+          R"(,"s":"BTCUSDT","b":"99.99000000","B":"1.50000000","a":"100.01000000","A":"2.25000000"}})";
+    } else {
+      const std::uint64_t first = id;
+      const std::uint64_t last = id + rng() % 3;
+      id = last + 1;
+      f = R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1700000000000,"s":"BTCUSDT","U":)";
+      f += std::to_string(first) + ",\"u\":" + std::to_string(last) + ",\"b\":[";
+      const auto levels = static_cast<unsigned>(1 + rng() % 12);
+      for (unsigned k = 0; k < levels; ++k) {
+        std::snprintf(buf, sizeof buf, "%s[\"99.%02u000000\",\"%u.00000000\"]", k ? "," : "", static_cast<unsigned>(99 - rng() % 30),
+                      static_cast<unsigned>(rng() % 10));
+        f += buf;
+      }
+      f += R"(],"a":[)";
+      for (unsigned k = 0; k < levels; ++k) {
+        const auto cents = static_cast<unsigned>(1 + rng() % 30);
+        std::snprintf(buf, sizeof buf, "%s[\"%u.%02u000000\",\"%u.00000000\"]", k ? "," : "", 100 + cents / 100,
+                      cents % 100, static_cast<unsigned>(rng() % 10));
+        f += buf;
+      }
+      f += "]}}";
+    }
+    f.append(simdjson::SIMDJSON_PADDING, ' ');
+    frames.push_back(std::move(f));
+  }
+  return frames;
+}
+
+// The book path as the pipeline will run it: parse -> BookSync (synced) ->
+// encode the delta or quote. Nothing allocates once the parser's level
+// vectors, the book and the encoder are warm.
+TEST(HotPath, BookPathAllocatesNothingPerMessageAfterWarmup) {
+  feeds::BinanceParser parser;
+  book::BookSync sync;
+  middleware::BufferPool buffers;
+  EnvelopeEncoder encoder(buffers);
+  ASSERT_TRUE(encoder.ok());
+  std::string snapshot = R"({"lastUpdateId":1000,"bids":[["99.50000000","3.00000000"]],"asks":[["100.50000000","4.00000000"]]})";
+  snapshot.append(simdjson::SIMDJSON_PADDING, ' ');
+  auto snap = parser.parse_depth_snapshot(snapshot.data(), snapshot.size() - simdjson::SIMDJSON_PADDING);
+  ASSERT_EQ(snap.event, feeds::EventKind::kBookSnapshot) << parser.error();
+  ASSERT_EQ(sync.on_snapshot(snap.snapshot).outcome, book::SyncOutcome::kSynced);
+
+  const auto frames = depth_frames(kWarmup + kMeasured);
+  const std::size_t padding = simdjson::SIMDJSON_PADDING;
+  std::uint64_t applied = 0, quotes = 0, encoded_bytes = 0;
+  auto run = [&](std::size_t from, std::size_t to) {
+    for (std::size_t i = from; i < to; ++i) {
+      auto m = parser.parse(frames[i].data(), frames[i].size() - padding);
+      std::span<const std::byte> bytes;
+      if (m.event == feeds::EventKind::kBookDelta) {
+        applied += sync.on_delta(m.delta).outcome == book::SyncOutcome::kApplied;
+        bytes = encoder.encode_book_delta({i, 0, 0}, "binance", m.delta);
+      } else if (m.event == feeds::EventKind::kQuote) {
+        ++quotes;
+        bytes = encoder.encode_quote({i, 0, 0}, "binance", m.quote);
+      }
+      encoded_bytes += bytes.size();
+    }
+  };
+  run(0, kWarmup);
+  tl_counting = true;
+  run(kWarmup, frames.size());
+  tl_counting = false;
+
+  EXPECT_EQ(g_allocations.load(std::memory_order_relaxed), 0u);  // relaxed: same thread
+  EXPECT_EQ(applied + quotes, kWarmup + kMeasured);  // every delta applied: no gap, no crossing
+  EXPECT_EQ(sync.counters().gaps, 0u);
+  EXPECT_GT(encoded_bytes, 0u);
+  EXPECT_GT(sync.book().depth(book::BookSide::kBid), 10u);
 }
 
 TEST(HotPath, CountingReallySeesAllocations) {

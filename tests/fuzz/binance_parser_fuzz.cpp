@@ -1,31 +1,80 @@
-// libFuzzer target: BinanceParser over arbitrary bytes. Nothing may crash or
-// hang; a message is a trade, a control reply, ignored, or an error with a
-// reason, and a trade's decimals format back to text that parses again.
+// libFuzzer target: BinanceParser::parse over arbitrary bytes. Nothing may
+// crash or hang; every message is one of the event kinds or an error with a
+// reason; every decimal formats back to text that parses to the same value;
+// book levels are never negative and U <= u.
 #include <simdjson.h>
 
 #include <cstdint>
-#include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "fuzz_support.hpp"
 #include "tickwire/connector/feeds/binance.hpp"
+
+namespace {
+
+using tickwire::fuzz::check;
+using tickwire::middleware::Decimal;
+
+void check_round_trip(Decimal d) {
+  Decimal back;
+  check(tickwire::middleware::parse_decimal(tickwire::middleware::to_string(d), back) ==
+            tickwire::middleware::DecimalError::kOk &&
+        back == d);
+}
+
+void check_levels(std::span<const tickwire::connector::PriceLevel> levels) {
+  for (const auto& l : levels) {
+    check(l.size.mantissa >= 0);
+    check_round_trip(l.price);
+    check_round_trip(l.size);
+  }
+}
+
+}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   static tickwire::connector::feeds::BinanceParser parser;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
   const auto msg = parser.parse(buffer.data(), size);
+  using tickwire::connector::feeds::EventKind;
   using tickwire::connector::feeds::MessageKind;
-  if (msg.kind == MessageKind::kError && parser.error().empty()) std::abort();
-  if (msg.kind == MessageKind::kTrade) {
-    for (auto d : {msg.trade.price, msg.trade.size}) {
-      tickwire::middleware::Decimal back;
-      if (tickwire::middleware::parse_decimal(tickwire::middleware::to_string(d), back) !=
-              tickwire::middleware::DecimalError::kOk ||
-          !(back == d)) {
-        std::abort();
+  check((msg.kind == MessageKind::kError) == (msg.event == EventKind::kError));
+  check((msg.kind == MessageKind::kTrade) == (msg.event == EventKind::kTrade));
+  switch (msg.event) {
+    case EventKind::kError:
+      check(!parser.error().empty());
+      break;
+    case EventKind::kTrade:
+    case EventKind::kAggTrade:
+      check(msg.trade.aggregate == (msg.event == EventKind::kAggTrade));
+      check(!msg.trade.symbol.empty());
+      check(msg.trade.first_trade_id <= msg.trade.last_trade_id);
+      check_round_trip(msg.trade.price);
+      check_round_trip(msg.trade.size);
+      break;
+    case EventKind::kQuote:
+      check(!msg.quote.symbol.empty());
+      for (auto d : {msg.quote.bid_price, msg.quote.bid_size, msg.quote.ask_price, msg.quote.ask_size}) {
+        check_round_trip(d);
       }
-    }
+      check(msg.quote.bid_size.mantissa >= 0 && msg.quote.ask_size.mantissa >= 0);
+      break;
+    case EventKind::kBookDelta:
+      check(!msg.delta.symbol.empty());
+      check(msg.delta.first_update_id <= msg.delta.last_update_id);
+      check_levels(msg.delta.bids);
+      check_levels(msg.delta.asks);
+      break;
+    case EventKind::kBookSnapshot:
+      check(false);  // only parse_depth_snapshot produces snapshots
+      break;
+    case EventKind::kControlReply:
+    case EventKind::kErrorReply:
+    case EventKind::kServerShutdown:
+    case EventKind::kIgnored:
+      break;
   }
   return 0;
 }

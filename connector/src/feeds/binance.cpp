@@ -12,11 +12,9 @@ constexpr std::uint64_t kNsPerMs = 1'000'000;
 // The largest millisecond timestamp whose nanosecond value fits in 64 bits.
 constexpr std::uint64_t kMaxMs = UINT64_MAX / kNsPerMs;
 
-ParsedMessage of_kind(MessageKind kind, EventKind event) {
-  ParsedMessage out;
+void set_kind(ParsedMessage& out, MessageKind kind, EventKind event) {
   out.kind = kind;
   out.event = event;
-  return out;
 }
 
 // Field-lookup helpers: each returns the simdjson error (NO_SUCH_FIELD when absent).
@@ -25,6 +23,23 @@ simdjson::error_code get_u64(od::object& o, std::string_view key, std::uint64_t&
 }
 simdjson::error_code get_str(od::object& o, std::string_view key, std::string_view& out) {
   return o.find_field_unordered(key).get_string().get(out);
+}
+
+// first_key: the first key of the top-level object when it is plain text
+// (no escapes), else empty. Only a hint to pick the fast path: whatever it
+// says, every field is still parsed and checked.
+std::string_view first_key(const char* data, std::size_t size) {
+  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  std::size_t i = 0;
+  while (i < size && is_space(data[i])) ++i;
+  if (i == size || data[i] != '{') return {};
+  ++i;
+  while (i < size && is_space(data[i])) ++i;
+  if (i == size || data[i] != '"') return {};
+  const std::size_t start = ++i;
+  while (i < size && data[i] != '"' && data[i] != '\\') ++i;
+  if (i == size || data[i] != '"') return {};
+  return {data + start, i - start};
 }
 
 bool to_ns(std::uint64_t ms, std::uint64_t& ns) {
@@ -36,18 +51,33 @@ bool to_ns(std::uint64_t ms, std::uint64_t& ns) {
 }  // namespace
 
 BinanceParser::BinanceParser() {
+  // If this fails (out of memory), parse() allocates on demand as usual.
+  if (parser_.allocate(kInitialCapacity) != simdjson::SUCCESS) error_ = "parser: initial allocation failed";
   bids_.reserve(kInitialLevels);
   asks_.reserve(kInitialLevels);
   error_text_.reserve(256);
 }
 
-ParsedMessage BinanceParser::fail(std::string_view what) {
+bool BinanceParser::fail(std::string_view what) {
   error_ = what;
-  return of_kind(MessageKind::kError, EventKind::kError);
+  return false;
 }
 
 ParsedMessage BinanceParser::parse(const char* data, std::size_t size) {
   error_ = {};
+  ParsedMessage out;
+  if (!parse_message(data, size, out)) set_kind(out, MessageKind::kError, EventKind::kError);
+  return out;
+}
+
+ParsedMessage BinanceParser::parse_depth_snapshot(const char* data, std::size_t size) {
+  error_ = {};
+  ParsedMessage out;
+  if (!parse_snapshot(data, size, out)) set_kind(out, MessageKind::kError, EventKind::kError);
+  return out;
+}
+
+bool BinanceParser::parse_message(const char* data, std::size_t size, ParsedMessage& out) {
   od::document doc;
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("message: not a JSON document");
@@ -60,31 +90,41 @@ ParsedMessage BinanceParser::parse(const char* data, std::size_t size) {
 
   // Combined stream: {"stream":"btcusdt@trade","data":{...}}; raw stream: the
   // event itself; replies carry an "id"; the websocket API wraps events in "event".
+  // Binance puts "stream" first in combined messages (its suffix names the
+  // kind) and "e" first in raw events: those go straight to the right
+  // parser; anything else takes the general path below.
+  const std::string_view key = first_key(data, size);
+  if (key == "e") return parse_event(root, out);
+  bool book_ticker = false;
+  if (key == "stream") {
+    std::string_view stream;
+    if (get_str(root, "stream", stream) == simdjson::SUCCESS) book_ticker = stream.ends_with("@bookTicker");
+  }
   od::object event;
   od::value data_field;
   auto data_err = root.find_field_unordered("data").get(data_field);
   if (data_err == simdjson::SUCCESS) {
     if (data_field.get_object().get(event)) return fail("data: expected an object");
-    return parse_event(event);
+    return book_ticker ? parse_book_ticker(event, out) : parse_event(event, out);
   }
   if (data_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
   if (root.reset().error()) return fail("message: cannot rewind");
   od::value probe;
   auto id_err = root.find_field_unordered("id").get(probe);
-  if (id_err == simdjson::SUCCESS) return parse_reply(root);
+  if (id_err == simdjson::SUCCESS) return parse_reply(root, out);
   if (id_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
   if (root.reset().error()) return fail("message: cannot rewind");
   auto wrapped_err = root.find_field_unordered("event").get(probe);
   if (wrapped_err == simdjson::SUCCESS) {
     if (probe.get_object().get(event)) return fail("event: expected an object");
-    return parse_event(event);
+    return parse_event(event, out);
   }
   if (wrapped_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
   if (root.reset().error()) return fail("message: cannot rewind");
-  return parse_event(root);
+  return parse_event(root, out);
 }
 
-ParsedMessage BinanceParser::parse_event(od::object& event) {
+bool BinanceParser::parse_event(od::object& event, ParsedMessage& out) {
   std::string_view type;
   auto type_err = event.find_field_unordered("e").get_string().get(type);
   if (type_err == simdjson::NO_SUCH_FIELD) {
@@ -95,18 +135,19 @@ ParsedMessage BinanceParser::parse_event(od::object& event) {
     if (u_err == simdjson::NO_SUCH_FIELD) return fail("data.e: missing (and no \"u\" of a bookTicker)");
     if (u_err) return fail("message: malformed JSON");
     if (event.reset().error()) return fail("message: cannot rewind");
-    return parse_book_ticker(event);
+    return parse_book_ticker(event, out);
   }
   if (type_err) return fail("data.e: expected a string");
-  if (type == "trade") return parse_trade(event);
-  if (type == "depthUpdate") return parse_depth_update(event);
-  if (type == "aggTrade") return parse_agg_trade(event);
-  if (type == "bookTicker") return parse_book_ticker(event);
-  if (type == "serverShutdown") return parse_server_shutdown(event);
-  return of_kind(MessageKind::kIgnored, EventKind::kIgnored);
+  if (type == "trade") return parse_trade(event, out);
+  if (type == "depthUpdate") return parse_depth_update(event, out);
+  if (type == "aggTrade") return parse_agg_trade(event, out);
+  if (type == "bookTicker") return parse_book_ticker(event, out);
+  if (type == "serverShutdown") return parse_server_shutdown(event, out);
+  set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_reply(od::object& root) {
+bool BinanceParser::parse_reply(od::object& root, ParsedMessage& out) {
   // Control replies: {"result":null,"id":1}. Errors: {"error":{"code":2,"msg":".."},"id":1}
   // or, in older documents, {"code":2,"msg":"..","id":1}. The id is an unsigned
   // integer or null.
@@ -146,14 +187,14 @@ ParsedMessage BinanceParser::parse_reply(od::object& root) {
     }
   }
   if (is_error) {
-    ParsedMessage out = of_kind(MessageKind::kControl, EventKind::kErrorReply);
+    set_kind(out, MessageKind::kControl, EventKind::kErrorReply);
     out.error_reply.has_id = has_id;
     out.error_reply.id = id;
     if (error_object.find_field_unordered("code").get_int64().get(out.error_reply.code)) {
       return fail("error.code: expected an integer");
     }
     if (get_str(error_object, "msg", out.error_reply.message)) return fail("error.msg: expected a string");
-    return out;
+    return true;
   }
 
   if (root.reset().error()) return fail("message: cannot rewind");
@@ -161,14 +202,14 @@ ParsedMessage BinanceParser::parse_reply(od::object& root) {
   auto result_err = root.find_field_unordered("result").get(result);
   if (result_err == simdjson::NO_SUCH_FIELD) return fail("message: a reply with an id but neither result nor error");
   if (result_err) return fail("result: malformed");
-  ParsedMessage out = of_kind(MessageKind::kControl, EventKind::kControlReply);
+  set_kind(out, MessageKind::kControl, EventKind::kControlReply);
   out.control.has_id = has_id;
   out.control.id = id;
-  return out;
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_trade(od::object& data) {
-  ParsedMessage out = of_kind(MessageKind::kTrade, EventKind::kTrade);
+bool BinanceParser::parse_trade(od::object& data, ParsedMessage& out) {
+  set_kind(out, MessageKind::kTrade, EventKind::kTrade);
   TradeEvent& t = out.trade;
   std::uint64_t event_ms = 0;
   std::uint64_t trade_ms = 0;
@@ -194,11 +235,11 @@ ParsedMessage BinanceParser::parse_trade(od::object& data) {
   }
   // m=true: the buyer was the maker, so the seller took liquidity.
   t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
-  return out;
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_agg_trade(od::object& data) {
-  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kAggTrade);
+bool BinanceParser::parse_agg_trade(od::object& data, ParsedMessage& out) {
+  set_kind(out, MessageKind::kIgnored, EventKind::kAggTrade);
   TradeEvent& t = out.trade;
   t.aggregate = true;
   std::uint64_t event_ms = 0;
@@ -226,11 +267,11 @@ ParsedMessage BinanceParser::parse_agg_trade(od::object& data) {
     return fail("data.q: not an exact decimal");
   }
   t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
-  return out;
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_book_ticker(od::object& data) {
-  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kQuote);
+bool BinanceParser::parse_book_ticker(od::object& data, ParsedMessage& out) {
+  set_kind(out, MessageKind::kIgnored, EventKind::kQuote);
   QuoteEvent& q = out.quote;
   std::string_view text[4];
   // Binance's order: u, s, b, B, a, A (futures add e, T, E).
@@ -240,8 +281,10 @@ ParsedMessage BinanceParser::parse_book_ticker(od::object& data) {
   if (get_str(data, "B", text[1])) return fail("data.B: expected a string");
   if (get_str(data, "a", text[2])) return fail("data.a: expected a string");
   if (get_str(data, "A", text[3])) return fail("data.A: expected a string");
+  // Spot has no event time; futures send it last ("T", "E" after "A"): an
+  // ordered lookup finds it there, and costs nothing when the object ends.
   std::uint64_t event_ms = 0;
-  auto e_err = get_u64(data, "E", event_ms);
+  auto e_err = data.find_field("E").get_uint64().get(event_ms);
   if (e_err == simdjson::SUCCESS) {
     if (!to_ns(event_ms, q.event_ns)) return fail("data.E: timestamp out of range");
   } else if (e_err != simdjson::NO_SUCH_FIELD) {
@@ -255,11 +298,11 @@ ParsedMessage BinanceParser::parse_book_ticker(od::object& data) {
     if (middleware::parse_decimal(text[i], *targets[i]) != middleware::DecimalError::kOk) return fail(kErrors[i]);
   }
   if (q.bid_size.mantissa < 0 || q.ask_size.mantissa < 0) return fail("data.B/A: negative size");
-  return out;
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_depth_update(od::object& data) {
-  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kBookDelta);
+bool BinanceParser::parse_depth_update(od::object& data, ParsedMessage& out) {
+  set_kind(out, MessageKind::kIgnored, EventKind::kBookDelta);
   BookDeltaEvent& d = out.delta;
   std::uint64_t event_ms = 0;
   // Binance's order: E, s, U, u, b, a.
@@ -269,27 +312,26 @@ ParsedMessage BinanceParser::parse_depth_update(od::object& data) {
   if (get_u64(data, "u", d.last_update_id)) return fail("data.u: expected an unsigned integer");
   od::value levels;
   if (data.find_field_unordered("b").get(levels)) return fail("data.b: missing");
-  if (!parse_levels(levels, bids_, "data.b")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (!parse_levels(levels, bids_, "data.b")) return false;
   if (data.find_field_unordered("a").get(levels)) return fail("data.a: missing");
-  if (!parse_levels(levels, asks_, "data.a")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (!parse_levels(levels, asks_, "data.a")) return false;
   if (d.symbol.empty()) return fail("data.s: empty symbol");
   if (d.first_update_id > d.last_update_id) return fail("data.U: first update id greater than last (data.u)");
   if (!to_ns(event_ms, d.event_ns)) return fail("data.E: timestamp out of range");
   d.bids = bids_;
   d.asks = asks_;
-  return out;
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_server_shutdown(od::object& data) {
-  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kServerShutdown);
+bool BinanceParser::parse_server_shutdown(od::object& data, ParsedMessage& out) {
+  set_kind(out, MessageKind::kIgnored, EventKind::kServerShutdown);
   std::uint64_t event_ms = 0;
   if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
   if (!to_ns(event_ms, out.shutdown.event_ns)) return fail("data.E: timestamp out of range");
-  return out;
+  return true;
 }
 
-ParsedMessage BinanceParser::parse_depth_snapshot(const char* data, std::size_t size) {
-  error_ = {};
+bool BinanceParser::parse_snapshot(const char* data, std::size_t size, ParsedMessage& out) {
   od::document doc;
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("depth snapshot: not a JSON document");
@@ -299,18 +341,18 @@ ParsedMessage BinanceParser::parse_depth_snapshot(const char* data, std::size_t 
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "depth snapshot: truncated JSON"
                                                             : "depth snapshot: expected a JSON object");
   }
-  ParsedMessage out = of_kind(MessageKind::kIgnored, EventKind::kBookSnapshot);
+  set_kind(out, MessageKind::kIgnored, EventKind::kBookSnapshot);
   if (get_u64(root, "lastUpdateId", out.snapshot.last_update_id)) {
     return fail("lastUpdateId: expected an unsigned integer");
   }
   od::value levels;
   if (root.find_field_unordered("bids").get(levels)) return fail("bids: missing");
-  if (!parse_levels(levels, bids_, "bids")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (!parse_levels(levels, bids_, "bids")) return false;
   if (root.find_field_unordered("asks").get(levels)) return fail("asks: missing");
-  if (!parse_levels(levels, asks_, "asks")) return of_kind(MessageKind::kError, EventKind::kError);
+  if (!parse_levels(levels, asks_, "asks")) return false;
   out.snapshot.bids = bids_;
   out.snapshot.asks = asks_;
-  return out;
+  return true;
 }
 
 bool BinanceParser::parse_levels(od::value levels, std::vector<PriceLevel>& out, std::string_view field) {

@@ -39,6 +39,8 @@ enum class EventKind : std::uint8_t {
   kError,           // malformed; error() says what and where
 };
 
+// ParsedMessage: the kinds, and the member `event` names (the others keep
+// their defaults, or partial values after an error).
 struct ParsedMessage {
   MessageKind kind = MessageKind::kError;
   TradeEvent trade;
@@ -55,6 +57,10 @@ class BinanceParser {
  public:
   // kInitialLevels: levels reserved per side at construction, per vector.
   static constexpr std::size_t kInitialLevels = 1024;
+  // kInitialCapacity: document size simdjson is sized for at construction,
+  // so a message a little larger than those seen in warm-up does not
+  // reallocate its buffers; a larger one (a REST snapshot) grows them once.
+  static constexpr std::size_t kInitialCapacity = 64 * 1024;
 
   BinanceParser();
 
@@ -73,14 +79,18 @@ class BinanceParser {
   std::string_view error() const { return error_; }
 
  private:
-  ParsedMessage fail(std::string_view what);
-  ParsedMessage parse_event(simdjson::ondemand::object& event);
-  ParsedMessage parse_reply(simdjson::ondemand::object& root);
-  ParsedMessage parse_trade(simdjson::ondemand::object& data);
-  ParsedMessage parse_agg_trade(simdjson::ondemand::object& data);
-  ParsedMessage parse_book_ticker(simdjson::ondemand::object& data);
-  ParsedMessage parse_depth_update(simdjson::ondemand::object& data);
-  ParsedMessage parse_server_shutdown(simdjson::ondemand::object& data);
+  // The parse_* steps fill the one ParsedMessage that parse() returns (no
+  // copies of the large result) and return false, with error_ set, on error.
+  bool fail(std::string_view what);
+  bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
+  bool parse_snapshot(const char* data, std::size_t size, ParsedMessage& out);
+  bool parse_event(simdjson::ondemand::object& event, ParsedMessage& out);
+  bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);
+  bool parse_trade(simdjson::ondemand::object& data, ParsedMessage& out);
+  bool parse_agg_trade(simdjson::ondemand::object& data, ParsedMessage& out);
+  bool parse_book_ticker(simdjson::ondemand::object& data, ParsedMessage& out);
+  bool parse_depth_update(simdjson::ondemand::object& data, ParsedMessage& out);
+  bool parse_server_shutdown(simdjson::ondemand::object& data, ParsedMessage& out);
   // parse_levels: [[price, size], ...] into `out` (cleared first); on error
   // sets error_ (prefixed by `field`) and returns false.
   bool parse_levels(simdjson::ondemand::value levels, std::vector<PriceLevel>& out, std::string_view field);

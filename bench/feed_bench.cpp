@@ -1,0 +1,411 @@
+// Feed benchmarks: the per-message cost of parse -> normalize -> book update
+// -> encode for Binance trade, bookTicker and depthUpdate messages, each next
+// to its floor: simdjson on-demand iterating every field of the same bytes
+// (no normalization, no decimals, no output). Then the order book's
+// per-update cost on a 5000-level book with updates clustered near the top,
+// next to a std::map book using the same exact decimal comparison.
+// Messages are generated (deterministic seed) in Binance's exact shapes.
+#include <benchmark/benchmark.h>
+#include <simdjson.h>
+
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "tickwire/connector/book/book_sync.hpp"
+#include "tickwire/connector/envelope_codec.hpp"
+#include "tickwire/connector/feeds/binance.hpp"
+
+namespace {
+
+namespace tc = tickwire::connector;
+namespace od = simdjson::ondemand;
+using tc::Decimal;
+using tc::PriceLevel;
+using tc::book::BookSide;
+using tc::book::OrderBook;
+
+constexpr std::size_t kFrames = 4096;
+constexpr std::size_t kDepthFrames = 65536;
+
+// Frames: texts back to back, each followed by simdjson's padding, as the
+// websocket session hands them over.
+struct Frames {
+  std::vector<std::string> texts;
+  explicit Frames(std::vector<std::string> t) : texts(std::move(t)) {
+    for (auto& s : texts) s.append(simdjson::SIMDJSON_PADDING, ' ');
+  }
+  std::size_t size(std::size_t i) const { return texts[i].size() - simdjson::SIMDJSON_PADDING; }
+  std::size_t bytes() const {
+    std::size_t n = 0;
+    for (std::size_t i = 0; i < texts.size(); ++i) n += size(i);
+    return n;
+  }
+};
+
+std::string price_text(unsigned ticks) {  // ticks of 0.01 above 0
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%u.%02u000000", ticks / 100, ticks % 100);
+  return buf;
+}
+
+Frames trade_frames() {
+  std::mt19937 rng(1);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  R"({"stream":"btcusdt@trade","data":{"e":"trade","E":%llu,"s":"BTCUSDT","t":%zu,"p":"%s",)"
+                  R"("q":"0.%05u000","T":%llu,"m":%s,"M":true}})",
+                  1700000000000ULL + i, 3000000000 + i, price_text(static_cast<unsigned>(3700000 + rng() % 1000)).c_str(),
+                  static_cast<unsigned>(rng() % 100000), 1700000000000ULL + i, rng() % 2 ? "true" : "false");
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+Frames quote_frames() {
+  std::mt19937 rng(2);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    const auto bid = static_cast<unsigned>(3700000 + rng() % 1000);
+    char buf[320];
+    std::snprintf(buf, sizeof buf,
+                  R"({"stream":"btcusdt@bookTicker","data":{"u":%zu,"s":"BTCUSDT","b":"%s","B":"%u.%08u",)"
+                  R"("a":"%s","A":"%u.%08u"}})",
+                  40000000000 + i, price_text(bid).c_str(), static_cast<unsigned>(rng() % 10),
+                  static_cast<unsigned>(rng() % 100000000), price_text(bid + 1).c_str(),
+                  static_cast<unsigned>(rng() % 10), static_cast<unsigned>(rng() % 100000000));
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+// Depth: contiguous update ids from 1001; 1-12 levels per side within 30
+// ticks of the top (bids below 37000.00, asks above), a quarter deletions.
+Frames depth_frames() {
+  std::mt19937 rng(3);
+  std::vector<std::string> out;
+  std::uint64_t id = 1001;
+  for (std::size_t i = 0; i < kDepthFrames; ++i) {
+    const std::uint64_t first = id;
+    const std::uint64_t last = id + rng() % 3;
+    id = last + 1;
+    std::string f = R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":)" +
+                    std::to_string(1700000000000 + i) + R"(,"s":"BTCUSDT","U":)" + std::to_string(first) +
+                    R"(,"u":)" + std::to_string(last);
+    for (const char* side : {R"(,"b":[)", R"(],"a":[)"}) {
+      f += side;
+      const auto levels = static_cast<unsigned>(1 + rng() % 12);
+      for (unsigned k = 0; k < levels; ++k) {
+        const auto distance = static_cast<unsigned>(rng() % 30);
+        const unsigned ticks = side[2] == 'b' ? 3700000 - 1 - distance : 3700000 + 1 + distance;
+        const unsigned size = rng() % 4 == 0 ? 0 : static_cast<unsigned>(rng() % 100000);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, R"(%s["%s","%u.%05u000"])", k ? "," : "", price_text(ticks).c_str(),
+                      size / 100000, size % 100000);
+        f += buf;
+      }
+    }
+    f += "]}}";
+    out.push_back(std::move(f));
+  }
+  return Frames(std::move(out));
+}
+
+// walk: visits every value of a JSON value (the floor's work per field).
+simdjson::error_code walk(od::value v, std::uint64_t& sink) {
+  od::json_type t;
+  if (auto e = v.type().get(t)) return e;
+  switch (t) {
+    case od::json_type::object: {
+      od::object o;
+      if (auto e = v.get_object().get(o)) return e;
+      for (auto field : o) {
+        std::string_view key;
+        if (auto e = field.unescaped_key().get(key)) return e;
+        sink += key.size();
+        if (auto e = walk(field.value(), sink)) return e;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::array: {
+      od::array a;
+      if (auto e = v.get_array().get(a)) return e;
+      for (auto item : a) {
+        od::value iv;
+        if (auto e = item.get(iv)) return e;
+        if (auto e2 = walk(iv, sink)) return e2;
+      }
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::string: {
+      std::string_view s;
+      if (auto e = v.get_string().get(s)) return e;
+      sink += s.size();
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::number: {
+      std::uint64_t n = 0;
+      if (auto e = v.get_uint64().get(n)) return e;
+      sink += n;
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::boolean: {
+      bool b = false;
+      if (auto e = v.get_bool().get(b)) return e;
+      sink += b;
+      return simdjson::SUCCESS;
+    }
+    case od::json_type::null:
+      return simdjson::SUCCESS;
+  }
+  return simdjson::SUCCESS;
+}
+
+void run_floor(benchmark::State& state, const Frames& frames) {
+  od::parser parser;
+  std::uint64_t sink = 0;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& f = frames.texts[i];
+    od::document doc;
+    if (parser.iterate(simdjson::padded_string_view(f.data(), frames.size(i), f.size())).get(doc)) {
+      state.SkipWithError("iterate");
+      return;
+    }
+    od::value root;
+    if (doc.get_value().get(root) || walk(root, sink)) {
+      state.SkipWithError("walk");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  benchmark::DoNotOptimize(sink);
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frames.bytes() / frames.texts.size()));
+}
+
+const Frames& trades() {
+  static const Frames f = trade_frames();
+  return f;
+}
+const Frames& quotes() {
+  static const Frames f = quote_frames();
+  return f;
+}
+const Frames& depths() {
+  static const Frames f = depth_frames();
+  return f;
+}
+
+void BM_TradeFloor(benchmark::State& state) { run_floor(state, trades()); }
+void BM_QuoteFloor(benchmark::State& state) { run_floor(state, quotes()); }
+void BM_DepthFloor(benchmark::State& state) { run_floor(state, depths()); }
+
+void BM_TradePipeline(benchmark::State& state) {
+  const Frames& frames = trades();
+  tc::feeds::BinanceParser parser;
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "binance", m.trade);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::feeds::EventKind::kTrade || bytes.empty()) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// Parse alone (no encode), to split the pipeline's cost.
+void BM_TradeParse(benchmark::State& state) {
+  const Frames& frames = trades();
+  tc::feeds::BinanceParser parser;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    benchmark::DoNotOptimize(m.trade.price);
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_QuotePipeline(benchmark::State& state) {
+  const Frames& frames = quotes();
+  tc::feeds::BinanceParser parser;
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_quote({++seq, 0, 0}, "binance", m.quote);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::feeds::EventKind::kQuote || bytes.empty()) {
+      state.SkipWithError("quote");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// full_snapshot: 5000 levels a side around the depth frames' top, valid at
+// the update id before the first frame.
+struct FullSnapshot {
+  std::vector<PriceLevel> bids, asks;
+  FullSnapshot() {
+    for (std::int64_t k = 0; k < 5000; ++k) {
+      bids.push_back({{(3700000 - 1 - k) * 1000000, -8}, {100000000 + k, -8}});
+      asks.push_back({{(3700000 + 1 + k) * 1000000, -8}, {100000000 + k, -8}});
+    }
+  }
+  tc::BookSnapshotEvent event() const { return {"BTCUSDT", 1000, bids, asks}; }
+};
+
+void BM_DepthPipeline(benchmark::State& state) {
+  const Frames& frames = depths();
+  const FullSnapshot snapshot;
+  tc::feeds::BinanceParser parser;
+  tc::book::BookSync sync;
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  if (sync.on_snapshot(snapshot.event()).outcome != tc::book::SyncOutcome::kSynced) {
+    state.SkipWithError("snapshot");
+    return;
+  }
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    const auto outcome = sync.on_delta(m.delta).outcome;
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "binance", m.delta);
+    benchmark::DoNotOptimize(bytes.data());
+    if (outcome != tc::book::SyncOutcome::kApplied || bytes.empty()) {
+      state.SkipWithError("depth");
+      return;
+    }
+    if (++i == frames.texts.size()) {
+      // The ids start over: resync onto the snapshot (once per 65536 frames).
+      i = 0;
+      if (sync.on_snapshot(snapshot.event()).outcome != tc::book::SyncOutcome::kSynced) {
+        state.SkipWithError("resync");
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// Order book per-update cost: a 5000-level-a-side book; each update sets one
+// level whose distance from the top of the price grid is geometric-like
+// (most within 10 ticks, a few up to 5000), a tenth of them deletions.
+struct Update {
+  BookSide side;
+  PriceLevel level;
+};
+
+const std::vector<Update>& book_updates() {
+  static const std::vector<Update> updates = [] {
+    std::mt19937 rng(4);
+    std::vector<Update> out;
+    for (int i = 0; i < (1 << 16); ++i) {
+      const bool bid = rng() % 2 == 0;
+      std::int64_t distance = rng() % 10;
+      if (rng() % 8 == 0) distance = rng() % 200;
+      if (rng() % 64 == 0) distance = rng() % 5000;
+      const std::int64_t ticks = bid ? 3700000 - 1 - distance : 3700000 + 1 + distance;
+      const std::int64_t size = rng() % 10 == 0 ? 0 : static_cast<std::int64_t>(1 + rng() % 100000);
+      out.push_back({bid ? BookSide::kBid : BookSide::kAsk, {{ticks * 1000000, -8}, {size, -5}}});
+    }
+    return out;
+  }();
+  return updates;
+}
+
+void BM_OrderBookUpdate(benchmark::State& state) {
+  const FullSnapshot snapshot;
+  OrderBook book;
+  if (!book.load(snapshot.bids, snapshot.asks)) std::abort();
+  const auto& updates = book_updates();
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const Update& u = updates[i];
+    benchmark::DoNotOptimize(book.set_level(u.side, u.level));
+    if (++i == updates.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["bid_levels"] = static_cast<double>(book.depth(BookSide::kBid));
+}
+
+struct DecimalLess {
+  bool operator()(const Decimal& a, const Decimal& b) const { return tc::book::compare_decimal(a, b) < 0; }
+};
+struct DecimalGreater {
+  bool operator()(const Decimal& a, const Decimal& b) const { return tc::book::compare_decimal(a, b) > 0; }
+};
+
+void BM_StdMapBookUpdate(benchmark::State& state) {
+  const FullSnapshot snapshot;
+  std::map<Decimal, Decimal, DecimalGreater> bids;
+  std::map<Decimal, Decimal, DecimalLess> asks;
+  for (const auto& l : snapshot.bids) bids[l.price] = l.size;
+  for (const auto& l : snapshot.asks) asks[l.price] = l.size;
+  const auto& updates = book_updates();
+  std::size_t i = 0;
+  auto set = [](auto& side, const PriceLevel& l) {
+    if (l.size.mantissa == 0) {
+      side.erase(l.price);
+    } else {
+      side.insert_or_assign(l.price, l.size);
+    }
+  };
+  for (auto _ : state) {
+    const Update& u = updates[i];
+    if (u.side == BookSide::kBid) {
+      set(bids, u.level);
+    } else {
+      set(asks, u.level);
+    }
+    benchmark::DoNotOptimize(bids.begin()->second);
+    if (++i == updates.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+  state.counters["bid_levels"] = static_cast<double>(bids.size());
+}
+
+// Top-10 query into a caller's buffer.
+void BM_OrderBookTop10(benchmark::State& state) {
+  const FullSnapshot snapshot;
+  OrderBook book;
+  if (!book.load(snapshot.bids, snapshot.asks)) std::abort();
+  PriceLevel out[10];
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(book.top(BookSide::kBid, out));
+    benchmark::DoNotOptimize(book.top(BookSide::kAsk, out));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+}  // namespace
+
+BENCHMARK(BM_TradeFloor);
+BENCHMARK(BM_TradeParse);
+BENCHMARK(BM_TradePipeline);
+BENCHMARK(BM_QuoteFloor);
+BENCHMARK(BM_QuotePipeline);
+BENCHMARK(BM_DepthFloor);
+BENCHMARK(BM_DepthPipeline);
+BENCHMARK(BM_OrderBookUpdate);
+BENCHMARK(BM_StdMapBookUpdate);
+BENCHMARK(BM_OrderBookTop10);
+
+BENCHMARK_MAIN();
