@@ -444,6 +444,55 @@ TEST_F(SimulatorTest, ServerPingsArriveAtTheConfiguredInterval) {
   while (c.pings < 3) ASSERT_TRUE(c.read().has_value()) << c.error.message();
 }
 
+TEST_F(SimulatorTest, UnansweredPingsCloseTheConnection) {
+  SimulatorOptions o = options(0);
+  o.ping_interval_ms = 2;
+  o.pong_timeout_ms = 10;
+  Client c(start(o));
+  ASSERT_FALSE(c.connect("/ws"));
+  // Not reading means not answering: wait for the simulator to give up.
+  const auto path = dir_ / "record.ndjson";
+  while (lines_of(path).empty()) std::this_thread::yield();
+  EXPECT_EQ(lines_of(path)[0], R"({"sim":"limit","conn":1,"reason":"no pong to a server ping"})");
+  EXPECT_TRUE(c.read_until_end().empty());
+  EXPECT_EQ(c.error, websocket::error::closed);
+  EXPECT_EQ(c.reason().code, websocket::close_code::policy_error);
+}
+
+TEST_F(SimulatorTest, SlowSenderStillDeliversEverythingInOrder) {
+  SimulatorOptions o = options(10);
+  o.faults.slow = {true, 2, 0, 1};
+  o.faults.slow_delay_ms = 1;
+  Client c(start(o));
+  ASSERT_FALSE(c.connect(kTrades));
+  const auto got = c.read_n(10);
+  const auto rec = record();
+  EXPECT_EQ(market_lines(rec), got);
+  ASSERT_EQ(fault_lines(rec).size(), 1u);
+  EXPECT_NE(fault_lines(rec)[0].find(R"("fault":"slow","conn":1,"at":2)"), std::string::npos);
+}
+
+TEST_F(SimulatorTest, RestServesTheLastDiffsBookOrTheLiveOne) {
+  for (bool live : {false, true}) {
+    SimulatorOptions o = options(30);
+    o.rest_live_book = live;
+    const auto port = start(o);
+    Client c(port);
+    ASSERT_FALSE(c.connect(kTrades));
+    c.read_n(30);  // the market stops here
+    auto res = http_get(port, "/api/v3/depth?symbol=ETHUSDT&limit=1000");
+    ASSERT_EQ(res.result(), http::status::ok);
+    const std::uint64_t id = parser_.parse(res.body())["lastUpdateId"];
+    auto want = live ? sim_->live_book("ETHUSDT") : sim_->book("ETHUSDT");
+    ASSERT_TRUE(want.ok());
+    EXPECT_EQ(id, want->last_update_id);
+    EXPECT_EQ(res.body(), SimMarket::depth_json(*want));
+    EXPECT_GE(sim_->live_book("ETHUSDT")->last_update_id, sim_->book("ETHUSDT")->last_update_id);
+    sim_->stop();
+  }
+  EXPECT_FALSE(sim_->book("XRPUSDT").ok());
+}
+
 TEST_F(SimulatorTest, ShutdownNoticeIsFollowedByAClose) {
   SimulatorOptions o = options(0);
   o.faults.shutdown_notice = {true, 3, 0, 1};
