@@ -16,6 +16,7 @@ namespace {
 
 constexpr std::size_t kDefaultDepthLimit = 100;
 constexpr std::size_t kMaxDepthLimit = 5000;
+constexpr std::uint32_t kMaxRequestHeader = 1u << 20;
 
 // query_param: the value of `name` in a target's query string, if present.
 std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
@@ -38,9 +39,12 @@ asio::awaitable<void> Simulator::Impl::serve(beast::tcp_stream stream) {
   beast::flat_buffer buffer;
   for (;;) {
     beast::error_code ec;
-    http::request<http::string_body> request;
-    co_await http::async_read(stream, buffer, request, asio::redirect_error(asio::use_awaitable, ec));
+    // Combined-stream URLs for many streams outgrow Beast's 8 KiB default.
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxRequestHeader);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
     if (ec || stopped) co_return;
+    http::request<http::string_body> request = parser.release();
     if (websocket::is_upgrade(request)) {
       if (auto refusal = refuse(options.faults.refuse_ws, ws_requests, "refuse_ws", request)) {
         co_await http::async_write(stream, *refusal, asio::redirect_error(asio::use_awaitable, ec));

@@ -54,13 +54,13 @@ struct Simulator::Impl {
   };
 
   struct Connection {
-    std::uint64_t id;
+    std::uint64_t id = 0;  // 1-based, in accept order; set once accepted
     websocket::stream<beast::tcp_stream> ws;
     bool combined;
     std::map<std::string, std::string> subs;  // sim_stream_key -> the name as subscribed
     std::deque<Frame> queue;
     asio::steady_timer wake, ping_timer, life_timer, grace_timer;
-    std::mt19937_64 rng;
+    std::mt19937_64 rng;  // fault draws, seeded from the seed and id
     std::uint64_t delivered = 0;              // data messages offered to this connection
     std::map<std::string, std::uint32_t> gap_left;  // stream key -> messages still withheld
     std::optional<Frame> held;                // reorder: sent after the next data message
@@ -73,15 +73,13 @@ struct Simulator::Impl {
     bool slow = false;
     bool closed = false;
 
-    Connection(std::uint64_t id_, beast::tcp_stream stream, bool combined_, std::uint64_t seed)
-        : id(id_),
-          ws(std::move(stream)),
+    Connection(beast::tcp_stream stream, bool combined_)
+        : ws(std::move(stream)),
           combined(combined_),
           wake(ws.get_executor()),
           ping_timer(ws.get_executor()),
           life_timer(ws.get_executor()),
-          grace_timer(ws.get_executor()),
-          rng(seed ^ (id_ * 0x9E3779B97F4A7C15ull)) {
+          grace_timer(ws.get_executor()) {
       wake.expires_at(asio::steady_timer::time_point::max());
     }
   };

@@ -78,7 +78,7 @@ asio::awaitable<void> Simulator::Impl::upgrade(beast::tcp_stream stream, http::r
     co_return;
   }
   const bool combined = std::string_view(request.target()).rfind("/stream", 0) == 0;
-  auto conn = std::make_shared<Connection>(0, std::move(stream), combined, options.seed);
+  auto conn = std::make_shared<Connection>(std::move(stream), combined);
   for (const auto& s : streams) conn->subs.emplace(sim_stream_key(s), s);
   websocket::stream_base::timeout timeouts{};
   timeouts.handshake_timeout = std::chrono::seconds(30);
@@ -92,7 +92,7 @@ asio::awaitable<void> Simulator::Impl::upgrade(beast::tcp_stream stream, http::r
   co_await conn->ws.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
   if (ec || stopped) co_return;
   conn->id = accepted.fetch_add(1, std::memory_order_relaxed) + 1;  // relaxed: a statistic, read by connections()
-  conn->rng.seed(options.seed ^ (conn->id * 0x9E3779B97F4A7C15ull));
+  conn->rng.seed(options.seed ^ (conn->id * 0x9E3779B97F4A7C15ull));  // each connection its own fault draws
   live.push_back(conn);
   if (!generating) {
     generating = true;

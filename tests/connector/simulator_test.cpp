@@ -146,7 +146,8 @@ class SimulatorTest : public ::testing::Test {
     sim_ = std::make_unique<Simulator>(std::move(o));
     auto port = sim_->start();
     EXPECT_TRUE(port.ok()) << port.status();
-    return port.value_or(0);
+    sim_port_ = port.value_or(0);
+    return sim_port_;
   }
 
   std::vector<std::string> record() {
@@ -156,6 +157,7 @@ class SimulatorTest : public ::testing::Test {
 
   testing::TempDir dir_{"tickwire-sim"};
   std::unique_ptr<Simulator> sim_;
+  std::uint16_t sim_port_ = 0;
   simdjson::dom::parser parser_;
 };
 
@@ -237,6 +239,12 @@ TEST_F(SimulatorTest, MoreThan1024StreamsGetAnErrorReply) {
   simdjson::dom::element r = parser_.parse(*reply);
   EXPECT_EQ(std::uint64_t(r["id"]), 3u);
   EXPECT_NE(std::string_view(r["error"]["msg"]).find("too many streams (1025 > 1024)"), std::string_view::npos);
+
+  std::string url = "/stream?streams=";
+  for (int i = 0; i < 1025; ++i) url += (i == 0 ? "" : "/") + std::to_string(i) + "usdt@trade";
+  Client too_many(sim_port_);
+  EXPECT_EQ(too_many.connect(url), websocket::error::upgrade_declined);
+  EXPECT_EQ(too_many.response.result(), http::status::bad_request);
 }
 
 TEST_F(SimulatorTest, MoreThanFiveIncomingMessagesASecondClose) {

@@ -91,7 +91,7 @@ struct SimulatorOptions {
   std::string record_path;            // the truth file (format above); empty: none
   bool record_all = false;            // record messages of streams nobody subscribes to as well
   std::uint64_t epoch_ms = 0;         // market time 0 as Unix ms; 0 = the wall clock at the first connection
-  std::uint32_t depth_interval_ms = 100;  // depth diff batching, in market time
+  std::uint32_t depth_interval_ms = 100;  // depth diff batching, in market time (the stream keeps its name)
   bool rest_live_book = false;        // REST serves the live book (its id falls inside the next diff),
                                       // not the book as of the last diff
   std::uint32_t ping_interval_ms = 20'000;  // server pings; 0 = none
