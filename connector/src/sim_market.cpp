@@ -2,12 +2,15 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 
 namespace tickwire::connector {
 namespace {
 
-constexpr std::int8_t kExponent = -8;  // Binance prints spot prices and sizes with 8 decimals
+constexpr int kInitialLevels = 20;   // per side, at market time 0
+constexpr std::size_t kMaxLevels = 60;  // per side; deeper levels are cancelled
+constexpr std::size_t kCancelReach = 10;  // cancels hit one of the best N levels
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -15,40 +18,296 @@ std::string lower(std::string_view s) {
   return out;
 }
 
+std::uint64_t draw(std::mt19937_64& rng, std::uint64_t n) { return rng() % n; }
+
+void append_levels(std::string& out, const std::map<std::int64_t, std::int64_t>& side, bool descending,
+                   std::size_t limit) {
+  out += '[';
+  std::size_t n = 0;
+  auto put = [&](std::int64_t price, std::int64_t qty) {
+    if (n++ != 0) out += ',';
+    fmt::format_to(std::back_inserter(out), R"(["{}","{}"])", SimMarket::format_units(price),
+                   SimMarket::format_units(qty));
+  };
+  if (descending) {
+    for (auto it = side.rbegin(); it != side.rend() && (limit == 0 || n < limit); ++it) put(it->first, it->second);
+  } else {
+    for (auto it = side.begin(); it != side.end() && (limit == 0 || n < limit); ++it) put(it->first, it->second);
+  }
+  out += ']';
+}
+
+std::vector<SimLevel> levels_of(const std::map<std::int64_t, std::int64_t>& side, bool descending, std::size_t limit) {
+  std::vector<SimLevel> out;
+  auto put = [&](auto first, auto last) {
+    for (; first != last && (limit == 0 || out.size() < limit); ++first) out.push_back({first->first, first->second});
+  };
+  if (descending) {
+    put(side.rbegin(), side.rend());
+  } else {
+    put(side.begin(), side.end());
+  }
+  return out;
+}
+
 }  // namespace
 
-SimMarket::SimMarket(std::vector<std::string> symbols, double rate, std::uint64_t seed)
-    : symbols_(std::move(symbols)), rng_(seed), gap_s_(rate) {
+SimMarket::SimMarket(std::vector<std::string> symbols, double rate, std::uint64_t seed, std::uint64_t epoch_ms,
+                     std::uint32_t depth_interval_ms)
+    : symbols_(std::move(symbols)),
+      rng_(seed),
+      gap_s_(rate),
+      epoch_ms_(epoch_ms),
+      interval_ns_(std::uint64_t{std::max<std::uint32_t>(depth_interval_ms, 1)} * 1'000'000) {
+  instruments_.resize(symbols_.size());
   for (std::size_t i = 0; i < symbols_.size(); ++i) {
-    // Start prices spread over several magnitudes: 10^(i%5) * (1 + i%7) units.
+    Instrument& ins = instruments_[i];
+    ins.symbol = symbols_[i];
+    ins.lower = lower(symbols_[i]);
+    // Start prices spread over several magnitudes: 10^(i%5+1) * (1 + i%7) units.
     std::int64_t units = 1;
     for (std::size_t k = 0; k < i % 5 + 1; ++k) units *= 10;
     units *= static_cast<std::int64_t>(1 + i % 7);
-    const std::int64_t price = units * 100'000'000;
-    instruments_.push_back({lower(symbols_[i]) + "@trade", price, std::max<std::int64_t>(price / 100'000, 1),
-                            1'000'000 * (i + 1)});
+    ins.ref_price = units * 100'000'000;
+    ins.tick = std::max<std::int64_t>(ins.ref_price / 100'000, 1);
+    ins.lot = 1'000;  // 0.00001 units
+    ins.next_trade_id = 1'000'000 * (i + 1);
+    ins.next_agg_id = 500'000 * (i + 1);
+    // The opening book is the first diff (update ids 1..2*kInitialLevels).
+    for (int k = 1; k <= kInitialLevels; ++k) {
+      set_level(ins, true, ins.ref_price - k * ins.tick, ins.lot * static_cast<std::int64_t>(1 + draw(rng_, 1000)));
+      set_level(ins, false, ins.ref_price + k * ins.tick, ins.lot * static_cast<std::int64_t>(1 + draw(rng_, 1000)));
+    }
   }
+  next_order_ns_ = next_gap_ns();
 }
 
 std::uint64_t SimMarket::next_gap_ns() { return static_cast<std::uint64_t>(gap_s_(rng_) * 1e9); }
 
-SimMarket::Message SimMarket::next_trade(std::uint64_t now_ms) {
-  const std::size_t idx = static_cast<std::size_t>(rng_() % instruments_.size());
-  Instrument& ins = instruments_[idx];
-  // A random walk of -2..+2 ticks, never below one tick.
-  const auto step = static_cast<std::int64_t>(rng_() % 5) - 2;
-  ins.price_ticks = std::max(ins.tick, ins.price_ticks + step * ins.tick);
-  const auto size = static_cast<std::int64_t>(rng_() % 10'000'000 + 1'000);  // 0.00001 .. 0.1 units
-  const bool buyer_is_maker = (rng_() & 1) != 0;
-  const std::uint64_t trade_ms = now_ms - rng_() % 3;
+std::optional<std::size_t> SimMarket::symbol_index(std::string_view symbol) const {
+  const std::string l = lower(symbol);
+  for (std::size_t i = 0; i < instruments_.size(); ++i) {
+    if (instruments_[i].lower == l) return i;
+  }
+  return std::nullopt;
+}
 
-  char price[middleware::kMaxFormattedSize];
-  char qty[middleware::kMaxFormattedSize];
-  const std::size_t np = middleware::format_decimal({ins.price_ticks, kExponent}, price);
-  const std::size_t nq = middleware::format_decimal({size, kExponent}, qty);
-  Message m{idx, fmt::format(R"({{"stream":"{}","data":{{"e":"trade","E":{},"s":"{}","t":{},"p":"{}","q":"{}","T":{},"m":{},"M":true}}}})",
-                             ins.stream, now_ms, symbols_[idx], ins.next_trade_id++, std::string_view(price, np),
-                             std::string_view(qty, nq), trade_ms, buyer_is_maker ? "true" : "false")};
+std::string SimMarket::stream_name(std::string_view lower_symbol, SimChannel channel) {
+  switch (channel) {
+    case SimChannel::kTrade: return fmt::format("{}@trade", lower_symbol);
+    case SimChannel::kAggTrade: return fmt::format("{}@aggTrade", lower_symbol);
+    case SimChannel::kBookTicker: return fmt::format("{}@bookTicker", lower_symbol);
+    case SimChannel::kDepth: break;
+  }
+  return fmt::format("{}@depth@100ms", lower_symbol);
+}
+
+std::string SimMarket::format_units(std::int64_t units) {
+  const char* sign = units < 0 ? "-" : "";
+  const std::uint64_t u = units < 0 ? 0 - static_cast<std::uint64_t>(units) : static_cast<std::uint64_t>(units);
+  return fmt::format("{}{}.{:08d}", sign, u / 100'000'000, u % 100'000'000);
+}
+
+std::string SimMarket::depth_json(const SimBook& book) {
+  std::string out = fmt::format(R"({{"lastUpdateId":{},"bids":[)", book.last_update_id);
+  for (std::size_t i = 0; i < book.bids.size(); ++i) {
+    fmt::format_to(std::back_inserter(out), R"({}["{}","{}"])", i == 0 ? "" : ",", format_units(book.bids[i].price),
+                   format_units(book.bids[i].qty));
+  }
+  out += R"(],"asks":[)";
+  for (std::size_t i = 0; i < book.asks.size(); ++i) {
+    fmt::format_to(std::back_inserter(out), R"({}["{}","{}"])", i == 0 ? "" : ",", format_units(book.asks[i].price),
+                   format_units(book.asks[i].qty));
+  }
+  out += "]}";
+  return out;
+}
+
+SimBook SimMarket::book(std::size_t symbol, std::size_t limit) const {
+  const Instrument& ins = instruments_.at(symbol);
+  return {ins.update_id, levels_of(ins.bids, true, limit), levels_of(ins.asks, false, limit)};
+}
+
+SimBook SimMarket::published_book(std::size_t symbol, std::size_t limit) const {
+  const Instrument& ins = instruments_.at(symbol);
+  const std::uint64_t id = ins.pending_first == 0 ? ins.update_id : ins.pending_first - 1;
+  return {id, levels_of(ins.published_bids, true, limit), levels_of(ins.published_asks, false, limit)};
+}
+
+bool SimMarket::pending() const {
+  return std::any_of(instruments_.begin(), instruments_.end(), [](const Instrument& i) { return i.pending_first != 0; });
+}
+
+void SimMarket::advance(std::vector<Message>& out) {
+  if (pending() && next_flush_ns_ <= next_order_ns_) {
+    now_ns_ = next_flush_ns_;
+    flush(out);
+    next_flush_ns_ += interval_ns_;
+    return;
+  }
+  if (!pending()) next_flush_ns_ = (next_order_ns_ / interval_ns_ + 1) * interval_ns_;
+  now_ns_ = next_order_ns_;
+  on_order(static_cast<std::size_t>(draw(rng_, instruments_.size())), out);
+  next_order_ns_ = now_ns_ + next_gap_ns();
+}
+
+void SimMarket::flush(std::vector<Message>& out) {
+  for (std::size_t i = 0; i < instruments_.size(); ++i) emit_depth(i, out);
+}
+
+// set_level: one book change = one update id, remembered for the next diff.
+void SimMarket::set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty) {
+  Side& side = bid ? ins.bids : ins.asks;
+  if (qty == 0) {
+    side.erase(price);
+  } else {
+    side[price] = qty;
+  }
+  ++ins.update_id;
+  if (ins.pending_first == 0) ins.pending_first = ins.update_id;
+  (bid ? ins.pending_bids : ins.pending_asks)[price] = qty;
+}
+
+void SimMarket::on_order(std::size_t idx, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  const std::uint64_t kind = draw(rng_, 100);
+  const bool bid = (rng_() & 1) != 0;
+  if (kind < 30) {
+    take(idx, bid, out);  // a buy takes the best ask, a sell the best bid
+  } else if (kind < 75) {
+    add_order(ins, bid);
+  } else {
+    cancel_order(ins, bid);
+  }
+  for (bool b : {true, false}) {
+    Side& side = b ? ins.bids : ins.asks;
+    if (side.size() > kMaxLevels) set_level(ins, b, b ? side.begin()->first : side.rbegin()->first, 0);
+  }
+  maybe_emit_ticker(idx, out);
+}
+
+// add_order: a limit order at or up to 10 ticks behind the touch, or one tick
+// inside the spread; never crossing.
+void SimMarket::add_order(Instrument& ins, bool bid) {
+  Side& same = bid ? ins.bids : ins.asks;
+  Side& other = bid ? ins.asks : ins.bids;
+  const std::int64_t dir = bid ? 1 : -1;  // towards the other side
+  std::int64_t best;
+  if (!same.empty()) {
+    best = bid ? same.rbegin()->first : same.begin()->first;
+  } else if (!other.empty()) {
+    best = (bid ? other.begin()->first : other.rbegin()->first) - dir * ins.tick;
+  } else {
+    best = ins.ref_price;
+  }
+  const auto behind = static_cast<std::int64_t>(draw(rng_, 12)) - 1;  // -1: one tick better than the touch
+  std::int64_t price = best - dir * behind * ins.tick;
+  if (!other.empty()) {
+    const std::int64_t opposite = bid ? other.begin()->first : other.rbegin()->first;
+    if (dir * (price - opposite) >= 0) price = opposite - dir * ins.tick;
+  }
+  if (price <= 0) price = ins.tick;
+  const auto it = same.find(price);
+  const std::int64_t qty = ins.lot * static_cast<std::int64_t>(1 + draw(rng_, 1000));
+  set_level(ins, bid, price, (it == same.end() ? 0 : it->second) + qty);
+}
+
+// cancel_order: removes all or part of one of the best levels.
+void SimMarket::cancel_order(Instrument& ins, bool bid) {
+  Side& side = bid ? ins.bids : ins.asks;
+  if (side.size() < 3) return add_order(ins, bid);
+  const auto reach = static_cast<std::uint64_t>(std::min(side.size(), kCancelReach));
+  const auto k = static_cast<std::ptrdiff_t>(draw(rng_, reach));
+  const auto level = bid ? *std::next(side.rbegin(), k) : *std::next(side.begin(), k);
+  const std::int64_t lots = level.second / ins.lot;
+  const bool all = lots <= 1 || (rng_() & 1) != 0;
+  const std::int64_t left = all ? 0 : ins.lot * (1 + static_cast<std::int64_t>(draw(rng_, static_cast<std::uint64_t>(lots - 1))));
+  set_level(ins, bid, level.first, left);
+}
+
+// take: a taker order filling 1-3 maker orders at the best opposite level.
+void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  Side& side = buy ? ins.asks : ins.bids;
+  if (side.size() < 3) return add_order(ins, !buy);
+  const auto level = buy ? *side.begin() : *side.rbegin();
+  const std::int64_t lots = level.second / ins.lot;
+  const std::int64_t take_lots =
+      draw(rng_, 5) == 0 ? lots : std::min(lots, 1 + static_cast<std::int64_t>(draw(rng_, 500)));
+  const std::int64_t fills = std::min<std::int64_t>(take_lots, 1 + static_cast<std::int64_t>(draw(rng_, 3)));
+  const std::uint64_t t = now_ms();
+  const char* maker = buy ? "false" : "true";  // `m`: the buyer is the maker when a sell takes
+  const std::string price = format_units(level.first);
+  const std::uint64_t first_id = ins.next_trade_id;
+  for (std::int64_t f = 0; f < fills; ++f) {
+    const std::int64_t lots_f = f + 1 < fills ? take_lots / fills : take_lots - (fills - 1) * (take_lots / fills);
+    const std::uint64_t id = ins.next_trade_id++;
+    out.push_back(make(idx, SimChannel::kTrade,
+                       fmt::format(R"({{"e":"trade","E":{},"s":"{}","t":{},"p":"{}","q":"{}","T":{},"m":{},"M":true}})",
+                                   t, ins.symbol, id, price, format_units(lots_f * ins.lot), t, maker),
+                       id, id));
+  }
+  const std::uint64_t a = ins.next_agg_id++;
+  out.push_back(make(idx, SimChannel::kAggTrade,
+                     fmt::format(R"({{"e":"aggTrade","E":{},"s":"{}","a":{},"p":"{}","q":"{}","f":{},"l":{},"T":{},"m":{},"M":true}})",
+                                 t, ins.symbol, a, price, format_units(take_lots * ins.lot), first_id,
+                                 ins.next_trade_id - 1, t, maker),
+                     a, a));
+  set_level(ins, !buy, level.first, level.second - take_lots * ins.lot);
+  ins.ref_price = level.first;
+}
+
+void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  if (ins.bids.empty() || ins.asks.empty()) return;
+  const SimLevel bid{ins.bids.rbegin()->first, ins.bids.rbegin()->second};
+  const SimLevel ask{ins.asks.begin()->first, ins.asks.begin()->second};
+  if (bid == ins.touch_bid && ask == ins.touch_ask) return;
+  ins.touch_bid = bid;
+  ins.touch_ask = ask;
+  out.push_back(make(idx, SimChannel::kBookTicker,
+                     fmt::format(R"({{"u":{},"s":"{}","b":"{}","B":"{}","a":"{}","A":"{}"}})", ins.update_id,
+                                 ins.symbol, format_units(bid.price), format_units(bid.qty), format_units(ask.price),
+                                 format_units(ask.qty)),
+                     ins.update_id, ins.update_id));
+}
+
+void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  if (ins.pending_first == 0) return;
+  std::string data = fmt::format(R"({{"e":"depthUpdate","E":{},"s":"{}","U":{},"u":{},"b":)", now_ms(), ins.symbol,
+                                 ins.pending_first, ins.update_id);
+  append_levels(data, ins.pending_bids, true, 0);
+  data += R"(,"a":)";
+  append_levels(data, ins.pending_asks, false, 0);
+  data += '}';
+  out.push_back(make(idx, SimChannel::kDepth, std::move(data), ins.pending_first, ins.update_id));
+  for (bool b : {true, false}) {
+    Side& published = b ? ins.published_bids : ins.published_asks;
+    Side& changes = b ? ins.pending_bids : ins.pending_asks;
+    for (const auto& [price, qty] : changes) {
+      if (qty == 0) {
+        published.erase(price);
+      } else {
+        published[price] = qty;
+      }
+    }
+    changes.clear();
+  }
+  ins.pending_first = 0;
+}
+
+SimMarket::Message SimMarket::make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first,
+                                   std::uint64_t last) const {
+  Message m;
+  m.symbol_index = idx;
+  m.channel = channel;
+  m.stream = stream_name(instruments_[idx].lower, channel);
+  m.text = fmt::format(R"({{"stream":"{}","data":{}}})", m.stream, data);
+  m.data = std::move(data);
+  m.first_id = first;
+  m.last_id = last;
+  m.time_ms = now_ms();
   return m;
 }
 

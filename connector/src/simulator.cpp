@@ -2,199 +2,217 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
-#include <boost/asio/io_context.hpp>
-#include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/websocket.hpp>
 #include <fmt/format.h>
 
-#include <cctype>
-#include <chrono>
-#include <deque>
-#include <fstream>
-#include <thread>
-
+#include "sim_server.hpp"
 #include "tickwire/connector/log.hpp"
-#include "tickwire/connector/sim_market.hpp"
 
 namespace tickwire::connector {
-
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace websocket = beast::websocket;
-using tcp = asio::ip::tcp;
-
 namespace {
 
 // A connection whose outbound queue grows past this is too slow to keep up
 // and is disconnected, as exchanges do.
 constexpr std::size_t kMaxQueuedMessages = 1u << 16;
 
-std::string lower(std::string_view s) {
-  std::string out(s);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
+constexpr const char* kFaultNames[kFaultKinds] = {"gap", "close_ws", "close_tcp", "reset", "stall", "slow",
+                                                   "ping_storm", "shutdown_notice", "malformed", "oversize",
+                                                   "reorder", "duplicate"};
 
-// streams_of: the stream names in a target like "/stream?streams=a@trade/b@trade"
-// or "/ws/a@trade".
-std::vector<std::string> streams_of(std::string_view target) {
-  std::vector<std::string> out;
-  std::string_view list;
-  if (auto q = target.find("streams="); q != std::string_view::npos) {
-    list = target.substr(q + 8);
-    list = list.substr(0, list.find('&'));
-  } else if (target.rfind("/ws/", 0) == 0) {
-    list = target.substr(4);
-  }
-  while (!list.empty()) {
-    auto slash = list.find('/');
-    out.emplace_back(lower(list.substr(0, slash)));
-    list = slash == std::string_view::npos ? std::string_view{} : list.substr(slash + 1);
-  }
-  return out;
+std::uint64_t wall_ms() {
+  return static_cast<std::uint64_t>(
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count());
 }
 
 }  // namespace
 
-struct Simulator::Impl {
-  struct Connection {
-    websocket::stream<beast::tcp_stream> ws;
-    std::vector<bool> wants;  // per symbol index
-    std::deque<std::shared_ptr<const std::string>> queue;
-    asio::steady_timer wake;
-    bool closed = false;
+const FaultTrigger& Simulator::Impl::trigger(std::size_t k) const {
+  const SimFaults& f = options.faults;
+  const FaultTrigger* all[kFaultKinds] = {&f.gap,       &f.close_ws,        &f.close_tcp, &f.reset,
+                                          &f.stall,     &f.slow,            &f.ping_storm, &f.shutdown_notice,
+                                          &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate};
+  return *all[k];
+}
 
-    Connection(tcp::socket socket, std::size_t symbols)
-        : ws(std::move(socket)), wants(symbols, false), wake(ws.get_executor()) {
-      wake.expires_at(asio::steady_timer::time_point::max());
-    }
-  };
-
-  SimulatorOptions options;
-  asio::io_context io{1};
-  tcp::acceptor acceptor{io};
-  std::thread thread;
-  SimMarket market;
-  std::ofstream record;
-  std::vector<std::shared_ptr<Connection>> live;
-  std::atomic<std::uint64_t> sent{0};
-  std::atomic<std::uint64_t> accepted{0};
-  bool generating = false;
-  bool stopped = false;
-
-  explicit Impl(SimulatorOptions o)
-      : options(std::move(o)), market(options.symbols, options.rate, options.seed) {}
-
-  asio::awaitable<void> accept_loop() {
-    for (;;) {
-      beast::error_code ec;
-      tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) co_return;  // acceptor closed by stop()
-      asio::co_spawn(io, serve(std::move(socket)), asio::detached);
-    }
+bool Simulator::Impl::fires(std::size_t k, Connection& c, std::uint64_t n) {
+  const FaultTrigger& t = trigger(k);
+  if (!t.enabled || (t.max_times != 0 && fired[k] >= t.max_times)) return false;
+  const std::uint64_t first = std::max<std::uint64_t>(t.after, 1);
+  bool hit = false;
+  if (t.probability > 0) {
+    hit = n >= first && std::uniform_real_distribution<double>(0, 1)(c.rng) < t.probability;
+  } else {
+    hit = n == first;
   }
+  if (hit) ++fired[k];
+  return hit;
+}
 
-  asio::awaitable<void> serve(tcp::socket socket) {
-    auto conn = std::make_shared<Connection>(std::move(socket), options.symbols.size());
+void Simulator::Impl::record_line(const std::string& line, bool flush) {
+  if (!record.is_open()) return;
+  record << line << '\n';
+  if (flush) record.flush();
+}
+
+void Simulator::Impl::log_fault(std::size_t k, const Connection& c, std::uint64_t n, const SimOutgoing& m) {
+  injected.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic, read by faults()
+  TW_LOG_INFO(log(), "sim: fault {} on connection {} at message {} ({} {}..{})", kFaultNames[k], c.id, n, m.stream,
+              m.first_id, m.last_id);
+  record_line(fmt::format(R"({{"sim":"fault","fault":"{}","conn":{},"at":{},"stream":"{}","first_id":{},"last_id":{}}})",
+                          kFaultNames[k], c.id, n, m.stream, m.first_id, m.last_id),
+              true);
+}
+
+asio::awaitable<void> Simulator::Impl::generate() {
+  asio::steady_timer timer(io);
+  {
+    std::lock_guard lock(market_mu);
+    if (options.epoch_ms == 0) market.set_epoch_ms(wall_ms());
+  }
+  const auto start = Clock::now();
+  std::vector<SimMarket::Message> out;
+  while (!stopped) {
+    out.clear();
+    std::uint64_t at_ns = 0;
+    {
+      std::lock_guard lock(market_mu);
+      market.advance(out);
+      at_ns = market.now_ns();
+    }
+    timer.expires_at(start + std::chrono::nanoseconds(at_ns));
     beast::error_code ec;
-    beast::flat_buffer buffer;
-    http::request<http::string_body> request;
-    co_await http::async_read(conn->ws.next_layer(), buffer, request, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec || !websocket::is_upgrade(request)) co_return;
-    for (const std::string& stream : streams_of(request.target())) {
-      for (std::size_t i = 0; i < options.symbols.size(); ++i) {
-        if (stream == lower(options.symbols[i]) + "@trade") conn->wants[i] = true;
-      }
+    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    for (auto& m : out) {
+      if (stopped || count_reached()) co_return;
+      SimOutgoing o;
+      o.stream = std::move(m.stream);
+      o.key = sim_stream_key(o.stream);
+      o.text = std::make_shared<const std::string>(std::move(m.text));
+      o.data = std::make_shared<const std::string>(std::move(m.data));
+      o.first_id = m.first_id;
+      o.last_id = m.last_id;
+      o.time_ms = m.time_ms;
+      publish(o);
     }
-    conn->ws.set_option(websocket::stream_base::timeout::suggested(beast::role_type::server));
-    co_await conn->ws.async_accept(request, asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return;
-    accepted.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic, read by connections()
-    live.push_back(conn);
-    if (!generating) {
-      generating = true;
-      asio::co_spawn(io, generate(), asio::detached);
-    }
-    asio::co_spawn(io, write_loop(conn), asio::detached);
-    // Read until the client goes away; Beast answers pings and close frames.
-    for (;;) {
-      beast::flat_buffer in;
-      co_await conn->ws.async_read(in, asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-    }
-    drop(conn);
   }
+}
 
-  asio::awaitable<void> write_loop(std::shared_ptr<Connection> conn) {
-    beast::error_code ec;
-    conn->ws.text(true);
-    while (!conn->closed) {
-      if (conn->queue.empty()) {
-        co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-        continue;
-      }
-      auto msg = conn->queue.front();
-      co_await conn->ws.async_write(asio::buffer(*msg), asio::redirect_error(asio::use_awaitable, ec));
-      if (ec) break;
-      conn->queue.pop_front();
-    }
-    drop(conn);
-  }
-
-  void drop(const std::shared_ptr<Connection>& conn) {
-    if (conn->closed) return;
-    conn->closed = true;
-    conn->wake.cancel();
-    beast::error_code ec;
-    beast::get_lowest_layer(conn->ws).socket().close(ec);
-    std::erase(live, conn);
-  }
-
-  asio::awaitable<void> generate() {
-    asio::steady_timer timer(io);
-    auto next = std::chrono::steady_clock::now();
-    std::uint64_t generated = 0;
-    while (!stopped && (options.count == 0 || generated < options.count)) {
-      next += std::chrono::nanoseconds(market.next_gap_ns());
-      timer.expires_at(next);
+asio::awaitable<void> Simulator::Impl::play() {
+  asio::steady_timer timer(io);
+  const auto start = Clock::now();
+  std::optional<std::uint64_t> first_ms;
+  std::uint64_t last_ms = 0;
+  for (const SimOutgoing& m : replay) {
+    if (stopped || count_reached()) co_return;
+    if (m.time_ms) last_ms = *m.time_ms;
+    if (!first_ms && m.time_ms) first_ms = m.time_ms;
+    if (options.replay_speed > 0 && first_ms) {
+      const double offset_ms = static_cast<double>(last_ms - std::min(last_ms, *first_ms)) / options.replay_speed;
+      timer.expires_at(start + std::chrono::microseconds(static_cast<std::int64_t>(offset_ms * 1000)));
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped) co_return;
-      const auto now_ms = static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                         std::chrono::system_clock::now().time_since_epoch())
-                                                         .count());
-      SimMarket::Message m = market.next_trade(now_ms);
-      ++generated;
-      publish(m);
     }
+    publish(m);
   }
+}
 
-  void publish(const SimMarket::Message& m) {
-    auto text = std::make_shared<const std::string>(m.text);
-    bool delivered = false;
-    for (auto it = live.begin(); it != live.end();) {
-      auto conn = *it++;
-      if (!conn->wants[m.symbol_index]) continue;
-      if (conn->queue.size() >= kMaxQueuedMessages) {
-        TW_LOG_WARN(log(), "sim: disconnecting a client {} messages behind", conn->queue.size());
-        drop(conn);
-        continue;
-      }
-      conn->queue.push_back(text);
-      conn->wake.cancel_one();
-      delivered = true;
-    }
-    if (!delivered) return;
-    if (record.is_open()) record << m.text << '\n';
-    sent.fetch_add(1, std::memory_order_release);  // release: pairs with the acquire in Simulator::sent()
+bool Simulator::Impl::count_reached() const {
+  return options.count != 0 && sent.load(std::memory_order_relaxed) >= options.count;  // relaxed: own thread
+}
+
+void Simulator::Impl::publish(const SimOutgoing& m) {
+  std::vector<ConnPtr> subscribers;
+  for (const auto& conn : live) {
+    if (conn->subs.count(m.key) != 0) subscribers.push_back(conn);
   }
-};
+  if (subscribers.empty() && !options.record_all) return;
+  record_line(*m.text, false);
+  if (subscribers.empty()) return;
+  for (const auto& conn : subscribers) deliver(*conn, m);
+  sent.fetch_add(1, std::memory_order_release);  // release: pairs with the acquire in Simulator::sent()
+}
+
+void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
+  if (c.ending || c.stalled || c.closed) return;
+  const std::uint64_t n = ++c.delivered;
+  const auto& payload = c.combined ? m.text : m.data;
+  if (auto it = c.gap_left.find(m.key); it != c.gap_left.end() && it->second > 0) {
+    --it->second;
+    log_fault(kGap, c, n, m);
+    return;
+  }
+  if (fires(kGap, c, n)) {
+    log_fault(kGap, c, n, m);
+    c.gap_left[m.key] = options.faults.gap_messages > 0 ? options.faults.gap_messages - 1 : 0;
+    return;
+  }
+  constexpr std::pair<std::size_t, Frame::Kind> kTerminal[] = {
+      {kCloseWs, Frame::Kind::kCloseWs}, {kCloseTcp, Frame::Kind::kCloseTcp},
+      {kReset, Frame::Kind::kReset}, {kStall, Frame::Kind::kStall}};
+  for (const auto& [k, kind] : kTerminal) {
+    if (!fires(k, c, n)) continue;
+    log_fault(k, c, n, m);
+    end_with(c, kind);
+    return;
+  }
+  if (c.queue.size() >= kMaxQueuedMessages) {
+    limit_close(c, fmt::format("{} messages behind", c.queue.size()));
+    return;
+  }
+  inject_before(c, n, m);
+  if (!c.held && fires(kReorder, c, n)) {
+    log_fault(kReorder, c, n, m);
+    c.held = Frame{Frame::Kind::kText, payload, {}};
+    return;
+  }
+  push(c, {Frame::Kind::kText, payload, {}});
+  if (fires(kDuplicate, c, n)) {
+    log_fault(kDuplicate, c, n, m);
+    push(c, {Frame::Kind::kText, payload, {}});
+  }
+  if (c.held) {
+    push(c, std::move(*c.held));
+    c.held.reset();
+  }
+}
+
+void Simulator::Impl::inject_before(Connection& c, std::uint64_t n, const SimOutgoing& m) {
+  const auto& payload = c.combined ? m.text : m.data;
+  if (fires(kSlow, c, n)) {
+    log_fault(kSlow, c, n, m);
+    c.slow = true;
+  }
+  if (fires(kPingStorm, c, n)) {
+    log_fault(kPingStorm, c, n, m);
+    for (std::uint32_t i = 0; i < options.faults.ping_storm_count; ++i) {
+      ++c.pings_sent;
+      push(c, {Frame::Kind::kPing, std::make_shared<const std::string>("storm"), {}});
+    }
+  }
+  if (fires(kShutdown, c, n)) {
+    log_fault(kShutdown, c, n, m);
+    const std::string data = fmt::format(R"({{"e":"serverShutdown","E":{}}})", wall_ms());
+    push_text(c, c.combined ? fmt::format(R"({{"stream":"!serverShutdown","data":{}}})", data) : data);
+    for (const auto& conn : live) {
+      if (conn.get() == &c) asio::co_spawn(io, shutdown_grace(conn), asio::detached);
+    }
+  }
+  if (fires(kMalformed, c, n)) {
+    log_fault(kMalformed, c, n, m);
+    push_text(c, payload->substr(0, payload->size() / 2));
+  }
+  if (fires(kOversize, c, n)) {
+    log_fault(kOversize, c, n, m);
+    std::string big = R"({"stream":"oversize","data":")";
+    const std::size_t fill = options.faults.oversize_bytes > big.size() + 2 ? options.faults.oversize_bytes - big.size() - 2 : 0;
+    big.append(fill, 'x');
+    big += "\"}";
+    push_text(c, std::move(big));
+  }
+}
 
 Simulator::Simulator(SimulatorOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
 
@@ -202,8 +220,15 @@ Simulator::~Simulator() { stop(); }
 
 absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
-  if (s.options.symbols.empty()) return absl::InvalidArgumentError("sim: no symbols to simulate");
-  if (!(s.options.rate > 0)) return absl::InvalidArgumentError("sim: rate must be > 0");
+  if (s.options.replay_path.empty()) {
+    if (s.options.symbols.empty()) return absl::InvalidArgumentError("sim: no symbols to simulate");
+    if (!(s.options.rate > 0)) return absl::InvalidArgumentError("sim: rate must be > 0");
+  } else {
+    if (s.options.replay_speed < 0) return absl::InvalidArgumentError("sim: replay speed must be >= 0");
+    auto messages = load_replay(s.options.replay_path);
+    if (!messages.ok()) return messages.status();
+    s.replay = std::move(*messages);
+  }
   if (!s.options.record_path.empty()) {
     s.record.open(s.options.record_path, std::ios::out | std::ios::trunc);
     if (!s.record) return absl::UnavailableError("sim: cannot open record file " + s.options.record_path);
@@ -249,6 +274,24 @@ std::uint64_t Simulator::sent() const {
 
 std::uint64_t Simulator::connections() const {
   return impl_->accepted.load(std::memory_order_relaxed);  // relaxed: a statistic
+}
+
+std::uint64_t Simulator::faults() const {
+  return impl_->injected.load(std::memory_order_relaxed);  // relaxed: a statistic
+}
+
+absl::StatusOr<SimBook> Simulator::book(const std::string& symbol, std::size_t limit) const {
+  std::lock_guard lock(impl_->market_mu);
+  const auto idx = impl_->market.symbol_index(symbol);
+  if (!idx) return absl::NotFoundError("sim: no such symbol " + symbol);
+  return impl_->market.published_book(*idx, limit);
+}
+
+absl::StatusOr<SimBook> Simulator::live_book(const std::string& symbol, std::size_t limit) const {
+  std::lock_guard lock(impl_->market_mu);
+  const auto idx = impl_->market.symbol_index(symbol);
+  if (!idx) return absl::NotFoundError("sim: no such symbol " + symbol);
+  return impl_->market.book(*idx, limit);
 }
 
 }  // namespace tickwire::connector

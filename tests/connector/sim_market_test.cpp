@@ -1,44 +1,268 @@
 #include "tickwire/connector/sim_market.hpp"
 
 #include <gtest/gtest.h>
+#include <simdjson.h>
 
 #include <cmath>
+#include <map>
 
 #include "tickwire/connector/feeds/binance.hpp"
 
 namespace tickwire::connector {
 namespace {
 
-TEST(SimMarket, IsDeterministicForASeed) {
-  SimMarket a({"BTCUSDT", "ETHUSDT"}, 1000, 99);
-  SimMarket b({"BTCUSDT", "ETHUSDT"}, 1000, 99);
-  SimMarket c({"BTCUSDT", "ETHUSDT"}, 1000, 100);
-  bool differs = false;
-  for (int i = 0; i < 1000; ++i) {
-    EXPECT_EQ(a.next_gap_ns(), b.next_gap_ns());
-    c.next_gap_ns();
-    auto ma = a.next_trade(1700000000000);
-    EXPECT_EQ(ma.text, b.next_trade(1700000000000).text);
-    differs |= ma.text != c.next_trade(1700000000000).text;
+const std::vector<std::string> kSymbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT"};
+
+std::int64_t units(std::string_view text) {
+  const auto dot = text.find('.');
+  EXPECT_NE(dot, std::string_view::npos) << text;
+  EXPECT_EQ(text.size() - dot - 1, 8u) << text;
+  return std::stoll(std::string(text.substr(0, dot))) * 100'000'000 + std::stoll(std::string(text.substr(dot + 1)));
+}
+
+// ReplayedBook: a book rebuilt from depth diffs, as a client would.
+struct ReplayedBook {
+  std::map<std::int64_t, std::int64_t> bids, asks;
+  std::uint64_t last_u = 0;
+
+  void apply_levels(simdjson::dom::array levels, std::map<std::int64_t, std::int64_t>& side) {
+    for (simdjson::dom::array level : levels) {
+      const std::int64_t price = units(std::string_view(level.at(0)));
+      const std::int64_t qty = units(std::string_view(level.at(1)));
+      if (qty == 0) {
+        side.erase(price);
+      } else {
+        side[price] = qty;
+      }
+    }
   }
+  void apply(simdjson::dom::element data) {
+    apply_levels(data["b"], bids);
+    apply_levels(data["a"], asks);
+    last_u = std::uint64_t(data["u"]);
+  }
+  void load(const SimBook& b) {
+    bids.clear();
+    asks.clear();
+    for (const auto& l : b.bids) bids[l.price] = l.qty;
+    for (const auto& l : b.asks) asks[l.price] = l.qty;
+    last_u = b.last_update_id;
+  }
+  SimBook view() const {
+    SimBook out{last_u, {}, {}};
+    for (auto it = bids.rbegin(); it != bids.rend(); ++it) out.bids.push_back({it->first, it->second});
+    for (const auto& [p, q] : asks) out.asks.push_back({p, q});
+    return out;
+  }
+};
+
+TEST(SimMarket, IsDeterministicForASeed) {
+  SimMarket a(kSymbols, 1000, 99);
+  SimMarket b(kSymbols, 1000, 99);
+  SimMarket c(kSymbols, 1000, 100);
+  std::vector<SimMarket::Message> ma, mb, mc;
+  for (int i = 0; i < 5000; ++i) {
+    a.advance(ma);
+    b.advance(mb);
+    c.advance(mc);
+  }
+  ASSERT_EQ(ma.size(), mb.size());
+  for (std::size_t i = 0; i < ma.size(); ++i) ASSERT_EQ(ma[i].text, mb[i].text) << i;
+  EXPECT_EQ(a.now_ns(), b.now_ns());
+  bool differs = ma.size() != mc.size();
+  for (std::size_t i = 0; !differs && i < ma.size(); ++i) differs = ma[i].text != mc[i].text;
   EXPECT_TRUE(differs);
 }
 
-TEST(SimMarket, ProducesTradesTheBinanceParserAccepts) {
-  SimMarket m({"BTCUSDT", "ETHUSDT", "SOLUSDT"}, 1000, 1);
-  feeds::BinanceParser p;
-  std::uint64_t last_id[3] = {0, 0, 0};
-  for (int i = 0; i < 5000; ++i) {
-    auto msg = m.next_trade(1700000000000 + static_cast<std::uint64_t>(i));
-    std::string buf = msg.text + std::string(simdjson::SIMDJSON_PADDING, '\0');
-    auto parsed = p.parse(buf.data(), msg.text.size());
-    ASSERT_EQ(parsed.kind, feeds::MessageKind::kTrade) << p.error() << " in " << msg.text;
-    EXPECT_EQ(parsed.trade.symbol, m.symbols()[msg.symbol_index]);
-    EXPECT_GT(parsed.trade.trade_id, last_id[msg.symbol_index]);  // ids increase per symbol
-    last_id[msg.symbol_index] = parsed.trade.trade_id;
-    EXPECT_GT(parsed.trade.price.mantissa, 0);
-    EXPECT_GT(parsed.trade.size.mantissa, 0);
+TEST(SimMarket, EmitsEveryChannelInTheBinanceShapes) {
+  SimMarket m(kSymbols, 1000, 3);
+  std::vector<SimMarket::Message> out;
+  while (out.size() < 2000) m.advance(out);
+  std::map<SimChannel, int> seen;
+  simdjson::dom::parser parser;
+  for (const auto& msg : out) {
+    ++seen[msg.channel];
+    simdjson::dom::element combined = parser.parse(msg.text);
+    EXPECT_EQ(std::string_view(combined["stream"]), msg.stream);
+    simdjson::dom::element data = combined["data"];
+    EXPECT_EQ(std::string_view(data["s"]), kSymbols[msg.symbol_index]);
+    switch (msg.channel) {
+      case SimChannel::kTrade:
+        EXPECT_EQ(std::string_view(data["e"]), "trade");
+        EXPECT_EQ(std::uint64_t(data["t"]), msg.first_id);
+        break;
+      case SimChannel::kAggTrade:
+        EXPECT_EQ(std::string_view(data["e"]), "aggTrade");
+        EXPECT_LE(std::uint64_t(data["f"]), std::uint64_t(data["l"]));
+        break;
+      case SimChannel::kBookTicker:
+        EXPECT_EQ(std::uint64_t(data["u"]), msg.first_id);
+        EXPECT_LT(units(std::string_view(data["b"])), units(std::string_view(data["a"])));
+        break;
+      case SimChannel::kDepth:
+        EXPECT_EQ(std::string_view(data["e"]), "depthUpdate");
+        EXPECT_EQ(msg.stream.substr(msg.stream.find('@')), "@depth@100ms");
+        break;
+    }
   }
+  EXPECT_EQ(seen.size(), 4u);
+}
+
+TEST(SimMarket, DepthDiffsAreContiguousAndReplayToThePublishedBook) {
+  SimMarket m(kSymbols, 2000, 11);
+  std::vector<ReplayedBook> books(kSymbols.size());
+  simdjson::dom::parser parser;
+  int diffs = 0;
+  for (int step = 0; step < 20000; ++step) {
+    std::vector<SimMarket::Message> out;
+    m.advance(out);
+    for (const auto& msg : out) {
+      if (msg.channel != SimChannel::kDepth) continue;
+      ReplayedBook& rb = books[msg.symbol_index];
+      simdjson::dom::element data = parser.parse(msg.data);
+      ASSERT_EQ(std::uint64_t(data["U"]), rb.last_u + 1) << msg.data;
+      rb.apply(data);
+      ASSERT_EQ(rb.view(), m.published_book(msg.symbol_index)) << "after " << msg.data;
+      ++diffs;
+    }
+  }
+  EXPECT_GT(diffs, 100);
+  std::vector<SimMarket::Message> out;
+  m.flush(out);
+  for (const auto& msg : out) books[msg.symbol_index].apply(parser.parse(msg.data));
+  for (std::size_t i = 0; i < kSymbols.size(); ++i) {
+    EXPECT_EQ(books[i].view(), m.book(i));
+    EXPECT_EQ(m.published_book(i), m.book(i));
+  }
+}
+
+TEST(SimMarket, LiveSnapshotPlusLaterDiffsFollowsBinancesSyncProcedure) {
+  SimMarket m(kSymbols, 5000, 21);
+  simdjson::dom::parser parser;
+  int straddled = 0;
+  for (int round = 0; round < 50; ++round) {
+    std::vector<SimMarket::Message> out;
+    for (int i = 0; i < 37; ++i) m.advance(out);  // lands anywhere inside a diff batch
+    ReplayedBook rb;
+    rb.load(m.book(0));
+    const std::uint64_t snapshot_id = rb.last_u;
+    bool first = true;
+    out.clear();
+    for (int i = 0; i < 200; ++i) m.advance(out);
+    m.flush(out);
+    for (const auto& msg : out) {
+      if (msg.channel != SimChannel::kDepth || msg.symbol_index != 0) continue;
+      simdjson::dom::element data = parser.parse(msg.data);
+      const std::uint64_t U = data["U"], u = data["u"];
+      if (u <= snapshot_id) continue;
+      if (first) {
+        ASSERT_LE(U, snapshot_id + 1);
+        straddled += U < snapshot_id + 1 ? 1 : 0;
+        first = false;
+      } else {
+        ASSERT_EQ(U, rb.last_u + 1);
+      }
+      rb.apply(data);
+    }
+    ASSERT_EQ(rb.view(), m.book(0)) << "round " << round;
+  }
+  EXPECT_GT(straddled, 0);  // some snapshots fell inside a batch
+}
+
+TEST(SimMarket, BookTickerMatchesTheBook) {
+  SimMarket m(kSymbols, 1000, 5);
+  simdjson::dom::parser parser;
+  int tickers = 0;
+  for (int step = 0; step < 10000; ++step) {
+    std::vector<SimMarket::Message> out;
+    m.advance(out);
+    for (const auto& msg : out) {
+      if (msg.channel != SimChannel::kBookTicker) continue;
+      simdjson::dom::element data = parser.parse(msg.data);
+      const SimBook top = m.book(msg.symbol_index, 1);
+      ASSERT_EQ(std::uint64_t(data["u"]), top.last_update_id);
+      ASSERT_EQ(units(std::string_view(data["b"])), top.bids.at(0).price);
+      ASSERT_EQ(units(std::string_view(data["B"])), top.bids.at(0).qty);
+      ASSERT_EQ(units(std::string_view(data["a"])), top.asks.at(0).price);
+      ASSERT_EQ(units(std::string_view(data["A"])), top.asks.at(0).qty);
+      ++tickers;
+    }
+  }
+  EXPECT_GT(tickers, 1000);
+}
+
+TEST(SimMarket, TradesConsumeLiquidityAtTheTouch) {
+  SimMarket m(kSymbols, 1000, 8);
+  simdjson::dom::parser parser;
+  std::vector<std::uint64_t> next_trade(kSymbols.size(), 0);
+  int takers = 0;
+  for (int step = 0; step < 10000; ++step) {
+    std::vector<SimBook> before;
+    for (std::size_t i = 0; i < kSymbols.size(); ++i) before.push_back(m.book(i));
+    std::vector<SimMarket::Message> out;
+    m.advance(out);
+    std::int64_t traded = 0;
+    for (const auto& msg : out) {
+      simdjson::dom::element data = parser.parse(msg.data);
+      if (msg.channel == SimChannel::kTrade) {
+        const std::uint64_t t = data["t"];
+        if (next_trade[msg.symbol_index] != 0) {
+          ASSERT_EQ(t, next_trade[msg.symbol_index]);
+        }
+        next_trade[msg.symbol_index] = t + 1;
+        traded += units(std::string_view(data["q"]));
+      }
+      if (msg.channel != SimChannel::kAggTrade) continue;
+      ++takers;
+      ASSERT_EQ(std::uint64_t(data["l"]) + 1, next_trade[msg.symbol_index]);
+      const std::int64_t qty = units(std::string_view(data["q"]));
+      ASSERT_EQ(qty, traded);
+      const std::int64_t price = units(std::string_view(data["p"]));
+      const bool sell_took = bool(data["m"]);
+      const SimBook& b = before[msg.symbol_index];
+      const SimLevel touch = sell_took ? b.bids.at(0) : b.asks.at(0);
+      ASSERT_EQ(price, touch.price);
+      const SimBook after = m.book(msg.symbol_index);
+      const auto& side = sell_took ? after.bids : after.asks;
+      const auto it = std::find_if(side.begin(), side.end(), [&](const SimLevel& l) { return l.price == price; });
+      const std::int64_t left = it == side.end() ? 0 : it->qty;
+      ASSERT_EQ(left, touch.qty - qty);
+    }
+  }
+  EXPECT_GT(takers, 500);
+}
+
+TEST(SimMarket, ProducesTradesTheBinanceParserAccepts) {
+  SimMarket m(kSymbols, 1000, 1);
+  feeds::BinanceParser p;
+  std::vector<SimMarket::Message> out;
+  int trades = 0;
+  while (trades < 2000) {
+    out.clear();
+    m.advance(out);
+    for (const auto& msg : out) {
+      if (msg.channel != SimChannel::kTrade) continue;
+      std::string buf = msg.text + std::string(simdjson::SIMDJSON_PADDING, '\0');
+      auto parsed = p.parse(buf.data(), msg.text.size());
+      ASSERT_EQ(parsed.kind, feeds::MessageKind::kTrade) << p.error() << " in " << msg.text;
+      EXPECT_EQ(parsed.trade.symbol, m.symbols()[msg.symbol_index]);
+      EXPECT_EQ(parsed.trade.trade_id, msg.first_id);
+      EXPECT_GT(parsed.trade.price.mantissa, 0);
+      EXPECT_GT(parsed.trade.size.mantissa, 0);
+      ++trades;
+    }
+  }
+}
+
+TEST(SimMarket, RestDepthBodyHonoursTheLimit) {
+  SimMarket m(kSymbols, 1000, 2);
+  const std::string body = SimMarket::depth_json(m.book(1, 5));
+  simdjson::dom::parser parser;
+  simdjson::dom::element doc = parser.parse(body);
+  EXPECT_EQ(std::uint64_t(doc["lastUpdateId"]), m.book(1).last_update_id);
+  EXPECT_EQ(simdjson::dom::array(doc["bids"]).size(), 5u);
+  EXPECT_EQ(simdjson::dom::array(doc["asks"]).size(), 5u);
+  EXPECT_EQ(SimMarket::format_units(1'000'000), "0.01000000");
 }
 
 TEST(SimMarket, HasPoissonGapsWithTheConfiguredMean) {

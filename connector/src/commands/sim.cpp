@@ -5,6 +5,8 @@
 
 #include <cstdio>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "commands/commands.hpp"
 #include "tickwire/middleware/status_text.hpp"
@@ -17,21 +19,73 @@ Command add_sim(CLI::App& app) {
   struct Options {
     SimulatorOptions sim;
     std::string config;
+    std::vector<std::string> fault_specs;
+    std::string refuse_ws;
+    std::string refuse_rest;
   };
   auto opts = std::make_shared<Options>();
   opts->sim.symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"};
   CLI::App* sub = app.add_subcommand(
-      "sim", "Run the exchange simulator (Binance combined-stream trades, Poisson arrivals) on loopback");
+      "sim",
+      "Run the exchange simulator on loopback: Binance spot websocket streams (trade, aggTrade, bookTicker,\n"
+      "depth@100ms; /stream?streams=.. combined, /ws/<stream> raw, live SUBSCRIBE) and GET /api/v3/depth, from a\n"
+      "seeded market with a real book, or a replayed capture; with seeded fault injection.\n"
+      "The --record file is the market's truth: every message of a subscribed stream once, plus one\n"
+      "{\"sim\":\"fault\",...} line per injected fault (see simulator.hpp).");
   sub->add_option("-c,--config", opts->config,
                   "Take symbols, rate and seed from this config's [simulator] and sim:// feeds");
   sub->add_option("--host", opts->sim.host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", opts->sim.port, "Port to listen on (0: any free port)")->capture_default_str();
   sub->add_option("--symbols", opts->sim.symbols, "Symbols to simulate")->delimiter(',')->capture_default_str();
-  sub->add_option("--rate", opts->sim.rate, "Mean messages per second over all symbols")
+  sub->add_option("--rate", opts->sim.rate, "Mean market orders per second over all symbols")
       ->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("--seed", opts->sim.seed, "Random seed (same seed, same market)")->capture_default_str();
-  sub->add_option("--count", opts->sim.count, "Stop generating after this many messages (0: never)");
-  sub->add_option("--record", opts->sim.record_path, "Write every message sent to this file, one per line");
+  sub->add_option("--seed", opts->sim.seed, "Random seed (same seed, same market and faults)")->capture_default_str();
+  sub->add_option("--count", opts->sim.count, "Stop after this many messages published (0: never)");
+  sub->add_option("--record", opts->sim.record_path, "Write the truth (every message, every fault) to this NDJSON file");
+  sub->add_flag("--record-all", opts->sim.record_all, "Record messages of streams nobody subscribes to as well");
+  sub->add_option("--epoch-ms", opts->sim.epoch_ms,
+                  "Unix ms of market time 0, for byte-identical runs (0: the clock at the first connection)");
+  sub->add_option("--depth-interval-ms", opts->sim.depth_interval_ms, "Depth diff batching in market time")
+      ->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_flag("--rest-live-book", opts->sim.rest_live_book,
+                "REST snapshots show the live book (lastUpdateId inside the next diff), not the last diff's");
+  sub->add_option("--ping-interval-ms", opts->sim.ping_interval_ms, "Server ping interval (0: no pings)")
+      ->capture_default_str();
+  sub->add_option("--pong-timeout-ms", opts->sim.pong_timeout_ms, "Close a connection whose ping is unanswered this long")
+      ->capture_default_str();
+  sub->add_option("--max-incoming", opts->sim.max_incoming_per_s,
+                  "Close a connection sending more messages per second (text, ping, unsolicited pong; 0: no limit)")
+      ->capture_default_str();
+  sub->add_option("--max-streams", opts->sim.max_streams, "Streams per connection; more gets an error reply")
+      ->capture_default_str();
+  sub->add_option("--replay", opts->sim.replay_path,
+                  "Send this NDJSON capture (one combined or raw message per line) instead of a generated market")
+      ->check(CLI::ExistingFile);
+  sub->add_option("--speed", opts->sim.replay_speed, "Replay speed: 1 = as recorded (E, else T), N = N times faster, 0 = at once")
+      ->check(CLI::NonNegativeNumber)->capture_default_str();
+  sub->add_option("--fault", opts->fault_specs,
+                  "Inject a fault, NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]: on each connection's AFTER-th data message\n"
+                  "(or from it on with PROBABILITY per message), at most MAX_TIMES in all (default 1, 0 = no cap).\n"
+                  "NAME: close_ws (close frame), close_tcp (FIN, no close frame), reset (TCP RST), stall (stop sending\n"
+                  "and answering, keep the socket), slow (delay every frame), gap (withhold messages, still recorded),\n"
+                  "duplicate, reorder (swap with the next), malformed (truncated JSON first), oversize (a huge frame\n"
+                  "first), ping_storm, shutdown_notice (serverShutdown event, then a close). Repeatable.");
+  sub->add_option("--gap-messages", opts->sim.faults.gap_messages, "Messages of one stream a gap withholds")
+      ->capture_default_str();
+  sub->add_option("--slow-delay-ms", opts->sim.faults.slow_delay_ms, "Delay before each frame once slow")
+      ->capture_default_str();
+  sub->add_option("--oversize-bytes", opts->sim.faults.oversize_bytes, "Size of the oversized frame")
+      ->capture_default_str();
+  sub->add_option("--ping-storm-count", opts->sim.faults.ping_storm_count, "Pings in a ping storm")
+      ->capture_default_str();
+  sub->add_option("--shutdown-grace-ms", opts->sim.faults.shutdown_grace_ms,
+                  "Time between a serverShutdown notice and the close")->capture_default_str();
+  sub->add_option("--lifetime-ms", opts->sim.faults.lifetime_ms,
+                  "Close every connection this long after it opens, like Binance's 24 h (0: never)");
+  sub->add_option("--refuse-ws", opts->refuse_ws,
+                  "Refuse websocket upgrades, STATUS[:COUNT[:RETRY_AFTER_S]]: 429 or 418 with Retry-After, the first\n"
+                  "COUNT requests (0: all)");
+  sub->add_option("--refuse-rest", opts->refuse_rest, "Refuse GET /api/v3/depth the same way");
   return {sub, [opts, sub] {
             SimulatorOptions so = opts->sim;
             if (!opts->config.empty()) {
@@ -49,6 +103,18 @@ Command add_sim(CLI::App& app) {
                   if (f.url == "sim://") so.symbols.insert(so.symbols.end(), f.symbols.begin(), f.symbols.end());
                 }
               }
+            }
+            absl::Status parsed = absl::OkStatus();
+            for (const auto& spec : opts->fault_specs) {
+              if (parsed.ok()) parsed = parse_fault(spec, so.faults);
+            }
+            if (parsed.ok() && !opts->refuse_ws.empty()) parsed = parse_refusal(opts->refuse_ws, so.faults.refuse_ws);
+            if (parsed.ok() && !opts->refuse_rest.empty()) {
+              parsed = parse_refusal(opts->refuse_rest, so.faults.refuse_rest);
+            }
+            if (!parsed.ok()) {
+              fmt::print(stderr, "tickwire sim: {}\n", middleware::status_text(parsed));
+              return kExitUsage;
             }
             sigset_t set;
             sigemptyset(&set);

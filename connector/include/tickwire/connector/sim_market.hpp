@@ -1,48 +1,132 @@
-// SimMarket: the simulator's deterministic market. From a seed and a symbol
-// list it produces Binance combined-stream trade messages with Poisson
-// inter-arrival times: the same seed gives the same symbols, ids, prices,
-// sizes and sides, message for message. Timestamps are the caller's.
+// SimMarket: the simulator's deterministic market. Per symbol an L2 book in
+// exact integer units of 10^-8, driven by seeded Poisson arrivals of limit
+// orders, cancels and taker orders. Every book change is one update id, and
+// the market emits the Binance spot messages that describe it exactly: trade
+// and aggTrade (a taker order fills at the touch and reduces that level),
+// bookTicker (on every change of the best bid or ask, `u` = that update id)
+// and depthUpdate diffs (absolute sizes, 0 deletes, `U`/`u` contiguous),
+// batched per `depth_interval_ms` of market time like `depth@100ms`.
+// The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
+// as `epoch_ms` + market time, so the same seed and epoch give the same
+// messages byte for byte. Single-threaded; the Simulator serializes access.
 #pragma once
 
 #include <cstdint>
+#include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
 
-#include "tickwire/middleware/decimal.hpp"
-
 namespace tickwire::connector {
+
+// SimChannel: the streams each symbol publishes.
+enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth };
+
+// SimLevel: one price level; price and quantity in units of 10^-8.
+struct SimLevel {
+  std::int64_t price = 0;
+  std::int64_t qty = 0;
+  bool operator==(const SimLevel&) const = default;
+};
+
+// SimBook: one symbol's book as of `last_update_id`; bids best (highest)
+// first, asks best (lowest) first.
+struct SimBook {
+  std::uint64_t last_update_id = 0;
+  std::vector<SimLevel> bids;
+  std::vector<SimLevel> asks;
+  bool operator==(const SimBook&) const = default;
+};
 
 class SimMarket {
  public:
-  // rate: mean messages per second over all symbols (> 0).
-  SimMarket(std::vector<std::string> symbols, double rate, std::uint64_t seed);
+  static constexpr std::uint64_t kDefaultEpochMs = 1'700'000'000'000;
+
+  // rate: mean order arrivals per second over all symbols (> 0). epoch_ms:
+  // the wall-clock time of market time 0. depth_interval_ms: diff batching.
+  SimMarket(std::vector<std::string> symbols, double rate, std::uint64_t seed,
+            std::uint64_t epoch_ms = kDefaultEpochMs, std::uint32_t depth_interval_ms = 100);
 
   struct Message {
-    std::size_t symbol_index;  // into symbols()
-    std::string text;          // the exact JSON sent on the wire
+    std::size_t symbol_index = 0;  // into symbols()
+    SimChannel channel = SimChannel::kTrade;
+    std::string stream;            // e.g. "btcusdt@depth@100ms"
+    std::string data;              // the raw-stream payload (what /ws/<stream> sends)
+    std::string text;              // the combined-stream form {"stream":..,"data":..}
+    std::uint64_t first_id = 0;    // trade `t`, aggTrade `a`, bookTicker `u`, depth `U`
+    std::uint64_t last_id = 0;     // equal to first_id except depth: `u`
+    std::uint64_t time_ms = 0;     // the `E` stamped on it
   };
 
-  // next_gap_ns: the exponential wait before the next message (Poisson arrivals).
+  // advance: moves the market clock to its next happening (a depth batch
+  // boundary with pending changes, or the next order) and appends the
+  // messages it produced to `out` (possibly none).
+  void advance(std::vector<Message>& out);
+  // flush: emits the pending depth changes now, so published_book() == book().
+  void flush(std::vector<Message>& out);
+  // set_epoch_ms: moves market time 0 to this Unix time; before the first advance().
+  void set_epoch_ms(std::uint64_t epoch_ms) { epoch_ms_ = epoch_ms; }
+  // now_ns: market time since epoch_ms.
+  std::uint64_t now_ns() const { return now_ns_; }
+  // next_gap_ns: draws an exponential inter-arrival gap (Poisson arrivals).
   std::uint64_t next_gap_ns();
-  // next_trade: the next trade message, stamped with `now_ms` (Unix-epoch ms).
-  Message next_trade(std::uint64_t now_ms);
 
+  // book: the live book (every change so far); limit 0 = all levels.
+  SimBook book(std::size_t symbol, std::size_t limit = 0) const;
+  // published_book: the book the depth diffs emitted so far describe.
+  SimBook published_book(std::size_t symbol, std::size_t limit = 0) const;
+
+  // symbol_index: the index of an upper- or lower-case symbol, if simulated.
+  std::optional<std::size_t> symbol_index(std::string_view symbol) const;
   const std::vector<std::string>& symbols() const { return symbols_; }
+  // stream_name: e.g. ("btcusdt", kDepth) -> "btcusdt@depth@100ms".
+  static std::string stream_name(std::string_view lower_symbol, SimChannel channel);
+  // depth_json: a book as the REST depth endpoint's body.
+  static std::string depth_json(const SimBook& book);
+  // format_units: 10^-8 units as Binance prints them ("0.01000000").
+  static std::string format_units(std::int64_t units);
 
  private:
+  using Side = std::map<std::int64_t, std::int64_t>;  // price -> qty, ascending
+
   struct Instrument {
-    std::string stream;                // e.g. "btcusdt@trade"
-    std::int64_t price_ticks;          // price in units of 10^-8
-    std::int64_t tick;                 // minimum price step, in 10^-8
-    std::uint64_t next_trade_id;
+    std::string symbol;
+    std::string lower;
+    std::int64_t tick = 1;   // price step, in 10^-8
+    std::int64_t lot = 1;    // quantity step, in 10^-8
+    std::int64_t ref_price = 0;
+    Side bids, asks;                       // live
+    Side published_bids, published_asks;   // as described by emitted diffs
+    Side pending_bids, pending_asks;       // changes since the last diff (absolute sizes)
+    std::uint64_t update_id = 0;
+    std::uint64_t pending_first = 0;       // first update id in the pending batch
+    std::uint64_t next_trade_id = 0;
+    std::uint64_t next_agg_id = 0;
+    SimLevel touch_bid, touch_ask;          // at the last bookTicker
   };
+
+  void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
+  void on_order(std::size_t idx, std::vector<Message>& out);
+  void add_order(Instrument& ins, bool bid);
+  void cancel_order(Instrument& ins, bool bid);
+  void take(std::size_t idx, bool buy, std::vector<Message>& out);
+  void emit_depth(std::size_t idx, std::vector<Message>& out);
+  void maybe_emit_ticker(std::size_t idx, std::vector<Message>& out);
+  Message make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first, std::uint64_t last) const;
+  std::uint64_t now_ms() const { return epoch_ms_ + now_ns_ / 1'000'000; }
+  bool pending() const;
 
   std::vector<std::string> symbols_;
   std::vector<Instrument> instruments_;
   std::mt19937_64 rng_;
   std::exponential_distribution<double> gap_s_;
+  std::uint64_t epoch_ms_;
+  std::uint64_t interval_ns_;
+  std::uint64_t now_ns_ = 0;
+  std::uint64_t next_order_ns_ = 0;
+  std::uint64_t next_flush_ns_ = 0;
 };
 
 }  // namespace tickwire::connector

@@ -1,29 +1,115 @@
 // Simulator: the exchange simulator behind `tickwire sim` and `sim://` feeds.
-// A Boost.Beast websocket server on loopback that speaks Binance's
-// combined-stream trade format (`/stream?streams=btcusdt@trade/...`) with
-// Poisson arrivals from a seeded SimMarket. It runs on its own thread; every
-// connection receives the streams it asked for from one shared market.
+// One Boost.Beast listener on loopback speaking Binance spot: websocket
+// upgrades on `/stream?streams=a/b` (combined `{"stream":..,"data":..}`) and
+// `/ws/<stream>` (raw payloads), live SUBSCRIBE / UNSUBSCRIBE /
+// LIST_SUBSCRIPTIONS, server pings, Binance's per-connection limits, and
+// plain HTTP `GET /api/v3/depth?symbol=X&limit=N`. Streams per symbol:
+// `<s>@trade`, `<s>@aggTrade`, `<s>@bookTicker`, `<s>@depth@100ms` (`<s>@depth`
+// is accepted as the same 100 ms diff stream). Messages come from a seeded
+// SimMarket (a real book per symbol) or from a recorded NDJSON file (replay),
+// and every connection can be attacked with seeded faults (SimFaults).
+// It runs on its own thread; generation starts with the first websocket.
+//
+// The record file (`record_path`, NDJSON) is the market's truth, one line each:
+//   - every generated message of a stream some connection subscribes to at the
+//     time (every message with `record_all`), once, in the combined form
+//     `{"stream":..,"data":..}`, whether or not a fault hid it from a client;
+//   - `{"sim":"fault","fault":NAME,"conn":C,"at":N,"stream":S,"first_id":F,
+//     "last_id":L}` for every injected fault: connection C (1-based, in accept
+//     order) at its N-th data message, whose stream and ids (trade `t`,
+//     aggTrade `a`, bookTicker `u`, depth `U`..`u`) are given. A gap writes one
+//     such line per message it withheld. Refusals write
+//     `{"sim":"fault","fault":"refuse_ws"|"refuse_rest","status":429,"retry_after":S}`;
+//   - `{"sim":"limit","conn":C,"reason":..}` when a connection is closed for
+//     breaking a Binance limit (incoming message rate, missing pong).
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "tickwire/connector/sim_market.hpp"
 
 namespace tickwire::connector {
+
+// FaultTrigger: when a per-connection fault fires. It fires on a connection's
+// `after`-th data message (1-based; 0 = the first); with `probability` > 0 it
+// instead fires on each message from the `after`-th on with that probability
+// (seeded per connection). `max_times` caps firings over the simulator's
+// life (0 = no cap).
+struct FaultTrigger {
+  bool enabled = false;
+  std::uint64_t after = 0;
+  double probability = 0;
+  std::uint64_t max_times = 1;
+};
+
+// SimRefusal: refuse HTTP requests with `status` (429 or 418) and `Retry-After`.
+struct SimRefusal {
+  unsigned status = 0;           // 0: off
+  std::uint64_t count = 0;       // refuse the first N requests; 0 = every request
+  unsigned retry_after_s = 1;
+};
+
+// SimFaults: everything the simulator can do wrong on purpose. Message
+// faults act on the data message they fire on.
+struct SimFaults {
+  FaultTrigger close_ws;         // send a close frame (1001 going away) instead of the message
+  FaultTrigger close_tcp;        // close the TCP socket (FIN, no close frame) instead of the message
+  FaultTrigger reset;            // TCP reset (SO_LINGER 0) instead of the message
+  FaultTrigger stall;            // stop sending and reading (no pings, no pongs); keep the socket open
+  FaultTrigger slow;             // from this message on, wait `slow_delay_ms` before each frame
+  std::uint32_t slow_delay_ms = 50;
+  FaultTrigger gap;              // withhold this and the next gap_messages-1 messages of its stream
+  std::uint32_t gap_messages = 1;
+  FaultTrigger duplicate;        // send the message twice, same bytes
+  FaultTrigger reorder;          // send the message after the connection's next data message
+  FaultTrigger malformed;        // send a truncated copy (invalid JSON) before the message
+  FaultTrigger oversize;         // send a valid JSON frame of `oversize_bytes` before the message
+  std::size_t oversize_bytes = 2u << 20;
+  FaultTrigger ping_storm;       // send `ping_storm_count` pings before the message
+  std::uint32_t ping_storm_count = 100;
+  FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
+  std::uint32_t shutdown_grace_ms = 1000;
+  std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
+  SimRefusal refuse_ws;          // websocket upgrade requests
+  SimRefusal refuse_rest;        // GET /api/v3/depth requests
+};
 
 struct SimulatorOptions {
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
   std::vector<std::string> symbols;   // upper case, e.g. BTCUSDT
-  double rate = 1000.0;               // mean messages per second over all symbols
+  double rate = 1000.0;               // mean market orders per second over all symbols
   std::uint64_t seed = 1;
-  std::uint64_t count = 0;            // stop generating after this many; 0 = unlimited
-  std::string record_path;            // if set: every message sent, one per line (NDJSON)
+  std::uint64_t count = 0;            // stop after this many messages published; 0 = unlimited
+  std::string record_path;            // the truth file (format above); empty: none
+  bool record_all = false;            // record messages of streams nobody subscribes to as well
+  std::uint64_t epoch_ms = 0;         // market time 0 as Unix ms; 0 = the wall clock at the first connection
+  std::uint32_t depth_interval_ms = 100;  // depth diff batching, in market time (the stream keeps its name)
+  bool rest_live_book = false;        // REST serves the live book (its id falls inside the next diff),
+                                      // not the book as of the last diff
+  std::uint32_t ping_interval_ms = 20'000;  // server pings; 0 = none
+  std::uint32_t pong_timeout_ms = 60'000;   // close when a ping is unanswered this long
+  std::uint32_t max_incoming_per_s = 5;     // text, ping and unsolicited pong frames per second; 0 = no limit
+  std::size_t max_streams = 1024;           // per connection; more gets an error reply (URL: HTTP 400)
+  std::string replay_path;            // if set: send this NDJSON capture instead of generating
+  double replay_speed = 1.0;          // 1 = recorded speed (from E, else T), N = N times faster, 0 = at once
+  SimFaults faults;
 };
+
+// parse_fault: applies "NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]" to the
+// trigger NAME of `faults` (enabled; names as in the record: gap, close_ws,
+// close_tcp, reset, stall, slow, duplicate, reorder, malformed, oversize,
+// ping_storm, shutdown_notice). Errors name the part that is wrong.
+absl::Status parse_fault(std::string_view spec, SimFaults& faults);
+// parse_refusal: applies "STATUS[:COUNT[:RETRY_AFTER_S]]" (STATUS 429 or 418).
+absl::Status parse_refusal(std::string_view spec, SimRefusal& refusal);
 
 class Simulator {
  public:
@@ -32,14 +118,22 @@ class Simulator {
   Simulator(const Simulator&) = delete;
   Simulator& operator=(const Simulator&) = delete;
 
-  // start: binds, starts the server thread; returns the bound port.
+  // start: loads the replay file if any, binds, starts the server thread;
+  // returns the bound port.
   absl::StatusOr<std::uint16_t> start();
   // stop: closes every connection and joins the thread. Idempotent.
   void stop();
-  // sent: messages generated and sent to at least one connection.
+  // sent: messages published to at least one connection (recorded).
   std::uint64_t sent() const;
   // connections: websocket sessions accepted so far.
   std::uint64_t connections() const;
+  // faults: faults injected so far (each one is a record line).
+  std::uint64_t faults() const;
+  // book: `symbol`'s book as described by the depth diffs generated so far
+  // (what a client that applied every diff holds); limit 0 = every level.
+  absl::StatusOr<SimBook> book(const std::string& symbol, std::size_t limit = 0) const;
+  // live_book: `symbol`'s book including changes not yet in a diff.
+  absl::StatusOr<SimBook> live_book(const std::string& symbol, std::size_t limit = 0) const;
 
  private:
   struct Impl;

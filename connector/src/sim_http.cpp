@@ -1,0 +1,122 @@
+// The simulator's plain HTTP side: GET /api/v3/depth as Binance answers it,
+// 429/418 refusals with Retry-After, and the hand-over of upgrade requests
+// to the websocket side (sim_session.cpp).
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <fmt/format.h>
+
+#include <charconv>
+
+#include "sim_server.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+constexpr std::size_t kDefaultDepthLimit = 100;
+constexpr std::size_t kMaxDepthLimit = 5000;
+constexpr std::uint32_t kMaxRequestHeader = 1u << 20;
+
+// query_param: the value of `name` in a target's query string, if present.
+std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
+  const auto q = target.find('?');
+  if (q == std::string_view::npos) return std::nullopt;
+  std::string_view rest = target.substr(q + 1);
+  while (!rest.empty()) {
+    const auto amp = rest.find('&');
+    const std::string_view pair = rest.substr(0, amp);
+    const auto eq = pair.find('=');
+    if (pair.substr(0, eq) == name) return eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
+    rest = amp == std::string_view::npos ? std::string_view{} : rest.substr(amp + 1);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+asio::awaitable<void> Simulator::Impl::serve(beast::tcp_stream stream) {
+  beast::flat_buffer buffer;
+  for (;;) {
+    beast::error_code ec;
+    // Combined-stream URLs for many streams outgrow Beast's 8 KiB default.
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(kMaxRequestHeader);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || stopped) co_return;
+    http::request<http::string_body> request = parser.release();
+    if (websocket::is_upgrade(request)) {
+      if (auto refusal = refuse(options.faults.refuse_ws, ws_requests, "refuse_ws", request)) {
+        co_await http::async_write(stream, *refusal, asio::redirect_error(asio::use_awaitable, ec));
+        stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+        co_return;
+      }
+      co_await upgrade(std::move(stream), std::move(request));
+      co_return;
+    }
+    http::response<http::string_body> response = rest(request);
+    co_await http::async_write(stream, response, asio::redirect_error(asio::use_awaitable, ec));
+    if (ec || !response.keep_alive()) {
+      stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+      co_return;
+    }
+  }
+}
+
+http::response<http::string_body> Simulator::Impl::reply(const http::request<http::string_body>& req,
+                                                         http::status status, std::string body) {
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::content_type, "application/json;charset=UTF-8");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+std::optional<http::response<http::string_body>> Simulator::Impl::refuse(const SimRefusal& r,
+                                                                         std::uint64_t& requests, const char* name, const http::request<http::string_body>& req) {
+  ++requests;
+  if (r.status == 0 || (r.count != 0 && requests > r.count)) return std::nullopt;
+  injected.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic, read by faults()
+  record_line(fmt::format(R"({{"sim":"fault","fault":"{}","status":{},"retry_after":{}}})", name, r.status,
+                          r.retry_after_s),
+              true);
+  auto res = reply(req, static_cast<http::status>(r.status),
+                   fmt::format(R"({{"code":-1003,"msg":"Way too much request weight used; IP banned for {} s."}})",
+                               r.retry_after_s));
+  res.set(http::field::retry_after, std::to_string(r.retry_after_s));
+  res.keep_alive(false);
+  return res;
+}
+
+http::response<http::string_body> Simulator::Impl::rest(const http::request<http::string_body>& req) {
+  const std::string_view target = req.target();
+  if (req.method() != http::verb::get || target.substr(0, target.find('?')) != "/api/v3/depth") {
+    return reply(req, http::status::not_found, R"({"code":-1,"msg":"sim: only GET /api/v3/depth is served"})");
+  }
+  if (auto refusal = refuse(options.faults.refuse_rest, rest_requests, "refuse_rest", req)) return *refusal;
+  const auto symbol = query_param(target, "symbol");
+  if (!symbol || symbol->empty()) {
+    return reply(req, http::status::bad_request,
+                 R"({"code":-1102,"msg":"Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."})");
+  }
+  std::size_t limit = kDefaultDepthLimit;
+  if (const auto l = query_param(target, "limit")) {
+    const auto [end, err] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (err != std::errc{} || end != l->data() + l->size() || limit == 0) {
+      return reply(req, http::status::bad_request,
+                   fmt::format(R"({{"code":-1100,"msg":"Illegal characters found in parameter 'limit': '{}'."}})", *l));
+    }
+    limit = std::min(limit, kMaxDepthLimit);
+  }
+  if (!options.replay_path.empty()) {
+    return reply(req, http::status::service_unavailable, R"({"code":-1,"msg":"sim: no book while replaying"})");
+  }
+  std::lock_guard lock(market_mu);
+  const auto idx = market.symbol_index(*symbol);
+  if (!idx) return reply(req, http::status::bad_request, R"({"code":-1121,"msg":"Invalid symbol."})");
+  const SimBook book = options.rest_live_book ? market.book(*idx, limit) : market.published_book(*idx, limit);
+  return reply(req, http::status::ok, SimMarket::depth_json(book));
+}
+
+}  // namespace tickwire::connector

@@ -1,0 +1,158 @@
+// Simulator::Impl: the simulator's server state, shared by simulator.cpp
+// (market, publishing, faults), sim_session.cpp (websocket sessions) and
+// sim_http.cpp (HTTP: REST depth, refusals). Everything in it runs on the
+// simulator's io thread, except `market` (guarded by market_mu) and the
+// atomic counters.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <simdjson.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <optional>
+#include <random>
+#include <thread>
+
+#include "tickwire/connector/sim_replay.hpp"
+#include "tickwire/connector/simulator.hpp"
+
+namespace tickwire::connector {
+
+// Internal header: the aliases below are for the simulator's own sources.
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
+
+// The message faults, in the order deliver() tries them.
+enum SimFaultKind : std::size_t {
+  kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
+  kDuplicate, kFaultKinds
+};
+
+struct Simulator::Impl {
+  // Frame: one thing for a connection's writer to do, in order.
+  struct Frame {
+    enum class Kind : std::uint8_t { kText, kPing, kCloseWs, kCloseTcp, kReset, kStall };
+    Kind kind = Kind::kText;
+    std::shared_ptr<const std::string> payload;
+    websocket::close_code code = websocket::close_code::going_away;
+  };
+
+  struct Connection {
+    std::uint64_t id = 0;  // 1-based, in accept order; set once accepted
+    websocket::stream<beast::tcp_stream> ws;
+    bool combined;
+    std::map<std::string, std::string> subs;  // sim_stream_key -> the name as subscribed
+    std::deque<Frame> queue;
+    asio::steady_timer wake, ping_timer, life_timer, grace_timer;
+    std::mt19937_64 rng;  // fault draws, seeded from the seed and id
+    std::uint64_t delivered = 0;              // data messages offered to this connection
+    std::map<std::string, std::uint32_t> gap_left;  // stream key -> messages still withheld
+    std::optional<Frame> held;                // reorder: sent after the next data message
+    std::deque<Clock::time_point> incoming;   // rate limit window
+    std::uint64_t pings_sent = 0;
+    std::uint64_t pongs = 0;
+    std::optional<Clock::time_point> ping_due;  // oldest unanswered ping
+    bool ending = false;   // a terminal frame is queued: no more data
+    bool stalled = false;
+    bool slow = false;
+    bool closed = false;
+
+    Connection(beast::tcp_stream stream, bool combined_)
+        : ws(std::move(stream)),
+          combined(combined_),
+          wake(ws.get_executor()),
+          ping_timer(ws.get_executor()),
+          life_timer(ws.get_executor()),
+          grace_timer(ws.get_executor()) {
+      wake.expires_at(asio::steady_timer::time_point::max());
+    }
+  };
+  using ConnPtr = std::shared_ptr<Connection>;
+
+  SimulatorOptions options;
+  asio::io_context io{1};
+  tcp::acceptor acceptor{io};
+  std::thread thread;
+  mutable std::mutex market_mu;  // guards `market`: the io thread advances it, book() reads it
+  SimMarket market;
+  std::vector<SimOutgoing> replay;
+  std::ofstream record;
+  std::vector<ConnPtr> live;
+  std::array<std::uint64_t, kFaultKinds> fired{};
+  std::uint64_t ws_requests = 0;
+  std::uint64_t rest_requests = 0;
+  std::atomic<std::uint64_t> sent{0};
+  std::atomic<std::uint64_t> accepted{0};
+  std::atomic<std::uint64_t> injected{0};
+  bool generating = false;
+  bool stopped = false;
+
+  explicit Impl(SimulatorOptions o)
+      : options(std::move(o)),
+        market(options.symbols, options.rate > 0 ? options.rate : 1.0, options.seed,
+               options.epoch_ms != 0 ? options.epoch_ms : SimMarket::kDefaultEpochMs, options.depth_interval_ms) {}
+
+
+  const FaultTrigger& trigger(std::size_t k) const;
+  // fires: whether fault `k` fires on connection `c`'s n-th data message.
+  bool fires(std::size_t k, Connection& c, std::uint64_t n);
+  void record_line(const std::string& line, bool flush);
+  void log_fault(std::size_t k, const Connection& c, std::uint64_t n, const SimOutgoing& m);
+  bool count_reached() const;
+  void push(Connection& c, Frame f);
+  void push_text(Connection& c, std::string text);
+  // end_with: queue a terminal frame; nothing more is sent after it.
+  void end_with(Connection& c, Frame::Kind kind, websocket::close_code code = websocket::close_code::going_away);
+  void limit_close(Connection& c, std::string_view reason);
+  void drop(const ConnPtr& conn);
+  asio::awaitable<void> accept_loop();
+  // serve: plain HTTP requests until one asks for a websocket upgrade.
+  asio::awaitable<void> serve(beast::tcp_stream stream);
+  static http::response<http::string_body> reply(const http::request<http::string_body>& req, http::status status,
+                                                 std::string body);
+  // refuse: the 429/418 answer for this request, if the refusal fault says so.
+  std::optional<http::response<http::string_body>> refuse(const SimRefusal& r, std::uint64_t& requests,
+                                                          const char* name, const http::request<http::string_body>& req);
+  // rest: GET /api/v3/depth?symbol=X&limit=N, as Binance answers it.
+  http::response<http::string_body> rest(const http::request<http::string_body>& req);
+  asio::awaitable<void> upgrade(beast::tcp_stream stream, http::request<http::string_body> request);
+  // read_loop: control requests until the client goes away; Beast answers
+  // pings and close frames while a read is pending.
+  asio::awaitable<void> read_loop(ConnPtr conn);
+  // count_incoming: records one incoming message; false (and a close) past the limit.
+  bool count_incoming(Connection& c);
+  void on_control(Connection& c, websocket::frame_type kind);
+  void on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  asio::awaitable<void> write_loop(ConnPtr conn);
+  asio::awaitable<void> ping_loop(ConnPtr conn);
+  asio::awaitable<void> lifetime(ConnPtr conn);
+  asio::awaitable<void> shutdown_grace(ConnPtr conn);
+  asio::awaitable<void> generate();
+  // play: the replay file at recorded speed (scaled), or at once.
+  asio::awaitable<void> play();
+  // publish: one market message to every subscriber, recorded first so that
+  // the fault lines it causes follow it in the record.
+  void publish(const SimOutgoing& m);
+  // deliver: one data message to one connection, through the fault triggers.
+  void deliver(Connection& c, const SimOutgoing& m);
+  // inject_before: the faults that add frames ahead of message n.
+  void inject_before(Connection& c, std::uint64_t n, const SimOutgoing& m);
+};
+
+}  // namespace tickwire::connector
