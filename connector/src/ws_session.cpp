@@ -15,75 +15,271 @@
 #include <simdjson.h>
 
 #include <algorithm>
+#include <charconv>
+#include <functional>
+#include <random>
 #include <type_traits>
 
+#include "tickwire/connector/log.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace tickwire::connector {
 
 namespace asio = boost::asio;
 namespace beast = boost::beast;
+namespace http = beast::http;
 namespace websocket = beast::websocket;
 namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using SteadyClock = std::chrono::steady_clock;
+
+namespace {
+
+constexpr auto kAwait = asio::use_awaitable;
+
+// is_control_reply: a frame that starts like a reply to our own JSON requests
+// ({"result":..,"id":N} or an error object). Market data starts with
+// {"e": / {"stream": / {"u": / {"lastUpdateId":, so a prefix test suffices and
+// costs a few compares, and the session only asks while acks are pending.
+bool is_control_reply(const char* data, std::size_t size) {
+  std::string_view s(data, size);
+  const auto start = s.find_first_not_of(" \t\r\n");
+  if (start == std::string_view::npos) return false;
+  s.remove_prefix(start);
+  return s.starts_with("{\"result\"") || s.starts_with("{\"id\"") || s.starts_with("{\"error\"") ||
+         s.starts_with("{\"code\"");
+}
+
+// parse_retry_after: the delta-seconds form of Retry-After (what Binance
+// sends); an HTTP-date or garbage gives -1.
+milliseconds parse_retry_after(std::string_view value) {
+  unsigned long long seconds = 0;
+  const auto* end = value.data() + value.size();
+  auto [ptr, ec] = std::from_chars(value.data(), end, seconds);
+  if (ec != std::errc{} || ptr != end || value.empty()) return milliseconds(-1);
+  return milliseconds(static_cast<std::int64_t>(std::min<unsigned long long>(seconds, 86'400ULL * 7)) * 1000);
+}
+
+std::string clip(std::string_view s, std::size_t n = 200) {
+  return std::string(s.substr(0, n)) + (s.size() > n ? "..." : "");
+}
+
+}  // namespace
+
+// Conn: one websocket connection (one generation). Owned jointly by the
+// session's bookkeeping and by its coroutine; all on the feed thread.
+struct Conn {
+  Conn(asio::io_context& io, std::uint32_t g, bool cand, middleware::PoolAllocatorState& buffers)
+      : generation(g), candidate(cand), sub_timer(io), lifetime(io),
+        buffer(middleware::PoolAllocator<char>(buffers)) {}
+
+  std::uint32_t generation;
+  bool candidate;            // opened by a rollover, beside the primary
+  bool up = false;           // websocket handshake done
+  bool subscribed = false;   // every SUBSCRIBE acknowledged (or none to send)
+  bool ended = false;
+  bool retired = false;      // closed by a finished rollover
+  SteadyClock::time_point up_at{};
+  unsigned http_status = 0;  // of a declined upgrade
+  milliseconds retry_after{-1};
+  std::string end_reason;
+  std::string close_reason;  // why we closed it, when we did
+  std::uint64_t first_id = 0;
+  std::vector<bool> acked;   // by SUBSCRIBE message
+  std::size_t acks = 0;
+  asio::steady_timer sub_timer;  // SUBSCRIBE spacing and reply timeout
+  asio::steady_timer lifetime;   // max_lifetime -> rollover
+  std::function<void()> close;   // graceful websocket close, once up
+  std::function<void()> abort;   // socket close, while connecting
+  // The frame buffer: one per connection, its memory from the connector's
+  // buffer pool, reused for every frame.
+  beast::basic_flat_buffer<middleware::PoolAllocator<char>> buffer;
+};
 
 struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   SessionOptions options;
   SessionHandler& handler;
+  middleware::PoolAllocatorState& buffers;
   ssl::context tls{ssl::context::tls_client};
   std::string tls_error;
+  std::string options_error;
   asio::steady_timer backoff_timer;
-  std::function<void()> close_current;  // set while a connection is open
+  asio::steady_timer rollover_timer;  // rollover retry backoff
+  asio::steady_timer overlap_timer;   // the overlap's end: timeout or finish_rollover()
+  // signal: never expires; cancel() wakes every coroutine waiting for a
+  // connection's state to change, and each re-checks its condition.
+  asio::steady_timer signal;
   bool stopping = false;
-  bool connected = false;  // the current attempt got as far as on_connected()
+  bool rolling = false;
+  bool overlap_confirmed = false;
+  std::shared_ptr<Conn> primary;
+  std::shared_ptr<Conn> candidate;
+  std::uint32_t next_generation = 1;
+  std::uint64_t next_request_id = 1;
   std::mt19937_64 rng;
-  // The frame buffer: one per session, its memory from the connector's buffer
-  // pool, reused for every frame.
-  beast::basic_flat_buffer<middleware::PoolAllocator<char>> buffer;
+  simdjson::ondemand::parser reply_parser;
+  SessionStats stats;
 
-  Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h, middleware::PoolAllocatorState& buffers)
-      : io(ctx), options(std::move(o)), handler(h), backoff_timer(ctx),
-        rng(options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()),
-        buffer(middleware::PoolAllocator<char>(buffers)) {
+  Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h, middleware::PoolAllocatorState& b)
+      : io(ctx), options(std::move(o)), handler(h), buffers(b), backoff_timer(ctx), rollover_timer(ctx),
+        overlap_timer(ctx), signal(ctx, SteadyClock::time_point::max()),
+        rng(options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()) {
     beast::error_code ec;
     tls.set_default_verify_paths(ec);
     if (!ec && !options.ca_file.empty()) tls.load_verify_file(options.ca_file, ec);
     if (!ec) tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none, ec);
     if (ec) tls_error = fmt::format("tls setup (ca_file '{}'): {}", options.ca_file, ec.message());
+    if (options.subscribe.size() > options.max_streams) {
+      options_error = fmt::format("{} streams to subscribe exceed max_streams {} per connection",
+                                  options.subscribe.size(), options.max_streams);
+    }
+    if (options.streams_per_message == 0) options.streams_per_message = 1;
+  }
+
+  void notify() { signal.cancel(); }
+
+  asio::awaitable<void> notified() {
+    beast::error_code ec;
+    co_await signal.async_wait(asio::redirect_error(kAwait, ec));
+  }
+
+  // sleep: waits on `timer` for `d`; false when the session is stopping.
+  asio::awaitable<bool> sleep(asio::steady_timer& timer, milliseconds d) {
+    timer.expires_after(d);
+    beast::error_code ec;
+    co_await timer.async_wait(asio::redirect_error(kAwait, ec));
+    co_return !stopping;
+  }
+
+  // acquire_attempt: waits until the shared attempt limiter admits one more
+  // connection attempt; false when the session is stopping.
+  asio::awaitable<bool> acquire_attempt(asio::steady_timer& timer) {
+    if (!options.attempt_limiter) co_return !stopping;
+    auto& limiter = *options.attempt_limiter;
+    while (!stopping) {
+      const auto wait = std::chrono::ceil<milliseconds>(limiter.try_acquire(1));
+      if (wait.count() == 0) co_return true;
+      ++stats.throttled;
+      const auto cause = fmt::format("{} limit ({} per {} s)", limiter.name(), limiter.limit(),
+                                     std::chrono::ceil<std::chrono::seconds>(limiter.window()).count());
+      handler.on_backoff(wait, cause);
+      if (!co_await sleep(timer, wait)) break;
+    }
+    co_return false;
+  }
+
+  // next_wait: the delay before retrying after `conn` failed, and why; grows
+  // `backoff`. Full jitter (uniform in [0, backoff]) but never under the
+  // initial backoff, and never under the server's Retry-After.
+  std::pair<milliseconds, std::string> next_wait(const Conn& conn, milliseconds& backoff) {
+    std::uniform_int_distribution<std::int64_t> pick(0, backoff.count());
+    auto wait = std::max(milliseconds(pick(rng)), options.backoff_initial);
+    backoff = std::min(backoff * 2, options.backoff_max);
+    std::string cause = "backoff";
+    if (conn.http_status == 429 || conn.http_status == 418) {
+      auto floor = conn.retry_after;
+      if (floor.count() < 0) floor = conn.http_status == 418 ? options.ban_wait : options.backoff_max;
+      if (floor > wait) {
+        wait = floor;
+        cause = conn.end_reason;
+      }
+      // A refusal means the limit is near: keep the backoff high afterwards.
+      backoff = options.backoff_max;
+    }
+    return {wait, cause};
   }
 
   static asio::awaitable<void> run(std::shared_ptr<Impl> self) {
     auto backoff = self->options.backoff_initial;
     while (!self->stopping) {
-      bool got_data = false;
-      self->connected = false;
-      // Not a conditional expression: g++ 12 destroys temporaries twice when
-      // co_await appears in the arms of ?: (a double free seen here).
-      std::string reason;
-      if (self->options.url.tls) {
-        reason = co_await self->connect_and_read<true>(got_data);
-      } else {
-        reason = co_await self->connect_and_read<false>(got_data);
+      if (!co_await self->acquire_attempt(self->backoff_timer)) break;
+      auto conn = self->launch(false);
+      self->primary = conn;
+      // Follow the primary across rollovers until a primary ends for good.
+      for (;;) {
+        while (!conn->ended) co_await self->notified();
+        if (self->primary && self->primary != conn) {
+          conn = self->primary;
+          continue;
+        }
+        break;
       }
-      self->close_current = nullptr;
+      self->primary = nullptr;
+      if (self->candidate) self->request_close(*self->candidate, "rollover abandoned: primary connection lost");
       if (self->stopping) {
         // A clean shutdown still ends the stream: say so, so that a replay
         // consumer can tell "stopped" from "nothing happened".
-        if (self->connected) self->handler.on_disconnected("connector shutdown");
+        if (conn->up) self->handler.on_disconnected("connector shutdown");
         break;
       }
-      self->handler.on_disconnected(reason);
-      if (got_data) backoff = self->options.backoff_initial;
-      // Full jitter (uniform in [0, backoff]) but never under the initial
-      // backoff, so a server that refuses at once never sees a tight loop.
-      std::uniform_int_distribution<std::int64_t> pick(0, backoff.count());
-      const auto wait = std::max(std::chrono::milliseconds(pick(self->rng)), self->options.backoff_initial);
-      backoff = std::min(backoff * 2, self->options.backoff_max);
-      self->backoff_timer.expires_after(wait);
-      beast::error_code ec;
-      co_await self->backoff_timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      self->handler.on_disconnected(conn->end_reason);
+      if (conn->up && SteadyClock::now() - conn->up_at >= self->options.backoff_reset_after) {
+        backoff = self->options.backoff_initial;
+      }
+      auto [wait, cause] = self->next_wait(*conn, backoff);
+      self->handler.on_backoff(wait, cause);
+      if (!co_await self->sleep(self->backoff_timer, wait)) break;
+    }
+  }
+
+  // launch: starts connection attempt `next_generation` in its own coroutine.
+  std::shared_ptr<Conn> launch(bool is_candidate) {
+    auto conn = std::make_shared<Conn>(io, next_generation++, is_candidate, buffers);
+    asio::co_spawn(io, conn_main(shared_from_this(), conn), asio::detached);
+    return conn;
+  }
+
+  static asio::awaitable<void> conn_main(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
+    ++self->stats.attempts;
+    // Not a conditional expression: g++ 12 destroys temporaries twice when
+    // co_await appears in the arms of ?: (a double free seen here).
+    std::string reason;
+    if (self->options.url.tls) {
+      reason = co_await self->connect_and_read<true>(conn);
+    } else {
+      reason = co_await self->connect_and_read<false>(conn);
+    }
+    self->ended(*conn, std::move(reason));
+  }
+
+  // ended: bookkeeping when a connection's coroutine finishes.
+  void ended(Conn& conn, std::string reason) {
+    conn.ended = true;
+    conn.end_reason = conn.close_reason.empty() ? std::move(reason) : conn.close_reason;
+    conn.close = nullptr;
+    conn.abort = nullptr;
+    conn.sub_timer.cancel();
+    conn.lifetime.cancel();
+    if (!conn.retired && !conn.candidate) {
+      TW_LOG_WARN(log(), "{}{}: connection {} ended: {}", options.url.host, options.url.target, conn.generation,
+                  std::string_view(conn.end_reason));
+    }
+    if (primary.get() == &conn && candidate && candidate->subscribed && !candidate->ended && !stopping) {
+      // The replacement is already up and subscribed: switch at once (the
+      // old connection's end, e.g. after serverShutdown, forced the switch).
+      const auto previous = conn.generation;
+      primary = std::move(candidate);
+      primary->candidate = false;
+      ++stats.rollovers;
+      overlap_timer.cancel();
+      handler.on_rollover_finished(previous, primary->generation, overlap_confirmed);
+    }
+    notify();
+  }
+
+  // request_close: ends `conn` on purpose; `reason` becomes its end reason.
+  void request_close(Conn& conn, std::string reason) {
+    if (conn.ended) return;
+    if (conn.close_reason.empty()) conn.close_reason = std::move(reason);
+    if (conn.close) {
+      auto close = std::move(conn.close);
+      conn.close = nullptr;
+      close();
+    } else if (conn.abort) {
+      conn.abort();
     }
   }
 
@@ -92,20 +288,28 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
                                     websocket::stream<beast::tcp_stream>>;
 
   template <bool kTls>
-  asio::awaitable<std::string> connect_and_read(bool& got_data) {
+  asio::awaitable<std::string> connect_and_read(std::shared_ptr<Conn> conn) {
     const WsUrl& url = options.url;
     beast::error_code ec;
+    if (!options_error.empty()) co_return options_error;
     if (kTls && !tls_error.empty()) co_return tls_error;
     tcp::resolver resolver(io);
-    auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(asio::use_awaitable, ec));
+    auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(kAwait, ec));
     if (ec) co_return fmt::format("resolve {}:{}: {}", url.host, url.port, ec.message());
+    if (stopping || !conn->close_reason.empty()) co_return "closed while connecting";
 
     auto ws = [&] {
-      if constexpr (kTls) return std::make_unique<Stream<true>>(io, tls);
-      else return std::make_unique<Stream<false>>(io);
+      if constexpr (kTls) return std::make_shared<Stream<true>>(io, tls);
+      else return std::make_shared<Stream<false>>(io);
     }();
-    beast::get_lowest_layer(*ws).expires_after(10s);
-    co_await beast::get_lowest_layer(*ws).async_connect(endpoints, asio::redirect_error(asio::use_awaitable, ec));
+    conn->abort = [w = std::weak_ptr(ws)] {
+      if (auto s = w.lock()) {
+        beast::error_code ignored;
+        beast::get_lowest_layer(*s).socket().close(ignored);
+      }
+    };
+    beast::get_lowest_layer(*ws).expires_after(options.connect_timeout);
+    co_await beast::get_lowest_layer(*ws).async_connect(endpoints, asio::redirect_error(kAwait, ec));
     if (ec) co_return fmt::format("connect {}:{}: {}", url.host, url.port, ec.message());
     if constexpr (kTls) {
       // SNI, and verification that the certificate names this host.
@@ -113,51 +317,246 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         co_return fmt::format("tls {}: cannot set SNI", url.host);
       }
       if (options.verify_tls) ws->next_layer().set_verify_callback(ssl::host_name_verification(url.host));
-      co_await ws->next_layer().async_handshake(ssl::stream_base::client,
-                                                asio::redirect_error(asio::use_awaitable, ec));
+      co_await ws->next_layer().async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
       if (ec) co_return fmt::format("tls handshake {}: {}", url.host, ec.message());
     }
     beast::get_lowest_layer(*ws).expires_never();
     websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = 10s;
-    timeouts.idle_timeout = 20s;      // with keep-alive pings: a silent peer is dropped after ~20 s
+    timeouts.handshake_timeout = options.connect_timeout;
+    // Beast pings after idle_timeout / 2 without a frame and drops the
+    // connection when nothing at all arrives for idle_timeout.
+    timeouts.idle_timeout = options.idle_timeout;
     timeouts.keep_alive_pings = true;
     ws->set_option(timeouts);
     ws->read_message_max(options.max_frame_bytes);
     ws->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(beast::http::field::user_agent, "tickwire");
+      req.set(http::field::user_agent, "tickwire");
     }));
-    co_await ws->async_handshake(url.host + ":" + url.port, url.target,
-                                 asio::redirect_error(asio::use_awaitable, ec));
-    if (ec) co_return fmt::format("websocket handshake {}{}: {}", url.host, url.target, ec.message());
+    websocket::response_type response;
+    co_await ws->async_handshake(response, url.host + ":" + url.port, url.target, asio::redirect_error(kAwait, ec));
+    if (ec) co_return declined(*conn, ec, response);
 
-    connected = true;
-    close_current = [w = ws.get()] { w->async_close(websocket::close_code::normal, [](beast::error_code) {}); };
-    handler.on_connected();
+    conn->up = true;
+    conn->up_at = SteadyClock::now();
+    conn->abort = nullptr;
+    ++stats.connects;
+    conn->close = [w = std::weak_ptr(ws)] {
+      if (auto s = w.lock()) s->async_close(websocket::close_code::normal, [s](beast::error_code) {});
+    };
+    if (!conn->candidate) handler.on_connected();
+    if (!conn->close_reason.empty()) request_close(*conn, conn->close_reason);
+    asio::co_spawn(io, watch_lifetime(shared_from_this(), conn), asio::detached);
+    if (options.subscribe.empty()) {
+      conn->subscribed = true;
+      notify();
+    } else {
+      asio::co_spawn(io, subscribe<kTls>(shared_from_this(), conn, ws), asio::detached);
+    }
     for (;;) {
-      const std::size_t n = co_await ws->async_read(buffer, asio::redirect_error(asio::use_awaitable, ec));
+      const std::size_t n = co_await ws->async_read(conn->buffer, asio::redirect_error(kAwait, ec));
       if (ec) co_return describe(ec, *ws);
       const std::uint64_t rx_ticks = middleware::TscClock::now_ticks();
       // Make SIMDJSON_PADDING bytes of capacity follow the data, so the parser
       // reads the frame in place. prepare() may move the data: read the
       // pointer after it.
-      buffer.prepare(simdjson::SIMDJSON_PADDING);
-      got_data = true;
-      handler.on_frame(static_cast<const char*>(buffer.data().data()), n, rx_ticks);
-      buffer.consume(n);
+      conn->buffer.prepare(simdjson::SIMDJSON_PADDING);
+      const char* data = static_cast<const char*>(conn->buffer.data().data());
+      if (conn->acks < conn->acked.size() && is_control_reply(data, n)) {
+        on_reply(*conn, data, n);
+      } else {
+        handler.on_tagged_frame(data, n, rx_ticks, conn->generation);
+      }
+      conn->buffer.consume(n);
     }
   }
 
+  // declined: the reason for a failed websocket handshake; for an HTTP
+  // refusal it records the status and Retry-After for the backoff.
+  std::string declined(Conn& conn, const beast::error_code& ec, const websocket::response_type& response) {
+    if (ec != websocket::error::upgrade_declined) {
+      return fmt::format("websocket handshake {}{}: {}", options.url.host, options.url.target, ec.message());
+    }
+    conn.http_status = response.result_int();
+    const auto it = response.find(http::field::retry_after);
+    if (it != response.end()) conn.retry_after = parse_retry_after(it->value());
+    if (conn.retry_after.count() >= 0) {
+      return fmt::format("HTTP {}, Retry-After {} s", conn.http_status,
+                         std::chrono::duration_cast<std::chrono::seconds>(conn.retry_after).count());
+    }
+    return fmt::format("HTTP {} on websocket upgrade of {}{}", conn.http_status, options.url.host,
+                       options.url.target);
+  }
+
+  // subscribe: sends the SUBSCRIBE messages spaced by control_interval, then
+  // waits subscribe_timeout for the last replies.
+  template <bool kTls>
+  static asio::awaitable<void> subscribe(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
+                                         std::shared_ptr<Stream<kTls>> ws) {
+    const auto& streams = self->options.subscribe;
+    const std::size_t per = self->options.streams_per_message;
+    const std::size_t messages = (streams.size() + per - 1) / per;
+    const bool resubscribe = conn->generation > 1;
+    conn->first_id = self->next_request_id;
+    self->next_request_id += messages;
+    conn->acked.assign(messages, false);
+    beast::error_code ec;
+    ws->text(true);
+    for (std::size_t m = 0; m < messages; ++m) {
+      if (m > 0) {
+        conn->sub_timer.expires_after(self->options.control_interval);
+        co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
+      }
+      if (conn->ended || !conn->close) co_return;
+      std::string msg = R"({"method":"SUBSCRIBE","params":[)";
+      const std::size_t end = std::min(streams.size(), (m + 1) * per);
+      for (std::size_t i = m * per; i < end; ++i) {
+        if (i > m * per) msg += ',';
+        msg += '"';
+        msg += streams[i];
+        msg += '"';
+      }
+      msg += fmt::format(R"(],"id":{}}})", conn->first_id + m);
+      co_await ws->async_write(asio::buffer(msg), asio::redirect_error(kAwait, ec));
+      if (ec) co_return;  // the read side reports the failure
+    }
+    if (conn->ended) co_return;
+    self->handler.on_subscribe_sent(conn->generation, streams.size(), resubscribe);
+    if (conn->subscribed) co_return;
+    conn->sub_timer.expires_after(self->options.subscribe_timeout);
+    co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
+    if (!conn->ended && !conn->subscribed) {
+      self->request_close(*conn, fmt::format("no reply to SUBSCRIBE ({} of {} acknowledged) within {} ms",
+                                             conn->acks, messages, self->options.subscribe_timeout.count()));
+    }
+  }
+
+  // on_reply: a reply to one of our SUBSCRIBE messages.
+  void on_reply(Conn& conn, const char* data, std::size_t size) {
+    ++stats.control_replies;
+    simdjson::ondemand::document doc;
+    simdjson::ondemand::object obj;
+    bool has_id = false, result_null = false, error = false;
+    std::uint64_t id = 0;
+    if (reply_parser.iterate(data, size, size + simdjson::SIMDJSON_PADDING).get(doc) == simdjson::SUCCESS &&
+        doc.get_object().get(obj) == simdjson::SUCCESS) {
+      for (auto field : obj) {
+        std::string_view key;
+        if (field.unescaped_key().get(key) != simdjson::SUCCESS) break;
+        if (key == "id") {
+          has_id = field.value().get_uint64().get(id) == simdjson::SUCCESS;
+        } else if (key == "result") {
+          result_null = field.value().is_null();
+        } else {
+          error = true;  // "error", "code", "msg": Binance's error replies
+        }
+      }
+    } else {
+      error = true;
+    }
+    const std::string_view text(data, size);
+    if (!has_id || id < conn.first_id || id >= conn.first_id + conn.acked.size()) {
+      if (error) request_close(conn, fmt::format("error reply while subscribing: {}", clip(text)));
+      return;
+    }
+    if (error || !result_null) {
+      request_close(conn, fmt::format("SUBSCRIBE id {} rejected: {}", id, clip(text)));
+      return;
+    }
+    const auto index = static_cast<std::size_t>(id - conn.first_id);
+    if (conn.acked[index]) return;
+    conn.acked[index] = true;
+    if (++conn.acks < conn.acked.size()) return;
+    conn.subscribed = true;
+    conn.sub_timer.cancel();
+    handler.on_subscribed(conn.generation, options.subscribe.size(), conn.generation > 1);
+    notify();
+  }
+
+  // watch_lifetime: rolls over a connection that reached max_lifetime.
+  static asio::awaitable<void> watch_lifetime(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
+    conn->lifetime.expires_after(self->options.max_lifetime);
+    beast::error_code ec;
+    co_await conn->lifetime.async_wait(asio::redirect_error(kAwait, ec));
+    if (ec || conn->ended || self->stopping) co_return;
+    // A candidate that reaches its lifetime before promotion is impossible in
+    // practice (the overlap is far shorter); only the primary rolls over.
+    if (self->primary == conn) {
+      const auto ms = self->options.max_lifetime.count();
+      self->start_rollover(ms % 1000 == 0 ? fmt::format("connection lifetime {} s reached", ms / 1000)
+                                          : fmt::format("connection lifetime {} ms reached", ms));
+    }
+  }
+
+  void start_rollover(std::string reason) {
+    if (stopping || rolling || !primary || !primary->up || primary->ended) return;
+    rolling = true;
+    TW_LOG_INFO(log(), "{}{}: rollover of connection {}: {}", options.url.host, options.url.target,
+                primary->generation, std::string_view(reason));
+    asio::co_spawn(io, rollover_loop(shared_from_this(), std::move(reason)), asio::detached);
+  }
+
+  static asio::awaitable<void> rollover_loop(std::shared_ptr<Impl> self, std::string reason) {
+    auto old = self->primary;
+    auto backoff = self->options.backoff_initial;
+    const auto old_alive = [&] { return !self->stopping && self->primary == old && !old->ended; };
+    while (old_alive()) {
+      if (!co_await self->acquire_attempt(self->rollover_timer) || !old_alive()) break;
+      auto cand = self->launch(true);
+      self->candidate = cand;
+      while (!cand->subscribed && !cand->ended && old_alive()) co_await self->notified();
+      if (cand->subscribed && !cand->ended && old_alive()) {
+        self->overlap_confirmed = false;
+        self->handler.on_rollover_started(old->generation, cand->generation, reason);
+        co_await self->sleep(self->overlap_timer, self->options.rollover_overlap_timeout);
+        if (!old_alive()) break;  // stopped, or the old connection's end already switched
+        if (!cand->ended) {
+          self->candidate = nullptr;
+          self->primary = cand;
+          cand->candidate = false;
+          old->retired = true;
+          ++self->stats.rollovers;
+          self->request_close(*old, "rollover finished");
+          self->handler.on_rollover_finished(old->generation, cand->generation, self->overlap_confirmed);
+          break;
+        }
+      }
+      if (self->candidate == cand) self->candidate = nullptr;
+      // Unless the old connection's end promoted it, the candidate goes.
+      if (self->primary != cand) self->request_close(*cand, "rollover abandoned");
+      if (!old_alive()) break;
+      while (!cand->ended) co_await self->notified();
+      self->handler.on_rollover_failed(cand->generation, cand->end_reason);
+      auto [wait, cause] = self->next_wait(*cand, backoff);
+      self->handler.on_backoff(wait, cause);
+      if (!co_await self->sleep(self->rollover_timer, wait)) break;
+    }
+    self->rolling = false;
+  }
+
   template <typename Ws>
-  std::string describe(const beast::error_code& ec, Ws& ws) const {
+  std::string describe(const beast::error_code& ec, Ws& ws) {
     if (ec == websocket::error::message_too_big) {
+      ++stats.oversized_frames;
       return fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
+    }
+    if (ec == beast::error::timeout) {
+      return fmt::format("no pong or frame for {} ms: connection dropped", options.idle_timeout.count());
     }
     if (ec == websocket::error::closed) {
       return fmt::format("closed by server (code {}, reason '{}')", static_cast<unsigned>(ws.reason().code),
                          std::string(ws.reason().reason.c_str()));
     }
     return fmt::format("read: {}", ec.message());
+  }
+
+  void stop() {
+    stopping = true;
+    backoff_timer.cancel();
+    rollover_timer.cancel();
+    overlap_timer.cancel();
+    if (candidate) request_close(*candidate, "connector shutdown");
+    if (primary) request_close(*primary, "connector shutdown");
+    notify();
   }
 };
 
@@ -170,11 +569,33 @@ WsSession::~WsSession() = default;
 void WsSession::start() { asio::co_spawn(impl_->io, Impl::run(impl_), asio::detached); }
 
 void WsSession::stop() {
-  asio::post(impl_->io, [self = impl_] {
-    self->stopping = true;
-    self->backoff_timer.cancel();
-    if (self->close_current) self->close_current();
+  asio::post(impl_->io, [self = impl_] { self->stop(); });
+}
+
+void WsSession::restart(std::string reason) {
+  asio::post(impl_->io, [self = impl_, reason = std::move(reason)]() mutable {
+    if (self->primary) self->request_close(*self->primary, "restart: " + reason);
   });
 }
+
+void WsSession::rollover(std::string reason) {
+  asio::post(impl_->io, [self = impl_, reason = std::move(reason)]() mutable {
+    self->start_rollover(std::move(reason));
+  });
+}
+
+void WsSession::finish_rollover() {
+  asio::post(impl_->io, [self = impl_] {
+    if (!self->rolling || !self->candidate || !self->candidate->subscribed) return;
+    self->overlap_confirmed = true;
+    self->overlap_timer.cancel();
+  });
+}
+
+std::uint32_t WsSession::generation() const noexcept {
+  return impl_->primary ? impl_->primary->generation : 0;
+}
+
+SessionStats WsSession::stats() const noexcept { return impl_->stats; }
 
 }  // namespace tickwire::connector

@@ -5,16 +5,22 @@
 
 namespace tickwire::connector {
 
-absl::StatusOr<WsUrl> parse_ws_url(std::string_view url) {
+namespace {
+
+// parse_url: "<plain>://" or "<secure>://" then host[:port][/target].
+absl::StatusOr<WsUrl> parse_url(std::string_view url, std::string_view plain, std::string_view secure) {
   WsUrl out;
   std::string_view rest;
-  if (url.rfind("wss://", 0) == 0) {
+  const std::string secure_prefix = std::string(secure) + "://";
+  const std::string plain_prefix = std::string(plain) + "://";
+  if (url.starts_with(secure_prefix)) {
     out.tls = true;
-    rest = url.substr(6);
-  } else if (url.rfind("ws://", 0) == 0) {
-    rest = url.substr(5);
+    rest = url.substr(secure_prefix.size());
+  } else if (url.starts_with(plain_prefix)) {
+    rest = url.substr(plain_prefix.size());
   } else {
-    return absl::InvalidArgumentError("url '" + std::string(url) + "': scheme must be ws:// or wss://");
+    return absl::InvalidArgumentError("url '" + std::string(url) + "': scheme must be " + plain_prefix + " or " +
+                                      secure_prefix);
   }
   const auto slash = rest.find('/');
   std::string_view authority = rest.substr(0, slash);
@@ -36,6 +42,12 @@ absl::StatusOr<WsUrl> parse_ws_url(std::string_view url) {
   out.host = std::string(authority);
   return out;
 }
+
+}  // namespace
+
+absl::StatusOr<WsUrl> parse_ws_url(std::string_view url) { return parse_url(url, "ws", "wss"); }
+
+absl::StatusOr<WsUrl> parse_http_url(std::string_view url) { return parse_url(url, "http", "https"); }
 
 std::string with_streams(std::string_view target, const std::vector<std::string>& symbols,
                          const std::vector<std::string>& channels) {

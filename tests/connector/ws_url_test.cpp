@@ -27,6 +27,22 @@ TEST(WsUrl, RejectsBadUrlsNamingTheProblem) {
   EXPECT_NE(std::string(parse_ws_url("ws://h:x/").status().message()).find("bad port"), std::string::npos);
 }
 
+TEST(WsUrl, ParsesHttpUrlsForTheRestClient) {
+  auto a = parse_http_url("https://api.binance.com/api/v3/depth?symbol=BTCUSDT&limit=1000");
+  ASSERT_TRUE(a.ok()) << a.status();
+  EXPECT_TRUE(a->tls);
+  EXPECT_EQ(a->host, "api.binance.com");
+  EXPECT_EQ(a->port, "443");
+  EXPECT_EQ(a->target, "/api/v3/depth?symbol=BTCUSDT&limit=1000");
+  auto b = parse_http_url("http://127.0.0.1:8080");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->tls);
+  EXPECT_EQ(b->port, "8080");
+  EXPECT_EQ(b->target, "/");
+  EXPECT_NE(std::string(parse_http_url("wss://x").status().message()).find("scheme must be http://"),
+            std::string::npos);
+}
+
 TEST(WsUrl, BuildsCombinedStreamTargets) {
   EXPECT_EQ(with_streams("/stream", {"BTCUSDT", "ETHUSDT"}, {"trade"}), "/stream?streams=btcusdt@trade/ethusdt@trade");
   EXPECT_EQ(with_streams("/stream?streams=x@trade", {"BTCUSDT"}, {"trade"}), "/stream?streams=x@trade");

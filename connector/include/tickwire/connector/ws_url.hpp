@@ -1,4 +1,4 @@
-// WsUrl: a parsed ws:// or wss:// URL, and the Binance stream target built
+// WsUrl: a parsed ws://, wss://, http:// or https:// URL, and the Binance stream target built
 // from a feed's symbols and channels.
 #pragma once
 
@@ -19,6 +19,9 @@ struct WsUrl {
 
 // parse_ws_url: "ws[s]://host[:port][/path[?query]]"; errors name the URL and the problem.
 absl::StatusOr<WsUrl> parse_ws_url(std::string_view url);
+
+// parse_http_url: the same for "http[s]://host[:port][/path[?query]]" (tls for https).
+absl::StatusOr<WsUrl> parse_http_url(std::string_view url);
 
 // with_streams: for a combined-stream target ("/stream" with no query) appends
 // "?streams=" with "<symbol lower case>@<channel>" for every symbol and channel;

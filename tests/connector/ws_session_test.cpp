@@ -1,0 +1,582 @@
+// WsSession against small real websocket servers written here with Beast, on
+// 127.0.0.1:0 and on the test's own io_context (one thread: the server and
+// the session interleave deterministically). Each test runs the io_context
+// until the condition it waits for holds; nothing sleeps, and nothing asserts
+// on elapsed time (the 30 s limit in run_until only turns a hang into a
+// failure).
+#include "tickwire/connector/ws_session.hpp"
+
+#include <gtest/gtest.h>
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/detached.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/redirect_error.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <functional>
+#include <map>
+#include <set>
+
+#include "tickwire/middleware/buffer_pool.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace websocket = beast::websocket;
+using tcp = asio::ip::tcp;
+using namespace std::chrono_literals;
+using std::chrono::milliseconds;
+using Ws = websocket::stream<beast::tcp_stream>;
+constexpr auto kAwait = asio::use_awaitable;
+
+// TestServer: accepts on 127.0.0.1:0 and runs `behavior(socket, n)` for the
+// n-th connection (1-based) in its own coroutine.
+class TestServer {
+ public:
+  using Behavior = std::function<asio::awaitable<void>(tcp::socket, int)>;
+  TestServer(asio::io_context& io, Behavior behavior)
+      : acceptor_(io, {asio::ip::make_address("127.0.0.1"), 0}), behavior_(std::move(behavior)) {
+    asio::co_spawn(io, accept_loop(), asio::detached);
+  }
+  WsUrl url(std::string target = "/ws") const {
+    return WsUrl{false, "127.0.0.1", std::to_string(acceptor_.local_endpoint().port()), std::move(target)};
+  }
+
+ private:
+  asio::awaitable<void> accept_loop() {
+    for (int n = 1;; ++n) {
+      beast::error_code ec;
+      auto socket = co_await acceptor_.async_accept(asio::redirect_error(kAwait, ec));
+      if (ec) co_return;
+      asio::co_spawn(acceptor_.get_executor(), behavior_(std::move(socket), n), asio::detached);
+    }
+  }
+  tcp::acceptor acceptor_;
+  Behavior behavior_;
+};
+
+// accept_ws: the server side of the websocket handshake.
+asio::awaitable<std::shared_ptr<Ws>> accept_ws(tcp::socket socket) {
+  auto ws = std::make_shared<Ws>(std::move(socket));
+  beast::error_code ec;
+  co_await ws->async_accept(asio::redirect_error(kAwait, ec));
+  if (ec) co_return nullptr;
+  co_return ws;
+}
+
+// send: one text frame; false once the peer is gone.
+asio::awaitable<bool> send(Ws& ws, std::string text) {
+  beast::error_code ec;
+  ws.text(true);
+  co_await ws.async_write(asio::buffer(text), asio::redirect_error(kAwait, ec));
+  co_return !ec;
+}
+
+// read_text: one frame, or "" once the peer is gone.
+asio::awaitable<std::string> read_text(Ws& ws) {
+  beast::flat_buffer buffer;
+  beast::error_code ec;
+  co_await ws.async_read(buffer, asio::redirect_error(kAwait, ec));
+  if (ec) co_return std::string();
+  co_return beast::buffers_to_string(buffer.data());
+}
+
+// refuse: answers the upgrade request with an HTTP status and headers.
+asio::awaitable<void> refuse(tcp::socket socket, http::status status, std::string retry_after) {
+  beast::flat_buffer buffer;
+  http::request<http::string_body> req;
+  beast::error_code ec;
+  co_await http::async_read(socket, buffer, req, asio::redirect_error(kAwait, ec));
+  if (ec) co_return;
+  http::response<http::string_body> res{status, 11};
+  if (!retry_after.empty()) res.set(http::field::retry_after, retry_after);
+  res.body() = "refused";
+  res.prepare_payload();
+  co_await http::async_write(socket, res, asio::redirect_error(kAwait, ec));
+  socket.close(ec);
+}
+
+// Recorder: every session event, in order, and a hook run after each.
+struct Recorder final : SessionHandler {
+  struct Frame {
+    std::uint32_t generation;
+    std::string text;
+  };
+  int connects = 0;
+  std::vector<std::string> disconnects;
+  std::vector<Frame> frames;
+  std::vector<std::pair<milliseconds, std::string>> backoffs;
+  std::vector<std::uint32_t> subscribed;  // generations acknowledged
+  std::vector<std::string> events;        // rollover events as text
+  std::function<void()> hook = [] {};
+
+  void on_connected() override { ++connects, hook(); }
+  void on_frame(const char*, std::size_t, std::uint64_t) override { ADD_FAILURE() << "the session calls on_tagged_frame"; }
+  void on_tagged_frame(const char* data, std::size_t size, std::uint64_t, std::uint32_t generation) override {
+    frames.push_back({generation, std::string(data, size)});
+    hook();
+  }
+  void on_disconnected(std::string_view reason) override { disconnects.emplace_back(reason), hook(); }
+  void on_backoff(milliseconds delay, std::string_view cause) override { backoffs.emplace_back(delay, cause), hook(); }
+  void on_subscribed(std::uint32_t generation, std::size_t, bool) override { subscribed.push_back(generation), hook(); }
+  void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override {
+    events.push_back(fmt::format("started {}->{} ({})", previous, next, reason));
+    hook();
+  }
+  void on_rollover_finished(std::uint32_t previous, std::uint32_t current, bool overlapped) override {
+    events.push_back(fmt::format("finished {}->{} overlapped={}", previous, current, overlapped));
+    hook();
+  }
+  void on_rollover_failed(std::uint32_t generation, std::string_view reason) override {
+    events.push_back(fmt::format("failed {}: {}", generation, reason));
+    hook();
+  }
+  std::size_t frames_of(std::uint32_t generation) const {
+    return static_cast<std::size_t>(std::count_if(frames.begin(), frames.end(),
+                                                  [&](const Frame& f) { return f.generation == generation; }));
+  }
+};
+
+// Fixture: an io_context, a frame buffer pool, and run_until.
+class WsSessionTest : public ::testing::Test {
+ protected:
+  template <typename Pred>
+  bool run_until(Pred pred) {
+    const auto limit = std::chrono::steady_clock::now() + 30s;  // hang guard only
+    while (!pred() && std::chrono::steady_clock::now() < limit) {
+      if (io_.stopped()) io_.restart();
+      io_.run_one_for(100ms);
+    }
+    return pred();
+  }
+  // finish: stops the session and lets its coroutines end.
+  void finish(WsSession& session) {
+    session.stop();
+    io_.restart();
+    io_.poll();
+  }
+  SessionOptions options(const TestServer& server, std::string target = "/ws") {
+    SessionOptions o;
+    o.url = server.url(std::move(target));
+    o.backoff_initial = 1ms;
+    o.backoff_max = 10ms;
+    o.jitter_seed = 42;
+    return o;
+  }
+
+  middleware::BufferPool pool_;
+  middleware::PoolAllocatorState buffers_{pool_};
+  Recorder handler_;
+  // Last, so destroyed first: coroutine frames it still holds free their
+  // frame buffers into pool_.
+  asio::io_context io_;
+};
+
+TEST_F(WsSessionTest, AnswersServerPingsWithTheSamePayload) {
+  std::string pong;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    ws->control_callback([&](websocket::frame_type kind, std::string_view payload) {
+      if (kind == websocket::frame_type::pong) pong = payload;
+    });
+    beast::error_code ec;
+    co_await ws->async_ping("tickwire-42", asio::redirect_error(kAwait, ec));
+    co_await read_text(*ws);  // runs the control callback; ends when the client goes
+  });
+  WsSession session(io_, options(server), handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !pong.empty(); }));
+  EXPECT_EQ(pong, "tickwire-42");
+  EXPECT_TRUE(handler_.disconnects.empty());
+  finish(session);
+}
+
+TEST_F(WsSessionTest, OurPingsKeepAnIdleConnectionAlive) {
+  int pings = 0;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    ws->control_callback([&](websocket::frame_type kind, std::string_view) {
+      if (kind == websocket::frame_type::ping) ++pings;
+    });
+    co_await read_text(*ws);  // never sends data; answers pings while reading
+  });
+  auto o = options(server);
+  o.idle_timeout = 400ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return pings >= 3; }));
+  EXPECT_EQ(handler_.connects, 1);
+  EXPECT_TRUE(handler_.disconnects.empty()) << handler_.disconnects.front();
+  finish(session);
+}
+
+TEST_F(WsSessionTest, DetectsASilentServerThatNeverAnswersPings) {
+  std::vector<std::shared_ptr<Ws>> held;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    // The TCP connection stays open, but nothing is read, so no pong.
+    held.push_back(co_await accept_ws(std::move(s)));
+  });
+  auto o = options(server);
+  o.idle_timeout = 200ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
+  EXPECT_NE(handler_.disconnects[0].find("no pong or frame for 200 ms"), std::string::npos)
+      << handler_.disconnects[0];
+  finish(session);
+}
+
+TEST_F(WsSessionTest, AnOversizedFrameResetsTheConnectionAndTheSessionReconnects) {
+  TestServer server(io_, [&](tcp::socket s, int n) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    // Not inside the co_await: g++ 12 frees ?: temporaries twice there.
+    std::string frame = n == 1 ? std::string(4097, 'x') : std::string(R"({"e":"trade"})");
+    co_await send(*ws, std::move(frame));
+    co_await read_text(*ws);
+  });
+  auto o = options(server);
+  o.max_frame_bytes = 4096;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.frames.empty(); }));
+  ASSERT_EQ(handler_.disconnects.size(), 1u);
+  EXPECT_NE(handler_.disconnects[0].find("frame larger than max_frame_bytes (4096)"), std::string::npos)
+      << handler_.disconnects[0];
+  EXPECT_EQ(session.stats().oversized_frames, 1u);
+  EXPECT_EQ(handler_.connects, 2);
+  EXPECT_EQ(handler_.frames[0].generation, 2u);
+  EXPECT_EQ(handler_.frames[0].text, R"({"e":"trade"})");
+  finish(session);
+}
+
+TEST_F(WsSessionTest, Http429WithRetryAfterDelaysTheNextAttempt) {
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    co_await refuse(std::move(s), http::status::too_many_requests, "7");
+  });
+  WsSession session(io_, options(server), handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.backoffs.empty(); }));
+  EXPECT_EQ(handler_.disconnects.at(0), "HTTP 429, Retry-After 7 s");
+  EXPECT_EQ(handler_.backoffs[0].first, 7s) << "the jittered backoff is at most 10 ms";
+  EXPECT_EQ(handler_.backoffs[0].second, "HTTP 429, Retry-After 7 s");
+  finish(session);
+}
+
+TEST_F(WsSessionTest, Http418BanHonoursRetryAfterOrTheBanWait) {
+  TestServer server(io_, [&](tcp::socket s, int n) -> asio::awaitable<void> {
+    std::string retry_after = n == 1 ? "120" : "";
+    co_await refuse(std::move(s), http::status{418}, std::move(retry_after));
+  });
+  auto o = options(server);
+  o.ban_wait = 3min;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.backoffs.empty(); }));
+  EXPECT_EQ(handler_.backoffs[0].first, 120s);
+  finish(session);
+
+  // Without Retry-After: the configured ban wait.
+  Recorder second;
+  WsSession again(io_, o, second, buffers_);
+  again.start();
+  ASSERT_TRUE(run_until([&] { return !second.backoffs.empty(); }));
+  EXPECT_EQ(second.disconnects.at(0).rfind("HTTP 418 on websocket upgrade", 0), 0u) << second.disconnects[0];
+  EXPECT_EQ(second.backoffs[0].first, 3min);
+  finish(again);
+}
+
+TEST_F(WsSessionTest, AConnectionClosedRightAfterOpeningStillBacksOff) {
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    beast::error_code ec;
+    co_await ws->async_close(websocket::close_code::going_away, asio::redirect_error(kAwait, ec));
+  });
+  auto o = options(server);
+  o.backoff_initial = 5ms;
+  o.backoff_max = 40ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.backoffs.size() >= 5; }));
+  for (const auto& [delay, cause] : handler_.backoffs) {
+    EXPECT_GE(delay, 5ms) << "never under backoff_initial";
+    EXPECT_LE(delay, 40ms);
+    EXPECT_EQ(cause, "backoff");
+  }
+  EXPECT_NE(handler_.disconnects[0].find("closed by server (code 1001"), std::string::npos) << handler_.disconnects[0];
+  finish(session);
+}
+
+TEST_F(WsSessionTest, TheAttemptLimiterHoldsBackAttemptsBeyondItsWindow) {
+  int accepted = 0;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    ++accepted;
+    co_await refuse(std::move(s), http::status::service_unavailable, "");
+  });
+  auto clock_now = SlidingWindowLimiter::Clock::time_point(1h);
+  auto o = options(server);
+  o.attempt_limiter = std::make_shared<SlidingWindowLimiter>("connection attempts", 3, 5min, [&] { return clock_now; });
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] {
+    return std::any_of(handler_.backoffs.begin(), handler_.backoffs.end(),
+                       [](const auto& b) { return b.second.find("connection attempts limit") != std::string::npos; });
+  }));
+  EXPECT_EQ(accepted, 3);
+  EXPECT_EQ(session.stats().attempts, 3u);
+  EXPECT_EQ(handler_.backoffs.back().first, 5min) << "the oldest attempt leaves the window after 5 min";
+  EXPECT_EQ(handler_.backoffs.back().second, "connection attempts limit (3 per 300 s)");
+  finish(session);
+}
+
+// SubscribeServer: answers SUBSCRIBE messages and records their params per
+// connection; `reply` builds the answer to each request id.
+struct SubscribeServer {
+  std::map<int, std::vector<std::vector<std::string>>> received;  // connection -> messages -> params
+  std::function<std::string(int connection, std::uint64_t id)> reply = [](int, std::uint64_t id) {
+    return fmt::format(R"({{"result":null,"id":{}}})", id);
+  };
+
+  asio::awaitable<void> serve(tcp::socket s, int n) {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    simdjson::dom::parser parser;
+    for (;;) {
+      auto text = co_await read_text(*ws);
+      if (text.empty()) co_return;
+      auto doc = parser.parse(text);
+      std::vector<std::string> params;
+      for (auto p : doc["params"].get_array()) params.emplace_back(std::string_view(p.get_string()));
+      received[n].push_back(std::move(params));
+      const auto id = std::uint64_t(doc["id"].get_uint64());
+      if (!co_await send(*ws, reply(n, id))) co_return;
+      if (!co_await send(*ws, fmt::format(R"({{"e":"trade","conn":{},"after":{}}})", n, id))) co_return;
+    }
+  }
+};
+
+std::vector<std::string> streams(std::size_t n) {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < n; ++i) out.push_back(fmt::format("sym{}usdt@trade", i));
+  return out;
+}
+
+TEST_F(WsSessionTest, SubscribesInChunksAndResubscribesExactlyAfterAReconnect) {
+  SubscribeServer subs;
+  TestServer server(io_, [&](tcp::socket s, int n) { return subs.serve(std::move(s), n); });
+  auto o = options(server);
+  o.subscribe = streams(450);
+  o.streams_per_message = 200;
+  o.control_interval = 1ms;
+  WsSession session(io_, o, handler_, buffers_);
+  bool restarted = false;
+  handler_.hook = [&] {
+    if (handler_.subscribed.size() == 1 && !restarted) {
+      restarted = true;
+      session.restart("test");
+    }
+  };
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 2; }));
+  ASSERT_EQ(subs.received.size(), 2u);
+  for (int n : {1, 2}) {
+    const auto& messages = subs.received[n];
+    ASSERT_EQ(messages.size(), 3u) << "connection " << n;
+    EXPECT_EQ(messages[0].size(), 200u);
+    EXPECT_EQ(messages[1].size(), 200u);
+    EXPECT_EQ(messages[2].size(), 50u);
+    std::vector<std::string> all;
+    for (const auto& m : messages) all.insert(all.end(), m.begin(), m.end());
+    EXPECT_EQ(all, o.subscribe) << "connection " << n;
+  }
+  EXPECT_EQ(handler_.subscribed, (std::vector<std::uint32_t>{1, 2}));
+  EXPECT_EQ(handler_.disconnects.at(0), "restart: test");
+  // The replies were consumed by the session; the data frames reached us.
+  EXPECT_EQ(session.stats().control_replies, 6u);
+  for (const auto& f : handler_.frames) EXPECT_EQ(f.text.find("result"), std::string::npos) << f.text;
+  finish(session);
+}
+
+TEST_F(WsSessionTest, ARejectedSubscribeDropsTheConnectionNamingTheReply) {
+  SubscribeServer subs;
+  subs.reply = [](int, std::uint64_t id) {
+    return fmt::format(R"({{"error":{{"code":2,"msg":"Invalid request"}},"id":{}}})", id);
+  };
+  TestServer server(io_, [&](tcp::socket s, int n) { return subs.serve(std::move(s), n); });
+  auto o = options(server);
+  o.subscribe = streams(2);
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
+  EXPECT_EQ(handler_.disconnects[0].rfind("SUBSCRIBE id 1 rejected: {\"error\"", 0), 0u) << handler_.disconnects[0];
+  EXPECT_TRUE(handler_.subscribed.empty());
+  finish(session);
+}
+
+TEST_F(WsSessionTest, NoSubscribeReplyWithinTheTimeoutDropsTheConnection) {
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    while (!(co_await read_text(*ws)).empty()) {}  // reads, never replies
+  });
+  auto o = options(server);
+  o.subscribe = streams(1);
+  o.subscribe_timeout = 50ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
+  EXPECT_EQ(handler_.disconnects[0], "no reply to SUBSCRIBE (0 of 1 acknowledged) within 50 ms");
+  finish(session);
+}
+
+TEST_F(WsSessionTest, MoreStreamsThanAConnectionAllowsFailEveryAttemptWithAReason) {
+  SubscribeServer subs;
+  TestServer server(io_, [&](tcp::socket s, int n) { return subs.serve(std::move(s), n); });
+  auto o = options(server);
+  o.subscribe = streams(1025);
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
+  EXPECT_EQ(handler_.disconnects[0], "1025 streams to subscribe exceed max_streams 1024 per connection");
+  EXPECT_TRUE(subs.received.empty());
+  finish(session);
+}
+
+// MarketServer: sends {"conn":n,"i":0} on each new connection n and
+// {"conn":n,"i":1} on every open one at each tick(); records which
+// connections are open and which the client closed.
+struct MarketServer {
+  std::map<int, std::shared_ptr<Ws>> open;
+  std::set<int> closed;
+  std::set<int> refused;  // connection numbers answered with HTTP 503
+
+  asio::awaitable<void> serve(tcp::socket s, int n) {
+    if (refused.count(n)) {
+      co_await refuse(std::move(s), http::status::service_unavailable, "");
+      co_return;
+    }
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    open[n] = ws;
+    co_await send(*ws, fmt::format(R"({{"conn":{},"i":0}})", n));
+    co_await read_text(*ws);  // until the client closes
+    open.erase(n);
+    closed.insert(n);
+  }
+  // tick: one frame on every open connection.
+  void tick(asio::io_context& io) {
+    for (auto& [n, ws] : open) {
+      asio::co_spawn(io, send(*ws, fmt::format(R"({{"conn":{},"i":1}})", n)), asio::detached);
+    }
+  }
+};
+
+TEST_F(WsSessionTest, RolloverOverlapsBothConnectionsAndClosesTheOldOneWhenConfirmed) {
+  MarketServer market;
+  TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
+  auto o = options(server);
+  o.rollover_overlap_timeout = 10min;  // only finish_rollover() ends this overlap
+  WsSession session(io_, o, handler_, buffers_);
+  bool asked = false, confirmed = false;
+  handler_.hook = [&] {
+    if (!asked && handler_.frames_of(1) == 1) {
+      asked = true;
+      session.rollover("serverShutdown");
+    }
+    // The overlap is proven once both generations delivered after the start.
+    if (!confirmed && handler_.frames_of(1) >= 2 && handler_.frames_of(2) >= 2) {
+      confirmed = true;
+      session.finish_rollover();
+    }
+  };
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.events.size() == 1; }));
+  EXPECT_EQ(handler_.events[0], "started 1->2 (serverShutdown)");
+  EXPECT_EQ(market.open.size(), 2u) << "make before break: both connections open";
+  market.tick(io_);
+  ASSERT_TRUE(run_until([&] { return market.closed.count(1) == 1; }));
+  EXPECT_EQ(handler_.events.at(1), "finished 1->2 overlapped=true");
+  EXPECT_EQ(session.generation(), 2u);
+  EXPECT_EQ(session.stats().rollovers, 1u);
+  EXPECT_TRUE(handler_.disconnects.empty()) << "a rollover is not a disconnect";
+  EXPECT_EQ(handler_.connects, 1);
+  // Frames are tagged with the generation of the connection that carried them.
+  for (const auto& f : handler_.frames) {
+    EXPECT_NE(f.text.find(fmt::format(R"("conn":{})", f.generation)), std::string::npos) << f.text;
+  }
+  market.tick(io_);
+  ASSERT_TRUE(run_until([&] { return handler_.frames_of(2) == 3; }));
+  EXPECT_EQ(market.open.size(), 1u);
+  finish(session);
+}
+
+TEST_F(WsSessionTest, RolloverFinishesAfterTheOverlapTimeoutWithoutConfirmation) {
+  MarketServer market;
+  TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
+  auto o = options(server);
+  o.max_lifetime = 50ms;  // the lifetime starts the rollover
+  o.rollover_overlap_timeout = 20ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return market.closed.count(1) == 1; }));
+  ASSERT_GE(handler_.events.size(), 2u);
+  EXPECT_EQ(handler_.events[0], "started 1->2 (connection lifetime 50 ms reached)");
+  EXPECT_EQ(handler_.events[1], "finished 1->2 overlapped=false");
+  EXPECT_TRUE(handler_.disconnects.empty());
+  finish(session);
+}
+
+TEST_F(WsSessionTest, AFailedRolloverKeepsTheOldConnectionAndRetries) {
+  MarketServer market;
+  market.refused = {2};
+  TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
+  auto o = options(server);
+  o.rollover_overlap_timeout = 10min;
+  WsSession session(io_, o, handler_, buffers_);
+  handler_.hook = [&] {
+    if (handler_.frames_of(1) == 1 && handler_.events.empty()) session.rollover("serverShutdown");
+    if (handler_.frames_of(3) == 1 && handler_.events.size() == 2) session.finish_rollover();
+  };
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.events.size() == 1; }));
+  EXPECT_EQ(handler_.events[0], "failed 2: HTTP 503 on websocket upgrade of 127.0.0.1/ws");
+  EXPECT_EQ(market.open.count(1), 1u) << "the old connection stays";
+  market.tick(io_);
+  ASSERT_TRUE(run_until([&] { return handler_.frames_of(1) == 2; }));
+  ASSERT_TRUE(run_until([&] { return market.closed.count(1) == 1; }));
+  EXPECT_EQ(handler_.events.at(1), "started 1->3 (serverShutdown)");
+  EXPECT_EQ(handler_.events.at(2), "finished 1->3 overlapped=true");
+  EXPECT_TRUE(handler_.disconnects.empty());
+  finish(session);
+}
+
+TEST_F(WsSessionTest, TheOldConnectionsEndDuringTheOverlapSwitchesAtOnce) {
+  MarketServer market;
+  TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
+  auto o = options(server);
+  o.rollover_overlap_timeout = 10min;
+  WsSession session(io_, o, handler_, buffers_);
+  handler_.hook = [&] {
+    if (handler_.frames_of(1) == 1 && handler_.events.empty()) session.rollover("serverShutdown");
+  };
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.events.size() == 1; }));
+  // The server closes the old connection (as after serverShutdown).
+  asio::co_spawn(io_, market.open.at(1)->async_close(websocket::close_code::going_away, kAwait), asio::detached);
+  ASSERT_TRUE(run_until([&] { return handler_.events.size() == 2; }));
+  EXPECT_EQ(handler_.events[1], "finished 1->2 overlapped=false");
+  EXPECT_TRUE(handler_.disconnects.empty());
+  EXPECT_EQ(session.generation(), 2u);
+  finish(session);
+}
+
+}  // namespace
+}  // namespace tickwire::connector
