@@ -42,9 +42,14 @@ void Flusher::absorb_retired() {
 }
 
 std::uint64_t Flusher::wall_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  std::uint64_t now = 0;
+  if (options_.wall_clock) {
+    now = options_.wall_clock();
+  } else {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  }
   last_wall_ns_ = std::max(last_wall_ns_, now);
   return last_wall_ns_;
 }
