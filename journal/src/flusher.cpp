@@ -22,6 +22,7 @@ Flusher::Flusher(const Options& options, MmapRing& ring, std::uint64_t next_segm
                  std::uint64_t last_wall_ns)
     : options_(options),
       ring_(ring),
+      preparer_(options.dir, options.index_interval, options.segment_bytes),
       next_segment_index_(next_segment_index),
       last_seq_(last_seq),
       last_wall_ns_(last_wall_ns),
@@ -32,23 +33,38 @@ Flusher::Flusher(const Options& options, MmapRing& ring, std::uint64_t next_segm
   durable_seq_->store(last_seq, std::memory_order_relaxed);
 }
 
+void Flusher::absorb_retired() {
+  const std::uint64_t synced = preparer_.durable_seq();
+  if (synced > synced_seq_) {
+    synced_seq_ = synced;
+    publish_durable(synced);
+  }
+}
+
 std::uint64_t Flusher::wall_now() {
-  timespec ts{};
-  ::clock_gettime(CLOCK_REALTIME, &ts);
-  auto now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  std::uint64_t now = 0;
+  if (options_.wall_clock) {
+    now = options_.wall_clock();
+  } else {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    now = static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
+  }
   last_wall_ns_ = std::max(last_wall_ns_, now);
   return last_wall_ns_;
 }
 
 absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
   if (segment_) {
-    const std::uint64_t covered = segment_->last_seq();
-    absl::Status s = segment_->finish(EndReason::kRoll, wall_ns);
+    // The old segment's syncs run on the helper; absorb_retired() publishes them.
+    auto retired = segment_->retire(EndReason::kRoll, wall_ns);
     segment_.reset();
-    if (!s.ok()) return s;
-    synced_seq_ = std::max(synced_seq_, covered);
-    publish_durable(synced_seq_);
+    if (!retired.ok()) return retired.status();
+    if (auto s = preparer_.retire(std::move(*retired)); !s.ok()) return s;
+    absorb_retired();
   }
+  auto spare = preparer_.take(next_segment_index_);
+  if (!spare.ok()) return spare.status();
   SegmentHeader h = make_segment_header(next_segment_index_, seq, wall_ns, options_.feed);
   h.schema_id = options_.schema_id;
   h.tsc_anchor = options_.clock.tsc_anchor;
@@ -56,7 +72,7 @@ absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
   h.wall_anchor_ns = options_.clock.wall_anchor_ns;
   h.ns_per_tick = options_.clock.ns_per_tick;
   h.index_interval = options_.index_interval;
-  auto w = SegmentWriter::create(options_.dir, h, options_.segment_bytes);
+  auto w = SegmentWriter::create(options_.dir, h, std::move(*spare));
   if (!w.ok()) return w.status();
   ++next_segment_index_;
   segment_.emplace(std::move(*w));
@@ -129,6 +145,8 @@ void Flusher::publish_stats() {
 absl::Status Flusher::sync_now() {
   if (!segment_ || last_seq_ == synced_seq_) return absl::OkStatus();
   const std::uint64_t covered = last_seq_;
+  // Earlier segments first: durable_seq covers them too.
+  if (auto s = preparer_.wait_retired(); !s.ok()) return s;
   if (auto s = segment_->sync(); !s.ok()) return s;
   synced_seq_ = covered;
   last_sync_ = std::chrono::steady_clock::now();
@@ -179,8 +197,15 @@ absl::StatusOr<std::size_t> Flusher::flush_batch() {
 
 void Flusher::run() {
   if (options_.profiler != nullptr) options_.profiler->register_thread();
+  run_batches();
+  // The helper's error (a spare it could not make, a segment it could not sync) fails the journal too.
+  if (auto s = preparer_.stop(); !s.ok()) fail(s);
+}
+
+void Flusher::run_batches() {
   int idle = 0;
   for (;;) {
+    absorb_retired();
     // acquire: pairs with the release in stop(); every record the producer
     // committed before stopping is visible to the drain below.
     const bool stopping = stop_->load(std::memory_order_acquire);
@@ -216,6 +241,8 @@ void Flusher::run() {
 }
 
 absl::Status Flusher::finish() {
+  if (auto s = preparer_.wait_retired(); !s.ok()) return s;
+  absorb_retired();
   if (!segment_) return absl::OkStatus();
   const std::uint64_t covered = segment_->last_seq();
   absl::Status s = segment_->finish(EndReason::kClose, wall_now());

@@ -13,6 +13,7 @@
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/segment_writer.hpp"
+#include "segment_preparer.hpp"
 #include "tickwire/middleware/cache_padded.hpp"
 
 namespace tickwire::journal {
@@ -32,6 +33,13 @@ class Flusher {
 
   // run: the thread body; returns when stop() was called and the ring is drained.
   void run();
+  // run_helper: the body of the helper thread (SegmentPreparer) that keeps
+  // the next segment ready and finishes rolled-out ones. Started before run().
+  void run_helper() { preparer_.run(); }
+  // prepare_next: makes the next segment's spare now (Journal::open, before the threads start).
+  absl::Status prepare_next() { return preparer_.prepare_now(next_segment_index_); }
+  // stop_helper: makes run_helper() return; for when run() will never run.
+  void stop_helper() { (void)preparer_.stop(); }
   // stop: asks run() to drain and finish; any thread.
   void stop();
 
@@ -60,13 +68,17 @@ class Flusher {
 
  private:
   absl::StatusOr<std::size_t> flush_batch();
+  void run_batches();  // run() until stopped or failed
   absl::Status roll(std::uint64_t seq, std::uint64_t wall_ns);
   absl::Status apply_retention();
+  // absorb_retired: publishes as durable what the helper synced of rolled-out segments.
+  void absorb_retired();
   void fail(absl::Status status);
 
   const Options& options_;
   middleware::StageId flush_stage_{};  // valid when options_.profiler is set
   MmapRing& ring_;
+  SegmentPreparer preparer_;
   std::optional<SegmentWriter> segment_;
   std::uint64_t next_segment_index_;
   std::uint64_t last_seq_;       // highest seq written to a segment

@@ -143,9 +143,14 @@ absl::Status sync_directory(const std::filesystem::path& dir) {
   return absl::OkStatus();
 }
 
-absl::Status rename_durable(const std::filesystem::path& from, const std::filesystem::path& to) {
+absl::Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to) {
   if (int e = injected("rename", to)) return errno_status(e, "rename", to);
   if (::rename(from.c_str(), to.c_str()) != 0) return errno_status(errno, "rename", to);
+  return absl::OkStatus();
+}
+
+absl::Status rename_durable(const std::filesystem::path& from, const std::filesystem::path& to) {
+  if (auto s = rename_file(from, to); !s.ok()) return s;
   return sync_directory(to.parent_path());
 }
 

@@ -46,6 +46,13 @@ absl::StatusOr<Recovered> recover_segments(const std::filesystem::path& dir) {
     const bool last = i + 1 == segs->size();
     auto scan = last ? recover_segment((*segs)[i].path) : scan_segment_tail((*segs)[i].path);
     if (!scan.ok()) return scan.status();
+    const bool untruncated = !last && scan->end_marker && scan->file_size > scan->valid_end;
+    if (untruncated) {
+      // Rolled out, but the crash came before the helper truncated it to its end
+      // record. The helper finishes segments in order: those are the newest closed ones.
+      scan = recover_segment((*segs)[i].path);
+      if (!scan.ok()) return scan.status();
+    }
     if (scan->records == 0 && !scan->end_marker && last) {
       // Created by a roll the crash interrupted: nothing in it but the header.
       if (auto s = io::remove_file(index_path((*segs)[i].path)); !s.ok()) return s;
@@ -53,11 +60,9 @@ absl::StatusOr<Recovered> recover_segments(const std::filesystem::path& dir) {
       segs->pop_back();
       continue;
     }
-    r.last_wall_ns = std::max(scan->last_wall_ns, scan->header.created_wall_ns);
-    if (scan->records > 0) {
-      r.last_seq = scan->last_seq;
-      break;
-    }
+    r.last_wall_ns = std::max({r.last_wall_ns, scan->last_wall_ns, scan->header.created_wall_ns});
+    if (scan->records > 0 && r.last_seq == 0) r.last_seq = scan->last_seq;
+    if (r.last_seq != 0 && !last && !untruncated) break;
   }
   return r;
 }
@@ -111,8 +116,18 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
                                                       : middleware::CpuSet::of(j->options_.flusher_cores);
   placement.on_affinity_failure =
       j->options_.flusher_affinity_required ? middleware::OnFailure::kError : middleware::OnFailure::kWarn;
+  if (auto s = f.prepare_next(); !s.ok()) {
+    j->closed_ = true;  // nothing to drain: the flusher never ran
+    return s;
+  }
   if (auto started = j->threads_.start_thread("tw-flush", placement, [&f] { f.run(); }); !started.ok()) {
+    f.stop_helper();
     j->closed_ = true;  // nothing to drain: the flusher never ran, the ring keeps what it holds
+    return started;
+  }
+  // The flusher's helper, on the same cores: it prepares the next segment and syncs rolled-out ones.
+  if (auto started = j->threads_.start_thread("tw-seg", placement, [&f] { f.run_helper(); }); !started.ok()) {
+    (void)j->close();
     return started;
   }
   return j;

@@ -2,6 +2,8 @@
 
 #include <fcntl.h>
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <atomic>
 #include <cstring>
@@ -14,34 +16,62 @@ constexpr std::size_t kTouchAhead = 1u << 20;  // pages kept pre-faulted ahead o
 
 }  // namespace
 
+absl::StatusOr<SpareSegment> prepare_spare(const std::filesystem::path& dir, std::uint64_t segment_index,
+                                           std::uint32_t index_interval, std::size_t capacity) {
+  SpareSegment spare;
+  spare.segment_index = segment_index;
+  spare.index_interval = index_interval;
+  spare.capacity = capacity;
+  spare.index_tmp = dir / fmt::format(".spare-{:06}.idx.tmp", segment_index);
+  auto file = io::open_file(dir / fmt::format(".spare-{:06}.seg.tmp", segment_index), O_RDWR | O_CREAT | O_TRUNC);
+  if (!file.ok()) return file.status();
+  if (auto s = file->allocate(capacity); !s.ok()) return s;
+  spare.file = std::move(*file);
+  // The index first, so a segment never exists without one.
+  auto idx = io::open_file(spare.index_tmp, O_WRONLY | O_CREAT | O_TRUNC);
+  if (!idx.ok()) return idx.status();
+  IndexHeader ih = make_index_header(index_interval, segment_index);
+  // Safety: IndexHeader is trivially copyable; written as its bytes.
+  if (auto s = idx->write_at(0, std::as_bytes(std::span(&ih, 1))); !s.ok()) return s;
+  if (auto s = idx->sync_data(); !s.ok()) return s;
+  if (auto s = idx->close(); !s.ok()) return s;
+  // Not populated: on ext4 read faults would only allocate page-cache pages that the
+  // first write faults again, and on a 2-core host the helper's CPU is the flusher's.
+  // The writer's touch_ahead() keeps 1 MiB ahead of it faulted in.
+  auto map = io::Mapping::map(spare.file, capacity, true);
+  if (!map.ok()) return map.status();
+  spare.map = std::move(*map);
+  return spare;
+}
+
 absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path& dir, const SegmentHeader& header,
                                                     std::size_t capacity) {
+  auto spare = prepare_spare(dir, header.segment_index, header.index_interval, capacity);
+  if (!spare.ok()) return spare.status();
+  return create(dir, header, std::move(*spare));
+}
+
+absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path& dir, const SegmentHeader& header,
+                                                    SpareSegment spare) {
   const std::filesystem::path final_path = dir / segment_file_name(header.created_wall_ns, header.segment_index);
-  std::filesystem::path tmp = dir / ("." + final_path.filename().string() + ".tmp");
   SegmentWriter w;
   w.header_ = header;
   seal_segment_header(w.header_);
-  w.capacity_ = capacity;
-  {
-    auto file = io::open_file(tmp, O_RDWR | O_CREAT | O_TRUNC);
-    if (!file.ok()) return file.status();
-    if (auto s = file->allocate(capacity); !s.ok()) return s;
-    // Safety: SegmentHeader is trivially copyable; written as its bytes.
-    if (auto s = file->write_at(0, std::as_bytes(std::span(&w.header_, 1))); !s.ok()) return s;
-    if (auto s = file->sync_data(); !s.ok()) return s;
-    w.file_ = std::move(*file);
-  }
-  // The index first, so a segment never exists without one.
+  w.capacity_ = spare.capacity;
+  w.file_ = std::move(spare.file);
+  // Safety: SegmentHeader is trivially copyable; written as its bytes. Only the
+  // header page is dirty (nothing else of the spare was written), so the sync is one page.
+  if (auto s = w.file_.write_at(0, std::as_bytes(std::span(&w.header_, 1))); !s.ok()) return s;
+  if (auto s = w.file_.sync_data(); !s.ok()) return s;
   const std::filesystem::path idx = index_path(final_path);
-  if (auto s = write_index(idx, header.index_interval, header.segment_index, {}); !s.ok()) return s;
-  if (auto s = io::rename_durable(tmp, final_path); !s.ok()) return s;
+  // The index first, so a segment never exists without one; one directory sync for both names.
+  if (auto s = io::rename_file(spare.index_tmp, idx); !s.ok()) return s;
+  if (auto s = io::rename_durable(w.file_.path(), final_path); !s.ok()) return s;
   w.file_.set_path(final_path);
   auto index_file = io::open_file(idx, O_WRONLY);
   if (!index_file.ok()) return index_file.status();
   w.index_file_ = std::move(*index_file);
-  auto map = io::Mapping::map(w.file_, capacity, true);
-  if (!map.ok()) return map.status();
-  w.map_ = std::move(*map);
+  w.map_ = std::move(spare.map);
   w.touched_ = kSegmentHeaderSize;
   w.touch_ahead();
   return w;
@@ -106,15 +136,31 @@ absl::Status SegmentWriter::flush_index() {
 
 absl::Status SegmentWriter::sync() { return file_.sync_data(); }
 
-absl::Status SegmentWriter::finish(EndReason reason, std::uint64_t wall_ns) {
+absl::StatusOr<RetiredSegment> SegmentWriter::retire(EndReason reason, std::uint64_t wall_ns) {
   EndPayload end{records_, last_seq_, static_cast<std::uint32_t>(reason), 0};
   // Safety: EndPayload is trivially copyable; appended as its bytes. fits() always
   // leaves kEndRecordSize bytes for it.
   append(last_seq_, 0, wall_ns, kTypeEndOfSegment, std::as_bytes(std::span(&end, 1)));
   if (auto s = flush_index(); !s.ok()) return s;
+  RetiredSegment r;
+  r.file_ = std::move(file_);
+  r.index_file_ = std::move(index_file_);
+  r.map_ = std::move(map_);
+  r.size_ = offset_;
+  r.last_seq_ = last_seq_;
+  return r;
+}
+
+absl::Status SegmentWriter::finish(EndReason reason, std::uint64_t wall_ns) {
+  auto r = retire(reason, wall_ns);
+  if (!r.ok()) return r.status();
+  return r->finish();
+}
+
+absl::Status RetiredSegment::finish() {
   if (auto s = index_file_.sync_data(); !s.ok()) return s;
   map_ = io::Mapping();
-  if (auto s = file_.truncate(offset_); !s.ok()) return s;
+  if (auto s = file_.truncate(size_); !s.ok()) return s;
   if (auto s = file_.sync_data(); !s.ok()) return s;
   if (auto s = index_file_.close(); !s.ok()) return s;
   return file_.close();

@@ -63,6 +63,8 @@ class File {
 
 // open(2) with O_CLOEXEC added.
 absl::StatusOr<File> open_file(const std::filesystem::path& path, int flags, mode_t mode = 0644);
+// rename(2) alone: the caller fsyncs the directory (sync_directory) after a group of renames.
+absl::Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
 // rename(2) then fsync of the directory, so the new name survives a power cut.
 absl::Status rename_durable(const std::filesystem::path& from, const std::filesystem::path& to);
 absl::Status sync_directory(const std::filesystem::path& dir);

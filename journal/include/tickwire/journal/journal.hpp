@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <span>
@@ -55,6 +56,9 @@ struct Options {
   std::vector<int> flusher_cores;             // pin the flusher thread ("tw-flush") to these cores (empty: any)
   bool flusher_affinity_required = true;      // true: an unusable core fails open(); false: warn, run unpinned
   middleware::Profiler* profiler = nullptr;   // if set: stage "flush" times each non-empty batch (drain, append, sync)
+  // wall_clock: UTC ns since the epoch, read by the flusher once per batch (stamps, daily roll,
+  // retention by age). Empty: CLOCK_REALTIME. Tests inject one to cross midnight.
+  std::function<std::uint64_t()> wall_clock;
 };
 
 struct Stats {

@@ -1,9 +1,10 @@
 // SegmentWriter: appends records to one segment file, owned by the flusher.
-// The file is created complete under a temporary name (header, blocks
-// reserved with fallocate) and renamed into place with a directory fsync,
-// then mapped; the writer touches pages ahead of itself so appends do not
-// fault. Each record's length word is stored last with release semantics, so
-// a tailer in another process never takes a half-written record for a whole one.
+// The file is made ahead of its roll as a SpareSegment (temporary name, blocks
+// reserved with fallocate, empty index beside it, mapped); the roll writes
+// the header, renames both into place and fsyncs the directory.
+// The writer touches pages ahead of itself so appends do not fault. Each
+// record's length word is stored last with release semantics, so a tailer in
+// another process never takes a half-written record for a whole one.
 #pragma once
 
 #include <absl/status/status.h>
@@ -24,11 +25,50 @@ namespace tickwire::journal {
 // Room always kept for the end-of-segment record.
 inline constexpr std::size_t kEndRecordSize = align_record(kRecordHeaderSize + sizeof(EndPayload));
 
+// SpareSegment: a segment file prepared before it is needed (what is slow
+// about a roll: fallocate, the index file and its sync, mapping).
+// Only its temporary names exist; SegmentWriter::create makes it a segment.
+struct SpareSegment {
+  io::File file;                    // `dir/.spare-<index>.seg.tmp`, `capacity` bytes reserved
+  io::Mapping map;                  // all of it, read-write
+  std::filesystem::path index_tmp;  // `dir/.spare-<index>.idx.tmp`: an index header, no entries
+  std::uint64_t segment_index = 0;
+  std::uint32_t index_interval = 0;
+  std::size_t capacity = 0;
+};
+
+// prepare_spare: the spare for segment `segment_index` (any thread; files only).
+absl::StatusOr<SpareSegment> prepare_spare(const std::filesystem::path& dir, std::uint64_t segment_index,
+                                           std::uint32_t index_interval, std::size_t capacity);
+
+// RetiredSegment: a segment whose end record is written; what is left of
+// closing it (index sync, truncation to size, data sync, unmap, close) can run
+// on another thread than the one that rolled.
+class RetiredSegment {
+ public:
+  // finish: syncs and closes; every record in the segment then survives a power cut.
+  absl::Status finish();
+  std::uint64_t last_seq() const { return last_seq_; }
+
+ private:
+  friend class SegmentWriter;
+  io::File file_;
+  io::File index_file_;
+  io::Mapping map_;
+  std::size_t size_ = 0;
+  std::uint64_t last_seq_ = 0;
+};
+
 class SegmentWriter {
  public:
   // create: a new segment `dir/<name>` of `capacity` bytes (header included).
   static absl::StatusOr<SegmentWriter> create(const std::filesystem::path& dir, const SegmentHeader& header,
                                               std::size_t capacity);
+  // create: a new segment from a spare made for header.segment_index with the
+  // same index interval: writes and syncs the header, renames spare and index
+  // into place, fsyncs the directory.
+  static absl::StatusOr<SegmentWriter> create(const std::filesystem::path& dir, const SegmentHeader& header,
+                                              SpareSegment spare);
 
   SegmentWriter(SegmentWriter&&) noexcept = default;
   SegmentWriter& operator=(SegmentWriter&&) noexcept = default;
@@ -52,6 +92,9 @@ class SegmentWriter {
   absl::Status sync();
   // finish: end record, index, truncation to size, sync, close.
   absl::Status finish(EndReason reason, std::uint64_t wall_ns);
+  // retire: end record and the pending index entries; the rest of finish() is
+  // left to the returned RetiredSegment. The writer is spent afterwards.
+  absl::StatusOr<RetiredSegment> retire(EndReason reason, std::uint64_t wall_ns);
 
  private:
   SegmentWriter() = default;

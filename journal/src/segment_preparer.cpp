@@ -1,0 +1,156 @@
+#include "segment_preparer.hpp"
+
+#include <algorithm>
+#include <utility>
+
+namespace tickwire::journal {
+
+SegmentPreparer::SegmentPreparer(std::filesystem::path dir, std::uint32_t index_interval, std::size_t capacity)
+    : dir_(std::move(dir)), index_interval_(index_interval), capacity_(capacity) {}
+
+void SegmentPreparer::record(absl::Status s) {
+  if (error_.ok() && !s.ok()) error_ = std::move(s);
+}
+
+absl::Status SegmentPreparer::discard(SpareSegment& spare) {
+  spare.map = io::Mapping();
+  const std::filesystem::path path = spare.file.path();
+  absl::Status s = spare.file.close();
+  if (auto r = io::remove_file(path); s.ok()) s = r;
+  if (auto r = io::remove_file(spare.index_tmp); s.ok()) s = r;
+  return s;
+}
+
+absl::Status SegmentPreparer::prepare_now(std::uint64_t segment_index) {
+  auto spare = prepare_spare(dir_, segment_index, index_interval_, capacity_);
+  if (!spare.ok()) return spare.status();
+  std::lock_guard lock(mu_);
+  spare_ = std::move(*spare);
+  wanted_index_ = segment_index;
+  return absl::OkStatus();
+}
+
+absl::StatusOr<SpareSegment> SegmentPreparer::take(std::uint64_t segment_index) {
+  std::unique_lock lock(mu_);
+  if (started_ && !exited_) {
+    if (!spare_ && !preparing_) wanted_index_ = segment_index;
+    cv_.notify_all();
+    cv_.wait(lock, [&] { return !preparing_ && (spare_.has_value() || !error_.ok() || exited_); });
+    if (!error_.ok()) return error_;
+    if (spare_ && spare_->segment_index == segment_index) {
+      SpareSegment s = std::move(*spare_);
+      spare_.reset();
+      wanted_index_ = segment_index + 1;
+      cv_.notify_all();
+      return s;
+    }
+    if (spare_) {
+      // Made for another index (not expected: rolls number segments one by one): not usable.
+      if (auto s = discard(*spare_); !s.ok()) return s;
+      spare_.reset();
+    }
+  }
+  // Made here; a helper that starts meanwhile must not make (and truncate) the same file.
+  wanted_index_ = std::max(wanted_index_, segment_index + 1);
+  lock.unlock();
+  return prepare_spare(dir_, segment_index, index_interval_, capacity_);
+}
+
+absl::Status SegmentPreparer::retire(RetiredSegment segment) {
+  std::unique_lock lock(mu_);
+  if (started_ && !exited_) {
+    ++retiring_;
+    retired_.push_back(std::move(segment));
+    cv_.notify_all();
+    return error_;
+  }
+  lock.unlock();
+  absl::Status s = segment.finish();
+  if (!s.ok()) return s;
+  lock.lock();
+  // release: pairs with the acquire in durable_seq(); the segment is synced.
+  durable_seq_.store(std::max(durable_seq_.load(std::memory_order_relaxed), segment.last_seq()),
+                     std::memory_order_release);
+  return absl::OkStatus();
+}
+
+absl::Status SegmentPreparer::wait_retired() {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [&] { return retiring_ == 0 || exited_; });
+  return error_;
+}
+
+std::uint64_t SegmentPreparer::durable_seq() const {
+  // acquire: pairs with the release stores in retire() and run(); the segment's sync happened before.
+  return durable_seq_.load(std::memory_order_acquire);
+}
+
+void SegmentPreparer::run() {
+  std::unique_lock lock(mu_);
+  if (!stopping_) started_ = true;
+  while (started_) {
+    cv_.wait(lock, [&] {
+      return stopping_ || !retired_.empty() || (wanted_index_ != 0 && !spare_ && error_.ok());
+    });
+    if (wanted_index_ != 0 && !spare_ && error_.ok() && !stopping_) {
+      // The spare first: the flusher's next roll waits for it; retirements only delay durable_seq.
+      const std::uint64_t index = wanted_index_;
+      preparing_ = true;
+      lock.unlock();
+      auto spare = prepare_spare(dir_, index, index_interval_, capacity_);
+      lock.lock();
+      preparing_ = false;
+      if (spare.ok()) {
+        spare_ = std::move(*spare);
+      } else {
+        record(spare.status());
+      }
+      cv_.notify_all();
+      continue;
+    }
+    if (!retired_.empty()) {
+      RetiredSegment r = std::move(retired_.front());
+      retired_.pop_front();
+      lock.unlock();
+      absl::Status s = r.finish();
+      const std::uint64_t last = r.last_seq();
+      r = RetiredSegment();
+      lock.lock();
+      if (s.ok()) {
+        // release: pairs with the acquire in durable_seq(); the segment is synced.
+        durable_seq_.store(std::max(durable_seq_.load(std::memory_order_relaxed), last), std::memory_order_release);
+      }
+      record(std::move(s));
+      --retiring_;
+      cv_.notify_all();
+      continue;
+    }
+    if (stopping_) break;
+  }
+  if (spare_) {
+    record(discard(*spare_));
+    spare_.reset();
+  }
+  exited_ = true;
+  cv_.notify_all();
+}
+
+absl::Status SegmentPreparer::stop() {
+  std::unique_lock lock(mu_);
+  stopping_ = true;
+  cv_.notify_all();
+  if (started_) cv_.wait(lock, [&] { return exited_; });
+  exited_ = true;
+  if (spare_) {  // prepare_now() made it and the helper never ran
+    record(discard(*spare_));
+    spare_.reset();
+  }
+  return error_;
+}
+
+absl::Status SegmentPreparer::error() const {
+  std::lock_guard lock(mu_);
+  return error_;
+}
+
+}  // namespace tickwire::journal
