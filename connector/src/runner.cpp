@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
+#include <cctype>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -16,6 +17,8 @@
 
 #include "tickwire/connector/feed_pipeline.hpp"
 #include "tickwire/connector/log.hpp"
+#include "tickwire/connector/rate_limit.hpp"
+#include "tickwire/connector/rest_client.hpp"
 #include "tickwire/connector/simulator.hpp"
 #include "tickwire/connector/status_line.hpp"
 #include "tickwire/connector/ws_session.hpp"
@@ -34,6 +37,13 @@ namespace {
 // kLimitSignal: sent to ourselves when --max-messages is reached, so the main
 // thread wakes exactly as it does for Ctrl-C.
 constexpr int kLimitSignal = SIGUSR2;
+
+// stream_name: Binance's stream name, e.g. "btcusdt@depth@100ms".
+std::string stream_name(std::string_view symbol, std::string_view channel) {
+  std::string out(symbol);
+  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out + "@" + std::string(channel);
+}
 
 journal::Options journal_options(const config::Config& cfg, middleware::Profiler& profiler) {
   const auto cal = middleware::TscClock::global().calibration();
@@ -58,7 +68,8 @@ journal::Options journal_options(const config::Config& cfg, middleware::Profiler
 // start_simulator: one embedded simulator serving every sim:// feed; rewrites
 // their URLs to its loopback address.
 absl::StatusOr<std::unique_ptr<Simulator>> start_simulator(const config::Config& cfg,
-                                                           std::vector<config::FeedConfig>& feeds) {
+                                                           std::vector<config::FeedConfig>& feeds,
+                                                           std::uint16_t& port_out) {
   SimulatorOptions so;
   so.rate = cfg.simulator.rate;
   so.seed = cfg.simulator.seed;
@@ -73,6 +84,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> start_simulator(const config::Config&
   auto sim = std::make_unique<Simulator>(so);
   auto port = sim->start();
   if (!port.ok()) return port.status();
+  port_out = *port;
   for (auto& f : feeds) {
     if (f.url == "sim://") f.url = fmt::format("ws://127.0.0.1:{}/stream", *port);
   }
@@ -120,7 +132,7 @@ class Connector {
     sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());
     TW_LOG_INFO(log(), "journal {}: next sequence {}", cfg_.journal.dir, sequencer_->peek());
     feeds_ = cfg_.feeds;
-    auto sim = start_simulator(cfg_, feeds_);
+    auto sim = start_simulator(cfg_, feeds_, sim_port_);
     if (!sim.ok()) return sim.status();
     sim_ = std::move(*sim);
     if (auto s = start_feeds(); !s.ok()) return s;
@@ -142,6 +154,11 @@ class Connector {
 
   absl::Status stop() {
     scheduler_.shutdown(middleware::ShutdownPolicy::kCancelQueued);
+    // Timers and snapshot requests end on the feed thread, which owns them.
+    boost::asio::post(io_, [this] {
+      for (auto& p : pipelines_) p->stop();
+      for (auto& r : rests_) r->close();
+    });
     for (auto& s : sessions_) s->stop();
     threads_.join();
     if (sim_) sim_->stop();
@@ -161,23 +178,56 @@ class Connector {
  private:
   absl::Status start_feeds() {
     const PipelineContext context{*sequencer_, transport_, *journal_, counters_, profiler_, buffers_};
+    // One limit for the process (Binance counts attempts per IP): the strictest feed's.
+    std::uint32_t attempts = feeds_.front().max_connects_per_5min;
+    for (const auto& feed : feeds_) attempts = std::min(attempts, feed.max_connects_per_5min);
+    attempt_limiter_ = std::make_shared<SlidingWindowLimiter>("connection attempts", attempts, std::chrono::minutes(5));
     for (const auto& feed : feeds_) {
       auto url = parse_ws_url(feed.url);
       if (!url.ok()) {
         return absl::InvalidArgumentError(
             fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
       }
-      url->target = with_streams(url->target, feed.symbols, feed.channels);
+      SessionOptions so;
+      if (feed.subscribe == "message") {
+        // Connect to the bare combined endpoint and SUBSCRIBE each stream.
+        for (const auto& symbol : feed.symbols) {
+          for (const auto& channel : feed.channels) so.subscribe.push_back(stream_name(symbol, channel));
+        }
+      } else {
+        url->target = with_streams(url->target, feed.symbols, feed.channels);
+      }
       auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
       if (auto s = pipeline.ok(); !s.ok()) return s;
       pipeline.set_limit(options_.max_messages, [] { ::kill(::getpid(), kLimitSignal); });
-      SessionOptions so;
       so.url = *url;
       so.ca_file = feed.ca_file;
       so.verify_tls = feed.verify_tls;
       so.max_frame_bytes = feed.max_frame_bytes;
-      sessions_.push_back(std::make_unique<WsSession>(io_, so, pipeline, frame_buffers_));
-      sessions_.back()->start();
+      so.backoff_initial = std::chrono::milliseconds(feed.backoff_initial_ms);
+      so.backoff_max = std::chrono::milliseconds(feed.backoff_max_ms);
+      so.attempt_limiter = attempt_limiter_;
+      if (feed.ping_interval_ms != 0) {
+        // The session pings after half its idle timeout of silence.
+        so.idle_timeout = std::chrono::milliseconds(std::min<std::uint64_t>(
+            2ull * feed.ping_interval_ms, feed.pong_timeout_ms));
+      } else {
+        so.idle_timeout = std::chrono::milliseconds(feed.pong_timeout_ms);
+      }
+      so.max_lifetime = std::chrono::seconds(feed.max_lifetime_s);
+      so.rollover_overlap_timeout = std::chrono::milliseconds(feed.rollover_overlap_ms);
+      if (feed.verify_tls == false) {
+        TW_LOG_WARN(log(), "feed '{}': TLS certificate verification is OFF (verify_tls = false): the "
+                    "connection is not authenticated", feed.name);
+      }
+      RestOptions ro;
+      ro.ca_file = feed.ca_file;
+      ro.verify_tls = feed.verify_tls;
+      ro.weight_limiter = rest_weight_;
+      auto& rest = *rests_.emplace_back(std::make_unique<RestClient>(io_, ro));
+      auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, pipeline, frame_buffers_));
+      pipeline.attach({&io_, &session, &rest, rest_base(feed)});
+      session.start();
     }
     middleware::ThreadOptions placement;
     placement.cores = cores(cfg_.threads.feed_cores);
@@ -189,6 +239,15 @@ class Connector {
     });
     report_thread_warnings(threads_.warnings());
     return started;
+  }
+
+  // rest_base: where a feed's book snapshots come from.
+  std::string rest_base(const config::FeedConfig& feed) const {
+    if (!feed.rest_url.empty()) return feed.rest_url;
+    if (sim_port_ != 0 && feed.url == fmt::format("ws://127.0.0.1:{}/stream", sim_port_)) {
+      return fmt::format("http://127.0.0.1:{}", sim_port_);
+    }
+    return "https://api.binance.com";
   }
 
   // start_scheduler: the background work: status line, heartbeats, clock re-sync.
@@ -255,7 +314,11 @@ class Connector {
   boost::asio::io_context io_{1};
   PipelineCounters counters_;
   std::vector<std::unique_ptr<FeedPipeline>> pipelines_;
+  std::vector<std::unique_ptr<RestClient>> rests_;
   std::vector<std::unique_ptr<WsSession>> sessions_;
+  std::shared_ptr<SlidingWindowLimiter> attempt_limiter_;
+  std::shared_ptr<SlidingWindowLimiter> rest_weight_ = SlidingWindowLimiter::binance_rest_weight();
+  std::uint16_t sim_port_ = 0;
   middleware::ThreadPool threads_;
   StatusLine status_{options_.status_line};
   middleware::Scheduler scheduler_{scheduler_options()};

@@ -1,18 +1,44 @@
 // FeedPipeline: everything between a websocket frame and the journal ring for
 // one feed, on the feed thread: parse (simdjson, in place) -> intern the
-// ticker -> stamp (one sequence, one TSC reading) -> encode the Envelope ->
-// publish on the transport -> append to the journal. Session events and
-// rejected input become Status records on the same path.
+// ticker -> drop duplicates and find gaps per stream -> maintain the order
+// book -> stamp (one sequence, one TSC reading) -> encode the Envelope ->
+// publish on the transport -> append to the journal. Session events, gaps,
+// resyncs, rollovers and rejected input become Status records on the same
+// path, with the exchange id ranges they concern.
+//
+// Streams are (symbol, channel). Trades and aggregate trades are contiguous
+// (ids step by one): a jump is a gap, journaled with its exact range. Quotes
+// only move forward. Depth diffs feed a BookSync per symbol: while it has no
+// valid book the pipeline fetches the REST snapshot (one request in flight
+// per symbol, through the session's RestClient), and when the book is synced
+// it journals a BookSnapshot of the whole book at its update id; from then on
+// every applied diff is journaled as a BookDelta. A replay consumer rebuilds
+// a book as "the latest BookSnapshot, then the BookDeltas after it"; a Status
+// `gap` says which update ids were missed and a Status `resync` when the book
+// is whole again.
+//
+// During a make-before-break rollover both connections' frames arrive here;
+// the StreamTracker drops what one connection repeats of the other, and when
+// every stream has overlapped the pipeline tells the session to close the old
+// connection.
 #pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/steady_timer.hpp>
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "tickwire/config/config.hpp"
+#include "tickwire/connector/book/book_sync.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/connector/feeds/binance.hpp"
+#include "tickwire/connector/stream_tracker.hpp"
+#include "tickwire/connector/stream_watchdog.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
@@ -21,6 +47,8 @@
 #include "tickwire/middleware/transport.hpp"
 
 namespace tickwire::connector {
+
+class RestClient;
 
 // Sequencer: the connector-wide sequence, seeded from the journal so that a
 // sequence is never reused across restarts.
@@ -41,17 +69,22 @@ class Sequencer {
 // PipelineCounters: written by the feed thread, read by the status line.
 // All relaxed: independent statistics, no ordering with the data.
 struct PipelineCounters {
-  std::atomic<std::uint64_t> messages{0};   // market events journaled
-  std::atomic<std::uint64_t> rejected{0};   // frames that failed to parse
-  std::atomic<std::uint64_t> ignored{0};    // control replies and unhandled event kinds
-  std::atomic<std::uint64_t> dropped{0};    // records the journal dropped (drop policy) or encode failures
-  std::atomic<std::uint64_t> symbols{0};    // distinct symbols seen
+  std::atomic<std::uint64_t> messages{0};    // market events journaled (trades, quotes, book records)
+  std::atomic<std::uint64_t> rejected{0};    // frames that failed to parse
+  std::atomic<std::uint64_t> ignored{0};     // control replies and unhandled event kinds
+  std::atomic<std::uint64_t> dropped{0};     // records the journal dropped (drop policy) or encode failures
+  std::atomic<std::uint64_t> symbols{0};     // distinct symbols seen
   std::atomic<std::uint64_t> connects{0};
   std::atomic<std::uint64_t> disconnects{0};
+  std::atomic<std::uint64_t> duplicates{0};  // messages already received (duplicates, rollover overlap)
+  std::atomic<std::uint64_t> gaps{0};        // gaps detected (trade ids, book update ids)
+  std::atomic<std::uint64_t> resyncs{0};     // books (re)built from a snapshot
+  std::atomic<std::uint64_t> rollovers{0};   // rollovers finished
 };
 
 // PipelineStages: the profiler stages a pipeline records into. `encode`
-// covers interning, stamping and encoding; `ring_write` the journal append.
+// covers interning, dedup, book maintenance, stamping and encoding;
+// `ring_write` the journal append.
 struct PipelineStages {
   middleware::StageId parse, encode, publish, ring_write;
   static PipelineStages register_in(middleware::Profiler& profiler);
@@ -67,13 +100,30 @@ struct PipelineContext {
   middleware::BufferPool& buffers;  // the encoder's buffers come from here
 };
 
+// PipelineIo: the feed thread's session and snapshot client; without them
+// (tests that hand frames in directly) depth diffs stay buffered, rollovers
+// and stale-stream restarts are not possible.
+struct PipelineIo {
+  boost::asio::io_context* io = nullptr;
+  WsSession* session = nullptr;
+  RestClient* rest = nullptr;
+  std::string rest_base;  // "http(s)://host[:port]" for /api/v3/depth
+};
+
 class FeedPipeline final : public SessionHandler {
  public:
   // FeedPipeline: check ok() before use (the encoder may not have got its buffers).
   FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context);
+  ~FeedPipeline() override;
 
   // ok: ready to run, or why not.
   absl::Status ok() const { return encoder_.status(); }
+
+  // attach: the session, snapshot client and io_context to use (feed thread,
+  // before the session starts). Starts the stale-stream timer if configured.
+  void attach(PipelineIo io);
+  // stop: cancels timers and pending snapshot retries (feed thread).
+  void stop();
 
   // heartbeat: journals and publishes a Status heartbeat carrying this feed's
   // market-event count; call on the feed thread.
@@ -84,18 +134,71 @@ class FeedPipeline final : public SessionHandler {
   // and `on_limit` runs once, on the feed thread.
   void set_limit(std::uint64_t max_messages, std::function<void()> on_limit);
 
+  // book: the book of `symbol` if it has one and it is synced (tests, tools).
+  const book::OrderBook* book(std::string_view symbol) const;
+
+  // SessionHandler
   void on_connected() override;
   void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) override;
+  void on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
+                       std::uint32_t generation) override;
   void on_disconnected(std::string_view reason) override;
+  void on_backoff(std::chrono::milliseconds delay, std::string_view cause) override;
+  void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) override;
+  void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override;
+  void on_rollover_finished(std::uint32_t previous, std::uint32_t current, bool overlapped) override;
+  void on_rollover_failed(std::uint32_t generation, std::string_view reason) override;
 
  private:
+  // Channel: the per-symbol streams, in the order of their StreamTracker /
+  // StreamWatchdog indices (symbol * kChannels + channel).
+  enum Channel : std::size_t { kTradeCh, kAggTradeCh, kQuoteCh, kDepthCh, kChannels };
+
+  // SymbolState: everything per symbol, created once when the symbol is
+  // first seen (configured symbols at construction).
+  struct SymbolState {
+    std::string name;
+    std::string trade_subject, agg_subject, quote_subject, book_subject, status_subject;
+    std::unique_ptr<book::BookSync> sync;  // only with the depth channel
+    bool fetching = false;                 // a snapshot request is in flight or scheduled
+    std::uint32_t snapshot_attempts = 0;   // consecutive failed snapshot attempts
+    std::unique_ptr<boost::asio::steady_timer> retry;  // the next snapshot attempt
+    bool gap_open = false;                 // a book gap/invalid book not yet resynced
+  };
+
   Stamp stamp(std::uint64_t ticks);
   // emit: publishes and journals one encoded record; `t_encoded` is the
   // TSC reading taken when encoding finished.
   void emit(const Stamp& stamp, std::string_view subject, std::span<const std::byte> bytes,
             std::uint64_t t_encoded);
   void emit_status(const StatusEvent& status);
-  const std::string& trade_subject(middleware::SymbolId id);
+  void emit_symbol_status(SymbolState& state, const StatusEvent& status);
+  // market_event_done: counts a journaled market event and applies the limit.
+  void market_event_done();
+  SymbolState& state_of(middleware::SymbolId id);
+  std::size_t stream_index(middleware::SymbolId id, Channel channel) const {
+    return static_cast<std::size_t>(id) * kChannels + channel;
+  }
+  // track: the StreamTracker verdict for a message, counting drops and
+  // journaling gaps; true if the message is new data.
+  bool track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,
+             std::uint32_t generation, std::string_view what);
+  void maybe_finish_rollover();
+
+  void on_trade(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint32_t generation);
+  void on_quote(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint32_t generation);
+  void on_delta(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint32_t generation);
+  void on_rejected(std::size_t size, std::string_view why);
+
+  // Book resync: fetch the snapshot (now or after `delay`), then apply it.
+  void request_snapshot(middleware::SymbolId id, std::chrono::milliseconds delay);
+  void fetch_snapshot(middleware::SymbolId id);
+  void on_snapshot_body(middleware::SymbolId id, std::string body);
+  void snapshot_failed(middleware::SymbolId id, std::string_view why, std::chrono::milliseconds retry_after);
+  void journal_book(SymbolState& state);
+
+  void schedule_stale_check();
+  void check_stale();
 
   config::FeedConfig feed_;
   std::string env_;
@@ -108,11 +211,21 @@ class FeedPipeline final : public SessionHandler {
   feeds::BinanceParser parser_;
   middleware::SymbolInterner symbols_;
   EnvelopeEncoder encoder_;
-  std::vector<std::string> trade_subjects_;  // by SymbolId, computed once per symbol
+  std::vector<SymbolState> states_;  // by SymbolId
+  StreamTracker tracker_;            // kChannels streams per symbol
+  std::unique_ptr<StreamWatchdog> watchdog_;
+  bool want_depth_ = false;
   std::string status_subject_;
   std::uint64_t limit_ = 0;
   std::function<void()> on_limit_;
   std::uint64_t events_ = 0;  // market events of this feed
+  bool finish_requested_ = false;  // finish_rollover() asked for the current rollover
+
+  PipelineIo io_;
+  std::unique_ptr<boost::asio::steady_timer> stale_timer_;
+  std::string snapshot_buf_;  // a REST body with simdjson's padding after it
+  std::string detail_;        // scratch for Status details
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // guards callbacks after destruction
 };
 
 }  // namespace tickwire::connector
