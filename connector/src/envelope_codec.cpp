@@ -28,7 +28,14 @@ void set_decimal(proto::Decimal::Builder b, middleware::Decimal d) {
   b.setExponent(d.exponent);
 }
 
-capnp::Text::Reader text(std::string_view s) { return capnp::Text::Reader(s.data(), s.size()); }
+// fill_text: copies `s` into a Text field initialised to its size. Views into
+// a receive buffer are not NUL-terminated (nor is an empty view's null data),
+// which a Text::Reader built from them requires, so the bytes are copied in.
+void fill_text(capnp::Text::Builder field, std::string_view s) {
+  if (!s.empty()) std::memcpy(field.begin(), s.data(), s.size());
+}
+
+capnp::uint text_size(std::string_view s) { return static_cast<capnp::uint>(s.size()); }
 
 void set_levels(capnp::List<proto::Level>::Builder out, std::span<const PriceLevel> levels) {
   for (capnp::uint i = 0; i < levels.size(); ++i) {
@@ -54,8 +61,8 @@ void set_header(proto::Envelope::Builder env, const Stamp& stamp, std::string_vi
   env.setMonoNs(stamp.mono_ns);
   env.setWallNs(stamp.wall_ns);
   env.setExchNs(exch_ns);
-  env.setFeed(text(feed));
-  env.setSymbol(text(symbol));
+  fill_text(env.initFeed(text_size(feed)), feed);
+  fill_text(env.initSymbol(text_size(symbol)), symbol);
 }
 
 }  // namespace
@@ -183,7 +190,8 @@ std::span<const std::byte> EnvelopeEncoder::encode_status(const Stamp& stamp, st
     s.setFromId(status.from_id);
     s.setToId(status.to_id);
     s.setCount(status.count);
-    s.setDetail(text(status.detail.substr(0, kMaxStatusDetail)));
+    const std::string_view detail_text = status.detail.substr(0, kMaxStatusDetail);
+    fill_text(s.initDetail(text_size(detail_text)), detail_text);
   });
 }
 
