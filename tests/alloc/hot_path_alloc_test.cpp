@@ -79,10 +79,16 @@ std::vector<std::string> make_frames(std::size_t n) {
   SimMarket market({"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT", "XRPUSDT"}, 1000, 11);
   std::vector<std::string> frames;
   frames.reserve(n);
-  for (std::size_t i = 0; i < n; ++i) {
-    std::string f = market.next_trade(1700000000000 + i).text;
-    f.append(simdjson::SIMDJSON_PADDING, ' ');
-    frames.push_back(std::move(f));
+  std::vector<SimMarket::Message> batch;
+  while (frames.size() < n) {
+    batch.clear();
+    market.advance(batch);
+    for (auto& m : batch) {
+      // Trades only: the depth path needs a REST snapshot (tested in BookPath below).
+      if (m.channel != SimChannel::kTrade || frames.size() == n) continue;
+      m.text.append(simdjson::SIMDJSON_PADDING, ' ');
+      frames.push_back(std::move(m.text));
+    }
   }
   return frames;
 }

@@ -57,7 +57,7 @@ TEST(Config, ShippedDefaultConfigLoadsWithTheSimulatorFeed) {
   EXPECT_EQ(feed.exchange, "binance");
   EXPECT_EQ(feed.url, "sim://");
   EXPECT_THAT(feed.symbols, ::testing::ElementsAre("BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"));
-  EXPECT_THAT(feed.channels, ::testing::ElementsAre("trade"));
+  EXPECT_THAT(feed.channels, ::testing::ElementsAre("trade", "bookTicker", "depth@100ms"));
   EXPECT_EQ(config->simulator.rate, 2000.0);
   EXPECT_EQ(config->simulator.seed, 42u);
   EXPECT_EQ(config->journal.dir, "./data");
