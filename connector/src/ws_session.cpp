@@ -287,17 +287,52 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   using Stream = std::conditional_t<kTls, websocket::stream<beast::ssl_stream<beast::tcp_stream>>,
                                     websocket::stream<beast::tcp_stream>>;
 
+  // open: resolve, TCP connect, TLS handshake (SNI, host-name check) and the
+  // websocket upgrade; "" when the connection is up, else the reason.
   template <bool kTls>
-  asio::awaitable<std::string> connect_and_read(std::shared_ptr<Conn> conn) {
+  asio::awaitable<std::string> open(Conn& conn, Stream<kTls>& ws) {
     const WsUrl& url = options.url;
     beast::error_code ec;
-    if (!options_error.empty()) co_return options_error;
-    if (kTls && !tls_error.empty()) co_return tls_error;
     tcp::resolver resolver(io);
     auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(kAwait, ec));
     if (ec) co_return fmt::format("resolve {}:{}: {}", url.host, url.port, ec.message());
-    if (stopping || !conn->close_reason.empty()) co_return "closed while connecting";
+    if (stopping || !conn.close_reason.empty()) co_return "closed while connecting";
+    beast::get_lowest_layer(ws).expires_after(options.connect_timeout);
+    co_await beast::get_lowest_layer(ws).async_connect(endpoints, asio::redirect_error(kAwait, ec));
+    if (ec) co_return fmt::format("connect {}:{}: {}", url.host, url.port, ec.message());
+    if constexpr (kTls) {
+      // SNI, and verification that the certificate names this host.
+      if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), url.host.c_str())) {
+        co_return fmt::format("tls {}: cannot set SNI", url.host);
+      }
+      if (options.verify_tls) ws.next_layer().set_verify_callback(ssl::host_name_verification(url.host));
+      co_await ws.next_layer().async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
+      if (ec) co_return fmt::format("tls handshake {}: {}", url.host, ec.message());
+    }
+    beast::get_lowest_layer(ws).expires_never();
+    websocket::stream_base::timeout timeouts{};
+    timeouts.handshake_timeout = options.connect_timeout;
+    // Beast pings after idle_timeout / 2 without a frame and drops the
+    // connection when nothing at all arrives for idle_timeout.
+    timeouts.idle_timeout = options.idle_timeout;
+    timeouts.keep_alive_pings = true;
+    ws.set_option(timeouts);
+    ws.read_message_max(options.max_frame_bytes);
+    ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
+      req.set(http::field::user_agent, "tickwire");
+    }));
+    // The response is kept so that a refusal's status and Retry-After reach
+    // the backoff.
+    websocket::response_type response;
+    co_await ws.async_handshake(response, url.host + ":" + url.port, url.target, asio::redirect_error(kAwait, ec));
+    if (ec) co_return declined(conn, ec, response);
+    co_return std::string();
+  }
 
+  template <bool kTls>
+  asio::awaitable<std::string> connect_and_read(std::shared_ptr<Conn> conn) {
+    if (!options_error.empty()) co_return options_error;
+    if (kTls && !tls_error.empty()) co_return tls_error;
     auto ws = [&] {
       if constexpr (kTls) return std::make_shared<Stream<true>>(io, tls);
       else return std::make_shared<Stream<false>>(io);
@@ -308,34 +343,9 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         beast::get_lowest_layer(*s).socket().close(ignored);
       }
     };
-    beast::get_lowest_layer(*ws).expires_after(options.connect_timeout);
-    co_await beast::get_lowest_layer(*ws).async_connect(endpoints, asio::redirect_error(kAwait, ec));
-    if (ec) co_return fmt::format("connect {}:{}: {}", url.host, url.port, ec.message());
-    if constexpr (kTls) {
-      // SNI, and verification that the certificate names this host.
-      if (!SSL_set_tlsext_host_name(ws->next_layer().native_handle(), url.host.c_str())) {
-        co_return fmt::format("tls {}: cannot set SNI", url.host);
-      }
-      if (options.verify_tls) ws->next_layer().set_verify_callback(ssl::host_name_verification(url.host));
-      co_await ws->next_layer().async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
-      if (ec) co_return fmt::format("tls handshake {}: {}", url.host, ec.message());
-    }
-    beast::get_lowest_layer(*ws).expires_never();
-    websocket::stream_base::timeout timeouts{};
-    timeouts.handshake_timeout = options.connect_timeout;
-    // Beast pings after idle_timeout / 2 without a frame and drops the
-    // connection when nothing at all arrives for idle_timeout.
-    timeouts.idle_timeout = options.idle_timeout;
-    timeouts.keep_alive_pings = true;
-    ws->set_option(timeouts);
-    ws->read_message_max(options.max_frame_bytes);
-    ws->set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
-      req.set(http::field::user_agent, "tickwire");
-    }));
-    websocket::response_type response;
-    co_await ws->async_handshake(response, url.host + ":" + url.port, url.target, asio::redirect_error(kAwait, ec));
-    if (ec) co_return declined(*conn, ec, response);
+    if (std::string failed = co_await open<kTls>(*conn, *ws); !failed.empty()) co_return failed;
 
+    beast::error_code ec;
     conn->up = true;
     conn->up_at = SteadyClock::now();
     conn->abort = nullptr;

@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
+#include <thread>
+
 namespace tickwire::connector {
 namespace {
 
@@ -55,6 +58,23 @@ TEST(SlidingWindowLimiter, ARequestLargerThanTheLimitNeverFits) {
   SlidingWindowLimiter limiter("weight", 10, 1min, clock.fn());
   EXPECT_EQ(limiter.try_acquire(11), 1min);
   EXPECT_EQ(limiter.used(), 0u);
+}
+
+TEST(SlidingWindowLimiter, ThreadsSharingOneLimiterNeverExceedIt) {
+  FakeClock clock;  // time stands still: exactly `limit` acquisitions succeed
+  SlidingWindowLimiter limiter("connection attempts", 1000, 5min, clock.fn());
+  std::atomic<int> admitted{0};
+  auto worker = [&] {
+    for (int i = 0; i < 2000; ++i) {
+      // relaxed: a count read after join(), which orders it.
+      if (limiter.try_acquire() == Clock::duration::zero()) admitted.fetch_add(1, std::memory_order_relaxed);
+    }
+  };
+  std::thread a(worker), b(worker);
+  a.join();
+  b.join();
+  EXPECT_EQ(admitted.load(), 1000);
+  EXPECT_EQ(limiter.refused(), 3000u);
 }
 
 }  // namespace

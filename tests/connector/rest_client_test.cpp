@@ -198,15 +198,23 @@ TEST_F(RestClientTest, TheWeightLimiterRefusesBeforeSending) {
   RestOptions options;
   options.weight_limiter = SlidingWindowLimiter::binance_rest_weight([&] { return now; });
   RestClient client(io_, options);
-  EXPECT_TRUE(get(client, server.url("/api/v3/depth?limit=5000"), 250 * 23).status.ok());
-  auto refused = get(client, server.url("/api/v3/depth?limit=1000"), 1000);
+  EXPECT_TRUE(get(client, server.url("/api/v3/depth?limit=5000"), binance_depth_weight(5000) * 23).status.ok());
+  auto refused = get(client, server.url("/api/v3/depth?limit=1000"), binance_depth_weight(1000) * 20);
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kResourceExhausted);
   EXPECT_EQ(refused.retry_after, 60s);
   EXPECT_NE(refused.status.message().find("REST request weight limit (6000 per 60 s)"), std::string_view::npos)
       << refused.status;
   EXPECT_EQ(server.requests, 1);
   now += 60s;
-  EXPECT_TRUE(get(client, server.url("/api/v3/depth?limit=1000"), 1000).status.ok());
+  EXPECT_TRUE(get(client, server.url("/api/v3/depth?limit=1000"), binance_depth_weight(1000) * 20).status.ok());
+}
+
+TEST(BinanceDepthWeight, FollowsTheDocumentedSteps) {
+  EXPECT_EQ(binance_depth_weight(100), 5u);
+  EXPECT_EQ(binance_depth_weight(101), 25u);
+  EXPECT_EQ(binance_depth_weight(500), 25u);
+  EXPECT_EQ(binance_depth_weight(1000), 50u);
+  EXPECT_EQ(binance_depth_weight(5000), 250u);
 }
 
 TEST_F(RestClientTest, ABadUrlIsAnErrorNamingIt) {

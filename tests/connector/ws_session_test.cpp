@@ -14,8 +14,11 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 
@@ -23,6 +26,8 @@
 #include <map>
 #include <set>
 
+#include "support/subprocess.hpp"
+#include "support/temp_dir.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
 
 namespace tickwire::connector {
@@ -32,6 +37,7 @@ namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
 namespace websocket = beast::websocket;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 using namespace std::chrono_literals;
 using std::chrono::milliseconds;
@@ -576,6 +582,52 @@ TEST_F(WsSessionTest, TheOldConnectionsEndDuringTheOverlapSwitchesAtOnce) {
   EXPECT_TRUE(handler_.disconnects.empty());
   EXPECT_EQ(session.generation(), 2u);
   finish(session);
+}
+
+TEST_F(WsSessionTest, WssVerifiesTheServerCertificateAgainstTheCaFile) {
+  testing::TempDir dir("tickwire-wss");
+  const auto cert = (dir / "cert.pem").string();
+  const auto key = (dir / "key.pem").string();
+  auto made = testing::run_command({"/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                                    "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert, "-days",
+                                    "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1", "-batch"});
+  ASSERT_EQ(made.exit_code, 0) << made.out;
+  ssl::context server_tls(ssl::context::tls_server);
+  server_tls.use_certificate_chain_file(cert);
+  server_tls.use_private_key_file(key, ssl::context::pem);
+  using Wss = websocket::stream<beast::ssl_stream<beast::tcp_stream>>;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    auto ws = std::make_shared<Wss>(std::move(s), server_tls);
+    beast::error_code ec;
+    co_await ws->next_layer().async_handshake(ssl::stream_base::server, asio::redirect_error(kAwait, ec));
+    if (ec) co_return;
+    co_await ws->async_accept(asio::redirect_error(kAwait, ec));
+    if (ec) co_return;
+    ws->text(true);
+    co_await ws->async_write(asio::buffer(std::string_view(R"({"e":"trade"})")), asio::redirect_error(kAwait, ec));
+    beast::flat_buffer buffer;
+    co_await ws->async_read(buffer, asio::redirect_error(kAwait, ec));  // until the client goes
+  });
+  auto o = options(server);
+  o.url.tls = true;
+  o.ca_file = cert;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.frames.empty() || !handler_.disconnects.empty(); }));
+  ASSERT_EQ(handler_.frames.size(), 1u) << handler_.disconnects.at(0);
+  EXPECT_EQ(handler_.frames[0].text, R"({"e":"trade"})");
+  finish(session);
+
+  // Without the CA file the self-signed certificate is refused.
+  Recorder refused;
+  o.ca_file.clear();
+  WsSession untrusting(io_, o, refused, buffers_);
+  untrusting.start();
+  ASSERT_TRUE(run_until([&] { return !refused.disconnects.empty(); }));
+  EXPECT_EQ(refused.disconnects[0].rfind("tls handshake 127.0.0.1: certificate verify failed", 0), 0u)
+      << refused.disconnects[0];
+  EXPECT_TRUE(refused.frames.empty());
+  finish(untrusting);
 }
 
 }  // namespace

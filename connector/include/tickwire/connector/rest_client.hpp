@@ -45,6 +45,12 @@ struct RestResponse {
   bool reused_connection = false;  // sent over a kept-alive connection
 };
 
+// binance_depth_weight: the request weight of GET /api/v3/depth?limit=N
+// (5/25/50/250 for limit <= 100/500/1000/5000).
+constexpr std::uint64_t binance_depth_weight(unsigned limit) noexcept {
+  return limit <= 100 ? 5 : limit <= 500 ? 25 : limit <= 1000 ? 50 : 250;
+}
+
 class RestClient {
  public:
   using Callback = std::function<void(RestResponse)>;

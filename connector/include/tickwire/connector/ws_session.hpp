@@ -109,6 +109,10 @@ struct SessionOptions {
   // max_streams per connection, messages spaced by control_interval (250 ms:
   // 4/s, leaving room for a ping under Binance's 5 control messages/s); no
   // reply within subscribe_timeout after the last one drops the connection.
+  // Replies: while a connection's SUBSCRIBE replies are pending, frames that
+  // start with {"result", {"id", {"error" or {"code" are consumed by the
+  // session (a prefix test, then one simdjson parse); once all are
+  // acknowledged every frame goes to the handler untouched.
   std::size_t streams_per_message = 200;
   std::size_t max_streams = 1024;
   std::chrono::milliseconds control_interval{250};
@@ -154,8 +158,8 @@ class WsSession {
   // delivered the same exchange ids): close the old connection. Thread-safe.
   void finish_rollover();
 
-  // generation: the primary connection's generation (0 before the first).
-  // Feed thread only.
+  // generation: the primary connection's generation (0 while none is up or
+  // being attempted, e.g. during a reconnect backoff). Feed thread only.
   std::uint32_t generation() const noexcept;
   // stats: a copy of the counters. Feed thread only.
   SessionStats stats() const noexcept;
