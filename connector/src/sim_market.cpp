@@ -140,9 +140,15 @@ bool SimMarket::pending() const {
 
 void SimMarket::advance(std::vector<Message>& out) {
   if (pending() && next_flush_ns_ <= next_order_ns_) {
+    // One diff per call, so a caller that stops between calls never holds a
+    // generated diff it did not send.
     now_ns_ = next_flush_ns_;
-    flush(out);
-    next_flush_ns_ += interval_ns_;
+    for (std::size_t i = 0; i < instruments_.size(); ++i) {
+      if (instruments_[i].pending_first == 0) continue;
+      emit_depth(i, out);
+      break;
+    }
+    if (!pending()) next_flush_ns_ += interval_ns_;
     return;
   }
   if (!pending()) next_flush_ns_ = (next_order_ns_ / interval_ns_ + 1) * interval_ns_;

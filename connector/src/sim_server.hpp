@@ -108,41 +108,18 @@ struct Simulator::Impl {
         market(options.symbols, options.rate > 0 ? options.rate : 1.0, options.seed,
                options.epoch_ms != 0 ? options.epoch_ms : SimMarket::kDefaultEpochMs, options.depth_interval_ms) {}
 
-
+  // --- market, publishing and faults (simulator.cpp) ---
+  // trigger: the options' trigger for fault `k`.
   const FaultTrigger& trigger(std::size_t k) const;
   // fires: whether fault `k` fires on connection `c`'s n-th data message.
   bool fires(std::size_t k, Connection& c, std::uint64_t n);
+  // record_line: one line of the truth file (flushed for fault lines).
   void record_line(const std::string& line, bool flush);
+  // log_fault: a fault's record line and log line.
   void log_fault(std::size_t k, const Connection& c, std::uint64_t n, const SimOutgoing& m);
+  // count_reached: `count` messages are published; the market stops.
   bool count_reached() const;
-  void push(Connection& c, Frame f);
-  void push_text(Connection& c, std::string text);
-  // end_with: queue a terminal frame; nothing more is sent after it.
-  void end_with(Connection& c, Frame::Kind kind, websocket::close_code code = websocket::close_code::going_away);
-  void limit_close(Connection& c, std::string_view reason);
-  void drop(const ConnPtr& conn);
-  asio::awaitable<void> accept_loop();
-  // serve: plain HTTP requests until one asks for a websocket upgrade.
-  asio::awaitable<void> serve(beast::tcp_stream stream);
-  static http::response<http::string_body> reply(const http::request<http::string_body>& req, http::status status,
-                                                 std::string body);
-  // refuse: the 429/418 answer for this request, if the refusal fault says so.
-  std::optional<http::response<http::string_body>> refuse(const SimRefusal& r, std::uint64_t& requests,
-                                                          const char* name, const http::request<http::string_body>& req);
-  // rest: GET /api/v3/depth?symbol=X&limit=N, as Binance answers it.
-  http::response<http::string_body> rest(const http::request<http::string_body>& req);
-  asio::awaitable<void> upgrade(beast::tcp_stream stream, http::request<http::string_body> request);
-  // read_loop: control requests until the client goes away; Beast answers
-  // pings and close frames while a read is pending.
-  asio::awaitable<void> read_loop(ConnPtr conn);
-  // count_incoming: records one incoming message; false (and a close) past the limit.
-  bool count_incoming(Connection& c);
-  void on_control(Connection& c, websocket::frame_type kind);
-  void on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
-  asio::awaitable<void> write_loop(ConnPtr conn);
-  asio::awaitable<void> ping_loop(ConnPtr conn);
-  asio::awaitable<void> lifetime(ConnPtr conn);
-  asio::awaitable<void> shutdown_grace(ConnPtr conn);
+  // generate: the seeded market, paced by its own clock.
   asio::awaitable<void> generate();
   // play: the replay file at recorded speed (scaled), or at once.
   asio::awaitable<void> play();
@@ -153,6 +130,49 @@ struct Simulator::Impl {
   void deliver(Connection& c, const SimOutgoing& m);
   // inject_before: the faults that add frames ahead of message n.
   void inject_before(Connection& c, std::uint64_t n, const SimOutgoing& m);
+
+  // --- plain HTTP (sim_http.cpp) ---
+  // serve: plain HTTP requests until one asks for a websocket upgrade.
+  asio::awaitable<void> serve(beast::tcp_stream stream);
+  // reply: a JSON response to `req`.
+  static http::response<http::string_body> reply(const http::request<http::string_body>& req, http::status status,
+                                                 std::string body);
+  // refuse: the 429/418 answer for this request, if the refusal fault says so.
+  std::optional<http::response<http::string_body>> refuse(const SimRefusal& r, std::uint64_t& requests,
+                                                          const char* name, const http::request<http::string_body>& req);
+  // rest: GET /api/v3/depth?symbol=X&limit=N, as Binance answers it.
+  http::response<http::string_body> rest(const http::request<http::string_body>& req);
+
+  // --- websocket sessions (sim_session.cpp) ---
+  // push, push_text: queue a frame for the connection's writer.
+  void push(Connection& c, Frame f);
+  void push_text(Connection& c, std::string text);
+  // end_with: queue a terminal frame; nothing more is sent after it.
+  void end_with(Connection& c, Frame::Kind kind, websocket::close_code code = websocket::close_code::going_away);
+  // limit_close: a close for breaking a Binance limit, with its record line.
+  void limit_close(Connection& c, std::string_view reason);
+  // drop: closes the socket and forgets the connection. Idempotent.
+  void drop(const ConnPtr& conn);
+  asio::awaitable<void> accept_loop();
+  // upgrade: the websocket handshake, then the session's coroutines.
+  asio::awaitable<void> upgrade(beast::tcp_stream stream, http::request<http::string_body> request);
+  // read_loop: control requests until the client goes away; Beast answers
+  // pings and close frames while a read is pending.
+  asio::awaitable<void> read_loop(ConnPtr conn);
+  // count_incoming: records one incoming message; false (and a close) past the limit.
+  bool count_incoming(Connection& c);
+  // on_control: pings and pongs from the client (limits, pong deadline).
+  void on_control(Connection& c, websocket::frame_type kind);
+  // on_request: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS and their replies.
+  void on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // write_loop: the connection's only writer, frames in queue order.
+  asio::awaitable<void> write_loop(ConnPtr conn);
+  // ping_loop: server pings; closes when one goes unanswered too long.
+  asio::awaitable<void> ping_loop(ConnPtr conn);
+  // lifetime: the forced close after faults.lifetime_ms.
+  asio::awaitable<void> lifetime(ConnPtr conn);
+  // shutdown_grace: the close that follows a serverShutdown notice.
+  asio::awaitable<void> shutdown_grace(ConnPtr conn);
 };
 
 }  // namespace tickwire::connector

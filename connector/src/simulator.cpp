@@ -73,7 +73,7 @@ asio::awaitable<void> Simulator::Impl::generate() {
   }
   const auto start = Clock::now();
   std::vector<SimMarket::Message> out;
-  while (!stopped) {
+  while (!stopped && !count_reached()) {
     out.clear();
     std::uint64_t at_ns = 0;
     {

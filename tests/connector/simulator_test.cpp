@@ -310,6 +310,23 @@ TEST_F(SimulatorTest, RestDepthEqualsTheBookReplayedFromEveryDiff) {
   EXPECT_EQ(http_get(port, "/api/v3/depth?symbol=BTCUSDT&limit=abc").result(), http::status::bad_request);
 }
 
+TEST_F(SimulatorTest, BookCanBeReadFromAnotherThreadWhileTheMarketRuns) {
+  SimulatorOptions o = options(200);
+  o.depth_interval_ms = 1;
+  Client c(start(o));
+  ASSERT_FALSE(c.connect("/ws/ethusdt@depth"));
+  std::uint64_t last_seen = 0;
+  for (const auto& m : c.read_n(200)) {
+    const std::uint64_t u = parser_.parse(m)["u"];
+    auto book = sim_->book("ETHUSDT", 10);
+    ASSERT_TRUE(book.ok());
+    EXPECT_GE(book->last_update_id, u);  // the book is never behind a diff already received
+    EXPECT_GE(book->last_update_id, last_seen);
+    EXPECT_LE(book->bids.size(), 10u);
+    last_seen = book->last_update_id;
+  }
+}
+
 TEST_F(SimulatorTest, RefusedUpgradeCarriesRetryAfterThenAccepts) {
   SimulatorOptions o = options(5);
   o.faults.refuse_ws = {429, 1, 7};

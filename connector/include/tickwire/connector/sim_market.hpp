@@ -60,9 +60,9 @@ class SimMarket {
     std::uint64_t time_ms = 0;     // the `E` stamped on it
   };
 
-  // advance: moves the market clock to its next happening (a depth batch
-  // boundary with pending changes, or the next order) and appends the
-  // messages it produced to `out` (possibly none).
+  // advance: moves the market clock to its next happening and appends the
+  // messages it produced to `out`: at a batch boundary one symbol's depth
+  // diff, else the next order's trades, aggTrade and bookTicker.
   void advance(std::vector<Message>& out);
   // flush: emits the pending depth changes now, so published_book() == book().
   void flush(std::vector<Message>& out);

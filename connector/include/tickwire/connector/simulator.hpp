@@ -18,7 +18,8 @@
 //     "last_id":L}` for every injected fault: connection C (1-based, in accept
 //     order) at its N-th data message, whose stream and ids (trade `t`,
 //     aggTrade `a`, bookTicker `u`, depth `U`..`u`) are given. A gap writes one
-//     such line per message it withheld. Refusals write
+//     such line per message it withheld. A forced lifetime writes
+//     `{"sim":"fault","fault":"lifetime","conn":C,"at":N}`, refusals
 //     `{"sim":"fault","fault":"refuse_ws"|"refuse_rest","status":429,"retry_after":S}`;
 //   - `{"sim":"limit","conn":C,"reason":..}` when a connection is closed for
 //     breaking a Binance limit (incoming message rate, missing pong).
@@ -131,6 +132,7 @@ class Simulator {
   std::uint64_t faults() const;
   // book: `symbol`'s book as described by the depth diffs generated so far
   // (what a client that applied every diff holds); limit 0 = every level.
+  // Thread-safe; also exact after `count` stopped the market.
   absl::StatusOr<SimBook> book(const std::string& symbol, std::size_t limit = 0) const;
   // live_book: `symbol`'s book including changes not yet in a diff.
   absl::StatusOr<SimBook> live_book(const std::string& symbol, std::size_t limit = 0) const;
