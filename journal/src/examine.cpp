@@ -241,7 +241,7 @@ absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const P
   return out;
 }
 
-absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) {
+absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress) {
   RecoverReport report;
   auto segs = list_segments(dir);
   if (!segs.ok()) return segs.status();
@@ -273,7 +273,14 @@ absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) 
   }
   segs = list_segments(dir);
   if (!segs.ok()) return segs.status();
+  std::uint64_t total = 0, done = 0;
   for (const auto& s : *segs) {
+    std::error_code size_ec;
+    const auto bytes = std::filesystem::file_size(s.path, size_ec);
+    if (!size_ec) total += bytes;
+  }
+  for (const auto& s : *segs) {
+    if (progress) progress(done, total);
     auto file = io::open_file(s.path, O_RDONLY);
     if (!file.ok()) return file.status();
     auto size = file->size();
@@ -290,7 +297,9 @@ absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) 
       }
       ++report.indexes_rebuilt;
     }
+    done += *size;
   }
+  if (progress) progress(std::max(done, total), std::max(done, total));
   for (auto it = segs->rbegin(); it != segs->rend(); ++it) {
     auto scan = scan_segment_tail(it->path);
     if (!scan.ok()) return scan.status();

@@ -79,7 +79,8 @@ struct RecoverReport {
 
 // recover_journal: what Journal::open does after a crash (truncate the torn
 // tail, drain the ring), then rebuilds every index that does not match its segment.
-absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir);
+// progress: over the pass that reads every segment to check its index.
+absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress = {});
 
 // format_wall: "2026-11-22T14:28:00.123456789Z".
 std::string format_wall(std::uint64_t wall_ns);
