@@ -47,6 +47,9 @@ class SeqTracker {
     last_ = seq;
   }
 
+  // restart: continuity starts over (the segments before were deleted meanwhile).
+  void restart() { last_.reset(); }
+
  private:
   void check_next(std::uint64_t seq, const std::string& at, JournalSummary& out) {
     if (!last_) return;
@@ -159,8 +162,10 @@ void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, Journa
   auto file = io::open_file(seg.path, O_RDONLY);
   if (!file.ok()) {
     if (file.status().code() == absl::StatusCode::kNotFound) {
-      // Deleted by the writer's retention since the directory was listed.
+      // Deleted by the writer's retention since the directory was listed (oldest
+      // first, so what was examined before it is gone too): no gap to explain.
       out.notes.push_back(fmt::format("{}: removed while examined (retention)", seg.path.string()));
+      seqs.restart();
       return;
     }
     out.problems.push_back(std::string(io::message(file.status())));
