@@ -134,7 +134,26 @@ class LiveWriter {
   pid_t pid_ = -1;
 };
 
-TEST(Examine, AJournalBeingWrittenByAnotherProcessExaminesCleanWithItsLastSegmentInProgress) {
+TEST(Examine, AnOpenJournalsLastSegmentIsInProgressNotDamaged) {
+  ScratchDir dir;
+  auto j = Journal::open(small_options(dir.path()));
+  ASSERT_TRUE(j.ok()) << j.status();
+  for (std::uint64_t s = 1; s <= 100; ++s) ASSERT_TRUE((*j)->append(s, s, 1, payload_for(2, s)));
+  while ((*j)->stats().flushed_records < 100) std::this_thread::yield();
+  auto s = examine(dir.path());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_TRUE(s->clean()) << (s->problems.empty() ? "" : s->problems.front());
+  ASSERT_EQ(s->segments.size(), 1u);
+  EXPECT_TRUE(s->segments.back().in_progress);
+  EXPECT_FALSE(s->segments.back().end_marker);
+  EXPECT_EQ(s->records, 100u);
+  ASSERT_TRUE((*j)->close().ok());
+  s = examine(dir.path());
+  ASSERT_TRUE(s.ok()) << s.status();
+  EXPECT_FALSE(s->segments.back().in_progress) << "closed: it has its end record";
+}
+
+TEST(Examine, AJournalBeingWrittenByAnotherProcessExaminesClean) {
   ScratchDir dir;
   LiveWriter writer(dir.path());
   ASSERT_TRUE(writer.started());
@@ -144,7 +163,6 @@ TEST(Examine, AJournalBeingWrittenByAnotherProcessExaminesCleanWithItsLastSegmen
     if (segs.ok() && segs->size() >= 4) break;
     std::this_thread::yield();
   }
-  std::uint64_t in_progress = 0;
   for (int round = 0; round < 30; ++round) {
     SCOPED_TRACE("round " + std::to_string(round));
     std::uint64_t visited = 0;
@@ -158,9 +176,7 @@ TEST(Examine, AJournalBeingWrittenByAnotherProcessExaminesCleanWithItsLastSegmen
     ASSERT_TRUE(s->clean()) << problems;
     ASSERT_GT(s->records, 0u);
     EXPECT_EQ(visited, s->records);
-    if (!s->segments.empty() && s->segments.back().in_progress) ++in_progress;
   }
-  EXPECT_GT(in_progress, 0u) << "the writer's last segment never showed as in progress";
 }
 
 TEST(Examine, TheVisitorSeesEveryDataRecordWithItsSegment) {
