@@ -167,6 +167,40 @@ void BM_SegmentWriterAppend(benchmark::State& state) {
 }
 BENCHMARK(BM_SegmentWriterAppend)->Arg(64)->Arg(1024);
 
+// What a roll of a full 256 MiB segment (64 B records, nothing synced
+// before) costs the flusher: retire (end record) and create from the spare
+// (header write + sync, two renames, one directory fsync). Untimed: filling
+// the segment, and the helper's share (making the spare, syncing and
+// truncating the retired segment).
+void BM_SegmentRoll(benchmark::State& state) {
+  BenchDir dir;
+  constexpr std::size_t kCapacity = 256u << 20;
+  std::vector<std::byte> payload(64, std::byte{0x5a});
+  std::uint64_t seq = 1, segment = 1;
+  auto header = [&] {
+    jr::SegmentHeader h = jr::make_segment_header(segment++, seq, seq, "bench");
+    h.index_interval = 1024;
+    return h;
+  };
+  auto w = jr::SegmentWriter::create(dir.path(), header(), kCapacity).value();
+  for (auto _ : state) {
+    state.PauseTiming();
+    while (w.fits(payload.size())) {
+      w.append(seq, seq, seq, 1, payload);
+      ++seq;
+    }
+    auto spare = jr::prepare_spare(dir.path(), segment, 1024, kCapacity).value();
+    state.ResumeTiming();
+    auto retired = w.retire(jr::EndReason::kRoll, seq).value();
+    w = jr::SegmentWriter::create(dir.path(), header(), std::move(spare)).value();
+    state.PauseTiming();
+    if (!retired.finish().ok()) state.SkipWithError("finish failed");
+    state.ResumeTiming();
+  }
+  if (!w.finish(jr::EndReason::kClose, seq).ok()) state.SkipWithError("finish failed");
+}
+BENCHMARK(BM_SegmentRoll)->Iterations(3)->Unit(benchmark::kMillisecond)->UseRealTime();
+
 // Peer: one write(2) per record of the same bytes a segment record holds.
 void BM_WriteSyscall(benchmark::State& state) {
   BenchDir dir;
