@@ -47,6 +47,9 @@ class SeqTracker {
     last_ = seq;
   }
 
+  // restart: continuity starts over (the segments before were deleted meanwhile).
+  void restart() { last_.reset(); }
+
  private:
   void check_next(std::uint64_t seq, const std::string& at, JournalSummary& out) {
     if (!last_) return;
@@ -62,10 +65,16 @@ class SeqTracker {
   std::optional<std::uint64_t> last_;
 };
 
+// Where and why examine_records stopped early (a zero length word).
+struct Stop {
+  bool at_empty = false;
+  std::uint64_t offset = 0;
+};
+
 // examine_records: every record of one segment image, into s and out.
 template <typename Report>
-void examine_records(std::span<const std::byte> image, const std::filesystem::path& path, bool last, SeqTracker& seqs,
-                     JournalSummary& out, SegmentSummary& s, Report&& report) {
+Stop examine_records(std::span<const std::byte> image, const std::filesystem::path& path, SeqTracker& seqs,
+                     JournalSummary& out, SegmentSummary& s, const RecordVisitor& visit, Report&& report) {
   std::uint64_t offset = kSegmentHeaderSize;
   std::uint64_t next_report = 0;
   for (;;) {
@@ -74,34 +83,25 @@ void examine_records(std::span<const std::byte> image, const std::filesystem::pa
       next_report = offset + (8u << 20);
     }
     DecodedRecord r = decode_record(image, offset);
-    if (r.status == DecodeStatus::kEmpty) {
-      bool tail_zero = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(std::min<std::uint64_t>(offset, image.size())),
-                                   image.end(), [](std::byte b) { return b == std::byte{0}; });
-      if (!tail_zero) {
-        out.problems.push_back(fmt::format("{}: zero length word followed by non-zero bytes", where(path, offset)));
-      } else if (last) {
-        out.notes.push_back(fmt::format("{}: no end record (being written, or the writer crashed; `tickwire recover` "
-                                        "closes it)", path.string()));
-      } else {
-        out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", path.string()));
-      }
-      break;
-    }
+    if (r.status == DecodeStatus::kEmpty) return Stop{true, std::min<std::uint64_t>(offset, image.size())};
     if (r.status != DecodeStatus::kOk) {
       std::string detail(to_string(r.status));
       if (r.status == DecodeStatus::kBadCrc) {
         detail = fmt::format("crc mismatch (stored {:#010x}, computed {:#010x})", r.header.crc, r.computed_crc);
       }
       out.problems.push_back(fmt::format("{}: {}", where(path, offset), detail));
-      break;
+      return {};
     }
     if (r.header.type == kTypeEndOfSegment) {
       s.end_marker = true;
-      if (r.next < image.size()) {
+      const bool zeros = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(std::min(r.next, image.size())),
+                                     image.end(), [](std::byte b) { return b == std::byte{0}; });
+      // Zeros are the reserved space a roll leaves until the writer's helper truncates it.
+      if (r.next < image.size() && !zeros) {
         out.problems.push_back(fmt::format("{}: {} bytes after the end record", where(path, r.next),
                                            image.size() - r.next));
       }
-      break;
+      return {};
     }
     if (s.records == 0) {
       s.first_seq = r.header.seq;
@@ -112,29 +112,72 @@ void examine_records(std::span<const std::byte> image, const std::filesystem::pa
     s.last_wall_ns = r.header.wall_ns;
     ++out.types[r.header.type];
     seqs.see(r, where(path, offset), out);
+    if (visit && r.header.type != kTypeGap) visit(out.segments.size(), r.header.type, r.payload);
     offset = r.next;
   }
 }
 
+// read_image: the whole file with pread (a file being truncated meanwhile just reads short).
+absl::Status read_image(const io::File& file, std::vector<std::byte>& buf, std::span<const std::byte>& image) {
+  auto size = file.size();
+  if (!size.ok()) return size.status();
+  buf.resize(static_cast<std::size_t>(*size));
+  auto got = file.read_at(0, buf);
+  if (!got.ok()) return got.status();
+  image = std::span<const std::byte>(buf.data(), *got);
+  return absl::OkStatus();
+}
+
+// end_of_data: what a zero length word at `stop` means: the end of a live or
+// crashed segment, or damage if non-zero bytes follow it and stay there.
+void end_of_data(const io::File& file, std::span<const std::byte> image, std::uint64_t stop, bool last,
+                 SegmentSummary& s, JournalSummary& out) {
+  const bool tail_zero = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(stop), image.end(),
+                                     [](std::byte b) { return b == std::byte{0}; });
+  if (!tail_zero) {
+    // A live writer may have committed a record here since the read: look again.
+    std::uint32_t length = 0;
+    auto got = file.read_at(stop, std::as_writable_bytes(std::span(&length, 1)));
+    if (last && got.ok() && *got == sizeof length && length != 0) {
+      s.in_progress = true;
+      out.notes.push_back(fmt::format("{}: in progress (being written while examined)", file.path().string()));
+      return;
+    }
+    out.problems.push_back(fmt::format("{}: zero length word followed by non-zero bytes", where(file.path(), stop)));
+  } else if (last) {
+    s.in_progress = true;
+    out.notes.push_back(fmt::format("{}: no end record: in progress (being written, or the writer crashed; "
+                                    "`tickwire recover` closes it)", file.path().string()));
+  } else {
+    out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", file.path().string()));
+  }
+}
+
 void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, JournalSummary& out,
-                     std::uint64_t& done, std::uint64_t total, const Progress& progress) {
+                     std::uint64_t& done, std::uint64_t total, const Progress& progress, const RecordVisitor& visit,
+                     std::vector<std::byte>& buf) {
   SegmentSummary s;
   s.path = seg.path;
   s.index = seg.index;
   auto file = io::open_file(seg.path, O_RDONLY);
   if (!file.ok()) {
+    if (file.status().code() == absl::StatusCode::kNotFound) {
+      // Deleted by the writer's retention since the directory was listed (oldest
+      // first, so what was examined before it is gone too): no gap to explain.
+      out.notes.push_back(fmt::format("{}: removed while examined (retention)", seg.path.string()));
+      seqs.restart();
+      return;
+    }
     out.problems.push_back(std::string(io::message(file.status())));
     out.segments.push_back(std::move(s));
     return;
   }
-  auto size = file->size();
-  auto map = size.ok() ? io::Mapping::map(*file, *size, false) : absl::StatusOr<io::Mapping>(size.status());
-  if (!map.ok()) {
-    out.problems.push_back(std::string(io::message(map.status())));
+  std::span<const std::byte> image;
+  if (auto st = read_image(*file, buf, image); !st.ok()) {
+    out.problems.push_back(std::string(io::message(st)));
     out.segments.push_back(std::move(s));
     return;
   }
-  const auto image = map->bytes();
   s.bytes = image.size();
   out.bytes += s.bytes;
   auto header = decode_segment_header(image);
@@ -147,12 +190,17 @@ void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, Journa
   s.feed = std::string(header->feed_name());
   s.schema_id = header->schema_id;
   s.created_wall_ns = header->created_wall_ns;
-  examine_records(image, seg.path, last, seqs, out, s, [&](std::uint64_t offset) {
+  Stop stop = examine_records(image, seg.path, seqs, out, s, visit, [&](std::uint64_t offset) {
     if (progress) progress(done + offset, total);
   });
-  auto loaded = load_index(index_path(seg.path), header->index_interval, header->segment_index);
-  if (!loaded.ok() || *loaded != scan_index(image, header->index_interval)) {
-    out.notes.push_back(fmt::format("{}: index missing or stale (`tickwire recover` rebuilds it)", seg.path.string()));
+  if (stop.at_empty) end_of_data(*file, image, stop.offset, last, s, out);
+  if (!s.in_progress) {
+    // A live segment's index lags its records by design: only finished ones must match.
+    auto loaded = load_index(index_path(seg.path), header->index_interval, header->segment_index);
+    if (!loaded.ok() || *loaded != scan_index(image, header->index_interval)) {
+      out.notes.push_back(
+          fmt::format("{}: index missing or stale (`tickwire recover` rebuilds it)", seg.path.string()));
+    }
   }
   done += image.size();
   out.records += s.records;
@@ -169,33 +217,36 @@ void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, Journa
 
 }  // namespace
 
-absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const Progress& progress) {
+absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const Progress& progress,
+                                       const RecordVisitor& visit) {
   auto segs = list_segments(dir);
   if (!segs.ok()) return segs.status();
   JournalSummary out;
   std::uint64_t total = 0, done = 0;
   for (const auto& s : *segs) {
     std::error_code ec;
-    total += std::filesystem::file_size(s.path, ec);
+    const auto bytes = std::filesystem::file_size(s.path, ec);
+    if (!ec) total += bytes;
   }
   SeqTracker seqs;
+  std::vector<std::byte> buf;  // one segment at a time
   for (std::size_t i = 0; i < segs->size(); ++i) {
-    examine_segment((*segs)[i], i + 1 == segs->size(), seqs, out, done, total, progress);
+    examine_segment((*segs)[i], i + 1 == segs->size(), seqs, out, done, total, progress, visit, buf);
   }
-  if (progress) progress(total, total);
+  if (progress) progress(std::max(done, total), std::max(done, total));
   std::error_code ec;
   if (std::filesystem::exists(dir / "ring", ec)) {
-    auto ring = MmapRing::open(dir / "ring", 4096);
-    if (ring.ok()) {
-      out.durable_seq = ring->durable_seq();
+    auto durable = read_ring_durable_seq(dir / "ring");
+    if (durable.ok()) {
+      out.durable_seq = *durable;
     } else {
-      out.problems.push_back(std::string(io::message(ring.status())));
+      out.problems.push_back(std::string(io::message(durable.status())));
     }
   }
   return out;
 }
 
-absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) {
+absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress) {
   RecoverReport report;
   auto segs = list_segments(dir);
   if (!segs.ok()) return segs.status();
@@ -227,7 +278,14 @@ absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) 
   }
   segs = list_segments(dir);
   if (!segs.ok()) return segs.status();
+  std::uint64_t total = 0, done = 0;
   for (const auto& s : *segs) {
+    std::error_code size_ec;
+    const auto bytes = std::filesystem::file_size(s.path, size_ec);
+    if (!size_ec) total += bytes;
+  }
+  for (const auto& s : *segs) {
+    if (progress) progress(done, total);
     auto file = io::open_file(s.path, O_RDONLY);
     if (!file.ok()) return file.status();
     auto size = file->size();
@@ -244,7 +302,9 @@ absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir) 
       }
       ++report.indexes_rebuilt;
     }
+    done += *size;
   }
+  if (progress) progress(std::max(done, total), std::max(done, total));
   for (auto it = segs->rbegin(); it != segs->rend(); ++it) {
     auto scan = scan_segment_tail(it->path);
     if (!scan.ok()) return scan.status();

@@ -218,4 +218,18 @@ std::uint64_t MmapRing::durable_seq() const {
   return std::atomic_ref<std::uint64_t>(*durable_word()).load(std::memory_order_relaxed);
 }
 
+absl::StatusOr<std::uint64_t> read_ring_durable_seq(const std::filesystem::path& path) {
+  auto file = io::open_file(path, O_RDONLY);
+  if (!file.ok()) return file.status();
+  char header[kDurableOffset + 8] = {};
+  auto got = file->read_at(0, std::as_writable_bytes(std::span(header)));
+  if (!got.ok()) return got.status();
+  if (*got != sizeof header || std::memcmp(header, kRingMagic, sizeof kRingMagic) != 0) {
+    return absl::DataLossError(fmt::format("{}: not a tickwire ring file (bad magic or short)", path.string()));
+  }
+  std::uint64_t seq = 0;
+  std::memcpy(&seq, header + kDurableOffset, sizeof seq);
+  return seq;
+}
+
 }  // namespace tickwire::journal

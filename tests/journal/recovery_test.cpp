@@ -149,5 +149,35 @@ TEST(Recovery, TemporariesLeftByAnInterruptedRollAreRemovedOnOpen) {
   expect_prefix(dir.path(), 10);
 }
 
+TEST(Recovery, RolledOutSegmentsACrashLeftUntruncatedAreTruncatedToTheirEndRecordOnOpen) {
+  ScratchDir dir;
+  Options o = small_options(dir.path());
+  o.segment_bytes = 8192;
+  {
+    auto j = Journal::open(o);
+    ASSERT_TRUE(j.ok()) << j.status();
+    for (std::uint64_t s = 1; s <= 300; ++s) ASSERT_TRUE((*j)->append(s, s, 1, payload_for(9, s)));
+    ASSERT_TRUE((*j)->close().ok());
+  }
+  auto segs = list_segments(dir.path());
+  ASSERT_TRUE(segs.ok());
+  ASSERT_GE(segs->size(), 4u);
+  // As if the writer died after rolling out the two segments before the last,
+  // before its helper truncated them: zeros after their end records.
+  std::vector<std::uintmax_t> sizes;
+  for (std::size_t i = segs->size() - 3; i + 1 < segs->size(); ++i) {
+    sizes.push_back(std::filesystem::file_size((*segs)[i].path));
+    std::filesystem::resize_file((*segs)[i].path, o.segment_bytes);
+  }
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ((*j)->next_seq(), 301u);
+  ASSERT_TRUE((*j)->close().ok());
+  for (std::size_t k = 0; k < sizes.size(); ++k) {
+    EXPECT_EQ(std::filesystem::file_size((*segs)[segs->size() - 3 + k].path), sizes[k]) << "segment " << k;
+  }
+  expect_prefix(dir.path(), 300);
+}
+
 }  // namespace
 }  // namespace tickwire::journal

@@ -1,35 +1,56 @@
 // `tickwire verify DIR`, `tickwire recover DIR`, `tickwire inspect DIR`: the
 // journal tools. Thin: the work is in tickwire::journal (examine.hpp); this
-// file parses arguments, draws the progress bar and prints.
-#include <unistd.h>
+// file parses arguments, decodes Envelope symbols for inspect and prints;
+// the progress bar (on a terminal only) is tickwire::journal::ProgressBar.
 
 #include <fmt/format.h>
 
 #include <cstdio>
+#include <map>
 #include <memory>
+#include <span>
 #include <string>
 
 #include "commands/commands.hpp"
+#include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/journal/examine.hpp"
 #include "tickwire/journal/io.hpp"
+#include "tickwire/journal/progress_bar.hpp"
 
 namespace tickwire::connector::commands {
 namespace {
 
 namespace jr = tickwire::journal;
 
-// A progress bar on stderr, only when stderr is a terminal.
-jr::Progress progress_bar(const char* what) {
-  if (::isatty(STDERR_FILENO) == 0) return {};
-  return [what](std::uint64_t done, std::uint64_t total) {
-    constexpr int kWidth = 40;
-    const double frac = total == 0 ? 1.0 : static_cast<double>(done) / static_cast<double>(total);
-    const int filled = static_cast<int>(frac * kWidth);
-    fmt::print(stderr, "\r{} [{:<{}}] {:5.1f}% {} MiB", what, std::string(static_cast<std::size_t>(filled), '#'),
-               kWidth, frac * 100.0, done >> 20);
-    if (done >= total) fmt::print(stderr, "\n");
-    std::fflush(stderr);
-  };
+// Envelope symbols, overall and per segment, decoded from the records
+// examine() visits; Envelopes that do not decode are counted, the first named.
+struct SymbolCounts {
+  std::map<std::string, std::uint64_t> overall;
+  std::map<std::size_t, std::map<std::string, std::uint64_t>> per_segment;
+  std::uint64_t undecodable = 0;
+  std::string first_error;
+
+  jr::RecordVisitor visitor(const std::string& dir) {
+    return [this, dir](std::size_t segment, std::uint16_t type, std::span<const std::byte> payload) {
+      if (type != kEnvelopeRecordType) return;
+      auto symbol = envelope_symbol(payload);
+      if (!symbol.ok()) {
+        if (undecodable++ == 0) {
+          first_error = fmt::format("{}: segment {}: {}", dir, segment + 1, jr::io::message(symbol.status()));
+        }
+        return;
+      }
+      std::string name = symbol->empty() ? std::string("(feed-wide)") : std::move(*symbol);
+      ++per_segment[segment][name];
+      ++overall[std::move(name)];
+    };
+  }
+};
+
+std::string symbol_list(const std::map<std::string, std::uint64_t>& counts) {
+  std::string out;
+  for (const auto& [name, n] : counts) out += fmt::format("{}{}:{}", out.empty() ? "" : ",", name, n);
+  return out.empty() ? "-" : out;
 }
 
 std::string seq_range(const jr::JournalSummary& s) {
@@ -45,7 +66,8 @@ void print_gaps(const jr::JournalSummary& s) {
 }
 
 int run_verify(const std::string& dir) {
-  auto summary = jr::examine(dir, progress_bar("verify"));
+  jr::ProgressBar bar("verify");
+  auto summary = jr::examine(dir, bar.progress());
   if (!summary.ok()) {
     fmt::print(stderr, "verify: {}\n", jr::io::message(summary.status()));
     return kExitIo;
@@ -66,7 +88,8 @@ int run_verify(const std::string& dir) {
 }
 
 int run_recover(const std::string& dir) {
-  auto report = jr::recover_journal(dir);
+  jr::ProgressBar bar("recover");
+  auto report = jr::recover_journal(dir, bar.progress());
   if (!report.ok()) {
     fmt::print(stderr, "recover: {}\n", jr::io::message(report.status()));
     return kExitIo;
@@ -78,7 +101,9 @@ int run_recover(const std::string& dir) {
 }
 
 int run_inspect(const std::string& dir) {
-  auto summary = jr::examine(dir, progress_bar("inspect"));
+  jr::ProgressBar bar("inspect");
+  SymbolCounts symbols;
+  auto summary = jr::examine(dir, bar.progress(), symbols.visitor(dir));
   if (!summary.ok()) {
     fmt::print(stderr, "inspect: {}\n", jr::io::message(summary.status()));
     return kExitIo;
@@ -93,16 +118,25 @@ int run_inspect(const std::string& dir) {
     const char* name = type == jr::kTypeGap ? " (gap)" : "";
     fmt::print("  type {:#06x}{}: {} records\n", type, name, count);
   }
-  for (const auto& seg : s.segments) {
-    fmt::print("  {}  feed={} schema={} records={} bytes={} seq={}..{} {}{}\n", seg.path.filename().string(),
-               seg.feed, seg.schema_id, seg.records, seg.bytes, seg.first_seq, seg.last_seq,
-               seg.records > 0 ? jr::format_wall(seg.first_wall_ns) : std::string("-"),
-               seg.end_marker ? "" : "  [no end record]");
+  fmt::print("  symbols {}\n", symbols.overall.size());
+  for (const auto& [name, n] : symbols.overall) fmt::print("  symbol {}: {} records\n", name, n);
+  for (std::size_t i = 0; i < s.segments.size(); ++i) {
+    const auto& seg = s.segments[i];
+    const auto per = symbols.per_segment.find(i);
+    fmt::print("  {}  feed={} schema={} records={} bytes={} seq={}..{} {} symbols={}{}\n",
+               seg.path.filename().string(), seg.feed, seg.schema_id, seg.records, seg.bytes, seg.first_seq,
+               seg.last_seq, seg.records > 0 ? jr::format_wall(seg.first_wall_ns) : std::string("-"),
+               per == symbols.per_segment.end() ? std::string("-") : symbol_list(per->second),
+               seg.in_progress ? "  [in progress]" : (seg.end_marker ? "" : "  [no end record]"));
+  }
+  if (symbols.undecodable > 0) {
+    fmt::print("  problem: {} Envelope records do not decode; first: {}\n", symbols.undecodable,
+               symbols.first_error);
   }
   print_gaps(s);
   for (const auto& p : s.problems) fmt::print("  problem: {}\n", p);
   for (const auto& n : s.notes) fmt::print("  note: {}\n", n);
-  return s.clean() ? kExitOk : kExitFailure;
+  return s.clean() && symbols.undecodable == 0 ? kExitOk : kExitFailure;
 }
 
 Command add_dir_command(CLI::App& app, const char* name, const char* help, int (*run)(const std::string&)) {

@@ -99,6 +99,10 @@ class MmapRing {
   middleware::CachePadded<Producer> producer_;
 };
 
+// read_ring_durable_seq: the durable seq kept in a ring file, read with pread
+// (no mapping, no write): safe while the journal that owns the ring runs.
+absl::StatusOr<std::uint64_t> read_ring_durable_seq(const std::filesystem::path& path);
+
 // for_each_ring_record: calls f(entry) for every record committed from the
 // head on, padding skipped; what recovery drains. Total over any file content.
 template <typename F>
