@@ -132,6 +132,9 @@ void Simulator::Impl::publish(const SimOutgoing& m) {
   record_line(*m.text, false);
   if (subscribers.empty()) return;
   for (const auto& conn : subscribers) deliver(*conn, m);
+  // The last message of a --count run: the truth is complete, so it goes to
+  // disk now, before sent() can report the count to another thread.
+  if (options.count != 0 && sent.load(std::memory_order_relaxed) + 1 >= options.count) record.flush();
   sent.fetch_add(1, std::memory_order_release);  // release: pairs with the acquire in Simulator::sent()
 }
 

@@ -1,0 +1,182 @@
+// Connector vs simulator, faults that end or replace the connection: close
+// frame, TCP FIN, TCP reset, oversized frame, stall, the server's connection
+// lifetime, a serverShutdown notice, our own lifetime rollover, and refused
+// websocket upgrades and snapshots. Each run is checked by SimFault::verify()
+// (trades exact except in declared gaps, books equal to the simulator's after
+// every record) and then for the fault's own effect.
+#include <regex>
+
+#include "support/fault_harness.hpp"
+
+namespace tickwire {
+namespace {
+
+using testing::JournalRecord;
+using testing::SimFault;
+using testing::TruthFault;
+
+constexpr auto npos = std::string::npos;
+
+class SessionFault : public SimFault {
+ protected:
+  // expect_reconnected: fault `name` was injected; a disconnect Status names
+  // `reason`; the connector connected and resubscribed again; the message the
+  // fault replaced is declared missing (a trade inside a gap; a depth diff
+  // followed by a resync).
+  void expect_reconnected(std::string_view name, const std::string& reason) {
+    const auto faults = truth_.faults_named(name);
+    ASSERT_FALSE(faults.empty()) << "the simulator did not inject " << name;
+    const auto disconnects = statuses("disconnected");
+    ASSERT_FALSE(disconnects.empty()) << "no disconnect journaled";
+    EXPECT_TRUE(std::regex_search(disconnects.front()->detail, std::regex(reason)))
+        << "disconnect reason: " << disconnects.front()->detail;
+    // With URL subscription the streams are in the URL: connecting again is
+    // resubscribing (the session journals `subscribed` only for SUBSCRIBE
+    // messages), and verify() has seen every stream reach its last id.
+    EXPECT_GE(statuses("connected").size(), 2u);
+    const TruthFault& f = faults.front();
+    if (f.stream.ends_with("@trade")) {
+      const auto declared = gaps(f.stream);
+      EXPECT_TRUE(std::any_of(declared.begin(), declared.end(), [&](const JournalRecord* g) {
+        return g->from_id <= f.first_id && f.first_id <= g->to_id;
+      })) << f.stream << " " << f.first_id << " (replaced by the fault) is not inside a declared gap";
+    } else if (f.stream.ends_with("@depth@100ms")) {
+      for (const auto& r : journal_) {
+        EXPECT_FALSE(r.kind == "book_delta" && r.stream() == f.stream && r.id == f.last_id)
+            << f.stream << " diff " << f.first_id << ".." << f.last_id << " was never sent";
+      }
+    }
+  }
+
+  // expect_clean_rollover: rollover Status records, every one that finished
+  // with the overlap proven; nothing lost, nothing journaled twice (verify()),
+  // the overlap's repeats counted as duplicates.
+  void expect_clean_rollover() {
+    std::size_t finished = 0;
+    for (const JournalRecord* r : statuses("rollover")) {
+      if (!r->detail.starts_with("rollover finished")) continue;
+      ++finished;
+      EXPECT_EQ(r->count, 1u) << r->detail;
+      EXPECT_NE(r->detail.find("overlap proven"), npos) << r->detail;
+    }
+    EXPECT_GE(finished, 1u) << "no rollover finished";
+    EXPECT_GT(counter("duplicates"), 0u) << "the overlap should have repeated messages";
+    EXPECT_TRUE(statuses("gap").empty());
+  }
+};
+
+TEST_F(SessionFault, CloseFrameReconnectsAndDeclaresExactGaps) {
+  ASSERT_TRUE(connector::parse_fault("close_ws:600", sim_.faults).ok());
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("close_ws", R"(closed by server \(code 1001)");
+}
+
+TEST_F(SessionFault, TcpCloseWithoutCloseFrameReconnectsAndDeclaresExactGaps) {
+  ASSERT_TRUE(connector::parse_fault("close_tcp:600", sim_.faults).ok());
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("close_tcp", "read: ");
+}
+
+TEST_F(SessionFault, TcpResetReconnectsAndDeclaresExactGaps) {
+  ASSERT_TRUE(connector::parse_fault("reset:600", sim_.faults).ok());
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("reset", "read: ");
+}
+
+TEST_F(SessionFault, OversizedFrameResetsTheConnectionNotTheProcess) {
+  ASSERT_TRUE(connector::parse_fault("oversize:600", sim_.faults).ok());
+  sim_.faults.oversize_bytes = 100'000;
+  feed_toml_ = "max_frame_bytes = \"64KiB\"\n";
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("oversize", R"(frame larger than max_frame_bytes \(65536\))");
+}
+
+TEST_F(SessionFault, StallIsDetectedByThePongTimeout) {
+  ASSERT_TRUE(connector::parse_fault("stall:600", sim_.faults).ok());
+  feed_toml_ = "ping_interval_ms = 200\npong_timeout_ms = 400\n";
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("stall", R"(no pong or frame for \d+ ms)");
+}
+
+TEST_F(SessionFault, ServerLifetimeShorterThanOursReconnectsWithExactGaps) {
+  // One forced close, at 1 s: the run (about 1.5 s) ends well before the
+  // second, so every stream has traffic after the reconnect.
+  sim_.faults.lifetime_ms = 1000;
+  sim_.count = 3500;
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("lifetime", R"(closed by server \(code 1001)");
+}
+
+TEST_F(SessionFault, ServerShutdownNoticeRollsOverWithoutGapOrDuplicate) {
+  ASSERT_TRUE(connector::parse_fault("shutdown_notice:600", sim_.faults).ok());
+  sim_.faults.shutdown_grace_ms = 3000;
+  channels_ = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+  sim_.count = 4000;
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  ASSERT_EQ(truth_.faults_named("shutdown_notice").size(), 1u);
+  expect_no_loss();
+  expect_clean_rollover();
+  EXPECT_EQ(counter("rollovers"), 1u);
+}
+
+TEST_F(SessionFault, OurLifetimeRollsOverMakeBeforeBreakWithoutGap) {
+  feed_toml_ = "max_lifetime_s = 1\nrollover_overlap_ms = 5000\n";
+  sim_.count = 8000;
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_no_loss();
+  expect_clean_rollover();
+  for (const JournalRecord* r : statuses("disconnected")) EXPECT_EQ(r->detail, "connector shutdown");
+}
+
+// RefusedUpgrade: 429 and 418 with Retry-After 1 s on the first upgrade.
+class RefusedUpgrade : public SessionFault, public ::testing::WithParamInterface<unsigned> {};
+
+TEST_P(RefusedUpgrade, BacksOffAtLeastRetryAfterThenConnects) {
+  sim_.faults.refuse_ws = {GetParam(), 1, 1};
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  const auto refusals = truth_.faults_named("refuse_ws");
+  ASSERT_EQ(refusals.size(), 1u);
+  EXPECT_EQ(refusals.front().status, GetParam());
+  EXPECT_EQ(refusals.front().retry_after, 1u);
+  std::smatch m;
+  const std::regex backoff("next connection attempt in (\\d+) ms \\(HTTP " + std::to_string(GetParam()) +
+                           ", Retry-After 1 s\\)");
+  ASSERT_TRUE(std::regex_search(log_, m, backoff)) << log_;
+  EXPECT_GE(std::stoull(m[1]), 1000u) << m[0];
+  EXPECT_EQ(statuses("connected").size(), 1u);
+  expect_no_loss();
+}
+
+INSTANTIATE_TEST_SUITE_P(Status, RefusedUpgrade, ::testing::Values(429u, 418u));
+
+TEST_F(SessionFault, RefusedSnapshotIsRetriedAndTheBookStillSyncs) {
+  sim_.faults.refuse_rest = {429, 1, 1};
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  ASSERT_EQ(truth_.faults_named("refuse_rest").size(), 1u);
+  EXPECT_NE(log_.find("book snapshot failed (attempt 1)"), npos) << log_;
+  EXPECT_EQ(statuses("resync").size(), sim_.symbols.size());
+  expect_no_loss();
+}
+
+}  // namespace
+}  // namespace tickwire
