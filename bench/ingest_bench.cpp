@@ -65,8 +65,12 @@ const std::vector<std::string> kChannels = {"trade", "bookTicker", "depth@100ms"
 struct Settings {
   std::vector<std::string> symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"};
   std::uint64_t count = 60'000;  // under the simulator's 64 Ki per-connection queue, so a slow reader is never cut off
-  double rate = 1e6;             // orders/s: market time runs ahead of nothing, the generator never sleeps
-  std::uint32_t depth_ms = 1;    // diff batching in market time; at 1e6 orders/s, 100 ms would batch 10^5 orders
+  // Orders/s: far above what the simulator can send (~2 messages per order),
+  // so market time lags the wall clock and the generator never sleeps.
+  double rate = 1e5;
+  // Diff batching in market time: at 1e5 orders/s, 100 ms would batch 10^4
+  // orders into one diff per symbol; 1 ms gives ~4% depth diffs of ~0.5 KB.
+  std::uint32_t depth_ms = 1;
   std::uint64_t seed = 7;
   int reps = 5;
 };
@@ -317,19 +321,36 @@ RunResult run_connector(const Settings& s, int run) {
   return r;
 }
 
-// generation_rate: the simulator's market alone on this thread (no network):
-// subscribed-channel messages per second, the most the simulator could send.
-double generation_rate(const Settings& s) {
+// Generation: the simulator's market alone on this thread (no network):
+// subscribed-channel messages per second, the most the simulator could send,
+// and the mix of the first `count` of them.
+struct Generation {
+  double rate = 0;
+  std::uint64_t trades = 0, quotes = 0, depth = 0, depth_bytes = 0;
+};
+
+Generation generation(const Settings& s) {
   tc::SimMarket market(s.symbols, s.rate, s.seed, tc::SimMarket::kDefaultEpochMs, s.depth_ms);
   std::vector<tc::SimMarket::Message> out;
+  Generation g;
   std::uint64_t n = 0;
   const auto t0 = Clock::now();
   while (n < s.count) {
     out.clear();
     market.advance(out);
-    for (const auto& m : out) n += m.channel != tc::SimChannel::kAggTrade;
+    for (const auto& m : out) {
+      if (m.channel == tc::SimChannel::kAggTrade || n == s.count) continue;
+      ++n;
+      g.trades += m.channel == tc::SimChannel::kTrade;
+      g.quotes += m.channel == tc::SimChannel::kBookTicker;
+      if (m.channel == tc::SimChannel::kDepth) {
+        ++g.depth;
+        g.depth_bytes += m.text.size();
+      }
+    }
   }
-  return static_cast<double>(n) / seconds_between(t0, Clock::now());
+  g.rate = static_cast<double>(n) / seconds_between(t0, Clock::now());
+  return g;
 }
 
 double median(std::vector<double> v) {
@@ -411,7 +432,14 @@ int main(int argc, char** argv) {
 
   std::vector<double> gen, floor, conn, floor_busy, conn_busy, floor_sim, floor_cpu, conn_cpu;
   for (int rep = 1; rep <= s.reps; ++rep) {
-    gen.push_back(generation_rate(s));
+    const Generation g = generation(s);
+    gen.push_back(g.rate);
+    if (rep == 1) {
+      std::printf("mix: %llu trades, %llu bookTickers, %llu depth diffs (mean %llu bytes)\n",
+                  static_cast<unsigned long long>(g.trades), static_cast<unsigned long long>(g.quotes),
+                  static_cast<unsigned long long>(g.depth),
+                  static_cast<unsigned long long>(g.depth ? g.depth_bytes / g.depth : 0));
+    }
     const RunResult f = run_floor(s);
     const RunResult c = run_connector(s, rep);
     print_run("floor", rep, f);
