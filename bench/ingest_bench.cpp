@@ -82,9 +82,10 @@ struct RunResult {
   double consumer_cpu_s = 0;  // the consuming thread's CPU time over the same span
   double process_cpu_s = 0;   // the whole process (consumer + simulator + journal flusher)
   std::string detail;
-  double rate() const { return seconds > 0 ? static_cast<double>(messages - 1) / seconds : 0; }
+  bool complete = true;  // every message consumed, no connection lost
+  double rate() const { return messages > 1 && seconds > 0 ? static_cast<double>(messages - 1) / seconds : 0; }
   // cpu_us_per_message: what one message costs the consumer, waiting excluded.
-  double cpu_us_per_message() const { return 1e6 * consumer_cpu_s / static_cast<double>(messages - 1); }
+  double cpu_us_per_message() const { return messages > 1 ? 1e6 * consumer_cpu_s / static_cast<double>(messages - 1) : 0; }
 };
 
 [[noreturn]] void fail(const std::string& what) {
@@ -142,7 +143,13 @@ RunResult run_floor(const Settings& s) {
   double cpu0 = 0, pcpu0 = 0;
   constexpr std::string_view kData = R"({"stream")";
   while (r.messages < s.count) {
-    ws.read(buffer);
+    beast::error_code ec;
+    ws.read(buffer, ec);
+    if (ec) {  // the simulator cut the connection (e.g. 64 Ki messages behind)
+      r.complete = false;
+      r.detail = fmt::format("connection lost after {} messages: {}", r.messages, ec.message());
+      break;
+    }
     const std::string_view text(static_cast<const char*>(buffer.data().data()), buffer.size());
     if (text.substr(0, kData.size()) == kData && ++r.messages == 1) {
       t0 = Clock::now();
@@ -154,7 +161,7 @@ RunResult run_floor(const Settings& s) {
   r.seconds = seconds_between(t0, Clock::now());
   r.consumer_cpu_s = thread_cpu_s() - cpu0;
   r.process_cpu_s = process_cpu_s() - pcpu0;
-  if (sim.sent() != s.count) r.detail = fmt::format("simulator sent {}", sim.sent());
+  if (sim.sent() != s.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
   beast::error_code ec;
   ws.next_layer().close(ec);
   sim.stop();
@@ -187,8 +194,14 @@ class CountingHandler final : public tc::SessionHandler {
     if (++frames_ == settings_.count) check_done();
   }
   void on_disconnected(std::string_view reason) override {
-    if (!done_.load(std::memory_order_relaxed)) disconnects_.emplace_back(reason);  // relaxed: own thread
     pipeline_.on_disconnected(reason);
+    // relaxed: done_ is only written on this thread.
+    if (done_.load(std::memory_order_relaxed)) return;
+    // The simulator cut the connection (e.g. the consumer fell 64 Ki messages
+    // behind): end the run as incomplete rather than wait forever.
+    disconnects_.emplace_back(reason);
+    poll_.cancel();
+    finish(false);
   }
   void on_backoff(std::chrono::milliseconds delay, std::string_view cause) override { pipeline_.on_backoff(delay, cause); }
   void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) override {
@@ -214,17 +227,24 @@ class CountingHandler final : public tc::SessionHandler {
   const std::vector<std::string>& disconnects() const { return disconnects_; }
 
  private:
-  // check_done: at the last frame, or (rarely) until the last snapshot lands.
+  // check_done: at the last frame, then (rarely) every 100 us until the
+  // last snapshot has landed.
   void check_done() {
     for (const auto& symbol : settings_.symbols) {
       if (pipeline_.book(symbol) == nullptr) {
         poll_.expires_after(std::chrono::microseconds(100));
         poll_.async_wait([this](boost::system::error_code ec) {
-          if (!ec) check_done();
+          // relaxed: done_ is only written on this thread.
+          if (!ec && !done_.load(std::memory_order_relaxed)) check_done();
         });
         return;
       }
     }
+    finish(true);
+  }
+
+  void finish(bool complete) {
+    result_.complete = complete;
     result_.messages = frames_;
     result_.seconds = seconds_between(t0_, Clock::now());
     result_.consumer_cpu_s = thread_cpu_s() - cpu0_;
@@ -431,6 +451,7 @@ int main(int argc, char** argv) {
   mw::TscClock::global();  // calibrate before any thread stamps
 
   std::vector<double> gen, floor, conn, floor_busy, conn_busy, floor_sim, floor_cpu, conn_cpu;
+  bool complete = true;
   for (int rep = 1; rep <= s.reps; ++rep) {
     const Generation g = generation(s);
     gen.push_back(g.rate);
@@ -444,6 +465,7 @@ int main(int argc, char** argv) {
     const RunResult c = run_connector(s, rep);
     print_run("floor", rep, f);
     print_run("connector", rep, c);
+    complete = complete && f.complete && c.complete;
     std::printf("  generator #%d  %9.0f msg/s  (market alone, no network)\n", rep, gen.back());
     floor.push_back(f.rate());
     conn.push_back(c.rate());
@@ -471,5 +493,6 @@ int main(int argc, char** argv) {
   // If the consumers were the limit, throughput would be 1 / CPU per message.
   std::printf("  consumer-bound ratio (floor CPU/msg / connector CPU/msg)  %.2f\n", median(floor_cpu) / median(conn_cpu));
   std::printf("load average at end: %s\n", load_average().c_str());
-  return 0;
+  if (!complete) std::printf("INCOMPLETE: a run lost its connection before consuming every message (see above)\n");
+  return complete ? 0 : 1;
 }
