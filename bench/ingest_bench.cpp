@@ -11,11 +11,13 @@
 // this process; each run also reports how busy the consumer thread and the
 // rest of the process (the simulator, the journal flusher) were, and a
 // generation-only run measures what the simulator's market alone can produce.
+// On 2 shared cores the simulator's send path (one websocket write per frame)
+// usually limits both consumers, so the consumers' CPU per message is
+// printed too: it is what would decide the ratio against a faster sender.
 // A plain main, not Google Benchmark: one run is one connection of N
 // messages, and the comparison needs both sides alternated in one process.
 //   bench_ingest [--count N] [--reps R] [--rate ORDERS_PER_S] [--depth-ms MS]
 //                [--symbols A,B,..] [--seed S]
-#include <sys/resource.h>
 #include <unistd.h>
 
 #include <algorithm>
