@@ -1,4 +1,5 @@
 #include "tickwire/connector/rest_client.hpp"
+#include "tls_verify.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -174,10 +175,15 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
           out.status = absl::UnavailableError(fmt::format("GET {}: tls: cannot set SNI", full));
           co_return out;
         }
-        if (options.verify_tls) secure->set_verify_callback(ssl::host_name_verification(url.host));
+        if (options.verify_tls && !detail::expect_peer_name(secure->native_handle(), url.host)) {
+          out.status = absl::UnavailableError(fmt::format("GET {}: tls: cannot set the expected host name", full));
+          co_return out;
+        }
         co_await secure->async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
         if (ec) {
-          out.status = absl::UnavailableError(fmt::format("GET {}: tls handshake: {}", full, ec.message()));
+          const std::string why = detail::verify_failure(secure->native_handle());
+          out.status = absl::UnavailableError(fmt::format("GET {}: tls handshake: {}{}{}", full, ec.message(),
+                                                          why.empty() ? "" : ": ", why));
           co_return out;
         }
       }

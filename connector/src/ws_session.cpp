@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "tickwire/connector/log.hpp"
+#include "tls_verify.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace tickwire::connector {
@@ -305,9 +306,16 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), url.host.c_str())) {
         co_return fmt::format("tls {}: cannot set SNI", url.host);
       }
-      if (options.verify_tls) ws.next_layer().set_verify_callback(ssl::host_name_verification(url.host));
+      if (options.verify_tls && !detail::expect_peer_name(ws.next_layer().native_handle(), url.host)) {
+        co_return fmt::format("tls {}: cannot set the expected host name", url.host);
+      }
       co_await ws.next_layer().async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
-      if (ec) co_return fmt::format("tls handshake {}: {}", url.host, ec.message());
+      if (ec) {
+        // OpenSSL's verify result says which check failed (unknown CA, host name, expiry).
+        const std::string why = detail::verify_failure(ws.next_layer().native_handle());
+        if (!why.empty()) co_return fmt::format("tls handshake {}: {}: {}", url.host, ec.message(), why);
+        co_return fmt::format("tls handshake {}: {}", url.host, ec.message());
+      }
     }
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout timeouts{};
