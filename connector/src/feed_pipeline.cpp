@@ -459,6 +459,13 @@ void FeedPipeline::on_connected() {
   TW_LOG_INFO(log(), "{}: connected to {}", feed_.name, feed_.url);
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
   emit_status({StatusKind::kConnected, {}, 0, 0, 0, feed_.url});
+  if (feed_.subscribe == "url") {
+    // The streams are in the URL: the connection is the (re)subscription.
+    const std::uint64_t connects = counters_.connects.load(std::memory_order_relaxed);  // relaxed: this thread writes it
+    const std::size_t streams = feed_.symbols.size() * feed_.channels.size();
+    detail_ = fmt::format("{} {} streams by URL", connects > 1 ? "resubscribed" : "subscribed", streams);
+    emit_status({StatusKind::kSubscribed, {}, 0, 0, streams, detail_});
+  }
 }
 
 void FeedPipeline::on_disconnected(std::string_view reason) {

@@ -88,7 +88,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> start_simulator(const config::Config&
   for (auto& f : feeds) {
     if (f.url == "sim://") f.url = fmt::format("ws://127.0.0.1:{}/stream", *port);
   }
-  TW_LOG_INFO(log(), "embedded simulator on 127.0.0.1:{} ({} symbols, {:g} msg/s, seed {})", *port, so.symbols.size(),
+  TW_LOG_INFO(log(), "embedded simulator on 127.0.0.1:{} ({} symbols, {:g} orders/s, seed {})", *port, so.symbols.size(),
                so.rate, so.seed);
   return sim;
 }

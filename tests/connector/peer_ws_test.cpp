@@ -214,7 +214,7 @@ class PeerWs : public ::testing::Test {
     ASSERT_EQ(expected.size(), 2u) << "the fixtures changed: " << TICKWIRE_FIXTURES_DIR;
     const Journaled journaled = check_journal(data_dir(), expected);
     EXPECT_EQ(without_shutdown(journaled),
-              (std::vector<std::string>{"status:connected", "trade", "status:rejected", "trade"}));
+              (std::vector<std::string>{"status:connected", "status:subscribed", "trade", "status:rejected", "trade"}));
     ASSERT_EQ(journaled.reject_reasons.size(), 1u);
     EXPECT_NE(journaled.reject_reasons[0].find("truncated JSON"), std::string::npos) << journaled.reject_reasons[0];
     // The final status line counts the same rejection.
@@ -250,7 +250,7 @@ TEST_F(PeerWs, JournalsTradesFromARawStreamUrl) {
   ASSERT_EQ(run.exit_code, 0) << run.out;
   const auto expected = fixture_trades({kTradeFiles[1]});
   const Journaled journaled = check_journal(data_dir(), expected);
-  EXPECT_EQ(without_shutdown(journaled), (std::vector<std::string>{"status:connected", "trade"}));
+  EXPECT_EQ(without_shutdown(journaled), (std::vector<std::string>{"status:connected", "status:subscribed", "trade"}));
   EXPECT_EQ(server.next_event("sent").value_or("<none>"), R"({"event":"sent","frames":1,"skipped":1})")
       << server.log();
 }
@@ -266,7 +266,7 @@ TEST_F(PeerWs, AnswersTheServersPingWithTheSamePayload) {
   EXPECT_EQ(server.next_event("pong").value_or("<none>"), R"({"event":"pong","data":"tickwire-ping-7"})")
       << server.log();
   const Journaled journaled = check_journal(data_dir(), fixture_trades(kTradeFiles));
-  EXPECT_EQ(without_shutdown(journaled), (std::vector<std::string>{"status:connected", "trade", "trade"}));
+  EXPECT_EQ(without_shutdown(journaled), (std::vector<std::string>{"status:connected", "status:subscribed", "trade", "trade"}));
 }
 
 // TLS: the same server behind https with certificates from a throwaway CA.
