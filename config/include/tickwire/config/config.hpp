@@ -39,8 +39,8 @@ struct FeedConfig {
   // empty = derived (the simulator's for sim://, https://api.binance.com otherwise).
   std::string rest_url;
   std::uint32_t depth_limit = 1000;     // snapshot levels: 100, 500, 1000 or 5000
-  std::uint32_t ping_interval_ms = 20'000;   // our own pings; 0 = none
-  std::uint32_t pong_timeout_ms = 60'000;    // no frame or pong for this long = dead socket
+  std::uint32_t ping_interval_ms = 20'000;   // we ping after this long without a frame; 0 = pong_timeout/2
+  std::uint32_t pong_timeout_ms = 60'000;    // dead after min(this, 2 x ping_interval) with nothing received
   std::uint32_t stale_after_ms = 0;          // a stream silent this long is restarted; 0 = off
   std::uint64_t max_lifetime_s = 85'800;     // make-before-break rollover after this (23 h 50 min)
   std::uint32_t rollover_overlap_ms = 10'000;  // longest wait for both connections to overlap
