@@ -35,12 +35,6 @@ std::uint64_t depth_weight(std::uint32_t limit) {
   return 250;
 }
 
-// channel_stream: the Binance stream name of a channel, e.g. "btcusdt@trade".
-std::string stream_name(std::string_view symbol, std::string_view channel) {
-  std::string out(symbol);
-  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-  return out + "@" + std::string(channel);
-}
 
 constexpr std::string_view kChannelNames[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 

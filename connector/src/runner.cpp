@@ -38,12 +38,6 @@ namespace {
 // thread wakes exactly as it does for Ctrl-C.
 constexpr int kLimitSignal = SIGUSR2;
 
-// stream_name: Binance's stream name, e.g. "btcusdt@depth@100ms".
-std::string stream_name(std::string_view symbol, std::string_view channel) {
-  std::string out(symbol);
-  for (char& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out + "@" + std::string(channel);
-}
 
 journal::Options journal_options(const config::Config& cfg, middleware::Profiler& profiler) {
   const auto cal = middleware::TscClock::global().calibration();

@@ -49,6 +49,15 @@ absl::StatusOr<WsUrl> parse_ws_url(std::string_view url) { return parse_url(url,
 
 absl::StatusOr<WsUrl> parse_http_url(std::string_view url) { return parse_url(url, "http", "https"); }
 
+std::string stream_name(std::string_view symbol, std::string_view channel) {
+  std::string out;
+  out.reserve(symbol.size() + 1 + channel.size());
+  for (char c : symbol) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  out += '@';
+  out += channel;
+  return out;
+}
+
 std::string with_streams(std::string_view target, const std::vector<std::string>& symbols,
                          const std::vector<std::string>& channels) {
   if (target != "/stream") return std::string(target);
@@ -58,9 +67,7 @@ std::string with_streams(std::string_view target, const std::vector<std::string>
     for (const auto& channel : channels) {
       if (!first) out += '/';
       first = false;
-      for (char c : symbol) out += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-      out += '@';
-      out += channel;
+      out += stream_name(symbol, channel);
     }
   }
   return out;

@@ -23,6 +23,10 @@ absl::StatusOr<WsUrl> parse_ws_url(std::string_view url);
 // parse_http_url: the same for "http[s]://host[:port][/path[?query]]" (tls for https).
 absl::StatusOr<WsUrl> parse_http_url(std::string_view url);
 
+// stream_name: Binance's stream name, "<symbol lower case>@<channel>", e.g.
+// "btcusdt@depth@100ms".
+std::string stream_name(std::string_view symbol, std::string_view channel);
+
 // with_streams: for a combined-stream target ("/stream" with no query) appends
 // "?streams=" with "<symbol lower case>@<channel>" for every symbol and channel;
 // any other target is returned unchanged.
