@@ -208,6 +208,22 @@ bool BinanceParser::parse_reply(od::object& root, ParsedMessage& out) {
   return true;
 }
 
+// finish_trade: the checks and conversions a trade and an aggregate trade share.
+bool BinanceParser::finish_trade(TradeEvent& t, std::uint64_t event_ms, std::uint64_t trade_ms,
+                                 std::string_view price, std::string_view size, bool buyer_is_maker) {
+  if (t.symbol.empty()) return fail("data.s: empty symbol");
+  if (!to_ns(event_ms, t.event_ns) || !to_ns(trade_ms, t.trade_ns)) return fail("data.E/T: timestamp out of range");
+  if (middleware::parse_decimal(price, t.price) != middleware::DecimalError::kOk) {
+    return fail("data.p: not an exact decimal");
+  }
+  if (middleware::parse_decimal(size, t.size) != middleware::DecimalError::kOk) {
+    return fail("data.q: not an exact decimal");
+  }
+  // m=true: the buyer was the maker, so the seller took liquidity.
+  t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
+  return true;
+}
+
 bool BinanceParser::parse_trade(od::object& data, ParsedMessage& out) {
   set_kind(out, MessageKind::kTrade, EventKind::kTrade);
   TradeEvent& t = out.trade;
@@ -225,17 +241,7 @@ bool BinanceParser::parse_trade(od::object& data, ParsedMessage& out) {
   if (get_str(data, "q", size)) return fail("data.q: expected a string");
   if (get_u64(data, "T", trade_ms)) return fail("data.T: expected an unsigned integer");
   if (data.find_field_unordered("m").get_bool().get(buyer_is_maker)) return fail("data.m: expected a boolean");
-  if (t.symbol.empty()) return fail("data.s: empty symbol");
-  if (!to_ns(event_ms, t.event_ns) || !to_ns(trade_ms, t.trade_ns)) return fail("data.E/T: timestamp out of range");
-  if (middleware::parse_decimal(price, t.price) != middleware::DecimalError::kOk) {
-    return fail("data.p: not an exact decimal");
-  }
-  if (middleware::parse_decimal(size, t.size) != middleware::DecimalError::kOk) {
-    return fail("data.q: not an exact decimal");
-  }
-  // m=true: the buyer was the maker, so the seller took liquidity.
-  t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
-  return true;
+  return finish_trade(t, event_ms, trade_ms, price, size, buyer_is_maker);
 }
 
 bool BinanceParser::parse_agg_trade(od::object& data, ParsedMessage& out) {
@@ -257,17 +263,8 @@ bool BinanceParser::parse_agg_trade(od::object& data, ParsedMessage& out) {
   if (get_u64(data, "l", t.last_trade_id)) return fail("data.l: expected an unsigned integer");
   if (get_u64(data, "T", trade_ms)) return fail("data.T: expected an unsigned integer");
   if (data.find_field_unordered("m").get_bool().get(buyer_is_maker)) return fail("data.m: expected a boolean");
-  if (t.symbol.empty()) return fail("data.s: empty symbol");
   if (t.first_trade_id > t.last_trade_id) return fail("data.f: first trade id greater than last (data.l)");
-  if (!to_ns(event_ms, t.event_ns) || !to_ns(trade_ms, t.trade_ns)) return fail("data.E/T: timestamp out of range");
-  if (middleware::parse_decimal(price, t.price) != middleware::DecimalError::kOk) {
-    return fail("data.p: not an exact decimal");
-  }
-  if (middleware::parse_decimal(size, t.size) != middleware::DecimalError::kOk) {
-    return fail("data.q: not an exact decimal");
-  }
-  t.aggressor = buyer_is_maker ? Side::kSell : Side::kBuy;
-  return true;
+  return finish_trade(t, event_ms, trade_ms, price, size, buyer_is_maker);
 }
 
 bool BinanceParser::parse_book_ticker(od::object& data, ParsedMessage& out) {

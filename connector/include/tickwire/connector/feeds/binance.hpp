@@ -87,6 +87,8 @@ class BinanceParser {
   bool parse_event(simdjson::ondemand::object& event, ParsedMessage& out);
   bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);
   bool parse_trade(simdjson::ondemand::object& data, ParsedMessage& out);
+  bool finish_trade(TradeEvent& t, std::uint64_t event_ms, std::uint64_t trade_ms, std::string_view price,
+                    std::string_view size, bool buyer_is_maker);
   bool parse_agg_trade(simdjson::ondemand::object& data, ParsedMessage& out);
   bool parse_book_ticker(simdjson::ondemand::object& data, ParsedMessage& out);
   bool parse_depth_update(simdjson::ondemand::object& data, ParsedMessage& out);
