@@ -31,14 +31,6 @@ namespace {
 
 constexpr auto kAwait = asio::use_awaitable;
 
-milliseconds parse_retry_after(std::string_view value) {
-  unsigned long long seconds = 0;
-  const auto* end = value.data() + value.size();
-  auto [ptr, ec] = std::from_chars(value.data(), end, seconds);
-  if (value.empty() || ec != std::errc{} || ptr != end) return milliseconds(-1);
-  return milliseconds(static_cast<std::int64_t>(std::min<unsigned long long>(seconds, 86'400ULL * 7)) * 1000);
-}
-
 std::string clip(std::string_view s, std::size_t n = 200) {
   return std::string(s.substr(0, n)) + (s.size() > n ? "..." : "");
 }
@@ -223,7 +215,8 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     if (out.http_status >= 200 && out.http_status < 300) co_return out;
     if (out.http_status == 429 || out.http_status == 418) {
       const auto it = res.find(http::field::retry_after);
-      auto wait = it != res.end() ? parse_retry_after(it->value()) : milliseconds(-1);
+      auto wait = it != res.end() ? parse_retry_after(it->value(), std::chrono::system_clock::now())
+                                  : milliseconds(-1);
       const auto cause = wait.count() >= 0
                              ? fmt::format("HTTP {}, Retry-After {} s", out.http_status,
                                            std::chrono::duration_cast<std::chrono::seconds>(wait).count())

@@ -21,6 +21,7 @@
 #include <type_traits>
 
 #include "tickwire/connector/log.hpp"
+#include "tickwire/connector/rate_limit.hpp"
 #include "tls_verify.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
@@ -51,16 +52,6 @@ bool is_control_reply(const char* data, std::size_t size) {
   s.remove_prefix(start);
   return s.starts_with("{\"result\"") || s.starts_with("{\"id\"") || s.starts_with("{\"error\"") ||
          s.starts_with("{\"code\"");
-}
-
-// parse_retry_after: the delta-seconds form of Retry-After (what Binance
-// sends); an HTTP-date or garbage gives -1.
-milliseconds parse_retry_after(std::string_view value) {
-  unsigned long long seconds = 0;
-  const auto* end = value.data() + value.size();
-  auto [ptr, ec] = std::from_chars(value.data(), end, seconds);
-  if (ec != std::errc{} || ptr != end || value.empty()) return milliseconds(-1);
-  return milliseconds(static_cast<std::int64_t>(std::min<unsigned long long>(seconds, 86'400ULL * 7)) * 1000);
 }
 
 std::string clip(std::string_view s, std::size_t n = 200) {
@@ -396,7 +387,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     }
     conn.http_status = response.result_int();
     const auto it = response.find(http::field::retry_after);
-    if (it != response.end()) conn.retry_after = parse_retry_after(it->value());
+    if (it != response.end()) conn.retry_after = parse_retry_after(it->value(), std::chrono::system_clock::now());
     if (conn.retry_after.count() >= 0) {
       return fmt::format("HTTP {}, Retry-After {} s", conn.http_status,
                          std::chrono::duration_cast<std::chrono::seconds>(conn.retry_after).count());

@@ -79,3 +79,54 @@ TEST(SlidingWindowLimiter, ThreadsSharingOneLimiterNeverExceedIt) {
 
 }  // namespace
 }  // namespace tickwire::connector
+
+namespace tickwire::connector {
+namespace {
+
+using std::chrono::milliseconds;
+
+// 1994-11-06 08:49:37 UTC, the RFC's example instant.
+std::chrono::system_clock::time_point rfc_example() {
+  using namespace std::chrono;
+  return sys_days(year(1994) / November / 6) + hours(8) + minutes(49) + seconds(37);
+}
+
+TEST(RetryAfter, DelaySecondsAreReadAndCapped) {
+  const auto now = rfc_example();
+  EXPECT_EQ(parse_retry_after("120", now), milliseconds(120'000));
+  EXPECT_EQ(parse_retry_after(" 0 ", now), milliseconds(0));
+  EXPECT_EQ(parse_retry_after("999999999999", now), milliseconds(7LL * 86'400'000));
+  EXPECT_EQ(parse_retry_after("99999999999999999999999", now), milliseconds(7LL * 86'400'000));
+}
+
+TEST(RetryAfter, AllThreeHttpDateFormatsAreReadRelativeToNow) {
+  const auto now = rfc_example() - std::chrono::seconds(90);
+  EXPECT_EQ(parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT", now), milliseconds(90'000));
+  EXPECT_EQ(parse_retry_after("Sunday, 06-Nov-94 08:49:37 GMT", now), milliseconds(90'000));
+  EXPECT_EQ(parse_retry_after("Sun Nov  6 08:49:37 1994", now), milliseconds(90'000));
+  // Ten days ahead: capped at seven.
+  EXPECT_EQ(parse_retry_after("Wed Nov 16 08:49:37 1994", now), milliseconds(7LL * 86'400'000));
+}
+
+TEST(RetryAfter, APastDateMeansNowAndTwoDigitYearsStayWithinFiftyYears) {
+  const auto now = rfc_example();
+  EXPECT_EQ(parse_retry_after("Sat, 05 Nov 1994 08:49:37 GMT", now), milliseconds(0));
+  // In 2026 "26" is 2026 and "99" is 1999 (more than 50 years ahead would be 2099).
+  using namespace std::chrono;
+  const auto in_2026 = sys_days(year(2026) / November / 22) + hours(20);
+  EXPECT_EQ(parse_retry_after("Sunday, 22-Nov-26 20:00:05 GMT", in_2026), milliseconds(5'000));
+  EXPECT_EQ(parse_retry_after("Monday, 22-Nov-99 20:00:05 GMT", in_2026), milliseconds(0));
+}
+
+TEST(RetryAfter, GarbageIsMinusOne) {
+  const auto now = rfc_example();
+  for (const char* bad : {"", "soon", "12s", "-5", "1.5", "Sun, 6 Nov 1994 08:49:37 GMT",
+                          "Sun, 06 Nov 1994 08:49:37 UTC", "Sun, 31 Feb 1994 08:49:37 GMT",
+                          "Sun, 06 Foo 1994 08:49:37 GMT", "Sun, 06 Nov 1994 25:49:37 GMT",
+                          "Sun, 06 Nov 1994 08:49:37 GMT trailing", "Sun Nov  6 08:49:37 94"}) {
+    EXPECT_EQ(parse_retry_after(bad, now), milliseconds(-1)) << '"' << bad << '"';
+  }
+}
+
+}  // namespace
+}  // namespace tickwire::connector

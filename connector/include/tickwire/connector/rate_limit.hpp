@@ -13,6 +13,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <utility>
 
 namespace tickwire::connector {
@@ -58,5 +59,14 @@ class SlidingWindowLimiter {
   std::uint64_t used_ = 0;                                          // sum of taken_; guarded by mutex_
   std::uint64_t refused_ = 0;                                       // guarded by mutex_
 };
+
+// parse_retry_after: how long an HTTP Retry-After header value asks us to
+// wait, measured from `now`. Both forms of RFC 9110 section 10.2.3 are read:
+// delay-seconds ("120") and an HTTP-date in any of the three formats a
+// recipient must accept ("Sun, 06 Nov 1994 08:49:37 GMT", the obsolete
+// "Sunday, 06-Nov-94 08:49:37 GMT" and "Sun Nov  6 08:49:37 1994"). A date
+// in the past gives 0; every wait is capped at 7 days; anything else gives
+// -1 ms (the caller then uses its own default).
+std::chrono::milliseconds parse_retry_after(std::string_view value, std::chrono::system_clock::time_point now);
 
 }  // namespace tickwire::connector
