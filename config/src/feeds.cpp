@@ -122,6 +122,7 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
     return t.invalid("depth_limit",
                      fmt::format("expected one of 100, 500, 1000, 5000, got {}", feed.depth_limit));
   }
+  if (auto s = t.read_bool("snapshot_on_reconnect", feed.snapshot_on_reconnect); !s.ok()) return s;
   if (auto s = t.read_uint32("ping_interval_ms", feed.ping_interval_ms, 0); !s.ok()) return s;
   if (auto s = t.read_uint32("pong_timeout_ms", feed.pong_timeout_ms, 100); !s.ok()) return s;
   if (auto s = t.read_uint32("stale_after_ms", feed.stale_after_ms, 0); !s.ok()) return s;
@@ -139,7 +140,7 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
 absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = t.check_known({"name", "exchange", "url", "symbols", "channels", "ca_file",
                               "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
-                              "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
+                              "snapshot_on_reconnect", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
                               "backoff_max_ms", "max_connects_per_5min"});
       !s.ok()) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <utility>
 
 #include "tickwire/connector/log.hpp"
 #include "tickwire/connector/rest_client.hpp"
@@ -401,6 +402,26 @@ void FeedPipeline::on_snapshot_body(middleware::SymbolId id, std::string body) {
   }
   msg.snapshot.symbol = st.name;
   const std::uint64_t snapshot_id = msg.snapshot.last_update_id;
+  if (std::exchange(st.verifying, false) && !st.sync->needs_snapshot()) {
+    // A check after a reconnect, and the book is still valid: diffs applied
+    // since have proven it up to its id. A snapshot at or before that id
+    // confirms it; a later one means updates were missed and nothing has
+    // shown it yet, so they are declared and the snapshot replaces the book
+    // (diffs still in flight are then stale, or straddle it, and apply).
+    const std::uint64_t held = st.sync->last_update_id();
+    if (snapshot_id <= held) {
+      st.fetching = false;
+      st.snapshot_attempts = 0;
+      TW_LOG_INFO(log(), "{}: {}: book checked after reconnect: snapshot {} is at or before the book's {}",
+                  feed_.name, st.name, snapshot_id, held);
+      return;
+    }
+    counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    detail_ = fmt::format("book update ids missing: {}..{} (changed while disconnected); replaced by snapshot {}",
+                          held + 1, snapshot_id, snapshot_id);
+    TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+    emit_symbol_status(st, {StatusKind::kGap, st.name, held + 1, snapshot_id, snapshot_id - held, detail_});
+  }
   const book::SyncResult r = st.sync->on_snapshot(msg.snapshot);
   switch (r.outcome) {
     case book::SyncOutcome::kSynced: {
@@ -459,6 +480,20 @@ void FeedPipeline::on_connected() {
     const std::size_t streams = feed_.symbols.size() * feed_.channels.size();
     detail_ = fmt::format("{} {} streams by URL", connects > 1 ? "resubscribed" : "subscribed", streams);
     emit_status({StatusKind::kSubscribed, {}, 0, 0, streams, detail_});
+  }
+  // relaxed: this thread writes it.
+  if (feed_.snapshot_on_reconnect && counters_.connects.load(std::memory_order_relaxed) > 1) verify_books();
+}
+
+void FeedPipeline::verify_books() {
+  // While disconnected the books may have moved. A busy book finds out from
+  // its next diff (a gap, then a resync); a quiet one would not until the
+  // market moves again, so every synced book is checked against a snapshot.
+  for (std::size_t i = 0; i < states_.size(); ++i) {
+    SymbolState& st = states_[i];
+    if (st.fetching || st.sync->needs_snapshot()) continue;  // already resyncing, or never synced
+    st.verifying = true;
+    request_snapshot(static_cast<middleware::SymbolId>(i), std::chrono::milliseconds(0));
   }
 }
 

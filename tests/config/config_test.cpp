@@ -91,6 +91,7 @@ TEST(Config, OmittedOptionalKeysTakeTheirDefaults) {
   EXPECT_EQ(feed.subscribe, "url");
   EXPECT_EQ(feed.rest_url, "");
   EXPECT_EQ(feed.depth_limit, 1000u);
+  EXPECT_TRUE(feed.snapshot_on_reconnect);
   EXPECT_EQ(feed.ping_interval_ms, 20'000u);
   EXPECT_EQ(feed.pong_timeout_ms, 60'000u);
   EXPECT_EQ(feed.stale_after_ms, 0u);
@@ -169,7 +170,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
   EXPECT_EQ(error_of(with("urls = \"sim://\"\n")),
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
-            "ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
+            "snapshot_on_reconnect, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
             "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads)");
@@ -241,6 +242,7 @@ TEST(Config, SessionKeysAreReadAndChecked) {
                                  "subscribe = \"message\"\n"
                                  "rest_url = \"http://127.0.0.1:8080\"\n"
                                  "depth_limit = 5000\n"
+                                 "snapshot_on_reconnect = false\n"
                                  "stale_after_ms = 3000\n"
                                  "max_lifetime_s = 5\n"
                                  "backoff_initial_ms = 10\n"
@@ -252,6 +254,7 @@ TEST(Config, SessionKeysAreReadAndChecked) {
   EXPECT_EQ(feed.subscribe, "message");
   EXPECT_EQ(feed.rest_url, "http://127.0.0.1:8080");
   EXPECT_EQ(feed.depth_limit, 5000u);
+  EXPECT_FALSE(feed.snapshot_on_reconnect);
   EXPECT_EQ(feed.stale_after_ms, 3000u);
   EXPECT_EQ(feed.max_lifetime_s, 5u);
 
@@ -261,6 +264,8 @@ TEST(Config, SessionKeysAreReadAndChecked) {
   EXPECT_EQ(error_of(with("rest_url = \"https://api.binance.com/api\"\n")),
             "test.toml:7: feeds[0].rest_url: expected a scheme and authority only (no path), got "
             "\"https://api.binance.com/api\"");
+  EXPECT_EQ(error_of(with("snapshot_on_reconnect = 1\n")),
+            "test.toml:7: feeds[0].snapshot_on_reconnect: expected a boolean (true or false), got integer");
   EXPECT_EQ(error_of(with("depth_limit = 20\n")),
             "test.toml:7: feeds[0].depth_limit: expected one of 100, 500, 1000, 5000, got 20");
   EXPECT_EQ(error_of(with("backoff_initial_ms = 50\nbackoff_max_ms = 10\n")),

@@ -108,6 +108,73 @@ TEST_F(SessionFault, StallIsDetectedByThePongTimeout) {
   expect_reconnected("stall", R"(no pong or frame for \d+ ms)");
 }
 
+TEST_F(SessionFault, MessageSubscriptionIsRestoredExactlyAfterReconnect) {
+  ASSERT_TRUE(connector::parse_fault("close_tcp:600", sim_.faults).ok());
+  feed_toml_ = "subscribe = \"message\"\n";
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  expect_reconnected("close_tcp", "read: ");
+  // One SUBSCRIBE round per connection, each acknowledged for every stream;
+  // verify() has seen every stream deliver up to its last id afterwards.
+  const auto subscribed = statuses("subscribed");
+  ASSERT_GE(subscribed.size(), 2u);
+  EXPECT_TRUE(std::regex_search(subscribed.front()->detail, std::regex("^subscribed 4 streams on connection 1$")))
+      << subscribed.front()->detail;
+  EXPECT_TRUE(std::regex_search(subscribed[1]->detail, std::regex("^resubscribed 4 streams on connection \\d+$")))
+      << subscribed[1]->detail;
+  for (const JournalRecord* r : subscribed) EXPECT_EQ(r->count, 4u) << r->detail;
+}
+
+TEST_F(SessionFault, SilentStreamIsRestartedByTheStaleWatchdog) {
+  // From message 600 on, the first connection never again delivers that
+  // message's stream; the socket and every other stream stay alive, so only
+  // the per-stream watchdog can notice.
+  ASSERT_TRUE(connector::parse_fault("gap:600", sim_.faults).ok());
+  sim_.faults.gap_messages = 1'000'000;
+  feed_toml_ = "stale_after_ms = 300\n";
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  const auto faults = truth_.faults_named("gap");
+  ASSERT_FALSE(faults.empty());
+  const std::string silenced = faults.front().stream;
+  const auto disconnects = statuses("disconnected");
+  ASSERT_FALSE(disconnects.empty()) << "the watchdog never restarted the connection";
+  EXPECT_TRUE(std::regex_search(disconnects.front()->detail,
+                                std::regex("restart: no data for 300 ms on .*" + silenced)))
+      << disconnects.front()->detail << " (silenced: " << silenced << ")";
+  EXPECT_GE(statuses("connected").size(), 2u);
+}
+
+TEST_F(SessionFault, BookThatChangedWhileDisconnectedIsReplacedAfterReconnect) {
+  // Only depth, and the connection closes on the run's last message: no diff
+  // follows the reconnect, so nothing but a snapshot can show that the book
+  // moved while the connector was away.
+  channels_ = {"depth@100ms"};
+  sim_.depth_interval_ms = 5;
+  sim_.count = 300;
+  ASSERT_TRUE(connector::parse_fault("close_ws:300", sim_.faults).ok());
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  verify();
+  const auto faults = truth_.faults_named("close_ws");
+  ASSERT_EQ(faults.size(), 1u);
+  const TruthFault& f = faults.front();
+  ASSERT_TRUE(f.stream.ends_with("@depth@100ms")) << f.stream;
+  EXPECT_EQ(f.last_id, truth_.last_id(f.stream)) << "the lost diff should be the stream's last";
+  const auto declared = gaps(f.stream);
+  ASSERT_EQ(declared.size(), 1u) << "the missed diff must be declared";
+  EXPECT_LE(declared.front()->from_id, f.first_id) << declared.front()->detail;
+  EXPECT_EQ(declared.front()->to_id, f.last_id) << declared.front()->detail;
+  EXPECT_NE(declared.front()->detail.find("changed while disconnected"), npos) << declared.front()->detail;
+  // The other symbol's book did not move: checked, not replaced.
+  for (const JournalRecord* r : gaps(f.stream == "btcusdt@depth@100ms" ? "ethusdt@depth@100ms"
+                                                                       : "btcusdt@depth@100ms")) {
+    ADD_FAILURE() << "unexpected gap on the quiet book: " << r->detail;
+  }
+}
+
 TEST_F(SessionFault, ServerLifetimeShorterThanOursReconnectsWithExactGaps) {
   // One forced close, at 1 s: the run (about 1.5 s) ends well before the
   // second, so every stream has traffic after the reconnect.

@@ -39,6 +39,10 @@ struct FeedConfig {
   // empty = derived (the simulator's for sim://, https://api.binance.com otherwise).
   std::string rest_url;
   std::uint32_t depth_limit = 1000;     // snapshot levels: 100, 500, 1000 or 5000
+  // After a reconnect, fetch a snapshot of every synced book to check it (a
+  // book that changed while disconnected is replaced and the gap journaled,
+  // even if no further diff arrives). Costs one REST request per symbol.
+  bool snapshot_on_reconnect = true;
   std::uint32_t ping_interval_ms = 20'000;   // we ping after this long without a frame; 0 = pong_timeout/2
   std::uint32_t pong_timeout_ms = 60'000;    // dead after min(this, 2 x ping_interval) with nothing received
   std::uint32_t stale_after_ms = 0;          // a stream silent this long is restarted; 0 = off

@@ -161,6 +161,7 @@ class FeedPipeline final : public SessionHandler {
     std::string trade_subject, agg_subject, quote_subject, book_subject, status_subject;
     std::unique_ptr<book::BookSync> sync;  // only with the depth channel
     bool fetching = false;                 // a snapshot request is in flight or scheduled
+    bool verifying = false;                // that request checks a synced book after a reconnect
     std::uint32_t snapshot_attempts = 0;   // consecutive failed snapshot attempts
     std::unique_ptr<boost::asio::steady_timer> retry;  // the next snapshot attempt
     bool gap_open = false;                 // a book gap/invalid book not yet resynced
@@ -196,6 +197,8 @@ class FeedPipeline final : public SessionHandler {
   void on_snapshot_body(middleware::SymbolId id, std::string body);
   void snapshot_failed(middleware::SymbolId id, std::string_view why, std::chrono::milliseconds retry_after);
   void journal_book(SymbolState& state);
+  // verify_books: after a reconnect, a snapshot request for every synced book.
+  void verify_books();
 
   void schedule_stale_check();
   void check_stale();
