@@ -123,6 +123,12 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
                      fmt::format("expected one of 100, 500, 1000, 5000, got {}", feed.depth_limit));
   }
   if (auto s = t.read_bool("snapshot_on_reconnect", feed.snapshot_on_reconnect); !s.ok()) return s;
+  std::size_t unit = feed.time_unit == "us" ? 1 : 0;
+  if (auto s = t.read_choice("time_unit", {"ms", "us"}, unit); !s.ok()) return s;
+  feed.time_unit = unit == 1 ? "us" : "ms";
+  if (feed.time_unit == "us" && feed.url == "sim://") {
+    return t.invalid("time_unit", "expected \"ms\" with url \"sim://\" (the simulator sends millisecond times)");
+  }
   if (auto s = t.read_uint32("ping_interval_ms", feed.ping_interval_ms, 0); !s.ok()) return s;
   if (auto s = t.read_uint32("pong_timeout_ms", feed.pong_timeout_ms, 100); !s.ok()) return s;
   if (auto s = t.read_uint32("stale_after_ms", feed.stale_after_ms, 0); !s.ok()) return s;
@@ -140,7 +146,7 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
 absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = t.check_known({"name", "exchange", "url", "symbols", "channels", "ca_file",
                               "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
-                              "snapshot_on_reconnect", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
+                              "snapshot_on_reconnect", "time_unit", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
                               "backoff_max_ms", "max_connects_per_5min"});
       !s.ok()) {

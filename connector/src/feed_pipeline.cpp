@@ -51,6 +51,7 @@ FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, cons
       journal_(context.journal), counters_(context.counters), profiler_(context.profiler),
       stages_(PipelineStages::register_in(context.profiler)), encoder_(context.buffers),
       status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
+  if (feed_.time_unit == "us") parser_.set_time_unit(feeds::TimeUnit::kMicroseconds);
   want_depth_ = std::find(feed_.channels.begin(), feed_.channels.end(), "depth@100ms") != feed_.channels.end();
   // Configured symbols get their state (subjects, books, streams) now, not on the hot path.
   for (const auto& symbol : feed_.symbols) state_of(symbols_.intern(symbol));

@@ -191,6 +191,7 @@ class Connector {
       } else {
         url->target = with_streams(url->target, feed.symbols, feed.channels);
       }
+      if (feed.time_unit == "us") url->target = with_query_param(url->target, "timeUnit=MICROSECOND");
       auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
       if (auto s = pipeline.ok(); !s.ok()) return s;
       pipeline.set_limit(options_.max_messages, [] { ::kill(::getpid(), kLimitSignal); });

@@ -73,4 +73,11 @@ std::string with_streams(std::string_view target, const std::vector<std::string>
   return out;
 }
 
+std::string with_query_param(std::string_view target, std::string_view param) {
+  std::string out(target);
+  out += target.find('?') == std::string_view::npos ? '?' : '&';
+  out += param;
+  return out;
+}
+
 }  // namespace tickwire::connector

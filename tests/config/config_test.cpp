@@ -92,6 +92,7 @@ TEST(Config, OmittedOptionalKeysTakeTheirDefaults) {
   EXPECT_EQ(feed.rest_url, "");
   EXPECT_EQ(feed.depth_limit, 1000u);
   EXPECT_TRUE(feed.snapshot_on_reconnect);
+  EXPECT_EQ(feed.time_unit, "ms");
   EXPECT_EQ(feed.ping_interval_ms, 20'000u);
   EXPECT_EQ(feed.pong_timeout_ms, 60'000u);
   EXPECT_EQ(feed.stale_after_ms, 0u);
@@ -170,7 +171,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
   EXPECT_EQ(error_of(with("urls = \"sim://\"\n")),
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
-            "snapshot_on_reconnect, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
+            "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
             "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads)");
@@ -264,6 +265,15 @@ TEST(Config, SessionKeysAreReadAndChecked) {
   EXPECT_EQ(error_of(with("rest_url = \"https://api.binance.com/api\"\n")),
             "test.toml:7: feeds[0].rest_url: expected a scheme and authority only (no path), got "
             "\"https://api.binance.com/api\"");
+  EXPECT_EQ(error_of(with("time_unit = \"ns\"\n")),
+            "test.toml:7: feeds[0].time_unit: expected one of \"ms\", \"us\", got \"ns\"");
+  auto us = load_string(replacing(5, "url = \"wss://stream.binance.com:9443/stream\"") + "time_unit = \"us\"\n",
+                        "test.toml");
+  ASSERT_TRUE(us.ok()) << us.status();
+  EXPECT_EQ(us->feeds[0].time_unit, "us");
+  EXPECT_EQ(error_of(with("time_unit = \"us\"\n")),
+            "test.toml:7: feeds[0].time_unit: expected \"ms\" with url \"sim://\" (the simulator sends "
+            "millisecond times)");
   EXPECT_EQ(error_of(with("snapshot_on_reconnect = 1\n")),
             "test.toml:7: feeds[0].snapshot_on_reconnect: expected a boolean (true or false), got integer");
   EXPECT_EQ(error_of(with("depth_limit = 20\n")),

@@ -41,6 +41,26 @@ TEST(BinanceParser, ParsesACombinedStreamTrade) {
   EXPECT_EQ(m.trade.trade_ns, 1700000000120000000u);
 }
 
+TEST(BinanceParser, MicrosecondTimestampsKeepTheirMicroseconds) {
+  // A connection opened with timeUnit=MICROSECOND: E and T have 16 digits.
+  BinanceParser p;
+  p.set_time_unit(TimeUnit::kMicroseconds);
+  auto m = parse(p, R"({"e":"trade","E":1700000000123456,"s":"BTCUSDT","t":42,"p":"1","q":"1",)"
+                    R"("T":1700000000120789,"m":true,"M":true})");
+  ASSERT_EQ(m.kind, MessageKind::kTrade) << p.error();
+  EXPECT_EQ(m.trade.event_ns, 1700000000123456000u);
+  EXPECT_EQ(m.trade.trade_ns, 1700000000120789000u);
+  auto d = parse(p, R"({"e":"depthUpdate","E":1672515782136001,"s":"BNBBTC","U":157,"u":160,"b":[],"a":[]})");
+  ASSERT_EQ(d.event, EventKind::kBookDelta) << p.error();
+  EXPECT_EQ(d.delta.event_ns, 1672515782136001000u);
+  // The same digits read as milliseconds would overflow 64-bit nanoseconds: rejected, not wrapped.
+  BinanceParser ms;
+  auto bad = parse(ms, R"({"e":"trade","E":18446744073709552,"s":"BTCUSDT","t":42,"p":"1","q":"1",)"
+                       R"("T":1,"m":true,"M":true})");
+  EXPECT_EQ(bad.kind, MessageKind::kError);
+  EXPECT_NE(ms.error().find("timestamp out of range"), std::string_view::npos) << ms.error();
+}
+
 TEST(BinanceParser, AcceptsFieldsInAnyOrderAndRawStreams) {
   BinanceParser p;
   auto m = parse(p, R"({"m":false,"q":"2","p":"1.5","t":7,"s":"ETHBTC","T":2,"E":3,"e":"trade"})");

@@ -49,5 +49,11 @@ TEST(WsUrl, BuildsCombinedStreamTargets) {
   EXPECT_EQ(with_streams("/ws/btcusdt@trade", {"BTCUSDT"}, {"trade"}), "/ws/btcusdt@trade");
 }
 
+TEST(WsUrl, AppendsAQueryParameterToEitherForm) {
+  EXPECT_EQ(with_query_param("/ws/btcusdt@trade", "timeUnit=MICROSECOND"), "/ws/btcusdt@trade?timeUnit=MICROSECOND");
+  EXPECT_EQ(with_query_param("/stream?streams=btcusdt@trade", "timeUnit=MICROSECOND"),
+            "/stream?streams=btcusdt@trade&timeUnit=MICROSECOND");
+}
+
 }  // namespace
 }  // namespace tickwire::connector

@@ -8,9 +8,6 @@ namespace {
 
 namespace od = simdjson::ondemand;
 
-constexpr std::uint64_t kNsPerMs = 1'000'000;
-// The largest millisecond timestamp whose nanosecond value fits in 64 bits.
-constexpr std::uint64_t kMaxMs = UINT64_MAX / kNsPerMs;
 
 void set_kind(ParsedMessage& out, MessageKind kind, EventKind event) {
   out.kind = kind;
@@ -42,13 +39,17 @@ std::string_view first_key(const char* data, std::size_t size) {
   return {data + start, i - start};
 }
 
-bool to_ns(std::uint64_t ms, std::uint64_t& ns) {
-  if (ms > kMaxMs) return false;
-  ns = ms * kNsPerMs;
-  return true;
+}  // namespace
+
+void BinanceParser::set_time_unit(TimeUnit unit) {
+  ns_per_unit_ = unit == TimeUnit::kMicroseconds ? 1'000 : 1'000'000;
 }
 
-}  // namespace
+bool BinanceParser::to_ns(std::uint64_t t, std::uint64_t& ns) const {
+  if (t > UINT64_MAX / ns_per_unit_) return false;  // the nanosecond value would not fit in 64 bits
+  ns = t * ns_per_unit_;
+  return true;
+}
 
 BinanceParser::BinanceParser() {
   // If this fails (out of memory), parse() allocates on demand as usual.

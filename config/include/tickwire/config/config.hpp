@@ -43,6 +43,9 @@ struct FeedConfig {
   // book that changed while disconnected is replaced and the gap journaled,
   // even if no further diff arrives). Costs one REST request per symbol.
   bool snapshot_on_reconnect = true;
+  // Exchange timestamp unit: "ms" (Binance's default) or "us" (the URL gets
+  // timeUnit=MICROSECOND and event/trade times keep their microseconds).
+  std::string time_unit = "ms";
   std::uint32_t ping_interval_ms = 20'000;   // we ping after this long without a frame; 0 = pong_timeout/2
   std::uint32_t pong_timeout_ms = 60'000;    // dead after min(this, 2 x ping_interval) with nothing received
   std::uint32_t stale_after_ms = 0;          // a stream silent this long is restarted; 0 = off

@@ -33,4 +33,8 @@ std::string stream_name(std::string_view symbol, std::string_view channel);
 std::string with_streams(std::string_view target, const std::vector<std::string>& symbols,
                          const std::vector<std::string>& channels);
 
+// with_query_param: `target` with "name=value" appended to its query
+// ("/ws/btcusdt@trade" -> "/ws/btcusdt@trade?timeUnit=MICROSECOND").
+std::string with_query_param(std::string_view target, std::string_view param);
+
 }  // namespace tickwire::connector

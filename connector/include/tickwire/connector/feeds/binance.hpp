@@ -53,6 +53,9 @@ struct ParsedMessage {
   ServerShutdown shutdown;
 };
 
+// TimeUnit: what one unit of a Binance E/T timestamp is.
+enum class TimeUnit : std::uint8_t { kMilliseconds, kMicroseconds };
+
 class BinanceParser {
  public:
   // kInitialLevels: levels reserved per side at construction, per vector.
@@ -63,6 +66,11 @@ class BinanceParser {
   static constexpr std::size_t kInitialCapacity = 64 * 1024;
 
   BinanceParser();
+
+  // set_time_unit: the unit of the exchange's E/T timestamps: milliseconds
+  // (the default) or microseconds (a connection opened with
+  // timeUnit=MICROSECOND).
+  void set_time_unit(TimeUnit unit);
 
   // parse: one websocket message. `data` must be followed by at least
   // simdjson::SIMDJSON_PADDING readable bytes (their content does not
@@ -82,6 +90,8 @@ class BinanceParser {
   // The parse_* steps fill the one ParsedMessage that parse() returns (no
   // copies of the large result) and return false, with error_ set, on error.
   bool fail(std::string_view what);
+  // to_ns: an exchange timestamp in nanoseconds; false if it does not fit.
+  bool to_ns(std::uint64_t t, std::uint64_t& ns) const;
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
   bool parse_snapshot(const char* data, std::size_t size, ParsedMessage& out);
   bool parse_event(simdjson::ondemand::object& event, ParsedMessage& out);
@@ -102,6 +112,7 @@ class BinanceParser {
   // The error text when it has to be composed (field + position); error_
   // points here or at a literal.
   std::string error_text_;
+  std::uint64_t ns_per_unit_ = 1'000'000;  // nanoseconds per E/T timestamp unit
   std::vector<PriceLevel> bids_;
   std::vector<PriceLevel> asks_;
 };
