@@ -15,12 +15,15 @@
 
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
 
 namespace tickwire {
 namespace {
 
 using testing::Subprocess;
 using testing::TempDir;
+using testing::lines_of;
+using testing::read_text;
 using testing::run_command;
 
 constexpr std::uint64_t kMessages = 3000;
@@ -31,22 +34,6 @@ struct SentTrade {
   std::uint64_t trade_id, event_ms, trade_ms;
   bool buyer_is_maker;
 };
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::vector<SentTrade> parse_sent(const std::string& text) {
   simdjson::dom::parser parser;
@@ -110,7 +97,7 @@ TEST_F(EndToEnd, JournalsExactlyWhatTheSimulatorSentInSequenceOrder) {
   ASSERT_EQ(run.exit_code, 0);
   stop_sim();
 
-  const auto sent = parse_sent(read_file(dir_ / "sent.ndjson"));
+  const auto sent = parse_sent(read_text(dir_ / "sent.ndjson"));
   ASSERT_EQ(sent.size(), kMessages);
 
   auto replay = run_command({TICKWIRE_BINARY, "replay", (dir_ / "data").string()});
@@ -151,7 +138,7 @@ TEST_F(EndToEnd, RecordsDecodeWithTheIndependentCapnpTool) {
                                   (dir_ / "data").string() + "' --format capnp | capnp decode '" + schema +
                                   "' Envelope --short"});
   ASSERT_EQ(decoded.exit_code, 0) << decoded.out;
-  const auto sent = parse_sent(read_file(dir_ / "sent.ndjson"));
+  const auto sent = parse_sent(read_text(dir_ / "sent.ndjson"));
   ASSERT_EQ(sent.size(), 50u);
   std::size_t trades = 0;
   for (const auto& line : lines_of(decoded.out)) {
@@ -171,7 +158,7 @@ TEST_F(EndToEnd, ReplaysARangeOneSymbolAndCsv) {
                           "--no-status"});
   ASSERT_EQ(run.exit_code, 0);
   stop_sim();
-  const auto sent = parse_sent(read_file(dir_ / "sent.ndjson"));
+  const auto sent = parse_sent(read_text(dir_ / "sent.ndjson"));
   const std::string data = (dir_ / "data").string();
   simdjson::dom::parser parser;
 

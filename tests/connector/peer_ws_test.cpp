@@ -23,6 +23,7 @@
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
 #include "support/test_ca.hpp"
+#include "support/text_file.hpp"
 
 namespace tickwire {
 namespace {
@@ -32,6 +33,8 @@ using testing::NodeWsServer;
 using testing::Subprocess;
 using testing::TempDir;
 using testing::TestCa;
+using testing::lines_of;
+using testing::read_text;
 using testing::run_command;
 
 // The fixture files the server replays: one raw trade event (exchange docs)
@@ -49,22 +52,6 @@ struct FixtureTrade {
   std::uint64_t trade_id, event_ms, trade_ms;
   bool buyer_is_maker;
 };
-
-std::string read_text(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-
-std::vector<std::string> lines_of(const std::string& text) {
-  std::vector<std::string> out;
-  std::istringstream in(text);
-  for (std::string line; std::getline(in, line);) {
-    if (!line.empty()) out.push_back(line);
-  }
-  return out;
-}
 
 // fixture_trades: the trade events of the given fixture files (one JSON
 // message per line, raw or combined-stream), in file order.

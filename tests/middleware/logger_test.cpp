@@ -19,9 +19,12 @@
 #include <vector>
 
 #include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
 
 namespace tickwire::middleware {
 namespace {
+
+using tickwire::testing::read_text;
 
 #if defined(TICKWIRE_TSAN)
 constexpr int kStressThreads = 4;
@@ -77,13 +80,6 @@ struct Fixture {
   }
   Fixture() : Fixture([](LoggerOptions&) {}) {}
 };
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 // The sum of N over "N messages dropped on thread X" lines.
 std::uint64_t reported_drops(const std::vector<std::string>& lines) {
@@ -269,7 +265,7 @@ TEST(Logger, ShutdownFlushesARotatingFileAndLaterCallsAreSkipped) {
   EXPECT_EQ(evaluations, 0);
   std::string expected;
   for (int i = 0; i < 100; ++i) expected += fmt::format("info line {}\n", i);
-  EXPECT_EQ(read_file(dir / "tickwire.log"), expected);
+  EXPECT_EQ(read_text(dir / "tickwire.log"), expected);
 }
 
 TEST(Logger, CreateRejectsARingThatIsNotAPowerOfTwo) {
@@ -308,7 +304,7 @@ TEST(LoggerDeathTest, AFatalSignalWritesTheRecordsStillInTheRings) {
         std::abort();
       },
       ::testing::KilledBySignal(SIGABRT), "");
-  const std::string text = read_file(crash_path);
+  const std::string text = read_text(crash_path);
   EXPECT_NE(text.find("fatal signal"), std::string::npos) << text;
   EXPECT_NE(text.find("[info] "), std::string::npos) << text;
   EXPECT_NE(text.find("before the crash 1\n"), std::string::npos) << text;

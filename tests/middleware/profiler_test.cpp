@@ -12,9 +12,12 @@
 #include <vector>
 
 #include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
 
 namespace tickwire::middleware {
 namespace {
+
+using tickwire::testing::read_text;
 
 #if defined(TICKWIRE_TSAN)
 constexpr int kPerThread = 2'000;
@@ -37,13 +40,6 @@ std::vector<std::uint64_t> values_for(int t, int n) {
   std::vector<std::uint64_t> v(static_cast<std::size_t>(n));
   for (auto& x : v) x = static_cast<std::uint64_t>(dist(rng)) + 1;
   return v;
-}
-
-std::string read_file(const std::filesystem::path& p) {
-  std::ifstream in(p);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
 }
 
 TEST(Profiler, RegisteringANameTwiceReturnsTheSameStage) {
@@ -173,7 +169,7 @@ TEST(Profiler, WritesOneParsableHgrmFilePerStage) {
   ASSERT_TRUE(p.write_hgrm(dir.path()).ok());
 
   for (const auto& [file, count] : {std::pair{"parse.hgrm", 500}, std::pair{"ring_write.hgrm", 1}}) {
-    const std::string text = read_file(dir / file);
+    const std::string text = read_text(dir / file);
     ASSERT_FALSE(text.empty()) << file;
     EXPECT_EQ(text.rfind("       Value   Percentile   TotalCount 1/(1-Percentile)", 0), 0U) << text;
     const auto at = text.find("Total count    = ");

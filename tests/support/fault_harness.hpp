@@ -38,6 +38,7 @@
 #include "support/sim_truth.hpp"
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/connector/simulator.hpp"
 #include "tickwire/journal/tailer.hpp"
@@ -223,13 +224,6 @@ class SimFault : public ::testing::Test {
   std::map<std::string, connector::SimBook> sim_books_;
 
  private:
-  static std::string read_text(const std::filesystem::path& p) {
-    std::ifstream in(p);
-    std::stringstream ss;
-    ss << in.rdbuf();
-    return ss.str();
-  }
-
   std::filesystem::path write_config(std::uint16_t port) {
     std::string symbols, channels;
     for (const auto& s : sim_.symbols) symbols += (symbols.empty() ? "\"" : ", \"") + s + "\"";
