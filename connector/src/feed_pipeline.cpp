@@ -4,11 +4,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <utility>
 
 #include "tickwire/connector/log.hpp"
-#include "tickwire/connector/rest_client.hpp"
-#include "tickwire/middleware/status_text.hpp"
 #include "tickwire/middleware/subject.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
@@ -20,21 +17,9 @@ namespace {
 constexpr std::uint64_t kRejectLogFirst = 10;
 constexpr std::uint64_t kRejectLogEvery = 1000;
 
-// Snapshot retries: capped exponential, at least the server's Retry-After.
-constexpr std::chrono::milliseconds kSnapshotRetryInitial{200};
-constexpr std::chrono::milliseconds kSnapshotRetryMax{30'000};
-
 // ticks_between: b - a, or 0 if a thread that moved between cores read a
 // TSC behind the one it read before.
 std::uint64_t ticks_between(std::uint64_t a, std::uint64_t b) noexcept { return b > a ? b - a : 0; }
-
-// depth_weight: Binance's REST weight of GET /api/v3/depth for `limit`.
-std::uint64_t depth_weight(std::uint32_t limit) {
-  if (limit <= 100) return 5;
-  if (limit <= 500) return 25;
-  if (limit <= 1000) return 50;
-  return 250;
-}
 
 
 constexpr std::string_view kChannelNames[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
@@ -334,140 +319,6 @@ void FeedPipeline::emit_symbol_status(SymbolState& state, const StatusEvent& sta
 
 void FeedPipeline::heartbeat() { emit_status({StatusKind::kHeartbeat, {}, 0, 0, events_, {}}); }
 
-// --- book snapshots --------------------------------------------------------
-
-void FeedPipeline::request_snapshot(middleware::SymbolId id, std::chrono::milliseconds delay) {
-  SymbolState& st = states_[id];
-  if (io_.rest == nullptr || io_.io == nullptr) {
-    if (!st.fetching) {
-      TW_LOG_WARN(log(), "{}: {}: the book needs a snapshot but no REST client is attached", feed_.name, st.name);
-    }
-    st.fetching = true;  // nothing will come; do not ask again
-    return;
-  }
-  st.fetching = true;
-  if (delay.count() == 0) {
-    fetch_snapshot(id);
-    return;
-  }
-  if (!st.retry) st.retry = std::make_unique<boost::asio::steady_timer>(*io_.io);
-  st.retry->expires_after(delay);
-  st.retry->async_wait([this, id, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-    const auto live = alive.lock();
-    if (ec || !live || !*live) return;
-    fetch_snapshot(id);
-  });
-}
-
-void FeedPipeline::fetch_snapshot(middleware::SymbolId id) {
-  SymbolState& st = states_[id];
-  std::string url = fmt::format("{}/api/v3/depth?symbol={}&limit={}", io_.rest_base, st.name, feed_.depth_limit);
-  TW_LOG_INFO(log(), "{}: {}: fetching book snapshot {}", feed_.name, st.name, url);
-  io_.rest->get(std::move(url), depth_weight(feed_.depth_limit),
-                [this, id, alive = std::weak_ptr<bool>(alive_)](RestResponse response) {
-                  const auto live = alive.lock();
-                  if (!live || !*live) return;
-                  if (!response.status.ok()) {
-                    snapshot_failed(id, middleware::status_text(response.status), response.retry_after);
-                    return;
-                  }
-                  on_snapshot_body(id, std::move(response.body));
-                });
-}
-
-void FeedPipeline::snapshot_failed(middleware::SymbolId id, std::string_view why,
-                                   std::chrono::milliseconds retry_after) {
-  SymbolState& st = states_[id];
-  ++st.snapshot_attempts;
-  const auto shift = std::min<std::uint32_t>(st.snapshot_attempts - 1, 16);
-  std::chrono::milliseconds delay = kSnapshotRetryInitial * (std::int64_t{1} << shift);
-  delay = std::min(delay, kSnapshotRetryMax);
-  delay = std::max(delay, retry_after);
-  TW_LOG_WARN(log(), "{}: {}: book snapshot failed (attempt {}): {}; retrying in {} ms", feed_.name, st.name,
-              st.snapshot_attempts, why, delay.count());
-  request_snapshot(id, delay);
-}
-
-void FeedPipeline::on_snapshot_body(middleware::SymbolId id, std::string body) {
-  SymbolState& st = states_[id];
-  const std::size_t size = body.size();
-  snapshot_buf_ = std::move(body);
-  snapshot_buf_.resize(size + simdjson::SIMDJSON_PADDING, ' ');
-  feeds::ParsedMessage msg = parser_.parse_depth_snapshot(snapshot_buf_.data(), size);
-  if (msg.event != feeds::EventKind::kBookSnapshot) {
-    counters_.rejected.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-    detail_ = fmt::format("book snapshot for {} rejected: {}", st.name, parser_.error());
-    emit_symbol_status(st, {StatusKind::kRejected, st.name, 0, 0, 1, detail_});
-    snapshot_failed(id, detail_, std::chrono::milliseconds(0));
-    return;
-  }
-  msg.snapshot.symbol = st.name;
-  const std::uint64_t snapshot_id = msg.snapshot.last_update_id;
-  if (std::exchange(st.verifying, false) && !st.sync->needs_snapshot()) {
-    // A check after a reconnect, and the book is still valid: diffs applied
-    // since have proven it up to its id. A snapshot at or before that id
-    // confirms it; a later one means updates were missed and nothing has
-    // shown it yet, so they are declared and the snapshot replaces the book
-    // (diffs still in flight are then stale, or straddle it, and apply).
-    const std::uint64_t held = st.sync->last_update_id();
-    if (snapshot_id <= held) {
-      st.fetching = false;
-      st.snapshot_attempts = 0;
-      TW_LOG_INFO(log(), "{}: {}: book checked after reconnect: snapshot {} is at or before the book's {}",
-                  feed_.name, st.name, snapshot_id, held);
-      return;
-    }
-    counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-    detail_ = fmt::format("book update ids missing: {}..{} (changed while disconnected); replaced by snapshot {}",
-                          held + 1, snapshot_id, snapshot_id);
-    TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
-    emit_symbol_status(st, {StatusKind::kGap, st.name, held + 1, snapshot_id, snapshot_id - held, detail_});
-  }
-  const book::SyncResult r = st.sync->on_snapshot(msg.snapshot);
-  switch (r.outcome) {
-    case book::SyncOutcome::kSynced: {
-      st.fetching = false;
-      st.snapshot_attempts = 0;
-      counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-      journal_book(st);
-      detail_ = fmt::format("book synced from snapshot {}: {} buffered diffs applied, {} discarded; valid at {}",
-                            snapshot_id, r.applied, r.discarded, st.sync->last_update_id());
-      TW_LOG_INFO(log(), "{}: {}: {}", feed_.name, st.name, detail_);
-      emit_symbol_status(st, {StatusKind::kResync, st.name, snapshot_id, st.sync->last_update_id(), r.applied,
-                              detail_});
-      return;
-    }
-    case book::SyncOutcome::kSnapshotTooOld:
-      TW_LOG_INFO(log(), "{}: {}: snapshot {} is older than the buffered diffs (missing {}..{}); fetching another",
-                  feed_.name, st.name, snapshot_id, r.from_id, r.to_id);
-      request_snapshot(id, kSnapshotRetryInitial);
-      return;
-    case book::SyncOutcome::kGap:
-      counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-      detail_ = fmt::format("book update ids missing: {}..{} (in the buffered diffs); resyncing", r.from_id, r.to_id);
-      emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, r.to_id - r.from_id + 1, detail_});
-      request_snapshot(id, kSnapshotRetryInitial);
-      return;
-    default:
-      detail_ = fmt::format("book snapshot {} unusable ({}); fetching another", snapshot_id,
-                            r.outcome == book::SyncOutcome::kCrossed ? "crossed" : "negative size");
-      emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
-      snapshot_failed(id, detail_, std::chrono::milliseconds(0));
-      return;
-  }
-}
-
-void FeedPipeline::journal_book(SymbolState& st) {
-  // A resync is rare and the image is large: allocating here is fine.
-  const std::vector<PriceLevel> bids = st.sync->book().levels(book::BookSide::kBid);
-  const std::vector<PriceLevel> asks = st.sync->book().levels(book::BookSide::kAsk);
-  const BookSnapshotEvent image{st.name, st.sync->last_update_id(), bids, asks};
-  const Stamp s = stamp(middleware::TscClock::now_ticks());
-  const auto bytes = encoder_.encode_book_snapshot(s, feed_.name, image);
-  emit(s, st.book_subject, bytes, middleware::TscClock::now_ticks());
-  market_event_done();
-}
-
 // --- session events ----------------------------------------------------------
 
 void FeedPipeline::on_connected() {
@@ -484,18 +335,6 @@ void FeedPipeline::on_connected() {
   }
   // relaxed: this thread writes it.
   if (feed_.snapshot_on_reconnect && counters_.connects.load(std::memory_order_relaxed) > 1) verify_books();
-}
-
-void FeedPipeline::verify_books() {
-  // While disconnected the books may have moved. A busy book finds out from
-  // its next diff (a gap, then a resync); a quiet one would not until the
-  // market moves again, so every synced book is checked against a snapshot.
-  for (std::size_t i = 0; i < states_.size(); ++i) {
-    SymbolState& st = states_[i];
-    if (st.fetching || st.sync->needs_snapshot()) continue;  // already resyncing, or never synced
-    st.verifying = true;
-    request_snapshot(static_cast<middleware::SymbolId>(i), std::chrono::milliseconds(0));
-  }
 }
 
 void FeedPipeline::on_disconnected(std::string_view reason) {
