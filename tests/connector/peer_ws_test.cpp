@@ -242,6 +242,32 @@ TEST_F(PeerWs, JournalsTradesFromARawStreamUrl) {
       << server.log();
 }
 
+TEST_F(PeerWs, MicrosecondTimeUnitIsRequestedAndKept) {
+  // Binance sends 16-digit E/T when the URL asks for timeUnit=MICROSECOND.
+  NodeWsServer server(serving({"--raw", R"({"stream":"ethusdt@trade","data":{"e":"trade","E":1700000000123456,)"
+                                        R"("s":"ETHUSDT","t":5,"p":"1.5","q":"2","T":1700000000120789,)"
+                                        R"("m":false,"M":true}})"}));
+  const auto config = write_config("ws://127.0.0.1:" + std::to_string(server.port()) + "/stream", {"ETHUSDT"},
+                                   "time_unit = \"us\"\n");
+  const CommandResult run = run_command(connector_command(config, {"--max-messages", "1"}));
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  const auto connection = server.next_event("connection").value_or("<none>");
+  EXPECT_NE(connection.find(R"("path":"/stream?streams=ethusdt@trade&timeUnit=MICROSECOND")"), std::string::npos)
+      << connection;
+  const CommandResult replay = run_command({TICKWIRE_BINARY, "replay", data_dir().string(), "--format", "jsonl"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.out;
+  simdjson::dom::parser parser;
+  std::size_t trades = 0;
+  for (const auto& line : lines_of(replay.out)) {
+    simdjson::dom::element rec = parser.parse(line);
+    if (std::string_view(rec["kind"]) != "trade") continue;
+    ++trades;
+    EXPECT_EQ(std::uint64_t(rec["exch_ns"]), 1700000000123456000u) << line;
+    EXPECT_EQ(std::uint64_t(rec["trade_ns"]), 1700000000120789000u) << line;
+  }
+  EXPECT_EQ(trades, 1u) << replay.out;
+}
+
 TEST_F(PeerWs, AnswersTheServersPingWithTheSamePayload) {
   // The second trade waits for the pong: the run reaches its limit only if
   // the connector answered.
