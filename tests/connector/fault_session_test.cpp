@@ -113,6 +113,7 @@ TEST_F(SessionFault, MessageSubscriptionIsRestoredExactlyAfterReconnect) {
   feed_toml_ = "subscribe = \"message\"\n";
   run();
   ASSERT_FALSE(HasFatalFailure());
+  forget_before_subscription();
   verify();
   expect_reconnected("close_tcp", "read: ");
   // One SUBSCRIBE round per connection, each acknowledged for every stream;
