@@ -64,7 +64,7 @@ std::string clip(std::string_view s, std::size_t n = 200) {
 // session's bookkeeping and by its coroutine; all on the feed thread.
 struct Conn {
   Conn(asio::io_context& io, std::uint32_t g, bool cand, middleware::PoolAllocatorState& buffers)
-      : generation(g), candidate(cand), sub_timer(io), lifetime(io),
+      : generation(g), candidate(cand), sub_timer(io), lifetime(io), liveness(io),
         buffer(middleware::PoolAllocator<char>(buffers)) {}
 
   std::uint32_t generation;
@@ -83,6 +83,12 @@ struct Conn {
   std::size_t acks = 0;
   asio::steady_timer sub_timer;  // SUBSCRIBE spacing and reply timeout
   asio::steady_timer lifetime;   // max_lifetime -> rollover
+  asio::steady_timer liveness;   // the periodic silence check (watch_liveness)
+  // Frames received (data and control): the read loop only increments it;
+  // watch_liveness compares it between checks, so no timer is re-armed per frame.
+  std::uint64_t rx_frames = 0;
+  bool ping_in_flight = false;
+  bool silent = false;           // dropped for silence by watch_liveness
   std::function<void()> close;   // graceful websocket close, once up
   std::function<void()> abort;   // socket close, while connecting
   // The frame buffer: one per connection, its memory from the connector's
@@ -245,6 +251,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn.abort = nullptr;
     conn.sub_timer.cancel();
     conn.lifetime.cancel();
+    conn.liveness.cancel();
     if (!conn.retired && !conn.candidate) {
       TW_LOG_WARN(log(), "{}{}: connection {} ended: {}", options.url.host, options.url.target, conn.generation,
                   std::string_view(conn.end_reason));
@@ -311,10 +318,11 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout timeouts{};
     timeouts.handshake_timeout = options.connect_timeout;
-    // Beast pings after idle_timeout / 2 without a frame and drops the
-    // connection when nothing at all arrives for idle_timeout.
-    timeouts.idle_timeout = options.idle_timeout;
-    timeouts.keep_alive_pings = true;
+    // No idle timeout in Beast: it re-arms a timer (a timerfd_settime
+    // system call) on every read, about a third of the cost of a frame at
+    // full rate. watch_liveness() checks a frame counter instead.
+    timeouts.idle_timeout = websocket::stream_base::none();
+    timeouts.keep_alive_pings = false;
     ws.set_option(timeouts);
     ws.read_message_max(options.max_frame_bytes);
     ws.set_option(websocket::stream_base::decorator([](websocket::request_type& req) {
@@ -352,9 +360,12 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn->close = [w = std::weak_ptr(ws)] {
       if (auto s = w.lock()) s->async_close(websocket::close_code::normal, [s](beast::error_code) {});
     };
+    // Pings and pongs count as traffic; Beast answers pings itself.
+    ws->control_callback([c = conn.get()](websocket::frame_type, beast::string_view) { ++c->rx_frames; });
     if (!conn->candidate) handler.on_connected();
     if (!conn->close_reason.empty()) request_close(*conn, conn->close_reason);
     asio::co_spawn(io, watch_lifetime(shared_from_this(), conn), asio::detached);
+    asio::co_spawn(io, watch_liveness<kTls>(shared_from_this(), conn, ws), asio::detached);
     if (options.subscribe.empty()) {
       conn->subscribed = true;
       notify();
@@ -363,7 +374,8 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     }
     for (;;) {
       const std::size_t n = co_await ws->async_read(conn->buffer, asio::redirect_error(kAwait, ec));
-      if (ec) co_return describe(ec, *ws);
+      if (ec) co_return conn->silent ? silence_reason() : describe(ec, *ws);
+      ++conn->rx_frames;
       const std::uint64_t rx_ticks = middleware::TscClock::now_ticks();
       // Make SIMDJSON_PADDING bytes of capacity follow the data, so the parser
       // reads the frame in place. prepare() may move the data: read the
@@ -481,6 +493,52 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     notify();
   }
 
+  // watch_liveness: every idle_timeout / 8, looks whether any frame arrived
+  // since the last look. After idle_timeout / 2 of silence it sends one ping;
+  // after idle_timeout it closes the socket (the read loop then ends with
+  // silence_reason()). The connection's coroutine holds `ws`; this one only
+  // observes it.
+  template <bool kTls>
+  static asio::awaitable<void> watch_liveness(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
+                                              std::weak_ptr<Stream<kTls>> ws) {
+    const auto idle = self->options.idle_timeout;
+    const auto period = std::max<SteadyClock::duration>(idle / 8, std::chrono::milliseconds(1));
+    std::uint64_t seen = conn->rx_frames;
+    auto last_rx = SteadyClock::now();
+    bool pinged = false;  // one ping per silence
+    for (;;) {
+      conn->liveness.expires_after(period);
+      beast::error_code ec;
+      co_await conn->liveness.async_wait(asio::redirect_error(kAwait, ec));
+      if (ec || conn->ended || self->stopping) co_return;
+      const auto now = SteadyClock::now();
+      if (conn->rx_frames != seen) {
+        seen = conn->rx_frames;
+        last_rx = now;
+        pinged = false;
+        continue;
+      }
+      auto s = ws.lock();
+      if (!s) co_return;
+      if (now - last_rx >= idle) {
+        conn->silent = true;
+        beast::error_code ignored;
+        beast::get_lowest_layer(*s).socket().close(ignored);
+        co_return;
+      }
+      if (now - last_rx >= idle / 2 && !pinged && !conn->ping_in_flight) {
+        pinged = true;
+        conn->ping_in_flight = true;
+        // Beast allows a ping beside a data write; never two pings at once.
+        s->async_ping({}, [s, conn](beast::error_code) { conn->ping_in_flight = false; });
+      }
+    }
+  }
+
+  std::string silence_reason() const {
+    return fmt::format("no pong or frame for {} ms: connection dropped", options.idle_timeout.count());
+  }
+
   // watch_lifetime: rolls over a connection that reached max_lifetime.
   static asio::awaitable<void> watch_lifetime(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
     conn->lifetime.expires_after(self->options.max_lifetime);
@@ -548,9 +606,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       ++stats.oversized_frames;
       return fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
     }
-    if (ec == beast::error::timeout) {
-      return fmt::format("no pong or frame for {} ms: connection dropped", options.idle_timeout.count());
-    }
+    if (ec == beast::error::timeout) return silence_reason();
     if (ec == websocket::error::closed) {
       return fmt::format("closed by server (code {}, reason '{}')", static_cast<unsigned>(ws.reason().code),
                          std::string(ws.reason().reason.c_str()));
