@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <bit>
 #include <system_error>
+#include <thread>
 
 #include "flusher.hpp"
 #include "tickwire/journal/io.hpp"
@@ -13,6 +14,14 @@
 
 namespace tickwire::journal {
 namespace {
+
+// A producer blocked on a full ring (FullPolicy::kBlock) resumes once this
+// share of the ring is free, not at the first batch the flusher releases:
+// spinning batch by batch kept one of two cores busy, the core the flusher's
+// helper needs to warm the next segment. It polls kFullSpins times, then sleeps.
+constexpr std::size_t kResumeFreeDivisor = 8;
+constexpr int kFullSpins = 64;
+constexpr auto kFullSleep = std::chrono::microseconds(20);
 
 absl::Status validate(const Options& o) {
   if (o.dir.empty()) return absl::InvalidArgumentError("journal options: dir is empty");
@@ -179,7 +188,18 @@ bool Journal::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t typ
       return true;
     }
     if (options_.full_policy == FullPolicy::kDrop || flusher_->failed()) return drop(seq);
-    middleware::cpu_relax();
+    wait_for_space();
+  }
+}
+
+void Journal::wait_for_space() {
+  const std::size_t resume = ring_.capacity() / kResumeFreeDivisor;
+  for (int polls = 0; ring_.free_bytes() < resume && !flusher_->failed(); ++polls) {
+    if (polls < kFullSpins) {
+      middleware::cpu_relax();
+    } else {
+      std::this_thread::sleep_for(kFullSleep);
+    }
   }
 }
 
