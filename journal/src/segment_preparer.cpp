@@ -1,57 +1,9 @@
 #include "segment_preparer.hpp"
 
-#include <sys/mman.h>
-
 #include <algorithm>
 #include <utility>
 
 namespace tickwire::journal {
-namespace {
-
-// Warming goes in steps of this size, so retired segments and spare requests
-// wait at most one step (about 1 ms at the 2 GB/s this host allocates page cache).
-constexpr std::size_t kWarmStep = 2u << 20;
-constexpr std::size_t kMaxWarm = 2;
-// The spare prepare_now() makes is written from the moment the threads start,
-// so the helper warms it from this offset on: starting at 0 it would fault the
-// same pages as the writer, side by side, instead of getting ahead of it.
-constexpr std::size_t kFirstWarmSkip = 4u << 20;
-
-}  // namespace
-
-SegmentPreparer::Warm::Warm(Warm&& other) noexcept
-    : data(std::exchange(other.data, nullptr)), size(other.size), done(other.done) {}
-
-SegmentPreparer::Warm::~Warm() {
-  if (data != nullptr) ::munmap(data, size);
-}
-
-void SegmentPreparer::queue_warm(const SpareSegment& spare, std::size_t from) {
-  // Not io::Mapping: the mapping is read-only, changes no byte of the file and
-  // failing to make it only costs speed, so it is no storage operation for the
-  // fault hook to count or fail. It holds the file, not the descriptor, so it
-  // stays valid whoever closes the spare's descriptor.
-  void* p = ::mmap(nullptr, spare.capacity, PROT_READ, MAP_SHARED, spare.file.fd(), 0);
-  if (p == MAP_FAILED) return;
-  if (warm_.size() == kMaxWarm) warm_.pop_front();
-  Warm& w = warm_.emplace_back();
-  w.data = static_cast<std::byte*>(p);
-  w.size = spare.capacity;
-  w.done = std::min(from, spare.capacity);
-}
-
-bool SegmentPreparer::warm_step(Warm& w) {
-  if (w.done >= w.size) return false;
-  const std::size_t n = std::min(kWarmStep, w.size - w.done);
-  // Read faults fill the page cache (zeroed pages of the reserved blocks, no
-  // I/O); the writer's write faults then only map them and mark them dirty.
-  // Safety: [done, done + n) lies inside the mapping. Fails (EFAULT, no signal)
-  // past the end of a file truncated meanwhile, EINVAL before Linux 5.14: warming
-  // stops, nothing else changes.
-  if (::madvise(w.data + w.done, n, MADV_POPULATE_READ) != 0) return false;
-  w.done += n;
-  return w.done < w.size;
-}
 
 SegmentPreparer::SegmentPreparer(std::filesystem::path dir, std::uint32_t index_interval, std::size_t capacity)
     : dir_(std::move(dir)), index_interval_(index_interval), capacity_(capacity) {}
@@ -72,7 +24,6 @@ absl::Status SegmentPreparer::discard(SpareSegment& spare) {
 absl::Status SegmentPreparer::prepare_now(std::uint64_t segment_index) {
   auto spare = prepare_spare(dir_, segment_index, index_interval_, capacity_);
   if (!spare.ok()) return spare.status();
-  queue_warm(*spare, kFirstWarmSkip);
   std::lock_guard lock(mu_);
   spare_ = std::move(*spare);
   wanted_index_ = segment_index;
@@ -139,7 +90,7 @@ void SegmentPreparer::run() {
   if (!stopping_) started_ = true;
   while (started_) {
     cv_.wait(lock, [&] {
-      return stopping_ || !retired_.empty() || (wanted_index_ != 0 && !spare_ && error_.ok()) || !warm_.empty();
+      return stopping_ || !retired_.empty() || (wanted_index_ != 0 && !spare_ && error_.ok());
     });
     if (wanted_index_ != 0 && !spare_ && error_.ok() && !stopping_) {
       // The spare first: the flusher's next roll waits for it; retirements only delay durable_seq.
@@ -150,7 +101,6 @@ void SegmentPreparer::run() {
       lock.lock();
       preparing_ = false;
       if (spare.ok()) {
-        queue_warm(*spare, 0);
         spare_ = std::move(*spare);
       } else {
         record(spare.status());
@@ -176,14 +126,7 @@ void SegmentPreparer::run() {
       continue;
     }
     if (stopping_) break;
-    if (!warm_.empty()) {
-      // Last: a roll waits for the spare, wait_retired() for the retired segments.
-      lock.unlock();
-      if (!warm_step(warm_.front())) warm_.pop_front();
-      lock.lock();
-    }
   }
-  warm_.clear();
   if (spare_) {
     record(discard(*spare_));
     spare_.reset();
@@ -198,7 +141,6 @@ absl::Status SegmentPreparer::stop() {
   cv_.notify_all();
   if (started_) cv_.wait(lock, [&] { return exited_; });
   exited_ = true;
-  warm_.clear();
   if (spare_) {  // prepare_now() made it and the helper never ran
     record(discard(*spare_));
     spare_.reset();

@@ -4,10 +4,7 @@
 // write, one small sync and two renames instead of creating a file and
 // syncing the whole old one while the producer's ring fills. Before start()
 // (Journal::open draining a crashed ring) and after stop(), the same work
-// runs inline on the caller's thread. When idle it warms the spare: fills its
-// page cache (read faults through a read-only mapping of its own), so the
-// flusher's write faults find the pages made instead of allocating and
-// zeroing them, which was most of the flusher's time on ext4.
+// runs inline on the caller's thread.
 #pragma once
 
 #include <absl/status/status.h>
@@ -57,21 +54,6 @@ class SegmentPreparer {
  private:
   void record(absl::Status s);  // mu_ held
   static absl::Status discard(SpareSegment& spare);
-  // Warming: a read-only mapping of a prepared segment and how much of it is populated.
-  struct Warm {
-    std::byte* data = nullptr;
-    std::size_t size = 0;
-    std::size_t done = 0;
-    Warm() = default;
-    Warm(Warm&& other) noexcept;
-    Warm& operator=(Warm&&) = delete;
-    Warm(const Warm&) = delete;
-    ~Warm();
-  };
-  // queue_warm: a Warm for `spare` from byte `from` on joins warm_; skipped if it cannot be mapped.
-  void queue_warm(const SpareSegment& spare, std::size_t from);
-  // warm_step: populates the next chunk of `w`; false once it is done (or cannot go on).
-  static bool warm_step(Warm& w);
 
   const std::filesystem::path dir_;
   const std::uint32_t index_interval_;
@@ -87,10 +69,6 @@ class SegmentPreparer {
   std::optional<SpareSegment> spare_;
   std::uint64_t wanted_index_ = 0;  // the spare the helper should make next (0: none)
   std::deque<RetiredSegment> retired_;
-  // Segments to warm, oldest first (at most two: the oldest is dropped). Not
-  // guarded by mu_: only the helper touches it once run() started (before, only
-  // prepare_now; after it returned, only stop()).
-  std::deque<Warm> warm_;
   std::atomic<std::uint64_t> durable_seq_{0};  // written under mu_; read by the flusher without it
   absl::Status error_;
 };
