@@ -84,9 +84,8 @@ clockid_t thread_clock(const std::string& name) {
 // Sustained append rate (the slower of producer and flusher). Counters, per
 // record, from after open to before close (the last segment's truncation and
 // sync not included): flush_cpu_ns, the flusher thread's CPU time; seg_cpu_ns,
-// its helper's (spares, warming their page cache, finishing rolled-out
-// segments); drain_cpu_ns, every journal thread but the producer, to after
-// close. Unlike the rate, these do not depend on what else the machine runs:
+// its helper's (spares, finishing rolled-out segments); drain_cpu_ns, every
+// journal thread but the producer, to after close. Unlike the rate, these do not depend on what else the machine runs:
 // 1e9 / flush_cpu_ns is the rate the flusher drains with a core to itself.
 void BM_JournalAppend(benchmark::State& state) {
   BenchDir dir;

@@ -181,9 +181,9 @@ absl::Status RetiredSegment::finish() {
   if (auto s = file_.sync_data(); !s.ok()) return s;
   // The segment is on disk: its pages go back to the allocator now, for the
   // next segments, instead of staying as cache until reclaim. Fresh pages cost
-  // the writer (or the warming helper) 5-15x more to fault in on this host (a
-  // VM that returns free memory to its host) than recently freed ones; a
-  // reader of a finished segment reads it from disk.
+  // the writer 5-15x more to fault in on a VM that returns free memory to its
+  // host (free page reporting) than recently freed ones. A reader of a
+  // finished segment reads it from disk.
   file_.drop_cache();
   if (auto s = index_file_.close(); !s.ok()) return s;
   return file_.close();
