@@ -191,12 +191,14 @@ bool Journal::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t typ
       return true;
     }
     if (options_.full_policy == FullPolicy::kDrop || flusher_->failed()) return drop(seq);
-    wait_for_space();
+    wait_for_space(payload.size());
   }
 }
 
-void Journal::wait_for_space() {
-  const std::size_t resume = ring_.capacity() / kResumeFreeDivisor;
+void Journal::wait_for_space(std::size_t payload_bytes) {
+  // Twice the record's ring footprint always fits it, padding at the wrap included.
+  const std::size_t resume = std::max(ring_.capacity() / kResumeFreeDivisor,
+                                      2 * align_record(kRingRecordHeaderSize + payload_bytes));
   for (int polls = 0; ring_.free_bytes() < resume && !flusher_->failed(); ++polls) {
     if (polls < kFullSpins) {
       middleware::cpu_relax();

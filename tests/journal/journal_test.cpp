@@ -88,6 +88,28 @@ TEST(Journal, BlockPolicyWaitsOutAFullRingAndLosesNothing) {
   }
 }
 
+TEST(Journal, BlockPolicyWaitsForRoomForRecordsLargerThanAnEighthOfTheRing) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.ring_bytes = 4096;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_GE((*j)->max_payload(), 1500u);
+  constexpr std::uint64_t kRecords = 2'000;
+  for (std::uint64_t seq = 1; seq <= kRecords; ++seq) {
+    std::vector<std::byte> p(1500, static_cast<std::byte>(seq));
+    ASSERT_TRUE((*j)->append(seq, seq, 1, p));
+  }
+  ASSERT_TRUE((*j)->close().ok());
+  EXPECT_EQ((*j)->stats().dropped, 0u);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), kRecords);
+  for (std::uint64_t i = 0; i < kRecords; ++i) {
+    ASSERT_EQ((*recs)[i].payload, std::vector<std::byte>(1500, static_cast<std::byte>(i + 1)));
+  }
+}
+
 TEST(Journal, DropPolicyCountsDropsAndJournalsAGapRecord) {
   TempDir dir;
   Options o = small_options(dir.path());

@@ -107,8 +107,8 @@ class Journal {
   bool drop(std::uint64_t seq);
   bool write_pending_gap(std::uint64_t mono_ns);
   // wait_for_space: FullPolicy::kBlock on a full ring; returns once an eighth
-  // of the ring is free (or the journal failed).
-  void wait_for_space();
+  // of the ring, and room for a record of `payload_bytes`, is free (or the journal failed).
+  void wait_for_space(std::size_t payload_bytes);
 
   Options options_;
   MmapRing ring_;
