@@ -1,8 +1,9 @@
 // Journal benchmarks: producer-side append throughput and latency for 64 B,
 // 256 B and 1 KiB payloads against write(2) of the same record bytes and an
 // spdlog basic file sink; read+CRC-verify throughput against memcpy of the
-// same bytes (the floor). Files go to $TMPDIR (or /tmp): the page cache, with
-// FsyncPolicy::kNone. Pin with taskset to choose cores.
+// same bytes (the floor). Files go to $TICKWIRE_BENCH_DIR, else $TMPDIR, else
+// /tmp (ext4 here; /dev/shm is tmpfs): the page cache, with FsyncPolicy::kNone.
+// Pin with taskset to choose cores.
 #include <fcntl.h>
 #include <time.h>
 #include <unistd.h>
@@ -17,6 +18,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 #include <vector>
@@ -34,7 +36,8 @@ namespace jr = tickwire::journal;
 class BenchDir {
  public:
   BenchDir() {
-    const char* base = std::getenv("TMPDIR");
+    const char* base = std::getenv("TICKWIRE_BENCH_DIR");
+    if (base == nullptr) base = std::getenv("TMPDIR");
     std::string templ = std::string(base != nullptr ? base : "/tmp") + "/tickwire-bench-XXXXXX";
     if (::mkdtemp(templ.data()) == nullptr) std::abort();
     path_ = templ;
@@ -64,25 +67,47 @@ std::uint64_t cpu_ns(clockid_t clock) {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 
-// Sustained append rate (the slower of producer and flusher). Counter
-// drain_cpu_ns: CPU time per record of every journal thread but the
-// producer (flusher and its helper), from after open to after close: the
-// flusher's cost, which unlike the rate does not depend on what else the
-// machine runs. 1e9 / drain_cpu_ns is the rate one idle core could drain.
+// The CPU clock of this process's thread named `name` ("tw-flush"), or 0 if
+// there is none: Linux's clock id for a thread by tid (what
+// pthread_getcpuclockid returns, for threads the bench did not start).
+clockid_t thread_clock(const std::string& name) {
+  for (const auto& e : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(e.path() / "comm");
+    std::string line;
+    if (!std::getline(comm, line) || line != name) continue;
+    const auto tid = static_cast<clockid_t>(std::stol(e.path().filename().string()));
+    return (~tid << 3) | 6;  // CPUCLOCK_SCHED of a single thread
+  }
+  return 0;
+}
+
+// Sustained append rate (the slower of producer and flusher). Counters, per
+// record, from after open to before close (the last segment's truncation and
+// sync not included): flush_cpu_ns, the flusher thread's CPU time; seg_cpu_ns,
+// its helper's (spares, finishing rolled-out segments); drain_cpu_ns, every
+// journal thread but the producer, to after close. Unlike the rate, these do not depend on what else the machine runs:
+// 1e9 / flush_cpu_ns is the rate the flusher drains with a core to itself.
 void BM_JournalAppend(benchmark::State& state) {
   BenchDir dir;
   auto j = jr::Journal::open(bench_options(dir.path())).value();
   std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
   std::uint64_t seq = 1;
+  const clockid_t flush_clock = thread_clock("tw-flush");
+  const clockid_t seg_clock = thread_clock("tw-seg");
+  const std::uint64_t flush0 = flush_clock != 0 ? cpu_ns(flush_clock) : 0;
+  const std::uint64_t seg0 = seg_clock != 0 ? cpu_ns(seg_clock) : 0;
   const std::uint64_t process0 = cpu_ns(CLOCK_PROCESS_CPUTIME_ID);
   const std::uint64_t producer0 = cpu_ns(CLOCK_THREAD_CPUTIME_ID);
   for (auto _ : state) {
     benchmark::DoNotOptimize(j->append(seq, seq, 1, payload));
     ++seq;
   }
+  const auto iterations = static_cast<double>(state.iterations());
+  if (flush_clock != 0) state.counters["flush_cpu_ns"] = static_cast<double>(cpu_ns(flush_clock) - flush0) / iterations;
+  if (seg_clock != 0) state.counters["seg_cpu_ns"] = static_cast<double>(cpu_ns(seg_clock) - seg0) / iterations;
   if (!j->close().ok()) state.SkipWithError("journal close failed");
   const std::uint64_t others = (cpu_ns(CLOCK_PROCESS_CPUTIME_ID) - process0) - (cpu_ns(CLOCK_THREAD_CPUTIME_ID) - producer0);
-  state.counters["drain_cpu_ns"] = static_cast<double>(others) / static_cast<double>(state.iterations());
+  state.counters["drain_cpu_ns"] = static_cast<double>(others) / iterations;
   state.SetItemsProcessed(state.iterations());
   state.SetBytesProcessed(state.iterations() * state.range(0));
 }

@@ -4,7 +4,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <chrono>
 #include <system_error>
+#include <thread>
 
 #include "flusher.hpp"
 #include "tickwire/journal/io.hpp"
@@ -13,6 +15,16 @@
 
 namespace tickwire::journal {
 namespace {
+
+// A producer blocked on a full ring (FullPolicy::kBlock) resumes once this
+// share of the ring is free, not at the first batch the flusher releases:
+// spinning batch by batch kept one of two cores busy (48-144 ns of producer
+// CPU per append in the benchmark, 18-24 ns with this), a core the flusher's
+// helper, the kernel and the rest of the process need. It polls kFullSpins
+// times, then sleeps.
+constexpr std::size_t kResumeFreeDivisor = 8;
+constexpr int kFullSpins = 64;
+constexpr auto kFullSleep = std::chrono::microseconds(20);
 
 absl::Status validate(const Options& o) {
   if (o.dir.empty()) return absl::InvalidArgumentError("journal options: dir is empty");
@@ -179,7 +191,20 @@ bool Journal::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t typ
       return true;
     }
     if (options_.full_policy == FullPolicy::kDrop || flusher_->failed()) return drop(seq);
-    middleware::cpu_relax();
+    wait_for_space(payload.size());
+  }
+}
+
+void Journal::wait_for_space(std::size_t payload_bytes) {
+  // Twice the record's ring footprint always fits it, padding at the wrap included.
+  const std::size_t resume = std::max(ring_.capacity() / kResumeFreeDivisor,
+                                      2 * align_record(kRingRecordHeaderSize + payload_bytes));
+  for (int polls = 0; ring_.free_bytes() < resume && !flusher_->failed(); ++polls) {
+    if (polls < kFullSpins) {
+      middleware::cpu_relax();
+    } else {
+      std::this_thread::sleep_for(kFullSleep);
+    }
   }
 }
 

@@ -154,6 +154,13 @@ bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t
   return true;
 }
 
+std::size_t MmapRing::free_bytes() {
+  Producer& p = *producer_;
+  // acquire: pairs with the release in release(), as in try_write().
+  p.head_cache = std::atomic_ref<std::uint64_t>(*head_word()).load(std::memory_order_acquire);
+  return capacity_ - static_cast<std::size_t>(p.tail - p.head_cache);
+}
+
 std::optional<MmapRing::Entry> MmapRing::read_at(std::uint64_t position) const {
   const std::size_t offset = position & mask_;
   if (offset % kRecordAlign != 0) return std::nullopt;

@@ -66,6 +66,50 @@ TEST(Journal, ReopenContinuesAfterTheLastJournaledSeq) {
   EXPECT_EQ(recs->back().seq, 51u);
 }
 
+TEST(Journal, BlockPolicyWaitsOutAFullRingAndLosesNothing) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.ring_bytes = 4096;  // a few dozen records: the producer waits for the flusher again and again
+  o.batch_records = 4;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  constexpr std::uint64_t kRecords = 20'000;
+  for (std::uint64_t seq = 1; seq <= kRecords; ++seq) ASSERT_TRUE((*j)->append(seq, seq, 1, payload_for(3, seq)));
+  ASSERT_TRUE((*j)->close().ok());
+  Stats st = (*j)->stats();
+  EXPECT_EQ(st.appended, kRecords);
+  EXPECT_EQ(st.dropped, 0u);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), kRecords);
+  for (std::uint64_t i = 0; i < kRecords; ++i) {
+    ASSERT_EQ((*recs)[i].seq, i + 1);
+    ASSERT_EQ((*recs)[i].payload, payload_for(3, i + 1));
+  }
+}
+
+TEST(Journal, BlockPolicyWaitsForRoomForRecordsLargerThanAnEighthOfTheRing) {
+  TempDir dir;
+  Options o = small_options(dir.path());
+  o.ring_bytes = 4096;
+  auto j = Journal::open(o);
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_GE((*j)->max_payload(), 1500u);
+  constexpr std::uint64_t kRecords = 2'000;
+  for (std::uint64_t seq = 1; seq <= kRecords; ++seq) {
+    std::vector<std::byte> p(1500, static_cast<std::byte>(seq));
+    ASSERT_TRUE((*j)->append(seq, seq, 1, p));
+  }
+  ASSERT_TRUE((*j)->close().ok());
+  EXPECT_EQ((*j)->stats().dropped, 0u);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), kRecords);
+  for (std::uint64_t i = 0; i < kRecords; ++i) {
+    ASSERT_EQ((*recs)[i].payload, std::vector<std::byte>(1500, static_cast<std::byte>(i + 1)));
+  }
+}
+
 TEST(Journal, DropPolicyCountsDropsAndJournalsAGapRecord) {
   TempDir dir;
   Options o = small_options(dir.path());

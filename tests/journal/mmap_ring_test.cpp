@@ -50,6 +50,21 @@ TEST(MmapRing, AFullRingRefusesUntilTheConsumerReleases) {
   EXPECT_TRUE(ring->try_write(1000, 0, 1, p));
 }
 
+TEST(MmapRing, FreeBytesCountsWhatTheConsumerHasReleased) {
+  ScratchDir dir;
+  auto ring = MmapRing::open(dir.path() / "ring", 4096);
+  ASSERT_TRUE(ring.ok());
+  EXPECT_EQ(ring->free_bytes(), 4096u);
+  std::vector<std::byte> p(100);  // 132 bytes with the header, 136 aligned
+  ASSERT_TRUE(ring->try_write(1, 0, 1, p));
+  ASSERT_TRUE(ring->try_write(2, 0, 1, p));
+  EXPECT_EQ(ring->free_bytes(), 4096u - 2 * 136);
+  auto e = ring->read_at(0);
+  ASSERT_TRUE(e.has_value());
+  ring->release(e->next);
+  EXPECT_EQ(ring->free_bytes(), 4096u - 136);
+}
+
 TEST(MmapRing, CommittedRecordsSurviveReopeningTheFile) {
   ScratchDir dir;
   {

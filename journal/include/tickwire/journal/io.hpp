@@ -52,6 +52,9 @@ class File {
   // Reads up to data.size() bytes; returns how many (fewer only at end of file).
   absl::StatusOr<std::size_t> read_at(std::uint64_t offset, std::span<std::byte> data) const;
   absl::Status sync_data();  // fdatasync
+  // drop_cache: asks the kernel to free the file's clean page-cache pages
+  // (POSIX_FADV_DONTNEED); pages still mapped or dirty stay.
+  void drop_cache() noexcept;
   absl::Status close();
   // set_path: the same descriptor under a new path (after rename(2)).
   void set_path(std::filesystem::path path) { path_ = std::move(path); }

@@ -85,7 +85,8 @@ class Journal {
   // false if it was dropped: ring full under FullPolicy::kDrop, payload over
   // max_payload(), seq not above the previous one, a reserved type, or the
   // journal failed (see status()). Dropped seqs are counted and, except
-  // repeats, recorded as a kTypeGap record. kBlock spins for space.
+  // repeats, recorded as a kTypeGap record. kBlock waits for space (spins, then sleeps
+  // in 20 µs steps until an eighth of the ring is free).
   bool append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type, std::span<const std::byte> payload);
 
   // close: producer thread. Drains the ring into the segment, writes the end
@@ -105,6 +106,9 @@ class Journal {
   explicit Journal(Options options, MmapRing ring);
   bool drop(std::uint64_t seq);
   bool write_pending_gap(std::uint64_t mono_ns);
+  // wait_for_space: FullPolicy::kBlock on a full ring; returns once an eighth
+  // of the ring, and room for a record of `payload_bytes`, is free (or the journal failed).
+  void wait_for_space(std::size_t payload_bytes);
 
   Options options_;
   MmapRing ring_;

@@ -59,6 +59,10 @@ class MmapRing {
   // lacks space now (or the payload exceeds max_payload()).
   bool try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type, std::span<const std::byte> payload);
 
+  // free_bytes: producer only. Bytes the consumer has released ahead of the
+  // producer now (reads the consumer's line).
+  std::size_t free_bytes();
+
   // read_at: consumer only. The record committed at `position`, or nullopt if
   // none is (yet). Also used on recovery, where it stops at the first
   // position that was never committed.

@@ -7,6 +7,7 @@
 #include <absl/status/statusor.h>
 
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <span>
@@ -68,6 +69,11 @@ struct RecordHeader {
   std::uint32_t reserved;
 };
 static_assert(sizeof(RecordHeader) == kRecordHeaderSize);
+// SegmentWriter::append stores the fields one by one at these offsets.
+static_assert(offsetof(RecordHeader, seq) == 8 && offsetof(RecordHeader, mono_ns) == 16 &&
+              offsetof(RecordHeader, wall_ns) == 24 && offsetof(RecordHeader, type) == 32 &&
+              offsetof(RecordHeader, flags) == 34 && offsetof(RecordHeader, reserved) == 36);
+static_assert(std::endian::native == std::endian::little, "the segment format is little-endian");
 
 struct GapPayload {
   std::uint64_t first_missing;
