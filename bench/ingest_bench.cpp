@@ -358,10 +358,10 @@ RunResult run_connector(const Settings& s, const Regime& g, int run) {
   RunResult r = handler.result();
   const auto relaxed = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };  // relaxed: after join
   const auto js = (*journal)->stats();
-  r.detail = fmt::format("events {} dup {} ignored {} rejected {} gaps {} resyncs {} journaled {} dropped {}",
+  r.detail = fmt::format("events {} dup {} ignored {} rejected {} gaps {} resyncs {} appended {} journaled {} dropped {}",
                          relaxed(counters.messages), relaxed(counters.duplicates), relaxed(counters.ignored),
                          relaxed(counters.rejected), relaxed(counters.gaps), relaxed(counters.resyncs),
-                         js.flushed_records, js.dropped);
+                         js.appended, js.flushed_records, js.dropped);
   for (const auto& d : handler.disconnects()) r.detail += fmt::format("; disconnected before done: {}", d);
   if (sim.sent() != g.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
   std::filesystem::remove_all(dir);
