@@ -45,6 +45,7 @@ class Client {
     ws_.read_message_max(64u << 20);
     ws_.control_callback([this](websocket::frame_type kind, std::string_view) {
       if (kind == websocket::frame_type::ping) ++pings;
+      if (kind == websocket::frame_type::pong) ++pongs;
     });
     ws_.handshake(response, "127.0.0.1", target, ec);
     return ec;
@@ -80,12 +81,21 @@ class Client {
   }
 
   void send(const std::string& text) { ws_.write(asio::buffer(text)); }
+  void ping() { ws_.ping({}); }
+  // small_receive_buffer: before connect(); a small TCP window makes the
+  // server's large writes complete in parts.
+  void small_receive_buffer() {
+    ws_.next_layer().open(tcp::v4());
+    ws_.next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
+  }
+  void close() { ws_.close(websocket::close_code::normal); }
   tcp::socket& socket() { return ws_.next_layer(); }
   websocket::close_reason reason() const { return ws_.reason(); }
 
   websocket::response_type response;
   beast::error_code error;
   int pings = 0;
+  int pongs = 0;
 
  private:
   std::uint16_t port_;
@@ -605,6 +615,48 @@ TEST_F(SimulatorTest, ReplaysACaptureInOrderInBothWireForms) {
   st = broken_snapshot.start();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("badsnap.ndjson:1: snapshot: \"bids\""), std::string_view::npos) << st.status();
+}
+
+TEST_F(SimulatorTest, BeastsPongsNeverSplitABatchOfFrames) {
+  // The client pings while a full-speed replay streams batches: every pong
+  // Beast sends from inside its read must land between whole frames.
+  const auto capture = dir_ / "capture.ndjson";
+  {
+    std::ofstream out(capture);
+    for (int i = 0; i < 20'000; ++i) {
+      out << fmt::format(R"({{"stream":"btcusdt@trade","data":{{"e":"trade","E":{},"s":"BTCUSDT","t":{},"p":"1.0","q":"{}","T":1,"m":true,"M":true}}}})",
+                         1000 + i, i + 1, std::string(static_cast<std::size_t>(i % 200), '2'))
+          << "\n";
+    }
+  }
+  SimulatorOptions o = options(0);
+  o.replay_path = capture.string();
+  o.replay_speed = 0;
+  o.max_incoming_per_s = 0;  // the pings below are not a limit test
+  const auto port = start(o);
+  Client c(port);
+  c.small_receive_buffer();
+  ASSERT_FALSE(c.connect("/stream?streams=btcusdt@trade"));
+  const auto lines = lines_of(capture);
+  int pinged = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto m = c.read();
+    ASSERT_TRUE(m.has_value()) << "message " << i << ": " << c.error.message();
+    ASSERT_EQ(*m, lines[i]) << "message " << i;
+    if (i % 50 == 0) {
+      c.ping();
+      ++pinged;
+    }
+  }
+  // The server answers each ping (Beast's pong write) before it reads the
+  // next frame, so this request's reply follows every pong on the wire.
+  c.send(R"({"method":"LIST_SUBSCRIPTIONS","id":7})");
+  auto reply = c.read();
+  ASSERT_TRUE(reply.has_value()) << c.error.message();
+  EXPECT_EQ(*reply, R"({"result":["btcusdt@trade"],"id":7})");
+  EXPECT_EQ(c.pongs, pinged);
+  c.close();
+  EXPECT_EQ(c.reason().code, websocket::close_code::normal);
 }
 
 TEST_F(SimulatorTest, FullSpeedReplayBatchesFramesOfEverySizeAndKeepsTheBook) {
