@@ -11,13 +11,25 @@
 // this process; each run also reports how busy the consumer thread and the
 // rest of the process (the simulator, the journal flusher) were, and a
 // generation-only run measures what the simulator's market alone can produce.
-// On 2 shared cores the simulator's send path (one websocket write per frame)
-// usually limits both consumers, so the consumers' CPU per message is
-// printed too: it is what would decide the ratio against a faster sender.
+// Two regimes, each consumer alternated with the other in every repetition:
+//   live:   the simulator generates its market while it sends (the market
+//           and the send path share the simulator thread);
+//   replay: a capture of the same market (same symbols, mix and seed, with a
+//           snapshot line per symbol first) is written to NDJSON beforehand
+//           and replayed at speed 0: pre-encoded frames, as many per socket
+//           write as are queued, as fast as the socket takes them. This is
+//           the max-speed regime: the sender costs little per message, so
+//           the consumer's CPU per message decides the rate.
+// The consumers' CPU per message is printed for both regimes.
 // A plain main, not Google Benchmark: one run is one connection of N
 // messages, and the comparison needs both sides alternated in one process.
-//   bench_ingest [--count N] [--reps R] [--rate ORDERS_PER_S] [--depth-ms MS]
-//                [--symbols A,B,..] [--seed S]
+//   bench_ingest [--count N] [--replay-count N] [--reps R] [--rate ORDERS_PER_S]
+//                [--depth-ms MS] [--symbols A,B,..] [--seed S]
+//                [--regime live|replay|both] [--ring-mb MB]
+// (--ring-mb: the journal ring; at the default 16 MB a flusher that gets no
+// core of its own fills it in the replay regime and append() spins.)
+// (`--regime replay --reps 1` with a large --replay-count is the profiling
+// run: the feed thread is named tw-feed, the simulator tw-sim.)
 #include <unistd.h>
 
 #include <algorithm>
@@ -75,6 +87,16 @@ struct Settings {
   std::uint32_t depth_ms = 1;
   std::uint64_t seed = 7;
   int reps = 5;
+  std::uint64_t replay_count = 200'000;  // messages in the max-speed capture
+  bool live = true, replay = true;        // which regimes run
+  std::size_t ring_mb = 16;               // the journal's ring (its default); a power of two
+};
+
+// Regime: where a run's messages come from and how many it expects.
+struct Regime {
+  const char* name;
+  tc::SimulatorOptions sim;
+  std::uint64_t count;
 };
 
 // RunResult: one consumer run. Rates are over [first data frame, last consumed].
@@ -132,8 +154,8 @@ std::uint16_t start(tc::Simulator& sim) {
 // run_floor: a blocking Beast client on this thread that reads frames until
 // it has `count` data messages (combined-stream frames; a control reply
 // would not start with {"stream").
-RunResult run_floor(const Settings& s) {
-  tc::Simulator sim(sim_options(s));
+RunResult run_floor(const Settings& s, const Regime& g) {
+  tc::Simulator sim(g.sim);
   const std::uint16_t port = start(sim);
   asio::io_context io;
   beast::websocket::stream<asio::ip::tcp::socket> ws(io);
@@ -144,7 +166,7 @@ RunResult run_floor(const Settings& s) {
   Clock::time_point t0;
   double cpu0 = 0, pcpu0 = 0;
   constexpr std::string_view kData = R"({"stream")";
-  while (r.messages < s.count) {
+  while (r.messages < g.count) {
     beast::error_code ec;
     ws.read(buffer, ec);
     if (ec) {  // the simulator cut the connection (e.g. 64 Ki messages behind)
@@ -163,7 +185,7 @@ RunResult run_floor(const Settings& s) {
   r.seconds = seconds_between(t0, Clock::now());
   r.consumer_cpu_s = thread_cpu_s() - cpu0;
   r.process_cpu_s = process_cpu_s() - pcpu0;
-  if (sim.sent() != s.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
+  if (sim.sent() != g.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
   beast::error_code ec;
   ws.next_layer().close(ec);
   sim.stop();
@@ -178,8 +200,8 @@ RunResult run_floor(const Settings& s) {
 // have been applied too. Feed thread only, except done_ (release/acquire).
 class CountingHandler final : public tc::SessionHandler {
  public:
-  CountingHandler(tc::FeedPipeline& pipeline, asio::io_context& io, const Settings& s)
-      : pipeline_(pipeline), settings_(s), poll_(io) {}
+  CountingHandler(tc::FeedPipeline& pipeline, asio::io_context& io, const Settings& s, std::uint64_t count)
+      : pipeline_(pipeline), settings_(s), poll_(io), count_(count) {}
 
   void on_connected() override { pipeline_.on_connected(); }
   void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) override {
@@ -193,7 +215,7 @@ class CountingHandler final : public tc::SessionHandler {
       pcpu0_ = process_cpu_s();
     }
     pipeline_.on_tagged_frame(data, size, rx_ticks, generation);
-    if (++frames_ == settings_.count) check_done();
+    if (++frames_ == count_) check_done();
   }
   void on_disconnected(std::string_view reason) override {
     pipeline_.on_disconnected(reason);
@@ -258,6 +280,7 @@ class CountingHandler final : public tc::SessionHandler {
   tc::FeedPipeline& pipeline_;
   const Settings& settings_;
   asio::steady_timer poll_;
+  std::uint64_t count_;
   std::uint64_t frames_ = 0;
   Clock::time_point t0_;
   double cpu0_ = 0, pcpu0_ = 0;
@@ -274,8 +297,8 @@ std::filesystem::path journal_dir(int run) {
 
 // run_connector: the runner's wiring (runner.cpp) for one feed, minus the
 // scheduler: one io_context on one feed thread.
-RunResult run_connector(const Settings& s, int run) {
-  tc::Simulator sim(sim_options(s));
+RunResult run_connector(const Settings& s, const Regime& g, int run) {
+  tc::Simulator sim(g.sim);
   const std::uint16_t port = start(sim);
   const auto dir = journal_dir(run);
   std::filesystem::remove_all(dir);
@@ -286,6 +309,7 @@ RunResult run_connector(const Settings& s, int run) {
   jo.feed = "binance";
   jo.clock = {cal.tsc_anchor, cal.mono_anchor_ns, cal.wall_anchor_ns, cal.ns_per_tick};
   jo.fsync = tickwire::journal::FsyncPolicy::kNone;
+  jo.ring_bytes = s.ring_mb << 20;
   jo.profiler = &profiler;
   auto journal = tickwire::journal::Journal::open(jo);
   if (!journal.ok()) fail("journal: " + std::string(mw::status_text(journal.status())));
@@ -305,7 +329,7 @@ RunResult run_connector(const Settings& s, int run) {
   if (auto ok = pipeline.ok(); !ok.ok()) fail("pipeline: " + std::string(mw::status_text(ok)));
 
   asio::io_context io(1);
-  CountingHandler handler(pipeline, io, s);
+  CountingHandler handler(pipeline, io, s, g.count);
   tc::SessionOptions so;
   auto url = tc::parse_ws_url(feed.url);
   if (!url.ok()) fail("url: " + std::string(mw::status_text(url.status())));
@@ -317,6 +341,7 @@ RunResult run_connector(const Settings& s, int run) {
   pipeline.attach({&io, &session, &rest, fmt::format("http://127.0.0.1:{}", port)});
   session.start();
   std::thread feed_thread([&] {
+    pthread_setname_np(pthread_self(), "tw-feed");
     profiler.register_thread();
     io.run();
   });
@@ -333,12 +358,12 @@ RunResult run_connector(const Settings& s, int run) {
   RunResult r = handler.result();
   const auto relaxed = [](const std::atomic<std::uint64_t>& a) { return a.load(std::memory_order_relaxed); };  // relaxed: after join
   const auto js = (*journal)->stats();
-  r.detail = fmt::format("events {} dup {} ignored {} rejected {} gaps {} resyncs {} journaled {} dropped {}",
+  r.detail = fmt::format("events {} dup {} ignored {} rejected {} gaps {} resyncs {} appended {} journaled {} dropped {}",
                          relaxed(counters.messages), relaxed(counters.duplicates), relaxed(counters.ignored),
                          relaxed(counters.rejected), relaxed(counters.gaps), relaxed(counters.resyncs),
-                         js.flushed_records, js.dropped);
+                         js.appended, js.flushed_records, js.dropped);
   for (const auto& d : handler.disconnects()) r.detail += fmt::format("; disconnected before done: {}", d);
-  if (sim.sent() != s.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
+  if (sim.sent() != g.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
   std::filesystem::remove_all(dir);
   return r;
 }
@@ -375,6 +400,33 @@ Generation generation(const Settings& s) {
   return g;
 }
 
+// write_capture: the max-speed regime's NDJSON capture: one snapshot line
+// per symbol (the market's book before it starts), then the first `count`
+// subscribed-channel messages in the combined form, exactly what the live
+// regime sends.
+std::filesystem::path write_capture(const Settings& s) {
+  const auto path = journal_dir(0).replace_filename(fmt::format("tickwire-ingest-{}-capture.ndjson", ::getpid()));
+  tc::SimMarket market(s.symbols, s.rate, s.seed, tc::SimMarket::kDefaultEpochMs, s.depth_ms);
+  std::ofstream out(path);
+  for (std::size_t i = 0; i < s.symbols.size(); ++i) {
+    const std::string book = tc::SimMarket::depth_json(market.published_book(i));
+    out << fmt::format(R"({{"sim":"snapshot","symbol":"{}",{})", s.symbols[i], book.substr(1)) << "\n";
+  }
+  std::vector<tc::SimMarket::Message> batch;
+  std::uint64_t n = 0;
+  while (n < s.replay_count) {
+    batch.clear();
+    market.advance(batch);
+    for (const auto& m : batch) {
+      if (m.channel == tc::SimChannel::kAggTrade || n == s.replay_count) continue;
+      out << m.text << "\n";
+      ++n;
+    }
+  }
+  if (!out.flush()) fail("cannot write the capture " + path.string());
+  return path;
+}
+
 double median(std::vector<double> v) {
   std::sort(v.begin(), v.end());
   const std::size_t n = v.size();
@@ -405,6 +457,15 @@ Settings parse_args(int argc, char** argv) {
     try {
       if (arg == "--count") {
         s.count = std::stoull(value);
+      } else if (arg == "--replay-count") {
+        s.replay_count = std::stoull(value);
+      } else if (arg == "--ring-mb") {
+        s.ring_mb = std::stoul(value);
+        if (s.ring_mb == 0 || (s.ring_mb & (s.ring_mb - 1)) != 0) fail(fmt::format("argument {} (--ring-mb {}): not a power of two", i - 1, value));
+      } else if (arg == "--regime") {
+        if (value != "live" && value != "replay" && value != "both") fail(fmt::format("argument {} (--regime {}): live, replay or both", i - 1, value));
+        s.live = value != "replay";
+        s.replay = value != "live";
       } else if (arg == "--reps") {
         s.reps = std::stoi(value);
       } else if (arg == "--rate") {
@@ -427,7 +488,7 @@ Settings parse_args(int argc, char** argv) {
       fail(fmt::format("argument {} ({} {}): not a number", i - 1, arg, value));
     }
   }
-  if (s.count < 2 || s.reps < 1) fail("--count must be >= 2 and --reps >= 1");
+  if (s.count < 2 || s.replay_count < 2 || s.reps < 1) fail("--count and --replay-count must be >= 2 and --reps >= 1");
   return s;
 }
 
@@ -447,12 +508,31 @@ int main(int argc, char** argv) {
   for (const auto& x : s.symbols) symbols += (symbols.empty() ? "" : ",") + x;
   std::printf("command: %s\nmachine: nproc %ld, %s; load average %s\n", command.c_str(), sysconf(_SC_NPROCESSORS_ONLN),
               cpu_model().c_str(), load_average().c_str());
+  std::printf("journal: ring %zu MB, fsync none, in %s\n", s.ring_mb, journal_dir(0).parent_path().c_str());
   std::printf("simulator: %s, trade+bookTicker+depth, %llu messages, rate %g orders/s, depth batches %u ms, seed %llu\n",
               symbols.c_str(), static_cast<unsigned long long>(s.count), s.rate, s.depth_ms,
               static_cast<unsigned long long>(s.seed));
   mw::TscClock::global();  // calibrate before any thread stamps
 
-  std::vector<double> gen, floor, conn, floor_busy, conn_busy, floor_sim, floor_cpu, conn_cpu;
+  std::vector<Regime> regimes;
+  std::filesystem::path capture;
+  if (s.live) regimes.push_back({"live", sim_options(s), s.count});
+  if (s.replay) {
+    capture = write_capture(s);
+    tc::SimulatorOptions o;
+    o.replay_path = capture.string();
+    o.replay_speed = 0;  // as fast as the socket takes it
+    o.ping_interval_ms = 0;
+    regimes.push_back({"replay", o, s.replay_count});
+    std::printf("replay capture: %s, %llu messages + %zu snapshot lines\n", capture.c_str(),
+                static_cast<unsigned long long>(s.replay_count), s.symbols.size());
+  }
+  // Per regime: the series the summary needs.
+  struct Series {
+    std::vector<double> floor, conn, floor_busy, conn_busy, floor_sim, floor_cpu, conn_cpu, ratio;
+  };
+  std::vector<Series> series(regimes.size());
+  std::vector<double> gen;
   bool complete = true;
   for (int rep = 1; rep <= s.reps; ++rep) {
     const Generation g = generation(s);
@@ -463,38 +543,49 @@ int main(int argc, char** argv) {
                   static_cast<unsigned long long>(g.depth),
                   static_cast<unsigned long long>(g.depth ? g.depth_bytes / g.depth : 0));
     }
-    const RunResult f = run_floor(s);
-    const RunResult c = run_connector(s, rep);
-    print_run("floor", rep, f);
-    print_run("connector", rep, c);
-    complete = complete && f.complete && c.complete;
     std::printf("  generator #%d  %9.0f msg/s  (market alone, no network)\n", rep, gen.back());
-    floor.push_back(f.rate());
-    conn.push_back(c.rate());
-    floor_busy.push_back(f.consumer_cpu_s / f.seconds);
-    floor_sim.push_back((f.process_cpu_s - f.consumer_cpu_s) / f.seconds);
-    conn_busy.push_back(c.consumer_cpu_s / c.seconds);
-    floor_cpu.push_back(f.cpu_us_per_message());
-    conn_cpu.push_back(c.cpu_us_per_message());
+    for (std::size_t k = 0; k < regimes.size(); ++k) {
+      const Regime& regime = regimes[k];
+      const RunResult f = run_floor(s, regime);
+      const RunResult c = run_connector(s, regime, rep);
+      std::printf(" %s\n", regime.name);
+      print_run("floor", rep, f);
+      print_run("connector", rep, c);
+      complete = complete && f.complete && c.complete;
+      Series& x = series[k];
+      x.floor.push_back(f.rate());
+      x.conn.push_back(c.rate());
+      x.ratio.push_back(c.rate() / f.rate());
+      x.floor_busy.push_back(f.consumer_cpu_s / f.seconds);
+      x.floor_sim.push_back((f.process_cpu_s - f.consumer_cpu_s) / f.seconds);
+      x.conn_busy.push_back(c.consumer_cpu_s / c.seconds);
+      x.floor_cpu.push_back(f.cpu_us_per_message());
+      x.conn_cpu.push_back(c.cpu_us_per_message());
+    }
   }
   const auto spread = [](const std::vector<double>& v) {
     const auto [lo, hi] = std::minmax_element(v.begin(), v.end());
     return fmt::format("{:.0f}..{:.0f}", *lo, *hi);
   };
-  std::vector<double> ratios;
-  for (std::size_t i = 0; i < floor.size(); ++i) ratios.push_back(conn[i] / floor[i]);
   std::printf("\nmedians over %d runs (min..max):\n", s.reps);
   std::printf("  generator alone  %9.0f msg/s  (%s)\n", median(gen), spread(gen).c_str());
-  std::printf("  floor            %9.0f msg/s  (%s)  reader busy %.0f%% (%.2f us CPU/msg), simulator thread %.0f%% of a core\n",
-              median(floor), spread(floor).c_str(), 100 * median(floor_busy), median(floor_cpu), 100 * median(floor_sim));
-  std::printf("  connector        %9.0f msg/s  (%s)  feed thread busy %.0f%% (%.2f us CPU/msg)\n", median(conn),
-              spread(conn).c_str(), 100 * median(conn_busy), median(conn_cpu));
-  const auto [rlo, rhi] = std::minmax_element(ratios.begin(), ratios.end());
-  std::printf("  connector/floor  %.2f (per-pair %.2f..%.2f; target >= 0.70)\n", median(conn) / median(floor), *rlo,
-              *rhi);
-  // If the consumers were the limit, throughput would be 1 / CPU per message.
-  std::printf("  consumer-bound ratio (floor CPU/msg / connector CPU/msg)  %.2f\n", median(floor_cpu) / median(conn_cpu));
+  for (std::size_t k = 0; k < regimes.size(); ++k) {
+    const Series& x = series[k];
+    std::printf(" %s (%llu messages)\n", regimes[k].name, static_cast<unsigned long long>(regimes[k].count));
+    std::printf("  floor            %9.0f msg/s  (%s)  reader busy %.0f%% (%.2f us CPU/msg), simulator thread %.0f%% of a core\n",
+                median(x.floor), spread(x.floor).c_str(), 100 * median(x.floor_busy), median(x.floor_cpu),
+                100 * median(x.floor_sim));
+    std::printf("  connector        %9.0f msg/s  (%s)  feed thread busy %.0f%% (%.2f us CPU/msg)\n", median(x.conn),
+                spread(x.conn).c_str(), 100 * median(x.conn_busy), median(x.conn_cpu));
+    const auto [rlo, rhi] = std::minmax_element(x.ratio.begin(), x.ratio.end());
+    std::printf("  connector/floor  %.2f (per-pair %.2f..%.2f; target >= 0.70)\n", median(x.conn) / median(x.floor),
+                *rlo, *rhi);
+    // If the consumers were the limit, throughput would be 1 / CPU per message.
+    std::printf("  consumer-bound ratio (floor CPU/msg / connector CPU/msg)  %.2f\n",
+                median(x.floor_cpu) / median(x.conn_cpu));
+  }
   std::printf("load average at end: %s\n", load_average().c_str());
+  if (!capture.empty()) std::filesystem::remove(capture);
   if (!complete) std::printf("INCOMPLETE: a run lost its connection before consuming every message (see above)\n");
   return complete ? 0 : 1;
 }

@@ -109,10 +109,13 @@ http::response<http::string_body> Simulator::Impl::rest(const http::request<http
     }
     limit = std::min(limit, kMaxDepthLimit);
   }
-  if (!options.replay_path.empty()) {
-    return reply(req, http::status::service_unavailable, R"({"code":-1,"msg":"sim: no book while replaying"})");
-  }
   std::lock_guard lock(market_mu);
+  if (!options.replay_path.empty()) {
+    // The book the replayed diffs have built so far, as of the last one sent.
+    auto book = replay_book(*symbol, limit);
+    if (!book) return reply(req, http::status::bad_request, R"({"code":-1121,"msg":"Invalid symbol."})");
+    return reply(req, http::status::ok, SimMarket::depth_json(*book));
+  }
   const auto idx = market.symbol_index(*symbol);
   if (!idx) return reply(req, http::status::bad_request, R"({"code":-1121,"msg":"Invalid symbol."})");
   const SimBook book = options.rest_live_book ? market.book(*idx, limit) : market.published_book(*idx, limit);

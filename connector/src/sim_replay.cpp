@@ -4,7 +4,10 @@
 #include <simdjson.h>
 
 #include <cctype>
+#include <cstdint>
 #include <fstream>
+
+#include "tickwire/middleware/decimal.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -37,7 +40,53 @@ std::string raw_stream(simdjson::dom::element data) {
   return lower(s) + "@" + std::string(e);
 }
 
+// units: a decimal string in units of 10^-8 (SimLevel), if it is one and fits.
+std::optional<std::int64_t> units(std::string_view text) {
+  middleware::Decimal d;
+  if (middleware::parse_decimal(text, d) != middleware::DecimalError::kOk || d.exponent < -8) return std::nullopt;
+  std::int64_t v = d.mantissa;
+  for (int i = 0; i < d.exponent + 8; ++i) {  // value = mantissa * 10^exponent = v * 10^-8
+    if (v > INT64_MAX / 10 || v < INT64_MIN / 10) return std::nullopt;
+    v *= 10;
+  }
+  return v;
+}
+
+// levels: a `[["price","qty"],..]` array into `out`; an error text if it is not one.
+std::optional<std::string> levels(simdjson::dom::element doc, const char* name, std::vector<SimLevel>& out) {
+  simdjson::dom::array arr;
+  if (doc[name].get_array().get(arr) != simdjson::SUCCESS) return fmt::format("\"{}\" is not an array", name);
+  for (simdjson::dom::element level : arr) {
+    simdjson::dom::array pair;
+    std::string_view price, qty;
+    if (level.get_array().get(pair) != simdjson::SUCCESS || pair.size() < 2 ||
+        pair.at(0).get_string().get(price) != simdjson::SUCCESS || pair.at(1).get_string().get(qty) != simdjson::SUCCESS) {
+      return fmt::format("\"{}\" holds a level that is not [\"price\",\"qty\"]", name);
+    }
+    const auto p = units(price), q = units(qty);
+    if (!p || !q) return fmt::format("\"{}\" level [\"{}\",\"{}\"] is not two decimals with at most 8 places", name, price, qty);
+    out.push_back({*p, *q});
+  }
+  return std::nullopt;
+}
+
 }  // namespace
+
+void append_ws_text_frame(std::string& out, std::string_view payload) {
+  const std::uint64_t n = payload.size();
+  out.push_back(static_cast<char>(0x81));  // FIN, opcode 1 (text)
+  if (n < 126) {
+    out.push_back(static_cast<char>(n));  // no mask bit: server to client
+  } else if (n <= 0xFFFF) {
+    out.push_back(static_cast<char>(126));
+    out.push_back(static_cast<char>(n >> 8));
+    out.push_back(static_cast<char>(n & 0xFF));
+  } else {
+    out.push_back(static_cast<char>(127));
+    for (int shift = 56; shift >= 0; shift -= 8) out.push_back(static_cast<char>((n >> shift) & 0xFF));
+  }
+  out.append(payload);
+}
 
 std::string sim_stream_key(std::string_view stream) {
   std::string key = lower(stream);
@@ -59,7 +108,29 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
       return absl::InvalidArgumentError(fmt::format("{}:{}: expected a JSON object per line: {}", path, line_no,
                                                     err ? simdjson::error_message(err) : "not an object"));
     }
-    if (doc["sim"].error() == simdjson::SUCCESS) continue;  // a simulator record's fault line
+    if (std::string_view sim; doc["sim"].get_string().get(sim) == simdjson::SUCCESS) {
+      if (sim != "snapshot") continue;  // a simulator record's fault or limit line
+      auto snap = std::make_shared<SimDepthChange>();
+      snap->snapshot = true;
+      std::string_view symbol;
+      std::uint64_t id = 0;
+      if (doc["symbol"].get_string().get(symbol) != simdjson::SUCCESS || symbol.empty() ||
+          doc["lastUpdateId"].get_uint64().get(id) != simdjson::SUCCESS) {
+        return absl::InvalidArgumentError(
+            fmt::format("{}:{}: a snapshot line needs \"symbol\" and an unsigned \"lastUpdateId\"", path, line_no));
+      }
+      snap->symbol = std::string(symbol);
+      snap->first_id = snap->last_id = id;
+      for (auto [name, side] : {std::pair{"bids", &snap->bids}, std::pair{"asks", &snap->asks}}) {
+        if (auto err = levels(doc, name, *side)) {
+          return absl::InvalidArgumentError(fmt::format("{}:{}: snapshot: {}", path, line_no, *err));
+        }
+      }
+      SimOutgoing m;
+      m.depth = std::move(snap);
+      out.push_back(std::move(m));
+      continue;
+    }
     SimOutgoing m;
     simdjson::dom::element data;
     std::string_view stream;
@@ -82,6 +153,21 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
     m.last_id = u && U ? *u : m.first_id;
     m.time_ms = uint_field(data, "E");
     if (!m.time_ms) m.time_ms = uint_field(data, "T");
+    if (string_field(data, "e") == "depthUpdate") {
+      auto diff = std::make_shared<SimDepthChange>();
+      diff->symbol = std::string(string_field(data, "s"));
+      diff->first_id = U.value_or(0);
+      diff->last_id = u.value_or(0);
+      if (diff->symbol.empty() || !U || !u) {
+        return absl::InvalidArgumentError(fmt::format("{}:{}: depthUpdate without \"s\", \"U\" or \"u\"", path, line_no));
+      }
+      for (auto [name, side] : {std::pair{"b", &diff->bids}, std::pair{"a", &diff->asks}}) {
+        if (auto err = levels(data, name, *side)) {
+          return absl::InvalidArgumentError(fmt::format("{}:{}: depthUpdate: {}", path, line_no, *err));
+        }
+      }
+      m.depth = std::move(diff);
+    }
     out.push_back(std::move(m));
   }
   return out;

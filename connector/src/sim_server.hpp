@@ -5,7 +5,10 @@
 // atomic counters.
 #pragma once
 
+#include <boost/asio/any_completion_handler.hpp>
+#include <boost/asio/async_result.hpp>
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/write.hpp>
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -38,6 +41,83 @@ namespace websocket = beast::websocket;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
+// SimStream: the TCP stream under a simulator websocket, with every write
+// serialized. Beast writes the handshake, pings and closes, and from inside a
+// pending read the pongs and close echoes; the connection's writer writes
+// batches of pre-encoded data frames straight to this layer (one socket write
+// for many frames). Beast keeps its own writes from interleaving with each
+// other but cannot see the batches, so this layer makes each write transfer
+// its whole buffer sequence before the next one starts (a complete transfer
+// is a valid write_some result) and queues writes that arrive meanwhile.
+// Every write therefore holds whole frames and none splits another.
+// Single-threaded: the simulator's io thread only.
+class SimStream {
+ public:
+  using executor_type = beast::tcp_stream::executor_type;
+  using next_layer_type = beast::tcp_stream;
+
+  explicit SimStream(beast::tcp_stream stream) : next_(std::move(stream)) {}
+
+  executor_type get_executor() noexcept { return next_.get_executor(); }
+  next_layer_type& next_layer() noexcept { return next_; }
+  const next_layer_type& next_layer() const noexcept { return next_; }
+
+  // async_read_some: reads are not serialized; Beast has one at a time.
+  template <class MutableBufferSequence, class ReadToken>
+  auto async_read_some(const MutableBufferSequence& buffers, ReadToken&& token) {
+    return next_.async_read_some(buffers, std::forward<ReadToken>(token));
+  }
+
+  // async_write_some: writes all of `buffers`, after every write started
+  // before it; completes with the whole size or the error.
+  template <class ConstBufferSequence, class WriteToken>
+  auto async_write_some(const ConstBufferSequence& buffers, WriteToken&& token) {
+    return asio::async_initiate<WriteToken, void(beast::error_code, std::size_t)>(
+        [this](auto handler, const ConstBufferSequence& b) {
+          if (!busy_) {
+            write_all(b, std::move(handler));
+            return;
+          }
+          waiting_.emplace_back([this, b, h = std::move(handler)]() mutable { write_all(b, std::move(h)); });
+        },
+        token, buffers);
+  }
+
+ private:
+  template <class ConstBufferSequence, class Handler>
+  void write_all(const ConstBufferSequence& buffers, Handler handler) {
+    busy_ = true;
+    asio::async_write(next_, buffers,
+                      [this, h = std::move(handler)](beast::error_code ec, std::size_t n) mutable {
+                        busy_ = false;
+                        // The next queued write starts before this handler
+                        // runs: the handler may end the connection.
+                        if (!waiting_.empty()) {
+                          auto next = std::move(waiting_.front());
+                          waiting_.pop_front();
+                          std::move(next)();
+                        }
+                        std::move(h)(ec, n);
+                      });
+  }
+
+  next_layer_type next_;
+  bool busy_ = false;
+  std::deque<asio::any_completion_handler<void()>> waiting_;
+};
+
+// teardown, async_teardown: Beast's websocket close on a SimStream is the
+// TCP stream's (found by argument-dependent lookup).
+inline void teardown(beast::role_type role, SimStream& stream, beast::error_code& ec) {
+  using beast::websocket::teardown;
+  teardown(role, stream.next_layer(), ec);
+}
+template <class TeardownHandler>
+void async_teardown(beast::role_type role, SimStream& stream, TeardownHandler&& handler) {
+  using beast::websocket::async_teardown;
+  async_teardown(role, stream.next_layer(), std::forward<TeardownHandler>(handler));
+}
+
 // The message faults, in the order deliver() tries them.
 enum SimFaultKind : std::size_t {
   kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
@@ -51,11 +131,12 @@ struct Simulator::Impl {
     Kind kind = Kind::kText;
     std::shared_ptr<const std::string> payload;
     websocket::close_code code = websocket::close_code::going_away;
+    bool encoded = false;  // kText: payload is already a whole websocket frame
   };
 
   struct Connection {
     std::uint64_t id = 0;  // 1-based, in accept order; set once accepted
-    websocket::stream<beast::tcp_stream> ws;
+    websocket::stream<SimStream> ws;
     bool combined;
     std::map<std::string, std::string> subs;  // sim_stream_key -> the name as subscribed
     std::deque<Frame> queue;
@@ -92,6 +173,21 @@ struct Simulator::Impl {
   mutable std::mutex market_mu;  // guards `market`: the io thread advances it, book() reads it
   SimMarket market;
   std::vector<SimOutgoing> replay;
+  // ReplayBook: one symbol's book as the replayed depth diffs and snapshot
+  // lines leave it; served by REST while replaying. Guarded by market_mu.
+  struct ReplayBook {
+    std::uint64_t last_update_id = 0;
+    std::map<std::int64_t, std::int64_t> bids, asks;  // price -> qty, ascending
+  };
+  std::map<std::string, ReplayBook, std::less<>> replay_books;  // by upper-case symbol
+  // Replay at speed 0 stops publishing while a connection has this many
+  // frames queued and resumes when its writer has sent them down to a
+  // quarter: as fast as the sockets take them, never cut off for lagging.
+  static constexpr std::size_t kReplayHighWater = 4096;
+  asio::steady_timer space{io};  // replay waits here for room; writers cancel it
+  bool waiting_for_space = false;
+  std::vector<ConnPtr> subscribers;  // publish()'s scratch, reused
+  std::string batch_scratch;
   std::ofstream record;
   std::vector<ConnPtr> live;
   std::array<std::uint64_t, kFaultKinds> fired{};
@@ -121,8 +217,16 @@ struct Simulator::Impl {
   bool count_reached() const;
   // generate: the seeded market, paced by its own clock.
   asio::awaitable<void> generate();
-  // play: the replay file at recorded speed (scaled), or at once.
+  // play: the replay file at recorded speed (scaled), or as fast as the
+  // connections take it (speed 0), keeping the replay books.
   asio::awaitable<void> play();
+  // prepare_replay: the frames pre-encoded and every symbol's starting book
+  // (its first snapshot line, else empty as of its first diff's U - 1).
+  void prepare_replay();
+  // apply_replay_depth: one diff or snapshot onto its symbol's replay book.
+  void apply_replay_depth(const SimDepthChange& change);
+  // replay_book: a symbol's replay book, best first, up to `limit` levels (0 = all).
+  std::optional<SimBook> replay_book(std::string_view symbol, std::size_t limit) const;
   // publish: one market message to every subscriber, recorded first so that
   // the fault lines it causes follow it in the record.
   void publish(const SimOutgoing& m);
@@ -165,7 +269,8 @@ struct Simulator::Impl {
   void on_control(Connection& c, websocket::frame_type kind);
   // on_request: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS and their replies.
   void on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
-  // write_loop: the connection's only writer, frames in queue order.
+  // write_loop: the connection's only writer, frames in queue order; the
+  // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);
   // ping_loop: server pings; closes when one goes unanswered too long.
   asio::awaitable<void> ping_loop(ConnPtr conn);

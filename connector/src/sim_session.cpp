@@ -191,26 +191,47 @@ void Simulator::Impl::on_request(Connection& c, simdjson::dom::parser& parser, c
 }
 
 asio::awaitable<void> Simulator::Impl::write_loop(ConnPtr conn) {
+  // A batch stops growing here, so one write never holds the loop for long.
+  constexpr std::size_t kMaxBatchBytes = 256u << 10;
   beast::error_code ec;
   asio::steady_timer delay(io);
+  std::string batch;
   while (!conn->closed) {
     if (conn->queue.empty()) {
       co_await conn->wake.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       continue;
     }
-    Frame f = std::move(conn->queue.front());
-    conn->queue.pop_front();
     if (conn->slow) {
       delay.expires_after(std::chrono::milliseconds(options.faults.slow_delay_ms));
       co_await delay.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (conn->closed) break;
     }
+    if (conn->queue.front().kind == Frame::Kind::kText) {
+      // Every data frame queued now (one at a time when slow), encoded into
+      // one buffer: one socket write instead of one per frame.
+      batch.clear();
+      do {
+        const Frame& f = conn->queue.front();
+        if (f.encoded) {
+          batch += *f.payload;
+        } else {
+          append_ws_text_frame(batch, *f.payload);
+        }
+        conn->queue.pop_front();
+      } while (!conn->slow && !conn->queue.empty() && conn->queue.front().kind == Frame::Kind::kText &&
+               batch.size() < kMaxBatchBytes);
+      co_await conn->ws.next_layer().async_write_some(asio::buffer(batch),
+                                                     asio::redirect_error(asio::use_awaitable, ec));
+      if (waiting_for_space && conn->queue.size() <= kReplayHighWater / 4) space.cancel();
+      if (ec) break;
+      continue;
+    }
+    Frame f = std::move(conn->queue.front());
+    conn->queue.pop_front();
     auto& socket = beast::get_lowest_layer(conn->ws).socket();
     switch (f.kind) {
       case Frame::Kind::kText:
-        conn->ws.text(true);
-        co_await conn->ws.async_write(asio::buffer(*f.payload), asio::redirect_error(asio::use_awaitable, ec));
-        break;
+        break;  // sent above
       case Frame::Kind::kPing: {
         websocket::ping_data payload;
         payload.assign(f.payload->data(), std::min(f.payload->size(), payload.max_size()));
@@ -290,6 +311,7 @@ void Simulator::Impl::drop(const ConnPtr& conn) {
   beast::error_code ec;
   beast::get_lowest_layer(conn->ws).socket().close(ec);
   std::erase(live, conn);
+  if (waiting_for_space) space.cancel();  // replay no longer waits for this one
 }
 
 }  // namespace tickwire::connector

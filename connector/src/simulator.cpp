@@ -2,6 +2,7 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
@@ -73,6 +74,7 @@ asio::awaitable<void> Simulator::Impl::generate() {
   }
   const auto start = Clock::now();
   std::vector<SimMarket::Message> out;
+  std::uint32_t behind = 0;  // advances in a row that were already due
   while (!stopped && !count_reached()) {
     out.clear();
     std::uint64_t at_ns = 0;
@@ -81,9 +83,18 @@ asio::awaitable<void> Simulator::Impl::generate() {
       market.advance(out);
       at_ns = market.now_ns();
     }
-    timer.expires_at(start + std::chrono::nanoseconds(at_ns));
-    beast::error_code ec;
-    co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    const auto due = start + std::chrono::nanoseconds(at_ns);
+    if (due > Clock::now()) {
+      behind = 0;
+      timer.expires_at(due);
+      beast::error_code ec;
+      co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+    } else if (++behind % 64 == 0) {
+      // Market time lags the clock (a rate above what we can send): no
+      // timer per order, which cost a reactor round trip each, but a
+      // yield now and then so the writers and REST run.
+      co_await asio::post(io, asio::use_awaitable);
+    }
     for (auto& m : out) {
       if (stopped || count_reached()) co_return;
       SimOutgoing o;
@@ -106,6 +117,11 @@ asio::awaitable<void> Simulator::Impl::play() {
   std::uint64_t last_ms = 0;
   for (const SimOutgoing& m : replay) {
     if (stopped || count_reached()) co_return;
+    if (!m.text) {  // a snapshot line: the book only
+      std::lock_guard lock(market_mu);
+      apply_replay_depth(*m.depth);
+      continue;
+    }
     if (m.time_ms) last_ms = *m.time_ms;
     if (!first_ms && m.time_ms) first_ms = m.time_ms;
     if (options.replay_speed > 0 && first_ms) {
@@ -115,8 +131,80 @@ asio::awaitable<void> Simulator::Impl::play() {
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
       if (stopped) co_return;
     }
+    if (m.depth) {  // the REST book moves with the diffs sent, never ahead
+      std::lock_guard lock(market_mu);
+      apply_replay_depth(*m.depth);
+    }
     publish(m);
+    if (options.replay_speed > 0) continue;
+    // As fast as the sockets take it: wait while some connection is far
+    // behind (its writer cancels `space` when it has caught up).
+    for (;;) {
+      bool full = false;
+      for (const auto& conn : live) full = full || conn->queue.size() >= kReplayHighWater;
+      if (!full || stopped) break;
+      waiting_for_space = true;
+      space.expires_at(asio::steady_timer::time_point::max());
+      beast::error_code ec;
+      co_await space.async_wait(asio::redirect_error(asio::use_awaitable, ec));
+      waiting_for_space = false;
+    }
   }
+}
+
+void Simulator::Impl::prepare_replay() {
+  for (SimOutgoing& m : replay) {
+    if (m.text) {
+      auto text = std::make_shared<std::string>();
+      append_ws_text_frame(*text, *m.text);
+      m.text_frame = std::move(text);
+      auto data = std::make_shared<std::string>();
+      append_ws_text_frame(*data, *m.data);
+      m.data_frame = std::move(data);
+    }
+    if (!m.depth || replay_books.contains(m.depth->symbol)) continue;
+    // Each symbol's book starts as its first snapshot line says, else empty
+    // as of just before its first diff, so that a client that fetches it
+    // before that diff can apply the diff (U <= lastUpdateId + 1 <= u).
+    ReplayBook& book = replay_books[m.depth->symbol];
+    if (m.depth->snapshot) {
+      apply_replay_depth(*m.depth);
+    } else {
+      book.last_update_id = m.depth->first_id > 0 ? m.depth->first_id - 1 : 0;
+    }
+  }
+}
+
+void Simulator::Impl::apply_replay_depth(const SimDepthChange& change) {
+  ReplayBook& book = replay_books[change.symbol];
+  if (change.snapshot) {
+    book.bids.clear();
+    book.asks.clear();
+  }
+  for (auto [levels, side] : {std::pair{&change.bids, &book.bids}, std::pair{&change.asks, &book.asks}}) {
+    for (const SimLevel& l : *levels) {
+      if (l.qty == 0) {
+        side->erase(l.price);
+      } else {
+        (*side)[l.price] = l.qty;
+      }
+    }
+  }
+  book.last_update_id = change.last_id;
+}
+
+std::optional<SimBook> Simulator::Impl::replay_book(std::string_view symbol, std::size_t limit) const {
+  const auto it = replay_books.find(symbol);
+  if (it == replay_books.end()) return std::nullopt;
+  SimBook out;
+  out.last_update_id = it->second.last_update_id;
+  for (auto p = it->second.bids.rbegin(); p != it->second.bids.rend() && (limit == 0 || out.bids.size() < limit); ++p) {
+    out.bids.push_back({p->first, p->second});
+  }
+  for (auto p = it->second.asks.begin(); p != it->second.asks.end() && (limit == 0 || out.asks.size() < limit); ++p) {
+    out.asks.push_back({p->first, p->second});
+  }
+  return out;
 }
 
 bool Simulator::Impl::count_reached() const {
@@ -124,7 +212,7 @@ bool Simulator::Impl::count_reached() const {
 }
 
 void Simulator::Impl::publish(const SimOutgoing& m) {
-  std::vector<ConnPtr> subscribers;
+  subscribers.clear();  // deliver() never changes `live`; the copy keeps the set fixed anyway
   for (const auto& conn : live) {
     if (conn->subs.count(m.key) != 0) subscribers.push_back(conn);
   }
@@ -142,6 +230,8 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
   if (c.ending || c.stalled || c.closed) return;
   const std::uint64_t n = ++c.delivered;
   const auto& payload = c.combined ? m.text : m.data;
+  const auto& wire = c.combined ? m.text_frame : m.data_frame;
+  const Frame data = wire ? Frame{Frame::Kind::kText, wire, {}, true} : Frame{Frame::Kind::kText, payload, {}};
   if (auto it = c.gap_left.find(m.key); it != c.gap_left.end() && it->second > 0) {
     --it->second;
     log_fault(kGap, c, n, m);
@@ -168,13 +258,13 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
   inject_before(c, n, m);
   if (!c.held && fires(kReorder, c, n)) {
     log_fault(kReorder, c, n, m);
-    c.held = Frame{Frame::Kind::kText, payload, {}};
+    c.held = data;
     return;
   }
-  push(c, {Frame::Kind::kText, payload, {}});
+  push(c, data);
   if (fires(kDuplicate, c, n)) {
     log_fault(kDuplicate, c, n, m);
-    push(c, {Frame::Kind::kText, payload, {}});
+    push(c, data);
   }
   if (c.held) {
     push(c, std::move(*c.held));
@@ -231,6 +321,7 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
     auto messages = load_replay(s.options.replay_path);
     if (!messages.ok()) return messages.status();
     s.replay = std::move(*messages);
+    s.prepare_replay();
   }
   if (!s.options.record_path.empty()) {
     s.record.open(s.options.record_path, std::ios::out | std::ios::trunc);
@@ -285,6 +376,11 @@ std::uint64_t Simulator::faults() const {
 
 absl::StatusOr<SimBook> Simulator::book(const std::string& symbol, std::size_t limit) const {
   std::lock_guard lock(impl_->market_mu);
+  if (!impl_->options.replay_path.empty()) {
+    auto b = impl_->replay_book(symbol, limit);
+    if (!b) return absl::NotFoundError("sim: the replay has no depth for " + symbol);
+    return *std::move(b);
+  }
   const auto idx = impl_->market.symbol_index(symbol);
   if (!idx) return absl::NotFoundError("sim: no such symbol " + symbol);
   return impl_->market.published_book(*idx, limit);

@@ -13,6 +13,8 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/websocket.hpp>
 
+#include <fmt/format.h>
+
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -43,6 +45,7 @@ class Client {
     ws_.read_message_max(64u << 20);
     ws_.control_callback([this](websocket::frame_type kind, std::string_view) {
       if (kind == websocket::frame_type::ping) ++pings;
+      if (kind == websocket::frame_type::pong) ++pongs;
     });
     ws_.handshake(response, "127.0.0.1", target, ec);
     return ec;
@@ -78,12 +81,21 @@ class Client {
   }
 
   void send(const std::string& text) { ws_.write(asio::buffer(text)); }
+  void ping() { ws_.ping({}); }
+  // small_receive_buffer: before connect(); a small TCP window makes the
+  // server's large writes complete in parts.
+  void small_receive_buffer() {
+    ws_.next_layer().open(tcp::v4());
+    ws_.next_layer().set_option(asio::socket_base::receive_buffer_size(4096));
+  }
+  void close() { ws_.close(websocket::close_code::normal); }
   tcp::socket& socket() { return ws_.next_layer(); }
   websocket::close_reason reason() const { return ws_.reason(); }
 
   websocket::response_type response;
   beast::error_code error;
   int pings = 0;
+  int pongs = 0;
 
  private:
   std::uint16_t port_;
@@ -582,7 +594,11 @@ TEST_F(SimulatorTest, ReplaysACaptureInOrderInBothWireForms) {
   EXPECT_EQ(got[1], R"({"stream":"btcusdt@aggTrade","data":)" + raw_agg + "}");
   EXPECT_EQ(got[2], R"({"stream":"btcusdt@bookTicker","data":)" + raw_ticker + "}");
   EXPECT_EQ(got[3], R"({"stream":"btcusdt@depth@100ms","data":)" + raw_depth + "}");
-  EXPECT_EQ(http_get(port, "/api/v3/depth?symbol=BTCUSDT").result(), http::status::service_unavailable);
+  // The replay's book: empty as of the first diff's U - 1, then that diff.
+  auto depth = http_get(port, "/api/v3/depth?symbol=BTCUSDT");
+  ASSERT_EQ(depth.result(), http::status::ok) << depth.body();
+  EXPECT_EQ(depth.body(), R"({"lastUpdateId":160,"bids":[["0.90000000","10.00000000"]],"asks":[]})");
+  EXPECT_EQ(http_get(port, "/api/v3/depth?symbol=ETHUSDT").result(), http::status::bad_request);
 
   std::ofstream(dir_ / "bad.ndjson") << combined_trade << "\nnot json\n";
   SimulatorOptions bad = options(0);
@@ -591,6 +607,89 @@ TEST_F(SimulatorTest, ReplaysACaptureInOrderInBothWireForms) {
   auto st = broken.start();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("bad.ndjson:2:"), std::string_view::npos) << st.status();
+
+  std::ofstream(dir_ / "badsnap.ndjson") << R"({"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":3,"bids":[["1.0"]],"asks":[]})"
+                                         << "\n";
+  bad.replay_path = (dir_ / "badsnap.ndjson").string();
+  Simulator broken_snapshot(bad);
+  st = broken_snapshot.start();
+  ASSERT_FALSE(st.ok());
+  EXPECT_NE(st.status().message().find("badsnap.ndjson:1: snapshot: \"bids\""), std::string_view::npos) << st.status();
+}
+
+TEST_F(SimulatorTest, BeastsPongsNeverSplitABatchOfFrames) {
+  // The client pings while a full-speed replay streams batches: every pong
+  // Beast sends from inside its read must land between whole frames.
+  const auto capture = dir_ / "capture.ndjson";
+  {
+    std::ofstream out(capture);
+    for (int i = 0; i < 20'000; ++i) {
+      out << fmt::format(R"({{"stream":"btcusdt@trade","data":{{"e":"trade","E":{},"s":"BTCUSDT","t":{},"p":"1.0","q":"{}","T":1,"m":true,"M":true}}}})",
+                         1000 + i, i + 1, std::string(static_cast<std::size_t>(i % 200), '2'))
+          << "\n";
+    }
+  }
+  SimulatorOptions o = options(0);
+  o.replay_path = capture.string();
+  o.replay_speed = 0;
+  o.max_incoming_per_s = 0;  // the pings below are not a limit test
+  const auto port = start(o);
+  Client c(port);
+  c.small_receive_buffer();
+  ASSERT_FALSE(c.connect("/stream?streams=btcusdt@trade"));
+  const auto lines = lines_of(capture);
+  int pinged = 0;
+  for (std::size_t i = 0; i < lines.size(); ++i) {
+    auto m = c.read();
+    ASSERT_TRUE(m.has_value()) << "message " << i << ": " << c.error.message();
+    ASSERT_EQ(*m, lines[i]) << "message " << i;
+    if (i % 50 == 0) {
+      c.ping();
+      ++pinged;
+    }
+  }
+  // The server answers each ping (Beast's pong write) before it reads the
+  // next frame, so this request's reply follows every pong on the wire.
+  c.send(R"({"method":"LIST_SUBSCRIPTIONS","id":7})");
+  auto reply = c.read();
+  ASSERT_TRUE(reply.has_value()) << c.error.message();
+  EXPECT_EQ(*reply, R"({"result":["btcusdt@trade"],"id":7})");
+  EXPECT_EQ(c.pongs, pinged);
+  c.close();
+  EXPECT_EQ(c.reason().code, websocket::close_code::normal);
+}
+
+TEST_F(SimulatorTest, FullSpeedReplayBatchesFramesOfEverySizeAndKeepsTheBook) {
+  // 7-, 16- and 64-bit payload lengths, many more messages than the replay's
+  // high-water mark (so it waits for the socket), and a snapshot line.
+  const auto capture = dir_ / "capture.ndjson";
+  {
+    std::ofstream out(capture);
+    out << R"({"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":99,"bids":[["1.5","2"]],"asks":[["1.6","3"]]})" << "\n";
+    for (int i = 0; i < 10'000; ++i) {
+      const std::size_t pad = i % 1000 == 999 ? 70'000 : i % 2 == 1 ? 300 : 0;
+      out << fmt::format(R"({{"stream":"btcusdt@trade","data":{{"e":"trade","E":{},"s":"BTCUSDT","t":{},"p":"1.0","q":"{}","T":1,"m":true,"M":true}}}})",
+                         1000 + i, i + 1, std::string(pad, '1'))
+          << "\n";
+    }
+    out << R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":9,"s":"BTCUSDT","U":100,"u":101,"b":[["1.5","0"],["1.4","7"]],"a":[]}})"
+        << "\n";
+  }
+  SimulatorOptions o = options(0);
+  o.replay_path = capture.string();
+  o.replay_speed = 0;
+  const auto port = start(o);
+  Client c(port);
+  ASSERT_FALSE(c.connect("/stream?streams=btcusdt@trade/btcusdt@depth"));
+  const auto got = c.read_n(10'001);
+  ASSERT_EQ(got.size(), 10'001u);
+  const auto lines = lines_of(capture);
+  for (std::size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], lines[i + 1]) << "message " << i;
+  auto depth = http_get(port, "/api/v3/depth?symbol=BTCUSDT");
+  EXPECT_EQ(depth.body(), R"({"lastUpdateId":101,"bids":[["1.40000000","7.00000000"]],"asks":[["1.60000000","3.00000000"]]})");
+  auto book = sim_->book("BTCUSDT");
+  ASSERT_TRUE(book.ok()) << book.status();
+  EXPECT_EQ(book->last_update_id, 101u);
 }
 
 TEST(SimFaultSpec, ParsesTriggersAndRefusalsAndNamesWhatIsWrong) {

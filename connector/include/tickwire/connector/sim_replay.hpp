@@ -1,8 +1,14 @@
 // The simulator's outgoing message and its replay source. A SimOutgoing is
 // one exchange message in both wire forms (combined and raw), shared by every
 // connection that subscribes to its stream. load_replay() reads an NDJSON
-// capture (combined `{"stream":..,"data":..}` or raw payload lines; the
-// simulator's own `{"sim":..}` record lines are skipped) into them.
+// capture into them, one line each:
+//   - a combined `{"stream":..,"data":..}` or a raw payload line: a message;
+//   - `{"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":N,"bids":[["p","q"],..],
+//     "asks":[..]}`: not sent; replaces that symbol's replay book (the REST
+//     depth answer) at its place in the file;
+//   - the simulator's other `{"sim":..}` record lines (faults, limits): skipped.
+// Depth diffs (`depthUpdate`) carry their parsed levels so that replay keeps
+// the book the REST endpoint serves without parsing while it sends.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +19,19 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "tickwire/connector/sim_market.hpp"
 
 namespace tickwire::connector {
+
+// SimDepthChange: a depth diff's levels (quantity 0 removes the level) or a
+// snapshot's whole book, prices and quantities in units of 10^-8.
+struct SimDepthChange {
+  std::string symbol;            // upper case, as in the payload's "s"
+  bool snapshot = false;         // true: replaces the book; false: a diff U..u
+  std::uint64_t first_id = 0;    // diff U; snapshot lastUpdateId
+  std::uint64_t last_id = 0;     // diff u; snapshot lastUpdateId
+  std::vector<SimLevel> bids, asks;
+};
 
 struct SimOutgoing {
   std::string stream;                         // as named on the wire, e.g. "btcusdt@aggTrade"
@@ -24,7 +41,16 @@ struct SimOutgoing {
   std::uint64_t first_id = 0;                 // trade t, aggTrade a, bookTicker u, depth U
   std::uint64_t last_id = 0;                  // depth u, else first_id
   std::optional<std::uint64_t> time_ms;       // E (else T), when the message has one
+  std::shared_ptr<const SimDepthChange> depth;  // depth diffs and snapshot lines; a snapshot has no text/data
+  // The websocket frames (header + payload) of text and data, encoded once
+  // before a replay so that sending costs one copy; null = encode when sent.
+  std::shared_ptr<const std::string> text_frame;
+  std::shared_ptr<const std::string> data_frame;
 };
+
+// append_ws_text_frame: one unmasked server-to-client websocket frame (FIN,
+// text opcode, 7/16/64-bit payload length; RFC 6455 section 5.2) onto `out`.
+void append_ws_text_frame(std::string& out, std::string_view payload);
 
 // sim_stream_key: lower case, with `<s>@depth` meaning `<s>@depth@100ms`.
 std::string sim_stream_key(std::string_view stream);

@@ -100,7 +100,8 @@ struct SimulatorOptions {
   std::uint32_t max_incoming_per_s = 5;     // text, ping and unsolicited pong frames per second; 0 = no limit
   std::size_t max_streams = 1024;           // per connection; more gets an error reply (URL: HTTP 400)
   std::string replay_path;            // if set: send this NDJSON capture instead of generating
-  double replay_speed = 1.0;          // 1 = recorded speed (from E, else T), N = N times faster, 0 = at once
+  double replay_speed = 1.0;          // 1 = recorded speed (from E, else T), N = N times faster,
+                                      // 0 = as fast as the sockets take it (data frames batched)
   SimFaults faults;
 };
 
@@ -132,7 +133,9 @@ class Simulator {
   std::uint64_t faults() const;
   // book: `symbol`'s book as described by the depth diffs generated so far
   // (what a client that applied every diff holds); limit 0 = every level.
-  // Thread-safe; also exact after `count` stopped the market.
+  // Thread-safe; also exact after `count` stopped the market. While
+  // replaying: the book the replayed depth diffs and snapshot lines built so
+  // far (what GET /api/v3/depth serves), NotFound for a symbol without depth.
   absl::StatusOr<SimBook> book(const std::string& symbol, std::size_t limit = 0) const;
   // live_book: `symbol`'s book including changes not yet in a diff.
   absl::StatusOr<SimBook> live_book(const std::string& symbol, std::size_t limit = 0) const;

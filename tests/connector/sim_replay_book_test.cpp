@@ -1,0 +1,245 @@
+// A replayed capture serves a consistent book: the connector's own Binance
+// book sync (WsSession + FeedPipeline + RestClient, as the runner wires them)
+// succeeds against `Simulator` replaying an NDJSON capture at full speed,
+// and the book it ends with equals the book the capture's snapshot lines and
+// depth diffs describe (the generating SimMarket's own book).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/post.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "support/temp_dir.hpp"
+#include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/connector/rest_client.hpp"
+#include "tickwire/connector/sim_market.hpp"
+#include "tickwire/connector/simulator.hpp"
+#include "tickwire/connector/ws_session.hpp"
+#include "tickwire/connector/ws_url.hpp"
+#include "tickwire/journal/journal.hpp"
+#include "tickwire/middleware/buffer_pool.hpp"
+#include "tickwire/middleware/in_process_transport.hpp"
+#include "tickwire/middleware/pool_allocator.hpp"
+#include "tickwire/middleware/profiler.hpp"
+#include "tickwire/middleware/tsc_clock.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+namespace asio = boost::asio;
+
+const std::vector<std::string> kSymbols = {"BTCUSDT", "ETHUSDT"};
+const std::vector<std::string> kChannels = {"trade", "bookTicker", "depth@100ms"};
+
+// snapshot_line: the capture's snapshot line for `book`.
+std::string snapshot_line(const std::string& symbol, const SimBook& book) {
+  const std::string json = SimMarket::depth_json(book);  // {"lastUpdateId":..,"bids":..,"asks":..}
+  return fmt::format(R"({{"sim":"snapshot","symbol":"{}",{})", symbol, json.substr(1));
+}
+
+// write_capture: at least `count` subscribed-channel messages of a seeded
+// market in the combined form (whole batches, so that the market's book is
+// exactly the last diff's; `count` becomes how many), optionally after one
+// snapshot line per symbol; returns the market, the truth.
+std::unique_ptr<SimMarket> write_capture(const std::filesystem::path& path, std::size_t& count, bool snapshots) {
+  auto market = std::make_unique<SimMarket>(kSymbols, 5000, 11, SimMarket::kDefaultEpochMs, 1);
+  std::ofstream out(path);
+  if (snapshots) {
+    for (std::size_t i = 0; i < kSymbols.size(); ++i) out << snapshot_line(kSymbols[i], market->published_book(i)) << "\n";
+  }
+  std::vector<SimMarket::Message> batch;
+  std::size_t n = 0;
+  while (n < count) {
+    batch.clear();
+    market->advance(batch);
+    for (const auto& m : batch) {
+      if (m.channel == SimChannel::kAggTrade) continue;
+      out << m.text << "\n";
+      ++n;
+    }
+  }
+  count = n;
+  return market;
+}
+
+// Units: a decimal in 10^-8, as SimLevel holds it.
+std::int64_t units(const Decimal& d) {
+  std::int64_t v = d.mantissa;
+  for (int e = d.exponent; e < -8; ++e) v /= 10;
+  for (int e = d.exponent; e > -8; --e) v *= 10;
+  return v;
+}
+
+std::vector<SimLevel> side_of(const book::OrderBook& b, book::BookSide side) {
+  std::vector<SimLevel> out;
+  for (const PriceLevel& l : b.levels(side)) out.push_back({units(l.price), units(l.size)});
+  return out;
+}
+
+// Counting: the pipeline behind a counter of data frames; done once `want`
+// frames went through it and every symbol's book is synced.
+class Counting final : public SessionHandler {
+ public:
+  Counting(FeedPipeline& p, asio::io_context& io, std::size_t want) : p_(p), poll_(io), want_(want) {}
+  void on_connected() override { p_.on_connected(); }
+  void on_frame(const char* d, std::size_t n, std::uint64_t rx) override { on_tagged_frame(d, n, rx, 0); }
+  void on_tagged_frame(const char* d, std::size_t n, std::uint64_t rx, std::uint32_t g) override {
+    p_.on_tagged_frame(d, n, rx, g);
+    if (++frames_ == want_) check();
+  }
+  void on_disconnected(std::string_view reason) override {
+    p_.on_disconnected(reason);
+    if (done_.load(std::memory_order_relaxed)) return;  // our own shutdown; relaxed: written on this thread
+    ADD_FAILURE() << "disconnected after " << frames_ << " frames: " << reason;
+    finish();
+  }
+  void on_backoff(std::chrono::milliseconds d, std::string_view c) override { p_.on_backoff(d, c); }
+  void on_subscribed(std::uint32_t g, std::size_t s, bool r) override { p_.on_subscribed(g, s, r); }
+  void on_rollover_started(std::uint32_t a, std::uint32_t b, std::string_view r) override {
+    p_.on_rollover_started(a, b, r);
+  }
+  void on_rollover_finished(std::uint32_t a, std::uint32_t b, bool o) override { p_.on_rollover_finished(a, b, o); }
+  void on_rollover_failed(std::uint32_t g, std::string_view r) override { p_.on_rollover_failed(g, r); }
+
+  void wait() const {
+    while (!done_.load(std::memory_order_acquire)) done_.wait(false, std::memory_order_acquire);  // acquire: pairs with finish()
+  }
+  std::size_t frames() const { return frames_; }
+
+ private:
+  // check: the last snapshot may still be in flight after the last frame;
+  // look again after each tick of the feed thread's timer until it landed.
+  void check() {
+    for (const auto& s : kSymbols) {
+      if (p_.book(s) == nullptr) {
+        poll_.expires_after(std::chrono::milliseconds(1));
+        poll_.async_wait([this](boost::system::error_code ec) {
+          if (!ec) check();
+        });
+        return;
+      }
+    }
+    finish();
+  }
+  void finish() {
+    done_.store(true, std::memory_order_release);  // release: pairs with wait()
+    done_.notify_all();
+  }
+
+  FeedPipeline& p_;
+  asio::steady_timer poll_;
+  std::size_t want_;
+  std::size_t frames_ = 0;
+  std::atomic<bool> done_{false};
+};
+
+// sync_on_replay: replays `capture` at full speed into a real pipeline and
+// returns, per symbol, whether the pipeline's synced book equals the
+// simulator's replay book and `truth` (if given).
+void sync_on_replay(const std::filesystem::path& capture, std::size_t count, const testing::TempDir& dir,
+                    const SimMarket* truth) {
+  SimulatorOptions so;
+  so.replay_path = capture.string();
+  so.replay_speed = 0;
+  so.ping_interval_ms = 0;
+  Simulator sim(so);
+  auto port = sim.start();
+  ASSERT_TRUE(port.ok()) << port.status();
+
+  middleware::Profiler profiler;
+  const auto cal = middleware::TscClock::global().calibration();
+  journal::Options jo;
+  jo.dir = dir.path() / "journal";
+  jo.feed = "binance";
+  jo.clock = {cal.tsc_anchor, cal.mono_anchor_ns, cal.wall_anchor_ns, cal.ns_per_tick};
+  jo.fsync = journal::FsyncPolicy::kNone;
+  jo.profiler = &profiler;
+  auto journal = journal::Journal::open(jo);
+  ASSERT_TRUE(journal.ok()) << journal.status();
+
+  config::FeedConfig feed;
+  feed.name = "binance";
+  feed.exchange = "binance";
+  feed.url = fmt::format("ws://127.0.0.1:{}/stream", *port);
+  feed.symbols = kSymbols;
+  feed.channels = kChannels;
+  Sequencer sequencer((*journal)->next_seq());
+  middleware::InProcessTransport transport;
+  PipelineCounters counters;
+  middleware::BufferPool buffers;
+  middleware::PoolAllocatorState frame_buffers(buffers);
+  FeedPipeline pipeline(feed, "test", {sequencer, transport, **journal, counters, profiler, buffers});
+  ASSERT_TRUE(pipeline.ok().ok()) << pipeline.ok();
+
+  asio::io_context io(1);
+  Counting handler(pipeline, io, count);
+  SessionOptions opts;
+  auto url = parse_ws_url(feed.url);
+  ASSERT_TRUE(url.ok()) << url.status();
+  opts.url = *url;
+  opts.url.target = with_streams(opts.url.target, kSymbols, kChannels);
+  opts.jitter_seed = 1;
+  RestClient rest(io, RestOptions{});
+  WsSession session(io, opts, handler, frame_buffers);
+  pipeline.attach({&io, &session, &rest, fmt::format("http://127.0.0.1:{}", *port)});
+  session.start();
+  std::thread feed_thread([&] { io.run(); });
+  handler.wait();
+
+  // Compare on the feed thread, which owns the books; the replay has ended
+  // (every frame arrived), so the simulator's book is final.
+  std::atomic<bool> compared{false};
+  asio::post(io, [&] {
+    for (std::size_t i = 0; i < kSymbols.size(); ++i) {
+      const auto& s = kSymbols[i];
+      const book::OrderBook* got = pipeline.book(s);
+      auto served = sim.book(s);
+      if (got == nullptr || !served.ok()) {
+        ADD_FAILURE() << s << ": no synced book or no replay book: " << served.status();
+        continue;
+      }
+      EXPECT_EQ(side_of(*got, book::BookSide::kBid), served->bids) << s;
+      EXPECT_EQ(side_of(*got, book::BookSide::kAsk), served->asks) << s;
+      EXPECT_FALSE(served->bids.empty()) << s;
+      if (truth != nullptr) {
+        const SimBook want = truth->published_book(i);
+        EXPECT_EQ(*served, want) << s << ": the replay book is not the generating market's";
+      }
+    }
+    EXPECT_EQ(counters.gaps.load(std::memory_order_relaxed), 0u);  // relaxed: feed thread
+    pipeline.stop();
+    rest.close();
+    compared.store(true, std::memory_order_release);  // release: pairs with the load below
+  });
+  session.stop();
+  feed_thread.join();
+  EXPECT_TRUE(compared.load(std::memory_order_acquire));
+  EXPECT_EQ(handler.frames(), count);
+  sim.stop();
+  ASSERT_TRUE((*journal)->close().ok());
+}
+
+TEST(SimReplayBook, ConnectorSyncsOnAFullSpeedReplayFromSnapshotLines) {
+  testing::TempDir dir("tickwire-replay-book");
+  const auto capture = dir.path() / "capture.ndjson";
+  std::size_t count = 20'000;
+  auto market = write_capture(capture, count, true);
+  sync_on_replay(capture, count, dir, market.get());
+}
+
+TEST(SimReplayBook, WithoutSnapshotsTheBookStartsEmptyBeforeTheFirstDiff) {
+  testing::TempDir dir("tickwire-replay-book");
+  const auto capture = dir.path() / "capture.ndjson";
+  std::size_t count = 5'000;
+  write_capture(capture, count, false);
+  sync_on_replay(capture, count, dir, nullptr);
+}
+
+}  // namespace
+}  // namespace tickwire::connector
