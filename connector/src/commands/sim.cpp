@@ -61,7 +61,7 @@ Command add_sim(CLI::App& app) {
   sub->add_option("--replay", opts->sim.replay_path,
                   "Send this NDJSON capture (one combined or raw message per line) instead of a generated market")
       ->check(CLI::ExistingFile);
-  sub->add_option("--speed", opts->sim.replay_speed, "Replay speed: 1 = as recorded (E, else T), N = N times faster, 0 = at once")
+  sub->add_option("--speed", opts->sim.replay_speed, "Replay speed: 1 = as recorded (E, else T), N = N times faster, 0 = as fast as the socket takes it")
       ->check(CLI::NonNegativeNumber)->capture_default_str();
   sub->add_option("--fault", opts->fault_specs,
                   "Inject a fault, NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]: on each connection's AFTER-th data message\n"
