@@ -122,7 +122,10 @@ bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t
   std::uint64_t pos = p.tail;
   std::size_t offset = pos & mask_;
   const std::size_t to_end = capacity_ - offset;
-  const std::size_t need = aligned <= to_end ? aligned : to_end + aligned;
+  // Room for the record (after a filler to the end, if it does not fit
+  // there) and for the word after it, which is cleared before the record is
+  // published: see below.
+  const std::size_t need = (aligned <= to_end ? aligned : to_end + aligned) + kRecordAlign;
   if (pos + need - p.head_cache > capacity_) {
     // acquire: pairs with the release in release(); the consumer is done with
     // every byte before the head it published.
@@ -130,6 +133,11 @@ bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t
     if (pos + need - p.head_cache > capacity_) return false;
   }
   if (aligned > to_end) {
+    // The record goes to offset 0; clear its commit word first, so a reader
+    // that follows the filler finds "not yet" there, never last lap's bytes.
+    // Safety: offset 0 is 8-aligned and inside the data area, and released (need covers it).
+    // relaxed: ordered before the reader can get here by the release store of the filler below.
+    std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(data())).store(0, std::memory_order_relaxed);
     // Safety: offset is 8-aligned and < capacity_, so the commit word lies inside the data area.
     auto* word = reinterpret_cast<std::uint64_t*>(data() + offset);
     // release: pairs with the acquire in read_at(); publishes the filler.
@@ -146,6 +154,16 @@ bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t
   std::memcpy(rec + 16, &mono_ns, 8);
   std::memcpy(rec + 24, &type64, 8);
   if (!payload.empty()) std::memcpy(rec + kRingRecordHeaderSize, payload.data(), payload.size());
+  // The word after the record is where a reader (the flusher, or recovery
+  // after a crash) looks next. It still holds whatever the previous lap left
+  // there, often payload bytes, since records fall on other boundaries each
+  // lap, and those can look like a commit word of this lap. Clearing it
+  // before publishing the record means every position a reader can reach
+  // holds a committed record or zero.
+  // Safety: (offset + aligned) & mask_ is 8-aligned, inside the data area, and released (need covers it).
+  // relaxed: ordered before any reader can look there by the release store of the record below.
+  std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(data() + ((offset + aligned) & mask_)))
+      .store(0, std::memory_order_relaxed);
   // release: pairs with the acquire in read_at(); the record's bytes are
   // visible before its commit word is.
   std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(rec))

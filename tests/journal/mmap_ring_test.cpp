@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -36,6 +37,51 @@ TEST(MmapRing, RecordsWrapWithAPaddingRecordAndReadBackIntact) {
   EXPECT_TRUE(saw_padding);
 }
 
+// lap_word: what a commit word of a `length`-byte record in lap `lap` looks like.
+std::vector<std::byte> words_like_commits(std::size_t bytes, std::uint64_t lap, std::uint64_t length) {
+  std::vector<std::byte> out(bytes);
+  const std::uint64_t w = (lap << 32) | length;
+  for (std::size_t i = 0; i + 8 <= bytes; i += 8) std::memcpy(out.data() + i, &w, 8);
+  return out;
+}
+
+TEST(MmapRing, LastLapsBytesAreNeverReadAsARecord) {
+  // Lap 0 fills the ring with payloads whose every word looks like a lap-1
+  // commit word of a 40-byte record. In lap 1, records fall on other
+  // boundaries, so the word after each one is last lap's payload: a reader
+  // must see "nothing yet" there, not a record.
+  ScratchDir dir;
+  auto ring = MmapRing::open(dir.path() / "ring", 4096);
+  ASSERT_TRUE(ring.ok()) << ring.status();
+  const auto bait = words_like_commits(96, 1, 40);
+  std::uint64_t pos = 0;
+  std::uint64_t seq = 1;
+  while (pos < 4096) {
+    ASSERT_TRUE(ring->try_write(seq++, 0, 1, bait));
+    auto e = ring->read_at(pos);
+    ASSERT_TRUE(e.has_value());
+    pos = e->next;
+    ring->release(pos);
+  }
+  // Lap 1: small records, each followed by a look at the next position.
+  const std::vector<std::byte> small(8, std::byte{0x5A});
+  for (int i = 0; i < 60; ++i) {
+    ASSERT_TRUE(ring->try_write(seq, 0, 1, small));
+    auto e = ring->read_at(pos);
+    ASSERT_TRUE(e.has_value());
+    if (e->padding) {
+      pos = e->next;
+      e = ring->read_at(pos);
+      ASSERT_TRUE(e.has_value());
+    }
+    ASSERT_EQ(e->seq, seq) << "at position " << pos;
+    pos = e->next;
+    ring->release(pos);
+    EXPECT_FALSE(ring->read_at(pos).has_value()) << "stale bytes read as a record at position " << pos;
+    ++seq;
+  }
+}
+
 TEST(MmapRing, AFullRingRefusesUntilTheConsumerReleases) {
   ScratchDir dir;
   auto ring = MmapRing::open(dir.path() / "ring", 4096);
@@ -44,7 +90,14 @@ TEST(MmapRing, AFullRingRefusesUntilTheConsumerReleases) {
   int written = 0;
   while (ring->try_write(static_cast<std::uint64_t>(written + 1), 0, 1, p)) ++written;
   EXPECT_EQ(written, 4096 / 136);
+  // The next record needs a 16-byte filler to the end, its 136 bytes and the
+  // 8-byte word after it cleared: 160. Releasing one record frees 152 with
+  // the 16 left over, not enough; releasing a second is.
   auto e = ring->read_at(0);
+  ASSERT_TRUE(e.has_value());
+  ring->release(e->next);
+  EXPECT_FALSE(ring->try_write(1000, 0, 1, p));
+  e = ring->read_at(e->next);
   ASSERT_TRUE(e.has_value());
   ring->release(e->next);
   EXPECT_TRUE(ring->try_write(1000, 0, 1, p));
