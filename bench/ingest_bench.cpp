@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <atomic>
 #include <boost/asio/connect.hpp>
 #include <boost/asio/io_context.hpp>
@@ -364,7 +365,15 @@ RunResult run_connector(const Settings& s, const Regime& g, int run) {
                          js.appended, js.flushed_records, js.dropped);
   for (const auto& d : handler.disconnects()) r.detail += fmt::format("; disconnected before done: {}", d);
   if (sim.sent() != g.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
-  std::filesystem::remove_all(dir);
+  // Every appended record must be in the segments after close(): a
+  // shortfall is a journal defect, not a benchmark figure.
+  if (js.flushed_records != js.appended) {
+    fail(fmt::format("journal lost records: {} appended, {} journaled (kept in {})", js.appended,
+                     js.flushed_records, dir.string()));
+  }
+  // KEEP_JOURNAL=1 keeps the run's journal for `tickwire inspect` / `verify`.
+  if (std::getenv("KEEP_JOURNAL") == nullptr) std::filesystem::remove_all(dir);
+  else r.detail += " dir " + dir.string();
   return r;
 }
 
