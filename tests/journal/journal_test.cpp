@@ -46,6 +46,26 @@ TEST(Journal, AppendedRecordsReadBackInOrderAfterClose) {
   }
 }
 
+// expect_journaled: the journal in `dir` holds records 1..n, in order, each
+// of type 1 with the bytes payload(seq), and nothing else.
+template <typename PayloadOf>
+void expect_journaled(const std::filesystem::path& dir, std::uint64_t n, PayloadOf payload) {
+  auto reader = Reader::open(dir);
+  ASSERT_TRUE(reader.ok()) << reader.status();
+  std::uint64_t expected = 1;
+  for (;;) {
+    auto r = reader->next();
+    ASSERT_TRUE(r.ok()) << r.status();
+    if (!*r) break;
+    ASSERT_EQ((*r)->seq, expected);
+    ASSERT_EQ((*r)->type, 1);
+    const auto& want = payload(expected);
+    ASSERT_TRUE(std::equal((*r)->payload.begin(), (*r)->payload.end(), want.begin(), want.end())) << expected;
+    ++expected;
+  }
+  EXPECT_EQ(expected - 1, n);
+}
+
 TEST(Journal, CloseDrainsEveryRecordAppendedAtFullSpeedThroughAFullRing) {
   // Stress: the producer outruns the flusher (a 64 KiB ring, 64 KiB
   // segments, so it is full and rolling all the time); close() must still
@@ -65,18 +85,7 @@ TEST(Journal, CloseDrainsEveryRecordAppendedAtFullSpeedThroughAFullRing) {
   EXPECT_EQ(st.appended, kRecords);
   EXPECT_EQ(st.dropped, 0u);
   EXPECT_EQ(st.flushed_records, kRecords);
-  auto reader = Reader::open(dir.path());
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  std::uint64_t expected = 1;
-  for (;;) {
-    auto r = reader->next();
-    ASSERT_TRUE(r.ok()) << r.status();
-    if (!*r) break;
-    ASSERT_EQ((*r)->seq, expected);
-    ASSERT_EQ((*r)->payload.size(), payloads[expected % payloads.size()].size());
-    ++expected;
-  }
-  EXPECT_EQ(expected - 1, kRecords);
+  expect_journaled(dir.path(), kRecords, [&](std::uint64_t seq) { return payloads[seq % payloads.size()]; });
 }
 
 // baits: `n` payloads of 72 to 104 bytes for a 64 KiB ring, each placed as
@@ -119,20 +128,7 @@ TEST(Journal, PayloadsThatLookLikeCommitWordsAreNeverMistakenForRecords) {
   }
   ASSERT_TRUE((*j)->close().ok());
   EXPECT_EQ((*j)->stats().flushed_records, kRecords);
-  auto reader = Reader::open(dir.path());
-  ASSERT_TRUE(reader.ok()) << reader.status();
-  std::uint64_t expected = 1;
-  for (;;) {
-    auto r = reader->next();
-    ASSERT_TRUE(r.ok()) << r.status();
-    if (!*r) break;
-    ASSERT_EQ((*r)->seq, expected);
-    ASSERT_EQ((*r)->type, 1);
-    const auto& want = payloads[expected - 1];
-    ASSERT_TRUE(std::equal((*r)->payload.begin(), (*r)->payload.end(), want.begin(), want.end())) << expected;
-    ++expected;
-  }
-  EXPECT_EQ(expected - 1, kRecords);
+  expect_journaled(dir.path(), kRecords, [&](std::uint64_t seq) { return payloads[seq - 1]; });
 }
 
 TEST(Journal, ReopenContinuesAfterTheLastJournaledSeq) {
