@@ -133,8 +133,21 @@ absl::Status File::close() {
 
 absl::StatusOr<File> open_file(const std::filesystem::path& path, int flags, mode_t mode) {
   if (int e = injected("open", path)) return errno_status(e, "open", path);
-  int fd = ::open(path.c_str(), flags | O_CLOEXEC, mode);
-  if (fd < 0) return errno_status(errno, "open", path);
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC | O_NOFOLLOW, mode);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ELOOP) {
+      return absl::PermissionDeniedError(fmt::format(
+          "{}: open: is a symbolic link; journal files are never opened through a link (remove it)", path.string()));
+    }
+    if (err == EEXIST && (flags & O_EXCL) != 0) {
+      return absl::AlreadyExistsError(fmt::format(
+          "{}: open: a file of this name already exists where the journal creates a new one; the journal never "
+          "writes through a file it did not create (remove it)",
+          path.string()));
+    }
+    return errno_status(err, "open", path);
+  }
   return File(fd, path);
 }
 
@@ -163,6 +176,34 @@ absl::Status rename_durable(const std::filesystem::path& from, const std::filesy
 absl::Status remove_file(const std::filesystem::path& path) {
   if (int e = injected("unlink", path)) return errno_status(e, "unlink", path);
   if (::unlink(path.c_str()) != 0 && errno != ENOENT) return errno_status(errno, "unlink", path);
+  return absl::OkStatus();
+}
+
+absl::Status make_journal_directory(const std::filesystem::path& dir) {
+  constexpr mode_t kMode = 0750;
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno != ENOENT) return errno_status(errno, "stat", dir);
+    std::error_code ec;
+    if (dir.has_parent_path()) std::filesystem::create_directories(dir.parent_path(), ec);
+    if (ec) return errno_status(ec.value(), "create directory", dir.parent_path());
+    if (::mkdir(dir.c_str(), kMode) == 0) {
+      // mkdir's mode passes through the umask (0777 under umask 000): set it outright.
+      if (::chmod(dir.c_str(), kMode) != 0) return errno_status(errno, "chmod", dir);
+    } else if (errno != EEXIST) {
+      return errno_status(errno, "mkdir", dir);
+    }
+    if (::stat(dir.c_str(), &st) != 0) return errno_status(errno, "stat", dir);
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return absl::FailedPreconditionError(fmt::format("{}: the journal directory is not a directory", dir.string()));
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    return absl::PermissionDeniedError(fmt::format(
+        "{}: the journal directory is writable by {} (mode {:04o}); whoever can write there can plant links or "
+        "files under the names the journal opens. Run `chmod go-w {}` (the journal creates its directory 0750)",
+        dir.string(), (st.st_mode & S_IWOTH) != 0 ? "others" : "its group", st.st_mode & 07777, dir.string()));
+  }
   return absl::OkStatus();
 }
 

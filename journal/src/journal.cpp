@@ -83,9 +83,7 @@ absl::StatusOr<Recovered> recover_segments(const std::filesystem::path& dir) {
 
 absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   if (auto s = validate(options); !s.ok()) return s;
-  std::error_code ec;
-  std::filesystem::create_directories(options.dir, ec);
-  if (ec) return io::errno_status(ec.value(), "create directory", options.dir);
+  if (auto s = io::make_journal_directory(options.dir); !s.ok()) return s;
   auto recovered = recover_segments(options.dir);
   if (!recovered.ok()) return recovered.status();
 

@@ -40,18 +40,25 @@ absl::Status create_ring_file(const std::filesystem::path& path, std::size_t cap
         fmt::format("{}: ring_bytes {} must be a power of two in [4096, 2^31]", path.string(), capacity));
   }
   std::filesystem::path tmp = path.parent_path() / ("." + path.filename().string() + ".tmp");
-  auto file = io::open_file(tmp, O_RDWR | O_CREAT | O_TRUNC);
+  // O_EXCL: a file of that name (a planted link, say) is refused, never written through.
+  auto file = io::open_file(tmp, O_RDWR | O_CREAT | O_EXCL);
   if (!file.ok()) return file.status();
-  if (auto s = file->allocate(kRingHeaderSize + capacity); !s.ok()) return s;
+  auto undo = [&](absl::Status s) {
+    (void)file->close();
+    (void)io::remove_file(tmp);
+    return s;
+  };
+  if (auto s = file->allocate(kRingHeaderSize + capacity); !s.ok()) return undo(s);
   char header[24] = {};
   std::memcpy(header + kMagicOffset, kRingMagic, sizeof kRingMagic);
   std::memcpy(header + kVersionOffset, &kRingVersion, sizeof kRingVersion);
   std::uint64_t cap64 = capacity;
   std::memcpy(header + kCapacityOffset, &cap64, sizeof cap64);
-  if (auto s = file->write_at(0, std::as_bytes(std::span(header))); !s.ok()) return s;
-  if (auto s = file->sync_data(); !s.ok()) return s;
-  if (auto s = file->close(); !s.ok()) return s;
-  return io::rename_durable(tmp, path);
+  if (auto s = file->write_at(0, std::as_bytes(std::span(header))); !s.ok()) return undo(s);
+  if (auto s = file->sync_data(); !s.ok()) return undo(s);
+  if (auto s = file->close(); !s.ok()) return undo(s);
+  if (auto s = io::rename_file(tmp, path); !s.ok()) return undo(s);
+  return io::sync_directory(path.parent_path());
 }
 
 }  // namespace

@@ -50,7 +50,15 @@ absl::StatusOr<SpareSegment> SegmentPreparer::take(std::uint64_t segment_index) 
       spare_.reset();
     }
   }
-  // Made here; a helper that starts meanwhile must not make (and truncate) the same file.
+  if (spare_ && spare_->segment_index == segment_index) {
+    // Made by prepare_now(), and the helper has not started (or has stopped).
+    SpareSegment s = std::move(*spare_);
+    spare_.reset();
+    wanted_index_ = std::max(wanted_index_, segment_index + 1);
+    cv_.notify_all();
+    return s;
+  }
+  // Made here; a helper that starts meanwhile must not make the same file.
   wanted_index_ = std::max(wanted_index_, segment_index + 1);
   lock.unlock();
   return prepare_spare(dir_, segment_index, index_interval_, capacity_);

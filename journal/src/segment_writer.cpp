@@ -26,23 +26,36 @@ absl::StatusOr<SpareSegment> prepare_spare(const std::filesystem::path& dir, std
   spare.index_interval = index_interval;
   spare.capacity = capacity;
   spare.index_tmp = dir / fmt::format(".spare-{:06}.idx.tmp", segment_index);
-  auto file = io::open_file(dir / fmt::format(".spare-{:06}.seg.tmp", segment_index), O_RDWR | O_CREAT | O_TRUNC);
+  const std::filesystem::path seg_tmp = dir / fmt::format(".spare-{:06}.seg.tmp", segment_index);
+  // O_EXCL: both files are new. A file of either name (a symbolic or hard link
+  // planted in the directory, say) is refused, never written through.
+  auto file = io::open_file(seg_tmp, O_RDWR | O_CREAT | O_EXCL);
   if (!file.ok()) return file.status();
-  if (auto s = file->allocate(capacity); !s.ok()) return s;
-  spare.file = std::move(*file);
+  // On any failure below, what this call created goes again: a partly
+  // allocated spare on a full disk would hold the very blocks a retry needs.
+  bool made_index = false;
+  auto undo = [&](absl::Status s) {
+    (void)file->close();
+    (void)io::remove_file(seg_tmp);
+    if (made_index) (void)io::remove_file(spare.index_tmp);
+    return s;
+  };
+  if (auto s = file->allocate(capacity); !s.ok()) return undo(s);
   // The index first, so a segment never exists without one.
-  auto idx = io::open_file(spare.index_tmp, O_WRONLY | O_CREAT | O_TRUNC);
-  if (!idx.ok()) return idx.status();
+  auto idx = io::open_file(spare.index_tmp, O_WRONLY | O_CREAT | O_EXCL);
+  if (!idx.ok()) return undo(idx.status());
+  made_index = true;
   IndexHeader ih = make_index_header(index_interval, segment_index);
   // Safety: IndexHeader is trivially copyable; written as its bytes.
-  if (auto s = idx->write_at(0, std::as_bytes(std::span(&ih, 1))); !s.ok()) return s;
-  if (auto s = idx->sync_data(); !s.ok()) return s;
-  if (auto s = idx->close(); !s.ok()) return s;
+  if (auto s = idx->write_at(0, std::as_bytes(std::span(&ih, 1))); !s.ok()) return undo(s);
+  if (auto s = idx->sync_data(); !s.ok()) return undo(s);
+  if (auto s = idx->close(); !s.ok()) return undo(s);
   // Not populated: on ext4 read faults would only allocate page-cache pages that the
   // first write faults again, and on a 2-core host the helper's CPU is the flusher's.
   // The writer's touch_ahead() keeps 1 MiB ahead of it faulted in.
-  auto map = io::Mapping::map(spare.file, capacity, true);
-  if (!map.ok()) return map.status();
+  auto map = io::Mapping::map(*file, capacity, true);
+  if (!map.ok()) return undo(map.status());
+  spare.file = std::move(*file);
   spare.map = std::move(*map);
   return spare;
 }
@@ -57,20 +70,32 @@ absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path&
 absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path& dir, const SegmentHeader& header,
                                                     SpareSegment spare) {
   const std::filesystem::path final_path = dir / segment_file_name(header.created_wall_ns, header.segment_index);
+  const std::filesystem::path spare_path = spare.file.path();
+  const std::filesystem::path idx = index_path(final_path);
   SegmentWriter w;
   w.header_ = header;
   seal_segment_header(w.header_);
   w.capacity_ = spare.capacity;
   w.file_ = std::move(spare.file);
+  // On a failure before the segment's name exists, the spare's files go, so a
+  // retry (after a full disk, say) makes them anew; the segment never existed.
+  bool index_renamed = false;
+  auto undo = [&](absl::Status s) {
+    (void)w.file_.close();
+    (void)io::remove_file(spare_path);
+    (void)io::remove_file(index_renamed ? idx : spare.index_tmp);
+    return s;
+  };
   // Safety: SegmentHeader is trivially copyable; written as its bytes. Only the
   // header page is dirty (nothing else of the spare was written), so the sync is one page.
-  if (auto s = w.file_.write_at(0, std::as_bytes(std::span(&w.header_, 1))); !s.ok()) return s;
-  if (auto s = w.file_.sync_data(); !s.ok()) return s;
-  const std::filesystem::path idx = index_path(final_path);
+  if (auto s = w.file_.write_at(0, std::as_bytes(std::span(&w.header_, 1))); !s.ok()) return undo(s);
+  if (auto s = w.file_.sync_data(); !s.ok()) return undo(s);
   // The index first, so a segment never exists without one; one directory sync for both names.
-  if (auto s = io::rename_file(spare.index_tmp, idx); !s.ok()) return s;
-  if (auto s = io::rename_durable(w.file_.path(), final_path); !s.ok()) return s;
+  if (auto s = io::rename_file(spare.index_tmp, idx); !s.ok()) return undo(s);
+  index_renamed = true;
+  if (auto s = io::rename_file(spare_path, final_path); !s.ok()) return undo(s);
   w.file_.set_path(final_path);
+  if (auto s = io::sync_directory(dir); !s.ok()) return s;
   auto index_file = io::open_file(idx, O_WRONLY);
   if (!index_file.ok()) return index_file.status();
   w.index_file_ = std::move(*index_file);

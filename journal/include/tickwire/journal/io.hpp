@@ -64,14 +64,21 @@ class File {
   std::filesystem::path path_;
 };
 
-// open(2) with O_CLOEXEC added.
-absl::StatusOr<File> open_file(const std::filesystem::path& path, int flags, mode_t mode = 0644);
+// open(2) with O_CLOEXEC and O_NOFOLLOW added: a journal file is never opened
+// through a symbolic link (one planted in the directory is refused, its target
+// untouched). New files are made with O_CREAT | O_EXCL by the callers.
+absl::StatusOr<File> open_file(const std::filesystem::path& path, int flags, mode_t mode = 0640);
 // rename(2) alone: the caller fsyncs the directory (sync_directory) after a group of renames.
 absl::Status rename_file(const std::filesystem::path& from, const std::filesystem::path& to);
 // rename(2) then fsync of the directory, so the new name survives a power cut.
 absl::Status rename_durable(const std::filesystem::path& from, const std::filesystem::path& to);
 absl::Status sync_directory(const std::filesystem::path& dir);
 absl::Status remove_file(const std::filesystem::path& path);
+// make_journal_directory: creates `dir` (and missing parents) if absent, the
+// directory itself with mode 0750 whatever the umask; then refuses a `dir`
+// that is not a directory or that group or others may write to (they could
+// plant files or links under the names the journal opens).
+absl::Status make_journal_directory(const std::filesystem::path& dir);
 
 // A shared memory mapping of a file, unmapped on destruction.
 class Mapping {
