@@ -3,6 +3,8 @@
 // spdlog basic file sink; read+CRC-verify throughput against memcpy of the
 // same bytes (the floor). Files go to $TICKWIRE_BENCH_DIR, else $TMPDIR, else
 // /tmp (ext4 here; /dev/shm is tmpfs): the page cache, with FsyncPolicy::kNone.
+// BM_MmapRingWrite against BM_MemcpyRingRecord: the producer's cost of the
+// ring record CRC.
 // Pin with taskset to choose cores.
 #include <fcntl.h>
 #include <time.h>
@@ -24,6 +26,7 @@
 #include <vector>
 
 #include "tickwire/journal/journal.hpp"
+#include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/reader.hpp"
 #include "tickwire/journal/segment_format.hpp"
 #include "tickwire/journal/segment_writer.hpp"
@@ -324,6 +327,47 @@ void BM_MemcpySameBytes(benchmark::State& state) {
   state.SetBytesProcessed(static_cast<std::int64_t>(f.image.size()) * state.iterations());
 }
 BENCHMARK(BM_MemcpySameBytes)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+// The producer's share of the ring record CRC alone: try_write into a ring
+// whose consumer releases every record at once (no flusher, no file I/O), so
+// the cost is the record copy plus its CRC32C. Peer: the same record bytes
+// memcpy'd into a buffer of the ring's size (what try_write did before the CRC).
+void BM_MmapRingWrite(benchmark::State& state) {
+  BenchDir dir;
+  auto ring = jr::MmapRing::open(dir.path() / "ring", 1u << 20).value();
+  std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
+  std::uint64_t seq = 1;
+  for (auto _ : state) {
+    if (!ring.try_write(seq, seq, 1, payload)) {
+      std::uint64_t pos = ring.head();
+      for (auto e = ring.read_at(pos); e; e = ring.read_at(pos)) pos = e->next;
+      ring.release(pos);
+      benchmark::DoNotOptimize(ring.try_write(seq, seq, 1, payload));
+    }
+    ++seq;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MmapRingWrite)->Arg(64)->Arg(256)->Arg(1024);
+
+void BM_MemcpyRingRecord(benchmark::State& state) {
+  std::vector<std::byte> area(1u << 20);
+  std::vector<std::byte> payload(static_cast<std::size_t>(state.range(0)), std::byte{0x5a});
+  const std::size_t step = jr::align_record(jr::kRingRecordHeaderSize + payload.size());
+  std::size_t off = 0;
+  std::uint64_t seq = 1;
+  for (auto _ : state) {
+    if (off + step > area.size()) off = 0;
+    std::memcpy(area.data() + off + 16, &seq, 8);
+    std::memcpy(area.data() + off + 24, &seq, 8);
+    std::memcpy(area.data() + off + jr::kRingRecordHeaderSize, payload.data(), payload.size());
+    benchmark::ClobberMemory();
+    off += step;
+    ++seq;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_MemcpyRingRecord)->Arg(64)->Arg(256)->Arg(1024);
 
 }  // namespace
 

@@ -56,6 +56,17 @@ journal::Options journal_options(const config::Config& cfg, middleware::Profiler
   o.flusher_cores = cfg.threads.flusher_cores;
   o.flusher_affinity_required = cfg.threads.affinity_required;
   o.profiler = &profiler;
+  // On the flusher's thread, once per change: a full disk is logged when it starts, not at exit.
+  o.on_storage_event = [dir = cfg.journal.dir, policy = cfg.journal.full_policy](const absl::Status& s) {
+    if (s.ok()) {
+      TW_LOG_INFO(log(), "journal {}: storage works again; the flusher resumed", dir);
+    } else {
+      TW_LOG_ERROR(log(), "journal {}: storage error: {} (a full disk is retried; {})", dir,
+                   middleware::status_text(s),
+                   policy == config::FullPolicy::kBlock ? "full_policy block: the feed waits meanwhile"
+                                                        : "full_policy drop: records are dropped meanwhile");
+    }
+  };
   return o;
 }
 
@@ -125,6 +136,10 @@ class Connector {
     journal_ = std::move(*journal);
     sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());
     TW_LOG_INFO(log(), "journal {}: next sequence {}", cfg_.journal.dir, sequencer_->peek());
+    if (const auto damaged = journal_->stats().ring_damaged; damaged != 0) {
+      TW_LOG_WARN(log(), "journal {}: {} record(s) left in the ring failed their checksum; journaled as gaps",
+                  cfg_.journal.dir, damaged);
+    }
     feeds_ = cfg_.feeds;
     auto sim = start_simulator(cfg_, feeds_, sim_port_);
     if (!sim.ok()) return sim.status();
@@ -154,6 +169,8 @@ class Connector {
       for (auto& r : rests_) r->close();
     });
     for (auto& s : sessions_) s->stop();
+    // A feed thread blocked on a full journal while the disk is full would never join.
+    if (journal_) journal_->stop_waiting();
     threads_.join();
     if (sim_) sim_->stop();
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();

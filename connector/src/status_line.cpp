@@ -6,6 +6,8 @@
 
 #include <cstdio>
 
+#include "tickwire/middleware/status_text.hpp"
+
 namespace tickwire::connector {
 namespace {
 
@@ -14,6 +16,18 @@ std::string bytes_text(std::uint64_t n) {
   if (n >= (1ull << 20)) return fmt::format("{:.1f} MiB", static_cast<double>(n) / (1ull << 20));
   if (n >= (1ull << 10)) return fmt::format("{:.1f} KiB", static_cast<double>(n) / (1ull << 10));
   return fmt::format("{} B", n);
+}
+
+// storage_text: what the journal's storage is doing, when it is not simply working.
+std::string storage_text(const journal::Stats& js, const journal::Journal& journal) {
+  std::string out;
+  if (js.storage_failing) {
+    out = fmt::format(" | STORAGE FAILING ({} errors): {}", js.storage_errors, middleware::status_text(journal.storage_error()));
+  } else if (js.storage_errors != 0) {
+    out = fmt::format(" | storage errors {}", js.storage_errors);
+  }
+  if (js.ring_damaged != 0) out += fmt::format(" | ring records damaged {}", js.ring_damaged);
+  return out;
 }
 
 }  // namespace
@@ -38,7 +52,7 @@ std::string StatusLine::format(const PipelineCounters& c, const journal::Journal
       c.ignored.load(std::memory_order_relaxed), c.duplicates.load(std::memory_order_relaxed),
       c.gaps.load(std::memory_order_relaxed), c.resyncs.load(std::memory_order_relaxed),
       c.connects.load(std::memory_order_relaxed), c.disconnects.load(std::memory_order_relaxed),
-      c.rollovers.load(std::memory_order_relaxed));
+      c.rollovers.load(std::memory_order_relaxed)) + storage_text(js, journal);
 }
 
 void StatusLine::print(const PipelineCounters& counters, const journal::Journal& journal) {

@@ -15,6 +15,9 @@ namespace {
 
 constexpr std::uint64_t kNsPerDay = 86'400'000'000'000ull;
 constexpr int kIdleSpins = 64;
+// Retries of a batch that storage refused (a full disk) wait this long, doubling up to the cap.
+constexpr auto kFirstBackoff = std::chrono::milliseconds(1);
+constexpr auto kMaxBackoff = std::chrono::milliseconds(100);
 
 }  // namespace
 
@@ -57,9 +60,11 @@ std::uint64_t Flusher::wall_now() {
 absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
   if (segment_) {
     // The old segment's syncs run on the helper; absorb_retired() publishes them.
+    // If its index cannot be written (a full disk), the writer stays, with its
+    // end record, and the next try retires it again.
     auto retired = segment_->retire(EndReason::kRoll, wall_ns);
-    segment_.reset();
     if (!retired.ok()) return retired.status();
+    segment_.reset();
     if (auto s = preparer_.retire(std::move(*retired)); !s.ok()) return s;
     absorb_retired();
   }
@@ -122,7 +127,7 @@ absl::Status Flusher::write(std::uint64_t seq, std::uint64_t mono_ns, std::uint6
     day_changed_ = options_.roll_daily_utc && wall_ns / kNsPerDay != segment_day_;
   }
   const bool new_day = day_changed_;
-  if (!segment_ || !segment_->fits(payload.size()) || new_day) {
+  if (!segment_ || segment_->ended() || !segment_->fits(payload.size()) || new_day) {
     if (auto s = roll(seq, wall_ns); !s.ok()) return s;
   }
   const std::size_t before = segment_->size();
@@ -131,6 +136,27 @@ absl::Status Flusher::write(std::uint64_t seq, std::uint64_t mono_ns, std::uint6
   ++pending_records_;
   pending_bytes_ += segment_->size() - before;
   return absl::OkStatus();
+}
+
+absl::Status Flusher::write_entry(const MmapRing::Entry& e, std::uint64_t wall_ns, bool recovering) {
+  if (!e.damaged) return write(e.seq, e.mono_ns, wall_ns, e.type, e.payload);
+  // relaxed: a statistic.
+  ring_damaged_->fetch_add(1, std::memory_order_relaxed);
+  auto next = ring_.read_at(e.next);
+  if (next && next->padding) next = ring_.read_at(next->next);
+  if (recovering && (!next || next->damaged)) next = next_intact_record(ring_, e.position);
+  const std::uint64_t first = last_seq_ + 1;
+  std::uint64_t last = 0;
+  if (next && !next->padding && !next->damaged) {
+    // Below first when the next record was journaled already: nothing is missing.
+    last = next->seq == 0 ? 0 : next->seq - 1;
+  } else {
+    last = e.seq >= first ? e.seq : first;
+  }
+  if (last < first) return absl::OkStatus();
+  const GapPayload gap{first, last, 1};
+  // Safety: GapPayload is trivially copyable; written as its bytes.
+  return write(first, 0, wall_ns, kTypeGap, std::as_bytes(std::span(&gap, 1)));
 }
 
 void Flusher::publish_stats() {
@@ -147,7 +173,10 @@ absl::Status Flusher::sync_now() {
   const std::uint64_t covered = last_seq_;
   // Earlier segments first: durable_seq covers them too.
   if (auto s = preparer_.wait_retired(); !s.ok()) return s;
-  if (auto s = segment_->sync(); !s.ok()) return s;
+  if (auto s = segment_->sync(); !s.ok()) {
+    sync_failed_ = true;
+    return s;
+  }
   synced_seq_ = covered;
   last_sync_ = std::chrono::steady_clock::now();
   publish_durable(covered);
@@ -161,6 +190,11 @@ void Flusher::publish_durable(std::uint64_t seq) {
 }
 
 absl::StatusOr<std::size_t> Flusher::flush_batch() {
+  // Index entries a failed batch could not write go first: while storage
+  // fails, nothing more is taken from the ring.
+  if (segment_) {
+    if (auto s = segment_->flush_index(); !s.ok()) return s;
+  }
   std::uint64_t pos = ring_.head();
   std::size_t n = 0;
   std::uint64_t wall = 0;
@@ -180,7 +214,13 @@ absl::StatusOr<std::size_t> Flusher::flush_batch() {
         wall = wall_now();
         batch_start = std::chrono::steady_clock::now();
       }
-      if (auto s = write(e->seq, e->mono_ns, wall, e->type, e->payload); !s.ok()) return s;
+      if (auto s = write_entry(*e, wall, false); !s.ok()) {
+        // The records before this one are in a segment: the ring lets them go,
+        // and a retry starts at this one.
+        if (pos != ring_.head()) ring_.release(pos);
+        publish_stats();
+        return s;
+      }
       ++n;
     }
     pos = e->next;
@@ -212,9 +252,16 @@ void Flusher::run_batches() {
     const std::uint64_t t_batch = middleware::TscClock::now_ticks();
     auto n = flush_batch();
     if (!n.ok()) {
-      fail(n.status());
-      return;
+      if (stopping || !retryable(n.status())) {
+        fail(n.status());
+        return;
+      }
+      note_storage_error(n.status());
+      std::this_thread::sleep_for(backoff_);
+      backoff_ = std::min(2 * backoff_, kMaxBackoff);
+      continue;
     }
+    if (*n > 0 && storage_failing()) note_storage_ok();
     if (options_.fsync == FsyncPolicy::kInterval &&
         std::chrono::steady_clock::now() - last_sync_ >= options_.fsync_interval) {
       if (auto s = sync_now(); !s.ok()) {
@@ -259,18 +306,62 @@ void Flusher::stop() {
 }
 
 void Flusher::fail(absl::Status status) {
+  bool first = false;
   {
     std::lock_guard lock(status_mutex_);
-    if (status_.ok()) status_ = std::move(status);
+    if (status_.ok()) {
+      status_ = status;
+      first = true;
+    }
   }
+  // relaxed: a statistic.
+  storage_errors_->fetch_add(1, std::memory_order_relaxed);
   segment_.reset();
   // release: pairs with the acquire in failed(); status_ is set.
   failed_->store(true, std::memory_order_release);
+  if (first) report(status);
 }
 
 absl::Status Flusher::status() const {
   std::lock_guard lock(status_mutex_);
   return status_;
+}
+
+absl::Status Flusher::storage_error() const {
+  std::lock_guard lock(status_mutex_);
+  return storage_error_;
+}
+
+bool Flusher::retryable(const absl::Status& s) const {
+  return s.code() == absl::StatusCode::kResourceExhausted && !sync_failed_ && preparer_.error().ok();
+}
+
+void Flusher::note_storage_error(const absl::Status& s) {
+  // relaxed: a statistic.
+  storage_errors_->fetch_add(1, std::memory_order_relaxed);
+  {
+    std::lock_guard lock(status_mutex_);
+    storage_error_ = s;
+  }
+  if (storage_failing()) return;
+  backoff_ = kFirstBackoff;
+  // release: pairs with the acquire in storage_failing(); storage_error_ is set.
+  storage_failing_->store(true, std::memory_order_release);
+  report(s);
+}
+
+void Flusher::note_storage_ok() {
+  {
+    std::lock_guard lock(status_mutex_);
+    storage_error_ = absl::OkStatus();
+  }
+  // release: pairs with the acquire in storage_failing().
+  storage_failing_->store(false, std::memory_order_release);
+  report(absl::OkStatus());
+}
+
+void Flusher::report(const absl::Status& s) const {
+  if (options_.on_storage_event) options_.on_storage_event(s);
 }
 
 }  // namespace tickwire::journal

@@ -26,6 +26,13 @@ class Flusher {
   // write: appends one record to the current segment, rolling first if needed.
   absl::Status write(std::uint64_t seq, std::uint64_t mono_ns, std::uint64_t wall_ns, std::uint16_t type,
                      std::span<const std::byte> payload);
+  // write_entry: writes one ring record. A damaged one (CRC mismatch) is never
+  // written as if true: it is counted (ring_damaged) and journaled as a gap
+  // record covering the seqs between the last one written and the next intact
+  // record's (or its own seq, or last + 1, when no intact record follows).
+  // `recovering`: the ring is not live (Journal::open), so when the damaged
+  // record's `next` holds nothing, the next intact record is searched for.
+  absl::Status write_entry(const MmapRing::Entry& e, std::uint64_t wall_ns, bool recovering);
   // sync_now: fdatasync of the current segment; advances durable_seq.
   absl::Status sync_now();
   // wall_now: CLOCK_REALTIME, never below a stamp already given.
@@ -48,6 +55,15 @@ class Flusher {
     return failed_->load(std::memory_order_acquire);
   }
   absl::Status status() const;
+  // storage_failing: a full disk stalls the flusher now; it retries with a backoff. Any thread.
+  bool storage_failing() const {
+    // acquire: pairs with the release in note_storage_error()/note_storage_ok(); the error is stored before.
+    return storage_failing_->load(std::memory_order_acquire);
+  }
+  // storage_error: the error storage fails with now (OK when it works).
+  absl::Status storage_error() const;
+  std::uint64_t storage_errors() const { return storage_errors_->load(std::memory_order_relaxed); }
+  std::uint64_t ring_damaged() const { return ring_damaged_->load(std::memory_order_relaxed); }
   // finish: writes the end record of the current segment (clean close).
   absl::Status finish();
 
@@ -74,6 +90,15 @@ class Flusher {
   // absorb_retired: publishes as durable what the helper synced of rolled-out segments.
   void absorb_retired();
   void fail(absl::Status status);
+  // retryable: a full disk (ENOSPC, EDQUOT) where retrying is sound: not a failed
+  // sync (after which the kernel may have dropped dirty pages) nor the helper's
+  // sticky error (a retired segment it could not finish).
+  bool retryable(const absl::Status& s) const;
+  // note_storage_error / note_storage_ok: count, remember and report the
+  // start and the end of a stall; the callback runs once per change.
+  void note_storage_error(const absl::Status& s);
+  void note_storage_ok();
+  void report(const absl::Status& s) const;
 
   const Options& options_;
   middleware::StageId flush_stage_{};  // valid when options_.profiler is set
@@ -90,6 +115,8 @@ class Flusher {
   std::chrono::steady_clock::time_point last_sync_;
   std::uint64_t pending_records_ = 0;  // written since the last publish_stats()
   std::uint64_t pending_bytes_ = 0;
+  bool sync_failed_ = false;  // a sync failed: never retried
+  std::chrono::milliseconds backoff_{0};  // the wait before the next retry of a stalled batch
 
   // Stats counters: written by the flusher only (relaxed stores), read by stats().
   middleware::CachePadded<std::atomic<std::uint64_t>> flushed_records_;
@@ -98,8 +125,12 @@ class Flusher {
   middleware::CachePadded<std::atomic<std::uint64_t>> segments_;
   middleware::CachePadded<std::atomic<bool>> stop_;
   middleware::CachePadded<std::atomic<bool>> failed_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> storage_errors_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> ring_damaged_;
+  middleware::CachePadded<std::atomic<bool>> storage_failing_;
   mutable std::mutex status_mutex_;
   absl::Status status_;
+  absl::Status storage_error_;  // guarded by status_mutex_
 };
 
 }  // namespace tickwire::journal

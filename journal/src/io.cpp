@@ -33,7 +33,9 @@ void set_fault_hook(FaultHook hook) noexcept {
 }
 
 absl::Status errno_status(int err, std::string_view op, const std::filesystem::path& path) {
-  std::string msg = fmt::format("{}: {}: {}", path.string(), op, std::strerror(err));
+  const char* name = ::strerrorname_np(err);  // "ENOSPC": what a reader greps for
+  std::string msg = name != nullptr ? fmt::format("{}: {}: {} ({})", path.string(), op, std::strerror(err), name)
+                                    : fmt::format("{}: {}: {}", path.string(), op, std::strerror(err));
   switch (err) {
     case ENOENT:
       return absl::NotFoundError(msg);

@@ -25,6 +25,7 @@ namespace {
 constexpr std::size_t kResumeFreeDivisor = 8;
 constexpr int kFullSpins = 64;
 constexpr auto kFullSleep = std::chrono::microseconds(20);
+constexpr auto kStorageWaitSleep = std::chrono::milliseconds(1);
 
 absl::Status validate(const Options& o) {
   if (o.dir.empty()) return absl::InvalidArgumentError("journal options: dir is empty");
@@ -98,18 +99,19 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   // Drain what a crashed process committed to the ring but had not flushed.
   absl::Status drained = absl::OkStatus();
   std::uint64_t wall = 0;
+  // A record whose CRC fails becomes a gap record (Flusher::write_entry).
   for_each_ring_record(j->ring_, [&](const MmapRing::Entry& e) {
-    if (!drained.ok() || e.seq <= f.last_seq()) return;
+    if (!drained.ok() || (!e.damaged && e.seq <= f.last_seq())) return;
     if (wall == 0) wall = f.wall_now();
-    drained = f.write(e.seq, e.mono_ns, wall, e.type, e.payload);
+    drained = f.write_entry(e, wall, true);
   });
   f.publish_stats();
   if (drained.ok()) drained = f.sync_now();
   if (drained.ok()) drained = f.finish();
   if (!drained.ok()) return drained;
 
-  if (j->ring_.capacity() != j->options_.ring_bytes) {
-    // Everything is in a segment now: replace the ring with one of the configured size.
+  if (j->ring_.capacity() != j->options_.ring_bytes || j->ring_.legacy()) {
+    // Everything is in a segment now: replace the ring with one of the configured size and format.
     if (auto s = io::remove_file(ring_path); !s.ok()) return s;
     auto fresh = MmapRing::open(ring_path, j->options_.ring_bytes);
     if (!fresh.ok()) return fresh.status();
@@ -188,29 +190,44 @@ bool Journal::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t typ
       appended_->store(p.appended, std::memory_order_relaxed);
       return true;
     }
-    if (options_.full_policy == FullPolicy::kDrop || flusher_->failed()) return drop(seq);
-    wait_for_space(payload.size());
+    if (options_.full_policy == FullPolicy::kDrop || !wait_for_space(payload.size())) return drop(seq);
   }
 }
 
-void Journal::wait_for_space(std::size_t payload_bytes) {
+bool Journal::wait_for_space(std::size_t payload_bytes) {
   // Twice the record's ring footprint always fits it, padding at the wrap included.
   const std::size_t resume = std::max(ring_.capacity() / kResumeFreeDivisor,
                                       2 * align_record(kRingRecordHeaderSize + payload_bytes));
-  for (int polls = 0; ring_.free_bytes() < resume && !flusher_->failed(); ++polls) {
+  for (int polls = 0; ring_.free_bytes() < resume; ++polls) {
+    if (flusher_->failed()) return false;
     if (polls < kFullSpins) {
       middleware::cpu_relax();
-    } else {
+    } else if (!flusher_->storage_failing()) {
       std::this_thread::sleep_for(kFullSleep);
+    } else {
+      // acquire: pairs with the release in stop_waiting(); nothing else is read through it.
+      if (stop_waiting_.load(std::memory_order_acquire)) return false;
+      // Storage fails: the flusher retries with a backoff of 1 ms and more; so does this.
+      std::this_thread::sleep_for(kStorageWaitSleep);
     }
   }
+  return true;
+}
+
+void Journal::stop_waiting() {
+  // release: pairs with the acquire in wait_for_space().
+  stop_waiting_.store(true, std::memory_order_release);
 }
 
 absl::Status Journal::close() {
   if (closed_) return flusher_->status();
   closed_ = true;
   Producer& p = *producer_;
-  while (p.gap_pending && !flusher_->failed() && !write_pending_gap(0)) middleware::cpu_relax();
+  // The pending gap needs room in the ring; while storage fails there may be
+  // none for ever: the flusher then fails closed below, and the gap is not written.
+  while (p.gap_pending && !flusher_->failed() && !flusher_->storage_failing() && !write_pending_gap(0)) {
+    middleware::cpu_relax();
+  }
   flusher_->stop();
   threads_.join();
   return flusher_->status();
@@ -218,10 +235,18 @@ absl::Status Journal::close() {
 
 Stats Journal::stats() const {
   // relaxed: statistics, each a single writer's running count.
-  return Stats{appended_->load(std::memory_order_relaxed), dropped_->load(std::memory_order_relaxed),
-               flusher_->flushed_records(), flusher_->segment_bytes(), flusher_->durable_seq(),
-               flusher_->segments()};
+  return Stats{appended_->load(std::memory_order_relaxed),
+               dropped_->load(std::memory_order_relaxed),
+               flusher_->flushed_records(),
+               flusher_->segment_bytes(),
+               flusher_->durable_seq(),
+               flusher_->segments(),
+               flusher_->storage_errors(),
+               flusher_->ring_damaged(),
+               flusher_->storage_failing()};
 }
+
+absl::Status Journal::storage_error() const { return flusher_->storage_error(); }
 
 std::uint64_t Journal::durable_seq() const { return flusher_->durable_seq(); }
 

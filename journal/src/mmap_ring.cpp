@@ -8,13 +8,26 @@
 #include <bit>
 #include <cstring>
 
+#include "tickwire/journal/crc32c.hpp"
 #include "tickwire/journal/segment_format.hpp"
 
 namespace tickwire::journal {
 namespace {
 
-constexpr char kRingMagic[8] = {'T', 'W', 'J', 'R', 'I', 'N', 'G', '1'};
-constexpr std::uint32_t kRingVersion = 1;
+// Format 2 adds each record's CRC32C. Format 1 (no CRC; type at 24, seq at 8,
+// mono_ns at 16) is still read, so a ring a crashed older process left is
+// drained, unchecked, and then replaced.
+constexpr char kRingMagic[8] = {'T', 'W', 'J', 'R', 'I', 'N', 'G', '2'};
+constexpr char kLegacyRingMagic[8] = {'T', 'W', 'J', 'R', 'I', 'N', 'G', '1'};
+constexpr std::uint32_t kRingVersion = 2;
+constexpr std::uint32_t kLegacyRingVersion = 1;
+// Record field offsets (format 2). The CRC covers the length word (the commit
+// word's low 32 bits, flag clear) and [kTypeAt, length): type, reserved, seq,
+// mono_ns and payload, contiguous after it, as in a segment record.
+constexpr std::size_t kCrcAt = 8;
+constexpr std::size_t kTypeAt = 12;
+constexpr std::size_t kSeqAt = 16;
+constexpr std::size_t kMonoAt = 24;
 constexpr std::uint64_t kPaddingFlag = 0x8000'0000u;
 constexpr std::uint64_t kLengthMask = 0x7FFF'FFFFu;
 // Header page fields (byte offsets). head and durable_seq have their own lines.
@@ -26,6 +39,12 @@ constexpr std::size_t kDurableOffset = 2 * middleware::kCacheLineSize;
 
 std::uint64_t commit_word(std::uint64_t lap, std::uint64_t flags_and_length) {
   return (lap << 32) | flags_and_length;
+}
+
+// record_crc: the CRC32C of a format-2 record of `length` bytes at `rec`.
+std::uint32_t record_crc(const std::byte* rec, std::uint32_t length) {
+  // Safety: the caller checked [rec, rec + length) lies inside the data area, length >= kRingRecordHeaderSize.
+  return crc32c_extend(crc32c(&length, sizeof length), rec + kTypeAt, length - kTypeAt);
 }
 
 }  // namespace
@@ -81,10 +100,13 @@ absl::StatusOr<MmapRing> MmapRing::open(const std::filesystem::path& path, std::
     std::uint32_t version = 0;
     std::memcpy(&cap64, header + kCapacityOffset, sizeof cap64);
     std::memcpy(&version, header + kVersionOffset, sizeof version);
-    if (*got != sizeof header || std::memcmp(header, kRingMagic, sizeof kRingMagic) != 0 ||
-        version != kRingVersion) {
+    const bool current = std::memcmp(header, kRingMagic, sizeof kRingMagic) == 0 && version == kRingVersion;
+    const bool legacy =
+        std::memcmp(header, kLegacyRingMagic, sizeof kLegacyRingMagic) == 0 && version == kLegacyRingVersion;
+    if (*got != sizeof header || (!current && !legacy)) {
       return absl::DataLossError(fmt::format("{}: not a tickwire ring file (bad magic or version)", path.string()));
     }
+    ring.legacy_ = legacy;
     if (!std::has_single_bit(cap64) || cap64 < 4096 || cap64 > (std::uint64_t{1} << 31) ||
         *size != kRingHeaderSize + cap64) {
       return absl::DataLossError(fmt::format("{}: capacity {} does not match file size {}", path.string(), cap64,
@@ -122,7 +144,7 @@ std::uint64_t* MmapRing::durable_word() const {
 
 bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type,
                          std::span<const std::byte> payload) {
-  if (payload.size() > max_payload()) return false;
+  if (payload.size() > max_payload() || legacy_) return false;
   Producer& p = *producer_;
   const std::size_t length = kRingRecordHeaderSize + payload.size();
   const std::size_t aligned = align_record(length);
@@ -154,13 +176,16 @@ bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t
     offset = 0;
   }
   std::byte* rec = data() + offset;
-  const std::uint64_t type64 = type;
+  const std::uint32_t type32 = type;  // type, then the reserved half-word (zero)
   // Safety: [offset, offset + aligned) lies inside the data area (aligned <= capacity_ - offset
   // here) and the consumer has released it (checked against head above).
-  std::memcpy(rec + 8, &seq, 8);
-  std::memcpy(rec + 16, &mono_ns, 8);
-  std::memcpy(rec + 24, &type64, 8);
+  std::memcpy(rec + kTypeAt, &type32, 4);
+  std::memcpy(rec + kSeqAt, &seq, 8);
+  std::memcpy(rec + kMonoAt, &mono_ns, 8);
   if (!payload.empty()) std::memcpy(rec + kRingRecordHeaderSize, payload.data(), payload.size());
+  // The CRC in one pass over the bytes just written (hot in L1), as read_at() checks it.
+  const std::uint32_t crc = record_crc(rec, static_cast<std::uint32_t>(length));
+  std::memcpy(rec + kCrcAt, &crc, 4);
   // The word after the record is where a reader (the flusher, or recovery
   // after a crash) looks next. It still holds whatever the previous lap left
   // there, often payload bytes, since records fall on other boundaries each
@@ -199,21 +224,42 @@ std::optional<MmapRing::Entry> MmapRing::read_at(std::uint64_t position) const {
   const std::size_t to_end = capacity_ - offset;
   if ((w & kPaddingFlag) != 0) {
     if (length != to_end) return std::nullopt;
-    return Entry{0, 0, 0, true, {}, position + to_end};
+    return Entry{0, 0, 0, true, {}, position + to_end, position};
   }
   if (length < kRingRecordHeaderSize || align_record(length) > to_end) return std::nullopt;
   const std::byte* rec = data() + offset;
   Entry e{};
-  std::uint64_t type64 = 0;
-  // Safety: [offset, offset + length) lies inside the data area (checked above).
-  std::memcpy(&e.seq, rec + 8, 8);
-  std::memcpy(&e.mono_ns, rec + 16, 8);
-  std::memcpy(&type64, rec + 24, 8);
-  if (type64 > 0xFFFF) return std::nullopt;
-  e.type = static_cast<std::uint16_t>(type64);
   e.payload = {rec + kRingRecordHeaderSize, length - kRingRecordHeaderSize};
   e.next = position + align_record(length);
+  e.position = position;
+  if (legacy_) {
+    std::uint64_t type64 = 0;
+    // Safety: [offset, offset + length) lies inside the data area (checked above).
+    std::memcpy(&e.seq, rec + 8, 8);
+    std::memcpy(&e.mono_ns, rec + 16, 8);
+    std::memcpy(&type64, rec + 24, 8);
+    if (type64 > 0xFFFF) return std::nullopt;
+    e.type = static_cast<std::uint16_t>(type64);
+    return e;
+  }
+  std::uint32_t crc = 0, type32 = 0;
+  // Safety: [offset, offset + length) lies inside the data area (checked above).
+  std::memcpy(&crc, rec + kCrcAt, 4);
+  std::memcpy(&type32, rec + kTypeAt, 4);
+  std::memcpy(&e.seq, rec + kSeqAt, 8);
+  std::memcpy(&e.mono_ns, rec + kMonoAt, 8);
+  e.type = static_cast<std::uint16_t>(type32);
+  e.damaged = (type32 >> 16) != 0 || crc != record_crc(rec, static_cast<std::uint32_t>(length));
   return e;
+}
+
+std::optional<MmapRing::Entry> next_intact_record(const MmapRing& ring, std::uint64_t position) {
+  const std::uint64_t end = ring.head() + ring.capacity();
+  for (std::uint64_t p = (position + kRecordAlign) & ~std::uint64_t{kRecordAlign - 1}; p < end; p += kRecordAlign) {
+    auto e = ring.read_at(p);
+    if (e && !e->padding && !e->damaged) return e;
+  }
+  return std::nullopt;
 }
 
 std::uint64_t MmapRing::head() const {
@@ -256,7 +302,8 @@ absl::StatusOr<std::uint64_t> read_ring_durable_seq(const std::filesystem::path&
   char header[kDurableOffset + 8] = {};
   auto got = file->read_at(0, std::as_writable_bytes(std::span(header)));
   if (!got.ok()) return got.status();
-  if (*got != sizeof header || std::memcmp(header, kRingMagic, sizeof kRingMagic) != 0) {
+  if (*got != sizeof header || (std::memcmp(header, kRingMagic, sizeof kRingMagic) != 0 &&
+                                std::memcmp(header, kLegacyRingMagic, sizeof kLegacyRingMagic) != 0)) {
     return absl::DataLossError(fmt::format("{}: not a tickwire ring file (bad magic or short)", path.string()));
   }
   std::uint64_t seq = 0;

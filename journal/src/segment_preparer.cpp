@@ -33,10 +33,15 @@ absl::Status SegmentPreparer::prepare_now(std::uint64_t segment_index) {
 absl::StatusOr<SpareSegment> SegmentPreparer::take(std::uint64_t segment_index) {
   std::unique_lock lock(mu_);
   if (started_ && !exited_) {
-    if (!spare_ && !preparing_) wanted_index_ = segment_index;
+    if (!spare_ && !preparing_) {
+      wanted_index_ = segment_index;
+      spare_error_ = absl::OkStatus();  // a new attempt (after a full disk, the flusher's retry)
+    }
     cv_.notify_all();
-    cv_.wait(lock, [&] { return !preparing_ && (spare_.has_value() || !error_.ok() || exited_); });
+    cv_.wait(lock, [&] { return !preparing_ && (spare_.has_value() || !error_.ok() || !spare_error_.ok() || exited_); });
     if (!error_.ok()) return error_;
+    // Kept until the next take(): the helper does not retry on its own.
+    if (!spare_ && !spare_error_.ok()) return spare_error_;
     if (spare_ && spare_->segment_index == segment_index) {
       SpareSegment s = std::move(*spare_);
       spare_.reset();
@@ -98,9 +103,9 @@ void SegmentPreparer::run() {
   if (!stopping_) started_ = true;
   while (started_) {
     cv_.wait(lock, [&] {
-      return stopping_ || !retired_.empty() || (wanted_index_ != 0 && !spare_ && error_.ok());
+      return stopping_ || !retired_.empty() || (wanted_index_ != 0 && !spare_ && error_.ok() && spare_error_.ok());
     });
-    if (wanted_index_ != 0 && !spare_ && error_.ok() && !stopping_) {
+    if (wanted_index_ != 0 && !spare_ && error_.ok() && spare_error_.ok() && !stopping_) {
       // The spare first: the flusher's next roll waits for it; retirements only delay durable_seq.
       const std::uint64_t index = wanted_index_;
       preparing_ = true;
@@ -111,7 +116,7 @@ void SegmentPreparer::run() {
       if (spare.ok()) {
         spare_ = std::move(*spare);
       } else {
-        record(spare.status());
+        spare_error_ = spare.status();
       }
       cv_.notify_all();
       continue;

@@ -28,7 +28,8 @@ class SegmentPreparer {
 
   // take: the spare for `segment_index`: the prepared one if the helper made
   // it (waiting for it if it is being made), else made now. The helper then
-  // starts on the spare for segment_index + 1. Flusher thread.
+  // starts on the spare for segment_index + 1. If the helper could not make
+  // it (a full disk), returns that error; the next take() tries again. Flusher thread.
   absl::StatusOr<SpareSegment> take(std::uint64_t segment_index);
   // retire: queues a rolled-out segment to be finished; finished inline when
   // the helper is not running. Flusher thread.
@@ -48,7 +49,7 @@ class SegmentPreparer {
   // stop: makes run() return once the work queued now is done; then waits for
   // it to return if it runs, and returns the helper's first error. Any thread, once.
   absl::Status stop();
-  // error: the helper's first error, OK if none; any thread.
+  // error: the helper's first error finishing a retired segment, OK if none; any thread.
   absl::Status error() const;
 
  private:
@@ -70,7 +71,8 @@ class SegmentPreparer {
   std::uint64_t wanted_index_ = 0;  // the spare the helper should make next (0: none)
   std::deque<RetiredSegment> retired_;
   std::atomic<std::uint64_t> durable_seq_{0};  // written under mu_; read by the flusher without it
-  absl::Status error_;
+  absl::Status error_;        // sticky: a retired segment could not be finished
+  absl::Status spare_error_;  // the last spare could not be made; take() reports it and retries
 };
 
 }  // namespace tickwire::journal

@@ -179,10 +179,13 @@ absl::Status SegmentWriter::flush_index() {
 absl::Status SegmentWriter::sync() { return file_.sync_data(); }
 
 absl::StatusOr<RetiredSegment> SegmentWriter::retire(EndReason reason, std::uint64_t wall_ns) {
-  EndPayload end{records_, last_seq_, static_cast<std::uint32_t>(reason), 0};
-  // Safety: EndPayload is trivially copyable; appended as its bytes. fits() always
-  // leaves kEndRecordSize bytes for it.
-  append(last_seq_, 0, wall_ns, kTypeEndOfSegment, std::as_bytes(std::span(&end, 1)));
+  if (!ended_) {
+    EndPayload end{records_, last_seq_, static_cast<std::uint32_t>(reason), 0};
+    // Safety: EndPayload is trivially copyable; appended as its bytes. fits() always
+    // leaves kEndRecordSize bytes for it.
+    append(last_seq_, 0, wall_ns, kTypeEndOfSegment, std::as_bytes(std::span(&end, 1)));
+    ended_ = true;
+  }
   if (auto s = flush_index(); !s.ok()) return s;
   RetiredSegment r;
   r.file_ = std::move(file_);

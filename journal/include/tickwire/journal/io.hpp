@@ -1,6 +1,6 @@
 // The journal's storage system calls, in one place so tests can fail any of
 // them on demand (full disk, EIO) and so every error message has the same
-// shape: "<path>: <operation>: <strerror>". Thin wrappers: no cost but a
+// shape: "<path>: <operation>: <strerror> (<errno name>)". Thin wrappers: no cost but a
 // relaxed load of the hook pointer per call, and never on the producer path.
 #pragma once
 
@@ -24,7 +24,7 @@ namespace tickwire::journal::io {
 using FaultHook = int (*)(std::string_view op, const std::filesystem::path& path);
 void set_fault_hook(FaultHook hook) noexcept;
 
-// errno_status: "<path>: <op>: <strerror(err)>", mapped to an absl code.
+// errno_status: "<path>: <op>: <strerror(err)> (<errno name>)", mapped to an absl code.
 absl::Status errno_status(int err, std::string_view op, const std::filesystem::path& path);
 
 // message: a status message as std::string_view (Debian's absl::string_view is its own type).

@@ -59,10 +59,17 @@ struct Options {
   // wall_clock: UTC ns since the epoch, read by the flusher once per batch (stamps, daily roll,
   // retention by age). Empty: CLOCK_REALTIME. Tests inject one to cross midnight.
   std::function<std::uint64_t()> wall_clock;
+  // on_storage_event: called on the flusher's thread with the error ("<path>: <op>: <strerror>
+  // (<errno name>)") when storage starts failing, with OK when it works again after a failure,
+  // and with the error that fails the journal closed. Once per change, not per retry. Empty: none.
+  std::function<void(const absl::Status&)> on_storage_event;
 };
 
 struct Stats {
   std::uint64_t appended, dropped, flushed_records, segment_bytes, durable_seq, segments;
+  std::uint64_t storage_errors = 0;  // storage calls that failed (each retry of a full disk counts)
+  std::uint64_t ring_damaged = 0;    // ring records whose checksum failed, journaled as gaps
+  bool storage_failing = false;      // storage fails now; the flusher retries (see storage_error())
 };
 
 class Flusher;
@@ -86,7 +93,8 @@ class Journal {
   // max_payload(), seq not above the previous one, a reserved type, or the
   // journal failed (see status()). Dropped seqs are counted and, except
   // repeats, recorded as a kTypeGap record. kBlock waits for space (spins, then sleeps
-  // in 20 µs steps until an eighth of the ring is free).
+  // in 20 µs steps until an eighth of the ring is free; 1 ms steps while storage
+  // fails), also while storage fails (a full disk), until stop_waiting().
   bool append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type, std::span<const std::byte> payload);
 
   // close: producer thread. Drains the ring into the segment, writes the end
@@ -99,6 +107,14 @@ class Journal {
   std::uint64_t durable_seq() const;
   // status: OK, or the storage error that made the journal fail closed.
   absl::Status status() const;
+  // storage_error: OK, or the error storage fails with now (a full disk: the
+  // flusher retries with a backoff, the ring holds what it has not written).
+  absl::Status storage_error() const;
+  // stop_waiting: any thread, for shutdown. From now on an append that would
+  // wait on a full ring while storage fails (FullPolicy::kBlock) drops the
+  // record instead (counted, and a gap record once there is room), so the
+  // producer thread can be joined. A healthy journal keeps blocking as before.
+  void stop_waiting();
 
   std::size_t max_payload() const { return producer_->max_payload; }
 
@@ -106,9 +122,10 @@ class Journal {
   explicit Journal(Options options, MmapRing ring);
   bool drop(std::uint64_t seq);
   bool write_pending_gap(std::uint64_t mono_ns);
-  // wait_for_space: FullPolicy::kBlock on a full ring; returns once an eighth
-  // of the ring, and room for a record of `payload_bytes`, is free (or the journal failed).
-  void wait_for_space(std::size_t payload_bytes);
+  // wait_for_space: FullPolicy::kBlock on a full ring; true once an eighth of
+  // the ring, and room for a record of `payload_bytes`, is free; false if the
+  // journal failed, or storage fails after stop_waiting(): drop then.
+  bool wait_for_space(std::size_t payload_bytes);
 
   Options options_;
   MmapRing ring_;
@@ -124,6 +141,7 @@ class Journal {
   // Producer-written, read by stats(): relaxed stores of the producer's counts.
   middleware::CachePadded<std::atomic<std::uint64_t>> appended_;
   middleware::CachePadded<std::atomic<std::uint64_t>> dropped_;
+  std::atomic<bool> stop_waiting_{false};
   std::unique_ptr<Flusher> flusher_;
   middleware::ThreadPool threads_;  // the flusher's thread
   bool closed_ = false;

@@ -11,7 +11,10 @@
 // `lap << 32 | flags_and_length`, written last with release semantics
 // (Aeron's order: reserve, write, publish). `lap` is the record's position
 // divided by the capacity, so a word left from an earlier lap never looks
-// committed and the consumer never has to zero what it read.
+// committed and the consumer never has to zero what it read. Then the
+// record's CRC32C (over its length word and every byte after the CRC), type,
+// seq, mono_ns and payload: a record changed in the ring (a stray write, a
+// bad page, an edited file) is read as damaged, never as true.
 #pragma once
 
 #include <absl/status/statusor.h>
@@ -28,7 +31,7 @@
 namespace tickwire::journal {
 
 inline constexpr std::size_t kRingHeaderSize = 4096;
-inline constexpr std::size_t kRingRecordHeaderSize = 32;  // commit, seq, mono_ns, type + padding
+inline constexpr std::size_t kRingRecordHeaderSize = 32;  // commit, crc, type, reserved, seq, mono_ns
 
 class MmapRing {
  public:
@@ -40,11 +43,19 @@ class MmapRing {
     bool padding;  // the filler at the end of the buffer: skip to `next`
     std::span<const std::byte> payload;
     std::uint64_t next;  // position of the following record
+    std::uint64_t position;  // where this record starts
+    // damaged: the CRC does not match; no field may be trusted (seq, type and
+    // payload included, and `next` if the length was hit).
+    bool damaged = false;
   };
 
   // open: maps `path`, creating it with `capacity` bytes (a power of two,
-  // >= 4096) if absent. An existing ring keeps its own capacity.
+  // >= 4096) if absent. An existing ring keeps its own capacity. A ring of
+  // the previous format (`TWJRING1`, no checksums) opens as legacy(): it can
+  // be drained (by its own rules, unchecked) but not written.
   static absl::StatusOr<MmapRing> open(const std::filesystem::path& path, std::size_t capacity);
+  // legacy: the ring is of format 1 (records without a CRC); try_write refuses it.
+  bool legacy() const { return legacy_; }
 
   MmapRing(MmapRing&&) noexcept = default;
   MmapRing& operator=(MmapRing&&) noexcept = default;
@@ -55,8 +66,9 @@ class MmapRing {
   // max_payload: the largest payload try_write can ever accept.
   std::size_t max_payload() const { return capacity_ / 2 - kRingRecordHeaderSize; }
 
-  // try_write: producer only. Copies and commits a record; false if the ring
-  // lacks space now (or the payload exceeds max_payload()).
+  // try_write: producer only. Copies and commits a record with its CRC32C;
+  // false if the ring lacks space now (or the payload exceeds max_payload(),
+  // or the ring is legacy()).
   bool try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type, std::span<const std::byte> payload);
 
   // free_bytes: producer only. Bytes the consumer has released ahead of the
@@ -65,7 +77,7 @@ class MmapRing {
 
   // read_at: consumer only. The record committed at `position`, or nullopt if
   // none is (yet). Also used on recovery, where it stops at the first
-  // position that was never committed.
+  // position that was never committed. Checks the CRC (Entry::damaged).
   std::optional<Entry> read_at(std::uint64_t position) const;
 
   // head: the consumer position (first byte not yet released).
@@ -94,6 +106,7 @@ class MmapRing {
   std::size_t capacity_ = 0;
   std::size_t mask_ = 0;
   unsigned shift_ = 0;
+  bool legacy_ = false;
   // Producer-only state, on its own line so the consumer's reads of the
   // mapping never share it.
   struct Producer {
@@ -107,15 +120,30 @@ class MmapRing {
 // (no mapping, no write): safe while the journal that owns the ring runs.
 absl::StatusOr<std::uint64_t> read_ring_durable_seq(const std::filesystem::path& path);
 
+// next_intact_record: the first committed record with a matching CRC in
+// (position, head + capacity), tried at every 8-byte boundary: where reading
+// resumes after a damaged record whose length (and so `next`) cannot be
+// trusted. nullopt if there is none. Recovery only (it reads stale bytes).
+std::optional<MmapRing::Entry> next_intact_record(const MmapRing& ring, std::uint64_t position);
+
 // for_each_ring_record: calls f(entry) for every record committed from the
-// head on, padding skipped; what recovery drains. Total over any file content.
+// head on, padding skipped; what recovery drains. A damaged record is passed
+// on (Entry::damaged) and reading goes on after it: at its `next` if a record
+// is committed there, else at next_intact_record(). Total over any file content.
 template <typename F>
 void for_each_ring_record(const MmapRing& ring, F&& f) {
-  std::uint64_t pos = ring.head();
-  for (std::uint64_t n = 0; n <= ring.capacity(); ++n) {
+  const std::uint64_t head = ring.head();
+  std::uint64_t pos = head;
+  while (pos - head < ring.capacity()) {
     auto e = ring.read_at(pos);
     if (!e) return;
     if (!e->padding) f(*e);
+    if (e->damaged && !ring.read_at(e->next)) {
+      auto resumed = next_intact_record(ring, pos);
+      if (!resumed) return;
+      pos = resumed->position;
+      continue;
+    }
     pos = e->next;
   }
 }

@@ -93,8 +93,12 @@ class SegmentWriter {
   // finish: end record, index, truncation to size, sync, close.
   absl::Status finish(EndReason reason, std::uint64_t wall_ns);
   // retire: end record and the pending index entries; the rest of finish() is
-  // left to the returned RetiredSegment. The writer is spent afterwards.
+  // left to the returned RetiredSegment. The writer is spent afterwards. If the
+  // index cannot be written, the writer stays whole (ended()), and retire()
+  // may be called again: the end record is written once.
   absl::StatusOr<RetiredSegment> retire(EndReason reason, std::uint64_t wall_ns);
+  // ended: the end record is written; no more records may be appended.
+  bool ended() const { return ended_; }
 
  private:
   SegmentWriter() = default;
@@ -112,6 +116,7 @@ class SegmentWriter {
   std::uint64_t last_seq_ = 0;
   std::vector<IndexEntry> pending_index_;
   std::uint64_t index_entries_written_ = 0;
+  bool ended_ = false;
 };
 
 }  // namespace tickwire::journal
