@@ -1,6 +1,8 @@
-// Feed benchmarks: the per-message cost of parse -> normalize -> book update
-// -> encode for Binance trade, bookTicker and depthUpdate messages, each next
-// to its floor: simdjson on-demand iterating every field of the same bytes
+// Feed benchmarks, per venue and message kind: the per-message cost of parse
+// (whole-document validation included) -> normalize -> book update -> encode
+// for Binance spot trade, bookTicker and depthUpdate and Binance USD-M
+// depthUpdate (pu chain), markPriceUpdate and forceOrder, each next to its
+// floor, and the validation pass alone (BM_*Validate): simdjson on-demand iterating every field of the same bytes
 // (no normalization, no decimals, no output). Then the order book's
 // per-update cost on a 5000-level book with updates clustered near the top,
 // next to a std::map book using the same exact decimal comparison.
@@ -16,7 +18,8 @@
 
 #include "tickwire/connector/book/book_sync.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
-#include "tickwire/connector/feeds/binance.hpp"
+#include "tickwire/connector/venues/binance/parser.hpp"
+#include "tickwire/connector/venues/json_check.hpp"
 
 namespace {
 
@@ -201,13 +204,113 @@ const Frames& depths() {
   return f;
 }
 
+Frames mark_price_frames() {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  R"({"stream":"btcusdt@markPrice@1s","data":{"e":"markPriceUpdate","E":%llu,"s":"BTCUSDT",)"
+                  R"("p":"%s","i":"%s","P":"%s","r":"0.000%03zu00","T":1700006400000}})",
+                  1700000000000ull + i * 1000, price_text(3700000 + static_cast<unsigned>(i % 500)).c_str(),
+                  price_text(3699990 + static_cast<unsigned>(i % 500)).c_str(),
+                  price_text(3699995 + static_cast<unsigned>(i % 500)).c_str(), i % 1000);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+Frames force_order_frames() {
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  R"({"stream":"btcusdt@forceOrder","data":{"e":"forceOrder","E":%llu,"o":{"s":"BTCUSDT",)"
+                  R"("S":"%s","o":"LIMIT","f":"IOC","q":"0.%03zu","p":"%s","ap":"%s","X":"FILLED",)"
+                  R"("l":"0.%03zu","z":"0.%03zu","T":%llu}}})",
+                  1700000000000ull + i * 1000, i % 2 ? "SELL" : "BUY", i % 1000 + 1,
+                  price_text(3700000 + static_cast<unsigned>(i % 500)).c_str(),
+                  price_text(3700000 + static_cast<unsigned>(i % 500)).c_str(), i % 1000 + 1, i % 1000 + 1,
+                  1700000000000ull + i * 1000);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+const Frames& mark_prices() {
+  static const Frames f = mark_price_frames();
+  return f;
+}
+const Frames& force_orders() {
+  static const Frames f = force_order_frames();
+  return f;
+}
+
+// run_validate: the whole-document check alone over the same bytes.
+void run_validate(benchmark::State& state, const Frames& frames) {
+  od::parser parser;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& f = frames.texts[i];
+    od::document doc;
+    if (parser.iterate(simdjson::padded_string_view(f.data(), frames.size(i), f.size())).get(doc) ||
+        tc::venues::check_document(doc) != nullptr) {
+      state.SkipWithError("validate");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// run_usdm: parse (USD-M dialect) and encode with `encode`, which returns the bytes.
+template <typename Encode>
+void run_usdm(benchmark::State& state, const Frames& frames, tc::EventKind want, Encode&& encode) {
+  tc::venues::BinanceParser parser(tc::venues::BinanceDialect::kUsdm);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encode(encoder, ++seq, m);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != want || bytes.empty()) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_UsdmMarkPriceFloor(benchmark::State& state) { run_floor(state, mark_prices()); }
+void BM_UsdmMarkPriceValidate(benchmark::State& state) { run_validate(state, mark_prices()); }
+void BM_UsdmMarkPricePipeline(benchmark::State& state) {
+  run_usdm(state, mark_prices(), tc::EventKind::kFunding, [](tc::EnvelopeEncoder& e, std::uint64_t seq, auto& m) {
+    e.set_instrument("BTC-USDT-PERP", tc::InstrumentKind::kPerpetual);
+    return e.encode_funding({seq, 0, 0}, "binance-usdm", m.funding);
+  });
+}
+void BM_UsdmForceOrderFloor(benchmark::State& state) { run_floor(state, force_orders()); }
+void BM_UsdmForceOrderValidate(benchmark::State& state) { run_validate(state, force_orders()); }
+void BM_UsdmForceOrderPipeline(benchmark::State& state) {
+  run_usdm(state, force_orders(), tc::EventKind::kLiquidation,
+           [](tc::EnvelopeEncoder& e, std::uint64_t seq, auto& m) {
+             e.set_instrument("BTC-USDT-PERP", tc::InstrumentKind::kPerpetual);
+             return e.encode_liquidation({seq, 0, 0}, "binance-usdm", m.liquidation);
+           });
+}
+void BM_TradeValidate(benchmark::State& state) { run_validate(state, trades()); }
+void BM_QuoteValidate(benchmark::State& state) { run_validate(state, quotes()); }
+void BM_DepthValidate(benchmark::State& state) { run_validate(state, depths()); }
+
 void BM_TradeFloor(benchmark::State& state) { run_floor(state, trades()); }
 void BM_QuoteFloor(benchmark::State& state) { run_floor(state, quotes()); }
 void BM_DepthFloor(benchmark::State& state) { run_floor(state, depths()); }
 
 void BM_TradePipeline(benchmark::State& state) {
   const Frames& frames = trades();
-  tc::feeds::BinanceParser parser;
+  tc::venues::BinanceParser parser;
   tickwire::middleware::BufferPool pool;
   tc::EnvelopeEncoder encoder(pool);
   std::size_t i = 0;
@@ -216,7 +319,7 @@ void BM_TradePipeline(benchmark::State& state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
     auto bytes = encoder.encode_trade({++seq, 0, 0}, "binance", m.trade);
     benchmark::DoNotOptimize(bytes.data());
-    if (m.event != tc::feeds::EventKind::kTrade || bytes.empty()) {
+    if (m.event != tc::EventKind::kTrade || bytes.empty()) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");
       return;
     }
@@ -228,7 +331,7 @@ void BM_TradePipeline(benchmark::State& state) {
 // Parse alone (no encode), to split the pipeline's cost.
 void BM_TradeParse(benchmark::State& state) {
   const Frames& frames = trades();
-  tc::feeds::BinanceParser parser;
+  tc::venues::BinanceParser parser;
   std::size_t i = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
@@ -240,7 +343,7 @@ void BM_TradeParse(benchmark::State& state) {
 
 void BM_QuotePipeline(benchmark::State& state) {
   const Frames& frames = quotes();
-  tc::feeds::BinanceParser parser;
+  tc::venues::BinanceParser parser;
   tickwire::middleware::BufferPool pool;
   tc::EnvelopeEncoder encoder(pool);
   std::size_t i = 0;
@@ -249,7 +352,7 @@ void BM_QuotePipeline(benchmark::State& state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
     auto bytes = encoder.encode_quote({++seq, 0, 0}, "binance", m.quote);
     benchmark::DoNotOptimize(bytes.data());
-    if (m.event != tc::feeds::EventKind::kQuote || bytes.empty()) {
+    if (m.event != tc::EventKind::kQuote || bytes.empty()) {
       state.SkipWithError("quote");
       return;
     }
@@ -274,7 +377,7 @@ struct FullSnapshot {
 void BM_DepthPipeline(benchmark::State& state) {
   const Frames& frames = depths();
   const FullSnapshot snapshot;
-  tc::feeds::BinanceParser parser;
+  tc::venues::BinanceParser parser;
   tc::book::BookSync sync;
   tickwire::middleware::BufferPool pool;
   tc::EnvelopeEncoder encoder(pool);
@@ -398,12 +501,21 @@ void BM_OrderBookTop10(benchmark::State& state) {
 }  // namespace
 
 BENCHMARK(BM_TradeFloor);
+BENCHMARK(BM_TradeValidate);
 BENCHMARK(BM_TradeParse);
 BENCHMARK(BM_TradePipeline);
 BENCHMARK(BM_QuoteFloor);
+BENCHMARK(BM_QuoteValidate);
 BENCHMARK(BM_QuotePipeline);
 BENCHMARK(BM_DepthFloor);
+BENCHMARK(BM_DepthValidate);
 BENCHMARK(BM_DepthPipeline);
+BENCHMARK(BM_UsdmMarkPriceFloor);
+BENCHMARK(BM_UsdmMarkPriceValidate);
+BENCHMARK(BM_UsdmMarkPricePipeline);
+BENCHMARK(BM_UsdmForceOrderFloor);
+BENCHMARK(BM_UsdmForceOrderValidate);
+BENCHMARK(BM_UsdmForceOrderPipeline);
 BENCHMARK(BM_OrderBookUpdate);
 BENCHMARK(BM_StdMapBookUpdate);
 BENCHMARK(BM_OrderBookTop10);

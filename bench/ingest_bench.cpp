@@ -205,17 +205,13 @@ class CountingHandler final : public tc::SessionHandler {
       : pipeline_(pipeline), settings_(s), poll_(io), count_(count) {}
 
   void on_connected() override { pipeline_.on_connected(); }
-  void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) override {
-    on_tagged_frame(data, size, rx_ticks, 0);
-  }
-  void on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
-                       std::uint32_t generation) override {
+  void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) override {
     if (frames_ == 0) {
       t0_ = Clock::now();
       cpu0_ = thread_cpu_s();
       pcpu0_ = process_cpu_s();
     }
-    pipeline_.on_tagged_frame(data, size, rx_ticks, generation);
+    pipeline_.on_frame(data, size, rx_ticks, generation);
     if (++frames_ == count_) check_done();
   }
   void on_disconnected(std::string_view reason) override {

@@ -74,6 +74,40 @@ struct BookSnapshot {
   asks @2 :List(Level);      # best first (ascending price)
 }
 
+# A perpetual's mark price and funding (Binance USD-M markPriceUpdate; other
+# venues' funding / mark-price channels). Subject kind `funding`.
+struct Funding {
+  markPrice @0 :Decimal;
+  indexPrice @1 :Decimal;
+  settlePrice @2 :Decimal;    # estimated settle price (zero when the venue has none)
+  fundingRate @3 :Decimal;    # the current funding rate; may be negative
+  nextFundingNs @4 :UInt64;   # when it is next applied, ns since the Unix epoch (0 if unknown)
+}
+
+# A forced liquidation order (Binance USD-M forceOrder). `side` is the side of
+# the liquidation order: sell liquidates a long. Subject kind `liquidation`.
+struct Liquidation {
+  side @0 :Side;
+  price @1 :Decimal;          # the order's price
+  averagePrice @2 :Decimal;   # its average fill price
+  size @3 :Decimal;           # original quantity
+  filledSize @4 :Decimal;     # accumulated filled quantity
+  tradeNs @5 :UInt64;         # the order's trade time, ns since the Unix epoch
+}
+
+# A derivative's open interest, as the venue states it. Subject kind `open_interest`.
+struct OpenInterest {
+  openInterest @0 :Decimal;
+}
+
+# What a normalized instrument is.
+enum InstrumentKind {
+  unknown @0;     # not set (records written before instruments existed)
+  spot @1;
+  perpetual @2;
+  future @3;      # dated: delivers on the date in its name
+}
+
 # Something that happened to the feed rather than in the market. A replay
 # consumer uses these to know where data may be missing.
 struct Status {
@@ -109,5 +143,13 @@ struct Envelope {
     bookDelta @8 :BookDelta;
     bookSnapshot @9 :BookSnapshot;
     status @10 :Status;
+    funding @11 :Funding;
+    liquidation @12 :Liquidation;
+    openInterest @13 :OpenInterest;
   }
+  # The normalized instrument, the subject's symbol token: "BTC-USDT" (spot),
+  # "BTC-USDT-PERP" (perpetual), "BTC-USDT-240628" (dated future). Empty on
+  # feed-wide status records and on records written before it existed.
+  instrument @14 :Text;
+  instrumentKind @15 :InstrumentKind;
 }

@@ -11,8 +11,12 @@
 namespace tickwire::config::detail {
 namespace {
 
-constexpr std::string_view kExchanges[] = {"binance"};
-constexpr std::string_view kChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+// The venues and their channels, as connector/src/venues/ registers them
+// (config does not link the connector; a connector test checks they agree).
+constexpr std::string_view kExchanges[] = {"binance", "binance-usdm"};
+constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
+                                              "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
 constexpr std::string_view kSubscribeModes[] = {"url", "message"};
 constexpr std::uint32_t kDepthLimits[] = {100, 500, 1000, 5000};
 constexpr std::uint64_t kMinFrameBytes = 1u << 10;
@@ -91,8 +95,13 @@ absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
     return s;
   }
   if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
-  return check_list(t, "channels", feed.channels, fmt::format("one of {}", one_of(kChannels)),
-                    [](std::string_view c) { return contains(kChannels, c); });
+  if (feed.exchange == "binance-usdm") {
+    return check_list(t, "channels", feed.channels,
+                      fmt::format("one of {} (exchange \"binance-usdm\")", one_of(kUsdmChannels)),
+                      [](std::string_view c) { return contains(kUsdmChannels, c); });
+  }
+  return check_list(t, "channels", feed.channels, fmt::format("one of {}", one_of(kSpotChannels)),
+                    [](std::string_view c) { return contains(kSpotChannels, c); });
 }
 
 std::string rest_url_error(std::string_view url) {
@@ -140,6 +149,7 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
     return t.invalid("backoff_max_ms", fmt::format("expected >= backoff_initial_ms ({}), got {}",
                                                    feed.backoff_initial_ms, feed.backoff_max_ms));
   }
+  if (auto s = t.read_uint32("lag_warn_ms", feed.lag_warn_ms, 0); !s.ok()) return s;
   return t.read_uint32("max_connects_per_5min", feed.max_connects_per_5min, 1);
 }
 
@@ -148,7 +158,7 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
                               "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
                               "snapshot_on_reconnect", "time_unit", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
-                              "backoff_max_ms", "max_connects_per_5min"});
+                              "backoff_max_ms", "max_connects_per_5min", "lag_warn_ms"});
       !s.ok()) {
     return s;
   }

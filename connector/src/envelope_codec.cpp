@@ -51,19 +51,30 @@ std::size_t text_words(std::string_view s) { return (s.size() + 1 + sizeof(capnp
 // and `levels` book levels: root pointer 1 + Envelope 8 + texts + the body
 // struct (at most 5) + its decimals (4 x 2) + for books 2 list tags and 6
 // words per level (2 pointers + 2 two-word decimals), plus slack.
+// (Envelope 10 words with the instrument pointer and kind; bodies up to 8
+// decimals for a liquidation.)
 std::size_t small_words(std::string_view feed, std::string_view symbol, std::size_t levels) {
-  return 32 + text_words(feed) + text_words(symbol) + 6 * levels;
+  return 48 + text_words(feed) + text_words(symbol) + 6 * levels;
 }
 
-void set_header(proto::Envelope::Builder env, const Stamp& stamp, std::string_view feed,
-                std::string_view symbol, std::uint64_t exch_ns) {
+}  // namespace
+
+template <typename Builder>
+void EnvelopeEncoder::set_header(Builder env, const Stamp& stamp, std::string_view feed, std::string_view symbol,
+                                 std::uint64_t exch_ns) {
   env.setSequence(stamp.sequence);
   env.setMonoNs(stamp.mono_ns);
   env.setWallNs(stamp.wall_ns);
   env.setExchNs(exch_ns);
   fill_text(env.initFeed(text_size(feed)), feed);
   fill_text(env.initSymbol(text_size(symbol)), symbol);
+  if (!instrument_.empty()) {
+    fill_text(env.initInstrument(text_size(instrument_)), instrument_);
+    env.setInstrumentKind(static_cast<proto::InstrumentKind>(instrument_kind_));
+  }
 }
+
+namespace {
 
 }  // namespace
 
@@ -82,6 +93,12 @@ absl::Status EnvelopeEncoder::status() const {
 template <typename Fill>
 std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fill&& fill) {
   if (!ok()) return {};
+  // The instrument applies to this one call.
+  struct ClearInstrument {
+    EnvelopeEncoder* self;
+    ~ClearInstrument() { self->instrument_ = {}; }
+  } clear{this};
+  words_needed += text_words(instrument_);
   capnp::word* scratch = nullptr;
   std::size_t scratch_words = 0;
   if (words_needed <= kScratchWords) {
@@ -176,6 +193,41 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_snapshot(const Stamp& st
     s.setLastUpdateId(snapshot.last_update_id);
     set_levels(s.initBids(static_cast<capnp::uint>(snapshot.bids.size())), snapshot.bids);
     set_levels(s.initAsks(static_cast<capnp::uint>(snapshot.asks.size())), snapshot.asks);
+  });
+}
+
+std::span<const std::byte> EnvelopeEncoder::encode_funding(const Stamp& stamp, std::string_view feed,
+                                                           const FundingEvent& funding) {
+  return encode(small_words(feed, funding.symbol, 0), [&](proto::Envelope::Builder env) {
+    set_header(env, stamp, feed, funding.symbol, funding.event_ns);
+    auto f = env.initFunding();
+    set_decimal(f.initMarkPrice(), funding.mark_price);
+    set_decimal(f.initIndexPrice(), funding.index_price);
+    set_decimal(f.initSettlePrice(), funding.settle_price);
+    set_decimal(f.initFundingRate(), funding.funding_rate);
+    f.setNextFundingNs(funding.next_funding_ns);
+  });
+}
+
+std::span<const std::byte> EnvelopeEncoder::encode_liquidation(const Stamp& stamp, std::string_view feed,
+                                                               const LiquidationEvent& liquidation) {
+  return encode(small_words(feed, liquidation.symbol, 0), [&](proto::Envelope::Builder env) {
+    set_header(env, stamp, feed, liquidation.symbol, liquidation.event_ns);
+    auto l = env.initLiquidation();
+    l.setSide(to_proto(liquidation.side));
+    set_decimal(l.initPrice(), liquidation.price);
+    set_decimal(l.initAveragePrice(), liquidation.average_price);
+    set_decimal(l.initSize(), liquidation.size);
+    set_decimal(l.initFilledSize(), liquidation.filled_size);
+    l.setTradeNs(liquidation.trade_ns);
+  });
+}
+
+std::span<const std::byte> EnvelopeEncoder::encode_open_interest(const Stamp& stamp, std::string_view feed,
+                                                                 const OpenInterestEvent& open_interest) {
+  return encode(small_words(feed, open_interest.symbol, 0), [&](proto::Envelope::Builder env) {
+    set_header(env, stamp, feed, open_interest.symbol, open_interest.event_ns);
+    set_decimal(env.initOpenInterest().initOpenInterest(), open_interest.open_interest);
   });
 }
 

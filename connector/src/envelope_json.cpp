@@ -46,6 +46,16 @@ std::string_view side_name(proto::Side s) {
   return "unknown";
 }
 
+std::string_view instrument_kind_name(proto::InstrumentKind k) {
+  switch (k) {
+    case proto::InstrumentKind::SPOT: return "spot";
+    case proto::InstrumentKind::PERPETUAL: return "perpetual";
+    case proto::InstrumentKind::FUTURE: return "future";
+    case proto::InstrumentKind::UNKNOWN: break;
+  }
+  return "unknown";
+}
+
 std::string_view status_name(proto::Status::Kind k) {
   switch (k) {
     case proto::Status::Kind::CONNECTED: return "connected";
@@ -111,6 +121,31 @@ void append_body(std::string& out, proto::Envelope::Reader env) {
       out += fmt::format(",\"kind\":\"book_snapshot\",\"last_update_id\":{}", s.getLastUpdateId());
       append_levels(out, "bids", s.getBids());
       append_levels(out, "asks", s.getAsks());
+      return;
+    }
+    case proto::Envelope::FUNDING: {
+      auto f = env.getFunding();
+      out += ",\"kind\":\"funding\"";
+      append_decimal(out, "mark_price", f.getMarkPrice());
+      append_decimal(out, "index_price", f.getIndexPrice());
+      append_decimal(out, "settle_price", f.getSettlePrice());
+      append_decimal(out, "funding_rate", f.getFundingRate());
+      out += fmt::format(",\"next_funding_ns\":{}", f.getNextFundingNs());
+      return;
+    }
+    case proto::Envelope::LIQUIDATION: {
+      auto l = env.getLiquidation();
+      out += fmt::format(",\"kind\":\"liquidation\",\"side\":\"{}\"", side_name(l.getSide()));
+      append_decimal(out, "price", l.getPrice());
+      append_decimal(out, "average_price", l.getAveragePrice());
+      append_decimal(out, "size", l.getSize());
+      append_decimal(out, "filled_size", l.getFilledSize());
+      out += fmt::format(",\"trade_ns\":{}", l.getTradeNs());
+      return;
+    }
+    case proto::Envelope::OPEN_INTEREST: {
+      out += ",\"kind\":\"open_interest\"";
+      append_decimal(out, "open_interest", env.getOpenInterest().getOpenInterest());
       return;
     }
     case proto::Envelope::STATUS: {
@@ -190,6 +225,18 @@ void append_csv_body(std::string& out, proto::Envelope::Reader env) {
     case proto::Envelope::BOOK_SNAPSHOT:
       out += fmt::format(",book_snapshot,,,,,,{},,,,,,", env.getBookSnapshot().getLastUpdateId());
       return;
+    case proto::Envelope::FUNDING:
+      out += fmt::format(",funding,,{},,,,,,,,,,", decimal_text(env.getFunding().getMarkPrice()));
+      return;
+    case proto::Envelope::LIQUIDATION: {
+      auto l = env.getLiquidation();
+      out += fmt::format(",liquidation,,{},{},{},{},,,,,,,", decimal_text(l.getPrice()), decimal_text(l.getSize()),
+                         side_name(l.getSide()), l.getTradeNs());
+      return;
+    }
+    case proto::Envelope::OPEN_INTEREST:
+      out += fmt::format(",open_interest,,,{},,,,,,,,,", decimal_text(env.getOpenInterest().getOpenInterest()));
+      return;
     case proto::Envelope::STATUS: {
       auto st = env.getStatus();
       out += fmt::format(",status,,,,,,,,,,,{},", status_name(st.getKind()));
@@ -211,6 +258,11 @@ absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) 
     out += ",\"symbol\":";
     append_json_string(out, text_of(env.getSymbol()));
     append_body(out, env);
+    if (env.hasInstrument() && env.getInstrument().size() != 0) {
+      out += ",\"instrument\":";
+      append_json_string(out, text_of(env.getInstrument()));
+      out += fmt::format(",\"instrument_kind\":\"{}\"", instrument_kind_name(env.getInstrumentKind()));
+    }
     out.push_back('}');
   });
   if (!decoded.ok()) return decoded;

@@ -6,6 +6,7 @@
 #include <cctype>
 
 #include "tickwire/connector/log.hpp"
+#include "tickwire/middleware/status_text.hpp"
 #include "tickwire/middleware/subject.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
@@ -22,7 +23,54 @@ constexpr std::uint64_t kRejectLogEvery = 1000;
 std::uint64_t ticks_between(std::uint64_t a, std::uint64_t b) noexcept { return b > a ? b - a : 0; }
 
 
-constexpr std::string_view kChannelNames[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+constexpr std::string_view kKindNames[kChannelKinds] = {"trade",   "aggTrade",    "quote",        "depth",
+                                                         "funding", "liquidation", "open_interest"};
+
+bool is_zero(const Decimal& d) { return d.mantissa == 0; }
+bool is_positive(const Decimal& d) { return d.mantissa > 0; }
+bool is_negative(const Decimal& d) { return d.mantissa < 0; }
+
+// symbol_problem: why an exchange symbol in a frame cannot be one we
+// subscribed to, before it is looked up; empty if it looks well-formed.
+std::string_view symbol_problem(std::string_view symbol, std::size_t max_bytes) {
+  if (symbol.empty()) return "empty symbol";
+  if (symbol.size() > max_bytes) return "symbol longer than the venue's limit";
+  for (char c : symbol) {
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) return "symbol holds a NUL or control byte";
+  }
+  return {};
+}
+
+// printable: `s` cut to 32 bytes with every byte outside printable ASCII
+// replaced by '?', for a Status detail about hostile input.
+std::string printable(std::string_view s) {
+  std::string out(s.substr(0, 32));
+  for (char& c : out) {
+    if (static_cast<unsigned char>(c) < 0x20 || static_cast<unsigned char>(c) > 0x7e) c = '?';
+  }
+  if (s.size() > 32) out += "...";
+  return out;
+}
+
+// same_symbol: the stream name's symbol ("btcusdt") names the data's ("BTCUSDT").
+bool same_symbol(std::string_view stream, std::string_view symbol) {
+  if (stream.size() != symbol.size()) return false;
+  for (std::size_t i = 0; i < stream.size(); ++i) {
+    if (std::tolower(static_cast<unsigned char>(stream[i])) != std::tolower(static_cast<unsigned char>(symbol[i]))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+// levels_problem: a book level with a price that is not positive (a size of
+// zero deletes the level and is valid; a negative size is the book sync's to reject).
+bool levels_valid(std::span<const PriceLevel> levels) {
+  for (const PriceLevel& l : levels) {
+    if (!is_positive(l.price)) return false;
+  }
+  return true;
+}
 
 }  // namespace
 
@@ -34,23 +82,43 @@ PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
 FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context)
     : feed_(feed), env_(std::move(env)), sequencer_(context.sequencer), transport_(context.transport),
       journal_(context.journal), counters_(context.counters), profiler_(context.profiler),
-      stages_(PipelineStages::register_in(context.profiler)), encoder_(context.buffers),
-      status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
-  if (feed_.time_unit == "us") parser_.set_time_unit(feeds::TimeUnit::kMicroseconds);
-  want_depth_ = std::find(feed_.channels.begin(), feed_.channels.end(), "depth@100ms") != feed_.channels.end();
-  // Configured symbols get their state (subjects, books, streams) now, not on the hot path.
-  for (const auto& symbol : feed_.symbols) state_of(symbols_.intern(symbol));
+      stages_(PipelineStages::register_in(context.profiler)), venue_(find_venue(feed.exchange)),
+      encoder_(context.buffers), status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
+  if (venue_ == nullptr) {
+    setup_ = absl::InvalidArgumentError(
+        fmt::format("feed '{}': exchange {:?} names no venue adapter", feed_.name, feed_.exchange));
+    return;
+  }
+  book_policy_ = venue_->book_policy();
+  parser_ = venue_->make_parser(feed_);
+  max_symbol_bytes_ = venue_->limits().max_symbol_bytes;
+  lag_warn_ms_ = static_cast<std::int64_t>(feed_.lag_warn_ms);
+  for (const auto& channel : feed_.channels) {
+    if (venue_->channel_kind(channel) == ChannelKind::kDepth) want_depth_ = true;
+  }
+  // Every configured symbol gets its state (subjects, book, streams) now,
+  // and no other symbol ever does.
+  for (const auto& symbol : feed_.symbols) {
+    add_symbol(symbol);
+    if (!setup_.ok()) return;
+  }
   if (feed_.stale_after_ms != 0) {
     watchdog_ = std::make_unique<StreamWatchdog>(StreamWatchdog::for_global_clock(
         feed_.symbols.size() * kChannels, std::chrono::milliseconds(feed_.stale_after_ms)));
     for (std::size_t s = 0; s < feed_.symbols.size(); ++s) {
       for (std::size_t c = 0; c < kChannels; ++c) {
-        const bool subscribed = std::find(feed_.channels.begin(), feed_.channels.end(), kChannelNames[c]) !=
-                                feed_.channels.end();
+        const bool subscribed = std::any_of(feed_.channels.begin(), feed_.channels.end(), [&](const std::string& ch) {
+          return venue_->channel_kind(ch) == static_cast<ChannelKind>(c);
+        });
         if (!subscribed) watchdog_->set_threshold(s * kChannels + c, std::chrono::nanoseconds(0));
       }
     }
   }
+}
+
+absl::Status FeedPipeline::ok() const {
+  if (!setup_.ok()) return setup_;
+  return encoder_.status();
 }
 
 FeedPipeline::~FeedPipeline() { *alive_ = false; }
@@ -83,26 +151,40 @@ const book::OrderBook* FeedPipeline::book(std::string_view symbol) const {
   return st.sync && !st.sync->needs_snapshot() ? &st.sync->book() : nullptr;
 }
 
-FeedPipeline::SymbolState& FeedPipeline::state_of(middleware::SymbolId id) {
-  while (states_.size() <= id) {
-    const auto next = static_cast<middleware::SymbolId>(states_.size());
-    SymbolState st;
-    st.name = std::string(symbols_.name(next));
-    st.trade_subject = middleware::make_subject(env_, feed_.name, "trade", st.name);
-    st.agg_subject = middleware::make_subject(env_, feed_.name, "agg_trade", st.name);
-    st.quote_subject = middleware::make_subject(env_, feed_.name, "quote", st.name);
-    st.book_subject = middleware::make_subject(env_, feed_.name, "book", st.name);
-    st.status_subject = middleware::make_subject(env_, feed_.name, "status", st.name);
-    // Every symbol gets a book sync: a depth diff for a symbol not configured
-    // with the channel (a replayed capture) is still kept consistent.
-    st.sync = std::make_unique<book::BookSync>();
-    states_.push_back(std::move(st));
-    for (std::size_t c = 0; c < kChannels; ++c) {
-      tracker_.add_stream(c == kQuoteCh ? StreamKind::kMonotonic : StreamKind::kContiguous);
-    }
-    counters_.symbols.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+void FeedPipeline::add_symbol(std::string_view symbol) {
+  auto instrument = venue_->instrument(symbol);
+  if (!instrument.ok()) {
+    setup_ = absl::InvalidArgumentError(
+        fmt::format("feed '{}': {}", feed_.name, middleware::status_text(instrument.status())));
+    return;
   }
-  return states_[id];
+  const middleware::SymbolId id = symbols_.intern(symbol);
+  if (id != states_.size()) return;  // a repeated symbol (the config rejects repeats)
+  SymbolState st;
+  st.name = std::string(symbol);
+  st.instrument = std::move(*instrument);
+  const std::string& token = st.instrument.name;
+  st.trade_subject = middleware::make_subject(env_, feed_.name, "trade", token);
+  st.agg_subject = middleware::make_subject(env_, feed_.name, "agg_trade", token);
+  st.quote_subject = middleware::make_subject(env_, feed_.name, "quote", token);
+  st.book_subject = middleware::make_subject(env_, feed_.name, "book", token);
+  st.status_subject = middleware::make_subject(env_, feed_.name, "status", token);
+  st.funding_subject = middleware::make_subject(env_, feed_.name, "funding", token);
+  st.liquidation_subject = middleware::make_subject(env_, feed_.name, "liquidation", token);
+  st.open_interest_subject = middleware::make_subject(env_, feed_.name, "open_interest", token);
+  book::SyncOptions sync_options;
+  sync_options.rule = book_policy_.integrity == BookIntegrity::kRestSnapshotPrevId ? book::ChainRule::kPrevId
+                                                                                   : book::ChainRule::kFirstId;
+  st.sync = std::make_unique<book::BookSync>(sync_options);
+  states_.push_back(std::move(st));
+  for (std::size_t c = 0; c < kChannels; ++c) {
+    const auto kind = static_cast<ChannelKind>(c);
+    const bool contiguous = (kind == ChannelKind::kTrade || kind == ChannelKind::kAggTrade)
+                                ? venue_->trade_continuity(kind) == TradeContinuity::kContiguous
+                                : kind == ChannelKind::kDepth;
+    tracker_.add_stream(contiguous ? StreamKind::kContiguous : StreamKind::kMonotonic);
+  }
+  counters_.symbols.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
 }
 
 Stamp FeedPipeline::stamp(std::uint64_t ticks) {
@@ -133,36 +215,41 @@ void FeedPipeline::market_event_done() {
   if (limit_ != 0 && done == limit_ && on_limit_) on_limit_();
 }
 
-void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) {
-  on_tagged_frame(data, size, rx_ticks, 0);
-}
-
-void FeedPipeline::on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
-                                   std::uint32_t generation) {
+void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) {
   // relaxed: the counter is only written on this (the feed) thread.
   if (limit_ != 0 && counters_.messages.load(std::memory_order_relaxed) >= limit_) return;
+  if (!parser_) return;  // no venue: ok() said so, and the runner did not start
   // Stage boundaries are chained TSC readings: one read per boundary.
   const std::uint64_t t_start = middleware::TscClock::now_ticks();
-  feeds::ParsedMessage msg = parser_.parse(data, size);
+  ParsedMessage msg = parser_->parse(data, size);
   const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
   profiler_.record(stages_.parse, ticks_between(t_start, t_parsed));
   switch (msg.event) {
-    case feeds::EventKind::kTrade:
-    case feeds::EventKind::kAggTrade:
-      on_trade(msg, rx_ticks, t_parsed, generation);
+    case EventKind::kTrade:
+    case EventKind::kAggTrade:
+      on_trade(msg, size, rx_ticks, t_parsed, generation);
       return;
-    case feeds::EventKind::kQuote:
-      on_quote(msg, rx_ticks, t_parsed, generation);
+    case EventKind::kQuote:
+      on_quote(msg, size, rx_ticks, t_parsed, generation);
       return;
-    case feeds::EventKind::kBookDelta:
-      on_delta(msg, rx_ticks, t_parsed, generation);
+    case EventKind::kBookDelta:
+      on_delta(msg, size, rx_ticks, t_parsed, generation);
       return;
-    case feeds::EventKind::kServerShutdown:
+    case EventKind::kFunding:
+      on_funding(msg, size, rx_ticks, t_parsed, generation);
+      return;
+    case EventKind::kLiquidation:
+      on_liquidation(msg, size, rx_ticks, t_parsed, generation);
+      return;
+    case EventKind::kOpenInterest:
+      on_open_interest(msg, size, rx_ticks, t_parsed, generation);
+      return;
+    case EventKind::kServerShutdown:
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       TW_LOG_WARN(log(), "{}: serverShutdown notice on connection {}: rolling over", feed_.name, generation);
       if (io_.session != nullptr) io_.session->rollover("serverShutdown notice");
       return;
-    case feeds::EventKind::kErrorReply: {
+    case EventKind::kErrorReply: {
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       detail_ = fmt::format("exchange error reply (id {}): code {}: {}", msg.error_reply.id, msg.error_reply.code,
                             msg.error_reply.message);
@@ -170,15 +257,74 @@ void FeedPipeline::on_tagged_frame(const char* data, std::size_t size, std::uint
       emit_status({StatusKind::kRejected, {}, 0, 0, 1, detail_});
       return;
     }
-    case feeds::EventKind::kControlReply:
-    case feeds::EventKind::kBookSnapshot:
-    case feeds::EventKind::kIgnored:
+    case EventKind::kControlReply:
+    case EventKind::kBookSnapshot:
+    case EventKind::kIgnored:
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       return;
-    case feeds::EventKind::kError:
-      on_rejected(size, parser_.error());
+    case EventKind::kError:
+      on_rejected(size, parser_->error());
       return;
   }
+}
+
+std::optional<middleware::SymbolId> FeedPipeline::admit(const ParsedMessage& msg, std::string_view symbol,
+                                                        std::size_t size, std::string_view what) {
+  if (const std::string_view problem = symbol_problem(symbol, max_symbol_bytes_); !problem.empty()) {
+    detail_ = fmt::format("{}: {} ({} bytes, max {}): \"{}\"", what, problem, symbol.size(), max_symbol_bytes_,
+                          printable(symbol));
+    on_rejected(size, detail_);
+    return std::nullopt;
+  }
+  const auto id = symbols_.find(symbol);
+  if (!id || *id >= states_.size()) {
+    counters_.unsubscribed.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    detail_ = fmt::format("{}: symbol \"{}\" is not subscribed on this feed", what, printable(symbol));
+    on_rejected(size, detail_);
+    return std::nullopt;
+  }
+  if (!msg.stream_symbol.empty() && !same_symbol(msg.stream_symbol, symbol)) {
+    detail_ = fmt::format("{}: stream names symbol \"{}\" but the data is for \"{}\"", what,
+                          printable(msg.stream_symbol), printable(symbol));
+    on_rejected(size, detail_);
+    return std::nullopt;
+  }
+  return *id;
+}
+
+void FeedPipeline::record_stream(middleware::SymbolId id, Channel channel, std::uint64_t rx_ticks) {
+  const std::size_t stream = stream_index(id, channel);
+  if (watchdog_ && stream < watchdog_->size()) watchdog_->record(stream, rx_ticks);
+}
+
+void FeedPipeline::note_lag(const Stamp& s, std::uint64_t event_ns) {
+  if (event_ns == 0) return;
+  const auto lag = static_cast<std::int64_t>(s.wall_ns - event_ns) / 1'000'000;
+  counters_.lag_ms.store(lag, std::memory_order_relaxed);  // relaxed: a gauge, read by the status line
+  if (lag_warn_ms_ == 0) return;
+  if (!lagging_ && lag > lag_warn_ms_) {
+    lagging_ = true;
+    counters_.lag_warnings.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    TW_LOG_WARN(log(), "{}: data is {} ms behind the exchange's event time (lag_warn_ms {})", feed_.name, lag,
+                lag_warn_ms_);
+  } else if (lagging_ && lag <= lag_warn_ms_ / 2) {
+    // Hysteresis: back under half the threshold before the next warning can fire.
+    lagging_ = false;
+    TW_LOG_INFO(log(), "{}: exchange-time lag back to {} ms", feed_.name, lag);
+  }
+}
+
+template <typename Encode>
+void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, std::uint64_t rx_ticks,
+                               std::uint64_t t_parsed, std::uint64_t event_ns, Encode&& encode) {
+  const Stamp s = stamp(rx_ticks);
+  note_lag(s, event_ns);
+  encode_for(st);
+  const auto bytes = encode(s);
+  const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
+  profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
+  emit(s, subject, bytes, t_encoded);
+  market_event_done();
 }
 
 bool FeedPipeline::track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,
@@ -206,67 +352,145 @@ bool FeedPipeline::track(middleware::SymbolId id, Channel channel, std::uint64_t
   return fresh;
 }
 
-void FeedPipeline::on_trade(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+void FeedPipeline::on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
                             std::uint32_t generation) {
-  const middleware::SymbolId id = symbols_.intern(msg.trade.symbol);
-  SymbolState& st = state_of(id);
-  const Channel channel = msg.trade.aggregate ? kAggTradeCh : kTradeCh;
-  if (watchdog_ && stream_index(id, channel) < watchdog_->size()) watchdog_->record(stream_index(id, channel), rx_ticks);
-  if (!track(id, channel, msg.trade.trade_id, msg.trade.trade_id, generation,
-             msg.trade.aggregate ? "aggregate trade ids" : "trade ids")) {
+  TradeEvent& t = msg.trade;
+  const std::string_view what = t.aggregate ? "aggTrade" : "trade";
+  const auto id = admit(msg, t.symbol, size, what);
+  if (!id) return;
+  if (!is_positive(t.price) || !is_positive(t.size)) {
+    detail_ = fmt::format("{} {}: price and size must be positive, got price {} size {}", what, t.trade_id,
+                          middleware::to_string(t.price), middleware::to_string(t.size));
+    on_rejected(size, detail_);
     return;
   }
-  // The symbol text in the Envelope comes from the interner, not the frame.
-  msg.trade.symbol = st.name;
-  const Stamp s = stamp(rx_ticks);
-  const auto bytes = encoder_.encode_trade(s, feed_.name, msg.trade);
-  const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
-  profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
-  emit(s, msg.trade.aggregate ? st.agg_subject : st.trade_subject, bytes, t_encoded);
-  market_event_done();
+  SymbolState& st = states_[*id];
+  const Channel channel = t.aggregate ? ChannelKind::kAggTrade : ChannelKind::kTrade;
+  record_stream(*id, channel, rx_ticks);
+  if (!track(*id, channel, t.trade_id, t.trade_id, generation, t.aggregate ? "aggregate trade ids" : "trade ids")) {
+    return;
+  }
+  // The symbol text in the Envelope comes from the state, not the frame.
+  t.symbol = st.name;
+  emit_market(st, t.aggregate ? st.agg_subject : st.trade_subject, rx_ticks, t_parsed, t.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_trade(s, feed_.name, t); });
 }
 
-void FeedPipeline::on_quote(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+void FeedPipeline::on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
                             std::uint32_t generation) {
-  const middleware::SymbolId id = symbols_.intern(msg.quote.symbol);
-  SymbolState& st = state_of(id);
-  if (watchdog_ && stream_index(id, kQuoteCh) < watchdog_->size()) watchdog_->record(stream_index(id, kQuoteCh), rx_ticks);
-  if (!track(id, kQuoteCh, msg.quote.update_id, msg.quote.update_id, generation, "quote update ids")) return;
-  msg.quote.symbol = st.name;
-  const Stamp s = stamp(rx_ticks);
-  const auto bytes = encoder_.encode_quote(s, feed_.name, msg.quote);
-  const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
-  profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
-  emit(s, st.quote_subject, bytes, t_encoded);
-  market_event_done();
+  QuoteEvent& q = msg.quote;
+  const auto id = admit(msg, q.symbol, size, "bookTicker");
+  if (!id) return;
+  // A side may be empty (size zero); a side with size must have a positive price.
+  const bool bid_ok = !is_negative(q.bid_size) && !is_negative(q.bid_price) &&
+                      (is_zero(q.bid_size) || is_positive(q.bid_price));
+  const bool ask_ok = !is_negative(q.ask_size) && !is_negative(q.ask_price) &&
+                      (is_zero(q.ask_size) || is_positive(q.ask_price));
+  if (!bid_ok || !ask_ok) {
+    detail_ = fmt::format("bookTicker {}: invalid {} (price {} size {})", q.update_id, bid_ok ? "ask" : "bid",
+                          middleware::to_string(bid_ok ? q.ask_price : q.bid_price),
+                          middleware::to_string(bid_ok ? q.ask_size : q.bid_size));
+    on_rejected(size, detail_);
+    return;
+  }
+  SymbolState& st = states_[*id];
+  record_stream(*id, ChannelKind::kQuote, rx_ticks);
+  if (!track(*id, ChannelKind::kQuote, q.update_id, q.update_id, generation, "quote update ids")) return;
+  q.symbol = st.name;
+  emit_market(st, st.quote_subject, rx_ticks, t_parsed, q.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_quote(s, feed_.name, q); });
 }
 
-void FeedPipeline::on_delta(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+void FeedPipeline::on_funding(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                              std::uint32_t generation) {
+  FundingEvent& f = msg.funding;
+  const auto id = admit(msg, f.symbol, size, "markPrice");
+  if (!id) return;
+  if (!is_positive(f.mark_price) || !is_positive(f.index_price) || is_negative(f.settle_price)) {
+    detail_ = fmt::format("markPrice: mark and index prices must be positive, got mark {} index {} settle {}",
+                          middleware::to_string(f.mark_price), middleware::to_string(f.index_price),
+                          middleware::to_string(f.settle_price));
+    on_rejected(size, detail_);
+    return;
+  }
+  SymbolState& st = states_[*id];
+  record_stream(*id, ChannelKind::kFunding, rx_ticks);
+  if (!track(*id, ChannelKind::kFunding, f.event_ns, f.event_ns, generation, "funding event times")) return;
+  f.symbol = st.name;
+  emit_market(st, st.funding_subject, rx_ticks, t_parsed, f.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_funding(s, feed_.name, f); });
+}
+
+void FeedPipeline::on_liquidation(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks,
+                                  std::uint64_t t_parsed, std::uint32_t generation) {
+  LiquidationEvent& l = msg.liquidation;
+  const auto id = admit(msg, l.symbol, size, "forceOrder");
+  if (!id) return;
+  if (!is_positive(l.price) || !is_positive(l.size) || is_negative(l.average_price) || is_negative(l.filled_size)) {
+    detail_ = fmt::format("forceOrder: price and size must be positive, got price {} size {} average {} filled {}",
+                          middleware::to_string(l.price), middleware::to_string(l.size),
+                          middleware::to_string(l.average_price), middleware::to_string(l.filled_size));
+    on_rejected(size, detail_);
+    return;
+  }
+  SymbolState& st = states_[*id];
+  record_stream(*id, ChannelKind::kLiquidation, rx_ticks);
+  if (!track(*id, ChannelKind::kLiquidation, l.event_ns, l.event_ns, generation, "liquidation event times")) return;
+  l.symbol = st.name;
+  emit_market(st, st.liquidation_subject, rx_ticks, t_parsed, l.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_liquidation(s, feed_.name, l); });
+}
+
+void FeedPipeline::on_open_interest(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks,
+                                    std::uint64_t t_parsed, std::uint32_t generation) {
+  OpenInterestEvent& o = msg.open_interest;
+  const auto id = admit(msg, o.symbol, size, "openInterest");
+  if (!id) return;
+  if (is_negative(o.open_interest)) {
+    detail_ = fmt::format("openInterest: negative open interest {}", middleware::to_string(o.open_interest));
+    on_rejected(size, detail_);
+    return;
+  }
+  SymbolState& st = states_[*id];
+  record_stream(*id, ChannelKind::kOpenInterest, rx_ticks);
+  if (!track(*id, ChannelKind::kOpenInterest, o.event_ns, o.event_ns, generation, "open interest event times")) {
+    return;
+  }
+  o.symbol = st.name;
+  emit_market(st, st.open_interest_subject, rx_ticks, t_parsed, o.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_open_interest(s, feed_.name, o); });
+}
+
+void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
                             std::uint32_t generation) {
-  const middleware::SymbolId id = symbols_.intern(msg.delta.symbol);
-  SymbolState& st = state_of(id);
-  const std::size_t stream = stream_index(id, kDepthCh);
-  if (watchdog_ && stream < watchdog_->size()) watchdog_->record(stream, rx_ticks);
+  BookDeltaEvent& d = msg.delta;
+  const auto admitted = admit(msg, d.symbol, size, "depthUpdate");
+  if (!admitted) return;
+  const middleware::SymbolId id = *admitted;
+  if (!levels_valid(d.bids) || !levels_valid(d.asks)) {
+    detail_ = fmt::format("depthUpdate {}..{}: a level with a price that is not positive", d.first_update_id,
+                          d.last_update_id);
+    on_rejected(size, detail_);
+    return;
+  }
+  SymbolState& st = states_[id];
+  const std::size_t stream = stream_index(id, ChannelKind::kDepth);
+  record_stream(id, ChannelKind::kDepth, rx_ticks);
   // The tracker only removes what the wire repeated (duplicates, the other
   // connection of a rollover); continuity of update ids is the BookSync's.
-  const IdVerdict v = tracker_.check(stream, msg.delta.first_update_id, msg.delta.last_update_id, generation);
+  const IdVerdict v = tracker_.check(stream, d.first_update_id, d.last_update_id, generation);
   maybe_finish_rollover();
   if (v.kind == IdVerdict::kDuplicate || v.kind == IdVerdict::kHeld) {
     counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
     return;
   }
-  msg.delta.symbol = st.name;
-  const book::SyncResult r = st.sync->on_delta(msg.delta);
+  d.symbol = st.name;
+  const book::SyncResult r = st.sync->on_delta(d);
   switch (r.outcome) {
-    case book::SyncOutcome::kApplied: {
-      const Stamp s = stamp(rx_ticks);
-      const auto bytes = encoder_.encode_book_delta(s, feed_.name, msg.delta);
-      const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
-      profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
-      emit(s, st.book_subject, bytes, t_encoded);
-      market_event_done();
+    case book::SyncOutcome::kApplied:
+      emit_market(st, st.book_subject, rx_ticks, t_parsed, d.event_ns,
+                  [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d); });
       return;
-    }
     case book::SyncOutcome::kBuffered:
       if (!st.fetching) request_snapshot(id, std::chrono::milliseconds(0));
       return;
@@ -313,6 +537,7 @@ void FeedPipeline::emit_status(const StatusEvent& status) {
 
 void FeedPipeline::emit_symbol_status(SymbolState& state, const StatusEvent& status) {
   const Stamp s = stamp(middleware::TscClock::now_ticks());
+  encode_for(state);
   const auto bytes = encoder_.encode_status(s, feed_.name, status);
   emit(s, state.status_subject, bytes, middleware::TscClock::now_ticks());
 }
@@ -342,6 +567,8 @@ void FeedPipeline::on_disconnected(std::string_view reason) {
   TW_LOG_WARN(log(), "{}: disconnected: {}", feed_.name, reason);
   emit_status({StatusKind::kDisconnected, {}, 0, 0, 0, reason});
 }
+
+void FeedPipeline::on_protocol_error(std::string_view reason) { on_rejected(0, reason); }
 
 void FeedPipeline::on_backoff(std::chrono::milliseconds delay, std::string_view cause) {
   TW_LOG_INFO(log(), "{}: next connection attempt in {} ms ({})", feed_.name, delay.count(), cause);
@@ -408,7 +635,9 @@ void FeedPipeline::check_stale() {
     const std::size_t symbol = s / kChannels;
     const std::size_t channel = s % kChannels;
     if (!names.empty()) names += ", ";
-    names += stream_name(states_[symbol].name, kChannelNames[channel]);
+    names += states_[symbol].name;
+    names += '/';
+    names += kKindNames[channel];
   }
   const std::string why = fmt::format("no data for {} ms on {}", feed_.stale_after_ms, names);
   TW_LOG_WARN(log(), "{}: {}: reconnecting", feed_.name, why);

@@ -4,6 +4,7 @@
 // and checking every valid book after a reconnect. Same class and thread as
 // feed_pipeline.cpp.
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include <algorithm>
 #include <utility>
@@ -20,14 +21,6 @@ namespace {
 // Snapshot retries: capped exponential, at least the server's Retry-After.
 constexpr std::chrono::milliseconds kSnapshotRetryInitial{200};
 constexpr std::chrono::milliseconds kSnapshotRetryMax{30'000};
-
-// depth_weight: Binance's REST weight of GET /api/v3/depth for `limit`.
-std::uint64_t depth_weight(std::uint32_t limit) {
-  if (limit <= 100) return 5;
-  if (limit <= 500) return 25;
-  if (limit <= 1000) return 50;
-  return 250;
-}
 
 }  // namespace
 
@@ -68,9 +61,9 @@ void FeedPipeline::request_snapshot(middleware::SymbolId id, std::chrono::millis
 
 void FeedPipeline::fetch_snapshot(middleware::SymbolId id) {
   SymbolState& st = states_[id];
-  std::string url = fmt::format("{}/api/v3/depth?symbol={}&limit={}", io_.rest_base, st.name, feed_.depth_limit);
+  std::string url = io_.rest_base + venue_->snapshot_target(st.name, feed_.depth_limit);
   TW_LOG_INFO(log(), "{}: {}: fetching book snapshot {}", feed_.name, st.name, url);
-  io_.rest->get(std::move(url), depth_weight(feed_.depth_limit),
+  io_.rest->get(std::move(url), venue_->snapshot_weight(feed_.depth_limit),
                 [this, id, alive = std::weak_ptr<bool>(alive_)](RestResponse response) {
                   const auto live = alive.lock();
                   if (!live || !*live) return;
@@ -100,10 +93,10 @@ void FeedPipeline::on_snapshot_body(middleware::SymbolId id, std::string body) {
   const std::size_t size = body.size();
   snapshot_buf_ = std::move(body);
   snapshot_buf_.resize(size + simdjson::SIMDJSON_PADDING, ' ');
-  feeds::ParsedMessage msg = parser_.parse_depth_snapshot(snapshot_buf_.data(), size);
-  if (msg.event != feeds::EventKind::kBookSnapshot) {
+  ParsedMessage msg = parser_->parse_snapshot(snapshot_buf_.data(), size);
+  if (msg.event != EventKind::kBookSnapshot) {
     counters_.rejected.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-    detail_ = fmt::format("book snapshot for {} rejected: {}", st.name, parser_.error());
+    detail_ = fmt::format("book snapshot for {} rejected: {}", st.name, parser_->error());
     emit_symbol_status(st, {StatusKind::kRejected, st.name, 0, 0, 1, detail_});
     snapshot_failed(id, detail_, std::chrono::milliseconds(0));
     return;
@@ -170,6 +163,7 @@ void FeedPipeline::journal_book(SymbolState& st) {
   const std::vector<PriceLevel> asks = st.sync->book().levels(book::BookSide::kAsk);
   const BookSnapshotEvent image{st.name, st.sync->last_update_id(), bids, asks};
   const Stamp s = stamp(middleware::TscClock::now_ticks());
+  encode_for(st);
   const auto bytes = encoder_.encode_book_snapshot(s, feed_.name, image);
   emit(s, st.book_subject, bytes, middleware::TscClock::now_ticks());
   market_event_done();

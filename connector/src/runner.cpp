@@ -8,6 +8,7 @@
 #include <boost/asio/post.hpp>
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <chrono>
@@ -21,6 +22,7 @@
 #include "tickwire/connector/rest_client.hpp"
 #include "tickwire/connector/simulator.hpp"
 #include "tickwire/connector/status_line.hpp"
+#include "tickwire/connector/venue.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
@@ -70,32 +72,51 @@ journal::Options journal_options(const config::Config& cfg, middleware::Profiler
   return o;
 }
 
-// start_simulator: one embedded simulator serving every sim:// feed; rewrites
-// their URLs to its loopback address.
-absl::StatusOr<std::unique_ptr<Simulator>> start_simulator(const config::Config& cfg,
-                                                           std::vector<config::FeedConfig>& feeds,
-                                                           std::uint16_t& port_out) {
-  SimulatorOptions so;
-  so.rate = cfg.simulator.rate;
-  so.seed = cfg.simulator.seed;
-  so.count = cfg.simulator.count;
+// EmbeddedSimulator: one simulator serving the sim:// feeds of one venue,
+// in that venue's dialect.
+struct EmbeddedSimulator {
+  std::string venue;
+  std::uint16_t port = 0;
+  std::unique_ptr<Simulator> sim;
+};
+
+// start_simulators: one embedded simulator per distinct venue among the
+// sim:// feeds; rewrites their URLs to its loopback address.
+absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Config& cfg,
+                                                                std::vector<config::FeedConfig>& feeds) {
+  std::vector<EmbeddedSimulator> sims;
   for (const auto& f : feeds) {
     if (f.url != "sim://") continue;
-    for (const auto& s : f.symbols) {
-      if (std::find(so.symbols.begin(), so.symbols.end(), s) == so.symbols.end()) so.symbols.push_back(s);
+    if (std::none_of(sims.begin(), sims.end(), [&](const EmbeddedSimulator& e) { return e.venue == f.exchange; })) {
+      sims.push_back({f.exchange, 0, nullptr});
     }
   }
-  if (so.symbols.empty()) return std::unique_ptr<Simulator>();
-  auto sim = std::make_unique<Simulator>(so);
-  auto port = sim->start();
-  if (!port.ok()) return port.status();
-  port_out = *port;
-  for (auto& f : feeds) {
-    if (f.url == "sim://") f.url = fmt::format("ws://127.0.0.1:{}/stream", *port);
+  for (auto& e : sims) {
+    SimulatorOptions so;
+    so.venue = e.venue;
+    so.rate = cfg.simulator.rate;
+    so.seed = cfg.simulator.seed;
+    so.count = cfg.simulator.count;
+    for (const auto& f : feeds) {
+      if (f.url != "sim://" || f.exchange != e.venue) continue;
+      for (const auto& s : f.symbols) {
+        if (std::find(so.symbols.begin(), so.symbols.end(), s) == so.symbols.end()) so.symbols.push_back(s);
+      }
+    }
+    e.sim = std::make_unique<Simulator>(so);
+    auto port = e.sim->start();
+    if (!port.ok()) return port.status();
+    e.port = *port;
+    TW_LOG_INFO(log(), "embedded {} simulator on 127.0.0.1:{} ({} symbols, {:g} orders/s, seed {})", e.venue,
+                *port, so.symbols.size(), so.rate, so.seed);
   }
-  TW_LOG_INFO(log(), "embedded simulator on 127.0.0.1:{} ({} symbols, {:g} orders/s, seed {})", *port, so.symbols.size(),
-               so.rate, so.seed);
-  return sim;
+  for (auto& f : feeds) {
+    if (f.url != "sim://") continue;
+    for (const auto& e : sims) {
+      if (e.venue == f.exchange) f.url = fmt::format("ws://127.0.0.1:{}/stream", e.port);
+    }
+  }
+  return sims;
 }
 
 // SignalMask: blocks the shutdown signals in this thread (and every thread
@@ -141,9 +162,9 @@ class Connector {
                   cfg_.journal.dir, damaged);
     }
     feeds_ = cfg_.feeds;
-    auto sim = start_simulator(cfg_, feeds_, sim_port_);
-    if (!sim.ok()) return sim.status();
-    sim_ = std::move(*sim);
+    auto sims = start_simulators(cfg_, feeds_);
+    if (!sims.ok()) return sims.status();
+    sims_ = std::move(*sims);
     if (auto s = start_feeds(); !s.ok()) return s;
     return start_scheduler();
   }
@@ -172,7 +193,7 @@ class Connector {
     // A feed thread blocked on a full journal while the disk is full would never join.
     if (journal_) journal_->stop_waiting();
     threads_.join();
-    if (sim_) sim_->stop();
+    for (auto& e : sims_) e.sim->stop();
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
     if (journal_) {
       status_.print(counters_, *journal_);
@@ -199,15 +220,24 @@ class Connector {
         return absl::InvalidArgumentError(
             fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
       }
+      const VenueAdapter* venue = find_venue(feed.exchange);
+      if (venue == nullptr) {
+        return absl::InvalidArgumentError(fmt::format("feed '{}': no venue adapter for exchange {:?}", feed.name,
+                                                      feed.exchange));
+      }
       SessionOptions so;
       if (feed.subscribe == "message") {
         // Connect to the bare combined endpoint and SUBSCRIBE each stream.
         for (const auto& symbol : feed.symbols) {
-          for (const auto& channel : feed.channels) so.subscribe.push_back(stream_name(symbol, channel));
+          for (const auto& channel : feed.channels) so.subscribe.push_back(venue->stream_name(symbol, channel));
         }
       } else {
-        url->target = with_streams(url->target, feed.symbols, feed.channels);
+        url->target = venue->url_with_streams(url->target, feed.symbols, feed.channels);
       }
+      so.protocol = venue->make_control();
+      so.streams_per_message = venue->limits().streams_per_message;
+      so.max_streams = venue->limits().max_streams;
+      so.control_interval = venue->limits().control_interval;
       if (feed.time_unit == "us") url->target = with_query_param(url->target, "timeUnit=MICROSECOND");
       auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
       if (auto s = pipeline.ok(); !s.ok()) return s;
@@ -238,7 +268,7 @@ class Connector {
       ro.weight_limiter = rest_weight_;
       auto& rest = *rests_.emplace_back(std::make_unique<RestClient>(io_, ro));
       auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, pipeline, frame_buffers_));
-      pipeline.attach({&io_, &session, &rest, rest_base(feed)});
+      pipeline.attach({&io_, &session, &rest, rest_base(feed, *venue)});
       session.start();
     }
     middleware::ThreadOptions placement;
@@ -254,12 +284,12 @@ class Connector {
   }
 
   // rest_base: where a feed's book snapshots come from.
-  std::string rest_base(const config::FeedConfig& feed) const {
+  std::string rest_base(const config::FeedConfig& feed, const VenueAdapter& venue) const {
     if (!feed.rest_url.empty()) return feed.rest_url;
-    if (sim_port_ != 0 && feed.url == fmt::format("ws://127.0.0.1:{}/stream", sim_port_)) {
-      return fmt::format("http://127.0.0.1:{}", sim_port_);
+    for (const auto& e : sims_) {
+      if (feed.url == fmt::format("ws://127.0.0.1:{}/stream", e.port)) return fmt::format("http://127.0.0.1:{}", e.port);
     }
-    return "https://api.binance.com";
+    return std::string(venue.rest_url());
   }
 
   // start_scheduler: the background work: status line, heartbeats, clock re-sync.
@@ -321,7 +351,7 @@ class Connector {
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<Sequencer> sequencer_;
   std::vector<config::FeedConfig> feeds_;
-  std::unique_ptr<Simulator> sim_;
+  std::vector<EmbeddedSimulator> sims_;
   middleware::InProcessTransport transport_;
   boost::asio::io_context io_{1};
   PipelineCounters counters_;
@@ -330,7 +360,6 @@ class Connector {
   std::vector<std::unique_ptr<WsSession>> sessions_;
   std::shared_ptr<SlidingWindowLimiter> attempt_limiter_;
   std::shared_ptr<SlidingWindowLimiter> rest_weight_ = SlidingWindowLimiter::binance_rest_weight();
-  std::uint16_t sim_port_ = 0;
   middleware::ThreadPool threads_;
   StatusLine status_{options_.status_line};
   middleware::Scheduler scheduler_{scheduler_options()};

@@ -46,13 +46,14 @@ std::string StatusLine::format(const PipelineCounters& c, const journal::Journal
   const journal::Stats js = journal.stats();
   return fmt::format(
       "{:>9.0f} msg/s | {} msgs | {} symbols | journal {} (durable seq {}) | drops {} | rejected {} | "
-      "ignored {} | duplicates {} | gaps {} | resyncs {} | connects {} disconnects {} | rollovers {}",
+      "ignored {} | duplicates {} | gaps {} | resyncs {} | connects {} disconnects {} | rollovers {} | lag {} ms",
       rate, messages, c.symbols.load(std::memory_order_relaxed), bytes_text(js.segment_bytes), js.durable_seq,
       js.dropped + c.dropped.load(std::memory_order_relaxed), c.rejected.load(std::memory_order_relaxed),
       c.ignored.load(std::memory_order_relaxed), c.duplicates.load(std::memory_order_relaxed),
       c.gaps.load(std::memory_order_relaxed), c.resyncs.load(std::memory_order_relaxed),
       c.connects.load(std::memory_order_relaxed), c.disconnects.load(std::memory_order_relaxed),
-      c.rollovers.load(std::memory_order_relaxed)) + storage_text(js, journal);
+      c.rollovers.load(std::memory_order_relaxed), c.lag_ms.load(std::memory_order_relaxed)) +
+         storage_text(js, journal);
 }
 
 void StatusLine::print(const PipelineCounters& counters, const journal::Journal& journal) {

@@ -41,19 +41,6 @@ namespace {
 
 constexpr auto kAwait = asio::use_awaitable;
 
-// is_control_reply: a frame that starts like a reply to our own JSON requests
-// ({"result":..,"id":N} or an error object). Market data starts with
-// {"e": / {"stream": / {"u": / {"lastUpdateId":, so a prefix test suffices and
-// costs a few compares, and the session only asks while acks are pending.
-bool is_control_reply(const char* data, std::size_t size) {
-  std::string_view s(data, size);
-  const auto start = s.find_first_not_of(" \t\r\n");
-  if (start == std::string_view::npos) return false;
-  s.remove_prefix(start);
-  return s.starts_with("{\"result\"") || s.starts_with("{\"id\"") || s.starts_with("{\"error\"") ||
-         s.starts_with("{\"code\"");
-}
-
 std::string clip(std::string_view s, std::size_t n = 200) {
   return std::string(s.substr(0, n)) + (s.size() > n ? "..." : "");
 }
@@ -118,7 +105,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   std::uint32_t next_generation = 1;
   std::uint64_t next_request_id = 1;
   std::mt19937_64 rng;
-  simdjson::ondemand::parser reply_parser;
+  bool app_ping = false;  // the protocol pings with a text message, not a websocket ping
   SessionStats stats;
 
   Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h, middleware::PoolAllocatorState& b)
@@ -130,6 +117,10 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     if (!ec && !options.ca_file.empty()) tls.load_verify_file(options.ca_file, ec);
     if (!ec) tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none, ec);
     if (ec) tls_error = fmt::format("tls setup (ca_file '{}'): {}", options.ca_file, ec.message());
+    if (!options.subscribe.empty() && !options.protocol) {
+      options_error = "streams to subscribe by message but no control protocol (SessionOptions::protocol)";
+    }
+    app_ping = options.protocol && !options.protocol->ping_text().empty();
     if (options.subscribe.size() > options.max_streams) {
       options_error = fmt::format("{} streams to subscribe exceed max_streams {} per connection",
                                   options.subscribe.size(), options.max_streams);
@@ -382,11 +373,19 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       // pointer after it.
       conn->buffer.prepare(simdjson::SIMDJSON_PADDING);
       const char* data = static_cast<const char*>(conn->buffer.data().data());
-      if (conn->acks < conn->acked.size() && is_control_reply(data, n)) {
-        on_reply(*conn, data, n);
-      } else {
-        handler.on_tagged_frame(data, n, rx_ticks, conn->generation);
+      if (conn->acks < conn->acked.size()) {
+        const ReplyVerdict verdict = options.protocol->classify(data, n);
+        if (verdict.kind != ReplyVerdict::kNotReply) {
+          on_reply(*conn, verdict, data, n);
+          conn->buffer.consume(n);
+          continue;
+        }
       }
+      if (app_ping && options.protocol->is_pong(data, n)) {
+        conn->buffer.consume(n);
+        continue;
+      }
+      handler.on_frame(data, n, rx_ticks, conn->generation);
       conn->buffer.consume(n);
     }
   }
@@ -428,15 +427,9 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
       }
       if (conn->ended || !conn->close) co_return;
-      std::string msg = R"({"method":"SUBSCRIBE","params":[)";
       const std::size_t end = std::min(streams.size(), (m + 1) * per);
-      for (std::size_t i = m * per; i < end; ++i) {
-        if (i > m * per) msg += ',';
-        msg += '"';
-        msg += streams[i];
-        msg += '"';
-      }
-      msg += fmt::format(R"(],"id":{}}})", conn->first_id + m);
+      const std::string msg = self->options.protocol->subscribe_message(
+          std::span<const std::string>(streams.data() + m * per, end - m * per), conn->first_id + m);
       co_await ws->async_write(asio::buffer(msg), asio::redirect_error(kAwait, ec));
       if (ec) co_return;  // the read side reports the failure
     }
@@ -451,29 +444,13 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
-  // on_reply: a reply to one of our SUBSCRIBE messages.
-  void on_reply(Conn& conn, const char* data, std::size_t size) {
+  // on_reply: a reply to one of our SUBSCRIBE messages, as the protocol classified it.
+  void on_reply(Conn& conn, const ReplyVerdict& verdict, const char* data, std::size_t size) {
     ++stats.control_replies;
-    simdjson::ondemand::document doc;
-    simdjson::ondemand::object obj;
-    bool has_id = false, result_null = false, error = false;
-    std::uint64_t id = 0;
-    if (reply_parser.iterate(data, size, size + simdjson::SIMDJSON_PADDING).get(doc) == simdjson::SUCCESS &&
-        doc.get_object().get(obj) == simdjson::SUCCESS) {
-      for (auto field : obj) {
-        std::string_view key;
-        if (field.unescaped_key().get(key) != simdjson::SUCCESS) break;
-        if (key == "id") {
-          has_id = field.value().get_uint64().get(id) == simdjson::SUCCESS;
-        } else if (key == "result") {
-          result_null = field.value().is_null();
-        } else {
-          error = true;  // "error", "code", "msg": Binance's error replies
-        }
-      }
-    } else {
-      error = true;
-    }
+    const bool has_id = verdict.has_id;
+    const std::uint64_t id = verdict.id;
+    const bool error = verdict.kind == ReplyVerdict::kRejected;
+    const bool result_null = verdict.kind == ReplyVerdict::kAck;
     const std::string_view text(data, size);
     if (!has_id || id < conn.first_id || id >= conn.first_id + conn.acked.size()) {
       if (error) request_close(conn, fmt::format("error reply while subscribing: {}", clip(text)));
@@ -529,8 +506,20 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       if (now - last_rx >= idle / 2 && !pinged && !conn->ping_in_flight) {
         pinged = true;
         conn->ping_in_flight = true;
-        // Beast allows a ping beside a data write; never two pings at once.
-        s->async_ping({}, [s, conn](beast::error_code) { conn->ping_in_flight = false; });
+        if (self->app_ping) {
+          // An application-level ping is a data write: only once the
+          // subscribe writes are done (Beast allows one write at a time).
+          if (conn->subscribed) {
+            s->text(true);
+            s->async_write(asio::buffer(self->options.protocol->ping_text()),
+                           [s, conn](beast::error_code, std::size_t) { conn->ping_in_flight = false; });
+          } else {
+            conn->ping_in_flight = false;
+          }
+        } else {
+          // Beast allows a ping beside a data write; never two pings at once.
+          s->async_ping({}, [s, conn](beast::error_code) { conn->ping_in_flight = false; });
+        }
       }
     }
   }
@@ -604,7 +593,15 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   std::string describe(const beast::error_code& ec, Ws& ws) {
     if (ec == websocket::error::message_too_big) {
       ++stats.oversized_frames;
-      return fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
+      std::string why = fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
+      handler.on_protocol_error(why);
+      return why;
+    }
+    if (ec == websocket::condition::protocol_violation) {
+      ++stats.protocol_errors;
+      std::string why = fmt::format("websocket protocol error: {}: connection reset", ec.message());
+      handler.on_protocol_error(why);
+      return why;
     }
     if (ec == beast::error::timeout) return silence_reason();
     if (ec == websocket::error::closed) {

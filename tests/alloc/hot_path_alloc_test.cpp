@@ -123,11 +123,11 @@ TEST(HotPath, AllocatesNothingPerMessageAfterWarmup) {
   const auto frames = make_frames(kWarmup + kMeasured);
   const std::size_t padding = simdjson::SIMDJSON_PADDING;
   for (std::size_t i = 0; i < kWarmup; ++i) {
-    pipeline.on_frame(frames[i].data(), frames[i].size() - padding, middleware::TscClock::now_ticks());
+    pipeline.on_frame(frames[i].data(), frames[i].size() - padding, middleware::TscClock::now_ticks(), 0);
   }
   tl_counting = true;
   for (std::size_t i = kWarmup; i < frames.size(); ++i) {
-    pipeline.on_frame(frames[i].data(), frames[i].size() - padding, middleware::TscClock::now_ticks());
+    pipeline.on_frame(frames[i].data(), frames[i].size() - padding, middleware::TscClock::now_ticks(), 0);
   }
   tl_counting = false;
 

@@ -172,7 +172,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
             "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
-            "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min)");
+            "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
             "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads)");
 }
@@ -230,7 +230,7 @@ TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfull_policy = \"wait\"\n")),
             "test.toml:8: journal.full_policy: expected one of \"block\", \"drop\", got \"wait\"");
   EXPECT_EQ(error_of(replacing(4, "exchange = \"kraken\"")),
-            "test.toml:4: feeds[0].exchange: expected one of \"binance\", got \"kraken\"");
+            "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", got \"kraken\"");
   EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
             "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", \"aggTrade\", "
             "\"bookTicker\", \"depth@100ms\", got \"depth\"");

@@ -267,3 +267,72 @@ TEST_F(BookSyncFixture, DiscardsOneAndAppliesTheOther149WhetherBufferedOrLive) {
 
 }  // namespace
 }  // namespace tickwire::connector::book
+
+namespace tickwire::connector::book {
+namespace {
+
+// Binance USD-M: diffs chained by pu (the previous diff's u); U is not
+// previous u + 1, so the spot rule would see a gap in every diff.
+struct ChainedDelta {
+  std::uint64_t first, last, prev;
+  std::vector<PriceLevel> bids, asks;
+  BookDeltaEvent event() const {
+    BookDeltaEvent e{"TEST", 0, first, last, bids, asks};
+    e.prev_update_id = prev;
+    e.has_prev = true;
+    return e;
+  }
+};
+
+BookSync futures_sync() {
+  SyncOptions options;
+  options.rule = ChainRule::kPrevId;
+  return BookSync(options);
+}
+
+TEST(BookSyncPrevId, AppliesAChainLinkedByPuWhereUIsNotPreviousUPlusOne) {
+  BookSync sync = futures_sync();
+  // Buffered before the snapshot (100): one stale, one straddling U <= 100 <= u.
+  EXPECT_EQ(sync.on_delta(ChainedDelta{90, 95, 80, {lv(10, 1)}, {}}.event()).outcome, SyncOutcome::kBuffered);
+  EXPECT_EQ(sync.on_delta(ChainedDelta{97, 104, 95, {lv(10, 7)}, {}}.event()).outcome, SyncOutcome::kBuffered);
+  const SyncResult r = sync.on_snapshot(kSnapshot.event());
+  ASSERT_EQ(r.outcome, SyncOutcome::kSynced);
+  EXPECT_EQ(r.applied, 1u);
+  EXPECT_EQ(r.discarded, 1u);
+  EXPECT_EQ(sync.last_update_id(), 104u);
+  // U = 110 is not 104 + 1, but pu = 104: it continues the book.
+  EXPECT_EQ(sync.on_delta(ChainedDelta{110, 112, 104, {lv(9, 0)}, {}}.event()).outcome, SyncOutcome::kApplied);
+  EXPECT_EQ(sync.on_delta(ChainedDelta{120, 121, 112, {}, {lv(12, 3)}}.event()).outcome, SyncOutcome::kApplied);
+  EXPECT_EQ(sync.last_update_id(), 121u);
+  EXPECT_EQ(sync.counters().gaps, 0u);
+}
+
+TEST(BookSyncPrevId, ABrokenChainIsAGapThatNeedsASnapshot) {
+  BookSync sync = futures_sync();
+  ASSERT_EQ(sync.on_snapshot(kSnapshot.event()).outcome, SyncOutcome::kSynced);
+  ASSERT_EQ(sync.on_delta(ChainedDelta{99, 105, 98, {lv(10, 2)}, {}}.event()).outcome, SyncOutcome::kApplied);
+  // pu = 107, but the book is at 105: 106..107 were missed.
+  const SyncResult gap = sync.on_delta(ChainedDelta{109, 112, 107, {lv(10, 3)}, {}}.event());
+  EXPECT_EQ(gap.outcome, SyncOutcome::kGap);
+  EXPECT_EQ(gap.from_id, 106u);
+  EXPECT_EQ(gap.to_id, 107u);
+  EXPECT_TRUE(sync.needs_snapshot());
+  EXPECT_EQ(sync.counters().gaps, 1u);
+}
+
+TEST(BookSyncPrevId, TheSpotRuleWouldHaveSeenGapsInTheSameChain) {
+  // The same diffs under the spot rule: U = 110 after u = 104 is a gap there.
+  BookSync sync;
+  ASSERT_EQ(sync.on_snapshot(kSnapshot.event()).outcome, SyncOutcome::kSynced);
+  ASSERT_EQ(sync.on_delta(ChainedDelta{97, 104, 95, {lv(10, 7)}, {}}.event()).outcome, SyncOutcome::kApplied);
+  EXPECT_EQ(sync.on_delta(ChainedDelta{110, 112, 104, {lv(9, 0)}, {}}.event()).outcome, SyncOutcome::kGap);
+}
+
+TEST(BookSyncPrevId, ASnapshotNewerThanTheFirstBufferedDiffsStartIsTooOld) {
+  BookSync sync = futures_sync();
+  EXPECT_EQ(sync.on_delta(ChainedDelta{150, 160, 140, {lv(10, 1)}, {}}.event()).outcome, SyncOutcome::kBuffered);
+  EXPECT_EQ(sync.on_snapshot(kSnapshot.event()).outcome, SyncOutcome::kSnapshotTooOld);
+}
+
+}  // namespace
+}  // namespace tickwire::connector::book

@@ -88,9 +88,8 @@ class Counting final : public SessionHandler {
  public:
   Counting(FeedPipeline& p, asio::io_context& io, std::size_t want) : p_(p), poll_(io), want_(want) {}
   void on_connected() override { p_.on_connected(); }
-  void on_frame(const char* d, std::size_t n, std::uint64_t rx) override { on_tagged_frame(d, n, rx, 0); }
-  void on_tagged_frame(const char* d, std::size_t n, std::uint64_t rx, std::uint32_t g) override {
-    p_.on_tagged_frame(d, n, rx, g);
+  void on_frame(const char* d, std::size_t n, std::uint64_t rx, std::uint32_t g) override {
+    p_.on_frame(d, n, rx, g);
     if (++frames_ == want_) check();
   }
   void on_disconnected(std::string_view reason) override {

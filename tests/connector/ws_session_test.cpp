@@ -27,6 +27,7 @@
 #include <set>
 
 #include "support/subprocess.hpp"
+#include "tickwire/connector/venue.hpp"
 #include "support/temp_dir.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
 
@@ -126,8 +127,7 @@ struct Recorder final : SessionHandler {
   std::function<void()> hook = [] {};
 
   void on_connected() override { ++connects, hook(); }
-  void on_frame(const char*, std::size_t, std::uint64_t) override { ADD_FAILURE() << "the session calls on_tagged_frame"; }
-  void on_tagged_frame(const char* data, std::size_t size, std::uint64_t, std::uint32_t generation) override {
+  void on_frame(const char* data, std::size_t size, std::uint64_t, std::uint32_t generation) override {
     frames.push_back({generation, std::string(data, size)});
     hook();
   }
@@ -176,6 +176,7 @@ class WsSessionTest : public ::testing::Test {
     o.backoff_initial = 1ms;
     o.backoff_max = 10ms;
     o.jitter_seed = 42;
+    o.protocol = find_venue("binance")->make_control();
     return o;
   }
 

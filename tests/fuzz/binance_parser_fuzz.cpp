@@ -1,7 +1,9 @@
-// libFuzzer target: BinanceParser::parse over arbitrary bytes. Nothing may
-// crash or hang; every message is one of the event kinds or an error with a
-// reason; every decimal formats back to text that parses to the same value;
-// book levels are never negative and U <= u.
+// libFuzzer target: BinanceParser::parse over arbitrary bytes, in the spot
+// or the USD-M dialect (the first byte picks). Nothing may crash or hang;
+// every message is one of the event kinds or an error with a reason; every
+// decimal formats back to text that parses to the same value; book levels are
+// never negative and U <= u; and whatever is accepted was exactly one valid
+// JSON document (checked by simdjson's DOM parser, which validates it all).
 #include <simdjson.h>
 
 #include <cstdint>
@@ -9,7 +11,7 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "tickwire/connector/feeds/binance.hpp"
+#include "tickwire/connector/venues/binance/parser.hpp"
 
 namespace {
 
@@ -34,12 +36,21 @@ void check_levels(std::span<const tickwire::connector::PriceLevel> levels) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  static tickwire::connector::feeds::BinanceParser parser;
+  using tickwire::connector::venues::BinanceDialect;
+  using tickwire::connector::venues::BinanceParser;
+  static BinanceParser spot(BinanceDialect::kSpot);
+  static BinanceParser usdm(BinanceDialect::kUsdm);
+  static simdjson::dom::parser dom;
+  BinanceParser& parser = size != 0 && (data[0] & 1) != 0 ? usdm : spot;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
   const auto msg = parser.parse(buffer.data(), size);
-  using tickwire::connector::feeds::EventKind;
-  using tickwire::connector::feeds::MessageKind;
+  using tickwire::connector::EventKind;
+  using tickwire::connector::MessageKind;
+  if (msg.event != EventKind::kError) {
+    simdjson::dom::element root;
+    check(dom.parse(buffer.data(), size, false).get(root) == simdjson::SUCCESS);
+  }
   check((msg.kind == MessageKind::kError) == (msg.event == EventKind::kError));
   check((msg.kind == MessageKind::kTrade) == (msg.event == EventKind::kTrade));
   switch (msg.event) {
@@ -69,6 +80,24 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       break;
     case EventKind::kBookSnapshot:
       check(false);  // only parse_depth_snapshot produces snapshots
+      break;
+    case EventKind::kFunding:
+      check(!msg.funding.symbol.empty());
+      for (auto d : {msg.funding.mark_price, msg.funding.index_price, msg.funding.settle_price,
+                     msg.funding.funding_rate}) {
+        check_round_trip(d);
+      }
+      break;
+    case EventKind::kLiquidation:
+      check(!msg.liquidation.symbol.empty());
+      check(msg.liquidation.side != tickwire::connector::Side::kUnknown);
+      for (auto d : {msg.liquidation.price, msg.liquidation.average_price, msg.liquidation.size,
+                     msg.liquidation.filled_size}) {
+        check_round_trip(d);
+      }
+      break;
+    case EventKind::kOpenInterest:
+      check(false);  // no Binance stream carries open interest
       break;
     case EventKind::kControlReply:
     case EventKind::kErrorReply:

@@ -9,15 +9,15 @@
 #include <vector>
 
 #include "fuzz_support.hpp"
-#include "tickwire/connector/feeds/binance.hpp"
+#include "tickwire/connector/venues/binance/parser.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using tickwire::fuzz::check;
-  static tickwire::connector::feeds::BinanceParser parser;
+  static tickwire::connector::venues::BinanceParser parser;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
   const auto msg = parser.parse_depth_snapshot(buffer.data(), size);
-  using tickwire::connector::feeds::EventKind;
+  using tickwire::connector::EventKind;
   check(msg.event == EventKind::kBookSnapshot || msg.event == EventKind::kError);
   if (msg.event == EventKind::kError) {
     check(!parser.error().empty());

@@ -33,10 +33,21 @@ void BookSync::buffer(const BookDeltaEvent& delta) {
   }
   counters_.overflowed += drop;
   drop_front(drop);
-  buffer_.push_back({delta.first_update_id, delta.last_update_id, levels_.size(), delta.bids.size(),
-                     delta.asks.size()});
+  buffer_.push_back({delta.first_update_id, delta.last_update_id, delta.prev_update_id, delta.has_prev,
+                     levels_.size(), delta.bids.size(), delta.asks.size()});
   levels_.insert(levels_.end(), delta.bids.begin(), delta.bids.end());
   levels_.insert(levels_.end(), delta.asks.begin(), delta.asks.end());
+}
+
+std::pair<std::uint64_t, std::uint64_t> BookSync::missing(std::uint64_t first, std::uint64_t prev,
+                                                          bool has_prev) const {
+  if (options_.rule == ChainRule::kPrevId && has_prev) {
+    if (prev == last_ || (fresh_ && first <= last_)) return {0, 0};
+    return {last_ + 1, std::max(last_ + 1, prev)};
+  }
+  // Written so that no id, however large, wraps around.
+  if (first > last_ && first - last_ > 1) return {last_ + 1, first - 1};
+  return {0, 0};
 }
 
 void BookSync::drop_front(std::size_t n) {
@@ -65,6 +76,7 @@ SyncOutcome BookSync::apply(std::uint64_t last_id, std::span<const PriceLevel> b
     return SyncOutcome::kNegative;
   }
   last_ = last_id;
+  fresh_ = false;
   ++counters_.applied;
   if (book_.crossed()) {
     ++counters_.crossed;
@@ -88,8 +100,8 @@ SyncResult BookSync::on_delta(const BookDeltaEvent& delta) {
     ++counters_.discarded;
     return {SyncOutcome::kStale, first, last, 0, 1};
   }
-  if (first > last_ && first - last_ > 1) {
-    const SyncResult gap{SyncOutcome::kGap, last_ + 1, first - 1, 0, 0};
+  if (const auto [from, to] = missing(first, delta.prev_update_id, delta.has_prev); from != 0) {
+    const SyncResult gap{SyncOutcome::kGap, from, to, 0, 0};
     ++counters_.gaps;
     invalidate();
     buffer(delta);
@@ -120,7 +132,10 @@ SyncResult BookSync::on_snapshot(const BookSnapshotEvent& snapshot) {
     levels_.clear();
   }
   // Written so that no id, however large, wraps around.
-  if (!buffer_.empty() && buffer_.front().first_id > id && buffer_.front().first_id - id > 1) {
+  const bool prev_chain = options_.rule == ChainRule::kPrevId && !buffer_.empty() && buffer_.front().has_prev;
+  const bool too_old = prev_chain ? buffer_.front().first_id > id && buffer_.front().prev_id != id
+                                  : !buffer_.empty() && buffer_.front().first_id > id && buffer_.front().first_id - id > 1;
+  if (too_old) {
     ++counters_.too_old;
     ++counters_.resyncs;
     book_.clear();
@@ -133,6 +148,7 @@ SyncResult BookSync::on_snapshot(const BookSnapshotEvent& snapshot) {
     return {SyncOutcome::kCrossed, id, id, 0, 0};
   }
   synced_ = true;
+  fresh_ = true;
   last_ = id;
   SyncResult result{SyncOutcome::kSynced, id, id, 0, 0};
   for (std::size_t i = 0; i < buffer_.size(); ++i) {
@@ -142,8 +158,8 @@ SyncResult BookSync::on_snapshot(const BookSnapshotEvent& snapshot) {
       ++result.discarded;
       continue;
     }
-    if (b.first_id > last_ && b.first_id - last_ > 1) {
-      result = {SyncOutcome::kGap, last_ + 1, b.first_id - 1, result.applied, result.discarded};
+    if (const auto [from, to] = missing(b.first_id, b.prev_id, b.has_prev); from != 0) {
+      result = {SyncOutcome::kGap, from, to, result.applied, result.discarded};
       ++counters_.gaps;
       invalidate();
       drop_front(i);  // this delta and the later ones wait for the next snapshot

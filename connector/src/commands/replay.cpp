@@ -69,6 +69,9 @@ std::string_view kind_token(proto::Envelope::Which which) {
     case proto::Envelope::BOOK_DELTA: return "book_delta";
     case proto::Envelope::BOOK_SNAPSHOT: return "book_snapshot";
     case proto::Envelope::STATUS: return "status";
+    case proto::Envelope::FUNDING: return "funding";
+    case proto::Envelope::LIQUIDATION: return "liquidation";
+    case proto::Envelope::OPEN_INTEREST: return "open_interest";
   }
   return "unknown";
 }
@@ -89,7 +92,10 @@ absl::Status subject_of(std::span<const std::byte> framed, std::string_view env,
     capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
     auto envelope = reader.getRoot<proto::Envelope>();
     const auto feed = envelope.getFeed();
-    const auto symbol = envelope.getSymbol();
+    // The live subject's symbol token is the normalized instrument when the
+    // record has one (records written before instruments existed: the symbol).
+    const auto symbol = envelope.hasInstrument() && envelope.getInstrument().size() != 0 ? envelope.getInstrument()
+                                                                                       : envelope.getSymbol();
     out.assign(env);
     out.push_back('.');
     out.append(feed.cStr(), feed.size());

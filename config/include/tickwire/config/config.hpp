@@ -25,10 +25,10 @@ enum class FullPolicy { kBlock, kDrop };
 // One [[feeds]] entry: a websocket connection (or the embedded simulator).
 struct FeedConfig {
   std::string name;                     // unique; a subject token, e.g. "binance" ([a-z0-9_-]+)
-  std::string exchange;                 // "binance" (the only exchange so far)
+  std::string exchange = "binance";     // the venue adapter: "binance" (spot) | "binance-usdm" (USD-M futures)
   std::string url;                      // "sim://" (embedded simulator) | "ws://host:port/path" | "wss://..."
   std::vector<std::string> symbols;     // exchange symbols, upper case, e.g. "BTCUSDT" (non-empty, unique)
-  std::vector<std::string> channels = {"trade"};  // trade, aggTrade, bookTicker, depth@100ms
+  std::vector<std::string> channels = {"trade"};  // as the venue names them (docs/venues.md)
   std::string ca_file;                  // optional CA bundle for wss; empty = system store
   bool verify_tls = true;
   std::size_t max_frame_bytes = 1u << 20;  // larger websocket frames are rejected
@@ -54,6 +54,9 @@ struct FeedConfig {
   std::uint32_t backoff_initial_ms = 100;
   std::uint32_t backoff_max_ms = 30'000;
   std::uint32_t max_connects_per_5min = 300;  // connection attempts per process, per 5 minutes
+  // Warn (once per crossing) when data arrives more than this many ms after
+  // the exchange's event time; 0 = never.
+  std::uint32_t lag_warn_ms = 5'000;
 };
 
 // [simulator]: used when a feed url is "sim://".

@@ -83,14 +83,34 @@ class EnvelopeEncoder {
   // (a REST snapshot carries no event time).
   std::span<const std::byte> encode_book_snapshot(const Stamp& stamp, std::string_view feed,
                                                   const BookSnapshotEvent& snapshot);
+  // encode_funding / encode_liquidation / encode_open_interest: derivatives data.
+  std::span<const std::byte> encode_funding(const Stamp& stamp, std::string_view feed, const FundingEvent& funding);
+  std::span<const std::byte> encode_liquidation(const Stamp& stamp, std::string_view feed,
+                                                const LiquidationEvent& liquidation);
+  std::span<const std::byte> encode_open_interest(const Stamp& stamp, std::string_view feed,
+                                                  const OpenInterestEvent& open_interest);
+
+  // set_instrument: the normalized instrument the next encode call writes
+  // (Envelope.instrument, instrumentKind); it applies to that one call only.
+  // `name` must stay valid until then.
+  void set_instrument(std::string_view name, InstrumentKind kind) noexcept {
+    instrument_ = name;
+    instrument_kind_ = kind;
+  }
 
  private:
   // encode: builds with `fill` into a first segment of at least `words`
   // words (the pool's scratch if it is big enough, else the grown one).
   template <typename Fill>
   std::span<const std::byte> encode(std::size_t words, Fill&& fill);
+  // set_header: the Envelope's common fields, and the instrument if one is set.
+  template <typename Builder>
+  void set_header(Builder env, const Stamp& stamp, std::string_view feed, std::string_view symbol,
+                  std::uint64_t exch_ns);
 
   middleware::BufferPool& pool_;
+  std::string_view instrument_;
+  InstrumentKind instrument_kind_ = InstrumentKind::kUnknown;
   // The builder's first segment; MallocMessageBuilder zeroes what it used when
   // destroyed, so it is ready for the next message.
   middleware::BufferPool::Handle scratch_;
@@ -107,7 +127,9 @@ class EnvelopeEncoder {
 // mirror the schema: seq, mono_ns, wall_ns, exch_ns, feed, symbol, kind, then
 // the kind's fields; decimals as exact strings; book levels as [price, size]
 // pairs. An aggregate trade has kind "agg_trade" and adds first_trade_id and
-// last_trade_id. `framed` is one framed message
+// last_trade_id. Records with a normalized instrument add "instrument" and
+// "instrument_kind" after "symbol". Kinds: trade, agg_trade, quote,
+// book_delta, book_snapshot, status, funding, liquidation, open_interest. `framed` is one framed message
 // (as produced by EnvelopeEncoder; any alignment). Errors name what is wrong.
 absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed);
 

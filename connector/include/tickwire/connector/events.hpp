@@ -16,6 +16,10 @@ using middleware::Decimal;
 
 enum class Side : std::uint8_t { kUnknown, kBuy, kSell };
 
+// InstrumentKind: what a normalized instrument is (Envelope.instrumentKind,
+// same numbering).
+enum class InstrumentKind : std::uint8_t { kUnknown = 0, kSpot = 1, kPerpetual = 2, kFuture = 3 };
+
 // TradeEvent: one trade, or (aggregate = true) one Binance aggregate trade:
 // the fills of one taker order at one price. An aggregate's trade_id is the
 // aggregate id (Binance "a", its own id space), and first/last_trade_id are
@@ -56,7 +60,8 @@ struct QuoteEvent {
 
 // BookDeltaEvent: an incremental update covering exchange update ids
 // [first_update_id, last_update_id] (Binance "U".."u"); levels carry absolute
-// sizes, in the exchange's order.
+// sizes, in the exchange's order. Venues that chain each update to the one
+// before (Binance USD-M "pu", OKX prevSeqId) set prev_update_id and has_prev.
 struct BookDeltaEvent {
   std::string_view symbol;
   std::uint64_t event_ns = 0;
@@ -64,6 +69,8 @@ struct BookDeltaEvent {
   std::uint64_t last_update_id = 0;
   std::span<const PriceLevel> bids;
   std::span<const PriceLevel> asks;
+  std::uint64_t prev_update_id = 0;  // the previous update's last id ("pu"), when has_prev
+  bool has_prev = false;
 };
 
 // BookSnapshotEvent: a full image valid at last_update_id (Binance REST
@@ -73,6 +80,41 @@ struct BookSnapshotEvent {
   std::uint64_t last_update_id = 0;
   std::span<const PriceLevel> bids;  // best first
   std::span<const PriceLevel> asks;  // best first
+};
+
+// FundingEvent: a perpetual's mark price and funding (Binance USD-M
+// markPriceUpdate): mark and index prices, the estimated settle price, the
+// current funding rate (may be negative) and when it is next applied.
+struct FundingEvent {
+  std::string_view symbol;
+  std::uint64_t event_ns = 0;
+  Decimal mark_price;
+  Decimal index_price;
+  Decimal settle_price;     // estimated settle price (zero when the venue has none)
+  Decimal funding_rate;
+  std::uint64_t next_funding_ns = 0;
+};
+
+// LiquidationEvent: a forced liquidation order (Binance USD-M forceOrder):
+// the side of the liquidation order, its price, average fill price, original
+// and filled quantities.
+struct LiquidationEvent {
+  std::string_view symbol;
+  std::uint64_t event_ns = 0;
+  std::uint64_t trade_ns = 0;
+  Side side = Side::kUnknown;
+  Decimal price;
+  Decimal average_price;
+  Decimal size;            // original quantity
+  Decimal filled_size;     // accumulated filled quantity
+};
+
+// OpenInterestEvent: the total open interest of a derivative, in contracts or
+// base units as the venue states it.
+struct OpenInterestEvent {
+  std::string_view symbol;
+  std::uint64_t event_ns = 0;
+  Decimal open_interest;
 };
 
 // ControlReply: the exchange's answer to a request ({"result":..,"id":N}).

@@ -1,14 +1,21 @@
 // FeedPipeline: everything between a websocket frame and the journal ring for
-// one feed, on the feed thread: parse (simdjson, in place) -> intern the
-// ticker -> drop duplicates and find gaps per stream -> maintain the order
-// book -> stamp (one sequence, one TSC reading) -> encode the Envelope ->
-// publish on the transport -> append to the journal. Session events, gaps,
-// resyncs, rollovers and rejected input become Status records on the same
-// path, with the exchange id ranges they concern.
+// one feed, on the feed thread, for any venue: the venue's parser (simdjson,
+// in place) -> validate (subscribed symbol, symbol text, stream name, prices
+// and sizes) -> drop duplicates and find gaps per stream -> maintain the
+// order book under the venue's integrity policy -> stamp (one sequence, one
+// TSC reading) -> encode the Envelope -> publish on the transport -> append
+// to the journal. Session events, gaps, resyncs, rollovers and rejected input
+// become Status records on the same path, with the exchange id ranges they
+// concern. Nothing here knows an exchange: the VenueAdapter says.
+//
+// Only configured symbols have state (subjects, book, streams), all made at
+// construction: a frame for any other symbol is rejected and counted, and
+// creates nothing, so a hostile feed cannot grow memory.
 //
 // Streams are (symbol, channel). Trades and aggregate trades are contiguous
-// (ids step by one): a jump is a gap, journaled with its exact range. Quotes
-// only move forward. Depth diffs feed a BookSync per symbol: while it has no
+// where the venue says so (ids step by one: a jump is a gap, journaled with
+// its exact range), else only increasing. Quotes, funding, liquidations and
+// open interest only move forward. Depth diffs feed a BookSync per symbol: while it has no
 // valid book the pipeline fetches the REST snapshot (one request in flight
 // per symbol, through the session's RestClient), and when the book is synced
 // it journals a BookSnapshot of the whole book at its update id; from then on
@@ -30,15 +37,16 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "tickwire/config/config.hpp"
 #include "tickwire/connector/book/book_sync.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
-#include "tickwire/connector/feeds/binance.hpp"
 #include "tickwire/connector/stream_tracker.hpp"
 #include "tickwire/connector/stream_watchdog.hpp"
+#include "tickwire/connector/venue.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
@@ -69,8 +77,10 @@ class Sequencer {
 // PipelineCounters: written by the feed thread, read by the status line.
 // All relaxed: independent statistics, no ordering with the data.
 struct PipelineCounters {
-  std::atomic<std::uint64_t> messages{0};    // market events journaled (trades, quotes, book records)
-  std::atomic<std::uint64_t> rejected{0};    // frames that failed to parse
+  std::atomic<std::uint64_t> messages{0};    // market events journaled (trades, quotes, book records, ...)
+  std::atomic<std::uint64_t> rejected{0};    // frames rejected: malformed, invalid values, unsubscribed
+                                             // symbols, oversized frames, websocket protocol errors
+  std::atomic<std::uint64_t> unsubscribed{0};  // of those, frames for symbols not subscribed
   std::atomic<std::uint64_t> ignored{0};     // control replies and unhandled event kinds
   std::atomic<std::uint64_t> dropped{0};     // records the journal dropped (drop policy) or encode failures
   std::atomic<std::uint64_t> symbols{0};     // distinct symbols seen
@@ -80,6 +90,11 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> gaps{0};        // gaps detected (trade ids, book update ids)
   std::atomic<std::uint64_t> resyncs{0};     // books (re)built from a snapshot
   std::atomic<std::uint64_t> rollovers{0};   // rollovers finished
+  // Exchange-time lag: local receive wall time minus the exchange's event
+  // time of the latest event that has one, in ms (negative when the local
+  // clock is behind); lag_warnings counts crossings of the warning threshold.
+  std::atomic<std::int64_t> lag_ms{0};
+  std::atomic<std::uint64_t> lag_warnings{0};
 };
 
 // PipelineStages: the profiler stages a pipeline records into. `encode`
@@ -107,17 +122,24 @@ struct PipelineIo {
   boost::asio::io_context* io = nullptr;
   WsSession* session = nullptr;
   RestClient* rest = nullptr;
-  std::string rest_base;  // "http(s)://host[:port]" for /api/v3/depth
+  std::string rest_base;  // "http(s)://host[:port]" of the venue's REST snapshots
 };
 
 class FeedPipeline final : public SessionHandler {
  public:
-  // FeedPipeline: check ok() before use (the encoder may not have got its buffers).
+  // FeedPipeline: check ok() before use (the encoder may not have got its
+  // buffers; feed.exchange may name no venue; a symbol may not normalize).
   FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context);
   ~FeedPipeline() override;
 
   // ok: ready to run, or why not.
-  absl::Status ok() const { return encoder_.status(); }
+  absl::Status ok() const;
+  // venue: the adapter of feed.exchange (null if none is registered).
+  const VenueAdapter* venue() const { return venue_; }
+  // symbol_states: per-symbol states (the configured symbols; never grows).
+  std::size_t symbol_states() const { return states_.size(); }
+  // streams: streams tracked (symbol_states() x channel kinds; never grows).
+  std::size_t streams() const { return tracker_.size(); }
 
   // attach: the session, snapshot client and io_context to use (feed thread,
   // before the session starts). Starts the stale-stream timer if configured.
@@ -139,10 +161,9 @@ class FeedPipeline final : public SessionHandler {
 
   // SessionHandler
   void on_connected() override;
-  void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) override;
-  void on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
-                       std::uint32_t generation) override;
+  void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) override;
   void on_disconnected(std::string_view reason) override;
+  void on_protocol_error(std::string_view reason) override;
   void on_backoff(std::chrono::milliseconds delay, std::string_view cause) override;
   void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) override;
   void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override;
@@ -151,14 +172,17 @@ class FeedPipeline final : public SessionHandler {
 
  private:
   // Channel: the per-symbol streams, in the order of their StreamTracker /
-  // StreamWatchdog indices (symbol * kChannels + channel).
-  enum Channel : std::size_t { kTradeCh, kAggTradeCh, kQuoteCh, kDepthCh, kChannels };
+  // StreamWatchdog indices (symbol * kChannels + channel): ChannelKind's order.
+  using Channel = ChannelKind;
+  static constexpr std::size_t kChannels = kChannelKinds;
 
-  // SymbolState: everything per symbol, created once when the symbol is
-  // first seen (configured symbols at construction).
+  // SymbolState: everything per symbol, created at construction for the
+  // configured symbols only.
   struct SymbolState {
-    std::string name;
+    std::string name;        // the exchange symbol
+    Instrument instrument;   // the normalized instrument (the subjects' symbol token)
     std::string trade_subject, agg_subject, quote_subject, book_subject, status_subject;
+    std::string funding_subject, liquidation_subject, open_interest_subject;
     std::unique_ptr<book::BookSync> sync;  // only with the depth channel
     bool fetching = false;                 // a snapshot request is in flight or scheduled
     bool verifying = false;                // that request checks a synced book after a reconnect
@@ -176,19 +200,41 @@ class FeedPipeline final : public SessionHandler {
   void emit_symbol_status(SymbolState& state, const StatusEvent& status);
   // market_event_done: counts a journaled market event and applies the limit.
   void market_event_done();
-  SymbolState& state_of(middleware::SymbolId id);
+  void add_symbol(std::string_view symbol);
   std::size_t stream_index(middleware::SymbolId id, Channel channel) const {
-    return static_cast<std::size_t>(id) * kChannels + channel;
+    return static_cast<std::size_t>(id) * kChannels + static_cast<std::size_t>(channel);
   }
+  // admit: the symbol id of a subscribed, well-formed symbol named by `msg`;
+  // otherwise the frame is rejected (counted, journaled) and nullopt.
+  std::optional<middleware::SymbolId> admit(const ParsedMessage& msg, std::string_view symbol, std::size_t size,
+                                            std::string_view what);
+  // encode_for: sets the encoder's instrument to the symbol's.
+  void encode_for(const SymbolState& st) { encoder_.set_instrument(st.instrument.name, st.instrument.kind); }
+  // note_lag: updates the exchange-time lag gauge from one event.
+  void note_lag(const Stamp& stamp, std::uint64_t event_ns);
+  void record_stream(middleware::SymbolId id, Channel channel, std::uint64_t rx_ticks);
+  // emit_market: stamps, encodes (through `encode`), publishes and journals one market event.
+  template <typename Encode>
+  void emit_market(const SymbolState& st, std::string_view subject, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                   std::uint64_t event_ns, Encode&& encode);
   // track: the StreamTracker verdict for a message, counting drops and
   // journaling gaps; true if the message is new data.
   bool track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,
              std::uint32_t generation, std::string_view what);
   void maybe_finish_rollover();
 
-  void on_trade(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint32_t generation);
-  void on_quote(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint32_t generation);
-  void on_delta(feeds::ParsedMessage& msg, std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint32_t generation);
+  void on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                std::uint32_t generation);
+  void on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                std::uint32_t generation);
+  void on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                std::uint32_t generation);
+  void on_funding(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                  std::uint32_t generation);
+  void on_liquidation(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                      std::uint32_t generation);
+  void on_open_interest(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                        std::uint32_t generation);
   void on_rejected(std::size_t size, std::string_view why);
 
   // Book resync: fetch the snapshot (now or after `delay`), then apply it.
@@ -211,13 +257,19 @@ class FeedPipeline final : public SessionHandler {
   PipelineCounters& counters_;
   middleware::Profiler& profiler_;
   PipelineStages stages_;
-  feeds::BinanceParser parser_;
+  const VenueAdapter* venue_;
+  BookPolicy book_policy_;
+  std::unique_ptr<VenueParser> parser_;
+  absl::Status setup_;  // why the pipeline cannot run (besides the encoder), if it cannot
   middleware::SymbolInterner symbols_;
   EnvelopeEncoder encoder_;
   std::vector<SymbolState> states_;  // by SymbolId
   StreamTracker tracker_;            // kChannels streams per symbol
   std::unique_ptr<StreamWatchdog> watchdog_;
   bool want_depth_ = false;
+  std::size_t max_symbol_bytes_ = 32;
+  std::int64_t lag_warn_ms_ = 0;  // 0: no warning
+  bool lagging_ = false;          // the lag is over lag_warn_ms_ (logged once per crossing)
   std::string status_subject_;
   std::uint64_t limit_ = 0;
   std::function<void()> on_limit_;

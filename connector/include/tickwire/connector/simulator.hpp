@@ -83,6 +83,7 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm"
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
   std::vector<std::string> symbols;   // upper case, e.g. BTCUSDT

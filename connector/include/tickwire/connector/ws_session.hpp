@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "tickwire/connector/control_protocol.hpp"
 #include "tickwire/connector/rate_limit.hpp"
 #include "tickwire/connector/ws_url.hpp"
 #include "tickwire/middleware/pool_allocator.hpp"
@@ -35,19 +36,17 @@ class SessionHandler {
   // or reconnect; not called for a rollover's second connection.
   virtual void on_connected() = 0;
   // on_frame: one complete message; data[size .. size + SIMDJSON_PADDING) is
-  // readable. rx_ticks: TscClock ticks taken right after the read completed.
-  virtual void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) = 0;
-  // on_tagged_frame: what the session calls: on_frame plus the connection's
-  // generation. Override it to tell the connections of a rollover apart.
-  virtual void on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
-                               std::uint32_t generation) {
-    (void)generation;
-    on_frame(data, size, rx_ticks);
-  }
+  // readable. rx_ticks: TscClock ticks taken right after the read completed;
+  // generation: the connection it came on (tells a rollover's two apart).
+  virtual void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) = 0;
   // on_disconnected: the primary connection is gone (or never came up); the
   // reason names the cause ("HTTP 429, Retry-After 7 s", "no pong or frame
   // for 20 s", "restart: stream btcusdt@trade stale", ...).
   virtual void on_disconnected(std::string_view reason) = 0;
+  // on_protocol_error: a frame was refused before it reached on_frame (over
+  // max_frame_bytes, or a websocket protocol violation); the connection is
+  // reset after this (and on_disconnected follows if it was the primary).
+  virtual void on_protocol_error(std::string_view reason) { (void)reason; }
   // on_backoff: the next connection attempt (or rollover retry) waits `delay`;
   // `cause` says why it is that long.
   virtual void on_backoff(std::chrono::milliseconds delay, std::string_view cause) {
@@ -86,6 +85,10 @@ class SessionHandler {
 struct SessionOptions {
   WsUrl url;                        // streams in the URL (combined or raw) and/or:
   std::vector<std::string> subscribe;  // streams to SUBSCRIBE by message after the handshake
+  // The venue's control messages (subscribe requests, their replies,
+  // application pings); required when `subscribe` is not empty. Shared with
+  // nobody else: the session calls it on the feed thread.
+  std::shared_ptr<ControlProtocol> protocol;
   std::string ca_file;              // extra CA bundle for wss; system store otherwise
   bool verify_tls = true;
   std::size_t max_frame_bytes = 1u << 20;
@@ -109,9 +112,8 @@ struct SessionOptions {
   // max_streams per connection, messages spaced by control_interval (250 ms:
   // 4/s, leaving room for a ping under Binance's 5 control messages/s); no
   // reply within subscribe_timeout after the last one drops the connection.
-  // Replies: while a connection's SUBSCRIBE replies are pending, frames that
-  // start with {"result", {"id", {"error" or {"code" are consumed by the
-  // session (a prefix test, then one simdjson parse); once all are
+  // Replies: while a connection's SUBSCRIBE replies are pending, frames the
+  // protocol classifies as replies are consumed by the session; once all are
   // acknowledged every frame goes to the handler untouched.
   std::size_t streams_per_message = 200;
   std::size_t max_streams = 1024;
@@ -129,6 +131,7 @@ struct SessionStats {
   std::uint64_t attempts = 0;         // connection attempts started
   std::uint64_t connects = 0;         // connections that completed the handshake
   std::uint64_t oversized_frames = 0; // frames over max_frame_bytes (each reset a connection)
+  std::uint64_t protocol_errors = 0;  // websocket protocol violations (each reset a connection)
   std::uint64_t control_replies = 0;  // {"result"/"error","id"} replies consumed by the session
   std::uint64_t rollovers = 0;        // rollovers finished
   std::uint64_t throttled = 0;        // attempts delayed by the attempt limiter

@@ -1,4 +1,5 @@
-// BookSync: Binance's documented diff-depth procedure for one symbol, as a
+// BookSync: the REST-snapshot book integrity policies (Binance spot and
+// USD-M diff-depth procedures) for one symbol, as a
 // pure state machine (no I/O, no clock): deltas are buffered (copied into
 // owned, bounded storage) until a REST snapshot is supplied, then replayed
 // onto the snapshot; afterwards each delta must continue the previous one.
@@ -19,10 +20,17 @@
 //   nothing missing and the first delta straddles L+1, so it is accepted.)
 // - a negative size rejects the delta (or snapshot); a crossed book after an
 //   apply invalidates the book. Both need a new snapshot.
+// With ChainRule::kPrevId (Binance USD-M futures,
+// https://developers.binance.com/docs/derivatives/usds-margined-futures/websocket-market-streams/How-to-manage-a-local-order-book-correctly)
+// a delta continues the book when its "pu" equals the book's update id (the
+// previous delta's u); the first one after a snapshot may instead straddle
+// it (U <= L <= u). U == L+1 is never required (it does not hold on
+// futures); a pu != L is a gap [L+1, max(L+1, pu)].
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <utility>
 #include <vector>
 
 #include "tickwire/connector/book/order_book.hpp"
@@ -69,8 +77,16 @@ struct SyncCounters {
   std::uint64_t overflowed = 0;  // buffered deltas dropped (oldest first) to stay within bounds
 };
 
-// SyncOptions: bounds of the buffer kept while no snapshot is applied.
+// ChainRule: how a delta proves it continues the book.
+enum class ChainRule : std::uint8_t {
+  kFirstId,  // U <= L+1 <= u (Binance spot)
+  kPrevId,   // pu == L, or U <= L <= u right after a snapshot (Binance USD-M)
+};
+
+// SyncOptions: the chain rule and the bounds of the buffer kept while no
+// snapshot is applied.
 struct SyncOptions {
+  ChainRule rule = ChainRule::kFirstId;
   std::size_t max_buffered_deltas = 4096;
   std::size_t max_buffered_levels = std::size_t{1} << 20;
   std::size_t book_reserve = OrderBook::kDefaultReserve;
@@ -99,12 +115,18 @@ class BookSync {
   struct Buffered {
     std::uint64_t first_id;
     std::uint64_t last_id;
+    std::uint64_t prev_id;
+    bool has_prev;
     std::size_t offset;  // into levels_: bid_count bids, then ask_count asks
     std::size_t bid_count;
     std::size_t ask_count;
   };
 
   void buffer(const BookDeltaEvent& delta);
+  // missing: for a delta that does not end at or before the book, the ids
+  // missing between the book and it under the chain rule; {0, 0} when it
+  // continues the book.
+  std::pair<std::uint64_t, std::uint64_t> missing(std::uint64_t first, std::uint64_t prev, bool has_prev) const;
   // drop_front: forgets the first n buffered deltas and their levels.
   void drop_front(std::size_t n);
   // invalidate: the book is no longer valid; a snapshot is needed.
@@ -116,6 +138,7 @@ class BookSync {
   SyncOptions options_;
   OrderBook book_;
   bool synced_ = false;
+  bool fresh_ = false;  // no delta applied since the snapshot
   std::uint64_t last_ = 0;
   std::vector<Buffered> buffer_;
   std::vector<PriceLevel> levels_;

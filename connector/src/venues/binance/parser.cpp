@@ -1,9 +1,11 @@
-#include "tickwire/connector/feeds/binance.hpp"
+#include "tickwire/connector/venues/binance/parser.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
-namespace tickwire::connector::feeds {
+#include "tickwire/connector/venues/json_check.hpp"
+
+namespace tickwire::connector::venues {
 namespace {
 
 namespace od = simdjson::ondemand;
@@ -39,6 +41,9 @@ std::string_view first_key(const char* data, std::size_t size) {
   return {data + start, i - start};
 }
 
+// stream_symbol: "btcusdt" of "btcusdt@depth@100ms" (the whole name if it has no '@').
+std::string_view stream_symbol(std::string_view stream) { return stream.substr(0, stream.find('@')); }
+
 }  // namespace
 
 void BinanceParser::set_time_unit(TimeUnit unit) {
@@ -51,7 +56,7 @@ bool BinanceParser::to_ns(std::uint64_t t, std::uint64_t& ns) const {
   return true;
 }
 
-BinanceParser::BinanceParser() {
+BinanceParser::BinanceParser(BinanceDialect dialect) : dialect_(dialect) {
   // If this fails (out of memory), parse() allocates on demand as usual.
   if (parser_.allocate(kInitialCapacity) != simdjson::SUCCESS) error_ = "parser: initial allocation failed";
   bids_.reserve(kInitialLevels);
@@ -83,6 +88,7 @@ bool BinanceParser::parse_message(const char* data, std::size_t size, ParsedMess
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("message: not a JSON document");
   }
+  if (const char* invalid = check_document(doc)) return fail(invalid);
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
@@ -97,16 +103,30 @@ bool BinanceParser::parse_message(const char* data, std::size_t size, ParsedMess
   const std::string_view key = first_key(data, size);
   if (key == "e") return parse_event(root, out);
   bool book_ticker = false;
+  bool have_stream = false;
   if (key == "stream") {
     std::string_view stream;
-    if (get_str(root, "stream", stream) == simdjson::SUCCESS) book_ticker = stream.ends_with("@bookTicker");
+    if (get_str(root, "stream", stream)) return fail("stream: expected a string");
+    book_ticker = stream.ends_with("@bookTicker");
+    out.stream_symbol = stream_symbol(stream);
+    have_stream = true;
   }
   od::object event;
   od::value data_field;
   auto data_err = root.find_field_unordered("data").get(data_field);
   if (data_err == simdjson::SUCCESS) {
     if (data_field.get_object().get(event)) return fail("data: expected an object");
-    return book_ticker ? parse_book_ticker(event, out) : parse_event(event, out);
+    const bool ok = book_ticker ? parse_book_ticker(event, out) : parse_event(event, out);
+    if (!ok || have_stream) return ok;
+    // "data" came first: the stream name, if any, is after it.
+    std::string_view stream;
+    const auto stream_err = get_str(root, "stream", stream);
+    if (stream_err == simdjson::SUCCESS) {
+      out.stream_symbol = stream_symbol(stream);
+    } else if (stream_err != simdjson::NO_SUCH_FIELD) {
+      return fail("stream: expected a string");
+    }
+    return true;
   }
   if (data_err != simdjson::NO_SUCH_FIELD) return fail("message: malformed JSON");
   if (root.reset().error()) return fail("message: cannot rewind");
@@ -144,6 +164,8 @@ bool BinanceParser::parse_event(od::object& event, ParsedMessage& out) {
   if (type == "aggTrade") return parse_agg_trade(event, out);
   if (type == "bookTicker") return parse_book_ticker(event, out);
   if (type == "serverShutdown") return parse_server_shutdown(event, out);
+  if (type == "markPriceUpdate") return parse_mark_price(event, out);
+  if (type == "forceOrder") return parse_force_order(event, out);
   set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);
   return true;
 }
@@ -242,6 +264,12 @@ bool BinanceParser::parse_trade(od::object& data, ParsedMessage& out) {
   if (get_str(data, "q", size)) return fail("data.q: expected a string");
   if (get_u64(data, "T", trade_ms)) return fail("data.T: expected an unsigned integer");
   if (data.find_field_unordered("m").get_bool().get(buyer_is_maker)) return fail("data.m: expected a boolean");
+  if (dialect_ == BinanceDialect::kUsdm) {
+    // Futures trades name their type: MARKET, or INSURANCE_FUND / ADL / NA.
+    std::string_view type;
+    const auto x_err = get_str(data, "X", type);
+    if (x_err != simdjson::SUCCESS && x_err != simdjson::NO_SUCH_FIELD) return fail("data.X: expected a string");
+  }
   return finish_trade(t, event_ms, trade_ms, price, size, buyer_is_maker);
 }
 
@@ -308,6 +336,11 @@ bool BinanceParser::parse_depth_update(od::object& data, ParsedMessage& out) {
   if (get_str(data, "s", d.symbol)) return fail("data.s: expected a string");
   if (get_u64(data, "U", d.first_update_id)) return fail("data.U: expected an unsigned integer");
   if (get_u64(data, "u", d.last_update_id)) return fail("data.u: expected an unsigned integer");
+  if (dialect_ == BinanceDialect::kUsdm) {
+    // Futures diffs chain by "pu", the previous diff's "u" (order E, T, s, U, u, pu, b, a).
+    if (get_u64(data, "pu", d.prev_update_id)) return fail("data.pu: expected an unsigned integer");
+    d.has_prev = true;
+  }
   od::value levels;
   if (data.find_field_unordered("b").get(levels)) return fail("data.b: missing");
   if (!parse_levels(levels, bids_, "data.b")) return false;
@@ -329,11 +362,85 @@ bool BinanceParser::parse_server_shutdown(od::object& data, ParsedMessage& out) 
   return true;
 }
 
+bool BinanceParser::parse_decimal_field(od::object& o, std::string_view key, Decimal& out, std::string_view missing,
+                                        std::string_view bad) {
+  std::string_view text;
+  if (get_str(o, key, text)) return fail(missing);
+  if (middleware::parse_decimal(text, out) != middleware::DecimalError::kOk) return fail(bad);
+  return true;
+}
+
+bool BinanceParser::parse_mark_price(od::object& data, ParsedMessage& out) {
+  // {"e":"markPriceUpdate","E":..,"s":..,"p":mark,"i":index,"P":settle,"r":rate,"T":next funding}
+  set_kind(out, MessageKind::kIgnored, EventKind::kFunding);
+  FundingEvent& f = out.funding;
+  std::uint64_t event_ms = 0;
+  std::uint64_t next_ms = 0;
+  if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
+  if (get_str(data, "s", f.symbol)) return fail("data.s: expected a string");
+  if (!parse_decimal_field(data, "p", f.mark_price, "data.p: expected a string", "data.p: not an exact decimal")) {
+    return false;
+  }
+  if (!parse_decimal_field(data, "i", f.index_price, "data.i: expected a string", "data.i: not an exact decimal")) {
+    return false;
+  }
+  if (!parse_decimal_field(data, "P", f.settle_price, "data.P: expected a string", "data.P: not an exact decimal")) {
+    return false;
+  }
+  if (!parse_decimal_field(data, "r", f.funding_rate, "data.r: expected a string", "data.r: not an exact decimal")) {
+    return false;
+  }
+  if (get_u64(data, "T", next_ms)) return fail("data.T: expected an unsigned integer");
+  if (f.symbol.empty()) return fail("data.s: empty symbol");
+  if (!to_ns(event_ms, f.event_ns) || !to_ns(next_ms, f.next_funding_ns)) return fail("data.E/T: timestamp out of range");
+  return true;
+}
+
+bool BinanceParser::parse_force_order(od::object& data, ParsedMessage& out) {
+  // {"e":"forceOrder","E":..,"o":{"s","S","o","f","q","p","ap","X","l","z","T"}}
+  set_kind(out, MessageKind::kIgnored, EventKind::kLiquidation);
+  LiquidationEvent& l = out.liquidation;
+  std::uint64_t event_ms = 0;
+  std::uint64_t trade_ms = 0;
+  if (get_u64(data, "E", event_ms)) return fail("data.E: expected an unsigned integer");
+  od::object order;
+  if (data.find_field_unordered("o").get_object().get(order)) return fail("data.o: expected an object");
+  if (get_str(order, "s", l.symbol)) return fail("data.o.s: expected a string");
+  std::string_view side;
+  if (get_str(order, "S", side)) return fail("data.o.S: expected a string");
+  if (side == "BUY") {
+    l.side = Side::kBuy;
+  } else if (side == "SELL") {
+    l.side = Side::kSell;
+  } else {
+    return fail("data.o.S: expected \"BUY\" or \"SELL\"");
+  }
+  if (!parse_decimal_field(order, "q", l.size, "data.o.q: expected a string", "data.o.q: not an exact decimal")) {
+    return false;
+  }
+  if (!parse_decimal_field(order, "p", l.price, "data.o.p: expected a string", "data.o.p: not an exact decimal")) {
+    return false;
+  }
+  if (!parse_decimal_field(order, "ap", l.average_price, "data.o.ap: expected a string",
+                           "data.o.ap: not an exact decimal")) {
+    return false;
+  }
+  if (!parse_decimal_field(order, "z", l.filled_size, "data.o.z: expected a string",
+                           "data.o.z: not an exact decimal")) {
+    return false;
+  }
+  if (get_u64(order, "T", trade_ms)) return fail("data.o.T: expected an unsigned integer");
+  if (l.symbol.empty()) return fail("data.o.s: empty symbol");
+  if (!to_ns(event_ms, l.event_ns) || !to_ns(trade_ms, l.trade_ns)) return fail("data.E/o.T: timestamp out of range");
+  return true;
+}
+
 bool BinanceParser::parse_snapshot(const char* data, std::size_t size, ParsedMessage& out) {
   od::document doc;
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("depth snapshot: not a JSON document");
   }
+  if (const char* invalid = check_document(doc)) return fail(invalid);
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "depth snapshot: truncated JSON"
@@ -399,4 +506,4 @@ bool BinanceParser::parse_levels(od::value levels, std::vector<PriceLevel>& out,
   return true;
 }
 
-}  // namespace tickwire::connector::feeds
+}  // namespace tickwire::connector::venues

@@ -1,0 +1,32 @@
+// The venue registry: one line per venue. `exchange = "<name>"` selects the
+// adapter; config/src/feeds.cpp validates against the same names (a test
+// checks they agree).
+#include <array>
+
+#include "tickwire/connector/venue.hpp"
+#include "venues/binance-usdm/binance_usdm_venue.hpp"
+#include "venues/binance/binance_venue.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+const venues::binance::BinanceSpotVenue kBinanceSpot{};
+const venues::binance::BinanceUsdmVenue kBinanceUsdm{};
+
+constexpr std::array<const VenueAdapter*, 2> kVenues = {
+    &kBinanceSpot,
+    &kBinanceUsdm,
+};
+
+}  // namespace
+
+const VenueAdapter* find_venue(std::string_view name) {
+  for (const VenueAdapter* v : kVenues) {
+    if (v->name() == name) return v;
+  }
+  return nullptr;
+}
+
+std::span<const VenueAdapter* const> registered_venues() { return kVenues; }
+
+}  // namespace tickwire::connector

@@ -1,0 +1,180 @@
+// The venue conformance suite: what every registered adapter must satisfy,
+// run once per adapter (a later venue is covered by registering it). Checks
+// the subscribe messages against the venue's limits and its reply protocol,
+// liveness, the book integrity policy and its resync action, trade
+// continuity, instruments as subject tokens, and that config validation and
+// the registry agree. Behaviour on the wire (gaps accounted, resubscribe after
+// reconnect, rollover) is exercised per dialect by the session, fault and
+// peer tests; here each adapter must at least name what those tests drive.
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <string>
+#include <vector>
+
+#include "tickwire/config/config.hpp"
+#include "tickwire/connector/venue.hpp"
+#include "tickwire/middleware/subject.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+std::string venue_name(const ::testing::TestParamInfo<const VenueAdapter*>& info) {
+  std::string name(info.param->name());
+  for (char& c : name) {
+    if (c == '-') c = '_';
+  }
+  return name;
+}
+
+class VenueConformance : public ::testing::TestWithParam<const VenueAdapter*> {
+ protected:
+  const VenueAdapter& venue() const { return *GetParam(); }
+  // padded: a frame as the session hands it over.
+  static std::string padded(std::string_view text) {
+    std::string s(text);
+    s.append(simdjson::SIMDJSON_PADDING, '\0');
+    return s;
+  }
+};
+
+TEST_P(VenueConformance, IsFoundByItsNameInTheRegistry) {
+  EXPECT_EQ(find_venue(venue().name()), &venue());
+}
+
+TEST_P(VenueConformance, SubscribeMessagesStayWithinTheVenuesLimits) {
+  const VenueLimits& limits = venue().limits();
+  ASSERT_GT(limits.streams_per_message, 0u);
+  ASSERT_GE(limits.max_streams, limits.streams_per_message);
+  EXPECT_GT(limits.control_interval.count(), 0);
+  EXPECT_GT(limits.connects_per_5min, 0u);
+  auto control = venue().make_control();
+  std::vector<std::string> streams;
+  for (std::size_t i = 0; i < limits.streams_per_message; ++i) {
+    streams.push_back(venue().stream_name("BTCUSDT", venue().channels()[i % venue().channels().size()]));
+  }
+  const std::string msg = control->subscribe_message(streams, 7);
+  for (const auto& s : streams) EXPECT_NE(msg.find(s), std::string::npos) << msg;
+  EXPECT_FALSE(control->unsubscribe_message(streams, 8).empty());
+}
+
+TEST_P(VenueConformance, RecognizesItsOwnAcknowledgementAndRefusalAndPassesData) {
+  auto control = venue().make_control();
+  // Each venue's ack and refusal of request 7, and a data frame, as its dialect writes them.
+  const std::string ack = padded(R"({"result":null,"id":7})");
+  const std::string refusal = padded(R"({"error":{"code":2,"msg":"Invalid request"},"id":7})");
+  const std::string data = padded(R"({"stream":"btcusdt@trade","data":{"e":"trade"}})");
+  const ReplyVerdict a = control->classify(ack.data(), ack.size() - simdjson::SIMDJSON_PADDING);
+  EXPECT_EQ(a.kind, ReplyVerdict::kAck);
+  EXPECT_TRUE(a.has_id);
+  EXPECT_EQ(a.id, 7u);
+  EXPECT_EQ(control->classify(refusal.data(), refusal.size() - simdjson::SIMDJSON_PADDING).kind,
+            ReplyVerdict::kRejected);
+  EXPECT_EQ(control->classify(data.data(), data.size() - simdjson::SIMDJSON_PADDING).kind, ReplyVerdict::kNotReply);
+}
+
+TEST_P(VenueConformance, LivenessIsAProtocolPingOrAnAppPingWithItsPong) {
+  auto control = venue().make_control();
+  const std::string_view ping = control->ping_text();
+  if (ping.empty()) {
+    SUCCEED() << venue().name() << " uses websocket protocol pings";
+    return;
+  }
+  // An application-level ping needs a pong the session can consume.
+  EXPECT_FALSE(control->is_pong("{}", 2));
+}
+
+TEST_P(VenueConformance, HasABookIntegrityPolicyWithAResyncAction) {
+  const BookPolicy policy = venue().book_policy();
+  const bool rest = policy.integrity == BookIntegrity::kRestSnapshotFirstId ||
+                    policy.integrity == BookIntegrity::kRestSnapshotPrevId;
+  if (rest) {
+    EXPECT_EQ(policy.resync, ResyncAction::kRestSnapshot);
+    EXPECT_TRUE(policy.snapshot_path.starts_with("/"));
+    const std::string target = venue().snapshot_target("BTCUSDT", 1000);
+    EXPECT_TRUE(target.starts_with(policy.snapshot_path)) << target;
+    EXPECT_NE(target.find("BTCUSDT"), std::string::npos) << target;
+    EXPECT_GT(venue().snapshot_weight(1000), 0u);
+  } else {
+    EXPECT_EQ(policy.resync, ResyncAction::kResubscribe);
+  }
+  if (policy.integrity == BookIntegrity::kStreamChecksum) {
+    EXPECT_GT(policy.checksum_levels, 0u);
+  }
+  // Every venue offers a depth channel the policy applies to.
+  bool depth = false;
+  for (std::string_view c : venue().channels()) depth = depth || venue().channel_kind(c) == ChannelKind::kDepth;
+  EXPECT_TRUE(depth);
+}
+
+TEST_P(VenueConformance, EveryChannelMapsToAKindAndUnknownOnesDoNot) {
+  for (std::string_view c : venue().channels()) EXPECT_TRUE(venue().channel_kind(c).has_value()) << c;
+  EXPECT_FALSE(venue().channel_kind("kline_1m").has_value());
+  EXPECT_FALSE(venue().channel_kind("").has_value());
+}
+
+TEST_P(VenueConformance, TradeChannelsDeclareTheirContinuity) {
+  // Either answer is valid; the pipeline trusts it (contiguous: a jump is a gap).
+  const auto trade = venue().trade_continuity(ChannelKind::kTrade);
+  EXPECT_TRUE(trade == TradeContinuity::kContiguous || trade == TradeContinuity::kIncreasing);
+}
+
+TEST_P(VenueConformance, InstrumentsAreValidSubjectTokensAndKeepTheirKind) {
+  for (const char* symbol : {"BTCUSDT", "ETHBTC", "1000PEPEUSDT"}) {
+    auto instrument = venue().instrument(symbol);
+    ASSERT_TRUE(instrument.ok()) << symbol << ": " << instrument.status();
+    EXPECT_TRUE(middleware::is_valid_subject(middleware::make_subject("prod", "f", "trade", instrument->name)))
+        << instrument->name;
+    EXPECT_NE(instrument->kind, InstrumentKind::kUnknown);
+    EXPECT_NE(instrument->name.find('-'), std::string::npos) << instrument->name;
+  }
+  EXPECT_FALSE(venue().instrument("XYZ").ok()) << "no quote asset: an error, never a guess";
+}
+
+TEST_P(VenueConformance, MakesAParserThatRejectsGarbageWithAReason) {
+  config::FeedConfig feed;
+  feed.exchange = std::string(venue().name());
+  auto parser = venue().make_parser(feed);
+  const std::string garbage = padded("{\"e\":");
+  const ParsedMessage m = parser->parse(garbage.data(), garbage.size() - simdjson::SIMDJSON_PADDING);
+  EXPECT_EQ(m.event, EventKind::kError);
+  EXPECT_FALSE(parser->error().empty());
+}
+
+INSTANTIATE_TEST_SUITE_P(Registered, VenueConformance,
+                         ::testing::ValuesIn(registered_venues().begin(), registered_venues().end()), venue_name);
+
+TEST(VenueRegistry, HoldsBinanceSpotAndUsdm) {
+  ASSERT_NE(find_venue("binance"), nullptr);
+  ASSERT_NE(find_venue("binance-usdm"), nullptr);
+  EXPECT_EQ(find_venue("kraken"), nullptr);
+  EXPECT_EQ(find_venue("binance")->instrument("BTCUSDT")->name, "BTC-USDT");
+  EXPECT_EQ(find_venue("binance-usdm")->instrument("BTCUSDT")->name, "BTC-USDT-PERP");
+  EXPECT_EQ(find_venue("binance-usdm")->instrument("BTCUSDT_240628")->name, "BTC-USDT-240628");
+  EXPECT_EQ(find_venue("binance-usdm")->instrument("BTCUSDT_240628")->kind, InstrumentKind::kFuture);
+  EXPECT_EQ(find_venue("binance")->book_policy().snapshot_path, "/api/v3/depth");
+  EXPECT_EQ(find_venue("binance-usdm")->book_policy().snapshot_path, "/fapi/v1/depth");
+  EXPECT_EQ(find_venue("binance-usdm")->book_policy().integrity, BookIntegrity::kRestSnapshotPrevId);
+}
+
+TEST(VenueRegistry, ConfigAcceptsExactlyTheRegisteredVenuesAndTheirChannels) {
+  for (const VenueAdapter* v : registered_venues()) {
+    for (std::string_view channel : v->channels()) {
+      const std::string toml = "[[feeds]]\nname = \"f\"\nexchange = \"" + std::string(v->name()) +
+                               "\"\nurl = \"sim://\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"" + std::string(channel) +
+                               "\"]\n";
+      auto cfg = config::load_string(toml, "venue.toml");
+      EXPECT_TRUE(cfg.ok()) << v->name() << " " << channel << ": " << cfg.status();
+    }
+  }
+  auto unknown = config::load_string("[[feeds]]\nname = \"f\"\nexchange = \"kraken\"\nurl = \"sim://\"\n"
+                                     "symbols = [\"BTCUSDT\"]\n",
+                                     "venue.toml");
+  ASSERT_FALSE(unknown.ok());
+  for (const VenueAdapter* v : registered_venues()) {
+    EXPECT_NE(unknown.status().message().find(std::string(v->name())), std::string::npos) << unknown.status();
+  }
+}
+
+}  // namespace
+}  // namespace tickwire::connector
