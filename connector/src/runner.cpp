@@ -68,6 +68,7 @@ absl::StatusOr<std::unique_ptr<Simulator>> start_simulator(const config::Config&
   so.rate = cfg.simulator.rate;
   so.seed = cfg.simulator.seed;
   so.count = cfg.simulator.count;
+  so.logger = &log();
   for (const auto& f : feeds) {
     if (f.url != "sim://") continue;
     for (const auto& s : f.symbols) {
