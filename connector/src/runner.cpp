@@ -97,6 +97,7 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;
+    so.logger = &log();
     for (const auto& f : feeds) {
       if (f.url != "sim://" || f.exchange != e.venue) continue;
       for (const auto& s : f.symbols) {

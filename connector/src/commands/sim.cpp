@@ -11,6 +11,7 @@
 #include "commands/commands.hpp"
 #include "tickwire/middleware/status_text.hpp"
 #include "tickwire/config/config.hpp"
+#include "tickwire/connector/log.hpp"
 #include "tickwire/connector/simulator.hpp"
 
 namespace tickwire::connector::commands {
@@ -121,6 +122,7 @@ Command add_sim(CLI::App& app) {
             sigaddset(&set, SIGINT);
             sigaddset(&set, SIGTERM);
             pthread_sigmask(SIG_BLOCK, &set, nullptr);
+            so.logger = &log();
             Simulator sim(so);
             auto port = sim.start();
             if (!port.ok()) {

@@ -35,6 +35,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "tickwire/connector/sim_market.hpp"
+#include "tickwire/middleware/logger.hpp"
 
 namespace tickwire::connector {
 
@@ -104,6 +105,7 @@ struct SimulatorOptions {
   double replay_speed = 1.0;          // 1 = recorded speed (from E, else T), N = N times faster,
                                       // 0 = as fast as the sockets take it (data frames batched)
   SimFaults faults;
+  middleware::Logger* logger = nullptr;  // where faults and limit closes are logged; null: nowhere
 };
 
 // parse_fault: applies "NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]" to the

@@ -8,7 +8,6 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
-#include "tickwire/connector/log.hpp"
 #include "sim_server.hpp"
 
 namespace tickwire::connector {
@@ -52,7 +51,7 @@ void Simulator::Impl::end_with(Connection& c, Frame::Kind kind, websocket::close
 
 void Simulator::Impl::limit_close(Connection& c, std::string_view reason) {
   if (c.ending || c.closed) return;
-  TW_LOG_WARN(log(), "sim: closing connection {}: {}", c.id, reason);
+  if (options.logger != nullptr) TW_LOG_WARN(*options.logger, "sim: closing connection {}: {}", c.id, reason);
   record_line(fmt::format(R"({{"sim":"limit","conn":{},"reason":"{}"}})", c.id, reason), true);
   end_with(c, Frame::Kind::kCloseWs, websocket::close_code::policy_error);
 }

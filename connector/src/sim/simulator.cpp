@@ -8,7 +8,6 @@
 #include <fmt/format.h>
 
 #include "sim_server.hpp"
-#include "tickwire/connector/log.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -59,8 +58,10 @@ void Simulator::Impl::record_line(const std::string& line, bool flush) {
 
 void Simulator::Impl::log_fault(std::size_t k, const Connection& c, std::uint64_t n, const SimOutgoing& m) {
   injected.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic, read by faults()
-  TW_LOG_INFO(log(), "sim: fault {} on connection {} at message {} ({} {}..{})", kFaultNames[k], c.id, n, m.stream,
-              m.first_id, m.last_id);
+  if (options.logger != nullptr) {
+    TW_LOG_INFO(*options.logger, "sim: fault {} on connection {} at message {} ({} {}..{})", kFaultNames[k], c.id, n, m.stream,
+                m.first_id, m.last_id);
+  }
   record_line(fmt::format(R"({{"sim":"fault","fault":"{}","conn":{},"at":{},"stream":"{}","first_id":{},"last_id":{}}})",
                           kFaultNames[k], c.id, n, m.stream, m.first_id, m.last_id),
               true);
