@@ -1,13 +1,19 @@
-# tickwire image: a Debian 12 build stage that installs the toolchain with
-# scripts/setup and builds the release `tickwire`, then a slim runtime stage
-# holding only the binary, its shared libraries and the shipped configs.
+# tickwire image: a Debian 12 build stage that installs only what building
+# `tickwire` needs (scripts/setup with TICKWIRE_SETUP_BUILD_ONLY=1: no tests,
+# benchmarks, fuzzing or npm peers) and builds the release binary, then a slim
+# runtime stage holding only the binary, its shared libraries and the configs.
 #
-#   docker build -t tickwire .
-#   docker run --rm -v tickwire-data:/data tickwire                 # simulator feed
-#   docker run --rm -v tickwire-data:/data tickwire run -c /etc/tickwire/binance.toml
+#   podman build -t tickwire .            (docker build works the same)
+#   podman run --rm -v tickwire-data:/data -p 127.0.0.1:9464:9464 tickwire
+#   podman run --rm -v tickwire-data:/data tickwire verify /data
+#
+# It runs as uid:gid 10001:10001 (numeric, for runAsNonRoot); a bind-mounted
+# host directory for /data must be writable by that uid. docs/operations.md
+# describes the image, its configuration and its health check.
 #
 # Base images are arguments so that a locally imported Debian image can stand in
-# for the registry one (see ../shared/STACK.md, "Building and running the container").
+# for the registry one (scripts/test-container does that; see
+# ../shared/STACK.md, "Building and running the container here").
 ARG BUILD_IMAGE=debian:bookworm
 ARG RUNTIME_IMAGE=debian:bookworm-slim
 
@@ -20,12 +26,17 @@ libsimdjson14 libspdlog1.10 libssl3 libtomlplusplus3 libstdc++6 libgcc-s1 ca-cer
 
 FROM ${BUILD_IMAGE} AS build
 WORKDIR /src
-# The toolchain layer depends only on the setup script (npm test peers are not
-# needed to build the image).
+# The toolchain layer depends only on the setup script.
 COPY scripts/setup scripts/setup
-RUN TICKWIRE_SETUP_SKIP_NPM=1 scripts/setup && rm -rf /var/lib/apt/lists/*
-COPY . .
-RUN cmake --preset release \
+RUN TICKWIRE_SETUP_BUILD_ONLY=1 scripts/setup && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/*.deb
+COPY CMakeLists.txt CMakePresets.json ./
+COPY cmake cmake
+COPY proto proto
+COPY middleware middleware
+COPY journal journal
+COPY config config
+COPY connector connector
+RUN cmake --preset release -DTICKWIRE_BUILD_TESTS=OFF -DTICKWIRE_BUILD_BENCH=OFF -DTICKWIRE_BUILD_FUZZ=OFF \
  && cmake --build --preset release --target tickwire \
  && strip build/release/connector/tickwire
 ARG RUNTIME_PACKAGES
@@ -45,15 +56,18 @@ FROM ${RUNTIME_IMAGE} AS runtime
 ARG RUNTIME_PACKAGES
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends ${RUNTIME_PACKAGES} \
- && rm -rf /var/lib/apt/lists/*
-RUN useradd --uid 10001 --user-group --home-dir /data --no-create-home \
-      --shell /usr/sbin/nologin tickwire \
- && install -d -o tickwire -g tickwire -m 0750 /data
+ && apt-get clean \
+ && rm -rf /var/lib/apt/lists/* /var/cache/apt/archives/* /var/log/apt /var/log/dpkg.log
+RUN groupadd --gid 10001 tickwire \
+ && useradd --uid 10001 --gid 10001 --home-dir /data --no-create-home --shell /usr/sbin/nologin tickwire \
+ && install -d -o 10001 -g 10001 -m 0750 /data
 COPY --from=build /src/build/release/connector/tickwire /usr/local/bin/tickwire
 COPY config/*.toml /etc/tickwire/
-# The shipped configs journal to "./data"; from / that is the /data volume.
-WORKDIR /
+WORKDIR /data
 VOLUME ["/data"]
-USER tickwire
+EXPOSE 9464
+USER 10001:10001
+HEALTHCHECK --interval=10s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["tickwire", "health", "http://127.0.0.1:9464/healthz"]
 ENTRYPOINT ["tickwire"]
-CMD ["run", "-c", "/etc/tickwire/default.toml"]
+CMD ["run", "-c", "/etc/tickwire/container.toml"]

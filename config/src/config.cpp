@@ -3,7 +3,11 @@
 // first error.
 #include "tickwire/config/config.hpp"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cerrno>
+#include <charconv>
 #include <cstdio>
 #include <cstring>
 #include <limits>
@@ -61,6 +65,9 @@ absl::Status read_journal(const TableView& t, JournalConfig& journal) {
   }
   if (auto s = t.read_string("dir", journal.dir, Presence::kOptional); !s.ok()) return s;
   if (journal.dir.empty()) return t.invalid("dir", "expected a directory path, got \"\"");
+  if (journal.dir.find('\0') != std::string::npos) {
+    return t.invalid("dir", "expected a directory path, got a string with a NUL byte");
+  }
   if (auto s = read_journal_sizes(t, journal); !s.ok()) return s;
   if (auto s = t.read_bool("roll_daily_utc", journal.roll_daily_utc); !s.ok()) return s;
   std::size_t fsync = static_cast<std::size_t>(journal.fsync);
@@ -75,13 +82,67 @@ absl::Status read_journal(const TableView& t, JournalConfig& journal) {
 }
 
 absl::Status read_status(const TableView& t, StatusConfig& status) {
-  if (auto s = t.check_known({"interval_ms", "heartbeat_ms"}); !s.ok()) return s;
+  if (auto s = t.check_known({"interval_ms", "heartbeat_ms", "log_interval_ms"}); !s.ok()) return s;
   if (auto s = t.read_uint32("interval_ms", status.interval_ms, kMinStatusIntervalMs); !s.ok()) return s;
-  return t.read_uint32("heartbeat_ms", status.heartbeat_ms, 0);
+  if (auto s = t.read_uint32("heartbeat_ms", status.heartbeat_ms, 0); !s.ok()) return s;
+  return t.read_uint32("log_interval_ms", status.log_interval_ms, 0);
+}
+
+// listen_error: why `listen` is not "" or "host:port" (IPv4, name or [IPv6]).
+std::string listen_error(std::string_view listen) {
+  if (listen.empty()) return {};
+  const auto colon = listen.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return "expected \"host:port\" or \"\" (off)";
+  const std::string_view host = listen.substr(0, colon);
+  const std::string_view port = listen.substr(colon + 1);
+  unsigned value = 0;
+  const auto [end, ec] = std::from_chars(port.data(), port.data() + port.size(), value);
+  if (port.empty() || ec != std::errc() || end != port.data() + port.size() || value > 65535) {
+    return "expected a port 0..65535 after the last ':'";
+  }
+  if (host.find(':') != std::string_view::npos && !(host.front() == '[' && host.back() == ']')) {
+    return "an IPv6 host goes in brackets: \"[::1]:9464\"";
+  }
+  return {};
+}
+
+absl::Status read_metrics(const TableView& t, MetricsConfig& metrics) {
+  if (auto s = t.check_known({"listen", "max_connections", "max_header_bytes", "request_timeout_ms",
+                              "ready_max_durable_lag", "ready_max_silence_ms", "liveness_timeout_ms"});
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = t.read_string("listen", metrics.listen, Presence::kOptional); !s.ok()) return s;
+  if (const std::string why = listen_error(metrics.listen); !why.empty()) {
+    return t.invalid("listen", fmt::format("{}, got {:?}", why, metrics.listen));
+  }
+  std::uint64_t connections = metrics.max_connections;
+  if (auto s = t.read_uint("max_connections", connections, 1, 1024); !s.ok()) return s;
+  metrics.max_connections = static_cast<std::uint32_t>(connections);
+  std::uint64_t header = metrics.max_header_bytes;
+  if (auto s = t.read_uint("max_header_bytes", header, 256, 1u << 20); !s.ok()) return s;
+  metrics.max_header_bytes = static_cast<std::uint32_t>(header);
+  if (auto s = t.read_uint32("request_timeout_ms", metrics.request_timeout_ms, 1); !s.ok()) return s;
+  if (auto s = t.read_uint("ready_max_durable_lag", metrics.ready_max_durable_lag, 1,
+                           std::numeric_limits<std::uint64_t>::max());
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = t.read_uint32("ready_max_silence_ms", metrics.ready_max_silence_ms, 0); !s.ok()) return s;
+  return t.read_uint32("liveness_timeout_ms", metrics.liveness_timeout_ms, 100);
+}
+
+absl::Status read_log(const TableView& t, LogConfig& log) {
+  if (auto s = t.check_known({"format"}); !s.ok()) return s;
+  std::size_t format = static_cast<std::size_t>(log.format);
+  if (auto s = t.read_choice("format", {"text", "json"}, format); !s.ok()) return s;
+  log.format = static_cast<LogFormat>(format);
+  return absl::OkStatus();
 }
 
 absl::Status read_root(const TableView& root, Config& config) {
-  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads"}); !s.ok()) {
+  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads", "metrics", "log"});
+      !s.ok()) {
     return s;
   }
   if (auto s = root.read_string("env", config.env, Presence::kOptional); !s.ok()) return s;
@@ -105,8 +166,75 @@ absl::Status read_root(const TableView& root, Config& config) {
       !s.ok()) {
     return s;
   }
+  if (auto s = read_section(root, "metrics",
+                            [&](const TableView& t) { return read_metrics(t, config.metrics); });
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = read_section(root, "log", [&](const TableView& t) { return read_log(t, config.log); }); !s.ok()) {
+    return s;
+  }
   return read_section(root, "threads",
                       [&](const TableView& t) { return detail::read_threads(t, config.threads); });
+}
+
+// from_environment: whether the value at `node` came from a TICKWIRE_* variable.
+bool from_environment(const toml::node* node) {
+  return node != nullptr && node->source().path != nullptr && node->source().path->starts_with('$');
+}
+
+// resolve: a relative path from the file resolves against the file's
+// directory; one from a variable (or a string config) against the working directory.
+std::string resolve(const std::string& path, const toml::node* node, const std::filesystem::path* base_dir) {
+  if (base_dir == nullptr || base_dir->empty() || from_environment(node) || path.empty() ||
+      std::filesystem::path(path).is_absolute()) {
+    return path;
+  }
+  return (*base_dir / path).lexically_normal().string();
+}
+
+// resolve_paths: journal.dir and every feed's ca_file, then checks that each
+// ca_file can be read (a CA bundle that is missing fails every connection
+// attempt for ever; it is a configuration error).
+absl::Status resolve_paths(const toml::table& document, std::string_view source,
+                           const std::filesystem::path* base_dir, Config& config) {
+  config.journal.dir = resolve(config.journal.dir, document.at_path("journal.dir").node(), base_dir);
+  const toml::array* feeds = document.get_as<toml::array>("feeds");
+  for (std::size_t i = 0; i < config.feeds.size(); ++i) {
+    FeedConfig& feed = config.feeds[i];
+    if (feed.ca_file.empty() || feeds == nullptr || i >= feeds->size()) continue;
+    const toml::table& table = *feeds->get(i)->as_table();
+    feed.ca_file = resolve(feed.ca_file, table.get("ca_file"), base_dir);
+    struct stat st {};
+    const TableView view(table, fmt::format("feeds[{}]", i), source);
+    if (::stat(feed.ca_file.c_str(), &st) != 0 || ::access(feed.ca_file.c_str(), R_OK) != 0) {
+      return view.invalid("ca_file", fmt::format("cannot read the CA bundle {}: {}", feed.ca_file,
+                                                 std::strerror(errno)));
+    }
+    if (!S_ISREG(st.st_mode)) {
+      return view.invalid("ca_file", fmt::format("{} is not a file (expected a PEM CA bundle)", feed.ca_file));
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<Config> load_document(std::string_view toml, std::string_view source_name,
+                                     const std::vector<EnvOverride>& overrides,
+                                     const std::filesystem::path* base_dir) {
+  Config config;
+  config.source = std::string(source_name);
+  toml::table document;
+  try {
+    document = toml::parse(toml, source_name);
+  } catch (const toml::parse_error& e) {
+    return absl::InvalidArgumentError(fmt::format("{}:{}:{}: TOML syntax error: {}", source_name,
+                                                  e.source().begin.line, e.source().begin.column,
+                                                  e.description()));
+  }
+  if (auto s = detail::apply_overrides(document, overrides); !s.ok()) return s;
+  if (auto s = read_root(TableView(document, "", config.source), config); !s.ok()) return s;
+  if (auto s = resolve_paths(document, config.source, base_dir, config); !s.ok()) return s;
+  return config;
 }
 
 absl::Status read_error(const std::filesystem::path& path, int error) {
@@ -122,7 +250,9 @@ struct FileCloser {
 
 }  // namespace
 
-absl::StatusOr<Config> load_file(const std::filesystem::path& path) {
+absl::StatusOr<Config> load_file(const std::filesystem::path& path) { return load_file(path, {}); }
+
+absl::StatusOr<Config> load_file(const std::filesystem::path& path, const std::vector<EnvOverride>& overrides) {
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) return read_error(path, errno);
   std::string text;
@@ -131,22 +261,12 @@ absl::StatusOr<Config> load_file(const std::filesystem::path& path) {
   errno = 0;
   while ((n = std::fread(buffer, 1, sizeof buffer, file.get())) > 0) text.append(buffer, n);
   if (std::ferror(file.get())) return read_error(path, errno != 0 ? errno : EIO);
-  return load_string(text, path.string());
+  const std::filesystem::path base_dir = path.parent_path();
+  return load_document(text, path.string(), overrides, &base_dir);
 }
 
 absl::StatusOr<Config> load_string(std::string_view toml, std::string_view source_name) {
-  Config config;
-  config.source = std::string(source_name);
-  toml::table document;
-  try {
-    document = toml::parse(toml, source_name);
-  } catch (const toml::parse_error& e) {
-    return absl::InvalidArgumentError(fmt::format("{}:{}:{}: TOML syntax error: {}", source_name,
-                                                  e.source().begin.line, e.source().begin.column,
-                                                  e.description()));
-  }
-  if (auto s = read_root(TableView(document, "", config.source), config); !s.ok()) return s;
-  return config;
+  return load_document(toml, source_name, {}, nullptr);
 }
 
 std::string_view to_string(FsyncPolicy policy) {
@@ -156,6 +276,10 @@ std::string_view to_string(FsyncPolicy policy) {
     case FsyncPolicy::kBatch: return "batch";
   }
   return "unknown";
+}
+
+std::string_view to_string(LogFormat format) {
+  return format == LogFormat::kJson ? "json" : "text";
 }
 
 std::string_view to_string(FullPolicy policy) {

@@ -22,6 +22,14 @@ absl::Status read_feeds(const TableView& root, std::vector<FeedConfig>& feeds);
 // read_threads: the optional [threads] table.
 absl::Status read_threads(const TableView& t, ThreadsConfig& threads);
 
+// apply_overrides: each TICKWIRE_* variable into `document`, before it is
+// read (env_overrides.cpp); the first bad variable is the error.
+absl::Status apply_overrides(toml::table& document, const std::vector<EnvOverride>& overrides);
+
+// check_cores_usable: every core of the [threads] lists is one this process
+// may run on; an unusable core is an error at its element (threads.cpp).
+absl::Status check_cores_usable(const TableView& t, const ThreadsConfig& threads);
+
 // url_error: why `url` is not "sim://", "ws://host[:port][/path]" or
 // "wss://..."; empty when it is fine.
 std::string url_error(std::string_view url);

@@ -1,5 +1,7 @@
 // [threads]: core lists ("any" or a list of core numbers), scheduler size,
 // what an unusable core does, and the feed thread's real-time priority.
+#include <sched.h>
+
 #include <fmt/format.h>
 
 #include "sections.hpp"
@@ -39,7 +41,43 @@ absl::Status read_cores(const TableView& t, std::string_view key, std::vector<in
   return absl::OkStatus();
 }
 
+// usable_cores_text: the cores in `set` as "0-3,6".
+std::string usable_cores_text(const cpu_set_t& set) {
+  std::string out;
+  for (int core = 0; core < CPU_SETSIZE; ++core) {
+    if (!CPU_ISSET(core, &set)) continue;
+    int last = core;
+    while (last + 1 < CPU_SETSIZE && CPU_ISSET(last + 1, &set)) ++last;
+    out += fmt::format("{}{}", out.empty() ? "" : ",", core == last ? fmt::format("{}", core)
+                                                                   : fmt::format("{}-{}", core, last));
+    core = last;
+  }
+  return out;
+}
+
+absl::Status check_list(const TableView& t, std::string_view key, const std::vector<int>& cores,
+                        const cpu_set_t& usable) {
+  for (std::size_t i = 0; i < cores.size(); ++i) {
+    if (!CPU_ISSET(cores[i], &usable)) {
+      return t.invalid_element(key, i, fmt::format("core {} is not available to this process (usable: {}); "
+                                                   "use one of those, \"any\", or affinity_required = false",
+                                                   cores[i], usable_cores_text(usable)));
+    }
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
+
+absl::Status check_cores_usable(const TableView& t, const ThreadsConfig& threads) {
+  if (!threads.affinity_required) return absl::OkStatus();  // the threads warn and run unpinned
+  cpu_set_t usable;
+  CPU_ZERO(&usable);
+  if (::sched_getaffinity(0, sizeof usable, &usable) != 0) return absl::OkStatus();  // unknown: the start decides
+  if (auto s = check_list(t, "feed_cores", threads.feed_cores, usable); !s.ok()) return s;
+  if (auto s = check_list(t, "flusher_cores", threads.flusher_cores, usable); !s.ok()) return s;
+  return check_list(t, "scheduler_cores", threads.scheduler_cores, usable);
+}
 
 absl::Status read_threads(const TableView& t, ThreadsConfig& threads) {
   if (auto s = t.check_known({"feed_cores", "flusher_cores", "scheduler_cores", "scheduler_workers",
@@ -57,7 +95,7 @@ absl::Status read_threads(const TableView& t, ThreadsConfig& threads) {
   std::uint64_t priority = threads.realtime_priority;
   if (auto s = t.read_uint("realtime_priority", priority, 0, 99); !s.ok()) return s;
   threads.realtime_priority = static_cast<std::uint32_t>(priority);
-  return absl::OkStatus();
+  return check_cores_usable(t, threads);
 }
 
 }  // namespace tickwire::config::detail

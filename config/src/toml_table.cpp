@@ -37,6 +37,11 @@ std::string range_text(std::uint64_t min, std::uint64_t max) {
 
 absl::Status error_at(std::string_view source, const toml::source_region& where,
                       std::string_view path, std::string_view what) {
+  // A value from an environment variable carries the variable's name
+  // ("$TICKWIRE_...") as its source path: the error names the variable.
+  if (where.path != nullptr && where.path->starts_with('$')) {
+    return absl::InvalidArgumentError(fmt::format("{}: {}: {}", *where.path, path, what));
+  }
   const auto line = where.begin.line == 0 ? 1u : where.begin.line;
   return absl::InvalidArgumentError(fmt::format("{}:{}: {}: {}", source, line, path, what));
 }

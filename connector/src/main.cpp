@@ -12,7 +12,8 @@ int main(int argc, char** argv) {
   CLI::App app{"tickwire: low-latency market-data connector"};
   app.set_version_flag("--version", std::string("tickwire ") + TICKWIRE_VERSION);
   app.require_subcommand(1);
-  std::vector<cmd::Command> commands = {cmd::add_run(app), cmd::add_sim(app), cmd::add_replay(app)};
+  std::vector<cmd::Command> commands = {cmd::add_run(app), cmd::add_sim(app), cmd::add_replay(app),
+                                        cmd::add_config(app), cmd::add_health(app)};
   for (auto& c : cmd::add_journal_tools(app)) commands.push_back(std::move(c));
 
   try {

@@ -5,6 +5,7 @@
 #include <boost/asio/detached.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/redirect_error.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core.hpp>
@@ -57,6 +58,11 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
   std::unique_ptr<beast::tcp_stream> plain;
   std::unique_ptr<beast::ssl_stream<beast::tcp_stream>> secure;
   bool reusable = false;  // the last exchange left the connection ready for another
+  // Shutdown (see RestClient::shutdown): no request runs once `shut`; the one
+  // in flight is cancelled when `grace_timer` fires.
+  bool shut = false;
+  std::unique_ptr<asio::steady_timer> grace_timer;
+  tcp::resolver* resolving = nullptr;  // the in-flight request's resolver while it resolves
 
   Impl(asio::io_context& ctx, RestOptions o) : io(ctx), options(std::move(o)) {
     beast::error_code ec;
@@ -83,9 +89,49 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
       request.done(std::move(response));
     }
     self->pumping = false;
+    if (self->grace_timer) self->grace_timer->cancel();  // nothing left to cancel
+  }
+
+  static RestResponse cancelled(const std::string& url) {
+    RestResponse out;
+    out.status = absl::CancelledError(fmt::format("GET {}: cancelled: the connector is shutting down", url));
+    return out;
+  }
+
+  // fail_queued: every queued request completes with CANCELLED.
+  void fail_queued() {
+    while (!queue.empty()) {
+      Request request = std::move(queue.front());
+      queue.pop_front();
+      request.done(cancelled(request.url));
+    }
+  }
+
+  // cancel_in_flight: makes the running exchange's pending operation
+  // complete with an error. The streams are closed, not destroyed: the
+  // coroutine still refers to them until it returns.
+  void cancel_in_flight() {
+    if (resolving != nullptr) resolving->cancel();
+    beast::error_code ignored;
+    if (plain) plain->socket().close(ignored);
+    if (secure) beast::get_lowest_layer(*secure).socket().close(ignored);
+  }
+
+  void shutdown(milliseconds grace) {
+    shut = true;
+    fail_queued();
+    if (!pumping) {
+      drop_connection();
+      return;
+    }
+    grace_timer = std::make_unique<asio::steady_timer>(io, grace);
+    grace_timer->async_wait([self = shared_from_this()](beast::error_code ec) {
+      if (!ec && self->pumping) self->cancel_in_flight();
+    });
   }
 
   asio::awaitable<RestResponse> run(const Request& request) {
+    if (shut) co_return cancelled(request.url);
     RestResponse out;
     const auto now = SteadyClock::now();
     if (now < blocked_until) {
@@ -126,8 +172,9 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
       } else {
         out = co_await exchange<false>(*url, request.url, reuse);
       }
-      if (!(reuse && out.http_status == 0)) break;
+      if (shut || !(reuse && out.http_status == 0)) break;
     }
+    if (shut && !out.status.ok() && out.http_status == 0) out = cancelled(request.url);
     if (reusable) origin = key;
     else drop_connection();
     co_return out;
@@ -148,7 +195,10 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     beast::error_code ec;
     if (!reuse) {
       tcp::resolver resolver(io);
+      resolving = &resolver;
       auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(kAwait, ec));
+      resolving = nullptr;
+      if (shut && !ec) ec = asio::error::operation_aborted;
       if (ec) {
         out.status = absl::UnavailableError(fmt::format("GET {}: resolve: {}", full, ec.message()));
         co_return out;
@@ -241,11 +291,19 @@ RestClient::~RestClient() = default;
 
 void RestClient::get(std::string url, std::uint64_t weight, Callback done) {
   asio::post(impl_->io, [self = impl_, url = std::move(url), weight, done = std::move(done)]() mutable {
+    if (self->shut) {
+      done(Impl::cancelled(url));
+      return;
+    }
     self->queue.push_back({std::move(url), weight, std::move(done)});
     if (self->pumping) return;
     self->pumping = true;
     asio::co_spawn(self->io, Impl::pump(self), asio::detached);
   });
+}
+
+void RestClient::shutdown(std::chrono::milliseconds grace) {
+  asio::post(impl_->io, [self = impl_, grace] { self->shutdown(grace); });
 }
 
 void RestClient::close() {

@@ -17,7 +17,9 @@
 #include <thread>
 
 #include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/connector/journal_volume.hpp"
 #include "tickwire/connector/log.hpp"
+#include "tickwire/connector/metrics/endpoint.hpp"
 #include "tickwire/connector/rate_limit.hpp"
 #include "tickwire/connector/rest_client.hpp"
 #include "tickwire/connector/simulator.hpp"
@@ -39,6 +41,9 @@ namespace {
 // kLimitSignal: sent to ourselves when --max-messages is reached, so the main
 // thread wakes exactly as it does for Ctrl-C.
 constexpr int kLimitSignal = SIGUSR2;
+// kRestShutdownGrace: how long a snapshot request in flight at shutdown may
+// take before it is cancelled.
+constexpr std::chrono::milliseconds kRestShutdownGrace{500};
 
 
 journal::Options journal_options(const config::Config& cfg, middleware::Profiler& profiler) {
@@ -126,7 +131,7 @@ class SignalMask {
  public:
   SignalMask() {
     sigemptyset(&set_);
-    for (int s : {SIGINT, SIGTERM, SIGUSR1, kLimitSignal}) sigaddset(&set_, s);
+    for (int s : {SIGINT, SIGTERM, SIGHUP, SIGUSR1, kLimitSignal}) sigaddset(&set_, s);
     pthread_sigmask(SIG_BLOCK, &set_, &old_);
   }
   ~SignalMask() { pthread_sigmask(SIG_SETMASK, &old_, nullptr); }
@@ -142,8 +147,14 @@ class SignalMask {
   sigset_t old_{};
 };
 
-void print_profile(const middleware::Profiler& profiler) {
+// print_profile: the stage table on stderr; with JSON logs, one log line
+// holding it (every stderr line stays a JSON object).
+void print_profile(const middleware::Profiler& profiler, config::LogFormat format) {
   const std::string table = profiler.report().format_text();
+  if (format == config::LogFormat::kJson) {
+    TW_LOG_INFO(log(), "profile:\n{}", table);
+    return;
+  }
   std::fprintf(stderr, "%s", table.c_str());
 }
 
@@ -153,6 +164,7 @@ class Connector {
   Connector(const config::Config& cfg, const RunOptions& options) : cfg_(cfg), options_(options) {}
 
   absl::Status start() {
+    if (auto s = check_journal_volume(cfg_.journal); !s.ok()) return s;
     auto journal = journal::Journal::open(journal_options(cfg_, profiler_));
     if (!journal.ok()) return journal.status();
     journal_ = std::move(*journal);
@@ -167,7 +179,9 @@ class Connector {
     if (!sims.ok()) return sims.status();
     sims_ = std::move(*sims);
     if (auto s = start_feeds(); !s.ok()) return s;
-    return start_scheduler();
+    if (auto s = start_scheduler(); !s.ok()) return s;
+    start_metrics();
+    return absl::OkStatus();
   }
 
   // run_until_signal: returns the signal that ends the run; SIGUSR1 prints
@@ -176,7 +190,7 @@ class Connector {
     for (;;) {
       const int sig = signals.wait(std::chrono::seconds(1));
       if (sig == SIGUSR1) {
-        print_profile(profiler_);
+        print_profile(profiler_, cfg_.log.format);
       } else if (sig != 0) {
         return sig;
       }
@@ -184,11 +198,13 @@ class Connector {
   }
 
   absl::Status stop() {
+    metrics_.reset();  // before the parts it reads
     scheduler_.shutdown(middleware::ShutdownPolicy::kCancelQueued);
-    // Timers and snapshot requests end on the feed thread, which owns them.
+    // Timers and snapshot requests end on the feed thread, which owns them;
+    // a snapshot request still in flight gets kRestShutdownGrace to finish.
     boost::asio::post(io_, [this] {
       for (auto& p : pipelines_) p->stop();
-      for (auto& r : rests_) r->close();
+      for (auto& r : rests_) r->shutdown(kRestShutdownGrace);
     });
     for (auto& s : sessions_) s->stop();
     // A feed thread blocked on a full journal while the disk is full would never join.
@@ -196,11 +212,13 @@ class Connector {
     threads_.join();
     for (auto& e : sims_) e.sim->stop();
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
-    if (journal_) {
+    if (journal_ && status_.on_terminal()) {
       status_.print(counters_, *journal_);
       status_.finish();
+    } else if (journal_ && options_.status_line) {
+      TW_LOG_INFO(log(), "status: {}", status_.format(counters_, *journal_));  // one structured line, in the log's format
     }
-    print_profile(profiler_);
+    print_profile(profiler_, cfg_.log.format);
     write_hgrm();
     if (const auto fallbacks = frame_buffers_.fallbacks.load(std::memory_order_relaxed); fallbacks != 0) {
       TW_LOG_WARN(log(), "{} frame buffers were larger than the pool's largest class (64 KiB)", fallbacks);
@@ -268,7 +286,9 @@ class Connector {
       ro.verify_tls = feed.verify_tls;
       ro.weight_limiter = rest_weight_;
       auto& rest = *rests_.emplace_back(std::make_unique<RestClient>(io_, ro));
-      auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, pipeline, frame_buffers_));
+      auto& probe = *probes_.emplace_back(std::make_unique<metrics::FeedProbe>(
+          feed.name, pipeline, feed.subscribe == "message", book_symbols(feed)));
+      auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, probe, frame_buffers_));
       pipeline.attach({&io_, &session, &rest, rest_base(feed, *venue)});
       session.start();
     }
@@ -301,8 +321,30 @@ class Connector {
       auto id = scheduler_.every(period, std::move(name), std::move(task));
       return id.ok() ? absl::OkStatus() : id.status();
     };
-    if (auto s = every(std::chrono::milliseconds(cfg_.status.interval_ms), "status",
-                       [this] { status_.print(counters_, *journal_); });
+    // The status line rewrites itself on a terminal; elsewhere (a container,
+    // a service) a "status" log line every log_interval_ms, or none.
+    if (status_.on_terminal()) {
+      if (auto s = every(std::chrono::milliseconds(cfg_.status.interval_ms), "status",
+                         [this] { status_.print(counters_, *journal_); });
+          !s.ok()) {
+        return s;
+      }
+    } else if (cfg_.status.log_interval_ms != 0 && options_.status_line) {
+      if (auto s = every(std::chrono::milliseconds(cfg_.status.log_interval_ms), "status-log",
+                         [this] { TW_LOG_INFO(log(), "status: {}", status_.format(counters_, *journal_)); });
+          !s.ok()) {
+        return s;
+      }
+    }
+    // Liveness for /healthz, and the book states /readyz reads, sampled on the feed thread.
+    if (auto s = every(std::chrono::seconds(1), "liveness",
+                       [this] {
+                         liveness_.mark_scheduler();
+                         boost::asio::post(io_, [this] {
+                           liveness_.mark_feed_thread();
+                           for (std::size_t i = 0; i < probes_.size(); ++i) probes_[i]->sample_books(*pipelines_[i]);
+                         });
+                       });
         !s.ok()) {
       return s;
     }
@@ -316,6 +358,30 @@ class Connector {
       if (!s.ok()) return s;
     }
     return every(std::chrono::minutes(1), "clock-resync", [] { middleware::TscClock::global().resync(); });
+  }
+
+  // start_metrics: the /metrics, /healthz, /readyz endpoint; one that cannot
+  // listen is logged and the connector runs without it.
+  void start_metrics() {
+    if (cfg_.metrics.listen.empty()) return;
+    metrics::MetricsSources sources{&counters_, journal_.get(), sequencer_.get(), &profiler_, {}, &liveness_,
+                                    options_.version};
+    for (const auto& p : probes_) sources.feeds.push_back(p.get());
+    auto endpoint = metrics::MetricsEndpoint::start(cfg_.metrics, std::move(sources));
+    if (!endpoint.ok()) {
+      TW_LOG_ERROR(log(), "{}; running without it", middleware::status_text(endpoint.status()));
+      return;
+    }
+    metrics_ = std::move(*endpoint);
+    TW_LOG_INFO(log(), "metrics on http://{}:{}/metrics (also /healthz, /readyz)",
+                cfg_.metrics.listen.substr(0, cfg_.metrics.listen.rfind(':')), metrics_->port());
+  }
+  // book_symbols: the symbols whose books /readyz waits for.
+  static std::vector<std::string> book_symbols(const config::FeedConfig& feed) {
+    for (const auto& channel : feed.channels) {
+      if (channel.starts_with("depth")) return feed.symbols;
+    }
+    return {};
   }
 
   middleware::CpuSet cores(const std::vector<int>& list) const {
@@ -358,12 +424,15 @@ class Connector {
   PipelineCounters counters_;
   std::vector<std::unique_ptr<FeedPipeline>> pipelines_;
   std::vector<std::unique_ptr<RestClient>> rests_;
+  std::vector<std::unique_ptr<metrics::FeedProbe>> probes_;  // by feed, between session and pipeline
   std::vector<std::unique_ptr<WsSession>> sessions_;
   std::shared_ptr<SlidingWindowLimiter> attempt_limiter_;
   std::shared_ptr<SlidingWindowLimiter> rest_weight_ = SlidingWindowLimiter::binance_rest_weight();
   middleware::ThreadPool threads_;
   StatusLine status_{options_.status_line};
   middleware::Scheduler scheduler_{scheduler_options()};
+  metrics::Liveness liveness_;
+  std::unique_ptr<metrics::MetricsEndpoint> metrics_;
 };
 
 }  // namespace

@@ -60,7 +60,7 @@ TEST(Config, ShippedDefaultConfigLoadsWithTheSimulatorFeed) {
   EXPECT_THAT(feed.channels, ::testing::ElementsAre("trade", "bookTicker", "depth@100ms"));
   EXPECT_EQ(config->simulator.rate, 2000.0);
   EXPECT_EQ(config->simulator.seed, 42u);
-  EXPECT_EQ(config->journal.dir, "./data");
+  EXPECT_EQ(config->journal.dir, std::filesystem::path(TICKWIRE_SOURCE_DIR "/data").lexically_normal().string());
   EXPECT_EQ(config->journal.ring_bytes, 16u << 20);
   EXPECT_EQ(config->journal.segment_bytes, 256u << 20);
   EXPECT_EQ(config->status.interval_ms, 1000u);
@@ -174,7 +174,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
-            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads)");
+            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads, metrics, log)");
 }
 
 TEST(Config, MissingRequiredKeyPointsAtItsTable) {
@@ -403,6 +403,59 @@ TEST(ConfigThreads, RejectsBadCoreListsWithLineAndKey) {
   EXPECT_NE(error("scheduler_workers = 0\n").find("threads.scheduler_workers"), std::string::npos);
   EXPECT_NE(error("realtime_priority = 100\n").find("threads.realtime_priority"), std::string::npos);
   EXPECT_NE(error("pin = true\n").find("threads.pin: unknown key"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace tickwire::config
+
+namespace tickwire::config {
+namespace {
+
+TEST(ConfigChecks, ACoreThisProcessCannotUseFailsAtItsLine) {
+  const std::string toml = with("[threads]\nfeed_cores = [0, 1023]\n");
+  EXPECT_THAT(error_of(toml), ::testing::StartsWith("test.toml:8: threads.feed_cores[1]: core 1023 is not "
+                                                    "available to this process (usable: "));
+  // With affinity_required = false the thread warns and runs unpinned instead.
+  auto relaxed = load_string(with("[threads]\nfeed_cores = [1023]\naffinity_required = false\n"), "test.toml");
+  EXPECT_TRUE(relaxed.ok()) << relaxed.status();
+}
+
+TEST(ConfigChecks, AJournalDirWithANulByteIsRejected) {
+  EXPECT_EQ(error_of(with("[journal]\ndir = \"data\\u0000x\"\n")),
+            "test.toml:8: journal.dir: expected a directory path, got a string with a NUL byte");
+}
+
+TEST(ConfigChecks, AMissingCaFileIsAConfigurationError) {
+  EXPECT_THAT(error_of(with("ca_file = \"/nonexistent/ca.pem\"\n")),
+              ::testing::StartsWith("test.toml:7: feeds[0].ca_file: cannot read the CA bundle "
+                                    "/nonexistent/ca.pem: No such file or directory"));
+  EXPECT_THAT(error_of(with("ca_file = \"/tmp\"\n")),
+              ::testing::StartsWith("test.toml:7: feeds[0].ca_file: /tmp is not a file"));
+}
+
+TEST(ConfigChecks, ARelativeCaFileResolvesAgainstTheConfigFilesDirectory) {
+  testing::TempDir dir("tickwire-ca");
+  std::filesystem::create_directories(dir / "conf");
+  std::ofstream(dir / "conf" / "ca.pem") << "-----BEGIN CERTIFICATE-----\n";
+  std::ofstream(dir / "conf" / "c.toml") << with("ca_file = \"ca.pem\"\n");
+  auto config = load_file(dir / "conf" / "c.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->feeds[0].ca_file, (dir / "conf" / "ca.pem").string());
+}
+
+TEST(ConfigChecks, MetricsAndLogSectionsAreReadAndValidated) {
+  auto config = load_string(with("[metrics]\nlisten = \"[::1]:0\"\nmax_connections = 2\n"
+                                 "[log]\nformat = \"json\"\n[status]\nlog_interval_ms = 0\n"),
+                            "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->metrics.listen, "[::1]:0");
+  EXPECT_EQ(config->metrics.max_connections, 2u);
+  EXPECT_EQ(config->log.format, LogFormat::kJson);
+  EXPECT_EQ(config->status.log_interval_ms, 0u);
+  EXPECT_EQ(error_of(with("[metrics]\nlisten = \"127.0.0.1:99999\"\n")),
+            "test.toml:8: metrics.listen: expected a port 0..65535 after the last ':', got \"127.0.0.1:99999\"");
+  EXPECT_EQ(error_of(with("[log]\nformat = \"xml\"\n")),
+            "test.toml:8: log.format: expected one of \"text\", \"json\", got \"xml\"");
 }
 
 }  // namespace

@@ -256,3 +256,44 @@ TEST_F(RestClientTest, HttpsVerifiesTheServerCertificateAgainstTheCaFile) {
 
 }  // namespace
 }  // namespace tickwire::connector
+
+namespace tickwire::connector {
+namespace {
+
+// A server that accepts and then never answers: the request stays in flight
+// for as long as the client's timeout (an hour here) allows.
+TEST_F(RestClientTest, ShutdownCancelsTheRequestInFlightAndTheQueuedOnesSoTheLoopEnds) {
+  tcp::acceptor silent(io_, {asio::ip::make_address("127.0.0.1"), 0});
+  std::optional<tcp::socket> accepted;
+  silent.async_accept([&](beast::error_code ec, tcp::socket s) {
+    if (!ec) accepted = std::move(s);
+  });
+  RestOptions options;
+  options.timeout = std::chrono::hours(1);
+  RestClient client(io_, options);
+  const std::string url = fmt::format("http://127.0.0.1:{}/api/v3/depth", silent.local_endpoint().port());
+  std::vector<RestResponse> done;
+  for (int i = 0; i < 3; ++i) client.get(url, 1, [&](RestResponse r) { done.push_back(std::move(r)); });
+  const auto limit = std::chrono::steady_clock::now() + 30s;  // hang guard only
+  while (!accepted && std::chrono::steady_clock::now() < limit) io_.run_one_for(100ms);
+  ASSERT_TRUE(accepted.has_value()) << "the client never connected";
+  EXPECT_TRUE(done.empty());  // the first request is in flight, two are queued
+
+  client.shutdown(20ms);
+  io_.run();  // returns only once the client has no work left
+  ASSERT_EQ(done.size(), 3u);
+  for (const auto& r : done) {
+    EXPECT_EQ(r.status.code(), absl::StatusCode::kCancelled) << r.status;
+    EXPECT_NE(r.status.message().find("shutting down"), std::string_view::npos) << r.status;
+  }
+  // A request after shutdown is refused at once.
+  io_.restart();
+  std::optional<RestResponse> late;
+  client.get(url, 1, [&](RestResponse r) { late = std::move(r); });
+  io_.run();
+  ASSERT_TRUE(late.has_value());
+  EXPECT_EQ(late->status.code(), absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace tickwire::connector

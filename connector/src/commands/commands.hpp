@@ -23,6 +23,10 @@ inline constexpr int kExitIo = 3;           // could not read or write what it n
 Command add_run(CLI::App& app);
 Command add_sim(CLI::App& app);
 Command add_replay(CLI::App& app);
+// config check FILE, config print FILE.
+Command add_config(CLI::App& app);
+// health [URL]: GET a health endpoint (the image's HEALTHCHECK).
+Command add_health(CLI::App& app);
 // verify, recover, inspect (journal tools).
 std::vector<Command> add_journal_tools(CLI::App& app);
 

@@ -81,8 +81,29 @@ struct JournalConfig {
 
 // [status]: the periodic status line.
 struct StatusConfig {
-  std::uint32_t interval_ms = 1000;   // status line period, >= 50
+  std::uint32_t interval_ms = 1000;   // status line period on a terminal, >= 50
   std::uint32_t heartbeat_ms = 1000;  // Status heartbeat record per feed; 0 = none
+  // Without a terminal on stderr there is no status line; instead one
+  // structured "status" log line every log_interval_ms (0 = none).
+  std::uint32_t log_interval_ms = 60'000;
+};
+
+// [metrics]: the HTTP endpoint serving /metrics, /healthz and /readyz on its
+// own thread.
+struct MetricsConfig {
+  std::string listen = "127.0.0.1:9464";       // "host:port" (IPv4 or [IPv6]); "" = no endpoint
+  std::uint32_t max_connections = 16;          // more at once are closed unanswered, >= 1
+  std::uint32_t max_header_bytes = 8192;       // larger request headers get 431, >= 256
+  std::uint32_t request_timeout_ms = 5000;     // a request not read and answered by then is dropped, >= 1
+  std::uint64_t ready_max_durable_lag = 100'000;  // /readyz: records stamped but not yet durable, >= 1
+  std::uint32_t ready_max_silence_ms = 15'000;    // /readyz: a feed silent this long is not ready; 0 = off
+  std::uint32_t liveness_timeout_ms = 10'000;  // /healthz: a thread silent this long is stuck, >= 100
+};
+
+// [log]: the process log on stderr.
+enum class LogFormat { kText, kJson };
+struct LogConfig {
+  LogFormat format = LogFormat::kText;  // "text" (one readable line) | "json" (one object per line)
 };
 
 // [threads]: where the connector's threads run. A core list pins the thread
@@ -103,14 +124,46 @@ struct Config {
   JournalConfig journal;
   StatusConfig status;
   ThreadsConfig threads;
+  MetricsConfig metrics;
+  LogConfig log;
   std::string source;                   // the file name (or "<string>") the config came from
 };
 
 // load_file: reads and validates a TOML file. Bad content is InvalidArgument,
 // "<file>:<line>: <key path>: expected ..., got ..." (a syntax error adds the
 // column); an unreadable file is NotFound, PermissionDenied or Unknown,
-// "<file>: cannot read: <strerror>".
+// "<file>: cannot read: <strerror>". A relative journal.dir (or ca_file)
+// resolves against the file's directory.
 absl::StatusOr<Config> load_file(const std::filesystem::path& path);
+
+// EnvOverride: one TICKWIRE_<SECTION>_<KEY>=value variable.
+struct EnvOverride {
+  std::string name;   // "TICKWIRE_JOURNAL_DIR"
+  std::string value;
+};
+
+// environment_overrides: the process environment's TICKWIRE_* variables,
+// except the ones the project's scripts and tests use for themselves
+// (TICKWIRE_SETUP_*, TICKWIRE_FUZZ_*, TICKWIRE_CRASH_*, TICKWIRE_SHM_*,
+// TICKWIRE_TEST_*), in environment order.
+std::vector<EnvOverride> environment_overrides();
+
+// load_file with overrides: each variable replaces (or adds) one key, typed
+// and validated like the file: TICKWIRE_ENV, TICKWIRE_<SECTION>_<KEY>
+// (TICKWIRE_JOURNAL_RING_BYTES -> journal.ring_bytes) and
+// TICKWIRE_FEEDS_<N>_<KEY> (feeds[N].key). The value is read as a TOML value
+// (42, true, "text", [1, 2]); anything that is not one is a string, and so is
+// any value for a key the file holds as a string. An error names the
+// variable: "$TICKWIRE_JOURNAL_RING_BYTES: journal.ring_bytes: expected ...";
+// an unknown variable with the prefix is an error. A relative journal.dir
+// from the file resolves against the file's directory; from a variable,
+// against the working directory.
+absl::StatusOr<Config> load_file(const std::filesystem::path& path,
+                                 const std::vector<EnvOverride>& overrides);
+
+// to_toml: the effective configuration, every key with its value (defaults
+// included), as a TOML document that load_string() reads back to the same Config.
+std::string to_toml(const Config& config);
 
 // load_string: as load_file, with `source_name` standing in for the file name
 // in errors and in Config::source.
@@ -119,5 +172,6 @@ absl::StatusOr<Config> load_string(std::string_view toml, std::string_view sourc
 // to_string: the TOML spelling of a policy ("none", "interval", "block", ...).
 std::string_view to_string(FsyncPolicy policy);
 std::string_view to_string(FullPolicy policy);
+std::string_view to_string(LogFormat format);
 
 }  // namespace tickwire::config

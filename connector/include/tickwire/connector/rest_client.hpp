@@ -65,6 +65,13 @@ class RestClient {
   // close: drops the kept-alive connection; queued requests still run.
   void close();
 
+  // shutdown: ends every request, for a connector that is stopping. Queued
+  // requests (and any get() after this) complete at once with CANCELLED; the
+  // request in flight may finish within `grace`, after which its resolve or
+  // connection is cancelled and it completes with CANCELLED. Afterwards the
+  // client leaves no work on the io_context, so its run() can return.
+  void shutdown(std::chrono::milliseconds grace);
+
  private:
   struct Impl;
   std::shared_ptr<Impl> impl_;

@@ -1,9 +1,11 @@
 // Runner: `tickwire run`. Builds the connector from a validated Config: opens
 // the journal (recovering it and seeding the sequence), starts the embedded
 // simulator for sim:// feeds, runs every feed session on one feed thread, and
-// prints a one-line status on stderr until SIGINT/SIGTERM or a message limit,
+// prints a one-line status on stderr (on a terminal; a periodic log line
+// otherwise) until SIGINT/SIGTERM/SIGHUP or a message limit,
 // then shuts down in order: sessions, feed thread, simulator, journal drain.
 // The profiler's stage table goes to stderr on SIGUSR1 and at shutdown.
+// [metrics] serves /metrics, /healthz and /readyz on a thread of its own.
 #pragma once
 
 #include <cstdint>
@@ -19,6 +21,7 @@ struct RunOptions {
   std::uint64_t max_messages = 0;  // stop after this many market events; 0 = until a signal
   bool status_line = true;
   std::string hgrm_dir;            // if set: one .hgrm per profiler stage written here at shutdown
+  std::string version;             // the build's version, for tickwire_build_info
 };
 
 // run_connector: blocks until done. Returns OK after a clean shutdown, or the

@@ -22,6 +22,8 @@ class StatusLine {
   void print(const PipelineCounters& counters, const journal::Journal& journal);
   // finish: ends an in-place line with a newline.
   void finish();
+  // on_terminal: stderr is a terminal (the line is rewritten in place).
+  bool on_terminal() const { return tty_; }
 
  private:
   bool enabled_;

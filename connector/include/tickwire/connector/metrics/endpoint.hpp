@@ -1,0 +1,54 @@
+// MetricsEndpoint: the connector's /metrics, /healthz and /readyz, served by
+// an HttpServer on its own thread. Each request copies a MetricsSnapshot out
+// of the running parts' own counters (relaxed atomic loads, Journal::stats(),
+// Profiler::report(), /proc), so the feed thread does no work for a scrape
+// and allocates nothing for it. The runner owns the sources and must stop
+// the endpoint (destroy it) before destroying any of them.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "tickwire/config/config.hpp"
+#include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/connector/metrics/feed_probe.hpp"
+#include "tickwire/connector/metrics/http_server.hpp"
+#include "tickwire/connector/metrics/snapshot.hpp"
+
+namespace tickwire::connector::metrics {
+
+// MetricsSources: where a snapshot's figures come from (all outlive the endpoint).
+struct MetricsSources {
+  const PipelineCounters* counters = nullptr;
+  const journal::Journal* journal = nullptr;
+  const Sequencer* sequencer = nullptr;
+  const middleware::Profiler* profiler = nullptr;
+  std::vector<const FeedProbe*> feeds;
+  const Liveness* liveness = nullptr;
+  std::string version;
+};
+
+// snapshot_of: the figures of `sources` now (any thread). `full` = false
+// leaves out the profiler stages and /proc (what the health checks skip).
+MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full = true);
+
+class MetricsEndpoint {
+ public:
+  // start: serves `config.listen` (which must not be empty).
+  static absl::StatusOr<std::unique_ptr<MetricsEndpoint>> start(const config::MetricsConfig& config,
+                                                                MetricsSources sources);
+  std::uint16_t port() const { return server_->port(); }
+
+ private:
+  MetricsEndpoint(const config::MetricsConfig& config, MetricsSources sources)
+      : config_(config), sources_(std::move(sources)) {}
+  HttpResponse answer(std::string_view target) const;
+
+  config::MetricsConfig config_;
+  MetricsSources sources_;
+  std::unique_ptr<HttpServer> server_;  // last: stopped first
+};
+
+}  // namespace tickwire::connector::metrics

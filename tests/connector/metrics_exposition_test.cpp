@@ -1,0 +1,120 @@
+// format_prometheus: the text a scrape returns, checked by Prometheus's own
+// promtool (`check metrics`: syntax and naming conventions), and the
+// readiness/liveness verdicts that name each failing condition.
+#include "tickwire/connector/metrics/exposition.hpp"
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <fstream>
+
+#include "support/subprocess.hpp"
+#include "support/temp_dir.hpp"
+#include "tickwire/connector/metrics/health.hpp"
+
+namespace tickwire::connector::metrics {
+namespace {
+
+using ::testing::HasSubstr;
+
+MetricsSnapshot sample_snapshot() {
+  MetricsSnapshot s;
+  s.pipeline.messages = 1000;
+  s.pipeline.gaps = 2;
+  FeedSnapshot feed;
+  feed.feed = "binance";
+  feed.connected = true;
+  feed.subscribed = true;
+  feed.frames = 1200;
+  feed.bytes = 150000;
+  feed.last_frame_age_s = 0.004;
+  feed.books = {{"BTCUSDT", true}, {"ETH\"USDT", false}};  // a quote in a label is escaped
+  s.feeds.push_back(feed);
+  s.journal.appended = 1000;
+  s.journal.flushed = 990;
+  s.journal.durable_seq = 980;
+  s.journal.last_seq = 1000;
+  middleware::StageReport stage;
+  stage.name = "parse";
+  stage.count = 1000;
+  stage.p50_ns = 800;
+  stage.p90_ns = 1200;
+  stage.p99_ns = 4000;
+  stage.p999_ns = 9000;
+  stage.max_ns = 20000;
+  s.stages.stages.push_back(stage);
+  s.process = read_process_figures();
+  s.feed_thread_age_s = 0.5;
+  s.scheduler_age_s = 0.4;
+  s.version = "0.1.0";
+  return s;
+}
+
+TEST(MetricsExposition, OutputPassesPromtoolCheckMetrics) {
+  const std::string text = format_prometheus(sample_snapshot());
+  testing::TempDir dir("tickwire-metrics");
+  std::ofstream(dir / "metrics.txt") << text;
+  auto r = testing::run_command(
+      {"/bin/sh", "-c", "promtool check metrics < '" + (dir / "metrics.txt").string() + "' 2>&1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << "\n" << text;
+}
+
+TEST(MetricsExposition, NamesFollowPrometheusConventionsWithBoundedLabels) {
+  const std::string text = format_prometheus(sample_snapshot());
+  EXPECT_THAT(text, HasSubstr("# TYPE tickwire_messages_total counter\ntickwire_messages_total 1000\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_gaps_total 2\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_feed_connected{feed=\"binance\"} 1\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_book_synced{feed=\"binance\",symbol=\"ETH\\\"USDT\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_journal_durable_lag_records 20\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_journal_ring_pending_records 10\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_stage_latency_seconds{stage=\"parse\",quantile=\"0.99\"} 4e-06\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_stage_latency_seconds_count{stage=\"parse\"} 1000\n"));
+  EXPECT_THAT(text, HasSubstr("process_resident_memory_bytes "));
+}
+
+TEST(Health, ReadyOnlyWhenEveryFeedIsConnectedSubscribedFreshAndSyncedAndTheJournalKeepsUp) {
+  config::MetricsConfig config;
+  config.ready_max_durable_lag = 100;
+  config.ready_max_silence_ms = 1000;
+  MetricsSnapshot s = sample_snapshot();
+  s.feeds[0].books[1].synced = true;
+  EXPECT_TRUE(readiness(s, config).ok) << readiness(s, config).json;
+
+  s.feeds[0].books[1] = {"ETHUSDT", false};
+  auto v = readiness(s, config);
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.json, HasSubstr("\"failing\":[\"feed binance books synced\"]"));
+  EXPECT_THAT(v.json, HasSubstr("not synced: ETHUSDT"));
+  s.feeds[0].books[1].synced = true;
+
+  s.feeds[0].connected = false;
+  s.feeds[0].subscribed = false;
+  EXPECT_THAT(readiness(s, config).json,
+              HasSubstr("\"failing\":[\"feed binance connected\",\"feed binance subscribed\"]"));
+  s.feeds[0].connected = s.feeds[0].subscribed = true;
+
+  s.feeds[0].last_frame_age_s = 2.5;
+  EXPECT_THAT(readiness(s, config).json, HasSubstr("\"failing\":[\"feed binance receiving\"]"));
+  s.feeds[0].last_frame_age_s = 0.1;
+
+  s.journal.durable_seq = 800;  // lag 200 > 100
+  v = readiness(s, config);
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.json, HasSubstr("\"failing\":[\"journal durable lag\"]"));
+  EXPECT_THAT(v.json, HasSubstr("200 records stamped but not durable (limit 100)"));
+}
+
+TEST(Health, AliveOnlyWhileTheFeedThreadAndTheSchedulerTurn) {
+  config::MetricsConfig config;
+  config.liveness_timeout_ms = 1000;
+  MetricsSnapshot s = sample_snapshot();
+  EXPECT_TRUE(liveness(s, config).ok);
+  s.feed_thread_age_s = 3;
+  EXPECT_THAT(liveness(s, config).json, HasSubstr("\"failing\":[\"feed_thread\"]"));
+  s.feed_thread_age_s = -1;
+  s.scheduler_age_s = -1;
+  EXPECT_THAT(liveness(s, config).json, HasSubstr("\"failing\":[\"feed_thread\",\"scheduler\"]"));
+}
+
+}  // namespace
+}  // namespace tickwire::connector::metrics
