@@ -81,7 +81,7 @@ absl::Status read_status(const TableView& t, StatusConfig& status) {
 }
 
 absl::Status read_root(const TableView& root, Config& config) {
-  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads"}); !s.ok()) {
+  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads", "publish"}); !s.ok()) {
     return s;
   }
   if (auto s = root.read_string("env", config.env, Presence::kOptional); !s.ok()) return s;
@@ -105,8 +105,12 @@ absl::Status read_root(const TableView& root, Config& config) {
       !s.ok()) {
     return s;
   }
-  return read_section(root, "threads",
-                      [&](const TableView& t) { return detail::read_threads(t, config.threads); });
+  if (auto s = read_section(root, "threads",
+                            [&](const TableView& t) { return detail::read_threads(t, config.threads); });
+      !s.ok()) {
+    return s;
+  }
+  return read_section(root, "publish", [&](const TableView& t) { return detail::read_publish(t, config.publish); });
 }
 
 absl::Status read_error(const std::filesystem::path& path, int error) {

@@ -22,6 +22,9 @@ absl::Status read_feeds(const TableView& root, std::vector<FeedConfig>& feeds);
 // read_threads: the optional [threads] table.
 absl::Status read_threads(const TableView& t, ThreadsConfig& threads);
 
+// read_publish: the optional [publish] table.
+absl::Status read_publish(const TableView& t, PublishConfig& publish);
+
 // url_error: why `url` is not "sim://", "ws://host[:port][/path]" or
 // "wss://..."; empty when it is fine.
 std::string url_error(std::string_view url);
