@@ -17,13 +17,13 @@
 
 #include "tickwire/connector/feed_pipeline.hpp"
 #include "tickwire/connector/log.hpp"
+#include "tickwire/connector/publish_targets.hpp"
 #include "tickwire/connector/rate_limit.hpp"
 #include "tickwire/connector/rest_client.hpp"
 #include "tickwire/connector/simulator.hpp"
 #include "tickwire/connector/status_line.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
-#include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/pool_allocator.hpp"
 #include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/scheduler.hpp"
@@ -156,9 +156,10 @@ class Connector {
     for (auto& s : sessions_) s->stop();
     threads_.join();
     if (sim_) sim_->stop();
+    if (publish_) publish_->close();
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
     if (journal_) {
-      status_.print(counters_, *journal_);
+      status_.print(counters_, *journal_, publish_report());
       status_.finish();
     }
     print_profile(profiler_);
@@ -171,7 +172,8 @@ class Connector {
 
  private:
   absl::Status start_feeds() {
-    const PipelineContext context{*sequencer_, transport_, *journal_, counters_, profiler_, buffers_};
+    publish_ = PublishTargets::open(cfg_.publish);
+    const PipelineContext context{*sequencer_, *publish_, *journal_, counters_, profiler_, buffers_};
     // One limit for the process (Binance counts attempts per IP): the strictest feed's.
     std::uint32_t attempts = feeds_.front().max_connects_per_5min;
     for (const auto& feed : feeds_) attempts = std::min(attempts, feed.max_connects_per_5min);
@@ -254,7 +256,7 @@ class Connector {
       return id.ok() ? absl::OkStatus() : id.status();
     };
     if (auto s = every(std::chrono::milliseconds(cfg_.status.interval_ms), "status",
-                       [this] { status_.print(counters_, *journal_); });
+                       [this] { status_.print(counters_, *journal_, publish_report()); });
         !s.ok()) {
       return s;
     }
@@ -269,6 +271,8 @@ class Connector {
     }
     return every(std::chrono::minutes(1), "clock-resync", [] { middleware::TscClock::global().resync(); });
   }
+
+  std::string publish_report() const { return publish_ ? publish_->report() : std::string(); }
 
   middleware::CpuSet cores(const std::vector<int>& list) const {
     return list.empty() ? middleware::CpuSet::any() : middleware::CpuSet::of(list);
@@ -305,7 +309,7 @@ class Connector {
   std::unique_ptr<Sequencer> sequencer_;
   std::vector<config::FeedConfig> feeds_;
   std::unique_ptr<Simulator> sim_;
-  middleware::InProcessTransport transport_;
+  std::unique_ptr<PublishTargets> publish_;
   boost::asio::io_context io_{1};
   PipelineCounters counters_;
   std::vector<std::unique_ptr<FeedPipeline>> pipelines_;
