@@ -168,7 +168,7 @@ TEST(LivePublish, EveryConsumerGetsEveryJournaledRecordOnceInOrderThroughKillsLa
   expect_clean_exit(*second, dir / "run2.log");
 
   const auto journal = journal_sequences(dir / "data");
-  ASSERT_GT(journal.size(), 6000u);
+  ASSERT_GE(journal.size(), 6000u);
   for (std::size_t i = 0; i < journal.size(); ++i) ASSERT_EQ(journal[i], i + 1) << "the journal reused or skipped";
   const std::uint64_t last = journal.back();
 

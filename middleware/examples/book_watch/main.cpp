@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "tickwire/middleware/catch_up_subscriber.hpp"
 #include "tickwire/middleware/decimal.hpp"
 #include "tickwire/middleware/latency_histogram.hpp"
@@ -269,6 +270,11 @@ int main(int argc, char** argv) {
     if (args.from_seq != 0) o.from_seq = args.from_seq;
     if (args.from_time != 0) o.from_wall_ns = args.from_time;
     auto sub = mw::CatchUpSubscriber::open(**shm, o);
+    // A connector that is just starting formats its ring: try again, briefly.
+    for (int attempt = 0; attempt < 500 && !sub.ok() && absl::IsUnavailable(sub.status()); ++attempt) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      sub = mw::CatchUpSubscriber::open(**shm, o);
+    }
     if (!sub.ok()) {
       std::fprintf(stderr, "book_watch: %s\n", std::string(mw::status_text(sub.status())).c_str());
       return 3;
