@@ -18,6 +18,7 @@ foreach(_folder ${_tw_folders})
             FILES_MATCHING PATTERN "*.hpp" PATTERN "*.h")
   endif()
 endforeach()
+list(APPEND _tw_targets tickwire_transport)   # middleware/src/transport: a second target in that folder
 
 install(TARGETS ${_tw_targets} EXPORT tickwireTargets
         ARCHIVE DESTINATION ${CMAKE_INSTALL_LIBDIR}
@@ -38,7 +39,8 @@ install(EXPORT tickwireTargets NAMESPACE tickwire:: DESTINATION ${_tw_cmake_dir}
 # Debian CMake config is broken (../shared/STACK.md).
 file(CONFIGURE OUTPUT ${PROJECT_BINARY_DIR}/tickwireConfig.cmake @ONLY CONTENT [=[
 # tickwire @PROJECT_VERSION@: find_package(tickwire CONFIG REQUIRED), then link
-# tickwire::middleware (transports, rings, clock, ...), tickwire::proto (the
+# tickwire::transport (in-process, shm and NATS transports, catch-up),
+# tickwire::middleware (rings, clock, ...), tickwire::proto (the
 # Envelope schema), tickwire::journal, tickwire::config or tickwire::connector.
 include(CMakeFindDependencyMacro)
 find_dependency(Threads)
@@ -75,6 +77,6 @@ Description: tickwire middleware toolkit (transports, rings, clock, histogram) a
 Version: @PROJECT_VERSION@
 Requires: libnats spdlog fmt capnp absl_status absl_statusor absl_flat_hash_map
 Cflags: -I${includedir} -std=c++20
-Libs: -L${libdir} -ltickwire_middleware -ltickwire_proto -pthread
+Libs: -L${libdir} -ltickwire_transport -ltickwire_journal -ltickwire_middleware -ltickwire_proto -pthread
 ]=])
 install(FILES ${PROJECT_BINARY_DIR}/tickwire.pc DESTINATION ${CMAKE_INSTALL_LIBDIR}/pkgconfig)

@@ -30,14 +30,18 @@ if(TICKWIRE_NATIVE)
 endif()
 
 # tickwire_library(folder [SOURCES extra...] [PUBLIC deps...] [PRIVATE deps...]
-#                  [DEFINES public-definitions...]):
-# a static library from FOLDER/src/*.cpp with public headers under
+#                  [DEFINES public-definitions...] [EXCLUDE_DIR dir]):
+# a static library from FOLDER/src/*.cpp (minus src/EXCLUDE_DIR/, which holds
+# another target's sources) with public headers under
 # FOLDER/include, exported as tickwire::FOLDER. A folder with no sources yet is
 # an interface (header-only) library with the same name and dependencies.
 function(tickwire_library folder)
-  cmake_parse_arguments(ARG "" "" "SOURCES;PUBLIC;PRIVATE;DEFINES" ${ARGN})
+  cmake_parse_arguments(ARG "" "EXCLUDE_DIR" "SOURCES;PUBLIC;PRIVATE;DEFINES" ${ARGN})
   file(GLOB_RECURSE _srcs CONFIGURE_DEPENDS ${CMAKE_CURRENT_SOURCE_DIR}/src/*.cpp)
   list(FILTER _srcs EXCLUDE REGEX "/src/main\\.cpp$")
+  if(ARG_EXCLUDE_DIR)
+    list(FILTER _srcs EXCLUDE REGEX "/src/${ARG_EXCLUDE_DIR}/")
+  endif()
   list(APPEND _srcs ${ARG_SOURCES})
   set(_lib tickwire_${folder})
   if(_srcs)

@@ -141,7 +141,7 @@ absl::Status read_log(const TableView& t, LogConfig& log) {
 }
 
 absl::Status read_root(const TableView& root, Config& config) {
-  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads", "metrics", "log"});
+  if (auto s = root.check_known({"env", "feeds", "simulator", "journal", "status", "threads", "metrics", "log", "publish"});
       !s.ok()) {
     return s;
   }
@@ -174,8 +174,12 @@ absl::Status read_root(const TableView& root, Config& config) {
   if (auto s = read_section(root, "log", [&](const TableView& t) { return read_log(t, config.log); }); !s.ok()) {
     return s;
   }
-  return read_section(root, "threads",
-                      [&](const TableView& t) { return detail::read_threads(t, config.threads); });
+  if (auto s = read_section(root, "threads",
+                            [&](const TableView& t) { return detail::read_threads(t, config.threads); });
+      !s.ok()) {
+    return s;
+  }
+  return read_section(root, "publish", [&](const TableView& t) { return detail::read_publish(t, config.publish); });
 }
 
 // from_environment: whether the value at `node` came from a TICKWIRE_* variable.

@@ -30,6 +30,9 @@ absl::Status apply_overrides(toml::table& document, const std::vector<EnvOverrid
 // may run on; an unusable core is an error at its element (threads.cpp).
 absl::Status check_cores_usable(const TableView& t, const ThreadsConfig& threads);
 
+// read_publish: the optional [publish] table.
+absl::Status read_publish(const TableView& t, PublishConfig& publish);
+
 // url_error: why `url` is not "sim://", "ws://host[:port][/path]" or
 // "wss://..."; empty when it is fine.
 std::string url_error(std::string_view url);

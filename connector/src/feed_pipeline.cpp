@@ -199,13 +199,15 @@ void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<cons
     TW_LOG_ERROR(log(), "{}: seq {}: envelope did not fit the encoder's buffer; dropped", feed_.name, s.sequence);
     return;
   }
-  transport_.publish(subject, bytes);
-  const std::uint64_t t_published = middleware::TscClock::now_ticks();
-  profiler_.record(stages_.publish, ticks_between(t_encoded, t_published));
+  // Journal first: a sequence a subscriber has seen is in the journal ring,
+  // so a restarted connector (which continues from the journal) never reuses it.
   if (!journal_.append(s.sequence, s.mono_ns, kEnvelopeRecordType, bytes)) {
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   }
-  profiler_.record(stages_.ring_write, ticks_between(t_published, middleware::TscClock::now_ticks()));
+  const std::uint64_t t_journaled = middleware::TscClock::now_ticks();
+  profiler_.record(stages_.ring_write, ticks_between(t_encoded, t_journaled));
+  transport_.publish_at(s.sequence, subject, bytes);  // the Envelope's sequence on every transport
+  profiler_.record(stages_.publish, ticks_between(t_journaled, middleware::TscClock::now_ticks()));
 }
 
 void FeedPipeline::market_event_done() {

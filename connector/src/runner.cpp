@@ -20,6 +20,7 @@
 #include "tickwire/connector/journal_volume.hpp"
 #include "tickwire/connector/log.hpp"
 #include "tickwire/connector/metrics/endpoint.hpp"
+#include "tickwire/connector/publish_targets.hpp"
 #include "tickwire/connector/rate_limit.hpp"
 #include "tickwire/connector/rest_client.hpp"
 #include "tickwire/connector/simulator.hpp"
@@ -27,7 +28,6 @@
 #include "tickwire/connector/venue.hpp"
 #include "tickwire/connector/ws_session.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
-#include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/pool_allocator.hpp"
 #include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/scheduler.hpp"
@@ -211,9 +211,10 @@ class Connector {
     if (journal_) journal_->stop_waiting();
     threads_.join();
     for (auto& e : sims_) e.sim->stop();
+    if (publish_) publish_->close();
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
     if (journal_ && status_.on_terminal()) {
-      status_.print(counters_, *journal_);
+      status_.print(counters_, *journal_, publish_report());
       status_.finish();
     } else if (journal_ && options_.status_line) {
       TW_LOG_INFO(log(), "status: {}", status_.format(counters_, *journal_));  // one structured line, in the log's format
@@ -228,7 +229,8 @@ class Connector {
 
  private:
   absl::Status start_feeds() {
-    const PipelineContext context{*sequencer_, transport_, *journal_, counters_, profiler_, buffers_};
+    publish_ = PublishTargets::open(cfg_.publish);
+    const PipelineContext context{*sequencer_, *publish_, *journal_, counters_, profiler_, buffers_};
     // One limit for the process (Binance counts attempts per IP): the strictest feed's.
     std::uint32_t attempts = feeds_.front().max_connects_per_5min;
     for (const auto& feed : feeds_) attempts = std::min(attempts, feed.max_connects_per_5min);
@@ -325,13 +327,15 @@ class Connector {
     // a service) a "status" log line every log_interval_ms, or none.
     if (status_.on_terminal()) {
       if (auto s = every(std::chrono::milliseconds(cfg_.status.interval_ms), "status",
-                         [this] { status_.print(counters_, *journal_); });
+                         [this] { status_.print(counters_, *journal_, publish_report()); });
           !s.ok()) {
         return s;
       }
     } else if (cfg_.status.log_interval_ms != 0 && options_.status_line) {
       if (auto s = every(std::chrono::milliseconds(cfg_.status.log_interval_ms), "status-log",
-                         [this] { TW_LOG_INFO(log(), "status: {}", status_.format(counters_, *journal_)); });
+                         [this] { const std::string report = publish_report();
+                           TW_LOG_INFO(log(), "status: {}{}{}", status_.format(counters_, *journal_),
+                                       report.empty() ? "" : " | ", report); });
           !s.ok()) {
         return s;
       }
@@ -383,6 +387,7 @@ class Connector {
     }
     return {};
   }
+  std::string publish_report() const { return publish_ ? publish_->report() : std::string(); }
 
   middleware::CpuSet cores(const std::vector<int>& list) const {
     return list.empty() ? middleware::CpuSet::any() : middleware::CpuSet::of(list);
@@ -419,7 +424,7 @@ class Connector {
   std::unique_ptr<Sequencer> sequencer_;
   std::vector<config::FeedConfig> feeds_;
   std::vector<EmbeddedSimulator> sims_;
-  middleware::InProcessTransport transport_;
+  std::unique_ptr<PublishTargets> publish_;
   boost::asio::io_context io_{1};
   PipelineCounters counters_;
   std::vector<std::unique_ptr<FeedPipeline>> pipelines_;

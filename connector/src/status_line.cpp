@@ -56,9 +56,11 @@ std::string StatusLine::format(const PipelineCounters& c, const journal::Journal
          storage_text(js, journal);
 }
 
-void StatusLine::print(const PipelineCounters& counters, const journal::Journal& journal) {
+void StatusLine::print(const PipelineCounters& counters, const journal::Journal& journal,
+                       std::string_view publish) {
   if (!enabled_) return;
-  const std::string line = format(counters, journal);
+  std::string line = format(counters, journal);
+  if (!publish.empty()) line.append(" | ").append(publish);
   if (tty_) {
     std::fprintf(stderr, "\r\033[K%s", line.c_str());
   } else {

@@ -174,7 +174,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
-            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads, metrics, log)");
+            "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads, metrics, log, publish)");
 }
 
 TEST(Config, MissingRequiredKeyPointsAtItsTable) {

@@ -385,8 +385,14 @@ class ServedNatsTransport final : public Transport {
   std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override {
     return transport_->publish(subject, payload);
   }
+  bool publish_at(std::uint64_t sequence, std::string_view subject, std::span<const std::byte> payload) override {
+    return transport_->publish_at(sequence, subject, payload);
+  }
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override {
     return transport_->subscribe(pattern, std::move(handler));
+  }
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, GapHandler on_gap) override {
+    return transport_->subscribe(pattern, std::move(handler), std::move(on_gap));
   }
   void unsubscribe(SubscriptionId id) override { transport_->unsubscribe(id); }
   SubscriberStats stats(SubscriptionId id) const override { return transport_->stats(id); }

@@ -19,6 +19,8 @@
 //   }  // namespace tickwire::middleware::conformance
 //
 // What the suite holds an implementation to: publish returns 1, 2, 3, ...;
+// publish_at carries the caller's sequence to subscribers; a lapped
+// subscriber is told each lost range before the message after it;
 // a handler sees, per subscription, messages in publish order with the
 // sequence publish returned; publishing never waits for a subscriber; a
 // lapped subscriber's stats().dropped is exactly the number of messages
@@ -38,6 +40,7 @@
 #include <future>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -62,6 +65,7 @@ struct Received {
   std::string subject;
   std::string payload;
   std::uint64_t sequence;
+  std::uint64_t gap_to = 0;  // non-zero: not a message but a gap [sequence, gap_to] told to the subscriber
 };
 
 // Collector: a handler that records every message and lets the test wait for
@@ -74,6 +78,13 @@ class Collector {
       got_.push_back({std::string(m.subject),
                       std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()), m.sequence});
       cv_.notify_all();
+    };
+  }
+  // gap_handler: records each gap, in order with the messages.
+  GapHandler gap_handler() {
+    return [this](std::uint64_t from, std::uint64_t to) {
+      std::lock_guard lock(mu_);
+      got_.push_back({"", "", from, to});
     };
   }
   // wait_for: true once pred(messages) holds, false after kWaitLimit.
@@ -316,6 +327,79 @@ TYPED_TEST_P(TransportConformance, SlowSubscriberNeverBlocksThePublisherAndCount
   EXPECT_EQ(s.received + s.dropped, end_seq - first + 1);
 }
 
+TYPED_TEST_P(TransportConformance, PublishAtCarriesTheCallersSequenceToSubscribers) {
+  Collector all;
+  auto t = this->make();
+  ASSERT_TRUE(t->subscribe(">", all.handler()).ok());
+  EXPECT_TRUE(t->publish_at(1000, "t.a.trade.X", as_bytes("a")));
+  EXPECT_TRUE(t->publish_at(1001, "t.a.trade.X", as_bytes("b")));
+  EXPECT_TRUE(t->publish_at(1005, "t.a.trade.Y", as_bytes("c")));
+  EXPECT_EQ(t->publish("t.a.trade.Y", as_bytes("d")), 1006u);
+  ASSERT_TRUE(all.wait_for_count(4));
+  const auto got = all.snapshot();
+  ASSERT_EQ(got.size(), 4u);
+  EXPECT_EQ(got[0].sequence, 1000u);
+  EXPECT_EQ(got[1].sequence, 1001u);
+  EXPECT_EQ(got[2].sequence, 1005u);
+  EXPECT_EQ(got[2].payload, "c");
+  EXPECT_EQ(got[3].sequence, 1006u);
+}
+
+TYPED_TEST_P(TransportConformance, LappedSubscriberIsToldEachGapBeforeTheNextMessage) {
+  Gate gate;
+  Collector slow_got;
+  auto t = this->make(64 * 1024);
+  const Gate::OpenOnExit release_handler_on_failure(gate);
+  std::shared_future<void> open = gate.future();
+  auto slow = t->subscribe(
+      "lap.>",
+      [open, record = slow_got.handler()](const Message& m) {
+        open.wait();
+        record(m);
+      },
+      slow_got.gap_handler());
+  ASSERT_TRUE(slow.ok());
+  const std::size_t n = 100'000 / kScale;
+  const std::string payload(48, 'p');
+  for (std::size_t i = 0; i < n; ++i) t->publish("lap.data", as_bytes(payload));
+  gate.open();
+  std::uint64_t end_seq = 0;
+  for (int attempt = 0; attempt < 300 && end_seq == 0; ++attempt) {
+    const std::uint64_t marker = t->publish("lap.end", as_bytes("END"));
+    if (slow_got.wait_for(
+            [marker](const std::vector<Received>& got) { return !got.empty() && got.back().sequence >= marker; },
+            std::chrono::milliseconds(100))) {
+      end_seq = slow_got.snapshot().back().sequence;
+    }
+  }
+  ASSERT_NE(end_seq, 0u);
+  // Walk the events: every jump between two delivered messages is announced
+  // by exactly one gap naming the missing range, right before the second.
+  const auto events = slow_got.snapshot();
+  std::uint64_t last = 0, gaps = 0, gap_width = 0;
+  std::optional<std::pair<std::uint64_t, std::uint64_t>> pending;
+  for (const auto& e : events) {
+    if (e.gap_to != 0) {
+      ASSERT_FALSE(pending) << "two gaps in a row";
+      pending = {e.sequence, e.gap_to};
+      continue;
+    }
+    if (e.sequence != last + 1) {  // the first publish is 1: a subscriber lapped before it read one is told too
+      ASSERT_TRUE(pending) << "silent jump from " << last << " to " << e.sequence;
+      EXPECT_EQ(pending->first, last + 1);
+      EXPECT_EQ(pending->second, e.sequence - 1);
+      ++gaps;
+      gap_width += e.sequence - last - 1;
+    } else {
+      EXPECT_FALSE(pending) << "a gap before the in-order message " << e.sequence;
+    }
+    pending.reset();
+    last = e.sequence;
+  }
+  EXPECT_GT(gaps, 0u);
+  EXPECT_EQ(gap_width, t->stats(*slow).dropped);
+}
+
 TYPED_TEST_P(TransportConformance, SubscribersComeAndGoWhileAnotherThreadPublishes) {
   auto t = this->make();
   std::atomic<bool> stop{false};
@@ -413,6 +497,8 @@ REGISTER_TYPED_TEST_SUITE_P(TransportConformance, PublishReturnsConsecutiveSeque
                             StopsDeliveringAfterUnsubscribeReturns, UnsubscribesFromInsideItsOwnHandler,
                             SlowSubscriberNeverBlocksThePublisherAndCountsExactlyWhatItLost,
                             SubscribersComeAndGoWhileAnotherThreadPublishes,
+                            PublishAtCarriesTheCallersSequenceToSubscribers,
+                            LappedSubscriberIsToldEachGapBeforeTheNextMessage,
                             NoHandlerRunsAfterUnsubscribeReturnsWhileSubscribersChurn);
 
 }  // namespace

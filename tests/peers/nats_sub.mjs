@@ -2,8 +2,10 @@
 // wrote), driven by tickwire's tests through Subprocess.
 //
 //   node nats_sub.mjs --server nats://127.0.0.1:PORT --subject PATTERN --count N
-//                     [--stream NAME] [--timeout-ms MS]
+//                     [--stream NAME] [--timeout-ms MS] [--user U --pass P]
 //
+// --count 0 runs until killed (no timeout). Each line also carries "tseq",
+// the publisher's Tickwire-Seq header (the Envelope's sequence), when sent.
 // Without --stream: a core subscription; prints {"ready":true} once the server
 // has registered it, then one {"subject","data"} JSON line per message (data is
 // base64), and exits 0 after N messages. With --stream: replays the JetStream
@@ -22,9 +24,11 @@ function args(argv) {
     else if (key === "--count") out.count = Number(value);
     else if (key === "--stream") out.stream = value;
     else if (key === "--timeout-ms") out.timeoutMs = Number(value);
+    else if (key === "--user") out.user = value;
+    else if (key === "--pass") out.pass = value;
     else throw new Error(`unknown option ${key}`);
   }
-  if (!out.server || !out.subject || !(out.count > 0)) {
+  if (!out.server || !out.subject || !(out.count >= 0)) {
     throw new Error("usage: nats_sub.mjs --server URL --subject PATTERN --count N [--stream NAME] [--timeout-ms MS]");
   }
   return out;
@@ -35,9 +39,9 @@ function print(obj) {
 }
 
 const opts = args(process.argv);
-const nc = await connect({ servers: opts.server, name: "tickwire-test-node-sub" });
+const nc = await connect({ servers: opts.server, name: "tickwire-test-node-sub", user: opts.user, pass: opts.pass });
 let received = 0;
-const timer = setTimeout(() => {
+const timer = opts.count === 0 ? undefined : setTimeout(() => {
   process.stderr.write(`nats_sub: ${received} of ${opts.count} messages on '${opts.subject}' within ${opts.timeoutMs} ms\n`);
   process.exit(1);
 }, opts.timeoutMs);
@@ -53,14 +57,14 @@ if (opts.stream) {
     if (++received === opts.count) break;
   }
 } else {
-  const sub = nc.subscribe(opts.subject, { max: opts.count });
+  const sub = nc.subscribe(opts.subject, opts.count > 0 ? { max: opts.count } : {});
   await nc.flush();
   print({ ready: true });
   for await (const m of sub) {
-    print({ subject: m.subject, data: Buffer.from(m.data).toString("base64") });
+    print({ subject: m.subject, tseq: m.headers?.get("Tickwire-Seq") ?? "", data: Buffer.from(m.data).toString("base64") });
     ++received;
   }
 }
-clearTimeout(timer);
+if (timer) clearTimeout(timer);
 await nc.close();
 process.exit(received === opts.count ? 0 : 1);

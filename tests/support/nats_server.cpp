@@ -44,9 +44,10 @@ bool accepts_nats_connection(int port, std::chrono::milliseconds timeout) {
   return greeting.rfind("INFO ", 0) == 0;
 }
 
-NatsServer::NatsServer(Options options) {
+NatsServer::NatsServer(Options options, const Auth& auth) {
   port_ = options.port != 0 ? options.port : free_loopback_port();
   std::vector<std::string> argv{kNatsServer, "-a", "127.0.0.1", "-p", std::to_string(port_)};
+  if (!auth.user.empty()) argv.insert(argv.end(), {"--user", auth.user, "--pass", auth.password});
   if (options.jetstream) {
     const auto store = dir_ / "jetstream";
     std::filesystem::create_directories(store);

@@ -23,7 +23,12 @@ class NatsServer {
 
   // Throws std::runtime_error, naming the port and the server's log, if it
   // does not accept connections within 10 s.
-  explicit NatsServer(Options options);
+  // Auth: with a user, clients must authenticate with user/password (--user/--pass).
+  struct Auth {
+    std::string user;
+    std::string password;
+  };
+  explicit NatsServer(Options options, const Auth& auth = {});
   NatsServer() : NatsServer(Options{}) {}
   ~NatsServer();
   NatsServer(const NatsServer&) = delete;

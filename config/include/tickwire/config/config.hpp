@@ -117,6 +117,40 @@ struct ThreadsConfig {
   std::uint32_t realtime_priority = 0;  // 1..99: SCHED_FIFO for the feed thread where permitted (warned if not)
 };
 
+// [publish]: where `tickwire run` publishes every record, live. Each target
+// gets every record with the Envelope's sequence; a target that cannot keep
+// up is counted, never waited for.
+enum class PublishKind { kInProcess, kShm, kNats };
+struct PublishTarget {
+  PublishKind kind = PublishKind::kInProcess;
+  std::string spec;  // as written: "inproc", "shm:NAME", "nats://HOST:PORT"
+  std::string name;  // shm: the file /dev/shm/NAME (a NAME with a '/' is a path); nats: the URL
+};
+struct ShmPublishConfig {
+  std::size_t ring_bytes = 16u << 20;  // ring data bytes, a power of two, 64 KiB..4 GiB
+  std::uint32_t mode = 0640;           // permissions of the file ("0640")
+  std::string group;                   // group owner of the file (name); empty = the process's
+};
+struct NatsPublishConfig {
+  bool jetstream = false;               // publish into a JetStream stream (created if absent)
+  std::string stream = "TICKWIRE";      // its name
+  std::uint64_t max_age_s = 0;          // its retention limits (0 = unlimited)
+  std::uint64_t max_bytes = 0;
+  std::uint64_t max_msgs = 0;
+  bool file_storage = true;             // false: memory storage
+  std::string user, password;           // user/password authentication (both or neither)
+  std::string token;                    // token authentication
+  std::string credentials_file;         // a .creds file (JWT + NKey seed)
+  std::string tls_ca;                   // CA bundle: connect with TLS and verify the server against it
+  std::size_t reconnect_buffer_bytes = 8u << 20;  // held by nats.c while disconnected
+  std::size_t queue_bytes = 16u << 20;  // feed thread -> NATS publisher thread ring, a power of two
+};
+struct PublishConfig {
+  std::vector<PublishTarget> to;  // empty: publish nowhere (the journal still gets everything)
+  ShmPublishConfig shm;
+  NatsPublishConfig nats;
+};
+
 struct Config {
   std::string env = "dev";              // first subject token ([a-z0-9_-]+)
   std::vector<FeedConfig> feeds;        // at least one
@@ -126,6 +160,7 @@ struct Config {
   ThreadsConfig threads;
   MetricsConfig metrics;
   LogConfig log;
+  PublishConfig publish;
   std::string source;                   // the file name (or "<string>") the config came from
 };
 

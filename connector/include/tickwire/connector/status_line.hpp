@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include "tickwire/connector/feed_pipeline.hpp"
 
@@ -18,8 +19,8 @@ class StatusLine {
 
   // format: the status text for the counters since the previous call.
   std::string format(const PipelineCounters& counters, const journal::Journal& journal);
-  // print: format() to stderr.
-  void print(const PipelineCounters& counters, const journal::Journal& journal);
+  // print: format() to stderr, then " | " and `publish` (the publish targets' report) if not empty.
+  void print(const PipelineCounters& counters, const journal::Journal& journal, std::string_view publish = {});
   // finish: ends an in-place line with a newline.
   void finish();
   // on_terminal: stderr is a terminal (the line is rewritten in place).

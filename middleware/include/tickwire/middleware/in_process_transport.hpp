@@ -34,9 +34,13 @@ class InProcessTransport final : public Transport, private RingSource {
 
   // publish: single publisher; returns 0 if subject + payload exceed max_message_bytes().
   std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override;
+  // publish_at: as publish, with the caller's sequence; false if too large (or not the writer).
+  bool publish_at(std::uint64_t sequence, std::string_view subject, std::span<const std::byte> payload) override;
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, GapHandler on_gap) override;
   // subscribe: as above, starting at `start` (kOldest replays what the ring still holds).
-  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start);
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start,
+                                           GapHandler on_gap = {});
   void unsubscribe(SubscriptionId id) override;
   SubscriberStats stats(SubscriptionId id) const override;
 

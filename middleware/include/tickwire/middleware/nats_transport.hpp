@@ -40,6 +40,11 @@ struct NatsRetention {
 struct NatsOptions {
   std::string url = "nats://127.0.0.1:4222";
   std::string name = "tickwire";                                  // connection name the server shows
+  // Authentication, as nats.c supports it (empty: not used).
+  std::string user, password;                                     // user/password
+  std::string token;                                              // token
+  std::string credentials_file;                                   // .creds file (user JWT + NKey seed)
+  std::string tls_ca;                                             // CA bundle: TLS, server verified against it
   std::chrono::milliseconds connect_timeout{2000};
   std::chrono::milliseconds reconnect_wait{250};
   int max_reconnect = -1;                                         // -1: forever
@@ -84,11 +89,18 @@ class NatsTransport final : public Transport {
   // publish: the sequence is taken even when nats.c refuses the message; the
   // refusal is counted in publish_failures(). Subjects must not contain spaces.
   std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override;
+  // publish_at: as publish with the caller's sequence (sent in the Tickwire-Seq
+  // header when sequence_header is on); false when nats.c refused it (counted).
+  bool publish_at(std::uint64_t sequence, std::string_view subject, std::span<const std::byte> payload) override;
   // subscribe: a core NATS subscription; the handler runs on nats.c's delivery
   // thread for it. Message::sequence is the publisher's sequence when it sent
   // a Tickwire-Seq header (sequence_header), else this subscription's delivery
   // count (1, 2, ...); the Envelope in the payload carries its own sequence.
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
+  // subscribe: as above; when nats.c has dropped messages for this slow
+  // subscription, `on_gap` gets the range between the last delivered and the
+  // next delivered publisher sequence (needs the publisher's sequence_header).
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, GapHandler on_gap) override;
   // unsubscribe: once it returns, the handler for `id` is neither running nor
   // starts again (unless unsubscribe is called from that handler, which then
   // finishes its own call). Costs one round trip to the server (see
@@ -120,6 +132,8 @@ class NatsTransport final : public Transport {
   // release_nats_subscription: natsSubscription_Destroy once nats.c's read loop
   // can no longer reach `ns`, else keeps it in parked_ until the destructor.
   void release_nats_subscription(__natsSubscription* ns);
+  // send: one message to nats.c; false (counted, logged) when refused.
+  bool send(std::uint64_t seq, std::string_view subject, std::span<const std::byte> payload);
   int publish_with_header(const char* subject, const void* data, int len, std::uint64_t seq);  // a natsStatus
 
   friend struct NatsCallbacks;  // nats.c's C callbacks (nats_transport.cpp)

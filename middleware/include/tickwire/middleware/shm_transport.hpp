@@ -45,9 +45,13 @@ class SharedMemoryTransport final : public Transport, private RingSource {
 
   // publish: writer only, single publishing thread; 0 on a reader or if too large.
   std::uint64_t publish(std::string_view subject, std::span<const std::byte> payload) override;
+  // publish_at: as publish, with the caller's sequence; false if too large (or not the writer).
+  bool publish_at(std::uint64_t sequence, std::string_view subject, std::span<const std::byte> payload) override;
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, GapHandler on_gap) override;
   // subscribe: as above, starting at `start`.
-  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start);
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start,
+                                           GapHandler on_gap = {});
   void unsubscribe(SubscriptionId id) override;
   SubscriberStats stats(SubscriptionId id) const override;
 

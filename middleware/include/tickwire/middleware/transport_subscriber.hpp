@@ -77,8 +77,11 @@ class TransportPoller {
 
   // poll: reads up to `limit` records, delivering the matching ones; returns
   // how many records it consumed (matching or not), 0 when there is nothing new.
-  // With `stop`, returns before the next record once *stop is true.
-  int poll(const Handler& handler, int limit = 64, const std::atomic<bool>* stop = nullptr);
+  // With `stop`, returns before the next record once *stop is true. A jump in
+  // the publisher's sequence (lapped, or records of a previous epoch never
+  // read) calls `on_gap` with the missing range before the record after it.
+  int poll(const Handler& handler, int limit = 64, const std::atomic<bool>* stop = nullptr,
+           const GapHandler& on_gap = {});
 
   SubscriberStats stats() const noexcept;
   const std::string& pattern() const noexcept { return pattern_; }
@@ -94,7 +97,7 @@ class TransportPoller {
  private:
   TransportPoller(RingSource& source, std::string pattern, RingReader reader);
   bool matches(std::string_view subject);
-  void account_sequence(std::uint64_t sequence) noexcept;
+  void account_sequence(std::uint64_t sequence, const GapHandler& on_gap);
   bool reattach() noexcept;
   void publish_stats() noexcept;
 
@@ -130,7 +133,8 @@ class SubscriberSet {
   SubscriberSet(const SubscriberSet&) = delete;
   SubscriberSet& operator=(const SubscriberSet&) = delete;
 
-  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start);
+  absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, StartAt start,
+                                           GapHandler on_gap = {});
   void unsubscribe(SubscriptionId id);
   SubscriberStats stats(SubscriptionId id) const;
   // close: stops and joins every delivery thread.

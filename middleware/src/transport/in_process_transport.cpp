@@ -44,14 +44,21 @@ std::size_t InProcessTransport::max_message_bytes() const noexcept {
 }
 
 std::uint64_t InProcessTransport::publish(std::string_view subject, std::span<const std::byte> payload) {
+  // relaxed: single publisher; the sequence is only read by this thread and open_reader.
+  const std::uint64_t seq = sequence_->load(std::memory_order_relaxed) + 1;
+  return publish_at(seq, subject, payload) ? seq : 0;
+}
+
+bool InProcessTransport::publish_at(std::uint64_t sequence, std::string_view subject,
+                                    std::span<const std::byte> payload) {
   const std::size_t size = transport_record::encoded_size(subject.size(), payload.size());
-  if (size > scratch_.size() || subject.size() > transport_record::kMaxSubjectBytes) return 0;
-  // relaxed: the sequence only needs atomicity; the ring's release stores publish the record.
-  const std::uint64_t seq = sequence_->fetch_add(1, std::memory_order_relaxed) + 1;
-  transport_record::encode(scratch_, seq, subject, payload);
+  if (size > scratch_.size() || subject.size() > transport_record::kMaxSubjectBytes) return false;
+  // relaxed: a lower bound for readers attaching "now"; the ring's release stores publish the record.
+  sequence_->store(sequence, std::memory_order_relaxed);
+  transport_record::encode(scratch_, sequence, subject, payload);
   writer_.publish(static_cast<std::uint32_t>(subject.size()), std::span<const std::byte>(scratch_.data(), size));
   published_.notify_all();
-  return seq;
+  return true;
 }
 
 absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pattern, Handler handler) {
@@ -59,8 +66,13 @@ absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pa
 }
 
 absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pattern, Handler handler,
-                                                             StartAt start) {
-  return subscribers_.subscribe(pattern, std::move(handler), start);
+                                                             GapHandler on_gap) {
+  return subscribers_.subscribe(pattern, std::move(handler), StartAt::kNow, std::move(on_gap));
+}
+
+absl::StatusOr<SubscriptionId> InProcessTransport::subscribe(std::string_view pattern, Handler handler,
+                                                             StartAt start, GapHandler on_gap) {
+  return subscribers_.subscribe(pattern, std::move(handler), start, std::move(on_gap));
 }
 
 void InProcessTransport::unsubscribe(SubscriptionId id) { subscribers_.unsubscribe(id); }

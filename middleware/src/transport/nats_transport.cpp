@@ -66,7 +66,12 @@ struct NatsTransport::Subscription {
   NatsTransport* owner = nullptr;
   SubscriptionId id = 0;
   Handler handler;
+  GapHandler on_gap;
   natsSubscription* sub = nullptr;
+  // Delivery-thread state (guarded by mu): the last publisher sequence seen
+  // and how many drops nats.c had reported by then.
+  std::uint64_t last_sequence = 0;
+  std::int64_t dropped_seen = 0;
   // Held while the handler runs; recursive so a handler may unsubscribe itself.
   std::recursive_mutex mu;
   bool active = true;                     // guarded by mu
@@ -135,6 +140,7 @@ struct NatsCallbacks {
         const char* header = nullptr;
         if (natsMsgHeader_Get(msg, kSequenceHeader, &header) == NATS_OK && header != nullptr) {
           std::from_chars(header, header + std::strlen(header), n);
+          report_gap(*sub, n);
         }
         // Safety: nats.c owns the data buffer until natsMsg_Destroy below.
         const auto* data = reinterpret_cast<const std::byte*>(natsMsg_GetData(msg));
@@ -144,6 +150,18 @@ struct NatsCallbacks {
       }
     }
     natsMsg_Destroy(msg);
+  }
+
+  // report_gap: a slow-consumer drop since the last message is told to the
+  // subscriber as the publisher-sequence range it falls in, before this message.
+  static void report_gap(NatsTransport::Subscription& sub, std::uint64_t sequence) {
+    std::int64_t dropped = 0;
+    natsSubscription_GetDropped(sub.sub, &dropped);
+    if (dropped > sub.dropped_seen && sub.last_sequence != 0 && sequence > sub.last_sequence + 1 && sub.on_gap) {
+      sub.on_gap(sub.last_sequence + 1, sequence - 1);
+    }
+    sub.dropped_seen = dropped;
+    sub.last_sequence = sequence;
   }
 
   // on_complete: nats.c is done with the subscription (after unsubscribe or
@@ -183,6 +201,17 @@ absl::Status NatsTransport::open() {
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, options_.reconnect_wait.count());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, options_.max_reconnect);
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(o, options_.reconnect_buffer_bytes);
+  if (s == NATS_OK && !options_.user.empty()) {
+    s = natsOptions_SetUserInfo(o, options_.user.c_str(), options_.password.c_str());
+  }
+  if (s == NATS_OK && !options_.token.empty()) s = natsOptions_SetToken(o, options_.token.c_str());
+  if (s == NATS_OK && !options_.credentials_file.empty()) {
+    s = natsOptions_SetUserCredentialsFromFiles(o, options_.credentials_file.c_str(), nullptr);
+  }
+  if (s == NATS_OK && !options_.tls_ca.empty()) {
+    s = natsOptions_SetSecure(o, true);
+    if (s == NATS_OK) s = natsOptions_LoadCATrustedCertificates(o, options_.tls_ca.c_str());
+  }
   if (s == NATS_OK) s = natsOptions_SetErrorHandler(o, &NatsCallbacks::on_error, this);
   if (s == NATS_OK) s = natsOptions_SetDisconnectedCB(o, &NatsCallbacks::on_disconnected, this);
   if (s == NATS_OK) s = natsOptions_SetReconnectedCB(o, &NatsCallbacks::on_reconnected, this);
@@ -285,11 +314,23 @@ NatsTransport::~NatsTransport() {
 std::uint64_t NatsTransport::publish(std::string_view subject, std::span<const std::byte> payload) {
   // Relaxed: the sequence only has to be unique and increasing per transport.
   const std::uint64_t seq = sequence_.fetch_add(1, std::memory_order_relaxed) + 1;
+  send(seq, subject, payload);
+  return seq;
+}
+
+bool NatsTransport::publish_at(std::uint64_t sequence, std::string_view subject,
+                               std::span<const std::byte> payload) {
+  // Relaxed: as above; publish() after publish_at() carries on from here.
+  sequence_.store(sequence, std::memory_order_relaxed);
+  return send(sequence, subject, payload);
+}
+
+bool NatsTransport::send(std::uint64_t seq, std::string_view subject, std::span<const std::byte> payload) {
   if (payload.size() > static_cast<std::size_t>(INT_MAX)) {
     record_failure(absl::InvalidArgumentError("nats " + options_.url + ": publish on '" + std::string(subject) +
                                               "': payload of " + std::to_string(payload.size()) +
                                               " bytes exceeds nats.c's int length"));
-    return seq;
+    return false;
   }
   const SubjectBuffer subj(subject);
   const int len = static_cast<int>(payload.size());
@@ -303,10 +344,10 @@ std::uint64_t NatsTransport::publish(std::string_view subject, std::span<const s
   }
   if (s == NATS_OK) {
     published_.fetch_add(1, std::memory_order_relaxed);
-  } else {
-    record_failure(nats_error("nats " + options_.url + ": publish on '" + std::string(subject) + "'", s));
+    return true;
   }
-  return seq;
+  record_failure(nats_error("nats " + options_.url + ": publish on '" + std::string(subject) + "'", s));
+  return false;
 }
 
 int NatsTransport::publish_with_header(const char* subject, const void* data, int len, std::uint64_t seq) {
@@ -338,6 +379,11 @@ void NatsTransport::record_failure(absl::Status status) {
 }
 
 absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern, Handler handler) {
+  return subscribe(pattern, std::move(handler), GapHandler{});
+}
+
+absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern, Handler handler,
+                                                        GapHandler on_gap) {
   if (!is_valid_pattern(pattern)) {
     return absl::InvalidArgumentError("subscribe: invalid subject pattern '" + std::string(pattern) +
                                       "' (dot-separated tokens; '*' for one token, '>' last)");
@@ -345,6 +391,7 @@ absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern
   auto* sub = new Subscription;
   sub->owner = this;
   sub->handler = std::move(handler);
+  sub->on_gap = std::move(on_gap);
   {
     std::lock_guard lock(mu_);
     sub->id = next_id_++;

@@ -62,16 +62,17 @@ bool TransportPoller::matches(std::string_view subject) {
   return m;
 }
 
-void TransportPoller::account_sequence(std::uint64_t sequence) noexcept {
-  // Every record carries the transport sequence, so a gap is exactly what this
-  // cursor lost (lapped, or published before a restart and never read). A
-  // sequence that goes back means a publisher started afresh: rebase.
+void TransportPoller::account_sequence(std::uint64_t sequence, const GapHandler& on_gap) {
+  // Every record carries the publisher's sequence, so a gap is exactly what
+  // this cursor lost (lapped, or published before a restart and never read).
+  // A sequence that goes back means a publisher started afresh: rebase.
   if (last_sequence_ && sequence > *last_sequence_ + 1) {
     dropped_local_ += sequence - *last_sequence_ - 1;
     // relaxed (both): statistics; stored before the next handler call, so a
     // handler's caller reading stats() afterwards sees them.
     dropped_.store(dropped_local_, std::memory_order_relaxed);
     lapped_.store(lapped_base_ + ring_.reader.lapped_count(), std::memory_order_relaxed);
+    if (on_gap) on_gap(*last_sequence_ + 1, sequence - 1);
   }
   last_sequence_ = sequence;
 }
@@ -90,7 +91,8 @@ bool TransportPoller::reattach() noexcept {
   return true;
 }
 
-int TransportPoller::poll(const Handler& handler, int limit, const std::atomic<bool>* stop) {
+int TransportPoller::poll(const Handler& handler, int limit, const std::atomic<bool>* stop,
+                          const GapHandler& on_gap) {
   int consumed = 0;
   // acquire: pairs with the release store of *stop by whoever stops this poller.
   while (consumed < limit && (stop == nullptr || !stop->load(std::memory_order_acquire))) {
@@ -115,7 +117,7 @@ int TransportPoller::poll(const Handler& handler, int limit, const std::atomic<b
     std::uint64_t sequence;
     // Safety: the record holds at least kSequenceBytes (checked above); sequence is a plain integer.
     std::memcpy(&sequence, buffer_.data(), transport_record::kSequenceBytes);
-    account_sequence(sequence);
+    account_sequence(sequence, on_gap);
     const std::byte* subject_bytes = buffer_.data() + transport_record::kSequenceBytes;
     // Safety: subject_length bytes follow the sequence (checked above); views of chars over bytes.
     const std::string_view subject(reinterpret_cast<const char*>(subject_bytes), subject_length);
@@ -147,6 +149,7 @@ SubscriberStats TransportPoller::stats() const noexcept {
 
 struct SubscriberSet::Subscription {
   Handler handler;
+  GapHandler on_gap;
   std::unique_ptr<TransportPoller> poller;
   std::atomic<bool> stop{false};
   std::thread thread;
@@ -160,7 +163,7 @@ void SubscriberSet::run(Subscription& sub) {
   int idle = 0;
   // acquire: pairs with the release store of stop in unsubscribe()/close().
   while (!sub.stop.load(std::memory_order_acquire)) {
-    if (sub.poller->poll(sub.handler, kPollBatch, &sub.stop) > 0) {
+    if (sub.poller->poll(sub.handler, kPollBatch, &sub.stop, sub.on_gap) > 0) {
       idle = 0;
       continue;
     }
@@ -176,7 +179,7 @@ void SubscriberSet::run(Subscription& sub) {
     // The EventCount handshake: announce, re-check both conditions, then sleep.
     const std::uint32_t key = sub.poller->prepare_wait();
     // acquire: as above.
-    if (sub.stop.load(std::memory_order_acquire) || sub.poller->poll(sub.handler, kPollBatch, &sub.stop) > 0) {
+    if (sub.stop.load(std::memory_order_acquire) || sub.poller->poll(sub.handler, kPollBatch, &sub.stop, sub.on_gap) > 0) {
       sub.poller->cancel_wait();
       idle = 0;
       continue;
@@ -186,11 +189,12 @@ void SubscriberSet::run(Subscription& sub) {
 }
 
 absl::StatusOr<SubscriptionId> SubscriberSet::subscribe(std::string_view pattern, Handler handler,
-                                                        StartAt start) {
+                                                        StartAt start, GapHandler on_gap) {
   auto poller = TransportPoller::open(source_, pattern, start);
   if (!poller.ok()) return poller.status();
   auto sub = std::make_unique<Subscription>();
   sub->handler = std::move(handler);
+  sub->on_gap = std::move(on_gap);
   sub->poller = *std::move(poller);
   Subscription& ref = *sub;
   join_retired();

@@ -59,18 +59,25 @@ std::size_t SharedMemoryTransport::max_message_bytes() const noexcept {
 }
 
 std::uint64_t SharedMemoryTransport::publish(std::string_view subject, std::span<const std::byte> payload) {
-  if (writer_ == nullptr) return 0;
+  // relaxed: single publisher; the sequence is only read by this thread.
+  const std::uint64_t seq = sequence_->load(std::memory_order_relaxed) + 1;
+  return publish_at(seq, subject, payload) ? seq : 0;
+}
+
+bool SharedMemoryTransport::publish_at(std::uint64_t sequence, std::string_view subject,
+                                       std::span<const std::byte> payload) {
+  if (writer_ == nullptr) return false;
   const std::size_t size = transport_record::encoded_size(subject.size(), payload.size());
-  if (size > scratch_.size() || subject.size() > transport_record::kMaxSubjectBytes) return 0;
-  // relaxed: the sequence only needs atomicity; the ring's release stores publish the record.
-  const std::uint64_t seq = sequence_->fetch_add(1, std::memory_order_relaxed) + 1;
+  if (size > scratch_.size() || subject.size() > transport_record::kMaxSubjectBytes) return false;
+  // relaxed: only this (the publishing) thread reads it back.
+  sequence_->store(sequence, std::memory_order_relaxed);
   // Before the record: a reader attaching "now" reads it as a lower bound, and
   // a restarted writer carries on after it.
-  segment_->store_last_sequence(seq);
-  transport_record::encode(scratch_, seq, subject, payload);
+  segment_->store_last_sequence(sequence);
+  transport_record::encode(scratch_, sequence, subject, payload);
   writer_->publish(static_cast<std::uint32_t>(subject.size()), std::span<const std::byte>(scratch_.data(), size));
   segment_->notify();
-  return seq;
+  return true;
 }
 
 absl::StatusOr<SubscriptionId> SharedMemoryTransport::subscribe(std::string_view pattern, Handler handler) {
@@ -78,8 +85,13 @@ absl::StatusOr<SubscriptionId> SharedMemoryTransport::subscribe(std::string_view
 }
 
 absl::StatusOr<SubscriptionId> SharedMemoryTransport::subscribe(std::string_view pattern, Handler handler,
-                                                                StartAt start) {
-  return subscribers_.subscribe(pattern, std::move(handler), start);
+                                                                GapHandler on_gap) {
+  return subscribers_.subscribe(pattern, std::move(handler), options_.start, std::move(on_gap));
+}
+
+absl::StatusOr<SubscriptionId> SharedMemoryTransport::subscribe(std::string_view pattern, Handler handler,
+                                                                StartAt start, GapHandler on_gap) {
+  return subscribers_.subscribe(pattern, std::move(handler), start, std::move(on_gap));
 }
 
 void SharedMemoryTransport::unsubscribe(SubscriptionId id) { subscribers_.unsubscribe(id); }
