@@ -35,6 +35,9 @@ std::string_view kind_token(const proto::Envelope::Reader& e) {
     case proto::Envelope::BOOK_DELTA:
     case proto::Envelope::BOOK_SNAPSHOT: return "book";
     case proto::Envelope::STATUS: return "status";
+    case proto::Envelope::FUNDING: return "funding";
+    case proto::Envelope::LIQUIDATION: return "liquidation";
+    case proto::Envelope::OPEN_INTEREST: return "open_interest";
   }
   return "unknown";
 }
@@ -56,7 +59,9 @@ absl::Status envelope_subject(std::span<const std::byte> envelope, std::string_v
         kj::arrayPtr(reinterpret_cast<const capnp::word*>(scratch.data()), scratch.size()));
     const auto e = reader.getRoot<proto::Envelope>();
     const auto feed = e.getFeed();
-    const auto symbol = e.getSymbol();
+    // The subject's symbol token is the normalized instrument; records written
+    // before instruments existed carry only the exchange's symbol.
+    const auto symbol = e.getInstrument().size() != 0 ? e.getInstrument() : e.getSymbol();
     out.assign(env);
     out.push_back('.');
     out.append(feed.cStr(), feed.size());
