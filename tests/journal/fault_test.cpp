@@ -102,7 +102,9 @@ void expect_reopens_with(const std::filesystem::path& dir, const std::vector<std
   auto j = Journal::open(fault_options(dir));
   ASSERT_TRUE(j.ok()) << j.status();
   const std::uint64_t next = (*j)->next_seq();
-  if (!acknowledged.empty()) ASSERT_GE(next, acknowledged.back() + 1) << "acknowledged records lost";
+  if (!acknowledged.empty()) {
+    ASSERT_GE(next, acknowledged.back() + 1) << "acknowledged records lost";
+  }
   ASSERT_TRUE((*j)->append(next, next, 1, payload_for(8, next)));
   ASSERT_TRUE((*j)->close().ok());
   auto recs = read_all(dir);
