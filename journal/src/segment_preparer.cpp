@@ -115,8 +115,10 @@ void SegmentPreparer::run() {
       preparing_ = false;
       if (spare.ok()) {
         spare_ = std::move(*spare);
+      } else if (spare.status().code() == absl::StatusCode::kResourceExhausted) {
+        spare_error_ = spare.status();  // a full disk: the flusher's next take() tries again
       } else {
-        spare_error_ = spare.status();
+        record(spare.status());  // anything else fails the journal
       }
       cv_.notify_all();
       continue;
