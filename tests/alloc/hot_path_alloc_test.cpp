@@ -16,6 +16,7 @@
 #include "support/temp_dir.hpp"
 #include "tickwire/connector/book/book_sync.hpp"
 #include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/connector/venues/binance/parser.hpp"
 #include "tickwire/connector/sim_market.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/profiler.hpp"
@@ -186,7 +187,7 @@ std::vector<std::string> depth_frames(std::size_t n) {
 // encode the delta or quote. Nothing allocates once the parser's level
 // vectors, the book and the encoder are warm.
 TEST(HotPath, BookPathAllocatesNothingPerMessageAfterWarmup) {
-  feeds::BinanceParser parser;
+  venues::BinanceParser parser;
   book::BookSync sync;
   middleware::BufferPool buffers;
   EnvelopeEncoder encoder(buffers);
@@ -194,7 +195,7 @@ TEST(HotPath, BookPathAllocatesNothingPerMessageAfterWarmup) {
   std::string snapshot = R"({"lastUpdateId":1000,"bids":[["99.50000000","3.00000000"]],"asks":[["100.50000000","4.00000000"]]})";
   snapshot.append(simdjson::SIMDJSON_PADDING, ' ');
   auto snap = parser.parse_depth_snapshot(snapshot.data(), snapshot.size() - simdjson::SIMDJSON_PADDING);
-  ASSERT_EQ(snap.event, feeds::EventKind::kBookSnapshot) << parser.error();
+  ASSERT_EQ(snap.event, EventKind::kBookSnapshot) << parser.error();
   ASSERT_EQ(sync.on_snapshot(snap.snapshot).outcome, book::SyncOutcome::kSynced);
 
   const auto frames = depth_frames(kWarmup + kMeasured);
@@ -204,10 +205,10 @@ TEST(HotPath, BookPathAllocatesNothingPerMessageAfterWarmup) {
     for (std::size_t i = from; i < to; ++i) {
       auto m = parser.parse(frames[i].data(), frames[i].size() - padding);
       std::span<const std::byte> bytes;
-      if (m.event == feeds::EventKind::kBookDelta) {
+      if (m.event == EventKind::kBookDelta) {
         applied += sync.on_delta(m.delta).outcome == book::SyncOutcome::kApplied;
         bytes = encoder.encode_book_delta({i, 0, 0}, "binance", m.delta);
-      } else if (m.event == feeds::EventKind::kQuote) {
+      } else if (m.event == EventKind::kQuote) {
         ++quotes;
         bytes = encoder.encode_quote({i, 0, 0}, "binance", m.quote);
       }

@@ -30,7 +30,9 @@ class HostilePipeline : public ::testing::Test {
     sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());
   }
   void TearDown() override {
-    if (journal_) EXPECT_TRUE(journal_->close().ok());
+    if (journal_) {
+      EXPECT_TRUE(journal_->close().ok());
+    }
   }
 
   std::unique_ptr<FeedPipeline> make(const std::string& exchange) {

@@ -88,7 +88,7 @@ bool BinanceParser::parse_message(const char* data, std::size_t size, ParsedMess
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("message: not a JSON document");
   }
-  if (const char* invalid = check_document(doc)) return fail(invalid);
+  if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
@@ -307,10 +307,11 @@ bool BinanceParser::parse_book_ticker(od::object& data, ParsedMessage& out) {
   if (get_str(data, "B", text[1])) return fail("data.B: expected a string");
   if (get_str(data, "a", text[2])) return fail("data.a: expected a string");
   if (get_str(data, "A", text[3])) return fail("data.A: expected a string");
-  // Spot has no event time; futures send it last ("T", "E" after "A"): an
-  // ordered lookup finds it there, and costs nothing when the object ends.
   std::uint64_t event_ms = 0;
-  auto e_err = data.find_field("E").get_uint64().get(event_ms);
+  // Spot has no event time: an ordered lookup costs nothing when the object
+  // ends. Futures send it after "u" (e, u, E, T, s, b, B, a, A): any order there.
+  auto e_err = dialect_ == BinanceDialect::kUsdm ? data.find_field_unordered("E").get_uint64().get(event_ms)
+                                                 : data.find_field("E").get_uint64().get(event_ms);
   if (e_err == simdjson::SUCCESS) {
     if (!to_ns(event_ms, q.event_ns)) return fail("data.E: timestamp out of range");
   } else if (e_err != simdjson::NO_SUCH_FIELD) {
@@ -440,7 +441,7 @@ bool BinanceParser::parse_snapshot(const char* data, std::size_t size, ParsedMes
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("depth snapshot: not a JSON document");
   }
-  if (const char* invalid = check_document(doc)) return fail(invalid);
+  if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "depth snapshot: truncated JSON"

@@ -4,7 +4,7 @@
 // the first, would otherwise pass. This walks every value once (objects,
 // arrays, strings unescaped into the parser's buffer, numbers, atoms) and
 // then requires the end of the input; it allocates nothing. The cost is
-// measured in bench/feed_bench.cpp (BM_*Validated vs the simdjson floor).
+// measured in bench/feed_bench.cpp (BM_*Validate beside the simdjson floor).
 #pragma once
 
 #include <simdjson.h>
@@ -67,10 +67,29 @@ inline simdjson::error_code check_value(simdjson::ondemand::value v, int depth) 
   return simdjson::INCORRECT_TYPE;
 }
 
-// check_document: nullptr if `doc` is one valid JSON object or array with
-// nothing but whitespace after it, else what is wrong. Leaves the document
-// rewound for the real parse.
-inline const char* check_document(simdjson::ondemand::document& doc) {
+// unclosed: whether `text` opens more objects and arrays than it closes
+// (strings skipped); only run on the error path, to name the problem.
+inline bool unclosed(std::string_view text) {
+  int depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+      continue;
+    }
+    if (c == '"') in_string = true;
+    else if (c == '{' || c == '[') ++depth;
+    else if (c == '}' || c == ']') --depth;
+  }
+  return depth > 0 || in_string;
+}
+
+// check_document: nullptr if `doc` (parsed from `text`) is one valid JSON
+// object or array with nothing but whitespace after it, else what is wrong.
+// Leaves the document rewound for the real parse.
+inline const char* check_document(simdjson::ondemand::document& doc, std::string_view text) {
   simdjson::ondemand::value root;
   auto err = doc.get_value().get(root);
   if (err == simdjson::SCALAR_DOCUMENT_AS_VALUE) {
@@ -78,7 +97,9 @@ inline const char* check_document(simdjson::ondemand::document& doc) {
     return nullptr;  // not an object: the parser says so in its own words
   }
   if (!err) err = check_value(root, 1);
-  if (err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT) return "message: truncated JSON (unclosed object or array)";
+  if (err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT || (err && unclosed(text))) {
+    return "message: truncated JSON (unclosed object or array)";
+  }
   if (err == simdjson::DEPTH_ERROR) return "message: JSON nested too deeply";
   if (err) return "message: invalid JSON";
   const char* trailing = nullptr;
