@@ -25,11 +25,19 @@
 // messages, and the comparison needs both sides alternated in one process.
 //   bench_ingest [--count N] [--replay-count N] [--reps R] [--rate ORDERS_PER_S]
 //                [--depth-ms MS] [--symbols A,B,..] [--seed S]
-//                [--regime live|replay|both] [--ring-mb MB]
+//                [--regime live|replay|both] [--ring-mb MB] [--scrape 1]
+// (--scrape 1: a third consumer per repetition, the connector with the
+// metrics endpoint of `tickwire run` (a FeedProbe between session and
+// pipeline, the HTTP thread) and a client on another thread fetching
+// /metrics in a loop for the whole run; printed with its ratio to the
+// connector without them.)
 // (--ring-mb: the journal ring; at the default 16 MB a flusher that gets no
 // core of its own fills it in the replay regime and append() spins.)
 // (`--regime replay --reps 1` with a large --replay-count is the profiling
 // run: the feed thread is named tw-feed, the simulator tw-sim.)
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -55,6 +63,7 @@
 #include <fmt/format.h>
 
 #include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/connector/metrics/endpoint.hpp"
 #include "tickwire/connector/rest_client.hpp"
 #include "tickwire/connector/sim_market.hpp"
 #include "tickwire/connector/simulator.hpp"
@@ -91,6 +100,7 @@ struct Settings {
   std::uint64_t replay_count = 200'000;  // messages in the max-speed capture
   bool live = true, replay = true;        // which regimes run
   std::size_t ring_mb = 16;               // the journal's ring (its default); a power of two
+  bool scrape = false;                    // also run the connector with a /metrics scraper
 };
 
 // Regime: where a run's messages come from and how many it expects.
@@ -292,9 +302,35 @@ std::filesystem::path journal_dir(int run) {
   return base / fmt::format("tickwire-ingest-{}-{}", ::getpid(), run);
 }
 
+// scrape_loop: GET /metrics on 127.0.0.1:port until `stop`; the number of answers.
+std::uint64_t scrape_loop(std::uint16_t port, const std::atomic<bool>& stop) {
+  std::uint64_t answers = 0;
+  std::string reply;
+  char buf[1 << 16];
+  while (!stop.load(std::memory_order_relaxed)) {  // relaxed: a stop flag, nothing hangs on it
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons(port);
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    // Safety: sockaddr_in is a sockaddr for AF_INET.
+    if (::connect(fd, reinterpret_cast<const sockaddr*>(&addr), sizeof addr) == 0) {
+      constexpr std::string_view kRequest = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+      if (::send(fd, kRequest.data(), kRequest.size(), MSG_NOSIGNAL) == static_cast<ssize_t>(kRequest.size())) {
+        reply.clear();
+        for (ssize_t n; (n = ::recv(fd, buf, sizeof buf, 0)) > 0;) reply.append(buf, static_cast<std::size_t>(n));
+        answers += reply.starts_with("HTTP/1.1 200") ? 1 : 0;
+      }
+    }
+    ::close(fd);
+  }
+  return answers;
+}
+
 // run_connector: the runner's wiring (runner.cpp) for one feed, minus the
-// scheduler: one io_context on one feed thread.
-RunResult run_connector(const Settings& s, const Regime& g, int run) {
+// scheduler: one io_context on one feed thread. With `scrape`, also the
+// metrics endpoint (its FeedProbe and HTTP thread) and a scraper.
+RunResult run_connector(const Settings& s, const Regime& g, int run, bool scrape = false) {
   tc::Simulator sim(g.sim);
   const std::uint16_t port = start(sim);
   const auto dir = journal_dir(run);
@@ -334,7 +370,21 @@ RunResult run_connector(const Settings& s, const Regime& g, int run) {
   so.url.target = tc::with_streams(so.url.target, s.symbols, kChannels);
   so.jitter_seed = 1;
   tc::RestClient rest(io, tc::RestOptions{});
-  tc::WsSession session(io, so, handler, frame_buffers);
+  tc::metrics::FeedProbe probe("binance", handler, false, s.symbols);
+  tc::WsSession session(io, so, scrape ? static_cast<tc::SessionHandler&>(probe) : handler, frame_buffers);
+  std::unique_ptr<tc::metrics::MetricsEndpoint> endpoint;
+  std::atomic<bool> stop_scraping{false};
+  std::uint64_t scrapes = 0;
+  std::thread scraper;
+  if (scrape) {
+    tickwire::config::MetricsConfig mc;
+    mc.listen = "127.0.0.1:0";
+    auto started = tc::metrics::MetricsEndpoint::start(
+        mc, {&counters, journal->get(), &sequencer, &profiler, {&probe}, nullptr, "bench"});
+    if (!started.ok()) fail("metrics: " + std::string(mw::status_text(started.status())));
+    endpoint = std::move(*started);
+    scraper = std::thread([&, port = endpoint->port()] { scrapes = scrape_loop(port, stop_scraping); });
+  }
   pipeline.attach({&io, &session, &rest, fmt::format("http://127.0.0.1:{}", port)});
   session.start();
   std::thread feed_thread([&] {
@@ -343,6 +393,11 @@ RunResult run_connector(const Settings& s, const Regime& g, int run) {
     io.run();
   });
   handler.wait();
+  if (scrape) {
+    stop_scraping.store(true, std::memory_order_relaxed);  // relaxed: see scrape_loop
+    scraper.join();
+    endpoint.reset();
+  }
   asio::post(io, [&] {
     pipeline.stop();
     rest.close();
@@ -359,6 +414,7 @@ RunResult run_connector(const Settings& s, const Regime& g, int run) {
                          relaxed(counters.messages), relaxed(counters.duplicates), relaxed(counters.ignored),
                          relaxed(counters.rejected), relaxed(counters.gaps), relaxed(counters.resyncs),
                          js.appended, js.flushed_records, js.dropped);
+  if (scrape) r.detail += fmt::format("; {} scrapes ({:.0f}/s)", scrapes, static_cast<double>(scrapes) / r.seconds);
   for (const auto& d : handler.disconnects()) r.detail += fmt::format("; disconnected before done: {}", d);
   if (sim.sent() != g.count) r.detail += fmt::format("; simulator sent {}", sim.sent());
   // Every appended record must be in the segments after close(): a
@@ -467,6 +523,8 @@ Settings parse_args(int argc, char** argv) {
       } else if (arg == "--ring-mb") {
         s.ring_mb = std::stoul(value);
         if (s.ring_mb == 0 || (s.ring_mb & (s.ring_mb - 1)) != 0) fail(fmt::format("argument {} (--ring-mb {}): not a power of two", i - 1, value));
+      } else if (arg == "--scrape") {
+        s.scrape = value == "1" || value == "on";
       } else if (arg == "--regime") {
         if (value != "live" && value != "replay" && value != "both") fail(fmt::format("argument {} (--regime {}): live, replay or both", i - 1, value));
         s.live = value != "replay";
@@ -535,6 +593,7 @@ int main(int argc, char** argv) {
   // Per regime: the series the summary needs.
   struct Series {
     std::vector<double> floor, conn, floor_busy, conn_busy, floor_sim, floor_cpu, conn_cpu, ratio;
+    std::vector<double> scraped, scraped_ratio;  // --scrape: the connector with a /metrics scraper
   };
   std::vector<Series> series(regimes.size());
   std::vector<double> gen;
@@ -566,6 +625,13 @@ int main(int argc, char** argv) {
       x.conn_busy.push_back(c.consumer_cpu_s / c.seconds);
       x.floor_cpu.push_back(f.cpu_us_per_message());
       x.conn_cpu.push_back(c.cpu_us_per_message());
+      if (s.scrape) {
+        const RunResult m = run_connector(s, regime, rep, true);
+        print_run("conn+scrape", rep, m);
+        complete = complete && m.complete;
+        x.scraped.push_back(m.rate());
+        x.scraped_ratio.push_back(m.rate() / c.rate());
+      }
     }
   }
   const auto spread = [](const std::vector<double>& v) {
@@ -588,6 +654,11 @@ int main(int argc, char** argv) {
     // If the consumers were the limit, throughput would be 1 / CPU per message.
     std::printf("  consumer-bound ratio (floor CPU/msg / connector CPU/msg)  %.2f\n",
                 median(x.floor_cpu) / median(x.conn_cpu));
+    if (!x.scraped.empty()) {
+      const auto [slo, shi] = std::minmax_element(x.scraped_ratio.begin(), x.scraped_ratio.end());
+      std::printf("  conn+scrape      %9.0f msg/s  (%s)  conn+scrape/connector %.3f (per-pair %.3f..%.3f)\n",
+                  median(x.scraped), spread(x.scraped).c_str(), median(x.scraped) / median(x.conn), *slo, *shi);
+    }
   }
   std::printf("load average at end: %s\n", load_average().c_str());
   if (!capture.empty()) std::filesystem::remove(capture);
