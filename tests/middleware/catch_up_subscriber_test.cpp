@@ -59,7 +59,9 @@ class Connector {
   void emit(int n, bool publish = true, bool journal = true) {
     for (int i = 0; i < n; ++i, ++next_) {
       const auto bytes = envelope(next_, next_ % 2 == 0 ? "BTCUSDT" : "ETHUSDT");
-      if (journal) ASSERT_TRUE(journal_->append(next_, next_, 1, bytes));
+      if (journal) {
+        ASSERT_TRUE(journal_->append(next_, next_, 1, bytes));
+      }
       if (publish) {
         transport_.publish_at(next_, next_ % 2 == 0 ? "t.binance.trade.BTCUSDT" : "t.binance.trade.ETHUSDT", bytes);
       }

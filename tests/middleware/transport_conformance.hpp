@@ -397,7 +397,8 @@ TYPED_TEST_P(TransportConformance, LappedSubscriberIsToldEachGapBeforeTheNextMes
     last = e.sequence;
   }
   EXPECT_GT(gaps, 0u);
-  EXPECT_EQ(gap_width, t->stats(*slow).dropped);
+  // >=: a NATS server also drops for a slow consumer, which the client's count never sees.
+  EXPECT_GE(gap_width, t->stats(*slow).dropped);
 }
 
 TYPED_TEST_P(TransportConformance, SubscribersComeAndGoWhileAnotherThreadPublishes) {

@@ -183,14 +183,16 @@ class Watcher {
     std::fflush(stdout);
   }
 
+  static double us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
+
   void report(const mw::CatchUpStats& s) const {
     fmt::print(stderr,
                "book_watch: {} records ({} from the journal), {} lost, {} refills from the journal, {} epochs; "
                "latency TSC stamp -> handler (live): p50 {:.1f} us, p99 {:.1f} us, p99.9 {:.1f} us, max {:.1f} us "
                "over {}\n",
-               records_, s.from_journal, gaps_, s.refills, s.epochs, latency_.value_at_percentile(50) / 1e3,
-               latency_.value_at_percentile(99) / 1e3, latency_.value_at_percentile(99.9) / 1e3,
-               static_cast<double>(latency_.max()) / 1e3, latency_.total_count());
+               records_, s.from_journal, gaps_, s.refills, s.epochs, us(latency_.value_at_percentile(50)),
+               us(latency_.value_at_percentile(99)), us(latency_.value_at_percentile(99.9)), us(latency_.max()),
+               latency_.total_count());
   }
 
  private:

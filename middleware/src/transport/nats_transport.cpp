@@ -68,10 +68,8 @@ struct NatsTransport::Subscription {
   Handler handler;
   GapHandler on_gap;
   natsSubscription* sub = nullptr;
-  // Delivery-thread state (guarded by mu): the last publisher sequence seen
-  // and how many drops nats.c had reported by then.
+  // Delivery-thread state (guarded by mu): the last publisher sequence seen.
   std::uint64_t last_sequence = 0;
-  std::int64_t dropped_seen = 0;
   // Held while the handler runs; recursive so a handler may unsubscribe itself.
   std::recursive_mutex mu;
   bool active = true;                     // guarded by mu
@@ -152,15 +150,14 @@ struct NatsCallbacks {
     natsMsg_Destroy(msg);
   }
 
-  // report_gap: a slow-consumer drop since the last message is told to the
-  // subscriber as the publisher-sequence range it falls in, before this message.
+  // report_gap: every jump in the publisher's sequence is told, before this
+  // message: the server drops a slow consumer's messages without the client
+  // seeing a count, so a jump is the only sign. For a filtered subscription a
+  // jump may only be other subjects (GapHandler: "may have lost").
   static void report_gap(NatsTransport::Subscription& sub, std::uint64_t sequence) {
-    std::int64_t dropped = 0;
-    natsSubscription_GetDropped(sub.sub, &dropped);
-    if (dropped > sub.dropped_seen && sub.last_sequence != 0 && sequence > sub.last_sequence + 1 && sub.on_gap) {
+    if (sub.last_sequence != 0 && sequence > sub.last_sequence + 1 && sub.on_gap) {
       sub.on_gap(sub.last_sequence + 1, sequence - 1);
     }
-    sub.dropped_seen = dropped;
     sub.last_sequence = sequence;
   }
 

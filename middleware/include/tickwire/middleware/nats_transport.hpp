@@ -97,9 +97,10 @@ class NatsTransport final : public Transport {
   // a Tickwire-Seq header (sequence_header), else this subscription's delivery
   // count (1, 2, ...); the Envelope in the payload carries its own sequence.
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler) override;
-  // subscribe: as above; when nats.c has dropped messages for this slow
-  // subscription, `on_gap` gets the range between the last delivered and the
-  // next delivered publisher sequence (needs the publisher's sequence_header).
+  // subscribe: as above; `on_gap` gets every jump between the last delivered
+  // and the next delivered publisher sequence (needs the publisher's
+  // sequence_header): drops by nats.c or by the server for a slow consumer,
+  // or, for a pattern that filters, records of other subjects.
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, GapHandler on_gap) override;
   // unsubscribe: once it returns, the handler for `id` is neither running nor
   // starts again (unless unsubscribe is called from that handler, which then
