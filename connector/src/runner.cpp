@@ -125,6 +125,13 @@ class Connector {
     journal_ = std::move(*journal);
     sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());
     TW_LOG_INFO(log(), "journal {}: next sequence {}", cfg_.journal.dir, sequencer_->peek());
+    // What recovery did on open (docs/journal-format.md, "Recovery"): said, not silent.
+    const journal::RecoveryReport& recovered = journal_->recovery();
+    if (recovered.truncated_bytes > 0) {
+      TW_LOG_WARN(log(), "journal {}: cut a torn tail of {} bytes", cfg_.journal.dir, recovered.truncated_bytes);
+    }
+    for (const auto& l : recovered.new_losses) TW_LOG_WARN(log(), "journal {}: loss recorded: {}", cfg_.journal.dir, l.what);
+    for (const auto& n : recovered.notes) TW_LOG_WARN(log(), "journal {}: {}", cfg_.journal.dir, n);
     feeds_ = cfg_.feeds;
     auto sim = start_simulator(cfg_, feeds_, sim_port_);
     if (!sim.ok()) return sim.status();
