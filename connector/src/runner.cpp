@@ -174,6 +174,13 @@ class Connector {
       TW_LOG_WARN(log(), "journal {}: {} record(s) left in the ring failed their checksum; journaled as gaps",
                   cfg_.journal.dir, damaged);
     }
+    // What recovery did on open (docs/journal-format.md, "Recovery"): said, not silent.
+    const journal::RecoveryReport& recovered = journal_->recovery();
+    if (recovered.truncated_bytes > 0) {
+      TW_LOG_WARN(log(), "journal {}: cut a torn tail of {} bytes", cfg_.journal.dir, recovered.truncated_bytes);
+    }
+    for (const auto& l : recovered.new_losses) TW_LOG_WARN(log(), "journal {}: loss recorded: {}", cfg_.journal.dir, l.what);
+    for (const auto& n : recovered.notes) TW_LOG_WARN(log(), "journal {}: {}", cfg_.journal.dir, n);
     feeds_ = cfg_.feeds;
     auto sims = start_simulators(cfg_, feeds_);
     if (!sims.ok()) return sims.status();

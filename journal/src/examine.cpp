@@ -8,6 +8,7 @@
 #include <cstring>
 #include <ctime>
 
+#include "tickwire/journal/history.hpp"
 #include "tickwire/journal/io.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/journal/mmap_ring.hpp"
@@ -24,6 +25,8 @@ std::string where(const std::filesystem::path& p, std::uint64_t offset) {
 // Sequence continuity across the whole journal.
 class SeqTracker {
  public:
+  explicit SeqTracker(const std::optional<Manifest>& manifest) : manifest_(manifest) {}
+
   void see(const DecodedRecord& r, const std::string& at, JournalSummary& out) {
     const std::uint64_t seq = r.header.seq;
     if (r.header.type == kTypeGap) {
@@ -47,6 +50,13 @@ class SeqTracker {
     last_ = seq;
   }
 
+  // damaged: seqs [first, last] were in bytes that hold no valid record; reported by the caller.
+  void damaged(std::uint64_t first, std::uint64_t last, bool acknowledged, const std::string& at,
+               JournalSummary& out) {
+    if (first <= last) out.gaps.push_back({first, last, last - first + 1, acknowledged, at});
+    if (first <= last) last_ = std::max(last_.value_or(0), last);
+  }
+
   // restart: continuity starts over (the segments before were deleted meanwhile).
   void restart() { last_.reset(); }
 
@@ -56,66 +66,20 @@ class SeqTracker {
     if (seq <= *last_) {
       out.problems.push_back(fmt::format("{}: seq {} does not follow {}", at, seq, *last_));
     } else if (seq != *last_ + 1) {
+      if (manifest_ && manifest_->covers(*last_ + 1, seq - 1)) {
+        out.gaps.push_back({*last_ + 1, seq - 1, seq - 1 - *last_, true,
+                            fmt::format("{} (a loss acknowledged in the manifest)", at)});
+        return;
+      }
       out.gaps.push_back({*last_ + 1, seq - 1, seq - 1 - *last_, false, at});
       out.problems.push_back(
           fmt::format("{}: seqs {}..{} missing and no gap record explains them", at, *last_ + 1, seq - 1));
     }
   }
 
+  const std::optional<Manifest>& manifest_;
   std::optional<std::uint64_t> last_;
 };
-
-// Where and why examine_records stopped early (a zero length word).
-struct Stop {
-  bool at_empty = false;
-  std::uint64_t offset = 0;
-};
-
-// examine_records: every record of one segment image, into s and out.
-template <typename Report>
-Stop examine_records(std::span<const std::byte> image, const std::filesystem::path& path, SeqTracker& seqs,
-                     JournalSummary& out, SegmentSummary& s, const RecordVisitor& visit, Report&& report) {
-  std::uint64_t offset = kSegmentHeaderSize;
-  std::uint64_t next_report = 0;
-  for (;;) {
-    if (offset >= next_report) {
-      report(offset);
-      next_report = offset + (8u << 20);
-    }
-    DecodedRecord r = decode_record(image, offset);
-    if (r.status == DecodeStatus::kEmpty) return Stop{true, std::min<std::uint64_t>(offset, image.size())};
-    if (r.status != DecodeStatus::kOk) {
-      std::string detail(to_string(r.status));
-      if (r.status == DecodeStatus::kBadCrc) {
-        detail = fmt::format("crc mismatch (stored {:#010x}, computed {:#010x})", r.header.crc, r.computed_crc);
-      }
-      out.problems.push_back(fmt::format("{}: {}", where(path, offset), detail));
-      return {};
-    }
-    if (r.header.type == kTypeEndOfSegment) {
-      s.end_marker = true;
-      const bool zeros = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(std::min(r.next, image.size())),
-                                     image.end(), [](std::byte b) { return b == std::byte{0}; });
-      // Zeros are the reserved space a roll leaves until the writer's helper truncates it.
-      if (r.next < image.size() && !zeros) {
-        out.problems.push_back(fmt::format("{}: {} bytes after the end record", where(path, r.next),
-                                           image.size() - r.next));
-      }
-      return {};
-    }
-    if (s.records == 0) {
-      s.first_seq = r.header.seq;
-      s.first_wall_ns = r.header.wall_ns;
-    }
-    ++s.records;
-    s.last_seq = highest_seq(r);
-    s.last_wall_ns = r.header.wall_ns;
-    ++out.types[r.header.type];
-    seqs.see(r, where(path, offset), out);
-    if (visit && r.header.type != kTypeGap) visit(out.segments.size(), r.header.type, r.payload);
-    offset = r.next;
-  }
-}
 
 // read_image: the whole file with pread (a file being truncated meanwhile just reads short).
 absl::Status read_image(const io::File& file, std::vector<std::byte>& buf, std::span<const std::byte>& image) {
@@ -128,34 +92,109 @@ absl::Status read_image(const io::File& file, std::vector<std::byte>& buf, std::
   return absl::OkStatus();
 }
 
-// end_of_data: what a zero length word at `stop` means: the end of a live or
-// crashed segment, or damage if non-zero bytes follow it and stay there.
-void end_of_data(const io::File& file, std::span<const std::byte> image, std::uint64_t stop, bool last,
-                 SegmentSummary& s, JournalSummary& out) {
-  const bool tail_zero = std::all_of(image.begin() + static_cast<std::ptrdiff_t>(stop), image.end(),
-                                     [](std::byte b) { return b == std::byte{0}; });
-  if (!tail_zero) {
-    // A live writer may have committed a record here since the read: look again.
-    std::uint32_t length = 0;
-    auto got = file.read_at(stop, std::as_writable_bytes(std::span(&length, 1)));
-    if (last && got.ok() && *got == sizeof length && length != 0) {
-      s.in_progress = true;
-      out.notes.push_back(fmt::format("{}: in progress (being written while examined)", file.path().string()));
+// Examining one segment: its records, damage and end, into the summary.
+struct SegmentPass {
+  const SegmentFile& seg;
+  bool last;
+  const SegmentHeader& header;
+  const std::optional<Manifest>& manifest;
+  SeqTracker& seqs;
+  JournalSummary& out;
+  SegmentSummary& s;
+  const RecordVisitor& visit;
+  std::function<void(std::uint64_t)> report;
+
+  // damage: a skipped range: a recorded gap if the manifest acknowledges it, else a problem.
+  void damage(const DamagedRange& d, std::uint64_t next_first_seq) {
+    ++out.damaged_ranges;
+    const Loss loss = loss_for_damage(seg.path, header.segment_index, d, next_first_seq);
+    const Loss* known = manifest ? manifest->damage_loss(header.segment_index, d.begin) : nullptr;
+    const std::string at = where(seg.path, d.begin);
+    seqs.damaged(loss.first_seq, loss.last_seq, known != nullptr, at + " (damaged bytes)", out);
+    if (known != nullptr) {
+      out.notes.push_back(fmt::format("{}: damage recorded as a loss: {}", at, known->what));
+    } else {
+      out.problems.push_back(fmt::format("{}: {}: bytes {}..{} skipped, seqs {} lost; `tickwire recover` records "
+                                         "them as a gap",
+                                         at, to_string(d.why), d.begin, d.end,
+                                         loss.first_seq <= loss.last_seq
+                                             ? fmt::format("{}..{}", loss.first_seq, loss.last_seq)
+                                             : std::string("none")));
+    }
+  }
+
+  SegmentWalk walk(std::span<const std::byte> image) {
+    std::uint64_t next_report = 0;
+    return walk_segment(
+        image, kSegmentHeaderSize, header.first_seq > 0 ? header.first_seq - 1 : 0,
+        [&](std::uint64_t offset, const DecodedRecord& r) {
+          if (offset >= next_report) {
+            report(offset);
+            next_report = offset + (8u << 20);
+          }
+          if (s.records == 0) {
+            s.first_seq = r.header.seq;
+            s.first_wall_ns = r.header.wall_ns;
+          }
+          ++s.records;
+          s.last_seq = highest_seq(r);
+          s.last_wall_ns = r.header.wall_ns;
+          ++out.types[r.header.type];
+          seqs.see(r, where(seg.path, offset), out);
+          if (visit && r.header.type != kTypeGap) visit(out.segments.size(), r.header.type, r.payload);
+        },
+        [&](const DamagedRange& d) { damage(d, 0); });
+  }
+
+  // end: the end record, or what a missing one means.
+  void end(const io::File& file, const SegmentWalk& w, std::uint64_t next_first_seq) {
+    s.end_marker = w.end_marker;
+    if (w.bytes_after_end) {
+      out.problems.push_back(fmt::format("{}: non-zero bytes after the end record", where(seg.path, w.valid_end)));
+    }
+    if (w.end_marker) return;
+    if (w.tail) {
+      if (last) {
+        // A live writer may have committed a record here since the read: look again.
+        std::uint32_t length = 0;
+        auto got = file.read_at(w.tail->begin, std::as_writable_bytes(std::span(&length, 1)));
+        if (w.tail->why == DecodeStatus::kEmpty && got.ok() && *got == sizeof length && length != 0) {
+          s.in_progress = true;
+          out.notes.push_back(fmt::format("{}: in progress (being written while examined)", seg.path.string()));
+          return;
+        }
+        out.problems.push_back(fmt::format("{}: torn tail: {} ({} bytes, no valid record after it); "
+                                           "`tickwire recover` cuts it",
+                                           where(seg.path, w.tail->begin), to_string(w.tail->why),
+                                           w.tail->end - w.tail->begin));
+        return;
+      }
+      damage(*w.tail, next_first_seq);
       return;
     }
-    out.problems.push_back(fmt::format("{}: zero length word followed by non-zero bytes", where(file.path(), stop)));
-  } else if (last) {
-    s.in_progress = true;
-    out.notes.push_back(fmt::format("{}: no end record: in progress (being written, or the writer crashed; "
-                                    "`tickwire recover` closes it)", file.path().string()));
-  } else {
-    out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", file.path().string()));
+    if (last) {
+      s.in_progress = true;
+      out.notes.push_back(fmt::format("{}: no end record: in progress (being written, or the writer crashed; "
+                                      "`tickwire recover` closes it)", seg.path.string()));
+    } else {
+      out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", seg.path.string()));
+    }
   }
+};
+
+// first_seq_after: the header first_seq of the segment after `i`, 0 if none.
+std::uint64_t first_seq_after(const std::vector<SegmentFile>& segs, std::size_t i) {
+  if (i + 1 >= segs.size()) return 0;
+  auto info = read_segment_infos({segs[i + 1]});
+  return info.front().header ? info.front().header->first_seq : 0;
 }
 
-void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, JournalSummary& out,
-                     std::uint64_t& done, std::uint64_t total, const Progress& progress, const RecordVisitor& visit,
+void examine_segment(const std::vector<SegmentFile>& segs, std::size_t i, const std::optional<Manifest>& manifest,
+                     SeqTracker& seqs, JournalSummary& out, std::vector<SegmentInfo>& infos, std::uint64_t& done,
+                     std::uint64_t total, const Progress& progress, const RecordVisitor& visit,
                      std::vector<std::byte>& buf) {
+  const SegmentFile& seg = segs[i];
+  const bool last = i + 1 == segs.size();
   SegmentSummary s;
   s.path = seg.path;
   s.index = seg.index;
@@ -178,26 +217,41 @@ void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, Journa
     out.segments.push_back(std::move(s));
     return;
   }
-  s.bytes = image.size();
-  out.bytes += s.bytes;
   auto header = decode_segment_header(image);
   if (!header.ok()) {
+    s.bytes = image.size();
+    out.bytes += s.bytes;
     out.problems.push_back(fmt::format("{}: {}", seg.path.string(), io::message(header.status())));
     out.segments.push_back(std::move(s));
+    infos.push_back({seg, std::nullopt, 0});
     return;
   }
+  if (last) {
+    // A writer racing the read can leave a zero length word before a record it
+    // committed meanwhile: damage seen in the last segment is looked at again.
+    SegmentWalk dry = walk_segment(image, kSegmentHeaderSize, header->first_seq > 0 ? header->first_seq - 1 : 0);
+    if (!dry.damage.empty() || dry.tail) {
+      if (auto st = read_image(*file, buf, image); !st.ok()) {
+        out.problems.push_back(std::string(io::message(st)));
+        out.segments.push_back(std::move(s));
+        return;
+      }
+    }
+  }
+  s.bytes = image.size();
+  out.bytes += s.bytes;
   s.header_ok = true;
   s.feed = std::string(header->feed_name());
   s.schema_id = header->schema_id;
   s.created_wall_ns = header->created_wall_ns;
-  Stop stop = examine_records(image, seg.path, seqs, out, s, visit, [&](std::uint64_t offset) {
-    if (progress) progress(done + offset, total);
-  });
-  if (stop.at_empty) end_of_data(*file, image, stop.offset, last, s, out);
+  SegmentPass pass{seg, last, *header, manifest, seqs, out, s, visit,
+                   [&](std::uint64_t offset) { if (progress) progress(done + offset, total); }};
+  const SegmentWalk w = pass.walk(image);
+  pass.end(*file, w, last ? 0 : first_seq_after(segs, i));
   if (!s.in_progress) {
     // A live segment's index lags its records by design: only finished ones must match.
     auto loaded = load_index(index_path(seg.path), header->index_interval, header->segment_index);
-    if (!loaded.ok() || *loaded != scan_index(image, header->index_interval)) {
+    if (!loaded.ok() || *loaded != index_entries(image, header->index_interval)) {
       out.notes.push_back(
           fmt::format("{}: index missing or stale (`tickwire recover` rebuilds it)", seg.path.string()));
     }
@@ -209,32 +263,36 @@ void examine_segment(const SegmentFile& seg, bool last, SeqTracker& seqs, Journa
       out.first_seq = s.first_seq;
       out.first_wall_ns = s.first_wall_ns;
     }
-    out.last_seq = s.last_seq;
+    out.last_seq = std::max(out.last_seq.value_or(0), s.last_seq);
     out.last_wall_ns = s.last_wall_ns;
   }
+  infos.push_back({seg, *header, s.last_seq});
   out.segments.push_back(std::move(s));
+}
+
+// check_whole: the history as a whole against the manifest and the ring's durable_seq.
+void check_whole(const std::vector<SegmentInfo>& infos, const std::optional<Manifest>& manifest, JournalSummary& out) {
+  HistoryCheck c = check_history(infos, manifest, out.durable_seq);
+  for (auto& p : c.order_problems) out.problems.push_back(std::move(p));
+  for (auto& n : c.notes) out.notes.push_back(std::move(n));
+  for (const Missing& m : c.missing) {
+    if (m.acknowledged) {
+      out.gaps.push_back({m.first_seq, m.last_seq, m.last_seq - m.first_seq + 1, true,
+                          "missing history acknowledged in the manifest"});
+    } else {
+      out.problems.push_back(fmt::format("missing history: {}; `tickwire recover` records it as a gap", m.what));
+    }
+  }
 }
 
 }  // namespace
 
 absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const Progress& progress,
                                        const RecordVisitor& visit) {
-  auto segs = list_segments(dir);
-  if (!segs.ok()) return segs.status();
+  if (auto s = require_journal(dir); !s.ok()) return s;
   JournalSummary out;
-  std::uint64_t total = 0, done = 0;
-  for (const auto& s : *segs) {
-    std::error_code ec;
-    const auto bytes = std::filesystem::file_size(s.path, ec);
-    if (!ec) total += bytes;
-  }
-  SeqTracker seqs;
-  std::vector<std::byte> buf;  // one segment at a time
-  for (std::size_t i = 0; i < segs->size(); ++i) {
-    examine_segment((*segs)[i], i + 1 == segs->size(), seqs, out, done, total, progress, visit, buf);
-  }
-  if (progress) progress(std::max(done, total), std::max(done, total));
   std::error_code ec;
+  // durable_seq first: a live writer only syncs what the segments listed next already hold.
   if (std::filesystem::exists(dir / "ring", ec)) {
     auto durable = read_ring_durable_seq(dir / "ring");
     if (durable.ok()) {
@@ -243,76 +301,109 @@ absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const P
       out.problems.push_back(std::string(io::message(durable.status())));
     }
   }
-  return out;
-}
-
-absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress) {
-  RecoverReport report;
+  std::optional<Manifest> manifest;
+  if (auto m = read_manifest(dir); m.ok()) {
+    manifest = std::move(*m);
+    if (manifest) out.highest_seq = manifest->highest_seq;
+  } else {
+    out.problems.push_back(std::string(io::message(m.status())));
+  }
   auto segs = list_segments(dir);
-  if (!segs.ok()) return segs.status();
-  std::string feed;
-  std::uint16_t schema = 1;
-  if (!segs->empty()) {
-    auto scan = recover_segment(segs->back().path);
-    if (!scan.ok()) return scan.status();
-    report.truncated_bytes = scan->truncated_bytes;
-    report.indexes_rebuilt += scan->index_rewritten ? 1 : 0;
-    feed = std::string(scan->header.feed_name());
-    schema = scan->header.schema_id;
-  }
-  std::error_code ec;
-  if (std::filesystem::exists(dir / "ring", ec)) {
-    Options o;
-    o.dir = dir;
-    o.feed = feed;
-    o.schema_id = schema;
-    {
-      auto ring = MmapRing::open(dir / "ring", 4096);
-      if (!ring.ok()) return ring.status();
-      o.ring_bytes = ring->capacity();  // keep the ring as it is
-    }
-    auto j = Journal::open(o);
-    if (!j.ok()) return j.status();
-    report.drained_records = (*j)->stats().flushed_records;
-    if (auto s = (*j)->close(); !s.ok()) return s;
-  }
-  segs = list_segments(dir);
   if (!segs.ok()) return segs.status();
   std::uint64_t total = 0, done = 0;
   for (const auto& s : *segs) {
-    std::error_code size_ec;
-    const auto bytes = std::filesystem::file_size(s.path, size_ec);
-    if (!size_ec) total += bytes;
+    const auto bytes = std::filesystem::file_size(s.path, ec);
+    if (!ec) total += bytes;
   }
-  for (const auto& s : *segs) {
-    if (progress) progress(done, total);
-    auto file = io::open_file(s.path, O_RDONLY);
-    if (!file.ok()) return file.status();
-    auto size = file->size();
-    if (!size.ok()) return size.status();
-    auto map = io::Mapping::map(*file, *size, false);
-    if (!map.ok()) return map.status();
-    auto header = decode_segment_header(map->bytes());
-    if (!header.ok()) return absl::DataLossError(fmt::format("{}: {}", s.path.string(), io::message(header.status())));
-    auto entries = scan_index(map->bytes(), header->index_interval);
-    auto loaded = load_index(index_path(s.path), header->index_interval, header->segment_index);
-    if (!loaded.ok() || *loaded != entries) {
-      if (auto st = write_index(index_path(s.path), header->index_interval, header->segment_index, entries); !st.ok()) {
-        return st;
-      }
-      ++report.indexes_rebuilt;
-    }
-    done += *size;
+  SeqTracker seqs(manifest);
+  std::vector<std::byte> buf;  // one segment at a time
+  std::vector<SegmentInfo> infos;
+  for (std::size_t i = 0; i < segs->size(); ++i) {
+    examine_segment(*segs, i, manifest, seqs, out, infos, done, total, progress, visit, buf);
   }
   if (progress) progress(std::max(done, total), std::max(done, total));
-  for (auto it = segs->rbegin(); it != segs->rend(); ++it) {
-    auto scan = scan_segment_tail(it->path);
+  check_whole(infos, manifest, out);
+  return out;
+}
+
+namespace {
+
+// repair_segments: the full pass of `recover`: every segment read, damage
+// recorded, the last one's torn tail cut, every index made to match.
+absl::Status repair_segments(const std::vector<SegmentFile>& segs, RecoverReport& report, Manifest& manifest,
+                             const Progress& progress) {
+  std::uint64_t total = 0, done = 0;
+  for (const auto& s : segs) {
+    std::error_code ec;
+    const auto bytes = std::filesystem::file_size(s.path, ec);
+    if (!ec) total += bytes;
+  }
+  for (std::size_t i = 0; i < segs.size(); ++i) {
+    if (progress) progress(done, total);
+    const bool last = i + 1 == segs.size();
+    auto scan = recover_segment(segs[i].path, last ? Repair::kLastSegment : Repair::kEarlier, true);
     if (!scan.ok()) return scan.status();
-    if (scan->records > 0) {
-      report.next_seq = scan->last_seq + 1;
-      break;
+    if (last) report.truncated_bytes += scan->truncated_bytes;
+    report.indexes_rebuilt += scan->index_rewritten ? 1 : 0;
+    for (const auto& d : scan->damage) {
+      Loss l = loss_for_damage(segs[i].path, scan->header.segment_index, d, 0);
+      if (manifest.add_loss(l)) report.losses.push_back(std::move(l));
+    }
+    if (!last && scan->tail) {
+      Loss l = loss_for_damage(segs[i].path, scan->header.segment_index, *scan->tail, first_seq_after(segs, i));
+      if (manifest.add_loss(l)) report.losses.push_back(std::move(l));
+    }
+    done += scan->file_size;
+  }
+  if (progress) progress(std::max(done, total), std::max(done, total));
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress) {
+  if (auto s = require_journal(dir); !s.ok()) return s;
+  RecoverReport report;
+  if (auto s = remove_temporaries(dir); !s.ok()) return s;
+  auto manifest = read_manifest(dir);
+  if (!manifest.ok()) return manifest.status();
+  Manifest m = manifest->value_or(Manifest{});
+  auto segs = list_segments(dir);
+  if (!segs.ok()) return segs.status();
+  if (auto s = repair_segments(*segs, report, m, progress); !s.ok()) return s;
+  std::string feed = m.feed;
+  std::uint16_t schema = 1;
+  if (!segs->empty()) {
+    auto info = read_segment_infos({segs->back()});
+    if (info.front().header) {
+      feed = std::string(info.front().header->feed_name());
+      schema = info.front().header->schema_id;
     }
   }
+  if (!report.losses.empty() || !*manifest) {
+    if (auto s = write_manifest(dir, m); !s.ok()) return s;
+  }
+  // What Journal::open does: drain the ring, check the history (acknowledging what is missing).
+  Options o;
+  o.dir = dir;
+  o.feed = feed;
+  o.schema_id = schema;
+  o.ring_bytes = 64u << 10;
+  o.acknowledge_missing_history = true;
+  std::error_code ec;
+  if (std::filesystem::exists(dir / "ring", ec)) {
+    auto ring = MmapRing::open(dir / "ring", 4096);
+    if (!ring.ok()) return ring.status();
+    o.ring_bytes = ring->capacity();  // keep the ring as it is
+  }
+  auto j = Journal::open(o);
+  if (!j.ok()) return j.status();
+  report.drained_records = (*j)->stats().flushed_records;
+  report.next_seq = (*j)->next_seq();
+  report.truncated_bytes += (*j)->recovery().truncated_bytes;
+  for (const Loss& l : (*j)->recovery().new_losses) report.losses.push_back(l);
+  report.notes = (*j)->recovery().notes;
+  if (auto s = (*j)->close(); !s.ok()) return s;
   return report;
 }
 

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "flusher.hpp"
+#include "tickwire/journal/history.hpp"
 #include "tickwire/journal/io.hpp"
 #include "tickwire/journal/recovery.hpp"
 #include "tickwire/journal/segment_index.hpp"
@@ -41,51 +42,12 @@ absl::Status validate(const Options& o) {
   return absl::OkStatus();
 }
 
-// What the segments on disk hold, after repairing the last one.
-struct Recovered {
-  std::uint64_t next_segment_index = 1;
-  std::uint64_t last_seq = 0;
-  std::uint64_t last_wall_ns = 0;
-};
-
-absl::StatusOr<Recovered> recover_segments(const std::filesystem::path& dir) {
-  Recovered r;
-  if (auto s = remove_temporaries(dir); !s.ok()) return s;
-  auto segs = list_segments(dir);
-  if (!segs.ok()) return segs.status();
-  if (segs->empty()) return r;
-  r.next_segment_index = segs->back().index + 1;
-  for (std::size_t i = segs->size(); i-- > 0;) {
-    const bool last = i + 1 == segs->size();
-    auto scan = last ? recover_segment((*segs)[i].path) : scan_segment_tail((*segs)[i].path);
-    if (!scan.ok()) return scan.status();
-    const bool untruncated = !last && scan->end_marker && scan->file_size > scan->valid_end;
-    if (untruncated) {
-      // Rolled out, but the crash came before the helper truncated it to its end
-      // record. The helper finishes segments in order: those are the newest closed ones.
-      scan = recover_segment((*segs)[i].path);
-      if (!scan.ok()) return scan.status();
-    }
-    if (scan->records == 0 && !scan->end_marker && last) {
-      // Created by a roll the crash interrupted: nothing in it but the header.
-      if (auto s = io::remove_file(index_path((*segs)[i].path)); !s.ok()) return s;
-      if (auto s = io::remove_file((*segs)[i].path); !s.ok()) return s;
-      segs->pop_back();
-      continue;
-    }
-    r.last_wall_ns = std::max({r.last_wall_ns, scan->last_wall_ns, scan->header.created_wall_ns});
-    if (scan->records > 0 && r.last_seq == 0) r.last_seq = scan->last_seq;
-    if (r.last_seq != 0 && !last && !untruncated) break;
-  }
-  return r;
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   if (auto s = validate(options); !s.ok()) return s;
   if (auto s = io::make_journal_directory(options.dir); !s.ok()) return s;
-  auto recovered = recover_segments(options.dir);
+  auto recovered = recover_for_open(options.dir);
   if (!recovered.ok()) return recovered.status();
 
   const std::filesystem::path ring_path = options.dir / "ring";
@@ -95,6 +57,8 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   j->flusher_ = std::make_unique<Flusher>(j->options_, j->ring_, recovered->next_segment_index,
                                           recovered->last_seq, recovered->last_wall_ns);
   Flusher& f = *j->flusher_;
+  // Read before the drain publishes anything: what the last run had made durable.
+  const std::uint64_t durable_before = j->ring_.durable_seq();
 
   // Drain what a crashed process committed to the ring but had not flushed.
   absl::Status drained = absl::OkStatus();
@@ -109,6 +73,15 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   if (drained.ok()) drained = f.sync_now();
   if (drained.ok()) drained = f.finish();
   if (!drained.ok()) return drained;
+  // Missing history refuses the open (unless acknowledged); the ring stays as it is.
+  auto highest = settle_history(j->options_.dir, *recovered, durable_before, j->options_.feed,
+                                j->options_.retention_age.count() != 0 || j->options_.retention_bytes != 0,
+                                j->options_.acknowledge_missing_history);
+  if (!highest.ok()) {
+    j->closed_ = true;  // nothing to drain: the flusher never ran
+    return highest.status();
+  }
+  j->recovery_ = std::move(recovered->report);
 
   if (j->ring_.capacity() != j->options_.ring_bytes || j->ring_.legacy()) {
     // Everything is in a segment now: replace the ring with one of the configured size and format.
@@ -120,7 +93,9 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
     j->ring_.reset();
   }
   Producer& p = *j->producer_;
-  p.last_seq = f.last_seq();
+  // Never below anything issued before: segments, the ring's durable_seq, the manifest.
+  p.last_seq = std::max(f.last_seq(), *highest);
+  j->recovery_.next_seq = p.last_seq + 1;
   p.max_payload = std::min(j->ring_.max_payload(),
                            j->options_.segment_bytes - kSegmentHeaderSize - kEndRecordSize - kRecordHeaderSize);
   middleware::ThreadOptions placement;

@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "tickwire/journal/history.hpp"
+
 namespace tickwire::journal {
 
 absl::StatusOr<Reader> Reader::open(const std::filesystem::path& dir) {
@@ -13,7 +15,19 @@ absl::StatusOr<Reader> Reader::open(const std::filesystem::path& dir) {
   if (!segs.ok()) return segs.status();
   Reader r;
   r.dir_ = dir;
-  r.segments_ = std::move(*segs);
+  // Order by header (segment index, first seq); a header that does not decode keeps its name's place.
+  std::vector<std::pair<std::pair<std::uint64_t, std::uint64_t>, SegmentFile>> keyed;
+  for (const SegmentInfo& info : read_segment_infos(*segs)) {
+    const auto key = info.header ? std::pair(info.header->segment_index, info.header->first_seq)
+                                 : std::pair(info.file.index, std::uint64_t{0});
+    if (info.header && info.header->segment_index != info.file.index) {
+      r.problems_.push_back(fmt::format("{}: named segment {} but its header says segment {}; read in header order",
+                                        info.file.path.string(), info.file.index, info.header->segment_index));
+    }
+    keyed.emplace_back(key, info.file);
+  }
+  std::stable_sort(keyed.begin(), keyed.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [key, file] : keyed) r.segments_.push_back(std::move(file));
   r.current_ = r.segments_.size();
   if (!r.segments_.empty()) {
     if (auto s = r.open_segment(0); !s.ok()) return s;
@@ -41,7 +55,12 @@ absl::Status Reader::open_segment(std::size_t i) {
   if (!map.ok()) return map.status();
   map_ = std::move(*map);
   auto header = decode_segment_header(map_.bytes());
-  if (!header.ok()) return absl::DataLossError(fmt::format("{}: {}", path.string(), io::message(header.status())));
+  if (!header.ok()) {
+    // Nothing in it can be trusted to belong here: skipped, named, and the reader goes on.
+    problems_.push_back(fmt::format("{}: {}: segment skipped", path.string(), io::message(header.status())));
+    damage_pending_ = true;
+    return open_segment(i + 1);
+  }
   header_ = *header;
   offset_ = kSegmentHeaderSize;
   return absl::OkStatus();
@@ -49,21 +68,61 @@ absl::Status Reader::open_segment(std::size_t i) {
 
 absl::StatusOr<std::optional<RecordView>> Reader::next() {
   while (current_ < segments_.size()) {
-    DecodedRecord r = decode_record(map_.bytes(), offset_);
-    if (r.status == DecodeStatus::kEmpty || (r.status == DecodeStatus::kOk && r.header.type == kTypeEndOfSegment)) {
+    const std::span<const std::byte> image = map_.bytes();
+    DecodedRecord r = decode_record(image, offset_);
+    if (r.status == DecodeStatus::kOk && r.header.type == kTypeEndOfSegment) {
       if (auto s = open_segment(current_ + 1); !s.ok()) return s;
       continue;
     }
-    if (r.status != DecodeStatus::kOk) {
+    const auto& path = segments_[current_].path;
+    if (r.status == DecodeStatus::kOk) {
+      if (last_seq_ && r.header.seq <= *last_seq_) {
+        problems_.push_back(fmt::format("{}: offset {}: seq {} not above {} already read (a duplicated or "
+                                        "overlapping segment): skipped", path.string(), offset_, r.header.seq,
+                                        *last_seq_));
+        offset_ = r.next;
+        continue;
+      }
+      // Damage before the first record delivered: the segment header says where its seqs begin.
+      const std::optional<std::uint64_t> before =
+          last_seq_ ? last_seq_
+                    : (damage_pending_ && header_.first_seq > 0 ? std::optional(header_.first_seq - 1) : std::nullopt);
+      if (before && r.header.seq > *before + 1) {
+        // Seqs in no valid record: a gap the reader makes, before this record.
+        made_gap_ = GapPayload{*before + 1, r.header.seq - 1, r.header.seq - 1 - *before};
+        if (!damage_pending_) {
+          problems_.push_back(fmt::format("{}: offset {}: seqs {}..{} are in no segment (missing history)",
+                                          path.string(), offset_, made_gap_.first_missing, made_gap_.last_missing));
+        }
+        damage_pending_ = false;
+        last_seq_ = made_gap_.last_missing;
+        // Safety: GapPayload is trivially copyable; the span views the member until the next call.
+        return RecordView{made_gap_.first_missing, 0, r.header.wall_ns, kTypeGap,
+                          std::as_bytes(std::span(&made_gap_, 1)), true};
+      }
+      damage_pending_ = false;
+      last_offset_ = offset_;
+      offset_ = r.next;
+      last_seq_ = std::max(last_seq_.value_or(0), highest_seq(r));
+      return RecordView{r.header.seq, r.header.mono_ns, r.header.wall_ns, r.header.type, r.payload, false};
+    }
+    // No valid record here: the end of this segment's data, or damage to skip.
+    const auto resume = find_next_record(image, offset_ + kRecordAlign, last_seq_.value_or(0), 0);
+    if (resume || !all_zero(image, offset_)) {
       std::string detail(to_string(r.status));
       if (r.status == DecodeStatus::kBadCrc) {
         detail = fmt::format("crc mismatch (stored {:#010x}, computed {:#010x})", r.header.crc, r.computed_crc);
       }
-      return absl::DataLossError(fmt::format("{}: offset {}: {}", segments_[current_].path.string(), offset_, detail));
+      const std::uint64_t end = resume ? *resume : image.size();
+      problems_.push_back(fmt::format("{}: offset {}: {}: bytes {}..{} skipped", path.string(), offset_, detail,
+                                      offset_, end));
+      damage_pending_ = true;
     }
-    last_offset_ = offset_;
-    offset_ = r.next;
-    return RecordView{r.header.seq, r.header.mono_ns, r.header.wall_ns, r.header.type, r.payload};
+    if (resume) {
+      offset_ = *resume;
+      continue;
+    }
+    if (auto s = open_segment(current_ + 1); !s.ok()) return s;
   }
   return std::optional<RecordView>{};
 }
@@ -116,6 +175,8 @@ absl::Status Reader::seek_in_segment(std::size_t i, std::uint64_t key, bool by_s
 }
 
 absl::Status Reader::seek_seq(std::uint64_t seq) {
+  last_seq_.reset();
+  damage_pending_ = false;
   // The last segment whose first seq is <= seq: every earlier record is below it.
   std::size_t lo = 0, hi = segments_.size();
   while (lo < hi) {
@@ -128,6 +189,8 @@ absl::Status Reader::seek_seq(std::uint64_t seq) {
 }
 
 absl::Status Reader::seek_time(std::uint64_t wall_ns) {
+  last_seq_.reset();
+  damage_pending_ = false;
   // The last segment created strictly before wall_ns: wall stamps never
   // decrease, so every record of the segments before it is earlier.
   std::size_t lo = 0, hi = segments_.size();

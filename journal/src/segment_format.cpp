@@ -101,6 +101,29 @@ DecodedRecord decode_record(std::span<const std::byte> image, std::size_t offset
   return r;
 }
 
+std::optional<std::size_t> find_next_record(std::span<const std::byte> image, std::size_t from,
+                                            std::uint64_t after_seq, std::uint64_t min_wall_ns) {
+  for (std::size_t offset = align_record(from); offset < image.size() && image.size() - offset >= kRecordHeaderSize;
+       offset += kRecordAlign) {
+    std::uint32_t length;
+    // Safety: kRecordHeaderSize bytes remain at offset (loop condition).
+    std::memcpy(&length, image.data() + offset, sizeof length);
+    if (length < kRecordHeaderSize || length > image.size() - offset) continue;  // zero words end here
+    RecordHeader h;
+    // Safety: as above; RecordHeader is trivially copyable.
+    std::memcpy(&h, image.data() + offset, kRecordHeaderSize);
+    if (h.seq <= after_seq || h.wall_ns < min_wall_ns) continue;
+    if (decode_record(image, offset).status == DecodeStatus::kOk) return offset;
+  }
+  return std::nullopt;
+}
+
+bool all_zero(std::span<const std::byte> image, std::size_t from) {
+  if (from >= image.size()) return true;
+  return std::all_of(image.begin() + static_cast<std::ptrdiff_t>(from), image.end(),
+                     [](std::byte b) { return b == std::byte{0}; });
+}
+
 std::uint64_t highest_seq(const DecodedRecord& r) {
   if (r.header.type == kTypeGap && r.payload.size() >= sizeof(GapPayload)) {
     GapPayload g;

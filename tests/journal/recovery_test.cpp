@@ -6,6 +6,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "test_util.hpp"
 #include "tickwire/journal/journal.hpp"
@@ -82,7 +83,7 @@ TEST(Recovery, TruncationAtEveryOffsetOfTheLastTwoPagesKeepsTheLongestValidPrefi
   }
 }
 
-TEST(Recovery, ASingleBitFlipAtEveryOffsetOfTheLastTwoPagesNeverDeliversABadRecord) {
+TEST(Recovery, ASingleBitFlipAtEveryOffsetOfTheLastTwoPagesLosesOnlyTheFlippedRecord) {
   ScratchDir src;
   Built b = build_segment(src.path(), 120);
   const auto original = slurp(b.segment);
@@ -96,14 +97,32 @@ TEST(Recovery, ASingleBitFlipAtEveryOffsetOfTheLastTwoPagesNeverDeliversABadReco
     std::filesystem::remove(index_path(seg));
     auto scan = recover_segment(seg);
     ASSERT_TRUE(scan.ok()) << scan.status();
-    // The flipped record and everything after it go; a flip in alignment padding or
-    // in the end record leaves every data record.
-    std::uint64_t expected = b.records.size();
+    // The flipped record alone is lost (kept in place as damage, with every
+    // record after it); a flip in alignment padding or in the end record loses nothing.
+    std::optional<std::uint64_t> flipped;
     for (std::size_t k = 0; k < b.records.size(); ++k) {
-      if (b.records[k].first <= at && at < b.records[k].second) expected = k;
+      if (b.records[k].first <= at && at < b.records[k].second) flipped = k + 1;
     }
-    ASSERT_EQ(scan->records, expected);
-    expect_prefix(work.path(), expected);
+    ASSERT_EQ(scan->records, b.records.size() - (flipped ? 1 : 0));
+    ASSERT_EQ(scan->damage.size(), flipped ? 1u : 0u);
+    if (flipped) {
+      EXPECT_EQ(scan->damage[0].after_seq + 1, *flipped);
+      EXPECT_EQ(scan->damage[0].resume_seq, *flipped + 1);
+    }
+    auto recs = read_all(work.path());
+    ASSERT_TRUE(recs.ok()) << recs.status();
+    std::uint64_t expect = 1;
+    for (const auto& r : *recs) {
+      if (flipped && expect == *flipped) {
+        ASSERT_EQ(r.type, kTypeGap);  // the reader's gap for the lost seq
+        ASSERT_EQ(r.seq, *flipped);
+      } else {
+        ASSERT_EQ(r.seq, expect);
+        ASSERT_EQ(r.payload, payload_for(9, expect));
+      }
+      ++expect;
+    }
+    ASSERT_EQ(expect, b.records.size() + 1);
   }
 }
 
@@ -141,11 +160,11 @@ TEST(Recovery, ReopenAfterATornTailContinuesAtTheLastValidSeqPlusOne) {
 TEST(Recovery, TemporariesLeftByAnInterruptedRollAreRemovedOnOpen) {
   ScratchDir dir;
   build_segment(dir.path(), 10);
-  spill(dir.path() / ".20260101T000000Z-000002.seg.tmp", std::span<const char>("partial", 7));
+  spill(dir.path() / ".spare-000002.seg.tmp", std::span<const char>("partial", 7));
   auto j = Journal::open(small_options(dir.path()));
   ASSERT_TRUE(j.ok()) << j.status();
   ASSERT_TRUE((*j)->close().ok());
-  EXPECT_FALSE(std::filesystem::exists(dir.path() / ".20260101T000000Z-000002.seg.tmp"));
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / ".spare-000002.seg.tmp"));
   expect_prefix(dir.path(), 10);
 }
 

@@ -70,13 +70,14 @@ int run_verify(const std::string& dir) {
   auto summary = jr::examine(dir, bar.progress());
   if (!summary.ok()) {
     fmt::print(stderr, "verify: {}\n", jr::io::message(summary.status()));
-    return kExitIo;
+    return absl::IsNotFound(summary.status()) ? kExitFailure : kExitIo;
   }
   const auto& s = *summary;
   if (s.clean()) {
     fmt::print("{}: ok: {} segments, {} records, seq {}, {} recorded gaps\n", dir, s.segments.size(), s.records,
                seq_range(s), s.gaps.size());
     for (const auto& n : s.notes) fmt::print("  note: {}\n", n);
+    print_gaps(s);
     return kExitOk;
   }
   fmt::print("{}: DAMAGED: {} problems in {} segments ({} records readable, seq {})\n", dir, s.problems.size(),
@@ -92,11 +93,20 @@ int run_recover(const std::string& dir) {
   auto report = jr::recover_journal(dir, bar.progress());
   if (!report.ok()) {
     fmt::print(stderr, "recover: {}\n", jr::io::message(report.status()));
-    return kExitIo;
+    return absl::IsNotFound(report.status()) ? kExitFailure : kExitIo;
   }
   fmt::print("{}: recovered: {} bytes of torn tail truncated, {} records drained from the ring, "
-             "{} indexes rebuilt; next seq {}\n",
-             dir, report->truncated_bytes, report->drained_records, report->indexes_rebuilt, report->next_seq);
+             "{} indexes rebuilt, {} losses recorded in the manifest; next seq {}\n",
+             dir, report->truncated_bytes, report->drained_records, report->indexes_rebuilt, report->losses.size(),
+             report->next_seq);
+  for (const auto& l : report->losses) {
+    fmt::print("  gap {}: {}\n",
+               l.first_seq <= l.last_seq ? fmt::format("{}..{} ({} records)", l.first_seq, l.last_seq,
+                                                       l.last_seq - l.first_seq + 1)
+                                         : std::string("(no sequence)"),
+               l.what);
+  }
+  for (const auto& n : report->notes) fmt::print("  note: {}\n", n);
   return kExitOk;
 }
 
@@ -106,7 +116,7 @@ int run_inspect(const std::string& dir) {
   auto summary = jr::examine(dir, bar.progress(), symbols.visitor(dir));
   if (!summary.ok()) {
     fmt::print(stderr, "inspect: {}\n", jr::io::message(summary.status()));
-    return kExitIo;
+    return absl::IsNotFound(summary.status()) ? kExitFailure : kExitIo;
   }
   const auto& s = *summary;
   fmt::print("journal {}\n", dir);
@@ -114,6 +124,7 @@ int run_inspect(const std::string& dir) {
   fmt::print("  seq {}\n", seq_range(s));
   if (s.first_seq) fmt::print("  time {} .. {}\n", jr::format_wall(s.first_wall_ns), jr::format_wall(s.last_wall_ns));
   fmt::print("  durable_seq {}\n", s.durable_seq ? std::to_string(*s.durable_seq) : std::string("unknown (no ring)"));
+  fmt::print("  highest_seq {}\n", s.highest_seq ? std::to_string(*s.highest_seq) : std::string("unknown (no manifest)"));
   for (const auto& [type, count] : s.types) {
     const char* name = type == jr::kTypeGap ? " (gap)" : "";
     fmt::print("  type {:#06x}{}: {} records\n", type, name, count);
@@ -151,11 +162,12 @@ Command add_dir_command(CLI::App& app, const char* name, const char* help, int (
 std::vector<Command> add_journal_tools(CLI::App& app) {
   return {
       add_dir_command(app, "verify",
-                      "Check every CRC and sequence continuity of a journal (gaps must be explained by gap "
-                      "records); exit 0 only if clean",
+                      "Check every CRC, sequence continuity (gaps must be explained by gap records or losses "
+                      "recorded in the manifest), segment order and missing history; exit 0 only if clean",
                       run_verify),
       add_dir_command(app, "recover",
-                      "Repair a journal after a crash: truncate a torn tail, drain the ring, rebuild indexes",
+                      "Repair a journal: record damage and missing history as gaps (keeping every valid record), "
+                      "cut a torn tail, drain the ring, rebuild indexes",
                       run_recover),
       add_dir_command(app, "inspect",
                       "Show a journal's segments, record counts, seq and time ranges, gaps and durable_seq",

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 #include <kj/exception.h>
 
+#include <algorithm>
 #include <charconv>
 #include <chrono>
 #include <cstdio>
@@ -35,6 +36,21 @@ enum class Format { kJsonl, kCsv, kCapnp };
 // write_record: one record in the chosen format; returns false on a decode
 // error (reported on stderr, naming the sequence).
 bool write_record(const journal::RecordView& r, Format format) {
+  if (r.made_gap) {
+    // Seqs in no valid record (damaged bytes, missing segments): said in the output, where they would be.
+    journal::GapPayload g{};
+    // Safety: the reader made this payload from one GapPayload.
+    std::memcpy(&g, r.payload.data(), std::min(sizeof g, r.payload.size()));
+    if (format == Format::kCsv) {
+      fmt::print("{},{},{},,,,gap,,,,,,,,,,,,\"seqs {}..{} ({} records) lost: damaged or missing in the journal\"\n",
+                 r.seq, r.mono_ns, r.wall_ns, g.first_missing, g.last_missing, g.count);
+    } else if (format == Format::kJsonl) {
+      fmt::print("{{\"seq\":{},\"mono_ns\":{},\"wall_ns\":{},\"kind\":\"gap\",\"first_missing\":{},"
+                 "\"last_missing\":{},\"count\":{},\"cause\":\"damaged or missing in the journal\"}}\n",
+                 r.seq, r.mono_ns, r.wall_ns, g.first_missing, g.last_missing, g.count);
+    }
+    return true;
+  }
   if (r.type != kEnvelopeRecordType) {
     // Records the journal writes itself (e.g. gap markers) are not Envelopes.
     if (format == Format::kCsv) {
@@ -214,6 +230,13 @@ absl::StatusOr<PublishTarget> open_target(const std::string& target, const std::
       fmt::format("--publish: '{}' is not a transport (expected inproc, shm:NAME or nats://HOST:PORT)", target));
 }
 
+// report_damage: names on stderr what the reader skipped (damage, missing
+// seqs, duplicates); true if there was any. Everything readable was emitted.
+bool report_damage(const journal::Reader& reader) {
+  for (const auto& p : reader.problems()) fmt::print(stderr, "tickwire replay: damage: {}\n", p);
+  return !reader.problems().empty();
+}
+
 struct PublishCounts {
   std::uint64_t published = 0, skipped = 0, undecodable = 0;
 };
@@ -285,10 +308,13 @@ int publish_journal(journal::Reader& reader, const PublishOptions& opts) {
     const middleware::SubscriberStats s = drain(*target, counts->published);
     received = fmt::format(",\"received\":{},\"dropped\":{}", s.received, s.dropped);
   }
-  fmt::print("{{\"target\":\"{}\",\"published\":{},\"failures\":{},\"skipped\":{},\"undecodable\":{}{}}}\n",
-             opts.target, counts->published, failures, counts->skipped, counts->undecodable, received);
+  fmt::print("{{\"target\":\"{}\",\"published\":{},\"failures\":{},\"skipped\":{},\"undecodable\":{},"
+             "\"damage\":{}{}}}\n",
+             opts.target, counts->published, failures, counts->skipped, counts->undecodable,
+             reader.problems().size(), received);
   std::fflush(stdout);
-  return failures == 0 && counts->undecodable == 0 ? kExitOk : kExitFailure;
+  const bool damaged = report_damage(reader);
+  return failures == 0 && counts->undecodable == 0 && !damaged ? kExitOk : kExitFailure;
 }
 
 // print_records: writes records from the reader's position up to `to`,
@@ -319,7 +345,7 @@ int print_records(journal::Reader& reader, Format format, const std::optional<jo
     if (!write_record(r, format)) rc = kExitFailure;
   }
   std::fflush(stdout);
-  return rc;
+  return report_damage(reader) ? kExitFailure : rc;
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "tickwire/journal/manifest.hpp"
 #include "tickwire/journal/segment_format.hpp"
 
 namespace tickwire::journal {
@@ -39,8 +40,8 @@ struct SegmentSummary {
 
 struct GapSummary {
   std::uint64_t first_missing, last_missing, count;
-  bool explained;  // a gap record accounts for it
-  std::string where;  // "<file>: offset N"
+  bool explained;  // a gap record, or a loss acknowledged in DIR/manifest, accounts for it
+  std::string where;  // "<file>: offset N", or what the manifest says
 };
 
 struct JournalSummary {
@@ -51,6 +52,8 @@ struct JournalSummary {
   std::map<std::uint16_t, std::uint64_t> types;  // record count by type
   std::vector<GapSummary> gaps;
   std::optional<std::uint64_t> durable_seq;  // from DIR/ring, when there is one
+  std::optional<std::uint64_t> highest_seq;  // highest seq ever issued, from DIR/manifest, when there is one
+  std::uint64_t damaged_ranges = 0;          // byte ranges skipped (acknowledged or not)
   std::vector<std::string> problems;  // damage: verify fails
   std::vector<std::string> notes;     // worth knowing, not damage (crashed writer, stale index)
 
@@ -66,7 +69,9 @@ using Progress = std::function<void(std::uint64_t done, std::uint64_t total)>;
 // the payload format (the connector's Envelopes) adds its own counts.
 using RecordVisitor = std::function<void(std::size_t segment, std::uint16_t type, std::span<const std::byte> payload)>;
 
-// examine: an error only if the directory cannot be listed; damage is reported in problems.
+// examine: an error if the directory cannot be listed or is not a journal
+// (no segment, ring or manifest); damage, missing history and segments out
+// of order (names vs headers, duplicates, overlaps) are reported in problems.
 absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const Progress& progress = {},
                                        const RecordVisitor& visit = {});
 
@@ -74,12 +79,17 @@ struct RecoverReport {
   std::uint64_t truncated_bytes = 0;   // torn tail cut from the last segment
   std::uint64_t drained_records = 0;   // taken from DIR/ring into a segment
   std::uint64_t indexes_rebuilt = 0;
+  std::vector<Loss> losses;            // recorded in DIR/manifest by this run: damage skipped, history missing
+  std::vector<std::string> notes;      // segment order problems and the like (see `verify`)
   std::uint64_t next_seq = 1;
 };
 
-// recover_journal: what Journal::open does after a crash (truncate the torn
-// tail, drain the ring), then rebuilds every index that does not match its segment.
-// progress: over the pass that reads every segment to check its index.
+// recover_journal: reads every segment; damage with valid records after it is
+// kept in place and recorded as a loss in DIR/manifest (with its exact seqs);
+// the torn tail of the last segment is cut; then what Journal::open does
+// (drain the ring; missing history is acknowledged as a loss), then every
+// index that does not match its segment is rebuilt. Never removes a valid record.
+// progress: over the pass that reads every segment.
 absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress = {});
 
 // format_wall: "2026-11-22T14:28:00.123456789Z".

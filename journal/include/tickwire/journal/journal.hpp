@@ -20,6 +20,7 @@
 #include <string>
 #include <vector>
 
+#include "tickwire/journal/history.hpp"
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/segment_format.hpp"
 #include "tickwire/middleware/cache_padded.hpp"
@@ -63,6 +64,10 @@ struct Options {
   // (<errno name>)") when storage starts failing, with OK when it works again after a failure,
   // and with the error that fails the journal closed. Once per change, not per retry. Empty: none.
   std::function<void(const absl::Status&)> on_storage_event;
+  // acknowledge_missing_history: open records missing history (segments gone,
+  // seqs the ring or manifest says were issued) as a loss and continues above
+  // it; false (default): open refuses and names what is missing. `tickwire recover` sets it.
+  bool acknowledge_missing_history = false;
 };
 
 struct Stats {
@@ -76,16 +81,19 @@ class Flusher;
 
 class Journal {
  public:
-  // open: opens or creates options.dir. Recovers the last segment (truncates
-  // a torn tail), drains records a crashed process left in DIR/ring (skipping
-  // any already in a segment, by seq), then starts the flusher thread.
+  // open: opens or creates options.dir. Recovers the last segment (cuts a
+  // torn tail, skips damage with valid records after it and records it as a
+  // loss), drains records a crashed process left in DIR/ring (skipping any
+  // already in a segment, by seq), checks the history against DIR/manifest and
+  // the ring's durable_seq (missing history: an error, see
+  // acknowledge_missing_history), then starts the flusher thread.
   static absl::StatusOr<std::unique_ptr<Journal>> open(Options options);
   ~Journal();  // closes if close() was not called (its error is then lost)
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
 
-  // next_seq: last journaled seq + 1 (1 for an empty journal); seeds the
-  // connector's counter. Producer thread (or before it starts).
+  // next_seq: highest seq ever issued + 1 (segments, ring durable_seq,
+  // manifest; 1 for a new journal); seeds the connector's counter. Producer thread (or before it starts).
   std::uint64_t next_seq() const { return producer_->last_seq + 1; }
 
   // append: producer thread only. Copies the record into the ring. Returns
@@ -118,6 +126,9 @@ class Journal {
 
   std::size_t max_payload() const { return producer_->max_payload; }
 
+  // recovery: what open repaired (torn tail cut, damage skipped, losses recorded); empty() after a clean close.
+  const RecoveryReport& recovery() const { return recovery_; }
+
  private:
   explicit Journal(Options options, MmapRing ring);
   bool drop(std::uint64_t seq);
@@ -145,6 +156,7 @@ class Journal {
   std::unique_ptr<Flusher> flusher_;
   middleware::ThreadPool threads_;  // the flusher's thread
   bool closed_ = false;
+  RecoveryReport recovery_;
 };
 
 }  // namespace tickwire::journal

@@ -1,8 +1,12 @@
 // Reader: iterates every record of a journal directory in sequence order,
 // verifying each CRC, and seeks by seq or wall time in O(log n) (binary search
-// over segment headers, then over the segment's sparse index). Maps one
-// segment at a time, read-only. For segments still being written by another
-// process, use Tailer.
+// over segment headers, then over the segment's sparse index). Segments are
+// read in the order of their headers (segment index, first seq), not their
+// names. Damage never stops it: damaged bytes are skipped (resynchronising on
+// the next valid record), a seq jump becomes a gap the reader makes (`made_gap`),
+// and a seq at or below one already delivered (a duplicated or overlapping
+// segment) is skipped; each is listed in problems(). Maps one segment at a
+// time, read-only. For segments still being written by another process, use Tailer.
 #pragma once
 
 #include <absl/status/status.h>
@@ -27,6 +31,9 @@ struct RecordView {
   std::uint64_t seq, mono_ns, wall_ns;
   std::uint16_t type;
   std::span<const std::byte> payload;
+  // made_gap: not a stored record: a kTypeGap (payload GapPayload) the reader
+  // made for seqs that are in no valid record (damage, missing segments).
+  bool made_gap = false;
 };
 
 class Reader {
@@ -34,8 +41,12 @@ class Reader {
   static absl::StatusOr<Reader> open(const std::filesystem::path& dir);
 
   // next: the next record (data and gap records; end records are consumed),
-  // nullopt at the end. A damaged record is an error naming file and offset.
+  // nullopt at the end. Seqs strictly increase. Damage is skipped and noted
+  // in problems(); an error only if a segment cannot be read at all.
   absl::StatusOr<std::optional<RecordView>> next();
+
+  // problems: damage skipped, seqs missing, duplicates skipped, so far; each names file and offset.
+  const std::vector<std::string>& problems() const { return problems_; }
 
   // seek_seq: positions before the first record with seq >= `seq`.
   absl::Status seek_seq(std::uint64_t seq);
@@ -65,6 +76,10 @@ class Reader {
   std::uint64_t last_offset_ = 0;
   bool index_loaded_ = false;
   std::vector<IndexEntry> index_;
+  std::optional<std::uint64_t> last_seq_;  // highest seq delivered since open or the last seek
+  bool damage_pending_ = false;           // damaged bytes skipped since the last record delivered
+  GapPayload made_gap_{};                  // the payload of the last gap the reader made
+  std::vector<std::string> problems_;
 };
 
 }  // namespace tickwire::journal

@@ -10,6 +10,7 @@
 #include <bit>
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -116,6 +117,18 @@ struct DecodedRecord {
 
 // decode_record: the record at `offset` of a segment image (a whole file).
 DecodedRecord decode_record(std::span<const std::byte> image, std::size_t offset);
+
+// find_next_record: the first 8-aligned offset at or after `from` where a
+// record with a valid CRC starts whose seq is above `after_seq` and whose
+// wall_ns is at least `min_wall_ns` (wall stamps never decrease in a journal);
+// nullopt if there is none. How a scan resynchronises after damage: zero
+// words are skipped eight bytes at a time, and a CRC is computed only where
+// the length, seq and wall stamp are plausible.
+std::optional<std::size_t> find_next_record(std::span<const std::byte> image, std::size_t from,
+                                            std::uint64_t after_seq, std::uint64_t min_wall_ns);
+
+// all_zero: whether every byte of image from `from` on is zero.
+bool all_zero(std::span<const std::byte> image, std::size_t from);
 
 // record_crc: the crc32c a record with this header and payload carries.
 std::uint32_t record_crc(const RecordHeader& header, std::span<const std::byte> payload);
