@@ -205,6 +205,7 @@ void examine_segment(const std::vector<SegmentFile>& segs, std::size_t i, const 
       // first, so what was examined before it is gone too): no gap to explain.
       out.notes.push_back(fmt::format("{}: removed while examined (retention)", seg.path.string()));
       seqs.restart();
+      infos.clear();  // retention removed those before it too: they are no hole
       return;
     }
     out.problems.push_back(std::string(io::message(file.status())));

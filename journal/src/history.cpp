@@ -219,6 +219,7 @@ absl::StatusOr<OpenRecovery> recover_for_open(const std::filesystem::path& dir) 
       continue;
     }
     if (last) r.report.truncated_bytes += scan->truncated_bytes;
+    if (last && scan->tail) r.tail_cut = loss_for_damage(path, scan->header.segment_index, *scan->tail, 0);
     for (const auto& d : scan->damage) {
       r.report.new_losses.push_back(loss_for_damage(path, scan->header.segment_index, d, 0));
     }
@@ -248,6 +249,15 @@ absl::StatusOr<std::uint64_t> settle_history(const std::filesystem::path& dir, O
   std::string refused;
   for (const Missing& miss : check.missing) {
     if (miss.acknowledged) continue;
+    if (recovery.tail_cut && miss.first_index == 0 && miss.first_seq == recovery.tail_cut->first_seq) {
+      // Issued seqs that were in the torn tail just cut: damage, recorded like any other.
+      Loss l = *recovery.tail_cut;
+      l.last_seq = miss.last_seq;
+      l.what += fmt::format("; it held seqs {} (issued, by the ring's durable_seq or the manifest)",
+                            seq_text(miss.first_seq, miss.last_seq));
+      if (m.add_loss(l)) added.push_back(l);
+      continue;
+    }
     if (!acknowledge_missing) {
       refused += fmt::format("{}{}", refused.empty() ? "" : "; ", miss.what);
       continue;

@@ -5,10 +5,24 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstring>
 
 #include "tickwire/journal/history.hpp"
 
 namespace tickwire::journal {
+
+namespace {
+
+// highest_end_seq: the last seq an end record says its segment covered.
+std::uint64_t highest_end_seq(const DecodedRecord& r) {
+  EndPayload end{};
+  if (r.payload.size() < sizeof end) return r.header.seq;
+  // Safety: the payload holds at least one EndPayload; the type is trivially copyable.
+  std::memcpy(&end, r.payload.data(), sizeof end);
+  return std::max(end.last_seq, r.header.seq);
+}
+
+}  // namespace
 
 absl::StatusOr<Reader> Reader::open(const std::filesystem::path& dir) {
   auto segs = list_segments(dir);
@@ -71,6 +85,16 @@ absl::StatusOr<std::optional<RecordView>> Reader::next() {
     const std::span<const std::byte> image = map_.bytes();
     DecodedRecord r = decode_record(image, offset_);
     if (r.status == DecodeStatus::kOk && r.header.type == kTypeEndOfSegment) {
+      const std::uint64_t end_last = highest_end_seq(r);
+      if (damage_pending_ && last_seq_ && end_last > *last_seq_) {
+        // Damage just before the end record: the end record says which seqs it held.
+        made_gap_ = GapPayload{*last_seq_ + 1, end_last, end_last - *last_seq_};
+        damage_pending_ = false;
+        last_seq_ = end_last;
+        // Safety: GapPayload is trivially copyable; the span views the member until the next call.
+        return RecordView{made_gap_.first_missing, 0, r.header.wall_ns, kTypeGap,
+                          std::as_bytes(std::span(&made_gap_, 1)), true};
+      }
       if (auto s = open_segment(current_ + 1); !s.ok()) return s;
       continue;
     }

@@ -142,7 +142,7 @@ TEST(Recovery, RecoveryRebuildsAMissingIndexIdentically) {
   EXPECT_EQ(slurp(idx), written);
 }
 
-TEST(Recovery, ReopenAfterATornTailContinuesAtTheLastValidSeqPlusOne) {
+TEST(Recovery, ReopenAfterATornTailOfDurableRecordsRecordsTheirGapAndNeverReusesTheirSeqs) {
   ScratchDir dir;
   Built b = build_segment(dir.path(), 100);
   auto bytes = slurp(b.segment);
@@ -151,10 +151,20 @@ TEST(Recovery, ReopenAfterATornTailContinuesAtTheLastValidSeqPlusOne) {
   spill(b.segment, bytes);
   auto j = Journal::open(small_options(dir.path()));
   ASSERT_TRUE(j.ok()) << j.status();
-  EXPECT_EQ((*j)->next_seq(), 60u);
-  ASSERT_TRUE((*j)->append(60, 60, 1, payload_for(9, 60)));
+  // The ring's durable_seq says 100 was issued: 60..100 become a gap, never reused.
+  EXPECT_EQ((*j)->next_seq(), 101u);
+  ASSERT_EQ((*j)->recovery().new_losses.size(), 1u);
+  EXPECT_EQ((*j)->recovery().new_losses[0].first_seq, 60u);
+  EXPECT_EQ((*j)->recovery().new_losses[0].last_seq, 100u);
+  ASSERT_TRUE((*j)->append(101, 101, 1, payload_for(9, 101)));
   ASSERT_TRUE((*j)->close().ok());
-  expect_prefix(dir.path(), 60);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  ASSERT_EQ(recs->size(), 61u);
+  for (std::uint64_t i = 0; i < 59; ++i) ASSERT_EQ((*recs)[i].payload, payload_for(9, i + 1));
+  EXPECT_EQ((*recs)[59].type, kTypeGap);
+  EXPECT_EQ((*recs)[59].seq, 60u);
+  EXPECT_EQ((*recs)[60].seq, 101u);
 }
 
 TEST(Recovery, TemporariesLeftByAnInterruptedRollAreRemovedOnOpen) {

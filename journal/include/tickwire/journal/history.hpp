@@ -73,6 +73,9 @@ struct OpenRecovery {
   std::uint64_t last_seq = 0;  // highest seq in the segments
   std::uint64_t last_wall_ns = 0;
   RecoveryReport report;
+  // A torn tail cut from the last segment (non-zero bytes, no valid record
+  // after them): seqs the ring or manifest says were issued after it were in it.
+  std::optional<Loss> tail_cut;
 };
 
 // recover_for_open: removes the journal's temporaries, reads the manifest,
