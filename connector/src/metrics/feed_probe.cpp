@@ -74,16 +74,12 @@ void FeedProbe::on_connected() {
   next_.on_connected();
 }
 
-void FeedProbe::on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) {
+void FeedProbe::on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) {
   count_frame(size, rx_ticks);
-  next_.on_frame(data, size, rx_ticks);
+  next_.on_frame(data, size, rx_ticks, generation);
 }
 
-void FeedProbe::on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
-                                std::uint32_t generation) {
-  count_frame(size, rx_ticks);
-  next_.on_tagged_frame(data, size, rx_ticks, generation);
-}
+void FeedProbe::on_protocol_error(std::string_view reason) { next_.on_protocol_error(reason); }
 
 void FeedProbe::on_disconnected(std::string_view reason) {
   bump(disconnects_);

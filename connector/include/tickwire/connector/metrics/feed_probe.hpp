@@ -35,10 +35,9 @@ class FeedProbe final : public SessionHandler {
   FeedSnapshot state() const;
 
   void on_connected() override;
-  void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks) override;
-  void on_tagged_frame(const char* data, std::size_t size, std::uint64_t rx_ticks,
-                       std::uint32_t generation) override;
+  void on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) override;
   void on_disconnected(std::string_view reason) override;
+  void on_protocol_error(std::string_view reason) override;
   void on_backoff(std::chrono::milliseconds delay, std::string_view cause) override;
   void on_subscribe_sent(std::uint32_t generation, std::size_t streams, bool resubscribe) override;
   void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) override;
