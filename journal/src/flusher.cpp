@@ -1,5 +1,9 @@
 #include "flusher.hpp"
 
+#include <fcntl.h>
+
+#include <array>
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -88,6 +92,22 @@ absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
   return apply_retention();
 }
 
+namespace {
+
+// segment_created_wall_ns: the creation time in a segment's header, read with pread.
+absl::StatusOr<std::uint64_t> segment_created_wall_ns(const std::filesystem::path& segment) {
+  auto file = io::open_file(segment, O_RDONLY);
+  if (!file.ok()) return file.status();
+  std::array<std::byte, kSegmentHeaderSize> image{};
+  auto got = file->read_at(0, image);
+  if (!got.ok()) return got.status();
+  auto header = decode_segment_header(std::span<const std::byte>(image.data(), *got));
+  if (!header.ok()) return header.status();
+  return header->created_wall_ns;
+}
+
+}  // namespace
+
 absl::Status Flusher::apply_retention() {
   if (options_.retention_age.count() == 0 && options_.retention_bytes == 0) return absl::OkStatus();
   auto segs = list_segments(options_.dir);
@@ -108,8 +128,10 @@ absl::Status Flusher::apply_retention() {
     bool too_big = options_.retention_bytes != 0 && total > options_.retention_bytes;
     bool too_old = false;
     if (age_limit_ns != 0) {
-      auto scan = scan_segment_tail(seg.path);
-      too_old = scan.ok() && scan->header.created_wall_ns + age_limit_ns < last_wall_ns_;
+      // Only the header is read (pread): the helper may be truncating a retired
+      // segment right now, and a mapping of it would fault past its new end.
+      auto created = segment_created_wall_ns(seg.path);
+      too_old = created.ok() && *created + age_limit_ns < last_wall_ns_;
     }
     if (!too_big && !too_old) break;
     if (auto s = io::remove_file(index_path(seg.path)); !s.ok()) return s;

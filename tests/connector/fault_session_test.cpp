@@ -4,6 +4,7 @@
 // websocket upgrades and snapshots. Each run is checked by SimFault::verify()
 // (trades exact except in declared gaps, books equal to the simulator's after
 // every record) and then for the fault's own effect.
+#include <cctype>
 #include <regex>
 
 #include "support/fault_harness.hpp"
@@ -142,8 +143,14 @@ TEST_F(SessionFault, SilentStreamIsRestartedByTheStaleWatchdog) {
   const std::string silenced = faults.front().stream;
   const auto disconnects = statuses("disconnected");
   ASSERT_FALSE(disconnects.empty()) << "the watchdog never restarted the connection";
-  EXPECT_TRUE(std::regex_search(disconnects.front()->detail,
-                                std::regex("restart: no data for 300 ms on .*" + silenced)))
+  // The simulator names the stream `btcusdt@trade`; the pipeline names it
+  // venue-neutrally as `BTCUSDT/trade` (symbol as sent, channel).
+  const auto at = silenced.find('@');
+  ASSERT_NE(at, std::string::npos) << silenced;
+  std::string symbol = silenced.substr(0, at);
+  for (char& c : symbol) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  const std::string stream = symbol + "/" + silenced.substr(at + 1);
+  EXPECT_TRUE(std::regex_search(disconnects.front()->detail, std::regex("restart: no data for 300 ms on " + stream)))
       << disconnects.front()->detail << " (silenced: " << silenced << ")";
   EXPECT_GE(statuses("connected").size(), 2u);
 }

@@ -39,7 +39,8 @@ TEST(MetricsEndpoint, ReadyzIsNotReadyWhileTheBooksCannotSyncAndNamesThem) {
   EXPECT_THAT(r.body, HasSubstr("not synced: BTCUSDT,ETHUSDT"));
   const auto metrics = run.get("/metrics");
   EXPECT_EQ(metric_value(metrics.body, "tickwire_book_synced", "{feed=\"sim\",symbol=\"BTCUSDT\"}"), 0.0);
-  const auto health = run.get("/healthz");
+  // /healthz turns healthy once the feed thread and the scheduler have each run their liveness task.
+  const auto health = run.wait_for("/healthz", [](const HttpResult& x) { return x.status == 200; });
   EXPECT_EQ(health.status, 200) << health.body;
 }
 
@@ -64,10 +65,12 @@ TEST(MetricsEndpoint, ReadyzIsNotReadyWhenTheSimulatorStallsTheStream) {
   MetricsRun run(sim, {"TICKWIRE_METRICS_READY_MAX_SILENCE_MS=300"});
   const auto stalled = run.wait_for("/readyz", [](const HttpResult& x) {
     // Books may or may not have synced before the stall: receiving is failing first.
-    return x.status == 503 && has(x, "\"failing\":[\"feed sim receiving\"");
+    // Before the first message "receiving" fails too ("no message received yet"): wait for the silence.
+    return x.status == 503 && has(x, "\"failing\":[\"feed sim receiving\"") && has(x, "(limit 0.300 s)");
   });
   EXPECT_THAT(stalled.body, HasSubstr("(limit 0.300 s)"));
-  EXPECT_EQ(run.get("/healthz").status, 200);  // stalled upstream, but the process is alive
+  // Stalled upstream, but the process is alive.
+  EXPECT_EQ(run.wait_for("/healthz", [](const HttpResult& x) { return x.status == 200; }).status, 200);
 }
 
 TEST(MetricsEndpoint, BadRequestsDoNotDisturbTheFeed) {

@@ -199,7 +199,7 @@ TEST_F(ReplayPublish, RepublishesTheJournalToNatsWithTheOriginalSequences) {
   auto r = replay({"--publish", server.url(), "--speed", "max"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out, "{\"target\":\"" + server.url() + "\",\"published\":" + std::to_string(kTrades + 1) +
-                       ",\"failures\":0,\"skipped\":0,\"undecodable\":0}\n");
+                       ",\"failures\":0,\"skipped\":0,\"undecodable\":0,\"damage\":0}\n");
   check_envelopes(node.messages());
 }
 
@@ -226,7 +226,7 @@ TEST_F(ReplayPublish, InprocSubscriberCountsEveryEnvelope) {
   auto r = replay({"--publish", "inproc", "--speed", "max"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
   EXPECT_EQ(r.out, "{\"target\":\"inproc\",\"published\":" + std::to_string(kTrades + 1) +
-                       ",\"failures\":0,\"skipped\":0,\"undecodable\":0,\"received\":" +
+                       ",\"failures\":0,\"skipped\":0,\"undecodable\":0,\"damage\":0,\"received\":" +
                        std::to_string(kTrades + 1) + ",\"dropped\":0}\n");
 }
 
