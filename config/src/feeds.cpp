@@ -173,6 +173,12 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   }
   if (auto s = t.read_string("url", feed.url, Presence::kRequired); !s.ok()) return s;
   if (auto why = url_error(feed.url); !why.empty()) return t.invalid("url", why);
+  if (feed.url == "sim://" && feed.exchange != "binance") {
+    // The embedded simulator speaks Binance spot only so far (docs/venues.md).
+    return t.invalid("url", fmt::format("expected a ws:// or wss:// URL with exchange {:?}: the embedded "
+                                        "simulator speaks only \"binance\" so far",
+                                        feed.exchange));
+  }
   if (auto s = read_symbols_and_channels(t, feed); !s.ok()) return s;
   if (auto s = t.read_string("ca_file", feed.ca_file, Presence::kOptional); !s.ok()) return s;
   if (auto s = t.read_bool("verify_tls", feed.verify_tls); !s.ok()) return s;

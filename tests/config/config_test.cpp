@@ -223,6 +223,12 @@ TEST(Config, SizeWithoutABinaryUnitIsAnError) {
             "with a unit B, KiB, MiB, GiB or TiB such as \"16MiB\"), got float");
 }
 
+TEST(Config, AVenueTheSimulatorDoesNotSpeakCannotUseTheEmbeddedSimulator) {
+  EXPECT_EQ(error_of(replacing(4, "exchange = \"binance-usdm\"")),
+            "test.toml:5: feeds[0].url: expected a ws:// or wss:// URL with exchange \"binance-usdm\": the embedded "
+            "simulator speaks only \"binance\" so far");
+}
+
 TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfsync = \"always\"\n")),
             "test.toml:8: journal.fsync: expected one of \"none\", \"interval\", \"batch\", "
