@@ -161,7 +161,7 @@ TEST(VenueRegistry, ConfigAcceptsExactlyTheRegisteredVenuesAndTheirChannels) {
   for (const VenueAdapter* v : registered_venues()) {
     for (std::string_view channel : v->channels()) {
       const std::string toml = "[[feeds]]\nname = \"f\"\nexchange = \"" + std::string(v->name()) +
-                               "\"\nurl = \"sim://\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"" + std::string(channel) +
+                               "\"\nurl = \"" + std::string(v->ws_url()) + "\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"" + std::string(channel) +
                                "\"]\n";
       auto cfg = config::load_string(toml, "venue.toml");
       EXPECT_TRUE(cfg.ok()) << v->name() << " " << channel << ": " << cfg.status();
