@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cstring>
 #include <ctime>
 
@@ -14,6 +15,7 @@
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/recovery.hpp"
 #include "tickwire/journal/segment_index.hpp"
+#include "tickwire/journal/writer_lock.hpp"
 
 namespace tickwire::journal {
 namespace {
@@ -58,7 +60,12 @@ class SeqTracker {
   }
 
   // restart: continuity starts over (the segments before were deleted meanwhile).
-  void restart() { last_.reset(); }
+  void restart() {
+    last_.reset();
+    restarted_ = true;
+  }
+  // restarted: a writer's retention deleted segments while they were examined.
+  bool restarted() const { return restarted_; }
 
  private:
   void check_next(std::uint64_t seq, const std::string& at, JournalSummary& out) {
@@ -79,6 +86,7 @@ class SeqTracker {
 
   const std::optional<Manifest>& manifest_;
   std::optional<std::uint64_t> last_;
+  bool restarted_ = false;
 };
 
 // read_image: the whole file with pread (a file being truncated meanwhile just reads short).
@@ -147,22 +155,34 @@ struct SegmentPass {
   }
 
   // end: the end record, or what a missing one means.
-  void end(const io::File& file, const SegmentWalk& w, std::uint64_t next_first_seq) {
+  void end(const SegmentWalk& w, std::uint64_t next_first_seq) {
     s.end_marker = w.end_marker;
     if (w.bytes_after_end) {
       out.problems.push_back(fmt::format("{}: non-zero bytes after the end record", where(seg.path, w.valid_end)));
     }
     if (w.end_marker) return;
     if (w.tail) {
+      if (last && out.writer) {
+        // A live writer's last segment: what follows its last whole record is
+        // being written (the bytes read may predate the stores that complete it).
+        s.in_progress = true;
+        out.notes.push_back(fmt::format("{}: in progress: being written by process {} ({} bytes after the last "
+                                        "whole record)", where(seg.path, w.tail->begin), *out.writer,
+                                        w.tail->end - w.tail->begin));
+        return;
+      }
+      if (last && w.tail->why == DecodeStatus::kEmpty) {
+        // The writer stores a record's bytes first and its length word last (the
+        // commit): a zero length word with bytes after it is a record not yet
+        // committed, by a live writer (seen mid-store) or one killed mid-store.
+        // Either way it was never acknowledged; `tickwire recover` cuts it.
+        s.in_progress = true;
+        out.notes.push_back(fmt::format("{}: in progress: a record not yet committed ({} bytes; being written, "
+                                        "or the writer died before its commit; `tickwire recover` cuts it)",
+                                        where(seg.path, w.tail->begin), w.tail->end - w.tail->begin));
+        return;
+      }
       if (last) {
-        // A live writer may have committed a record here since the read: look again.
-        std::uint32_t length = 0;
-        auto got = file.read_at(w.tail->begin, std::as_writable_bytes(std::span(&length, 1)));
-        if (w.tail->why == DecodeStatus::kEmpty && got.ok() && *got == sizeof length && length != 0) {
-          s.in_progress = true;
-          out.notes.push_back(fmt::format("{}: in progress (being written while examined)", seg.path.string()));
-          return;
-        }
         out.problems.push_back(fmt::format("{}: torn tail: {} ({} bytes, no valid record after it); "
                                            "`tickwire recover` cuts it",
                                            where(seg.path, w.tail->begin), to_string(w.tail->why),
@@ -172,10 +192,13 @@ struct SegmentPass {
       damage(*w.tail, next_first_seq);
       return;
     }
-    if (last) {
+    if (last && out.writer) {
       s.in_progress = true;
-      out.notes.push_back(fmt::format("{}: no end record: in progress (being written, or the writer crashed; "
-                                      "`tickwire recover` closes it)", seg.path.string()));
+      out.notes.push_back(fmt::format("{}: in progress: being written by process {}", seg.path.string(), *out.writer));
+    } else if (last) {
+      s.in_progress = true;
+      out.notes.push_back(fmt::format("{}: no end record: the writer crashed (`tickwire recover` closes it)",
+                                      seg.path.string()));
     } else {
       out.notes.push_back(fmt::format("{}: no end record (the writer crashed; recovered)", seg.path.string()));
     }
@@ -185,8 +208,14 @@ struct SegmentPass {
 // first_seq_after: the header first_seq of the segment after `i`, 0 if none.
 std::uint64_t first_seq_after(const std::vector<SegmentFile>& segs, std::size_t i) {
   if (i + 1 >= segs.size()) return 0;
-  auto info = read_segment_infos({segs[i + 1]});
-  return info.front().header ? info.front().header->first_seq : 0;
+  // The header alone, with pread: the segment is never mapped (a live writer may truncate it meanwhile).
+  auto file = io::open_file(segs[i + 1].path, O_RDONLY);
+  if (!file.ok()) return 0;
+  std::array<std::byte, kSegmentHeaderSize> bytes{};
+  auto got = file->read_at(0, bytes);
+  if (!got.ok()) return 0;
+  auto header = decode_segment_header(std::span(bytes.data(), *got));
+  return header.ok() ? header->first_seq : 0;
 }
 
 void examine_segment(const std::vector<SegmentFile>& segs, std::size_t i, const std::optional<Manifest>& manifest,
@@ -248,7 +277,7 @@ void examine_segment(const std::vector<SegmentFile>& segs, std::size_t i, const 
   SegmentPass pass{seg, last, *header, manifest, seqs, out, s, visit,
                    [&](std::uint64_t offset) { if (progress) progress(done + offset, total); }};
   const SegmentWalk w = pass.walk(image);
-  pass.end(*file, w, last ? 0 : first_seq_after(segs, i));
+  pass.end(w, last ? 0 : first_seq_after(segs, i));
   if (!s.in_progress) {
     // A live segment's index lags its records by design: only finished ones must match.
     auto loaded = load_index(index_path(seg.path), header->index_interval, header->segment_index);
@@ -292,6 +321,7 @@ absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const P
                                        const RecordVisitor& visit) {
   if (auto s = require_journal(dir); !s.ok()) return s;
   JournalSummary out;
+  out.writer = WriterLock::writer(dir);
   std::error_code ec;
   // durable_seq first: a live writer only syncs what the segments listed next already hold.
   if (std::filesystem::exists(dir / "ring", ec)) {
@@ -323,6 +353,13 @@ absl::StatusOr<JournalSummary> examine(const std::filesystem::path& dir, const P
     examine_segment(*segs, i, manifest, seqs, out, infos, done, total, progress, visit, buf);
   }
   if (progress) progress(std::max(done, total), std::max(done, total));
+  if (seqs.restarted() && infos.empty()) {
+    // Every segment listed was deleted by the writer's retention before it was
+    // read: nothing examined is left to hold the history up to durable_seq.
+    out.notes.push_back("history not checked: the writer's retention deleted every listed segment while it was "
+                        "examined (examine again)");
+    return out;
+  }
   check_whole(infos, manifest, out);
   return out;
 }
@@ -364,6 +401,9 @@ absl::Status repair_segments(const std::vector<SegmentFile>& segs, RecoverReport
 
 absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, const Progress& progress) {
   if (auto s = require_journal(dir); !s.ok()) return s;
+  // Never under a live writer: cutting "its torn tail" would cut what it is writing.
+  auto lock = WriterLock::acquire(dir);
+  if (!lock.ok()) return lock.status();
   RecoverReport report;
   if (auto s = remove_temporaries(dir); !s.ok()) return s;
   auto manifest = read_manifest(dir);
@@ -397,7 +437,7 @@ absl::StatusOr<RecoverReport> recover_journal(const std::filesystem::path& dir, 
     if (!ring.ok()) return ring.status();
     o.ring_bytes = ring->capacity();  // keep the ring as it is
   }
-  auto j = Journal::open(o);
+  auto j = Journal::open(o, std::move(*lock));
   if (!j.ok()) return j.status();
   report.drained_records = (*j)->stats().flushed_records;
   report.next_seq = (*j)->next_seq();

@@ -47,13 +47,22 @@ absl::Status validate(const Options& o) {
 absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   if (auto s = validate(options); !s.ok()) return s;
   if (auto s = io::make_journal_directory(options.dir); !s.ok()) return s;
+  auto lock = WriterLock::acquire(options.dir);
+  if (!lock.ok()) return lock.status();
+  return open(std::move(options), std::move(*lock));
+}
+
+absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options, WriterLock lock) {
+  if (auto s = validate(options); !s.ok()) return s;
+  if (auto s = io::make_journal_directory(options.dir); !s.ok()) return s;
+  if (!lock.held()) return absl::InvalidArgumentError("journal open: the writer lock is not held");
   auto recovered = recover_for_open(options.dir);
   if (!recovered.ok()) return recovered.status();
 
   const std::filesystem::path ring_path = options.dir / "ring";
   auto ring = MmapRing::open(ring_path, options.ring_bytes);
   if (!ring.ok()) return ring.status();
-  std::unique_ptr<Journal> j(new Journal(std::move(options), std::move(*ring)));
+  std::unique_ptr<Journal> j(new Journal(std::move(options), std::move(*ring), std::move(lock)));
   j->flusher_ = std::make_unique<Flusher>(j->options_, j->ring_, recovered->next_segment_index,
                                           recovered->last_seq, recovered->last_wall_ns);
   Flusher& f = *j->flusher_;
@@ -69,12 +78,23 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
     if (wall == 0) wall = f.wall_now();
     drained = f.write_entry(e, wall, true);
   });
+  // Seqs the last run dropped after its last ring record, whose gap record it
+  // could not write (storage failed until it closed): journaled now, as the gap
+  // it owed. Only on intact history: with segments missing, `highest` below
+  // carries them into the history check instead.
+  const std::uint64_t dropped = j->ring_.dropped_seq();
+  if (drained.ok() && dropped > f.last_seq() && f.last_seq() >= durable_before) {
+    const GapPayload gap{f.last_seq() + 1, dropped, dropped - f.last_seq()};
+    if (wall == 0) wall = f.wall_now();
+    // Safety: GapPayload is trivially copyable; written as its bytes.
+    drained = f.write(gap.first_missing, 0, wall, kTypeGap, std::as_bytes(std::span(&gap, 1)));
+  }
   f.publish_stats();
   if (drained.ok()) drained = f.sync_now();
   if (drained.ok()) drained = f.finish();
   if (!drained.ok()) return drained;
   // Missing history refuses the open (unless acknowledged); the ring stays as it is.
-  auto highest = settle_history(j->options_.dir, *recovered, durable_before, j->options_.feed,
+  auto highest = settle_history(j->options_.dir, *recovered, std::max(durable_before, dropped), j->options_.feed,
                                 j->options_.retention_age.count() != 0 || j->options_.retention_bytes != 0,
                                 j->options_.acknowledge_missing_history);
   if (!highest.ok()) {
@@ -120,7 +140,8 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options) {
   return j;
 }
 
-Journal::Journal(Options options, MmapRing ring) : options_(std::move(options)), ring_(std::move(ring)) {}
+Journal::Journal(Options options, MmapRing ring, WriterLock lock)
+    : options_(std::move(options)), lock_(std::move(lock)), ring_(std::move(ring)) {}
 
 Journal::~Journal() {
   if (!closed_) (void)close();
@@ -136,6 +157,7 @@ bool Journal::drop(std::uint64_t seq) {
     p.gap.last_missing = seq;
     ++p.gap.count;
     p.last_seq = seq;
+    ring_.publish_dropped_seq(seq);  // issued: never again, even if the gap record is never written
   }
   ++p.dropped;
   // relaxed: a statistic read by stats(); single writer.
@@ -205,6 +227,7 @@ absl::Status Journal::close() {
   }
   flusher_->stop();
   threads_.join();
+  lock_ = WriterLock{};  // no longer written: another writer, or `recover`, may open it
   return flusher_->status();
 }
 

@@ -36,6 +36,7 @@ constexpr std::size_t kVersionOffset = 8;
 constexpr std::size_t kCapacityOffset = 16;
 constexpr std::size_t kHeadOffset = middleware::kCacheLineSize;
 constexpr std::size_t kDurableOffset = 2 * middleware::kCacheLineSize;
+constexpr std::size_t kDroppedOffset = 3 * middleware::kCacheLineSize;  // zero in rings made before it was kept
 
 std::uint64_t commit_word(std::uint64_t lap, std::uint64_t flags_and_length) {
   return (lap << 32) | flags_and_length;
@@ -140,6 +141,11 @@ std::uint64_t* MmapRing::head_word() const {
 std::uint64_t* MmapRing::durable_word() const {
   // Safety: as head_word().
   return reinterpret_cast<std::uint64_t*>(map_.data() + kDurableOffset);
+}
+
+std::uint64_t* MmapRing::dropped_word() const {
+  // Safety: as head_word().
+  return reinterpret_cast<std::uint64_t*>(map_.data() + kDroppedOffset);
 }
 
 bool MmapRing::try_write(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t type,
@@ -294,6 +300,16 @@ void MmapRing::publish_durable_seq(std::uint64_t seq) {
 std::uint64_t MmapRing::durable_seq() const {
   // relaxed: see publish_durable_seq().
   return std::atomic_ref<std::uint64_t>(*durable_word()).load(std::memory_order_relaxed);
+}
+
+void MmapRing::publish_dropped_seq(std::uint64_t seq) {
+  // relaxed: read by the next open, after this process is gone or has closed; orders nothing now.
+  std::atomic_ref<std::uint64_t>(*dropped_word()).store(seq, std::memory_order_relaxed);
+}
+
+std::uint64_t MmapRing::dropped_seq() const {
+  // relaxed: see publish_dropped_seq().
+  return std::atomic_ref<std::uint64_t>(*dropped_word()).load(std::memory_order_relaxed);
 }
 
 absl::StatusOr<std::uint64_t> read_ring_durable_seq(const std::filesystem::path& path) {

@@ -93,7 +93,8 @@ int run_recover(const std::string& dir) {
   auto report = jr::recover_journal(dir, bar.progress());
   if (!report.ok()) {
     fmt::print(stderr, "recover: {}\n", jr::io::message(report.status()));
-    return absl::IsNotFound(report.status()) ? kExitFailure : kExitIo;
+    // A live writer (FailedPrecondition) is not an I/O error: nothing was tried.
+    return absl::IsNotFound(report.status()) || absl::IsFailedPrecondition(report.status()) ? kExitFailure : kExitIo;
   }
   fmt::print("{}: recovered: {} bytes of torn tail truncated, {} records drained from the ring, "
              "{} indexes rebuilt, {} losses recorded in the manifest; next seq {}\n",
@@ -125,6 +126,8 @@ int run_inspect(const std::string& dir) {
   if (s.first_seq) fmt::print("  time {} .. {}\n", jr::format_wall(s.first_wall_ns), jr::format_wall(s.last_wall_ns));
   fmt::print("  durable_seq {}\n", s.durable_seq ? std::to_string(*s.durable_seq) : std::string("unknown (no ring)"));
   fmt::print("  highest_seq {}\n", s.highest_seq ? std::to_string(*s.highest_seq) : std::string("unknown (no manifest)"));
+  fmt::print("  writer {}\n", s.writer ? fmt::format("process {} (holds the journal's lock: live)", *s.writer)
+                                        : std::string("none (not being written)"));
   for (const auto& [type, count] : s.types) {
     const char* name = type == jr::kTypeGap ? " (gap)" : "";
     fmt::print("  type {:#06x}{}: {} records\n", type, name, count);

@@ -4,10 +4,14 @@
 // plus "exit 0 only if no problems". Costs one read of every byte. Safe on a
 // journal another process is writing: files are read with pread (never
 // mapped, so a concurrent truncation cannot fault), the ring's durable_seq
-// is read the same way, and the last segment is "in progress", not damaged.
+// is read the same way, and the last segment is "in progress", not damaged:
+// a live writer holds DIR/lock (WriterLock), and the bytes after its last
+// whole record are being written.
 #pragma once
 
 #include <absl/status/statusor.h>
+
+#include <sys/types.h>
 
 #include <cstdint>
 #include <filesystem>
@@ -54,6 +58,7 @@ struct JournalSummary {
   std::optional<std::uint64_t> durable_seq;  // from DIR/ring, when there is one
   std::optional<std::uint64_t> highest_seq;  // highest seq ever issued, from DIR/manifest, when there is one
   std::uint64_t damaged_ranges = 0;          // byte ranges skipped (acknowledged or not)
+  std::optional<pid_t> writer;               // a process writes the journal now (holds DIR/lock); its pid or 0
   std::vector<std::string> problems;  // damage: verify fails
   std::vector<std::string> notes;     // worth knowing, not damage (crashed writer, stale index)
 

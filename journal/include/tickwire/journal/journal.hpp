@@ -23,6 +23,7 @@
 #include "tickwire/journal/history.hpp"
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/segment_format.hpp"
+#include "tickwire/journal/writer_lock.hpp"
 #include "tickwire/middleware/cache_padded.hpp"
 #include "tickwire/middleware/profiler.hpp"
 #include "tickwire/middleware/thread_pool.hpp"
@@ -86,8 +87,11 @@ class Journal {
   // loss), drains records a crashed process left in DIR/ring (skipping any
   // already in a segment, by seq), checks the history against DIR/manifest and
   // the ring's durable_seq (missing history: an error, see
-  // acknowledge_missing_history), then starts the flusher thread.
+  // acknowledge_missing_history), then starts the flusher thread. Holds
+  // DIR/lock until closed: a directory another process writes is refused.
   static absl::StatusOr<std::unique_ptr<Journal>> open(Options options);
+  // open: the same, under a writer lock the caller already holds on options.dir (`recover`).
+  static absl::StatusOr<std::unique_ptr<Journal>> open(Options options, WriterLock lock);
   ~Journal();  // closes if close() was not called (its error is then lost)
   Journal(const Journal&) = delete;
   Journal& operator=(const Journal&) = delete;
@@ -130,7 +134,7 @@ class Journal {
   const RecoveryReport& recovery() const { return recovery_; }
 
  private:
-  explicit Journal(Options options, MmapRing ring);
+  Journal(Options options, MmapRing ring, WriterLock lock);
   bool drop(std::uint64_t seq);
   bool write_pending_gap(std::uint64_t mono_ns);
   // wait_for_space: FullPolicy::kBlock on a full ring; true once an eighth of
@@ -139,6 +143,7 @@ class Journal {
   bool wait_for_space(std::size_t payload_bytes);
 
   Options options_;
+  WriterLock lock_;  // DIR/lock, held from open until this is destroyed
   MmapRing ring_;
   struct Producer {
     std::uint64_t last_seq = 0;  // highest seq appended or dropped

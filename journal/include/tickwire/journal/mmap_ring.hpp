@@ -6,7 +6,8 @@
 // cached view of the free space runs out.
 //
 // Layout: a 4096-byte header page (magic, capacity, the consumer position
-// `head` on its own cache line, the last durable seq), then `capacity` bytes
+// `head` on its own cache line, the last durable seq, the highest dropped
+// seq, each on its own line), then `capacity` bytes
 // of records. Each record starts with a 64-bit commit word
 // `lap << 32 | flags_and_length`, written last with release semantics
 // (Aeron's order: reserve, write, publish). `lap` is the record's position
@@ -94,11 +95,18 @@ class MmapRing {
   // The last durable seq, kept in the file for `tickwire inspect`.
   void publish_durable_seq(std::uint64_t seq);
   std::uint64_t durable_seq() const;
+  // The highest seq the producer dropped (0: none since the ring was made):
+  // kept in the file because a dropped seq was issued, and must never be
+  // issued again, even when the gap record for it could not be written
+  // (storage failing at close). Producer only; read by the next open.
+  void publish_dropped_seq(std::uint64_t seq);
+  std::uint64_t dropped_seq() const;
 
  private:
   MmapRing() = default;
   std::uint64_t* head_word() const;
   std::uint64_t* durable_word() const;
+  std::uint64_t* dropped_word() const;
   std::byte* data() const { return map_.data() + kRingHeaderSize; }
 
   io::File file_;
