@@ -76,7 +76,11 @@ absl::Status write_index(const std::filesystem::path& idx, std::uint32_t interva
                          std::span<const IndexEntry> entries) {
   std::filesystem::path tmp = idx;
   tmp += ".tmp";
-  auto file = io::open_file(tmp, O_WRONLY | O_CREAT | O_TRUNC);
+  // Ours by its exact name (`<segment>.idx.tmp`), left by a crash between create
+  // and rename: removed (unlink never follows a link), then made anew with
+  // O_EXCL, so nothing planted under that name is ever written through.
+  if (auto s = io::remove_file(tmp); !s.ok()) return s;
+  auto file = io::open_file(tmp, O_WRONLY | O_CREAT | O_EXCL);
   if (!file.ok()) return file.status();
   IndexHeader h = make_index_header(interval, segment_index);
   // Safety: IndexHeader is trivially copyable; viewed as its bytes.

@@ -15,7 +15,9 @@
 #include "tickwire/journal/io.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/journal/mmap_ring.hpp"
+#include "tickwire/journal/segment_index.hpp"
 #include "tickwire/journal/segment_writer.hpp"
+#include "tickwire/journal/recovery.hpp"
 
 namespace tickwire::journal {
 namespace {
@@ -165,6 +167,28 @@ TEST(Permissions, ARingThatIsASymlinkIsRefusedAndItsTargetUntouched) {
   ASSERT_FALSE(ring.ok());
   EXPECT_NE(std::string(io::message(ring.status())).find("symbolic link"), std::string::npos) << ring.status();
   EXPECT_EQ(contents(target), kSecret);
+}
+
+TEST(Permissions, ASymlinkPlantedAsAnIndexsTempFileIsRemovedNotWrittenThrough) {
+  ScratchDir scratch;
+  const auto dir = scratch.path() / "j";
+  {
+    auto j = Journal::open(small_options(dir));
+    ASSERT_TRUE(j.ok()) << j.status();
+    for (std::uint64_t s = 1; s <= 100; ++s) ASSERT_TRUE((*j)->append(s, s, 1, payload_for(5, s)));
+    ASSERT_TRUE((*j)->close().ok());
+  }
+  auto segs = list_segments(dir);
+  ASSERT_TRUE(segs.ok());
+  ASSERT_FALSE(segs->empty());
+  const auto segment = segs->front().path;
+  std::filesystem::path link = index_path(segment);
+  link += ".tmp";
+  const auto target = plant_secret(scratch.path(), link);
+  ASSERT_TRUE(rebuild_index(segment).ok());
+  EXPECT_EQ(contents(target), kSecret);
+  EXPECT_FALSE(std::filesystem::exists(std::filesystem::symlink_status(link)));
+  EXPECT_TRUE(std::filesystem::is_regular_file(std::filesystem::symlink_status(index_path(segment))));
 }
 
 }  // namespace
