@@ -45,6 +45,8 @@ class Flusher {
   void run_helper() { preparer_.run(); }
   // prepare_next: makes the next segment's spare now (Journal::open, before the threads start).
   absl::Status prepare_next() { return preparer_.prepare_now(next_segment_index_); }
+  // keep_manifest: see SegmentPreparer::keep_manifest; before the threads start.
+  void keep_manifest(Manifest manifest) { preparer_.keep_manifest(std::move(manifest)); }
   // stop_helper: makes run_helper() return; for when run() will never run.
   void stop_helper() { (void)preparer_.stop(); }
   // stop: asks run() to drain and finish; any thread.

@@ -102,6 +102,7 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options, WriterLo
     return highest.status();
   }
   j->recovery_ = std::move(recovered->report);
+  if (recovered->manifest) f.keep_manifest(*recovered->manifest);
 
   if (j->ring_.capacity() != j->options_.ring_bytes || j->ring_.legacy()) {
     // Everything is in a segment now: replace the ring with one of the configured size and format.

@@ -80,11 +80,12 @@ absl::Status SegmentPreparer::retire(RetiredSegment segment) {
   lock.unlock();
   absl::Status s = segment.finish();
   if (!s.ok()) return s;
+  absl::Status m = finished(segment.path(), segment.last_seq());
   lock.lock();
   // release: pairs with the acquire in durable_seq(); the segment is synced.
   durable_seq_.store(std::max(durable_seq_.load(std::memory_order_relaxed), segment.last_seq()),
                      std::memory_order_release);
-  return absl::OkStatus();
+  return m;
 }
 
 absl::Status SegmentPreparer::wait_retired() {
@@ -129,6 +130,7 @@ void SegmentPreparer::run() {
       lock.unlock();
       absl::Status s = r.finish();
       const std::uint64_t last = r.last_seq();
+      absl::Status m = s.ok() ? finished(r.path(), last) : absl::OkStatus();
       r = RetiredSegment();
       lock.lock();
       if (s.ok()) {
@@ -136,6 +138,7 @@ void SegmentPreparer::run() {
         durable_seq_.store(std::max(durable_seq_.load(std::memory_order_relaxed), last), std::memory_order_release);
       }
       record(std::move(s));
+      record(std::move(m));
       --retiring_;
       cv_.notify_all();
       continue;
@@ -161,6 +164,22 @@ absl::Status SegmentPreparer::stop() {
     spare_.reset();
   }
   return error_;
+}
+
+absl::Status SegmentPreparer::finished(const std::filesystem::path& segment, std::uint64_t last_seq) {
+  if (!manifest_) return absl::OkStatus();
+  const std::uint64_t index = parse_segment_index(segment.filename().string());
+  manifest_->highest_seq = std::max(manifest_->highest_seq, last_seq);
+  // The segment after it exists already (the roll made it before retiring this one).
+  manifest_->next_segment_index = std::max(manifest_->next_segment_index, index + 2);
+  absl::Status s = write_manifest(dir_, *manifest_);
+  if (s.code() == absl::StatusCode::kResourceExhausted) {
+    // A full disk: nothing is lost (the ring and the segments still say how far
+    // the run got; the segments' own writes meet the same full disk, and are
+    // counted and reported); the manifest trails further until the next segment retries.
+    return absl::OkStatus();
+  }
+  return s;  // anything else (EIO) fails the journal, as for the segment itself
 }
 
 absl::Status SegmentPreparer::error() const {

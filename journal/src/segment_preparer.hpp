@@ -18,6 +18,7 @@
 #include <mutex>
 #include <optional>
 
+#include "tickwire/journal/manifest.hpp"
 #include "tickwire/journal/segment_writer.hpp"
 
 namespace tickwire::journal {
@@ -51,9 +52,19 @@ class SegmentPreparer {
   absl::Status stop();
   // error: the helper's first error finishing a retired segment, OK if none; any thread.
   absl::Status error() const;
+  // keep_manifest: from now on, each finished retired segment raises the
+  // manifest's highest_seq and next_segment_index and rewrites DIR/manifest,
+  // so it trails the run by one segment, not by the whole run since open.
+  // Before run() starts.
+  void keep_manifest(Manifest manifest) { manifest_ = std::move(manifest); }
 
  private:
   void record(absl::Status s);  // mu_ held
+  // finished: a retired segment is synced: the manifest learns it. Whoever
+  // finishes retired segments calls it (the helper, or inline when it does
+  // not run: never both at once), without mu_.
+  // A full disk is counted and retried at the next segment; any other error is returned.
+  absl::Status finished(const std::filesystem::path& segment, std::uint64_t last_seq);
   static absl::Status discard(SpareSegment& spare);
 
   const std::filesystem::path dir_;
@@ -71,6 +82,7 @@ class SegmentPreparer {
   std::uint64_t wanted_index_ = 0;  // the spare the helper should make next (0: none)
   std::deque<RetiredSegment> retired_;
   std::atomic<std::uint64_t> durable_seq_{0};  // written under mu_; read by the flusher without it
+  std::optional<Manifest> manifest_;  // touched only by finished()
   absl::Status error_;        // sticky: a retired segment could not be finished
   absl::Status spare_error_;  // the last spare could not be made; take() reports it and retries
 };

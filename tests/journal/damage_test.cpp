@@ -275,6 +275,32 @@ TEST(Damage, DeletedSegmentsAreMissingHistoryThatOpenRefusesAndRecoverAcknowledg
   EXPECT_TRUE(after->clean()) << after->problems.front();
 }
 
+TEST(Damage, TheManifestFollowsTheRunSoLosingTheRingAndEverySegmentStillReusesNoSeq) {
+  ScratchDir dir;
+  write_journal(dir.path(), 1, 700, 16384);  // one open, many rolls, closed
+  const auto segs = list_segments(dir.path()).value();
+  ASSERT_GE(segs.size(), 3u);
+  auto before = read_manifest(dir.path());
+  ASSERT_TRUE(before.ok() && *before) << before.status();
+  // Written at open (highest 0) and again as each rolled-out segment was synced.
+  auto infos = read_segment_infos({segs[segs.size() - 2]});
+  ASSERT_TRUE(infos.front().header);
+  EXPECT_GE((*before)->highest_seq, infos.front().last_seq);
+  EXPECT_GE((*before)->next_segment_index, segs.back().index + 1);
+
+  std::filesystem::remove(dir.path() / "ring");
+  for (const auto& s : segs) {
+    std::filesystem::remove(s.path);
+    std::filesystem::remove(index_path(s.path));
+  }
+  auto refused = Journal::open(small_options(dir.path()));
+  ASSERT_FALSE(refused.ok()) << "the manifest alone still says seqs were issued";
+  EXPECT_TRUE(absl::IsFailedPrecondition(refused.status())) << refused.status();
+  auto report = recover_journal(dir.path());
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_GT(report->next_seq, infos.front().last_seq);
+}
+
 TEST(Damage, AMissingMiddleSegmentIsNamedByVerifyAndRefusedByOpen) {
   ScratchDir dir;
   write_journal(dir.path(), 1, 1000, 16384);

@@ -49,6 +49,7 @@ class RetiredSegment {
   // finish: syncs and closes; every record in the segment then survives a power cut.
   absl::Status finish();
   std::uint64_t last_seq() const { return last_seq_; }
+  const std::filesystem::path& path() const { return file_.path(); }
 
  private:
   friend class SegmentWriter;
