@@ -1,8 +1,9 @@
 // The journal manifest, `DIR/manifest`: what the segments alone cannot prove.
 // The highest sequence ever issued, which segment indexes should exist, and
 // every loss that was acknowledged (damage skipped inside a segment, history
-// found missing and accepted by `tickwire recover`). Journal::open and
-// `recover` write it (temp file, fsync, rename, directory fsync); `verify`,
+// found missing and accepted by `tickwire recover`). Journal::open, `recover`
+// and, while running, the flusher's helper after each rolled-out segment is
+// synced write it (temp file, fsync, rename, directory fsync); `verify`,
 // `replay` and open read it. A few hundred bytes of text, human-readable.
 #pragma once
 
