@@ -50,6 +50,7 @@ absl::StatusOr<std::unique_ptr<MetricsEndpoint>> MetricsEndpoint::start(const co
   auto server = HttpServer::start(options, [e = endpoint.get()](std::string_view target) { return e->answer(target); });
   if (!server.ok()) return server.status();
   endpoint->server_ = std::move(*server);
+  endpoint->http_.store(endpoint->server_.get(), std::memory_order_release);
   return endpoint;
 }
 
@@ -57,7 +58,7 @@ HttpResponse MetricsEndpoint::answer(std::string_view target) const {
   const std::string_view path = target.substr(0, target.find('?'));
   if (path == "/metrics") {
     MetricsSnapshot s = snapshot_of(sources_);
-    s.http = server_->figures();
+    if (const HttpServer* http = http_.load(std::memory_order_acquire)) s.http = http->figures();
     return {200, std::string(kPrometheusContentType), format_prometheus(s)};
   }
   if (path == "/healthz" || path == "/readyz") {

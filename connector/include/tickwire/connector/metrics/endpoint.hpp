@@ -6,6 +6,7 @@
 // the endpoint (destroy it) before destroying any of them.
 #pragma once
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <vector>
@@ -48,6 +49,11 @@ class MetricsEndpoint {
 
   config::MetricsConfig config_;
   MetricsSources sources_;
+  // http_: server_ as the HTTP thread sees it. The server thread may answer
+  // before start() has stored server_, so answer() reads this (released
+  // once server_ is set; null until then, and the request's figures leave
+  // the HTTP counters at zero).
+  std::atomic<const HttpServer*> http_{nullptr};
   std::unique_ptr<HttpServer> server_;  // last: stopped first
 };
 
