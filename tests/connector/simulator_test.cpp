@@ -19,6 +19,8 @@
 #include <map>
 #include <sstream>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
@@ -728,6 +730,22 @@ TEST(SimCli, HelpDocumentsEveryFlag) {
   auto bad = testing::run_command({"/bin/sh", "-c", std::string("'") + TICKWIRE_BINARY + "' sim --fault nope 2>&1"});
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.out.find("unknown fault 'nope'"), std::string::npos) << bad.out;
+}
+
+TEST(SimCli, ANonPositiveOrNonFiniteRateIsRejectedByName) {
+  // Rejected before the simulator starts: exit 2 and the flag named. "nan"
+  // and "inf" pass CLI11's own PositiveNumber check. (`timeout` only ends a
+  // simulator that wrongly started, which then fails with exit 124.)
+  const std::vector<std::pair<std::string, std::string>> bad = {
+      {"--rate", "0"},    {"--rate", "-5"},     {"--rate", "nan"}, {"--rate", "inf"},
+      {"--speed", "nan"}, {"--speed", "-1"},    {"--speed", "inf"}, {"--depth-interval-ms", "0"}};
+  for (const auto& [flag, value] : bad) {
+    auto r = testing::run_command(
+        {"/bin/sh", "-c", std::string("timeout 60 '") + TICKWIRE_BINARY + "' sim --port 0 " + flag + " " + value + " 2>&1"});
+    EXPECT_EQ(r.exit_code, 2) << flag << " " << value << ": " << r.out;
+    EXPECT_NE(r.out.find(flag), std::string::npos) << flag << " " << value << ": " << r.out;
+    EXPECT_EQ(r.out.find("listening"), std::string::npos) << flag << " " << value << ": " << r.out;
+  }
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include <cmath>
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -15,6 +16,26 @@
 #include "tickwire/connector/simulator.hpp"
 
 namespace tickwire::connector::commands {
+namespace {
+
+// finite_number: CLI11's PositiveNumber and NonNegativeNumber let "nan" and
+// "inf" through (neither compares <= 0); a rate or a speed must be a real,
+// finite number.
+CLI::Validator finite_number(bool allow_zero) {
+  return CLI::Validator(
+      [allow_zero](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v)) return fmt::format("expected a number, got '{}'", text);
+        if (!std::isfinite(v)) return fmt::format("expected a finite number, got '{}'", text);
+        if (allow_zero ? v < 0 : v <= 0) {
+          return fmt::format("expected a number {} 0, got '{}'", allow_zero ? ">=" : ">", text);
+        }
+        return {};
+      },
+      allow_zero ? "FINITE >= 0" : "FINITE > 0");
+}
+
+}  // namespace
 
 Command add_sim(CLI::App& app) {
   struct Options {
@@ -39,7 +60,7 @@ Command add_sim(CLI::App& app) {
   sub->add_option("--port", opts->sim.port, "Port to listen on (0: any free port)")->capture_default_str();
   sub->add_option("--symbols", opts->sim.symbols, "Symbols to simulate")->delimiter(',')->capture_default_str();
   sub->add_option("--rate", opts->sim.rate, "Mean market orders per second over all symbols")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(finite_number(false))->capture_default_str();
   sub->add_option("--seed", opts->sim.seed, "Random seed (same seed, same market and faults)")->capture_default_str();
   sub->add_option("--count", opts->sim.count, "Stop after this many messages published (0: never)");
   sub->add_option("--record", opts->sim.record_path, "Write the truth (every message, every fault) to this NDJSON file");
@@ -47,7 +68,7 @@ Command add_sim(CLI::App& app) {
   sub->add_option("--epoch-ms", opts->sim.epoch_ms,
                   "Unix ms of market time 0, for byte-identical runs (0: the clock at the first connection)");
   sub->add_option("--depth-interval-ms", opts->sim.depth_interval_ms, "Depth diff batching in market time")
-      ->check(CLI::PositiveNumber)->capture_default_str();
+      ->check(finite_number(false))->capture_default_str();
   sub->add_flag("--rest-live-book", opts->sim.rest_live_book,
                 "REST snapshots show the live book (lastUpdateId inside the next diff), not the last diff's");
   sub->add_option("--ping-interval-ms", opts->sim.ping_interval_ms, "Server ping interval (0: no pings)")
@@ -63,7 +84,7 @@ Command add_sim(CLI::App& app) {
                   "Send this NDJSON capture (one combined or raw message per line) instead of a generated market")
       ->check(CLI::ExistingFile);
   sub->add_option("--speed", opts->sim.replay_speed, "Replay speed: 1 = as recorded (E, else T), N = N times faster, 0 = as fast as the socket takes it")
-      ->check(CLI::NonNegativeNumber)->capture_default_str();
+      ->check(finite_number(true))->capture_default_str();
   sub->add_option("--fault", opts->fault_specs,
                   "Inject a fault, NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]: on each connection's AFTER-th data message\n"
                   "(or from it on with PROBABILITY per message), at most MAX_TIMES in all (default 1, 0 = no cap).\n"
