@@ -112,7 +112,8 @@ enum InstrumentKind {
 # consumer uses these to know where data may be missing.
 struct Status {
   enum Kind {
-    connected @0;      # a session is connected and subscribed
+    connected @0;      # a session is connected and subscribed; `count` = the feed's connections
+                       # since the connector started (1: a (re)start, books are synced anew)
     disconnected @1;   # a session was lost; data may be missing until `connected`
     gap @2;            # exchange sequence range [fromId, toId] was not received
     resync @3;         # a book was re-synchronized from a snapshot

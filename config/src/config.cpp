@@ -27,6 +27,7 @@ constexpr std::uint64_t kMinRingBytes = 64u << 10;
 constexpr std::uint64_t kMinSegmentBytes = 1u << 20;
 constexpr std::uint64_t kMaxJournalBytes = std::uint64_t{1} << 40;
 constexpr std::uint32_t kMinStatusIntervalMs = 50;
+constexpr std::uint32_t kMinBookSnapshotIntervalMs = 100;
 
 // Reads the optional table `key` of `root` with `read` when it is present.
 template <typename Read>
@@ -82,9 +83,18 @@ absl::Status read_journal(const TableView& t, JournalConfig& journal) {
 }
 
 absl::Status read_status(const TableView& t, StatusConfig& status) {
-  if (auto s = t.check_known({"interval_ms", "heartbeat_ms", "log_interval_ms"}); !s.ok()) return s;
+  if (auto s = t.check_known({"interval_ms", "heartbeat_ms", "log_interval_ms", "book_snapshot_interval_ms"});
+      !s.ok()) {
+    return s;
+  }
   if (auto s = t.read_uint32("interval_ms", status.interval_ms, kMinStatusIntervalMs); !s.ok()) return s;
   if (auto s = t.read_uint32("heartbeat_ms", status.heartbeat_ms, 0); !s.ok()) return s;
+  if (auto s = t.read_uint32("book_snapshot_interval_ms", status.book_snapshot_interval_ms, 0); !s.ok()) return s;
+  if (status.book_snapshot_interval_ms != 0 && status.book_snapshot_interval_ms < kMinBookSnapshotIntervalMs) {
+    return t.invalid("book_snapshot_interval_ms",
+                     fmt::format("expected 0 (off) or at least {} ms, got {}", kMinBookSnapshotIntervalMs,
+                                 status.book_snapshot_interval_ms));
+  }
   return t.read_uint32("log_interval_ms", status.log_interval_ms, 0);
 }
 

@@ -501,6 +501,7 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
       return;
     case book::SyncOutcome::kGap:
       counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      // Book statuses' details begin "book ": book::BookRebuilder (replay --books) relies on it.
       detail_ = fmt::format("book update ids missing: {}..{}; resyncing from a snapshot", r.from_id, r.to_id);
       TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
       emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, r.to_id - r.from_id + 1, detail_});
@@ -552,7 +553,9 @@ void FeedPipeline::on_connected() {
   counters_.connects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   TW_LOG_INFO(log(), "{}: connected to {}", feed_.name, feed_.url);
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
-  emit_status({StatusKind::kConnected, {}, 0, 0, 0, feed_.url});
+  // count: this feed's connections in this process (1 = the first since start), so a reader of the journal
+  // can tell a restart (count 1: books start over) from a reconnect.
+  emit_status({StatusKind::kConnected, {}, 0, 0, ++connections_, feed_.url});
   if (feed_.subscribe == "url") {
     // The streams are in the URL: the connection is the (re)subscription.
     const std::uint64_t connects = counters_.connects.load(std::memory_order_relaxed);  // relaxed: this thread writes it

@@ -157,6 +157,18 @@ void FeedPipeline::on_snapshot_body(middleware::SymbolId id, std::string body) {
   }
 }
 
+std::size_t FeedPipeline::snapshot_books() {
+  std::size_t written = 0;
+  for (SymbolState& st : states_) {
+    // A book being (re)synced or checked after a reconnect is not known to be
+    // right now; it gets its snapshot record when that settles.
+    if (!st.sync || st.fetching || st.verifying || st.sync->needs_snapshot()) continue;
+    journal_book(st);
+    ++written;
+  }
+  return written;
+}
+
 void FeedPipeline::journal_book(SymbolState& st) {
   // A resync is rare and the image is large: allocating here is fine.
   const std::vector<PriceLevel> bids = st.sync->book().levels(book::BookSide::kBid);

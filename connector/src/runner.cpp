@@ -368,6 +368,15 @@ class Connector {
       });
       if (!s.ok()) return s;
     }
+    if (cfg_.status.book_snapshot_interval_ms != 0) {
+      // Book snapshots are journaled too: on the feed thread, which owns the books.
+      auto s = every(std::chrono::milliseconds(cfg_.status.book_snapshot_interval_ms), "book-snapshot", [this] {
+        boost::asio::post(io_, [this] {
+          for (auto& p : pipelines_) p->snapshot_books();
+        });
+      });
+      if (!s.ok()) return s;
+    }
     return every(std::chrono::minutes(1), "clock-resync", [] { middleware::TscClock::global().resync(); });
   }
 

@@ -391,6 +391,25 @@ TEST(ConfigThreads, ReadsCoreListsAndAny) {
   EXPECT_EQ(config->status.heartbeat_ms, 0u);
 }
 
+TEST(ConfigStatus, BookSnapshotIntervalDefaultsToAMinuteAcceptsOffAndRejectsTooShortAtItsLine) {
+  auto defaults = load_string(std::string(kMinimal), "test.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->status.book_snapshot_interval_ms, 60'000u);
+  auto off = load_string(std::string(kMinimal) + "[status]\nbook_snapshot_interval_ms = 0\n", "test.toml");
+  ASSERT_TRUE(off.ok()) << off.status();
+  EXPECT_EQ(off->status.book_snapshot_interval_ms, 0u);
+  const std::string base(kMinimal);
+  const auto line = std::count(base.begin(), base.end(), '\n') + 2;
+  auto fast = load_string(base + "[status]\nbook_snapshot_interval_ms = 50\n", "test.toml");
+  ASSERT_FALSE(fast.ok());
+  EXPECT_EQ(std::string(fast.status().message()),
+            "test.toml:" + std::to_string(line) +
+                ": status.book_snapshot_interval_ms: expected 0 (off) or at least 100 ms, got 50");
+  auto negative = load_string(base + "[status]\nbook_snapshot_interval_ms = -1\n", "test.toml");
+  ASSERT_FALSE(negative.ok());
+  EXPECT_NE(negative.status().message().find("status.book_snapshot_interval_ms"), std::string_view::npos);
+}
+
 TEST(ConfigThreads, RejectsBadCoreListsWithLineAndKey) {
   const std::string base(kMinimal);
   const auto line = std::count(base.begin(), base.end(), '\n') + 2;

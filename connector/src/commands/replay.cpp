@@ -18,9 +18,11 @@
 #include <vector>
 
 #include "commands/commands.hpp"
+#include "tickwire/connector/book/book_rebuilder.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/journal/position.hpp"
 #include "tickwire/journal/reader.hpp"
+#include "tickwire/middleware/buffer_pool.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/nats_transport.hpp"
 #include "tickwire/middleware/shm_transport.hpp"
@@ -320,8 +322,8 @@ int publish_journal(journal::Reader& reader, const PublishOptions& opts) {
 // print_records: writes records from the reader's position up to `to`,
 // keeping only `symbol`'s Envelopes when it is set.
 int print_records(journal::Reader& reader, Format format, const std::optional<journal::Position>& to,
-                  const std::string& symbol) {
-  if (format == Format::kCsv) fmt::print("{}\n", kEnvelopeCsvHeader);
+                  const std::string& symbol, bool csv_header = true) {
+  if (format == Format::kCsv && csv_header) fmt::print("{}\n", kEnvelopeCsvHeader);
   int rc = kExitOk;
   for (;;) {
     auto next = reader.next();
@@ -348,6 +350,86 @@ int print_records(journal::Reader& reader, Format format, const std::optional<jo
   return report_damage(reader) ? kExitFailure : rc;
 }
 
+// first_seq_at: the seq of the record a reader seeked to `from` delivers
+// first (UINT64_MAX past the end). The books stop exactly there: wall stamps
+// are not strictly ordered record by record, so "before this time" is
+// decided once, by the same seek the records use.
+absl::StatusOr<std::uint64_t> first_seq_at(const std::string& dir, const journal::Position& from) {
+  auto reader = journal::Reader::open(dir);
+  if (!reader.ok()) return reader.status();
+  if (auto s = journal::seek(*reader, from); !s.ok()) return s;
+  auto next = reader->next();
+  if (!next.ok()) return next.status();
+  return next->has_value() ? (*next)->seq : UINT64_MAX;
+}
+
+// kBooksWindow*: how far before --from the book rebuild starts reading, at
+// first: three default book snapshot intervals, or a million records. It
+// widens fourfold while a book changed in the window without its snapshot.
+constexpr std::uint64_t kBooksWindowNs = 180'000'000'000;
+constexpr std::uint64_t kBooksWindowSeqs = 1'000'000;
+
+// print_books: `--books`: the book of every (feed, symbol) as of `from`
+// (book::BookRebuilder's rules), one BookSnapshot Envelope each in `format`,
+// stamped with the record that last changed the book. Returns the exit code
+// so far (failure if the records read were damaged or undecodable).
+int print_books(const std::string& dir, const journal::Position& from, Format format, const std::string& symbol) {
+  std::uint64_t window = from.kind == journal::Position::Kind::kTime ? kBooksWindowNs : kBooksWindowSeqs;
+  const auto end = first_seq_at(dir, from);
+  if (!end.ok()) {
+    fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(end.status()));
+    return kExitFailure;
+  }
+  int rc = kExitOk;
+  for (;;) {
+    auto scan = journal::Reader::open(dir);
+    if (!scan.ok()) {
+      fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(scan.status()));
+      return kExitIo;
+    }
+    const bool whole = from.value <= window;  // the window reaches the journal's start
+    if (!whole) {
+      if (auto s = journal::seek(*scan, journal::Position{from.kind, from.value - window}); !s.ok()) {
+        fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(s));
+        return kExitFailure;
+      }
+    }
+    book::BookRebuilder rebuilder;
+    std::vector<std::string> errors;
+    for (;;) {
+      auto next = scan->next();
+      if (!next.ok()) {
+        fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(next.status()));
+        return kExitFailure;
+      }
+      if (!next->has_value() || (*next)->seq >= *end) break;
+      if (auto s = rebuilder.apply(**next); !s.ok()) errors.emplace_back(middleware::status_text(s));
+    }
+    if (rebuilder.needs_earlier_start() && !whole) {
+      window = window > UINT64_MAX / 4 ? UINT64_MAX : window * 4;
+      continue;
+    }
+    for (const auto& e : errors) fmt::print(stderr, "tickwire replay: --books: {}\n", e);
+    for (const auto& p : scan->problems()) fmt::print(stderr, "tickwire replay: --books: damage: {}\n", p);
+    if (!errors.empty() || !scan->problems().empty()) rc = kExitFailure;
+    middleware::BufferPool pool;
+    EnvelopeEncoder encoder(pool);
+    if (!encoder.ok()) {
+      fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(encoder.status()));
+      return kExitFailure;
+    }
+    for (const auto& b : rebuilder.books()) {
+      if (!symbol.empty() && b.symbol != symbol) continue;
+      encoder.set_instrument(b.instrument, b.instrument_kind);
+      const auto bytes = encoder.encode_book_snapshot(Stamp{b.seq, b.mono_ns, b.wall_ns}, b.feed,
+                                                      BookSnapshotEvent{b.symbol, b.last_update_id, b.bids, b.asks});
+      journal::RecordView view{b.seq, b.mono_ns, b.wall_ns, kEnvelopeRecordType, bytes};
+      if (!write_record(view, format)) rc = kExitFailure;
+    }
+    return rc;
+  }
+}
+
 }  // namespace
 
 Command add_replay(CLI::App& app) {
@@ -357,6 +439,7 @@ Command add_replay(CLI::App& app) {
     std::string from;
     std::string to;
     std::string symbol;
+    bool books = false;
     PublishOptions publish;
   };
   auto opts = std::make_shared<Options>();
@@ -372,6 +455,9 @@ Command add_replay(CLI::App& app) {
                   "Start at this sequence number or UTC time (2026-11-22T14:28:00Z), found through the index");
   sub->add_option("--to", opts->to, "Stop after this sequence number or UTC time (inclusive)");
   sub->add_option("--symbol", opts->symbol, "Only Envelopes of this symbol (journal records are skipped)");
+  sub->add_flag("--books", opts->books,
+                "With --from: first the order book of every symbol as of --from (one book_snapshot each, rebuilt "
+                "from the nearest BookSnapshot record before it and the deltas since), then the records");
   sub->add_option("--publish", opts->publish.target,
                   "Republish every Envelope through a transport instead of printing: inproc (counted by an "
                   "in-process subscriber), shm:NAME (a shared-memory transport file /dev/shm/NAME, created) or "
@@ -406,8 +492,16 @@ Command add_replay(CLI::App& app) {
                 return kExitFailure;
               }
             }
+            if (opts->books && (!from || !opts->publish.target.empty())) {
+              fmt::print(stderr, "tickwire replay: --books needs --from (the books as of when) and no --publish\n");
+              return kExitUsage;
+            }
             if (!opts->publish.target.empty()) return publish_journal(*reader, opts->publish);
-            return print_records(*reader, opts->format, to, opts->symbol);
+            if (!opts->books) return print_records(*reader, opts->format, to, opts->symbol);
+            if (opts->format == Format::kCsv) fmt::print("{}\n", kEnvelopeCsvHeader);
+            const int books_rc = print_books(opts->dir, *from, opts->format, opts->symbol);
+            const int records_rc = print_records(*reader, opts->format, to, opts->symbol, false);
+            return books_rc != kExitOk ? books_rc : records_rc;
           }};
 }
 

@@ -83,6 +83,10 @@ struct JournalConfig {
 struct StatusConfig {
   std::uint32_t interval_ms = 1000;   // status line period on a terminal, >= 50
   std::uint32_t heartbeat_ms = 1000;  // Status heartbeat record per feed; 0 = none
+  // A BookSnapshot record of every synced book this often (journaled and
+  // published), so a late reader rebuilds books from the nearest one
+  // (`replay --from T --books`); 0 = only after each (re)sync. 0 or >= 100.
+  std::uint32_t book_snapshot_interval_ms = 60'000;
   // Without a terminal on stderr there is no status line; instead one
   // structured "status" log line every log_interval_ms (0 = none).
   std::uint32_t log_interval_ms = 60'000;

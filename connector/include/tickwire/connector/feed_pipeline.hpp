@@ -150,6 +150,10 @@ class FeedPipeline final : public SessionHandler {
   // heartbeat: journals and publishes a Status heartbeat carrying this feed's
   // market-event count; call on the feed thread.
   void heartbeat();
+  // snapshot_books: journals and publishes a BookSnapshot of every synced
+  // book (one not waiting for or checking a snapshot); call on the feed
+  // thread. Returns how many it wrote.
+  std::size_t snapshot_books();
 
   // set_limit: once counters.messages reaches `max_messages` (0 = no limit;
   // shared by all pipelines on the feed thread) further frames are ignored,
@@ -274,6 +278,7 @@ class FeedPipeline final : public SessionHandler {
   std::uint64_t limit_ = 0;
   std::function<void()> on_limit_;
   std::uint64_t events_ = 0;  // market events of this feed
+  std::uint64_t connections_ = 0;  // this feed's connections since start (the connected Status's count)
   bool finish_requested_ = false;  // finish_rollover() asked for the current rollover
 
   PipelineIo io_;
