@@ -207,9 +207,11 @@ TEST(NatsTransport, AHandlerMayUnsubscribeItself) {
   Collector barrier;
   std::atomic<int> calls{0};
   std::atomic<SubscriptionId> self{0};
+  std::atomic<bool> unsubscribed{false};
   auto id = (*t)->subscribe("x.y", [&](const Message&) {
     calls.fetch_add(1, std::memory_order_relaxed);
     (*t)->unsubscribe(self.load(std::memory_order_relaxed));
+    unsubscribed.store(true, std::memory_order_release);  // after unsubscribe returned, not when the call began
   });
   ASSERT_TRUE(id.ok());
   self.store(*id, std::memory_order_relaxed);
@@ -218,7 +220,7 @@ TEST(NatsTransport, AHandlerMayUnsubscribeItself) {
   ASSERT_TRUE((*t)->flush().ok());
   for (int i = 0; i < 5; ++i) (*t)->publish("x.y", bytes("m"));
   ASSERT_TRUE(barrier.wait_for(5));
-  ASSERT_TRUE(wait_until([&] { return calls.load(std::memory_order_relaxed) >= 1; }));
+  ASSERT_TRUE(wait_until([&] { return unsubscribed.load(std::memory_order_acquire); }));
   EXPECT_EQ((*t)->stats(*id).received, 0u);  // gone from the transport
   EXPECT_EQ(calls.load(std::memory_order_relaxed), 1);
 }
