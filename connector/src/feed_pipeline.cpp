@@ -547,6 +547,10 @@ void FeedPipeline::emit_symbol_status(SymbolState& state, const StatusEvent& sta
 
 void FeedPipeline::heartbeat() { emit_status({StatusKind::kHeartbeat, {}, 0, 0, events_, {}}); }
 
+void FeedPipeline::on_publish_loss(std::uint64_t count, std::string_view detail) {
+  emit_status({StatusKind::kDropped, {}, 0, 0, count, detail});
+}
+
 // --- session events ----------------------------------------------------------
 
 void FeedPipeline::on_connected() {

@@ -210,6 +210,7 @@ class Connector {
     // Timers and snapshot requests end on the feed thread, which owns them;
     // a snapshot request still in flight gets kRestShutdownGrace to finish.
     boost::asio::post(io_, [this] {
+      check_publish();  // losses since the last check are journaled too
       for (auto& p : pipelines_) p->stop();
       for (auto& r : rests_) r->shutdown(kRestShutdownGrace);
     });
@@ -218,7 +219,19 @@ class Connector {
     if (journal_) journal_->stop_waiting();
     threads_.join();
     for (auto& e : sims_) e.sim->stop();
-    if (publish_) publish_->close();
+    if (publish_) {
+      publish_->close();
+      // What the NATS publisher threads lost while draining at close can no
+      // longer be journaled (the feed thread is gone): it is logged.
+      const auto stats = publish_->target_stats();
+      for (std::size_t i = 0; i < stats.size() && i < publish_lost_.size(); ++i) {
+        const std::uint64_t lost = stats[i].failed + stats[i].dropped;
+        if (lost > publish_lost_[i]) {
+          TW_LOG_WARN(log(), "publish {}: {} more records not published while closing", stats[i].spec,
+                      lost - publish_lost_[i]);
+        }
+      }
+    }
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
     if (journal_ && status_.on_terminal()) {
       status_.print(counters_, *journal_, publish_report());
@@ -368,6 +381,13 @@ class Connector {
       });
       if (!s.ok()) return s;
     }
+    if (publish_ && !pipelines_.empty()) {
+      // Records a publish target did not take become a Status record, once a second at most.
+      auto s = every(std::chrono::seconds(1), "publish-check", [this] {
+        boost::asio::post(io_, [this] { check_publish(); });
+      });
+      if (!s.ok()) return s;
+    }
     if (cfg_.status.book_snapshot_interval_ms != 0) {
       // Book snapshots are journaled too: on the feed thread, which owns the books.
       auto s = every(std::chrono::milliseconds(cfg_.status.book_snapshot_interval_ms), "book-snapshot", [this] {
@@ -405,6 +425,26 @@ class Connector {
   }
   std::string publish_report() const { return publish_ ? publish_->report() : std::string(); }
 
+  // check_publish: for each target that failed or dropped records since the
+  // last check, one warning and one feed-wide Status `dropped` (on the first
+  // feed) counting them. Feed thread (the journal's producer).
+  void check_publish() {
+    if (!publish_ || pipelines_.empty()) return;
+    const auto stats = publish_->target_stats();
+    publish_lost_.resize(stats.size(), 0);
+    for (std::size_t i = 0; i < stats.size(); ++i) {
+      const PublishTargetStats& s = stats[i];
+      const std::uint64_t lost = s.failed + s.dropped;
+      if (lost <= publish_lost_[i]) continue;
+      const std::string detail =
+          fmt::format("publish {}: {} records not published ({} failed, {} dropped since start){}{}", s.spec,
+                      lost - publish_lost_[i], s.failed, s.dropped, s.error.empty() ? "" : ": ", s.error);
+      TW_LOG_WARN(log(), "{}; every record is journaled", detail);
+      pipelines_.front()->on_publish_loss(lost - publish_lost_[i], detail);
+      publish_lost_[i] = lost;
+    }
+  }
+
   middleware::CpuSet cores(const std::vector<int>& list) const {
     return list.empty() ? middleware::CpuSet::any() : middleware::CpuSet::of(list);
   }
@@ -441,6 +481,7 @@ class Connector {
   std::vector<config::FeedConfig> feeds_;
   std::vector<EmbeddedSimulator> sims_;
   std::unique_ptr<PublishTargets> publish_;
+  std::vector<std::uint64_t> publish_lost_;  // per target: failed + dropped already reported (feed thread)
   boost::asio::io_context io_{1};
   PipelineCounters counters_;
   std::vector<std::unique_ptr<FeedPipeline>> pipelines_;

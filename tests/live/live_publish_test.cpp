@@ -205,6 +205,25 @@ TEST(LivePublish, AWrongNatsPasswordIsAClearErrorAndTheConnectorKeepsJournaling)
   EXPECT_NE(log.find("publish " + nats.url() + ": nats " + nats.url() + ": connect"), std::string::npos) << log;
   EXPECT_NE(log.find("Authorization Violation"), std::string::npos) << log;
   EXPECT_GE(journal_sequences(dir / "data").size(), 500u);
+  // The records NATS never got are counted in the journal as Status `dropped`
+  // records naming the target. The target is down, so every record is refused
+  // on the feed thread as it is published: each such Status counts exactly
+  // the records stamped since the previous one.
+  auto r = testing::run_command({TICKWIRE_BINARY, "replay", (dir / "data").string(), "--format", "jsonl"});
+  ASSERT_EQ(r.exit_code, 0);
+  const std::regex dropped("^\\{\"seq\":([0-9]+),.*\"status\":\"dropped\",\"from_id\":0,\"to_id\":0,\"count\":([0-9]+),"
+                           "\"detail\":\"publish " + nats.url() + ": ");
+  std::uint64_t reports = 0, counted = 0, last = 0;
+  for (const auto& line : testing::lines_of(r.out)) {
+    std::smatch m;
+    if (!std::regex_search(line, m, dropped)) continue;
+    ++reports;
+    counted += std::stoull(m[2]);
+    last = std::stoull(m[1]);
+    EXPECT_EQ(counted, last - 1) << line;  // records 1 .. seq-1 were all refused before this report
+  }
+  EXPECT_GE(reports, 1u) << r.out.substr(0, 2000);
+  EXPECT_NE(log.find("records not published"), std::string::npos) << log;
 }
 
 }  // namespace

@@ -154,6 +154,10 @@ class FeedPipeline final : public SessionHandler {
   // book (one not waiting for or checking a snapshot); call on the feed
   // thread. Returns how many it wrote.
   std::size_t snapshot_books();
+  // on_publish_loss: journals (and publishes) a feed-wide Status `dropped`:
+  // `count` records a publish target did not take, `detail` says which and
+  // why. The journal has every one of them. Feed thread.
+  void on_publish_loss(std::uint64_t count, std::string_view detail);
 
   // set_limit: once counters.messages reaches `max_messages` (0 = no limit;
   // shared by all pipelines on the feed thread) further frames are ignored,
