@@ -39,6 +39,7 @@ const std::vector<std::string> kSymbols = {"BTCUSDT", "ETHUSDT"};
 struct Received {
   std::string subject;
   std::string payload;
+  std::uint64_t sequence = 0;  // the transport's (shm: Message::sequence)
 };
 
 // NodeSubscriber: tests/peers/nats_sub.mjs; ready once it printed {"ready":true}.
@@ -246,7 +247,7 @@ TEST_F(ReplayPublish, RepublishesIntoASharedMemoryTransportThatAReaderReplaysFro
       [&](const middleware::Message& m) {
         std::lock_guard lock(mu);
         got.push_back({std::string(m.subject),
-                       std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size())});
+                       std::string(reinterpret_cast<const char*>(m.payload.data()), m.payload.size()), m.sequence});
         cv.notify_all();
       },
       middleware::StartAt::kOldest);
@@ -257,6 +258,8 @@ TEST_F(ReplayPublish, RepublishesIntoASharedMemoryTransportThatAReaderReplaysFro
   }
   (*reader)->unsubscribe(*id);
   check_envelopes(got);
+  // One sequence: the transport's is the Envelope's (the journal starts at kFirstSeq), not a count from 1.
+  for (std::size_t i = 0; i < got.size(); ++i) EXPECT_EQ(got[i].sequence, kFirstSeq + i) << got[i].subject;
 }
 
 TEST_F(ReplayPublish, RejectsABadTargetOrSpeedAndReportsAnUnreachableServer) {

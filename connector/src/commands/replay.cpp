@@ -2,7 +2,8 @@
 // or as a Cap'n Proto message stream, or republished through a transport
 // (`--publish inproc|shm:NAME|nats://HOST:PORT`) at the recorded pace scaled
 // by `--speed`, or as fast as the transport takes them (`--speed max`). The
-// Envelopes go out byte for byte, so they keep their original sequences.
+// Envelopes go out byte for byte and with their journal sequence as the
+// transport's (publish_at), so they keep their original sequences everywhere.
 #include <capnp/serialize.h>
 #include <fmt/format.h>
 #include <kj/exception.h>
@@ -182,12 +183,20 @@ struct PublishTarget {
 };
 
 // drain: waits (at most 10 s) until the in-process subscriber has seen or
-// lost every message, and returns its counters.
-middleware::SubscriberStats drain(const PublishTarget& t, std::uint64_t published) {
+// been told of every sequence up to `last_seq` (the last one published), and
+// returns its counters. The subscriber joined before the first publish, so
+// it counts the sequences below the journal's first, `first_seq`, as lost:
+// those are taken off `dropped`, which keeps what it was told it missed
+// after the first record (sequences the journal itself lacks included).
+middleware::SubscriberStats drain(const PublishTarget& t, std::uint64_t first_seq, std::uint64_t last_seq) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
   for (;;) {
-    const middleware::SubscriberStats s = t.transport->stats(*t.subscriber);
-    if (s.received + s.dropped >= published || std::chrono::steady_clock::now() > deadline) return s;
+    middleware::SubscriberStats s = t.transport->stats(*t.subscriber);
+    if (s.received + s.dropped >= last_seq || std::chrono::steady_clock::now() > deadline) {
+      const std::uint64_t before = first_seq == 0 ? 0 : first_seq - 1;
+      s.dropped = s.dropped > before ? s.dropped - before : 0;
+      return s;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(1));
   }
 }
@@ -207,6 +216,7 @@ absl::StatusOr<PublishTarget> open_target(const std::string& target, const std::
     middleware::NatsOptions o;
     o.url = target;
     o.name = "tickwire-replay";
+    o.sequence_header = true;  // as `tickwire run` publishes: subscribers see the journal's sequence
     o.jetstream = !stream.empty();
     if (o.jetstream) {
       o.stream = stream;
@@ -240,7 +250,8 @@ bool report_damage(const journal::Reader& reader) {
 }
 
 struct PublishCounts {
-  std::uint64_t published = 0, skipped = 0, undecodable = 0;
+  std::uint64_t published = 0, refused = 0, skipped = 0, undecodable = 0;
+  std::uint64_t first_seq = 0, last_seq = 0;  // of the records published (0: none)
 };
 
 // publish_records: every Envelope record of the journal through `target`.
@@ -264,8 +275,15 @@ absl::StatusOr<PublishCounts> publish_records(journal::Reader& reader, PublishTa
       continue;
     }
     pacer.wait(r.mono_ns);
-    target.transport->publish(subject, r.payload);
-    ++counts.published;
+    // With the record's own sequence: a subscriber sees the journal's numbers,
+    // and a range the journal lost is a gap it is told of.
+    if (target.transport->publish_at(r.seq, subject, r.payload)) {
+      ++counts.published;
+      if (counts.first_seq == 0) counts.first_seq = r.seq;
+      counts.last_seq = r.seq;
+    } else {
+      ++counts.refused;
+    }
   }
 }
 
@@ -294,7 +312,9 @@ int publish_journal(journal::Reader& reader, const PublishOptions& opts) {
     fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(counts.status()));
     return kExitFailure;
   }
-  std::uint64_t failures = 0;
+  // NATS counts its own refusals in publish_failures(); the rings' refusals
+  // (a record larger than the ring takes) are counted here.
+  std::uint64_t failures = target->nats != nullptr ? 0 : counts->refused;
   if (target->nats != nullptr) {
     if (auto s = target->nats->flush(); !s.ok()) {
       fmt::print(stderr, "tickwire replay: {}\n", middleware::status_text(s));
@@ -307,7 +327,7 @@ int publish_journal(journal::Reader& reader, const PublishOptions& opts) {
   }
   std::string received;
   if (target->subscriber) {
-    const middleware::SubscriberStats s = drain(*target, counts->published);
+    const middleware::SubscriberStats s = drain(*target, counts->first_seq, counts->last_seq);
     received = fmt::format(",\"received\":{},\"dropped\":{}", s.received, s.dropped);
   }
   fmt::print("{{\"target\":\"{}\",\"published\":{},\"failures\":{},\"skipped\":{},\"undecodable\":{},"
