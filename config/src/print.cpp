@@ -58,6 +58,38 @@ toml::table feed_table(const FeedConfig& f) {
   return t;
 }
 
+// secret: what `config print` shows of a password or token: never the value.
+std::string secret(const std::string& value) { return value.empty() ? std::string() : std::string(kRedacted); }
+
+toml::table publish_table(const PublishConfig& p) {
+  toml::array to;
+  for (const auto& target : p.to) to.push_back(target.spec);
+  toml::table shm;
+  shm.insert("ring_bytes", u64(p.shm.ring_bytes));
+  shm.insert("mode", fmt::format("{:04o}", p.shm.mode));
+  shm.insert("group", p.shm.group);
+  const NatsPublishConfig& n = p.nats;
+  toml::table nats;
+  nats.insert("jetstream", n.jetstream);
+  nats.insert("stream", n.stream);
+  nats.insert("max_age_s", u64(n.max_age_s));
+  nats.insert("max_bytes", u64(n.max_bytes));
+  nats.insert("max_msgs", u64(n.max_msgs));
+  nats.insert("file_storage", n.file_storage);
+  nats.insert("user", n.user);
+  nats.insert("password", secret(n.password));
+  nats.insert("token", secret(n.token));
+  nats.insert("credentials_file", n.credentials_file);
+  nats.insert("tls_ca", n.tls_ca);
+  nats.insert("reconnect_buffer_bytes", u64(n.reconnect_buffer_bytes));
+  nats.insert("queue_bytes", u64(n.queue_bytes));
+  toml::table t;
+  t.insert("to", std::move(to));
+  t.insert("shm", std::move(shm));
+  t.insert("nats", std::move(nats));
+  return t;
+}
+
 }  // namespace
 
 std::string to_toml(const Config& config) {
@@ -117,6 +149,7 @@ std::string to_toml(const Config& config) {
   threads.insert("affinity_required", th.affinity_required);
   threads.insert("realtime_priority", std::int64_t{th.realtime_priority});
   root.insert("threads", std::move(threads));
+  root.insert("publish", publish_table(config.publish));
 
   std::ostringstream out;
   out << fmt::format("# effective configuration of {} (defaults and TICKWIRE_* variables applied)\n",

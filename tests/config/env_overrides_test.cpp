@@ -158,5 +158,28 @@ TEST_F(EnvOverrides, ConfigPrintOutputReadsBackToTheSameConfiguration) {
   EXPECT_THAT(printed, HasSubstr("max_connects_per_5min = 300"));  // defaults are printed too
 }
 
+TEST_F(EnvOverrides, ConfigPrintShowsPublishTargetsButNeverASecret) {
+  auto config = load_string(
+      "env = \"dev\"\n[[feeds]]\nname = \"b\"\nexchange = \"binance\"\nurl = \"sim://\"\nsymbols = [\"BTCUSDT\"]\n"
+      "[publish]\nto = [\"shm:tw-print\", \"nats://127.0.0.1:4222\"]\n[publish.shm]\nring_bytes = \"1MiB\"\n"
+      "mode = \"0660\"\n[publish.nats]\njetstream = true\nstream = \"MD\"\nuser = \"tw\"\npassword = \"hunter2\"\n",
+      "pub.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  const std::string printed = to_toml(*config);
+  EXPECT_THAT(printed, HasSubstr("to = [ 'shm:tw-print', 'nats://127.0.0.1:4222' ]")) << printed;
+  EXPECT_THAT(printed, HasSubstr("ring_bytes = 1048576")) << printed;
+  EXPECT_THAT(printed, HasSubstr("mode = '0660'")) << printed;
+  EXPECT_THAT(printed, HasSubstr("stream = 'MD'")) << printed;
+  EXPECT_THAT(printed, HasSubstr("user = 'tw'")) << printed;
+  EXPECT_THAT(printed, HasSubstr("password = '<redacted>'")) << printed;
+  EXPECT_EQ(printed.find("hunter2"), std::string::npos) << printed;
+  auto again = load_string(printed, "printed.toml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << printed;
+  ASSERT_EQ(again->publish.to.size(), 2u);
+  EXPECT_EQ(again->publish.to[1].spec, "nats://127.0.0.1:4222");
+  EXPECT_EQ(again->publish.shm.mode, 0660u);
+  EXPECT_TRUE(again->publish.nats.jetstream);
+}
+
 }  // namespace
 }  // namespace tickwire::config

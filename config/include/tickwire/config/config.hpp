@@ -168,6 +168,9 @@ struct Config {
   std::string source;                   // the file name (or "<string>") the config came from
 };
 
+// kRedacted: what to_toml prints for a set password or token.
+inline constexpr std::string_view kRedacted = "<redacted>";
+
 // load_file: reads and validates a TOML file. Bad content is InvalidArgument,
 // "<file>:<line>: <key path>: expected ..., got ..." (a syntax error adds the
 // column); an unreadable file is NotFound, PermissionDenied or Unknown,
@@ -201,7 +204,9 @@ absl::StatusOr<Config> load_file(const std::filesystem::path& path,
                                  const std::vector<EnvOverride>& overrides);
 
 // to_toml: the effective configuration, every key with its value (defaults
-// included), as a TOML document that load_string() reads back to the same Config.
+// included), as a TOML document that load_string() reads back to the same
+// Config, except that a set publish.nats password or token prints as
+// kRedacted (a printed configuration is shared; its secrets are not).
 std::string to_toml(const Config& config);
 
 // load_string: as load_file, with `source_name` standing in for the file name
