@@ -138,7 +138,8 @@ class Simulator {
   // (what a client that applied every diff holds); limit 0 = every level.
   // Thread-safe; also exact after `count` stopped the market. While
   // replaying: the book the replayed depth diffs and snapshot lines built so
-  // far (what GET /api/v3/depth serves), NotFound for a symbol without depth.
+  // far (what GET /api/v3/depth serves), NotFound for a symbol without depth,
+  // Unavailable (saying why) while its book is not known (REST answers 503).
   absl::StatusOr<SimBook> book(const std::string& symbol, std::size_t limit = 0) const;
   // live_book: `symbol`'s book including changes not yet in a diff.
   absl::StatusOr<SimBook> live_book(const std::string& symbol, std::size_t limit = 0) const;
