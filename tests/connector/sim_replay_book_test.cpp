@@ -16,6 +16,7 @@
 #include <thread>
 
 #include <fmt/format.h>
+#include <simdjson.h>
 
 #include "support/temp_dir.hpp"
 #include "tickwire/connector/feed_pipeline.hpp"
@@ -26,6 +27,7 @@
 #include "tickwire/connector/ws_url.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
+#include "tickwire/middleware/decimal.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/pool_allocator.hpp"
 #include "tickwire/middleware/profiler.hpp"
@@ -259,6 +261,75 @@ TEST(SimReplayBook, ConnectorSyncsWhenASnapshotLineFollowsNewerDiffs) {
   std::size_t count = 20'000;
   auto market = write_capture(capture, count, 3'000, 5'000);
   sync_on_replay(capture, count, dir, [&](std::size_t i) { return market->published_book(i); });
+}
+
+// side_units: a REST `[["price","qty"],..]` array into `side` (price -> qty in 10^-8).
+void side_units(simdjson::dom::array levels, std::map<std::int64_t, std::int64_t>& side) {
+  for (simdjson::dom::element level : levels) {
+    Decimal price, qty;
+    ASSERT_EQ(middleware::parse_decimal(std::string_view(level.at(0)), price), middleware::DecimalError::kOk);
+    ASSERT_EQ(middleware::parse_decimal(std::string_view(level.at(1)), qty), middleware::DecimalError::kOk);
+    if (units(qty) == 0) {
+      side.erase(units(price));
+    } else {
+      side[units(price)] = units(qty);
+    }
+  }
+}
+
+TEST(SimReplayBook, ConnectorSyncsOnARealCryptofeedCaptureWhoseRestAnswerFollowsANewerDiff) {
+  // Real NKNUSDT messages (cryptofeed, 2021), written as cryptofeed's raw
+  // data collection writes them (`<ts>: {..}`, the REST answer as
+  // `<url> -> <ts>: {..}`), the REST answer after the second depth diff,
+  // which is newer than it. The book must be the snapshot with every diff
+  // after it (the documented procedure: 1 discarded, 149 applied).
+  const std::filesystem::path fixtures = TICKWIRE_FIXTURES_DIR;
+  if (!std::filesystem::exists(fixtures / "binance" / "combined_stream.cryptofeed2021.json")) {
+    GTEST_SKIP() << "no exchange fixtures at " << fixtures;
+  }
+  std::ifstream rest(fixtures / "binance" / "depth_snapshot_rest.cryptofeed2021.json");
+  std::string snapshot;
+  ASSERT_TRUE(std::getline(rest, snapshot));
+  testing::TempDir dir("tickwire-replay-book");
+  const auto capture = dir.path() / "capture.ndjson";
+  std::ofstream out(capture);
+  simdjson::dom::parser parser;
+  std::map<std::int64_t, std::int64_t> bids, asks;
+  simdjson::dom::element snap = parser.parse(snapshot);
+  const std::uint64_t snapshot_id = snap["lastUpdateId"].get_uint64();
+  side_units(snap["bids"], bids);
+  side_units(snap["asks"], asks);
+  std::uint64_t book_id = snapshot_id;
+  std::size_t count = 0, diffs = 0, applied = 0;
+  std::uint64_t ms = 0;
+  std::ifstream in(fixtures / "binance" / "combined_stream.cryptofeed2021.json");
+  for (std::string line; std::getline(in, line);) {
+    simdjson::dom::element doc = parser.parse(line);
+    const std::string_view stream = doc["stream"].get_string();
+    if (std::uint64_t e = 0; doc["data"]["E"].get_uint64().get(e) == simdjson::SUCCESS) ms = e;
+    out << fmt::format("{}.{:03}: ", ms / 1000, ms % 1000) << line << "\n";
+    if (stream != "nknusdt@depth@100ms" && stream != "nknusdt@bookTicker") continue;
+    ++count;
+    if (stream == "nknusdt@bookTicker") continue;
+    if (++diffs == 2) {
+      out << fmt::format("https://api.binance.com/api/v3/depth?symbol=NKNUSDT&limit=1000 -> {}.{:03}: ", ms / 1000,
+                         ms % 1000)
+          << snapshot << "\n";
+    }
+    const std::uint64_t u = doc["data"]["u"].get_uint64();
+    if (u <= snapshot_id) continue;
+    side_units(doc["data"]["b"], bids);
+    side_units(doc["data"]["a"], asks);
+    book_id = u;
+    ++applied;
+  }
+  out.close();
+  ASSERT_EQ(applied, 149u);
+  SimBook want;
+  want.last_update_id = book_id;
+  for (auto p = bids.rbegin(); p != bids.rend(); ++p) want.bids.push_back({p->first, p->second});
+  for (const auto& [price, qty] : asks) want.asks.push_back({price, qty});
+  sync_on_replay(capture, count, dir, [&](std::size_t) { return want; }, {"NKNUSDT"}, {"bookTicker", "depth@100ms"});
 }
 
 }  // namespace
