@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -670,6 +671,39 @@ TEST_F(SimulatorTest, ReplayAnswers503UntilASnapshotLineThenServesItWithTheNewer
                                   "next snapshot line"),
             std::string::npos)
       << after_gap.body();
+}
+
+TEST_F(SimulatorTest, AtTheEndOfAReplayEveryClientIsClosedAndDrainedIsToldOnceTheyAnswered) {
+  const auto capture = dir_ / "capture.ndjson";
+  {
+    std::ofstream out(capture);
+    for (int t = 1; t <= 3; ++t) {
+      out << fmt::format(R"({{"stream":"btcusdt@trade","data":{{"e":"trade","E":1,"s":"BTCUSDT","t":{},"p":"1.0","q":"1.0","T":1,"m":true,"M":true}}}})",
+                         t)
+          << "\n";
+    }
+  }
+  std::atomic<int> drained{0};
+  SimulatorOptions o = options(0);
+  o.replay_path = capture.string();
+  o.replay_speed = 0;
+  o.on_replay_drained = [&drained] {
+    drained.fetch_add(1, std::memory_order_release);  // release: pairs with the acquire loads below
+    drained.notify_all();
+  };
+  const auto port = start(o);
+  Client c(port);
+  ASSERT_FALSE(c.connect("/stream?streams=btcusdt@trade"));
+  EXPECT_EQ(c.read_until_end().size(), 3u);  // every message, then the close (which Beast answers)
+  EXPECT_EQ(c.reason().code, websocket::close_code::normal);
+  while (drained.load(std::memory_order_acquire) == 0) drained.wait(0, std::memory_order_acquire);
+  // A client that connects after the end is closed at once; told only once.
+  Client late(port);
+  ASSERT_FALSE(late.connect("/stream?streams=btcusdt@trade"));
+  EXPECT_TRUE(late.read_until_end().empty());
+  EXPECT_EQ(late.reason().code, websocket::close_code::normal);
+  sim_->stop();
+  EXPECT_EQ(drained.load(std::memory_order_acquire), 1);
 }
 
 TEST_F(SimulatorTest, BeastsPongsNeverSplitABatchOfFrames) {

@@ -206,6 +206,8 @@ struct Simulator::Impl {
   std::atomic<std::uint64_t> injected{0};
   bool generating = false;
   bool stopped = false;
+  bool replay_ended = false;   // play() sent the last message
+  bool drained_told = false;   // on_replay_drained ran
 
   explicit Impl(SimulatorOptions o)
       : options(std::move(o)),
@@ -239,6 +241,12 @@ struct Simulator::Impl {
   void replay_diff(const SimDepthChange& diff);
   // continue_book: `diff` onto `book` if the book is consistent (the rules of replay_diff).
   static void continue_book(ReplayBook& book, const SimDepthChange& diff);
+  // end_replay: the replay sent its last message; with on_replay_drained,
+  // every connection is closed after its data.
+  void end_replay();
+  // check_drained: runs on_replay_drained once the replay ended and no
+  // connection is left.
+  void check_drained();
   // replay_book: a symbol's replay book, best first, up to `limit` levels
   // (0 = all); nullopt for a symbol without depth in the capture,
   // Unavailable (naming why) while its book is not consistent.

@@ -119,7 +119,7 @@ asio::awaitable<void> Simulator::Impl::play() {
   std::optional<std::uint64_t> first_ms;
   std::uint64_t last_ms = 0;
   for (const SimOutgoing& m : replay) {
-    if (stopped || count_reached()) co_return;
+    if (stopped || count_reached()) break;
     if (!m.text) {  // a snapshot line: the book only
       std::lock_guard lock(market_mu);
       replay_snapshot(*m.depth);
@@ -132,7 +132,7 @@ asio::awaitable<void> Simulator::Impl::play() {
       timer.expires_at(start + std::chrono::microseconds(static_cast<std::int64_t>(offset_ms * 1000)));
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (stopped) co_return;
+      if (stopped) break;
     }
     if (m.depth) {  // the REST book moves with the diffs sent, never ahead
       std::lock_guard lock(market_mu);
@@ -153,6 +153,22 @@ asio::awaitable<void> Simulator::Impl::play() {
       waiting_for_space = false;
     }
   }
+  if (!stopped) end_replay();
+}
+
+void Simulator::Impl::end_replay() {
+  replay_ended = true;
+  if (!options.on_replay_drained) return;
+  // A close frame queued after the data: a client answers it only once it
+  // has read everything before it.
+  for (const auto& conn : std::vector(live)) end_with(*conn, Frame::Kind::kCloseWs, websocket::close_code::normal);
+  check_drained();
+}
+
+void Simulator::Impl::check_drained() {
+  if (stopped || !replay_ended || drained_told || !live.empty() || !options.on_replay_drained) return;
+  drained_told = true;
+  options.on_replay_drained();
 }
 
 void Simulator::Impl::prepare_replay() {

@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -106,6 +107,12 @@ struct SimulatorOptions {
                                       // 0 = as fast as the sockets take it (data frames batched)
   SimFaults faults;
   middleware::Logger* logger = nullptr;  // where faults and limit closes are logged; null: nowhere
+  // on_replay_drained: if set, once the replay has sent its last message
+  // every connection gets a close frame (1000) after its data (and one that
+  // connects later, at once), and this runs once, on the simulator's thread,
+  // when every connection has answered its close or gone away: each client
+  // has read the whole capture. Null: connections stay open after a replay.
+  std::function<void()> on_replay_drained;
 };
 
 // parse_fault: applies "NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]" to the
