@@ -28,11 +28,14 @@ using testing::TempDir;
 
 constexpr std::uint64_t kTrades = 500;
 
-// write_capture: a snapshot line, then kTrades trades with one depth diff
-// after every tenth, all at one recorded time (so speed 1 sends at once).
-void write_capture(const std::filesystem::path& path) {
+// write_capture: a snapshot line (unless not `with_snapshot`), then kTrades
+// trades with one depth diff after every tenth, all at one recorded time (so
+// speed 1 sends at once).
+void write_capture(const std::filesystem::path& path, bool with_snapshot = true) {
   std::ofstream out(path);
-  out << R"({"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":99,"bids":[["1.5","2"]],"asks":[["1.6","3"]]})" << "\n";
+  if (with_snapshot) {
+    out << R"({"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":99,"bids":[["1.5","2"]],"asks":[["1.6","3"]]})" << "\n";
+  }
   std::uint64_t update = 100;
   for (std::uint64_t t = 1; t <= kTrades; ++t) {
     out << fmt::format(R"({{"stream":"btcusdt@trade","data":{{"e":"trade","E":1000,"s":"BTCUSDT","t":{},"p":"1.55","q":"0.1","T":1000,"m":true,"M":true}}}})",
@@ -81,6 +84,29 @@ TEST(ReplayJob, RunReplaysTheConfiguredCaptureAndStopsCleanlyWhenIdle) {
   auto kinds = journal_kinds(dir / "conf" / "data");
   EXPECT_EQ(kinds["trade"], kTrades);
   EXPECT_GE(kinds["book_snapshot"], 1u);
+}
+
+TEST(ReplayJob, WithoutASnapshotLineTheConnectorRetriesThe503AndJournalsNoBook) {
+  // The diffs alone are not the book: the simulator answers 503 with
+  // Retry-After 1, the connector waits that long and asks again, and never
+  // journals a book (before, it took an empty book as the whole one).
+  TempDir dir("tickwire-replay-job");
+  write_capture(dir / "capture.ndjson", false);
+  std::ofstream(dir / "c.toml") << config_text("sim://", R"("trade", "depth@100ms")",
+                                               "[simulator]\nreplay = \"capture.ndjson\"\n");
+  auto run = run_command({"/bin/sh", "-c",
+                          fmt::format("'{}' run -c '{}' --exit-when-idle 1s --no-status 2>&1", TICKWIRE_BINARY,
+                                      (dir / "c.toml").string())});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("book snapshot failed (attempt 1): GET "), std::string::npos) << run.out;
+  EXPECT_NE(run.out.find(": HTTP 503, Retry-After 1 s: {\"code\":-1001,\"msg\":\"sim: no consistent book: the capture "
+                         "has no snapshot line for BTCUSDT: its book cannot be known\"}; retrying in 1000 ms"),
+            std::string::npos)
+      << run.out;
+  auto kinds = journal_kinds(dir / "data");
+  EXPECT_EQ(kinds["trade"], kTrades);
+  EXPECT_EQ(kinds["book_snapshot"], 0u);
+  EXPECT_EQ(kinds["book_delta"], 0u);
 }
 
 TEST(ReplayJob, SimExitsOnceTheConnectorReadTheWholeCaptureAndRunExitsWhenIdle) {

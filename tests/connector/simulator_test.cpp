@@ -809,7 +809,7 @@ TEST(SimCli, HelpDocumentsEveryFlag) {
   ASSERT_EQ(help.exit_code, 0);
   for (const char* flag : {"--symbols", "--rate", "--seed", "--count", "--record", "--record-all", "--epoch-ms",
                            "--depth-interval-ms", "--rest-live-book", "--ping-interval-ms", "--pong-timeout-ms",
-                           "--max-incoming", "--max-streams", "--replay", "--speed", "--fault", "--gap-messages",
+                           "--max-incoming", "--max-streams", "--replay", "--speed", "--exit-at-end", "--fault", "--gap-messages",
                            "--slow-delay-ms", "--oversize-bytes", "--ping-storm-count", "--shutdown-grace-ms",
                            "--lifetime-ms", "--refuse-ws", "--refuse-rest"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;
