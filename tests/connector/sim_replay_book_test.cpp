@@ -63,7 +63,9 @@ std::unique_ptr<SimMarket> write_capture(const std::filesystem::path& path, std:
   std::size_t n = 0;
   for (;;) {
     if (snapshots.empty() && n >= snapshot_at) {
-      for (std::size_t i = 0; i < kSymbols.size(); ++i) snapshots.push_back(snapshot_line(kSymbols[i], market->published_book(i)));
+      for (std::size_t i = 0; i < kSymbols.size(); ++i) {
+        snapshots.push_back(snapshot_line(kSymbols[i], market->published_book(i)));
+      }
     }
     if (!written && !snapshots.empty() && n >= line_at) {
       for (const auto& line : snapshots) out << line << "\n";
@@ -159,7 +161,8 @@ class Counting final : public SessionHandler {
 // simulator's replay book and `truth` (if given), subscribed to `symbols`
 // and `channels`; `count` is how many frames of those streams the capture has.
 void sync_on_replay(const std::filesystem::path& capture, std::size_t count, const testing::TempDir& dir,
-                    const std::function<SimBook(std::size_t)>& truth, const std::vector<std::string>& symbols = kSymbols,
+                    const std::function<SimBook(std::size_t)>& truth,
+                    const std::vector<std::string>& symbols = kSymbols,
                     const std::vector<std::string>& channels = kChannels) {
   SimulatorOptions so;
   so.replay_path = capture.string();

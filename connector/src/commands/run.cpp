@@ -22,7 +22,11 @@ absl::StatusOr<std::chrono::milliseconds> parse_idle(std::string_view text) {
   std::uint64_t n = 0;
   const auto [end, err] = std::from_chars(text.data(), text.data() + text.size(), n);
   const std::string_view unit(end, static_cast<std::size_t>(text.data() + text.size() - end));
-  const std::uint64_t scale = unit == "ms" ? 1 : unit == "s" ? 1000 : unit == "m" ? 60'000 : unit == "h" ? 3'600'000 : 0;
+  const std::uint64_t scale = unit == "ms" ? 1
+                              : unit == "s" ? 1000
+                              : unit == "m" ? 60'000
+                              : unit == "h" ? 3'600'000
+                                            : 0;
   if (err != std::errc{} || end == text.data() || scale == 0) {
     return absl::InvalidArgumentError(
         fmt::format("--exit-when-idle: expected a whole number with a unit (ms, s, m, h), e.g. 5s, got '{}'", text));

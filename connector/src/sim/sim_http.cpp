@@ -119,8 +119,9 @@ http::response<http::string_body> Simulator::Impl::rest(const http::request<http
     if (!book->ok()) {
       // Not an empty or partial book a client would take for the whole one:
       // ask again later (the book exists once a snapshot line is reached).
-      auto res = reply(req, http::status::service_unavailable,
-                       fmt::format(R"({{"code":-1001,"msg":"sim: no consistent book: {}"}})", std::string(book->status().message())));
+      // {:?}: the message quoted and escaped (it names a symbol from the capture).
+      const std::string why = "sim: no consistent book: " + std::string(book->status().message());
+      auto res = reply(req, http::status::service_unavailable, fmt::format(R"({{"code":-1001,"msg":{:?}}})", why));
       res.set(http::field::retry_after, std::to_string(kReplayRetryAfterS));
       return res;
     }

@@ -203,7 +203,8 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
       }
       auto snap = snapshot_change(doc, std::string(symbol));
       if (!snap.ok()) {
-        return absl::InvalidArgumentError(fmt::format("{}:{}: {}", path, line_no, std::string(snap.status().message())));
+        return absl::InvalidArgumentError(
+            fmt::format("{}:{}: {}", path, line_no, std::string(snap.status().message())));
       }
       SimOutgoing m;
       m.depth = std::move(*snap);
