@@ -13,6 +13,7 @@
 #include <fstream>
 #include <regex>
 #include <string>
+#include <vector>
 
 #include "support/subprocess.hpp"
 #include "support/temp_dir.hpp"
@@ -109,11 +110,14 @@ TEST(ReplayJob, WithoutASnapshotLineTheConnectorRetriesThe503AndJournalsNoBook) 
   EXPECT_EQ(kinds["book_delta"], 0u);
 }
 
-TEST(ReplayJob, SimExitsOnceTheConnectorReadTheWholeCaptureAndRunExitsWhenIdle) {
-  TempDir dir("tickwire-replay-job");
-  write_capture(dir / "capture.ndjson");
-  Subprocess sim({TICKWIRE_BINARY, "sim", "--port", "0", "--replay", (dir / "capture.ndjson").string(), "--speed",
-                  "0", "--exit-at-end"});
+// two_commands: `tickwire sim SIM_ARGS --port 0 --speed 0 --exit-at-end`, and
+// beside it `tickwire run --exit-when-idle 1s` on its port journaling into
+// dir/data; both must exit 0 by themselves, the journal holding every trade.
+void two_commands(const TempDir& dir, std::vector<std::string> sim_args) {
+  std::vector<std::string> argv = {TICKWIRE_BINARY, "sim"};
+  argv.insert(argv.end(), sim_args.begin(), sim_args.end());
+  for (const char* a : {"--port", "0", "--speed", "0", "--exit-at-end"}) argv.emplace_back(a);
+  Subprocess sim(argv);
   const std::string first = sim.read_line().value_or("");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(first, m, std::regex(R"(ws://127\.0\.0\.1:(\d+)/stream)"))) << first;
@@ -126,6 +130,21 @@ TEST(ReplayJob, SimExitsOnceTheConnectorReadTheWholeCaptureAndRunExitsWhenIdle) 
   ASSERT_TRUE(status.has_value()) << "the simulator did not exit at the end of the replay";
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
   EXPECT_EQ(journal_kinds(dir / "data")["trade"], kTrades);
+}
+
+TEST(ReplayJob, SimExitsOnceTheConnectorReadTheWholeCaptureAndRunExitsWhenIdle) {
+  TempDir dir("tickwire-replay-job");
+  write_capture(dir / "capture.ndjson");
+  two_commands(dir, {"--replay", (dir / "capture.ndjson").string()});
+}
+
+TEST(ReplayJob, SimTakesTheReplayFromTheConfigsSimulatorSection) {
+  TempDir dir("tickwire-replay-job");
+  std::filesystem::create_directories(dir / "conf");
+  write_capture(dir / "conf" / "capture.ndjson");
+  std::ofstream(dir / "conf" / "c.toml") << config_text("sim://", R"("trade")",
+                                                        "[simulator]\nreplay = \"capture.ndjson\"\n");
+  two_commands(dir, {"-c", (dir / "conf" / "c.toml").string()});
 }
 
 }  // namespace
