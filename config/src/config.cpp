@@ -39,11 +39,19 @@ absl::Status read_section(const TableView& root, std::string_view key, Read read
 }
 
 absl::Status read_simulator(const TableView& t, SimulatorConfig& sim) {
-  if (auto s = t.check_known({"rate", "seed", "count"}); !s.ok()) return s;
+  if (auto s = t.check_known({"rate", "seed", "count", "replay"}); !s.ok()) return s;
   if (auto s = t.read_positive("rate", sim.rate); !s.ok()) return s;
   const auto kMax = std::numeric_limits<std::uint64_t>::max();
   if (auto s = t.read_uint("seed", sim.seed, 0, kMax); !s.ok()) return s;
-  return t.read_uint("count", sim.count, 0, kMax);
+  if (auto s = t.read_uint("count", sim.count, 0, kMax); !s.ok()) return s;
+  if (auto s = t.read_string("replay", sim.replay, Presence::kOptional); !s.ok()) return s;
+  if (t.table().contains("replay") && sim.replay.empty()) {
+    return t.invalid("replay", "expected a capture file path, got \"\" (leave the key out to generate a market)");
+  }
+  if (sim.replay.find('\0') != std::string::npos) {
+    return t.invalid("replay", "expected a capture file path, got a string with a NUL byte");
+  }
+  return absl::OkStatus();
 }
 
 absl::Status read_journal_sizes(const TableView& t, JournalConfig& journal) {
@@ -207,12 +215,30 @@ std::string resolve(const std::string& path, const toml::node* node, const std::
   return (*base_dir / path).lexically_normal().string();
 }
 
-// resolve_paths: journal.dir and every feed's ca_file, then checks that each
-// ca_file can be read (a CA bundle that is missing fails every connection
-// attempt for ever; it is a configuration error).
+// unreadable_file: why `path` cannot be read as a regular file, or "" if it can.
+std::string unreadable_file(const std::string& path, std::string_view what) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0 || ::access(path.c_str(), R_OK) != 0) {
+    return fmt::format("cannot read the {} {}: {}", what, path, std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) return fmt::format("{} is not a file (expected the {})", path, what);
+  return {};
+}
+
+// resolve_paths: journal.dir, simulator.replay and every feed's ca_file, then
+// checks that each file can be read (a CA bundle that is missing fails every
+// connection attempt for ever; it is a configuration error, and so is a
+// capture that cannot be replayed).
 absl::Status resolve_paths(const toml::table& document, std::string_view source,
                            const std::filesystem::path* base_dir, Config& config) {
   config.journal.dir = resolve(config.journal.dir, document.at_path("journal.dir").node(), base_dir);
+  const toml::table* sim = document.get_as<toml::table>("simulator");
+  if (sim != nullptr && !config.simulator.replay.empty()) {
+    config.simulator.replay = resolve(config.simulator.replay, sim->get("replay"), base_dir);
+    if (const std::string why = unreadable_file(config.simulator.replay, "capture"); !why.empty()) {
+      return TableView(*sim, "simulator", source).invalid("replay", why);
+    }
+  }
   const toml::array* feeds = document.get_as<toml::array>("feeds");
   for (std::size_t i = 0; i < config.feeds.size(); ++i) {
     FeedConfig& feed = config.feeds[i];

@@ -103,6 +103,7 @@ std::string to_toml(const Config& config) {
   sim.insert("rate", config.simulator.rate);
   sim.insert("seed", u64(config.simulator.seed));
   sim.insert("count", u64(config.simulator.count));
+  if (!config.simulator.replay.empty()) sim.insert("replay", config.simulator.replay);
   root.insert("simulator", std::move(sim));
 
   const JournalConfig& j = config.journal;

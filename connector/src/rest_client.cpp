@@ -278,6 +278,22 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
       out.status = absl::ResourceExhaustedError(fmt::format("GET {}: {}: wait {} ms", full, cause, wait.count()));
       co_return out;
     }
+    if (out.http_status == 503) {
+      // Temporarily unavailable (a replaying simulator before its book
+      // exists, an exchange under maintenance): retryable, after Retry-After
+      // if given. It is about this resource, so other requests still go.
+      const auto it = res.find(http::field::retry_after);
+      const auto wait = it != res.end() ? parse_retry_after(it->value(), std::chrono::system_clock::now())
+                                        : milliseconds(-1);
+      if (wait.count() > 0) out.retry_after = wait;
+      out.status = absl::UnavailableError(
+          fmt::format("GET {}: HTTP 503{}: {}", full,
+                      wait.count() >= 0 ? fmt::format(", Retry-After {} s",
+                                                      std::chrono::duration_cast<std::chrono::seconds>(wait).count())
+                                        : std::string(),
+                      clip(out.body)));
+      co_return out;
+    }
     out.status = absl::UnavailableError(fmt::format("GET {}: HTTP {}: {}", full, out.http_status, clip(out.body)));
     co_return out;
   }

@@ -41,6 +41,8 @@ namespace {
 // kLimitSignal: sent to ourselves when --max-messages is reached, so the main
 // thread wakes exactly as it does for Ctrl-C.
 constexpr int kLimitSignal = SIGUSR2;
+// kIdle: what run_until_signal returns when --exit-when-idle is met (no signal has this number).
+constexpr int kIdle = -1;
 // kRestShutdownGrace: how long a snapshot request in flight at shutdown may
 // take before it is cancelled.
 constexpr std::chrono::milliseconds kRestShutdownGrace{500};
@@ -102,6 +104,7 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;
+    so.replay_path = cfg.simulator.replay;
     so.logger = &log();
     for (const auto& f : feeds) {
       if (f.url != "sim://" || f.exchange != e.venue) continue;
@@ -113,6 +116,10 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     auto port = e.sim->start();
     if (!port.ok()) return port.status();
     e.port = *port;
+    if (!so.replay_path.empty()) {
+      TW_LOG_INFO(log(), "embedded {} simulator on 127.0.0.1:{} replaying {}", e.venue, *port, so.replay_path);
+      continue;
+    }
     TW_LOG_INFO(log(), "embedded {} simulator on 127.0.0.1:{} ({} symbols, {:g} orders/s, seed {})", e.venue,
                 *port, so.symbols.size(), so.rate, so.seed);
   }
@@ -191,15 +198,30 @@ class Connector {
     return absl::OkStatus();
   }
 
-  // run_until_signal: returns the signal that ends the run; SIGUSR1 prints
-  // the profile and goes on.
+  // run_until_signal: returns the signal that ends the run, or kIdle once no
+  // market event arrived for options_.exit_when_idle; SIGUSR1 prints the
+  // profile and goes on.
   int run_until_signal(const SignalMask& signals) {
+    using std::chrono::steady_clock;
+    const auto idle = options_.exit_when_idle;
+    const auto step = idle.count() > 0 ? std::min<std::chrono::milliseconds>(idle, std::chrono::seconds(1))
+                                       : std::chrono::milliseconds(std::chrono::seconds(1));
+    std::uint64_t seen = counters_.messages.load(std::memory_order_relaxed);  // relaxed: a count, compared only
+    auto quiet_since = steady_clock::now();
     for (;;) {
-      const int sig = signals.wait(std::chrono::seconds(1));
+      const int sig = signals.wait(step);
       if (sig == SIGUSR1) {
         print_profile(profiler_, cfg_.log.format);
       } else if (sig != 0) {
         return sig;
+      }
+      if (idle.count() == 0) continue;
+      const std::uint64_t now = counters_.messages.load(std::memory_order_relaxed);  // relaxed: as above
+      if (now != seen) {
+        seen = now;
+        quiet_since = steady_clock::now();
+      } else if (steady_clock::now() - quiet_since >= idle) {
+        return kIdle;
       }
     }
   }
@@ -509,7 +531,11 @@ absl::Status run_connector(const config::Config& cfg, const RunOptions& options)
     return started;
   }
   const int sig = connector.run_until_signal(signals);
-  TW_LOG_INFO(log(), "{}: shutting down", sig == kLimitSignal ? "message limit reached" : strsignal(sig));
+  if (sig == kIdle) {
+    TW_LOG_INFO(log(), "no market message for {} ms (--exit-when-idle): shutting down", options.exit_when_idle.count());
+  } else {
+    TW_LOG_INFO(log(), "{}: shutting down", sig == kLimitSignal ? "message limit reached" : strsignal(sig));
+  }
   return connector.stop();
 }
 

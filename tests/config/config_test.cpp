@@ -468,6 +468,38 @@ TEST(ConfigChecks, ARelativeCaFileResolvesAgainstTheConfigFilesDirectory) {
   EXPECT_EQ(config->feeds[0].ca_file, (dir / "conf" / "ca.pem").string());
 }
 
+TEST(ConfigChecks, ARelativeSimulatorReplayResolvesAgainstTheConfigFilesDirectoryAndIsPrinted) {
+  testing::TempDir dir("tickwire-replay");
+  std::filesystem::create_directories(dir / "conf");
+  std::ofstream(dir / "conf" / "capture.ndjson") << "{}\n";
+  std::ofstream(dir / "conf" / "c.toml") << with("[simulator]\nreplay = \"capture.ndjson\"\n");
+  auto config = load_file(dir / "conf" / "c.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->simulator.replay, (dir / "conf" / "capture.ndjson").string());
+  const std::string printed = to_toml(*config);
+  EXPECT_NE(printed.find("replay = '" + (dir / "conf" / "capture.ndjson").string() + "'"), std::string::npos)
+      << printed;
+  auto again = load_string(printed, "printed.toml");
+  ASSERT_TRUE(again.ok()) << again.status() << "\n" << printed;
+  EXPECT_EQ(again->simulator.replay, config->simulator.replay);
+  // Unset: generated, and nothing printed (an empty path would not load again).
+  auto plain = load_string(with(""), "test.toml");
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  EXPECT_TRUE(plain->simulator.replay.empty());
+  EXPECT_EQ(to_toml(*plain).find("replay"), std::string::npos);
+}
+
+TEST(ConfigChecks, ASimulatorReplayThatCannotBeReadIsAnErrorAtItsLine) {
+  EXPECT_THAT(error_of(with("[simulator]\nreplay = \"/nonexistent/capture.ndjson\"\n")),
+              ::testing::StartsWith("test.toml:8: simulator.replay: cannot read the capture "
+                                    "/nonexistent/capture.ndjson: No such file or directory"));
+  EXPECT_THAT(error_of(with("[simulator]\nreplay = \"/tmp\"\n")),
+              ::testing::StartsWith("test.toml:8: simulator.replay: /tmp is not a file"));
+  EXPECT_THAT(error_of(with("[simulator]\nreplay = \"\"\n")),
+              ::testing::StartsWith("test.toml:8: simulator.replay: expected a capture file path, got \"\""));
+  EXPECT_THAT(error_of(with("[simulator]\nreplay = 3\n")), ::testing::StartsWith("test.toml:8: simulator.replay: "));
+}
+
 TEST(ConfigChecks, MetricsAndLogSectionsAreReadAndValidated) {
   auto config = load_string(with("[metrics]\nlisten = \"[::1]:0\"\nmax_connections = 2\n"
                                  "[log]\nformat = \"json\"\n[status]\nlog_interval_ms = 0\n"),

@@ -62,5 +62,21 @@ TEST_F(ConfigCommand, RunRejectsANegativeMessageLimit) {
   EXPECT_FALSE(std::filesystem::exists(dir_ / "data"));
 }
 
+TEST_F(ConfigCommand, RunRejectsAnExitWhenIdleThatIsNotABoundedDuration) {
+  for (const char* bad : {"0s", "5", "5x", "1.5s", "25h", "99999999999999999999ms"}) {
+    auto r = run("", "run -c '" + file_.string() + "' --exit-when-idle " + bad);
+    EXPECT_EQ(r.exit_code, 2) << bad << ": " << r.out;
+    EXPECT_THAT(r.out, HasSubstr("--exit-when-idle")) << bad;
+  }
+  EXPECT_FALSE(std::filesystem::exists(dir_ / "data"));
+}
+
+TEST_F(ConfigCommand, SimExitAtEndNeedsAReplay) {
+  auto r = run("", "sim --port 0 --exit-at-end");
+  EXPECT_EQ(r.exit_code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("--exit-at-end needs a replay"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("listening")));
+}
+
 }  // namespace
 }  // namespace tickwire::testing

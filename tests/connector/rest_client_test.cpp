@@ -179,6 +179,26 @@ TEST_F(RestClientTest, Http418WithoutRetryAfterWaitsTheBanTime) {
   EXPECT_NE(a.status.message().find("HTTP 418 without Retry-After"), std::string_view::npos) << a.status;
 }
 
+TEST_F(RestClientTest, Http503IsRetryableWithItsRetryAfterAndBlocksNothingElse) {
+  HttpServer server(io_);
+  server.respond = [](const std::string& target) {
+    if (target == "/ok") return reply(http::status::ok, "book");
+    return reply(http::status::service_unavailable, R"({"code":-1001,"msg":"not yet"})", "3");
+  };
+  RestClient client(io_, {});
+  auto a = get(client, server.url("/api/v3/depth"));
+  EXPECT_EQ(a.status.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(a.http_status, 503u);
+  EXPECT_EQ(a.retry_after, 3s);
+  EXPECT_NE(a.status.message().find(R"(HTTP 503, Retry-After 3 s: {"code":-1001,"msg":"not yet"})"),
+            std::string_view::npos)
+      << a.status;
+  // Unlike 429/418 the client is not blocked: the next request is sent.
+  auto b = get(client, server.url("/ok"));
+  EXPECT_TRUE(b.status.ok()) << b.status;
+  EXPECT_EQ(server.requests, 2);
+}
+
 TEST_F(RestClientTest, ABodyOverTheLimitIsAnErrorNamingTheLimit) {
   HttpServer server(io_);
   server.respond = [](const std::string&) { return reply(http::status::ok, std::string(5000, 'x')); };

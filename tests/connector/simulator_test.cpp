@@ -15,6 +15,7 @@
 
 #include <fmt/format.h>
 
+#include <atomic>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -596,10 +597,10 @@ TEST_F(SimulatorTest, ReplaysACaptureInOrderInBothWireForms) {
   EXPECT_EQ(got[1], R"({"stream":"btcusdt@aggTrade","data":)" + raw_agg + "}");
   EXPECT_EQ(got[2], R"({"stream":"btcusdt@bookTicker","data":)" + raw_ticker + "}");
   EXPECT_EQ(got[3], R"({"stream":"btcusdt@depth@100ms","data":)" + raw_depth + "}");
-  // The replay's book: empty as of the first diff's U - 1, then that diff.
+  // No snapshot line: the diff alone is not the book, so there is none to serve.
   auto depth = http_get(port, "/api/v3/depth?symbol=BTCUSDT");
-  ASSERT_EQ(depth.result(), http::status::ok) << depth.body();
-  EXPECT_EQ(depth.body(), R"({"lastUpdateId":160,"bids":[["0.90000000","10.00000000"]],"asks":[]})");
+  ASSERT_EQ(depth.result(), http::status::service_unavailable) << depth.body();
+  EXPECT_NE(depth.body().find("the capture has no snapshot line for BTCUSDT"), std::string::npos) << depth.body();
   EXPECT_EQ(http_get(port, "/api/v3/depth?symbol=ETHUSDT").result(), http::status::bad_request);
 
   std::ofstream(dir_ / "bad.ndjson") << combined_trade << "\nnot json\n";
@@ -617,6 +618,92 @@ TEST_F(SimulatorTest, ReplaysACaptureInOrderInBothWireForms) {
   st = broken_snapshot.start();
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.status().message().find("badsnap.ndjson:1: snapshot: \"bids\""), std::string_view::npos) << st.status();
+}
+
+TEST_F(SimulatorTest, ReplayAnswers503UntilASnapshotLineThenServesItWithTheNewerDiffsAlreadySent) {
+  // As a recorder writes it: the REST answer (lastUpdateId 102) arrives
+  // after a newer diff (103..105) was already sent.
+  const auto capture = dir_ / "capture.ndjson";
+  const std::string a = R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":1,"s":"BTCUSDT","U":100,"u":102,"b":[["1.0","5"]],"a":[]}})";
+  const std::string b = R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":2,"s":"BTCUSDT","U":103,"u":105,"b":[["0.9","7"]],"a":[["1.2","3"]]}})";
+  const std::string c = R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":3,"s":"BTCUSDT","U":106,"u":106,"b":[],"a":[["1.1","0"]]}})";
+  const std::string gap = R"({"stream":"btcusdt@depth@100ms","data":{"e":"depthUpdate","E":4,"s":"BTCUSDT","U":110,"u":111,"b":[],"a":[]}})";
+  const std::string trade = R"({"stream":"btcusdt@trade","data":{"e":"trade","E":5,"s":"BTCUSDT","t":1,"p":"1.0","q":"1.0","T":5,"m":true,"M":true}})";
+  const std::string snapshot =
+      R"({"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":102,"bids":[["1.0","5"],["0.8","1"]],"asks":[["1.1","2"]]})";
+  std::ofstream(capture) << a << "\n" << b << "\n" << snapshot << "\n" << c << "\n" << trade << "\n";
+  SimulatorOptions o = options(0);
+  o.replay_path = capture.string();
+  o.replay_speed = 0;
+  const auto port = start(o);
+  // Before the replay starts (no websocket yet) no book is known: 503, never an empty book.
+  auto early = http_get(port, "/api/v3/depth?symbol=BTCUSDT");
+  ASSERT_EQ(early.result(), http::status::service_unavailable) << early.body();
+  EXPECT_EQ(early[http::field::retry_after], "1");
+  EXPECT_EQ(early[http::field::content_type], "application/json;charset=UTF-8");
+  EXPECT_EQ(early.body(),
+            R"({"code":-1001,"msg":"sim: no consistent book: the replay has not reached BTCUSDT's first snapshot line yet"})");
+  EXPECT_FALSE(sim_->book("BTCUSDT").ok());
+
+  Client client(port);
+  ASSERT_FALSE(client.connect("/stream?streams=btcusdt@depth/btcusdt@trade"));
+  ASSERT_EQ(client.read_n(4).back(), trade);  // a, b, c and the trade, the capture's last line
+  // The snapshot, then b (u > 102) again, then c: what a client that applied them holds.
+  auto depth = http_get(port, "/api/v3/depth?symbol=BTCUSDT");
+  ASSERT_EQ(depth.result(), http::status::ok) << depth.body();
+  EXPECT_EQ(depth.body(),
+            R"({"lastUpdateId":106,"bids":[["1.00000000","5.00000000"],["0.90000000","7.00000000"],["0.80000000","1.00000000"]],)"
+            R"("asks":[["1.20000000","3.00000000"]]})");
+
+  // Ids 107..109 missing from the capture after a snapshot line: unknown again.
+  const auto gapped = dir_ / "gapped.ndjson";
+  std::ofstream(gapped) << a << "\n" << snapshot << "\n" << b << "\n" << c << "\n" << gap << "\n" << trade << "\n";
+  o.replay_path = gapped.string();
+  Simulator second(o);
+  auto second_port = second.start();
+  ASSERT_TRUE(second_port.ok()) << second_port.status();
+  Client reader(*second_port);
+  ASSERT_FALSE(reader.connect("/stream?streams=btcusdt@depth/btcusdt@trade"));
+  ASSERT_EQ(reader.read_n(5).back(), trade);
+  auto after_gap = http_get(*second_port, "/api/v3/depth?symbol=BTCUSDT");
+  ASSERT_EQ(after_gap.result(), http::status::service_unavailable) << after_gap.body();
+  EXPECT_NE(after_gap.body().find("the capture misses BTCUSDT's update ids 107..109: its book is unknown until its "
+                                  "next snapshot line"),
+            std::string::npos)
+      << after_gap.body();
+}
+
+TEST_F(SimulatorTest, AtTheEndOfAReplayEveryClientIsClosedAndDrainedIsToldOnceTheyAnswered) {
+  const auto capture = dir_ / "capture.ndjson";
+  {
+    std::ofstream out(capture);
+    for (int t = 1; t <= 3; ++t) {
+      out << fmt::format(R"({{"stream":"btcusdt@trade","data":{{"e":"trade","E":1,"s":"BTCUSDT","t":{},"p":"1.0","q":"1.0","T":1,"m":true,"M":true}}}})",
+                         t)
+          << "\n";
+    }
+  }
+  std::atomic<int> drained{0};
+  SimulatorOptions o = options(0);
+  o.replay_path = capture.string();
+  o.replay_speed = 0;
+  o.on_replay_drained = [&drained] {
+    drained.fetch_add(1, std::memory_order_release);  // release: pairs with the acquire loads below
+    drained.notify_all();
+  };
+  const auto port = start(o);
+  Client c(port);
+  ASSERT_FALSE(c.connect("/stream?streams=btcusdt@trade"));
+  EXPECT_EQ(c.read_until_end().size(), 3u);  // every message, then the close (which Beast answers)
+  EXPECT_EQ(c.reason().code, websocket::close_code::normal);
+  while (drained.load(std::memory_order_acquire) == 0) drained.wait(0, std::memory_order_acquire);
+  // A client that connects after the end is closed at once; told only once.
+  Client late(port);
+  ASSERT_FALSE(late.connect("/stream?streams=btcusdt@trade"));
+  EXPECT_TRUE(late.read_until_end().empty());
+  EXPECT_EQ(late.reason().code, websocket::close_code::normal);
+  sim_->stop();
+  EXPECT_EQ(drained.load(std::memory_order_acquire), 1);
 }
 
 TEST_F(SimulatorTest, BeastsPongsNeverSplitABatchOfFrames) {
@@ -722,7 +809,7 @@ TEST(SimCli, HelpDocumentsEveryFlag) {
   ASSERT_EQ(help.exit_code, 0);
   for (const char* flag : {"--symbols", "--rate", "--seed", "--count", "--record", "--record-all", "--epoch-ms",
                            "--depth-interval-ms", "--rest-live-book", "--ping-interval-ms", "--pong-timeout-ms",
-                           "--max-incoming", "--max-streams", "--replay", "--speed", "--fault", "--gap-messages",
+                           "--max-incoming", "--max-streams", "--replay", "--speed", "--exit-at-end", "--fault", "--gap-messages",
                            "--slow-delay-ms", "--oversize-bytes", "--ping-storm-count", "--shutdown-grace-ms",
                            "--lifetime-ms", "--refuse-ws", "--refuse-rest"}) {
     EXPECT_NE(help.out.find(flag), std::string::npos) << flag;

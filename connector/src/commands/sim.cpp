@@ -1,5 +1,6 @@
 // `tickwire sim`: the exchange simulator as a standalone server.
 #include <signal.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -17,6 +18,9 @@
 
 namespace tickwire::connector::commands {
 namespace {
+
+// kDrainedSignal: raised by the simulator's thread when --exit-at-end is met.
+constexpr int kDrainedSignal = SIGUSR2;
 
 // finite_number: CLI11's PositiveNumber and NonNegativeNumber let "nan" and
 // "inf" through (neither compares <= 0); a rate or a speed must be a real,
@@ -44,6 +48,7 @@ Command add_sim(CLI::App& app) {
     std::vector<std::string> fault_specs;
     std::string refuse_ws;
     std::string refuse_rest;
+    bool exit_at_end = false;
   };
   auto opts = std::make_shared<Options>();
   opts->sim.symbols = {"BTCUSDT", "ETHUSDT", "SOLUSDT", "BNBUSDT"};
@@ -81,8 +86,12 @@ Command add_sim(CLI::App& app) {
   sub->add_option("--max-streams", opts->sim.max_streams, "Streams per connection; more gets an error reply")
       ->capture_default_str();
   sub->add_option("--replay", opts->sim.replay_path,
-                  "Send this NDJSON capture (one combined or raw message per line) instead of a generated market")
+                  "Send this capture instead of a generated market: NDJSON (one combined or raw message per line,\n"
+                  "snapshot lines), or hftbacktest's and cryptofeed's raw files (see docs/feeds.md)")
       ->check(CLI::ExistingFile);
+  sub->add_flag("--exit-at-end", opts->exit_at_end,
+                "With a replay: close every connection after the capture's last message and exit 0 once each\n"
+                "client has answered the close (it has read the whole capture)");
   sub->add_option("--speed", opts->sim.replay_speed, "Replay speed: 1 = as recorded (E, else T), N = N times faster, 0 = as fast as the socket takes it")
       ->check(finite_number(true))->capture_default_str();
   sub->add_option("--fault", opts->fault_specs,
@@ -119,6 +128,7 @@ Command add_sim(CLI::App& app) {
               if (sub->count("--rate") == 0) so.rate = cfg->simulator.rate;
               if (sub->count("--seed") == 0) so.seed = cfg->simulator.seed;
               if (sub->count("--count") == 0) so.count = cfg->simulator.count;
+              if (sub->count("--replay") == 0) so.replay_path = cfg->simulator.replay;
               if (sub->count("--symbols") == 0) {
                 so.symbols.clear();
                 for (const auto& f : cfg->feeds) {
@@ -138,12 +148,19 @@ Command add_sim(CLI::App& app) {
               fmt::print(stderr, "tickwire sim: {}\n", middleware::status_text(parsed));
               return kExitUsage;
             }
+            if (opts->exit_at_end && so.replay_path.empty()) {
+              fmt::print(stderr, "tickwire sim: --exit-at-end needs a replay (--replay FILE, or [simulator] replay)\n");
+              return kExitUsage;
+            }
             sigset_t set;
             sigemptyset(&set);
             sigaddset(&set, SIGINT);
             sigaddset(&set, SIGTERM);
+            sigaddset(&set, kDrainedSignal);
             pthread_sigmask(SIG_BLOCK, &set, nullptr);
             so.logger = &log();
+            // The simulator's thread wakes the sigwait below as a signal would.
+            if (opts->exit_at_end) so.on_replay_drained = [] { ::kill(::getpid(), kDrainedSignal); };
             Simulator sim(so);
             auto port = sim.start();
             if (!port.ok()) {
@@ -155,6 +172,7 @@ Command add_sim(CLI::App& app) {
             int sig = 0;
             sigwait(&set, &sig);
             sim.stop();
+            if (sig == kDrainedSignal) fmt::print(stderr, "tickwire sim: the replay ended and every client read it\n");
             fmt::print(stderr, "tickwire sim: {} messages sent to {} connections\n", sim.sent(), sim.connections());
             return kExitOk;
           }};

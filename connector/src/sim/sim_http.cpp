@@ -17,6 +17,8 @@ namespace {
 constexpr std::size_t kDefaultDepthLimit = 100;
 constexpr std::size_t kMaxDepthLimit = 5000;
 constexpr std::uint32_t kMaxRequestHeader = 1u << 20;
+// kReplayRetryAfterS: the Retry-After of a 503 for a replay book not known yet.
+constexpr unsigned kReplayRetryAfterS = 1;
 
 // query_param: the value of `name` in a target's query string, if present.
 std::optional<std::string_view> query_param(std::string_view target, std::string_view name) {
@@ -114,7 +116,16 @@ http::response<http::string_body> Simulator::Impl::rest(const http::request<http
     // The book the replayed diffs have built so far, as of the last one sent.
     auto book = replay_book(*symbol, limit);
     if (!book) return reply(req, http::status::bad_request, R"({"code":-1121,"msg":"Invalid symbol."})");
-    return reply(req, http::status::ok, SimMarket::depth_json(*book));
+    if (!book->ok()) {
+      // Not an empty or partial book a client would take for the whole one:
+      // ask again later (the book exists once a snapshot line is reached).
+      // {:?}: the message quoted and escaped (it names a symbol from the capture).
+      const std::string why = "sim: no consistent book: " + std::string(book->status().message());
+      auto res = reply(req, http::status::service_unavailable, fmt::format(R"({{"code":-1001,"msg":{:?}}})", why));
+      res.set(http::field::retry_after, std::to_string(kReplayRetryAfterS));
+      return res;
+    }
+    return reply(req, http::status::ok, SimMarket::depth_json(**book));
   }
   const auto idx = market.symbol_index(*symbol);
   if (!idx) return reply(req, http::status::bad_request, R"({"code":-1121,"msg":"Invalid symbol."})");

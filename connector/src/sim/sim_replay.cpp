@@ -1,11 +1,13 @@
 #include "tickwire/connector/sim_replay.hpp"
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <simdjson.h>
 
 #include <cctype>
 #include <cstdint>
 #include <fstream>
+#include <set>
 
 #include "tickwire/middleware/decimal.hpp"
 
@@ -70,6 +72,77 @@ std::optional<std::string> levels(simdjson::dom::element doc, const char* name, 
   return std::nullopt;
 }
 
+// snapshot_change: a REST depth answer's book (`lastUpdateId`, `bids`,
+// `asks`) for `symbol`; an error text if it is not one.
+absl::StatusOr<std::shared_ptr<SimDepthChange>> snapshot_change(simdjson::dom::element doc, std::string symbol) {
+  auto snap = std::make_shared<SimDepthChange>();
+  snap->snapshot = true;
+  snap->symbol = std::move(symbol);
+  std::uint64_t id = 0;
+  if (doc["lastUpdateId"].get_uint64().get(id) != simdjson::SUCCESS) {
+    return absl::InvalidArgumentError("a snapshot needs an unsigned \"lastUpdateId\"");
+  }
+  snap->first_id = snap->last_id = id;
+  for (auto [name, side] : {std::pair{"bids", &snap->bids}, std::pair{"asks", &snap->asks}}) {
+    if (auto err = levels(doc, name, *side)) return absl::InvalidArgumentError("snapshot: " + *err);
+  }
+  return snap;
+}
+
+// CaptureLine: what a line of a capture holds once a recorder's prefix is
+// taken off.
+struct CaptureLine {
+  std::string_view json;  // the JSON object; empty: nothing to send (a request sent, a connect)
+  std::string symbol;     // upper case, from a cryptofeed REST line's URL (`symbol=`); empty if none
+};
+
+// timestamp_prefix: the length of `<digits>[.<digits>]` at the start of `s` (0: none).
+std::size_t timestamp_prefix(std::string_view s) {
+  std::size_t i = 0;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+  if (i == 0) return 0;
+  if (i < s.size() && s[i] == '.') {
+    const std::size_t dot = ++i;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) ++i;
+    if (i == dot) return 0;
+  }
+  return i;
+}
+
+// split_capture_line: a line as written by hand or by --record (`{..}`),
+// by hftbacktest's collector (`<ns> {..}`), or by cryptofeed's raw data
+// collection (`<ts>: {..}`, a REST answer as `<url> -> <ts>: {..}`, a
+// request sent as `<url> <- <ts>: {..}`, a connect as `<url> <-> <ts>`);
+// nullopt if it is none of these.
+std::optional<CaptureLine> split_capture_line(std::string_view line) {
+  const auto first = line.find_first_not_of(" \t");
+  line.remove_prefix(first == std::string_view::npos ? line.size() : first);
+  if (line.starts_with('{')) return CaptureLine{line, {}};
+  CaptureLine out;
+  if (line.find(" <-> ") != std::string_view::npos || line.find(" <- ") != std::string_view::npos) {
+    return out;  // a connect or a request the recorder sent: not market data
+  }
+  if (const auto arrow = line.find(" -> "); arrow != std::string_view::npos) {
+    const std::string_view url = line.substr(0, arrow);
+    if (const auto q = url.find("symbol="); q != std::string_view::npos) {
+      const std::string_view rest = url.substr(q + 7);
+      for (char c : rest.substr(0, rest.find('&'))) {
+        out.symbol.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+      }
+    }
+    line.remove_prefix(arrow + 4);
+  }
+  const std::size_t ts = timestamp_prefix(line);
+  if (ts == 0) return std::nullopt;
+  std::size_t i = ts;
+  if (i < line.size() && line[i] == ':') ++i;
+  const std::size_t gap = i;
+  while (i < line.size() && (line[i] == ' ' || line[i] == '\t')) ++i;
+  if (i == gap || i == line.size() || line[i] != '{') return std::nullopt;
+  out.json = line.substr(i);
+  return out;
+}
+
 }  // namespace
 
 void append_ws_text_frame(std::string& out, std::string_view payload) {
@@ -99,10 +172,23 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
   if (!in) return absl::NotFoundError(fmt::format("sim: cannot open replay file {}", path));
   simdjson::dom::parser parser;
   std::vector<SimOutgoing> out;
+  // Bare REST answers that name no symbol: whose they are is decided once
+  // every line is read (the one symbol the capture has depth diffs for).
+  std::vector<std::pair<std::size_t, std::shared_ptr<SimDepthChange>>> unnamed;  // line number, snapshot
+  std::set<std::string, std::less<>> diff_symbols;
   std::size_t line_no = 0;
-  for (std::string line; std::getline(in, line);) {
+  for (std::string raw; std::getline(in, raw);) {
     ++line_no;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (raw.find_first_not_of(" \t\r") == std::string::npos) continue;
+    const auto split = split_capture_line(raw);
+    if (!split) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{}:{}: expected a JSON object per line, or one after a recorder's timestamp (`<timestamp> {{..}}` as "
+          "hftbacktest writes it, `<timestamp>: {{..}}` as cryptofeed does)",
+          path, line_no));
+    }
+    if (split->json.empty()) continue;  // a recorder's connect or sent-request line
+    const std::string line(split->json);
     simdjson::dom::element doc;
     if (auto err = parser.parse(line).get(doc); err || !doc.is_object()) {
       return absl::InvalidArgumentError(fmt::format("{}:{}: expected a JSON object per line: {}", path, line_no,
@@ -110,24 +196,18 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
     }
     if (std::string_view sim; doc["sim"].get_string().get(sim) == simdjson::SUCCESS) {
       if (sim != "snapshot") continue;  // a simulator record's fault or limit line
-      auto snap = std::make_shared<SimDepthChange>();
-      snap->snapshot = true;
       std::string_view symbol;
-      std::uint64_t id = 0;
-      if (doc["symbol"].get_string().get(symbol) != simdjson::SUCCESS || symbol.empty() ||
-          doc["lastUpdateId"].get_uint64().get(id) != simdjson::SUCCESS) {
+      if (doc["symbol"].get_string().get(symbol) != simdjson::SUCCESS || symbol.empty()) {
         return absl::InvalidArgumentError(
             fmt::format("{}:{}: a snapshot line needs \"symbol\" and an unsigned \"lastUpdateId\"", path, line_no));
       }
-      snap->symbol = std::string(symbol);
-      snap->first_id = snap->last_id = id;
-      for (auto [name, side] : {std::pair{"bids", &snap->bids}, std::pair{"asks", &snap->asks}}) {
-        if (auto err = levels(doc, name, *side)) {
-          return absl::InvalidArgumentError(fmt::format("{}:{}: snapshot: {}", path, line_no, *err));
-        }
+      auto snap = snapshot_change(doc, std::string(symbol));
+      if (!snap.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("{}:{}: {}", path, line_no, std::string(snap.status().message())));
       }
       SimOutgoing m;
-      m.depth = std::move(snap);
+      m.depth = std::move(*snap);
       out.push_back(std::move(m));
       continue;
     }
@@ -140,6 +220,27 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
       m.data = std::make_shared<const std::string>(simdjson::minify(data));
     } else {
       data = doc;
+      if (string_field(data, "e").empty() && data["lastUpdateId"].error() == simdjson::SUCCESS) {
+        // A REST depth answer as hftbacktest and cryptofeed record it.
+        auto snap = snapshot_change(doc, split->symbol);
+        if (!snap.ok()) {
+          return absl::InvalidArgumentError(
+              fmt::format("{}:{}: {}", path, line_no, std::string(snap.status().message())));
+        }
+        if (split->symbol.empty()) unnamed.emplace_back(line_no, *snap);
+        SimOutgoing s;
+        s.depth = std::move(*snap);
+        out.push_back(std::move(s));
+        continue;
+      }
+      if (data["id"].error() == simdjson::SUCCESS &&
+          (data["result"].error() == simdjson::SUCCESS || data["error"].error() == simdjson::SUCCESS)) {
+        continue;  // a reply to a control request the recorder sent (SUBSCRIBE ..): not market data
+      }
+      if (string_field(data, "e").empty() && string_field(data, "s").empty()) {
+        return absl::InvalidArgumentError(fmt::format(
+            "{}:{}: a bare payload with neither \"e\" nor \"s\": not a message of any stream", path, line_no));
+      }
       m.stream = raw_stream(data);
       m.data = std::make_shared<const std::string>(line);
       m.text = std::make_shared<const std::string>(fmt::format(R"({{"stream":"{}","data":{}}})", m.stream, line));
@@ -166,9 +267,21 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
           return absl::InvalidArgumentError(fmt::format("{}:{}: depthUpdate: {}", path, line_no, *err));
         }
       }
+      diff_symbols.insert(diff->symbol);
       m.depth = std::move(diff);
     }
     out.push_back(std::move(m));
+  }
+  if (!unnamed.empty()) {
+    if (diff_symbols.size() != 1) {
+      return absl::InvalidArgumentError(fmt::format(
+          "{}:{}: a REST depth snapshot without a symbol, and the capture has depth diffs for {} symbols{}{}: "
+          "whose book it is cannot be told (write it as {{\"sim\":\"snapshot\",\"symbol\":..}} or replay one "
+          "symbol per file)",
+          path, unnamed.front().first, diff_symbols.size(), diff_symbols.empty() ? "" : " ",
+          fmt::join(diff_symbols, ", ")));
+    }
+    for (auto& [line, snap] : unnamed) snap->symbol = *diff_symbols.begin();
   }
   return out;
 }

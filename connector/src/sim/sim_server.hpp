@@ -178,6 +178,14 @@ struct Simulator::Impl {
   struct ReplayBook {
     std::uint64_t last_update_id = 0;
     std::map<std::int64_t, std::int64_t> bids, asks;  // price -> qty, ascending
+    // consistent: a snapshot line was reached and every diff sent since
+    // continues it. Otherwise REST answers 503 and `unknown` says why.
+    bool consistent = false;
+    std::string unknown;
+    // sent: every diff of the symbol sent so far, in order (pointing into
+    // `replay`, which does not change while playing); a snapshot line
+    // re-applies the ones newer than it.
+    std::vector<const SimDepthChange*> sent;
   };
   std::map<std::string, ReplayBook, std::less<>> replay_books;  // by upper-case symbol
   // Replay at speed 0 stops publishing while a connection has this many
@@ -198,6 +206,8 @@ struct Simulator::Impl {
   std::atomic<std::uint64_t> injected{0};
   bool generating = false;
   bool stopped = false;
+  bool replay_ended = false;   // play() sent the last message
+  bool drained_told = false;   // on_replay_drained ran
 
   explicit Impl(SimulatorOptions o)
       : options(std::move(o)),
@@ -220,13 +230,27 @@ struct Simulator::Impl {
   // play: the replay file at recorded speed (scaled), or as fast as the
   // connections take it (speed 0), keeping the replay books.
   asio::awaitable<void> play();
-  // prepare_replay: the frames pre-encoded and every symbol's starting book
-  // (its first snapshot line, else empty as of its first diff's U - 1).
+  // prepare_replay: the frames pre-encoded and an unknown book for every
+  // symbol with depth in the capture.
   void prepare_replay();
-  // apply_replay_depth: one diff or snapshot onto its symbol's replay book.
-  void apply_replay_depth(const SimDepthChange& change);
-  // replay_book: a symbol's replay book, best first, up to `limit` levels (0 = all).
-  std::optional<SimBook> replay_book(std::string_view symbol, std::size_t limit) const;
+  // replay_snapshot: a snapshot line replaces its symbol's book, then the
+  // diffs already sent that are newer than it (u > lastUpdateId) apply again.
+  void replay_snapshot(const SimDepthChange& snapshot);
+  // replay_diff: a diff being sent continues its symbol's book: skipped if
+  // not newer than it, the book unknown if ids are missing before it.
+  void replay_diff(const SimDepthChange& diff);
+  // continue_book: `diff` onto `book` if the book is consistent (the rules of replay_diff).
+  static void continue_book(ReplayBook& book, const SimDepthChange& diff);
+  // end_replay: the replay sent its last message; with on_replay_drained,
+  // every connection is closed after its data.
+  void end_replay();
+  // check_drained: runs on_replay_drained once the replay ended and no
+  // connection is left.
+  void check_drained();
+  // replay_book: a symbol's replay book, best first, up to `limit` levels
+  // (0 = all); nullopt for a symbol without depth in the capture,
+  // Unavailable (naming why) while its book is not consistent.
+  std::optional<absl::StatusOr<SimBook>> replay_book(std::string_view symbol, std::size_t limit) const;
   // publish: one market message to every subscriber, recorded first so that
   // the fault lines it causes follow it in the record.
   void publish(const SimOutgoing& m);

@@ -101,6 +101,9 @@ asio::awaitable<void> Simulator::Impl::upgrade(beast::tcp_stream stream, http::r
       asio::co_spawn(io, play(), asio::detached);
     }
   }
+  // The replay is over: nothing more will come (a client reconnecting after
+  // the close at the end).
+  if (replay_ended && options.on_replay_drained) end_with(*conn, Frame::Kind::kCloseWs, websocket::close_code::normal);
   asio::co_spawn(io, write_loop(conn), asio::detached);
   if (options.ping_interval_ms != 0) asio::co_spawn(io, ping_loop(conn), asio::detached);
   if (options.faults.lifetime_ms != 0) asio::co_spawn(io, lifetime(conn), asio::detached);
@@ -311,6 +314,7 @@ void Simulator::Impl::drop(const ConnPtr& conn) {
   beast::get_lowest_layer(conn->ws).socket().close(ec);
   std::erase(live, conn);
   if (waiting_for_space) space.cancel();  // replay no longer waits for this one
+  check_drained();
 }
 
 }  // namespace tickwire::connector

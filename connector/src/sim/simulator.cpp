@@ -7,6 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <fmt/format.h>
 
+#include <set>
+
 #include "sim_server.hpp"
 
 namespace tickwire::connector {
@@ -117,10 +119,10 @@ asio::awaitable<void> Simulator::Impl::play() {
   std::optional<std::uint64_t> first_ms;
   std::uint64_t last_ms = 0;
   for (const SimOutgoing& m : replay) {
-    if (stopped || count_reached()) co_return;
+    if (stopped || count_reached()) break;
     if (!m.text) {  // a snapshot line: the book only
       std::lock_guard lock(market_mu);
-      apply_replay_depth(*m.depth);
+      replay_snapshot(*m.depth);
       continue;
     }
     if (m.time_ms) last_ms = *m.time_ms;
@@ -130,11 +132,11 @@ asio::awaitable<void> Simulator::Impl::play() {
       timer.expires_at(start + std::chrono::microseconds(static_cast<std::int64_t>(offset_ms * 1000)));
       beast::error_code ec;
       co_await timer.async_wait(asio::redirect_error(asio::use_awaitable, ec));
-      if (stopped) co_return;
+      if (stopped) break;
     }
     if (m.depth) {  // the REST book moves with the diffs sent, never ahead
       std::lock_guard lock(market_mu);
-      apply_replay_depth(*m.depth);
+      replay_diff(*m.depth);
     }
     publish(m);
     if (options.replay_speed > 0) continue;
@@ -151,9 +153,26 @@ asio::awaitable<void> Simulator::Impl::play() {
       waiting_for_space = false;
     }
   }
+  if (!stopped) end_replay();
+}
+
+void Simulator::Impl::end_replay() {
+  replay_ended = true;
+  if (!options.on_replay_drained) return;
+  // A close frame queued after the data: a client answers it only once it
+  // has read everything before it.
+  for (const auto& conn : std::vector(live)) end_with(*conn, Frame::Kind::kCloseWs, websocket::close_code::normal);
+  check_drained();
+}
+
+void Simulator::Impl::check_drained() {
+  if (stopped || !replay_ended || drained_told || !live.empty() || !options.on_replay_drained) return;
+  drained_told = true;
+  options.on_replay_drained();
 }
 
 void Simulator::Impl::prepare_replay() {
+  std::set<std::string, std::less<>> with_snapshot;
   for (SimOutgoing& m : replay) {
     if (m.text) {
       auto text = std::make_shared<std::string>();
@@ -163,25 +182,25 @@ void Simulator::Impl::prepare_replay() {
       append_ws_text_frame(*data, *m.data);
       m.data_frame = std::move(data);
     }
-    if (!m.depth || replay_books.contains(m.depth->symbol)) continue;
-    // Each symbol's book starts as its first snapshot line says, else empty
-    // as of just before its first diff, so that a client that fetches it
-    // before that diff can apply the diff (U <= lastUpdateId + 1 <= u).
-    ReplayBook& book = replay_books[m.depth->symbol];
-    if (m.depth->snapshot) {
-      apply_replay_depth(*m.depth);
-    } else {
-      book.last_update_id = m.depth->first_id > 0 ? m.depth->first_id - 1 : 0;
-    }
+    if (!m.depth) continue;
+    replay_books.try_emplace(m.depth->symbol);
+    if (m.depth->snapshot) with_snapshot.insert(m.depth->symbol);
+  }
+  // No book is known before the replay reaches a snapshot line: one made of
+  // the diffs alone lacks every level they do not touch, and a client would
+  // accept it as the whole book.
+  for (auto& [symbol, book] : replay_books) {
+    book.unknown = with_snapshot.contains(symbol)
+                       ? fmt::format("the replay has not reached {}'s first snapshot line yet", symbol)
+                       : fmt::format("the capture has no snapshot line for {}: its book cannot be known", symbol);
   }
 }
 
-void Simulator::Impl::apply_replay_depth(const SimDepthChange& change) {
-  ReplayBook& book = replay_books[change.symbol];
-  if (change.snapshot) {
-    book.bids.clear();
-    book.asks.clear();
-  }
+namespace {
+
+// apply_levels: absolute quantities onto a book's sides; 0 removes the level.
+template <class Book>
+void apply_levels(Book& book, const SimDepthChange& change) {
   for (auto [levels, side] : {std::pair{&change.bids, &book.bids}, std::pair{&change.asks, &book.asks}}) {
     for (const SimLevel& l : *levels) {
       if (l.qty == 0) {
@@ -191,12 +210,49 @@ void Simulator::Impl::apply_replay_depth(const SimDepthChange& change) {
       }
     }
   }
-  book.last_update_id = change.last_id;
 }
 
-std::optional<SimBook> Simulator::Impl::replay_book(std::string_view symbol, std::size_t limit) const {
+}  // namespace
+
+void Simulator::Impl::replay_snapshot(const SimDepthChange& snapshot) {
+  ReplayBook& book = replay_books[snapshot.symbol];
+  book.bids.clear();
+  book.asks.clear();
+  apply_levels(book, snapshot);
+  book.last_update_id = snapshot.last_id;
+  book.consistent = true;
+  book.unknown.clear();
+  // A recorder writes the REST answer when it arrives, usually after diffs
+  // newer than it: a client holding those diffs has applied them, so the
+  // served book must contain them too (Binance's own book always does).
+  auto from = book.sent.end();
+  while (from != book.sent.begin() && (*std::prev(from))->last_id > snapshot.last_id) --from;
+  for (auto it = from; it != book.sent.end(); ++it) continue_book(book, **it);
+}
+
+void Simulator::Impl::replay_diff(const SimDepthChange& diff) {
+  ReplayBook& book = replay_books[diff.symbol];
+  book.sent.push_back(&diff);
+  continue_book(book, diff);
+}
+
+void Simulator::Impl::continue_book(ReplayBook& book, const SimDepthChange& diff) {
+  if (!book.consistent || diff.last_id <= book.last_update_id) return;  // unknown, or already in the book
+  if (diff.first_id > book.last_update_id + 1) {
+    book.consistent = false;
+    book.unknown = fmt::format("the capture misses {}'s update ids {}..{}: its book is unknown until its next "
+                               "snapshot line",
+                               diff.symbol, book.last_update_id + 1, diff.first_id - 1);
+    return;
+  }
+  apply_levels(book, diff);
+  book.last_update_id = diff.last_id;
+}
+
+std::optional<absl::StatusOr<SimBook>> Simulator::Impl::replay_book(std::string_view symbol, std::size_t limit) const {
   const auto it = replay_books.find(symbol);
   if (it == replay_books.end()) return std::nullopt;
+  if (!it->second.consistent) return absl::StatusOr<SimBook>(absl::UnavailableError(it->second.unknown));
   SimBook out;
   out.last_update_id = it->second.last_update_id;
   for (auto p = it->second.bids.rbegin(); p != it->second.bids.rend() && (limit == 0 || out.bids.size() < limit); ++p) {
@@ -380,6 +436,7 @@ absl::StatusOr<SimBook> Simulator::book(const std::string& symbol, std::size_t l
   if (!impl_->options.replay_path.empty()) {
     auto b = impl_->replay_book(symbol, limit);
     if (!b) return absl::NotFoundError("sim: the replay has no depth for " + symbol);
+    if (!b->ok()) return absl::UnavailableError("sim: " + std::string(b->status().message()));
     return *std::move(b);
   }
   const auto idx = impl_->market.symbol_index(symbol);

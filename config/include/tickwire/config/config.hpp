@@ -64,6 +64,9 @@ struct SimulatorConfig {
   double rate = 1000.0;                 // mean messages per second (Poisson), > 0
   std::uint64_t seed = 1;
   std::uint64_t count = 0;              // stop after this many messages; 0 = unlimited
+  // A capture file (docs/feeds.md, "Replay") to send instead of a generated
+  // market; "" = generate. A relative path resolves like journal.dir.
+  std::string replay;
 };
 
 // [journal]: the mmap ring and the segment files behind it.

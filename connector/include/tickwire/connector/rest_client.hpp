@@ -3,7 +3,8 @@
 // (certificate and host-name verification, SNI, extra CA file); a timeout per
 // request, a body size limit, HTTP 429/418 + Retry-After honoured (the client
 // refuses further requests until the wait is over, and tells the caller how
-// long), and a shared request-weight limiter. Requests run one at a time, in
+// long), HTTP 503 reported as retryable (UNAVAILABLE, with its Retry-After;
+// other requests still go), and a shared request-weight limiter. Requests run one at a time, in
 // order, over one kept-alive connection that is reused while the origin stays
 // the same. Not a hot path: it allocates per request.
 #pragma once
@@ -39,8 +40,8 @@ struct RestResponse {
   absl::Status status;
   unsigned http_status = 0;  // 0 when no reply arrived
   std::string body;
-  // retry_after > 0: do not ask again before this long (server Retry-After,
-  // ban, or the weight limiter).
+  // retry_after > 0: do not ask again before this long (server Retry-After
+  // on 429/418/503, ban, or the weight limiter).
   std::chrono::milliseconds retry_after{0};
   bool reused_connection = false;  // sent over a kept-alive connection
 };

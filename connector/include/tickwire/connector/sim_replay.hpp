@@ -6,7 +6,16 @@
 //   - `{"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":N,"bids":[["p","q"],..],
 //     "asks":[..]}`: not sent; replaces that symbol's replay book (the REST
 //     depth answer) at its place in the file;
-//   - the simulator's other `{"sim":..}` record lines (faults, limits): skipped.
+//   - a bare REST answer `{"lastUpdateId":N,"bids":..,"asks":..}` (as
+//     hftbacktest and cryptofeed record it): the same, for the symbol its
+//     cryptofeed URL names, else the one symbol the capture has depth diffs
+//     for (any other case is an error naming the line);
+//   - the simulator's other `{"sim":..}` record lines (faults, limits) and
+//     replies to control requests (`{"result":..,"id":..}`): skipped;
+//   - a bare payload with neither "e" nor "s" (nor the above): an error.
+// A line may carry a recorder's prefix: `<timestamp> ` (hftbacktest),
+// `<timestamp>: ` or `<url> -> <timestamp>: ` (cryptofeed); cryptofeed's
+// `<url> <- ..` (a request it sent) and `<url> <-> ..` (a connect) are skipped.
 // Depth diffs (`depthUpdate`) carry their parsed levels so that replay keeps
 // the book the REST endpoint serves without parsing while it sends.
 #pragma once

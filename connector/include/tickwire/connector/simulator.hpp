@@ -27,6 +27,7 @@
 
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -106,6 +107,12 @@ struct SimulatorOptions {
                                       // 0 = as fast as the sockets take it (data frames batched)
   SimFaults faults;
   middleware::Logger* logger = nullptr;  // where faults and limit closes are logged; null: nowhere
+  // on_replay_drained: if set, once the replay has sent its last message
+  // every connection gets a close frame (1000) after its data (and one that
+  // connects later, at once), and this runs once, on the simulator's thread,
+  // when every connection has answered its close or gone away: each client
+  // has read the whole capture. Null: connections stay open after a replay.
+  std::function<void()> on_replay_drained;
 };
 
 // parse_fault: applies "NAME[:AFTER[:PROBABILITY[:MAX_TIMES]]]" to the
@@ -138,7 +145,8 @@ class Simulator {
   // (what a client that applied every diff holds); limit 0 = every level.
   // Thread-safe; also exact after `count` stopped the market. While
   // replaying: the book the replayed depth diffs and snapshot lines built so
-  // far (what GET /api/v3/depth serves), NotFound for a symbol without depth.
+  // far (what GET /api/v3/depth serves), NotFound for a symbol without depth,
+  // Unavailable (saying why) while its book is not known (REST answers 503).
   absl::StatusOr<SimBook> book(const std::string& symbol, std::size_t limit = 0) const;
   // live_book: `symbol`'s book including changes not yet in a diff.
   absl::StatusOr<SimBook> live_book(const std::string& symbol, std::size_t limit = 0) const;
