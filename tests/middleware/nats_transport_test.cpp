@@ -371,6 +371,86 @@ TEST(NatsTransport, JetStreamCreatesTheStreamWithItsRetentionAndNodeReplaysIt) {
   }
 }
 
+// FromLog: what a subscribe_from subscriber saw (nats.c's delivery thread writes it).
+struct FromLog {
+  std::mutex mu;
+  std::vector<std::uint64_t> sequences;
+  std::vector<std::string> payloads;
+  std::vector<std::pair<std::uint64_t, std::uint64_t>> gaps;
+  Handler handler() {
+    return [this](const Message& m) {
+      std::lock_guard lock(mu);
+      sequences.push_back(m.sequence);
+      payloads.emplace_back(reinterpret_cast<const char*>(m.payload.data()), m.payload.size());
+    };
+  }
+  GapHandler on_gap() {
+    return [this](std::uint64_t from, std::uint64_t to) {
+      std::lock_guard lock(mu);
+      gaps.emplace_back(from, to);
+    };
+  }
+  std::size_t size() {
+    std::lock_guard lock(mu);
+    return sequences.size();
+  }
+};
+
+TEST(NatsTransport, SubscribeFromASequenceReplaysTheStreamThenGoesLiveWithoutAGapOrADuplicate) {
+  NatsServer server(NatsServer::Options{.jetstream = true});
+  NatsOptions o = options_for(server);
+  o.jetstream = true;
+  o.stream = "TW_FROM";
+  o.stream_subjects = {"dev.>"};
+  o.sequence_header = true;
+  auto pub = NatsTransport::connect(o);
+  ASSERT_TRUE(pub.ok()) << status_text(pub.status());
+  std::vector<std::string> payload_of(1200);
+  const auto send = [&](std::uint64_t from, std::uint64_t to) {
+    for (std::uint64_t seq = from; seq <= to; ++seq) {
+      payload_of[seq - 1000] = "m" + std::to_string(seq);
+      ASSERT_TRUE((*pub)->publish_at(seq, seq % 2 ? "dev.b.trade.BTC" : "dev.b.quote.BTC",
+                                     bytes(payload_of[seq - 1000])));
+    }
+    ASSERT_TRUE((*pub)->flush().ok());
+  };
+  send(1001, 1100);  // the stream holds 1001..1100: nothing before 1001 was ever published to it
+
+  auto sub = NatsTransport::connect(o);
+  ASSERT_TRUE(sub.ok()) << status_text(sub.status());
+  FromLog mid, start;
+  auto mid_id = (*sub)->subscribe_from("dev.>", 1050, mid.handler(), mid.on_gap());
+  ASSERT_TRUE(mid_id.ok()) << status_text(mid_id.status());
+  auto start_id = (*sub)->subscribe_from("dev.>", 1, start.handler(), start.on_gap());
+  ASSERT_TRUE(start_id.ok()) << status_text(start_id.status());
+  ASSERT_TRUE(wait_until([&] { return mid.size() == 51 && start.size() == 100; }));
+  send(1101, 1110);  // live, after the stored ones
+  ASSERT_TRUE(wait_until([&] { return mid.size() == 61 && start.size() == 110; }));
+
+  std::lock_guard lock_mid(mid.mu);
+  std::lock_guard lock_start(start.mu);
+  for (std::size_t i = 0; i < mid.sequences.size(); ++i) {
+    ASSERT_EQ(mid.sequences[i], 1050 + i);
+    EXPECT_EQ(mid.payloads[i], payload_of[mid.sequences[i] - 1000]);
+  }
+  EXPECT_TRUE(mid.gaps.empty());
+  for (std::size_t i = 0; i < start.sequences.size(); ++i) ASSERT_EQ(start.sequences[i], 1001 + i);
+  // 1..1000 were never in the stream: told once, before 1001.
+  EXPECT_EQ(start.gaps, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 1000}}));
+  (*sub)->unsubscribe(*mid_id);
+  (*sub)->unsubscribe(*start_id);
+}
+
+TEST(NatsTransport, SubscribeFromNeedsJetStream) {
+  NatsServer server;
+  auto t = NatsTransport::connect(options_for(server));
+  ASSERT_TRUE(t.ok()) << status_text(t.status());
+  auto id = (*t)->subscribe_from("dev.>", 1, [](const Message&) {}, {});
+  ASSERT_FALSE(id.ok());
+  EXPECT_TRUE(absl::IsFailedPrecondition(id.status())) << status_text(id.status());
+  EXPECT_NE(id.status().message().find("JetStream"), std::string_view::npos);
+}
+
 // ServedNatsTransport: a NatsTransport with its own nats-server, so every
 // transport the conformance factory makes is isolated from the others. The
 // publisher's sequence travels in the Tickwire-Seq header.

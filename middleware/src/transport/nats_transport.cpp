@@ -3,6 +3,7 @@
 #include <nats/nats.h>
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <charconv>
 #include <climits>
 #include <cstring>
@@ -70,6 +71,9 @@ struct NatsTransport::Subscription {
   natsSubscription* sub = nullptr;
   // Delivery-thread state (guarded by mu): the last publisher sequence seen.
   std::uint64_t last_sequence = 0;
+  // from_start: last_sequence was set by subscribe_from (from - 1, possibly
+  // 0), so the first message's jump from it is a gap too.
+  bool from_start = false;
   // Held while the handler runs; recursive so a handler may unsubscribe itself.
   std::recursive_mutex mu;
   bool active = true;                     // guarded by mu
@@ -155,7 +159,7 @@ struct NatsCallbacks {
   // seeing a count, so a jump is the only sign. For a filtered subscription a
   // jump may only be other subjects (GapHandler: "may have lost").
   static void report_gap(NatsTransport::Subscription& sub, std::uint64_t sequence) {
-    if (sub.last_sequence != 0 && sequence > sub.last_sequence + 1 && sub.on_gap) {
+    if ((sub.last_sequence != 0 || sub.from_start) && sequence > sub.last_sequence + 1 && sub.on_gap) {
       sub.on_gap(sub.last_sequence + 1, sequence - 1);
     }
     sub.last_sequence = sequence;
@@ -381,6 +385,63 @@ absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern
 
 absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern, Handler handler,
                                                         GapHandler on_gap) {
+  return subscribe_impl(pattern, std::move(handler), std::move(on_gap), std::nullopt);
+}
+
+absl::StatusOr<SubscriptionId> NatsTransport::subscribe_from(std::string_view pattern, std::uint64_t from_sequence,
+                                                             Handler handler, GapHandler on_gap) {
+  if (js_ == nullptr) {
+    return absl::FailedPreconditionError("nats " + options_.url +
+                                         ": subscribe_from needs JetStream (NatsOptions::jetstream and its stream)");
+  }
+  return subscribe_impl(pattern, std::move(handler), std::move(on_gap), std::max<std::uint64_t>(from_sequence, 1));
+}
+
+absl::StatusOr<std::uint64_t> NatsTransport::stream_sequence_of(std::uint64_t sequence) {
+  const std::string where = "nats " + options_.url + ": stream '" + options_.stream + "'";
+  jsStreamInfo* info = nullptr;
+  jsErrCode jerr = static_cast<jsErrCode>(0);
+  natsStatus s = js_GetStreamInfo(&info, js_, options_.stream.c_str(), nullptr, &jerr);
+  if (s != NATS_OK) return nats_error(where + ": stream info", s);
+  std::uint64_t lo = info->State.FirstSeq;
+  std::uint64_t hi = info->State.LastSeq + 1;  // one past the last: "start with what comes next"
+  const bool empty = info->State.Msgs == 0;
+  jsStreamInfo_Destroy(info);
+  if (empty) return hi;
+  // The publisher's sequence of the stored message at stream sequence `at`
+  // (0 if it has none; nullopt if that message is gone: deleted or expired).
+  const auto publisher_sequence = [&](std::uint64_t at) -> absl::StatusOr<std::optional<std::uint64_t>> {
+    natsMsg* msg = nullptr;
+    jsErrCode e = static_cast<jsErrCode>(0);
+    const natsStatus got = js_GetMsg(&msg, js_, options_.stream.c_str(), at, nullptr, &e);
+    if (got == NATS_NOT_FOUND) return std::optional<std::uint64_t>();
+    if (got != NATS_OK) return nats_error(where + ": get message " + std::to_string(at), got);
+    std::uint64_t seq = 0;
+    const char* header = nullptr;
+    if (natsMsgHeader_Get(msg, kSequenceHeader, &header) == NATS_OK && header != nullptr) {
+      std::from_chars(header, header + std::strlen(header), seq);
+    }
+    natsMsg_Destroy(msg);
+    return std::optional<std::uint64_t>(seq);
+  };
+  // Binary search for the first stored message whose publisher sequence is
+  // at least `sequence`: publisher sequences rise with stream sequences. A
+  // message gone from the middle counts as below (the search moves past it).
+  while (lo < hi) {
+    const std::uint64_t mid = lo + (hi - lo) / 2;
+    auto at = publisher_sequence(mid);
+    if (!at.ok()) return at.status();
+    if (at->has_value() && **at >= sequence) {
+      hi = mid;
+    } else {
+      lo = mid + 1;
+    }
+  }
+  return lo;
+}
+
+absl::StatusOr<SubscriptionId> NatsTransport::subscribe_impl(std::string_view pattern, Handler handler,
+                                                             GapHandler on_gap, std::optional<std::uint64_t> from) {
   if (!is_valid_pattern(pattern)) {
     return absl::InvalidArgumentError("subscribe: invalid subject pattern '" + std::string(pattern) +
                                       "' (dot-separated tokens; '*' for one token, '>' last)");
@@ -396,7 +457,32 @@ absl::StatusOr<SubscriptionId> NatsTransport::subscribe(std::string_view pattern
     ++closing_;
   }
   const std::string p(pattern);
-  natsStatus s = natsConnection_Subscribe(&sub->sub, conn_, p.c_str(), &NatsCallbacks::on_message, sub);
+  natsStatus s = NATS_OK;
+  if (!from) {
+    s = natsConnection_Subscribe(&sub->sub, conn_, p.c_str(), &NatsCallbacks::on_message, sub);
+  } else {
+    // An ordered JetStream consumer of the stream from the stored message
+    // that carries publisher sequence *from (or the next one stored): no
+    // acks, redelivered in order after a reconnect, then live. Sequences the
+    // stream no longer holds are told as a gap before the first message.
+    auto start = stream_sequence_of(*from);
+    if (!start.ok()) {
+      std::lock_guard lock(mu_);
+      --closing_;
+      delete sub;
+      return start.status();
+    }
+    sub->last_sequence = *from - 1;
+    sub->from_start = true;
+    jsSubOptions so;
+    jsSubOptions_Init(&so);
+    so.Stream = options_.stream.c_str();
+    so.Ordered = true;
+    so.Config.DeliverPolicy = js_DeliverByStartSequence;
+    so.Config.OptStartSeq = *start;
+    jsErrCode jerr = static_cast<jsErrCode>(0);
+    s = js_Subscribe(&sub->sub, js_, p.c_str(), &NatsCallbacks::on_message, sub, nullptr, &so, &jerr);
+  }
   bool completion_set = false;
   if (s == NATS_OK) {
     s = natsSubscription_SetOnCompleteCB(sub->sub, &NatsCallbacks::on_complete, sub);

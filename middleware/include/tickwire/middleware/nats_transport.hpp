@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -102,6 +103,16 @@ class NatsTransport final : public Transport {
   // sequence_header): drops by nats.c or by the server for a slow consumer,
   // or, for a pattern that filters, records of other subjects.
   absl::StatusOr<SubscriptionId> subscribe(std::string_view pattern, Handler handler, GapHandler on_gap) override;
+  // subscribe_from: with JetStream on: every message of the stream matching
+  // `pattern` from the one the publisher sent with sequence `from_sequence`
+  // (publish_at with sequence_header; the first stored one at or after it),
+  // in order, then live, through an ordered consumer (no acks; nats.c
+  // recreates it after a reconnect where it left off). A range the stream no
+  // longer holds (retention, or published before it existed) reaches `on_gap`
+  // before the first message. Errors name the stream; FailedPrecondition
+  // without JetStream. Unsubscribe deletes the consumer.
+  absl::StatusOr<SubscriptionId> subscribe_from(std::string_view pattern, std::uint64_t from_sequence,
+                                                Handler handler, GapHandler on_gap);
   // unsubscribe: once it returns, the handler for `id` is neither running nor
   // starts again (unless unsubscribe is called from that handler, which then
   // finishes its own call). Costs one round trip to the server (see
@@ -126,6 +137,11 @@ class NatsTransport final : public Transport {
   explicit NatsTransport(NatsOptions options);
   absl::Status open();
   absl::Status ensure_stream();
+  absl::StatusOr<SubscriptionId> subscribe_impl(std::string_view pattern, Handler handler, GapHandler on_gap,
+                                                std::optional<std::uint64_t> from);
+  // stream_sequence_of: the stream sequence of the first stored message whose
+  // publisher sequence (Tickwire-Seq) is >= `sequence`; one past the last if none.
+  absl::StatusOr<std::uint64_t> stream_sequence_of(std::uint64_t sequence);
   void record_failure(absl::Status status);
   // detach: stops `sub`'s handler (waiting for a running call) and unsubscribes
   // it from nats.c; returns nats.c's subscription, still to be released.
