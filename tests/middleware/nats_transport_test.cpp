@@ -426,6 +426,9 @@ TEST(NatsTransport, SubscribeFromASequenceReplaysTheStreamThenGoesLiveWithoutAGa
   ASSERT_TRUE(wait_until([&] { return mid.size() == 51 && start.size() == 100; }));
   send(1101, 1110);  // live, after the stored ones
   ASSERT_TRUE(wait_until([&] { return mid.size() == 61 && start.size() == 110; }));
+  // Unsubscribed before the logs are locked: unsubscribe waits for a running handler, which takes them.
+  (*sub)->unsubscribe(*mid_id);
+  (*sub)->unsubscribe(*start_id);
 
   std::lock_guard lock_mid(mid.mu);
   std::lock_guard lock_start(start.mu);
@@ -437,8 +440,6 @@ TEST(NatsTransport, SubscribeFromASequenceReplaysTheStreamThenGoesLiveWithoutAGa
   for (std::size_t i = 0; i < start.sequences.size(); ++i) ASSERT_EQ(start.sequences[i], 1001 + i);
   // 1..1000 were never in the stream: told once, before 1001.
   EXPECT_EQ(start.gaps, (std::vector<std::pair<std::uint64_t, std::uint64_t>>{{1, 1000}}));
-  (*sub)->unsubscribe(*mid_id);
-  (*sub)->unsubscribe(*start_id);
 }
 
 TEST(NatsTransport, SubscribeFromNeedsJetStream) {
