@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <map>
+#include <regex>
 #include <sstream>
 
 #include "support/fault_harness.hpp"
@@ -116,6 +117,58 @@ TEST(UsdmSimCli, HelpNamesTheVenues) {
   EXPECT_EQ(r.exit_code, 0) << r.out;
   EXPECT_NE(r.out.find("--venue"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("binance-usdm"), std::string::npos) << r.out;
+}
+
+TEST(UsdmSimCli, ItsRecordIsTheTruthARunJournals) {
+  TempDir dir("tickwire-usdm-record");
+  const auto truth_path = dir / "truth.ndjson";
+  testing::Subprocess sim({TICKWIRE_BINARY, "sim", "--venue", "binance-usdm", "--port", "0", "--symbols", "BTCUSDT",
+                           "--rate", "4000", "--seed", "9", "--count", "6000", "--record", truth_path.string()});
+  const std::string first = sim.read_line().value_or("");
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(first, m, std::regex(R"(ws://127\.0\.0\.1:(\d+)/stream)"))) << first;
+  std::ofstream(dir / "c.toml")
+      << "env = \"test\"\n[[feeds]]\nname = \"usdm\"\nexchange = \"binance-usdm\"\n"
+      << "url = \"ws://127.0.0.1:" << m[1].str() << "/stream\"\nrest_url = \"http://127.0.0.1:" << m[1].str() << "\"\n"
+      << "symbols = [\"BTCUSDT\"]\nchannels = [\"aggTrade\", \"markPrice@1s\"]\n"
+      << "[journal]\ndir = \"" << (dir / "data").string() << "\"\nfsync = \"none\"\n"
+      << "ring_bytes = \"1MiB\"\nsegment_bytes = \"4MiB\"\n[metrics]\nlisten = \"\"\n";
+  // The simulator stops its market after --count messages; the run stops once idle.
+  auto run = run_command({"/bin/sh", "-c",
+                          fmt::format("'{}' run -c '{}' --exit-when-idle 1s --no-status 2>&1", TICKWIRE_BINARY,
+                                      (dir / "c.toml").string())});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  sim.kill(SIGTERM);
+  ASSERT_TRUE(sim.wait().has_value());
+  testing::Truth truth;
+  truth.load(truth_path);
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  auto replay = run_command({TICKWIRE_BINARY, "replay", (dir / "data").string(), "--format", "jsonl"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.out;
+  std::vector<JournalRecord> aggs, funding;
+  simdjson::dom::parser parser;
+  std::istringstream lines(replay.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    JournalRecord r = testing::parse_journal_record(parser, line);
+    if (r.kind == "agg_trade") aggs.push_back(r);
+    if (r.kind == "funding") funding.push_back(r);
+  }
+  const auto& truth_aggs = truth.trades["btcusdt@aggTrade"];
+  ASSERT_EQ(aggs.size(), truth_aggs.size());
+  for (std::size_t i = 0; i < aggs.size(); ++i) {
+    EXPECT_EQ(aggs[i].id, truth_aggs[i].id) << i;
+    EXPECT_EQ(canonical_decimal(aggs[i].price), canonical_decimal(truth_aggs[i].price)) << i;
+    EXPECT_EQ(canonical_decimal(aggs[i].size), canonical_decimal(truth_aggs[i].size)) << i;
+  }
+  const auto& truth_funding = truth.funding["btcusdt@markPrice@1s"];
+  ASSERT_EQ(funding.size(), truth_funding.size());
+  for (std::size_t i = 0; i < funding.size(); ++i) {
+    EXPECT_EQ(funding[i].exch_ns, truth_funding[i].event_ms * 1'000'000) << i;
+    EXPECT_EQ(canonical_decimal(funding[i].funding_rate), canonical_decimal(truth_funding[i].rate)) << i;
+  }
+  EXPECT_GT(aggs.size(), 0u);
+  EXPECT_GT(funding.size(), 0u);
 }
 
 TEST(UsdmSimRun, SimUrlStartsTheEmbeddedSimulatorInTheUsdmDialect) {
