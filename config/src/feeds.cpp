@@ -14,6 +14,8 @@ namespace {
 // The venues and their channels, as connector/src/venues/ registers them
 // (config does not link the connector; a connector test checks they agree).
 constexpr std::string_view kExchanges[] = {"binance", "binance-usdm"};
+// The exchanges the embedded simulator (sim://) speaks (docs/venues.md).
+constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm"};
 constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
@@ -173,11 +175,10 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   }
   if (auto s = t.read_string("url", feed.url, Presence::kRequired); !s.ok()) return s;
   if (auto why = url_error(feed.url); !why.empty()) return t.invalid("url", why);
-  if (feed.url == "sim://" && feed.exchange != "binance") {
-    // The embedded simulator speaks Binance spot only so far (docs/venues.md).
+  if (feed.url == "sim://" && !contains(kSimDialects, feed.exchange)) {
     return t.invalid("url", fmt::format("expected a ws:// or wss:// URL with exchange {:?}: the embedded "
-                                        "simulator speaks only \"binance\" so far",
-                                        feed.exchange));
+                                        "simulator speaks only {} so far",
+                                        feed.exchange, one_of(kSimDialects)));
   }
   if (auto s = read_symbols_and_channels(t, feed); !s.ok()) return s;
   if (auto s = t.read_string("ca_file", feed.ca_file, Presence::kOptional); !s.ok()) return s;

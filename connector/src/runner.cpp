@@ -101,6 +101,8 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
   for (auto& e : sims) {
     SimulatorOptions so;
     so.venue = e.venue;
+    // USD-M allows 10 incoming messages a second per connection, spot 5.
+    if (e.venue == "binance-usdm") so.max_incoming_per_s = 10;
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;

@@ -223,10 +223,11 @@ TEST(Config, SizeWithoutABinaryUnitIsAnError) {
             "with a unit B, KiB, MiB, GiB or TiB such as \"16MiB\"), got float");
 }
 
-TEST(Config, AVenueTheSimulatorDoesNotSpeakCannotUseTheEmbeddedSimulator) {
-  EXPECT_EQ(error_of(replacing(4, "exchange = \"binance-usdm\"")),
-            "test.toml:5: feeds[0].url: expected a ws:// or wss:// URL with exchange \"binance-usdm\": the embedded "
-            "simulator speaks only \"binance\" so far");
+TEST(Config, BinanceUsdmCanUseTheEmbeddedSimulator) {
+  auto cfg = load_string(replacing(4, "exchange = \"binance-usdm\""), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].exchange, "binance-usdm");
+  EXPECT_EQ(cfg->feeds[0].url, "sim://");
 }
 
 TEST(Config, BadEnumStringIsAnError) {

@@ -1,6 +1,7 @@
 #include "tickwire/connector/sim_market.hpp"
 
 #include <gtest/gtest.h>
+#include <fmt/format.h>
 #include <simdjson.h>
 
 #include <cmath>
@@ -103,9 +104,72 @@ TEST(SimMarket, EmitsEveryChannelInTheBinanceShapes) {
         EXPECT_EQ(std::string_view(data["e"]), "depthUpdate");
         EXPECT_EQ(msg.stream.substr(msg.stream.find('@')), "@depth@100ms");
         break;
+      case SimChannel::kMarkPrice:
+      case SimChannel::kForceOrder:
+        ADD_FAILURE() << "a USD-M message from the spot market: " << msg.text;
+        break;
     }
   }
   EXPECT_EQ(seen.size(), 4u);
+}
+
+TEST(SimMarket, SpeaksUsdmWithPrevIdChainedDiffsFundingAndLiquidations) {
+  SimMarket m(kSymbols, 1000, 3, SimMarket::kDefaultEpochMs, 100, SimDialect::kUsdm);
+  std::vector<SimMarket::Message> out;
+  while (out.size() < 20000) m.advance(out);
+  std::map<SimChannel, int> seen;
+  std::map<std::size_t, std::uint64_t> last_u;  // symbol -> the previous diff's u
+  simdjson::dom::parser parser;
+  for (const auto& msg : out) {
+    ++seen[msg.channel];
+    simdjson::dom::element combined = parser.parse(msg.text);
+    EXPECT_EQ(std::string_view(combined["stream"]), msg.stream);
+    simdjson::dom::element data = combined["data"];
+    switch (msg.channel) {
+      case SimChannel::kTrade:
+        EXPECT_EQ(std::string_view(data["X"]), "MARKET");
+        EXPECT_EQ(std::uint64_t(data["T"]), std::uint64_t(data["E"]));
+        break;
+      case SimChannel::kAggTrade:
+        EXPECT_TRUE(data["M"].error()) << "USD-M's aggTrade has no M: " << msg.data;
+        break;
+      case SimChannel::kBookTicker:
+        EXPECT_EQ(std::string_view(data["e"]), "bookTicker");
+        EXPECT_EQ(std::uint64_t(data["E"]), msg.time_ms);
+        EXPECT_EQ(std::uint64_t(data["T"]), msg.time_ms);
+        break;
+      case SimChannel::kDepth:
+        EXPECT_EQ(std::uint64_t(data["pu"]), last_u[msg.symbol_index]) << msg.data;
+        EXPECT_EQ(std::uint64_t(data["T"]), msg.time_ms);
+        last_u[msg.symbol_index] = std::uint64_t(data["u"]);
+        break;
+      case SimChannel::kMarkPrice: {
+        EXPECT_EQ(std::string_view(data["e"]), "markPriceUpdate");
+        EXPECT_EQ(msg.stream.substr(msg.stream.find('@')), "@markPrice@1s");
+        EXPECT_EQ(std::uint64_t(data["E"]) % 1000, SimMarket::kDefaultEpochMs % 1000);
+        EXPECT_GT(std::uint64_t(data["T"]), std::uint64_t(data["E"]));
+        for (const char* f : {"p", "i", "P", "r"}) EXPECT_FALSE(data[f].get_string().error()) << f;
+        break;
+      }
+      case SimChannel::kForceOrder: {
+        EXPECT_EQ(std::string_view(data["e"]), "forceOrder");
+        simdjson::dom::element o = data["o"];
+        EXPECT_EQ(std::string_view(o["s"]), kSymbols[msg.symbol_index]);
+        EXPECT_EQ(std::string_view(o["X"]), "FILLED");
+        const std::string_view side = o["S"];
+        const auto limit = units(std::string_view(o["p"]));
+        const auto fill = units(std::string_view(o["ap"]));
+        EXPECT_TRUE(side == "BUY" ? limit > fill : limit < fill) << msg.data;
+        EXPECT_EQ(std::string_view(o["q"]), std::string_view(o["z"]));
+        break;
+      }
+    }
+  }
+  EXPECT_EQ(seen.size(), 6u);
+  EXPECT_GT(seen[SimChannel::kForceOrder], 0);
+  // The published book's id is the last diff's u: what /fapi/v1/depth serves
+  // and the next diff's pu.
+  for (const auto& [symbol, u] : last_u) EXPECT_EQ(m.published_book(symbol).last_update_id, u);
 }
 
 TEST(SimMarket, DepthDiffsAreContiguousAndReplayToThePublishedBook) {
@@ -263,6 +327,16 @@ TEST(SimMarket, RestDepthBodyHonoursTheLimit) {
   EXPECT_EQ(simdjson::dom::array(doc["bids"]).size(), 5u);
   EXPECT_EQ(simdjson::dom::array(doc["asks"]).size(), 5u);
   EXPECT_EQ(SimMarket::format_units(1'000'000), "0.01000000");
+}
+
+TEST(SimMarket, UsdmRestDepthBodyCarriesEventAndTransactionTime) {
+  SimMarket m(kSymbols, 1000, 2, SimMarket::kDefaultEpochMs, 100, SimDialect::kUsdm);
+  const std::string body = SimMarket::depth_json(m.book(1, 5), m.now_ms());
+  EXPECT_EQ(body.rfind(fmt::format(R"({{"lastUpdateId":{},"E":{},"T":{},"bids":[)", m.book(1).last_update_id,
+                                   m.now_ms(), m.now_ms()),
+                       0),
+            0u)
+      << body;
 }
 
 TEST(SimMarket, HasPoissonGapsWithTheConfiguredMean) {

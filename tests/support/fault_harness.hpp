@@ -63,6 +63,7 @@ class SimFault : public ::testing::Test {
   // run: simulator + connector until complete, then the replayed journal into
   // journal_, the connector's log into log_, its final counters into counters_.
   void run() {
+    sim_.venue = exchange_;
     connector::Simulator sim(sim_);
     auto port = sim.start();
     ASSERT_TRUE(port.ok()) << port.status();
@@ -235,6 +236,7 @@ class SimFault : public ::testing::Test {
   TempDir dir_{"tickwire-fault"};
   connector::SimulatorOptions sim_;
   std::vector<std::string> channels_{"trade", "depth@100ms"};
+  std::string exchange_ = "binance";  // the feed's exchange and the simulator's dialect
   std::string feed_toml_;  // extra keys for the [[feeds]] table
   Truth truth_;
   std::vector<JournalRecord> journal_;
@@ -248,7 +250,7 @@ class SimFault : public ::testing::Test {
     for (const auto& s : sim_.symbols) symbols += (symbols.empty() ? "\"" : ", \"") + s + "\"";
     for (const auto& c : channels_) channels += (channels.empty() ? "\"" : ", \"") + c + "\"";
     const auto path = dir_ / "fault.toml";
-    std::ofstream(path) << "env = \"test\"\n[[feeds]]\nname = \"binance\"\nexchange = \"binance\"\n"
+    std::ofstream(path) << "env = \"test\"\n[[feeds]]\nname = \"binance\"\nexchange = \"" << exchange_ << "\"\n"
                         << "url = \"ws://127.0.0.1:" << port << "/stream\"\n"
                         << "rest_url = \"http://127.0.0.1:" << port << "\"\n"
                         << "symbols = [" << symbols << "]\nchannels = [" << channels << "]\n"

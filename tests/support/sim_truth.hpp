@@ -90,6 +90,18 @@ struct TruthDiff {
   LevelList bids, asks;
 };
 
+// TruthFunding: a USD-M markPriceUpdate.
+struct TruthFunding {
+  std::uint64_t event_ms = 0, next_funding_ms = 0;
+  std::string mark, index, settle, rate;
+};
+
+// TruthLiquidation: a USD-M forceOrder.
+struct TruthLiquidation {
+  std::uint64_t trade_ms = 0;
+  std::string side, price, average_price, size, filled_size;
+};
+
 // TruthFault: a {"sim":"fault",...} line.
 struct TruthFault {
   std::string fault, stream;
@@ -119,6 +131,8 @@ struct Truth {
   std::map<std::string, std::vector<TruthTrade>> trades;  // by stream: "btcusdt@trade", "btcusdt@aggTrade"
   std::map<std::string, std::vector<TruthQuote>> quotes;  // "btcusdt@bookTicker"
   std::map<std::string, std::vector<TruthDiff>> diffs;    // "btcusdt@depth@100ms"
+  std::map<std::string, std::vector<TruthFunding>> funding;           // "btcusdt@markPrice@1s"
+  std::map<std::string, std::vector<TruthLiquidation>> liquidations;  // "btcusdt@forceOrder"
   std::vector<TruthFault> faults;
   std::vector<std::string> limits;  // {"sim":"limit",...} lines as written
 
@@ -156,6 +170,13 @@ struct Truth {
             {uint_or(d, "u"), string_or(d, "b"), string_or(d, "B"), string_or(d, "a"), string_or(d, "A")});
       } else if (stream.ends_with("@depth@100ms")) {
         diffs[stream].push_back({uint_or(d, "U"), uint_or(d, "u"), levels_of(d["b"]), levels_of(d["a"])});
+      } else if (stream.ends_with("@markPrice@1s")) {
+        funding[stream].push_back({uint_or(d, "E"), uint_or(d, "T"), string_or(d, "p"), string_or(d, "i"),
+                                   string_or(d, "P"), string_or(d, "r")});
+      } else if (stream.ends_with("@forceOrder")) {
+        simdjson::dom::object order = d["o"];
+        liquidations[stream].push_back({uint_or(order, "T"), string_or(order, "S"), string_or(order, "p"),
+                                        string_or(order, "ap"), string_or(order, "q"), string_or(order, "z")});
       } else {
         ADD_FAILURE() << path << ":" << line_no << ": unknown stream '" << stream << "'";
       }
@@ -190,6 +211,9 @@ struct Truth {
     if (auto t = trades.find(stream); t != trades.end() && !t->second.empty()) return t->second.back().id;
     if (auto q = quotes.find(stream); q != quotes.end() && !q->second.empty()) return q->second.back().id;
     if (auto d = diffs.find(stream); d != diffs.end() && !d->second.empty()) return d->second.back().last;
+    // Funding by its E; liquidations carry no id, so by their count.
+    if (auto f = funding.find(stream); f != funding.end() && !f->second.empty()) return f->second.back().event_ms;
+    if (auto l = liquidations.find(stream); l != liquidations.end()) return l->second.size();
     return 0;
   }
 };
@@ -206,6 +230,9 @@ struct JournalRecord {
   LevelList bids, asks;
   std::string status, detail;
   std::uint64_t from_id = 0, to_id = 0, count = 0;
+  std::string mark_price, index_price, settle_price, funding_rate;  // funding
+  std::uint64_t next_funding_ns = 0;
+  std::string side, average_price, filled_size;                     // liquidation (and price, size)
 
   // stream: the exchange stream a market record or a gap belongs to ("" if none).
   std::string stream() const {
@@ -214,6 +241,8 @@ struct JournalRecord {
     if (kind == "agg_trade") return s + "@aggTrade";
     if (kind == "quote") return s + "@bookTicker";
     if (kind == "book_delta" || kind == "book_snapshot") return s + "@depth@100ms";
+    if (kind == "funding") return s + "@markPrice@1s";
+    if (kind == "liquidation") return s + "@forceOrder";
     if (kind == "status" && status == "gap") {
       if (detail.starts_with("trade ids")) return s + "@trade";
       if (detail.starts_with("aggregate trade ids")) return s + "@aggTrade";
@@ -249,6 +278,20 @@ inline JournalRecord parse_journal_record(simdjson::dom::parser& parser, std::st
     r.id = uint_or(o, "last_update_id");
     r.bids = levels_of(o["bids"]);
     r.asks = levels_of(o["asks"]);
+  } else if (r.kind == "funding") {
+    r.id = r.exch_ns / 1'000'000;
+    r.mark_price = string_or(o, "mark_price");
+    r.index_price = string_or(o, "index_price");
+    r.settle_price = string_or(o, "settle_price");
+    r.funding_rate = string_or(o, "funding_rate");
+    r.next_funding_ns = uint_or(o, "next_funding_ns");
+  } else if (r.kind == "liquidation") {
+    r.side = string_or(o, "side");
+    r.price = string_or(o, "price");
+    r.average_price = string_or(o, "average_price");
+    r.size = string_or(o, "size");
+    r.filled_size = string_or(o, "filled_size");
+    r.trade_ns = uint_or(o, "trade_ns");
   } else if (r.kind == "status") {
     r.status = string_or(o, "status");
     r.detail = string_or(o, "detail");
@@ -263,11 +306,13 @@ inline JournalRecord parse_journal_record(simdjson::dom::parser& parser, std::st
 // while following the live journal.
 struct Progress {
   std::map<std::string, std::uint64_t> covered;  // stream -> highest id journaled or declared missing
+  std::map<std::string, std::uint64_t> liquidations;  // stream -> liquidation records so far
 
   void add(const JournalRecord& r) {
     const std::string stream = r.stream();
     if (stream.empty()) return;
     std::uint64_t id = r.id;
+    if (r.kind == "liquidation") id = ++liquidations[stream];  // counted, as Truth::last_id counts them
     if (r.kind == "status") {
       // A book gap is not coverage: the book is whole again only at a snapshot.
       if (stream.ends_with("@depth@100ms")) return;

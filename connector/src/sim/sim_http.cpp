@@ -1,4 +1,5 @@
-// The simulator's plain HTTP side: GET /api/v3/depth as Binance answers it,
+// The simulator's plain HTTP side: GET /api/v3/depth as Binance spot answers
+// it (GET /fapi/v1/depth in the USD-M dialect),
 // 429/418 refusals with Retry-After, and the hand-over of upgrade requests
 // to the websocket side (sim_session.cpp).
 #include <boost/asio/co_spawn.hpp>
@@ -16,6 +17,8 @@ namespace {
 
 constexpr std::size_t kDefaultDepthLimit = 100;
 constexpr std::size_t kMaxDepthLimit = 5000;
+constexpr std::size_t kUsdmDefaultDepthLimit = 500;  // /fapi/v1/depth
+constexpr std::size_t kUsdmMaxDepthLimit = 1000;
 constexpr std::uint32_t kMaxRequestHeader = 1u << 20;
 // kReplayRetryAfterS: the Retry-After of a 503 for a replay book not known yet.
 constexpr unsigned kReplayRetryAfterS = 1;
@@ -93,8 +96,11 @@ std::optional<http::response<http::string_body>> Simulator::Impl::refuse(const S
 
 http::response<http::string_body> Simulator::Impl::rest(const http::request<http::string_body>& req) {
   const std::string_view target = req.target();
-  if (req.method() != http::verb::get || target.substr(0, target.find('?')) != "/api/v3/depth") {
-    return reply(req, http::status::not_found, R"({"code":-1,"msg":"sim: only GET /api/v3/depth is served"})");
+  const bool usdm = dialect == SimDialect::kUsdm;
+  const std::string_view path = usdm ? "/fapi/v1/depth" : "/api/v3/depth";
+  if (req.method() != http::verb::get || target.substr(0, target.find('?')) != path) {
+    return reply(req, http::status::not_found,
+                 fmt::format(R"({{"code":-1,"msg":"sim: only GET {} is served"}})", path));
   }
   if (auto refusal = refuse(options.faults.refuse_rest, rest_requests, "refuse_rest", req)) return *refusal;
   const auto symbol = query_param(target, "symbol");
@@ -102,14 +108,14 @@ http::response<http::string_body> Simulator::Impl::rest(const http::request<http
     return reply(req, http::status::bad_request,
                  R"({"code":-1102,"msg":"Mandatory parameter 'symbol' was not sent, was empty/null, or malformed."})");
   }
-  std::size_t limit = kDefaultDepthLimit;
+  std::size_t limit = usdm ? kUsdmDefaultDepthLimit : kDefaultDepthLimit;
   if (const auto l = query_param(target, "limit")) {
     const auto [end, err] = std::from_chars(l->data(), l->data() + l->size(), limit);
     if (err != std::errc{} || end != l->data() + l->size() || limit == 0) {
       return reply(req, http::status::bad_request,
                    fmt::format(R"({{"code":-1100,"msg":"Illegal characters found in parameter 'limit': '{}'."}})", *l));
     }
-    limit = std::min(limit, kMaxDepthLimit);
+    limit = std::min(limit, usdm ? kUsdmMaxDepthLimit : kMaxDepthLimit);
   }
   std::lock_guard lock(market_mu);
   if (!options.replay_path.empty()) {
@@ -130,7 +136,8 @@ http::response<http::string_body> Simulator::Impl::rest(const http::request<http
   const auto idx = market.symbol_index(*symbol);
   if (!idx) return reply(req, http::status::bad_request, R"({"code":-1121,"msg":"Invalid symbol."})");
   const SimBook book = options.rest_live_book ? market.book(*idx, limit) : market.published_book(*idx, limit);
-  return reply(req, http::status::ok, SimMarket::depth_json(book));
+  return reply(req, http::status::ok,
+               SimMarket::depth_json(book, usdm ? std::optional<std::uint64_t>(market.now_ms()) : std::nullopt));
 }
 
 }  // namespace tickwire::connector

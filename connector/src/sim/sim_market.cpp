@@ -11,6 +11,11 @@ namespace {
 constexpr int kInitialLevels = 20;   // per side, at market time 0
 constexpr std::size_t kMaxLevels = 60;  // per side; deeper levels are cancelled
 constexpr std::size_t kCancelReach = 10;  // cancels hit one of the best N levels
+constexpr std::uint64_t kFundingPeriodMs = 8 * 3600 * 1000;  // USD-M funds every 8 h
+constexpr std::int64_t kBaseFundingRate = 10'000;           // 0.0001 in 10^-8 units
+constexpr std::uint64_t kLiquidationOneIn = 10;             // USD-M: taker orders that are liquidations
+constexpr std::int64_t kBankruptcyTicks = 10;               // a liquidation's limit price beyond its fill
+constexpr std::uint64_t kForceOrderSpacingMs = 1000;        // at most one forceOrder per symbol a second
 
 std::string lower(std::string_view s) {
   std::string out(s);
@@ -52,13 +57,20 @@ std::vector<SimLevel> levels_of(const std::map<std::int64_t, std::int64_t>& side
 
 }  // namespace
 
+std::optional<SimDialect> sim_dialect(std::string_view venue) {
+  if (venue == "binance") return SimDialect::kSpot;
+  if (venue == "binance-usdm") return SimDialect::kUsdm;
+  return std::nullopt;
+}
+
 SimMarket::SimMarket(std::vector<std::string> symbols, double rate, std::uint64_t seed, std::uint64_t epoch_ms,
-                     std::uint32_t depth_interval_ms)
+                     std::uint32_t depth_interval_ms, SimDialect dialect)
     : symbols_(std::move(symbols)),
       rng_(seed),
       gap_s_(rate),
       epoch_ms_(epoch_ms),
-      interval_ns_(std::uint64_t{std::max<std::uint32_t>(depth_interval_ms, 1)} * 1'000'000) {
+      interval_ns_(std::uint64_t{std::max<std::uint32_t>(depth_interval_ms, 1)} * 1'000'000),
+      dialect_(dialect) {
   instruments_.resize(symbols_.size());
   for (std::size_t i = 0; i < symbols_.size(); ++i) {
     Instrument& ins = instruments_[i];
@@ -97,6 +109,8 @@ std::string SimMarket::stream_name(std::string_view lower_symbol, SimChannel cha
     case SimChannel::kTrade: return fmt::format("{}@trade", lower_symbol);
     case SimChannel::kAggTrade: return fmt::format("{}@aggTrade", lower_symbol);
     case SimChannel::kBookTicker: return fmt::format("{}@bookTicker", lower_symbol);
+    case SimChannel::kMarkPrice: return fmt::format("{}@markPrice@1s", lower_symbol);
+    case SimChannel::kForceOrder: return fmt::format("{}@forceOrder", lower_symbol);
     case SimChannel::kDepth: break;
   }
   return fmt::format("{}@depth@100ms", lower_symbol);
@@ -108,8 +122,10 @@ std::string SimMarket::format_units(std::int64_t units) {
   return fmt::format("{}{}.{:08d}", sign, u / 100'000'000, u % 100'000'000);
 }
 
-std::string SimMarket::depth_json(const SimBook& book) {
-  std::string out = fmt::format(R"({{"lastUpdateId":{},"bids":[)", book.last_update_id);
+std::string SimMarket::depth_json(const SimBook& book, std::optional<std::uint64_t> time_ms) {
+  std::string out = fmt::format(R"({{"lastUpdateId":{},)", book.last_update_id);
+  if (time_ms) fmt::format_to(std::back_inserter(out), R"("E":{},"T":{},)", *time_ms, *time_ms);
+  out += R"("bids":[)";
   for (std::size_t i = 0; i < book.bids.size(); ++i) {
     fmt::format_to(std::back_inserter(out), R"({}["{}","{}"])", i == 0 ? "" : ",", format_units(book.bids[i].price),
                    format_units(book.bids[i].qty));
@@ -130,8 +146,7 @@ SimBook SimMarket::book(std::size_t symbol, std::size_t limit) const {
 
 SimBook SimMarket::published_book(std::size_t symbol, std::size_t limit) const {
   const Instrument& ins = instruments_.at(symbol);
-  const std::uint64_t id = ins.pending_first == 0 ? ins.update_id : ins.pending_first - 1;
-  return {id, levels_of(ins.published_bids, true, limit), levels_of(ins.published_asks, false, limit)};
+  return {ins.last_diff_u, levels_of(ins.published_bids, true, limit), levels_of(ins.published_asks, false, limit)};
 }
 
 bool SimMarket::pending() const {
@@ -139,6 +154,13 @@ bool SimMarket::pending() const {
 }
 
 void SimMarket::advance(std::vector<Message>& out) {
+  if (dialect_ == SimDialect::kUsdm && next_mark_ns_ <= next_order_ns_ &&
+      (!pending() || next_mark_ns_ < next_flush_ns_)) {
+    now_ns_ = next_mark_ns_;
+    emit_mark_prices(out);
+    next_mark_ns_ += kMarkIntervalNs;
+    return;
+  }
   if (pending() && next_flush_ns_ <= next_order_ns_) {
     // One diff per call, so a caller that stops between calls never holds a
     // generated diff it did not send.
@@ -248,19 +270,70 @@ void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
   for (std::int64_t f = 0; f < fills; ++f) {
     const std::int64_t lots_f = f + 1 < fills ? take_lots / fills : take_lots - (fills - 1) * (take_lots / fills);
     const std::uint64_t id = ins.next_trade_id++;
-    out.push_back(make(idx, SimChannel::kTrade,
-                       fmt::format(R"({{"e":"trade","E":{},"s":"{}","t":{},"p":"{}","q":"{}","T":{},"m":{},"M":true}})",
-                                   t, ins.symbol, id, price, format_units(lots_f * ins.lot), t, maker),
-                       id, id));
+    const std::string qty = format_units(lots_f * ins.lot);
+    out.push_back(make(
+        idx, SimChannel::kTrade,
+        dialect_ == SimDialect::kUsdm
+            ? fmt::format(R"({{"e":"trade","E":{},"T":{},"s":"{}","t":{},"p":"{}","q":"{}","X":"MARKET","m":{}}})", t,
+                          t, ins.symbol, id, price, qty, maker)
+            : fmt::format(R"({{"e":"trade","E":{},"s":"{}","t":{},"p":"{}","q":"{}","T":{},"m":{},"M":true}})", t,
+                          ins.symbol, id, price, qty, t, maker),
+        id, id));
   }
   const std::uint64_t a = ins.next_agg_id++;
+  // USD-M's aggTrade has no "M" (the best-match flag is spot's).
   out.push_back(make(idx, SimChannel::kAggTrade,
-                     fmt::format(R"({{"e":"aggTrade","E":{},"s":"{}","a":{},"p":"{}","q":"{}","f":{},"l":{},"T":{},"m":{},"M":true}})",
+                     fmt::format(R"({{"e":"aggTrade","E":{},"s":"{}","a":{},"p":"{}","q":"{}","f":{},"l":{},"T":{},"m":{}{}}})",
                                  t, ins.symbol, a, price, format_units(take_lots * ins.lot), first_id,
-                                 ins.next_trade_id - 1, t, maker),
+                                 ins.next_trade_id - 1, t, maker, dialect_ == SimDialect::kUsdm ? "" : R"(,"M":true)"),
                      a, a));
   set_level(ins, !buy, level.first, level.second - take_lots * ins.lot);
   ins.ref_price = level.first;
+  // fstream pushes at most one liquidation per symbol each 1000 ms.
+  if (dialect_ == SimDialect::kUsdm && draw(rng_, kLiquidationOneIn) == 0 &&
+      (ins.liquidations == 0 || t >= ins.last_force_ms + kForceOrderSpacingMs)) {
+    emit_force_order(idx, buy, level.first, take_lots * ins.lot, out);
+  }
+}
+
+// emit_force_order: the taker order just filled was a liquidation: a forced
+// IOC limit order whose price lies beyond its fill (the bankruptcy side).
+void SimMarket::emit_force_order(std::size_t idx, bool buy, std::int64_t price, std::int64_t qty,
+                                 std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  const std::uint64_t t = now_ms();
+  const std::int64_t limit = std::max<std::int64_t>(price + (buy ? 1 : -1) * kBankruptcyTicks * ins.tick, ins.tick);
+  const std::string q = format_units(qty);
+  const std::uint64_t n = ++ins.liquidations;
+  ins.last_force_ms = t;
+  out.push_back(make(idx, SimChannel::kForceOrder,
+                     fmt::format(R"({{"e":"forceOrder","E":{},"o":{{"s":"{}","S":"{}","o":"LIMIT","f":"IOC","q":"{}",)"
+                                 R"("p":"{}","ap":"{}","X":"FILLED","l":"{}","z":"{}","T":{}}}}})",
+                                 t, ins.symbol, buy ? "BUY" : "SELL", q, format_units(limit), format_units(price), q,
+                                 q, t),
+                     n, n));
+}
+
+// emit_mark_prices: one markPriceUpdate per symbol. The mark price is the mid
+// of the touch, the index the last trade price, the funding rate 0.01% plus
+// an eighth of the premium, and T the next 8-hour funding time.
+void SimMarket::emit_mark_prices(std::vector<Message>& out) {
+  const std::uint64_t t = now_ms();
+  const std::uint64_t next_funding = (t / kFundingPeriodMs + 1) * kFundingPeriodMs;
+  for (std::size_t i = 0; i < instruments_.size(); ++i) {
+    const Instrument& ins = instruments_[i];
+    const std::int64_t index = ins.ref_price;
+    std::int64_t mark = index;
+    if (!ins.bids.empty() && !ins.asks.empty()) mark = (ins.bids.rbegin()->first + ins.asks.begin()->first) / 2;
+    // (mark - index) / index / 8 in 10^-8 units; the premium is a few ticks,
+    // far from overflowing.
+    const std::int64_t rate = kBaseFundingRate + (mark - index) * 12'500'000 / std::max<std::int64_t>(index, 1);
+    out.push_back(make(i, SimChannel::kMarkPrice,
+                       fmt::format(R"({{"e":"markPriceUpdate","E":{},"s":"{}","p":"{}","i":"{}","P":"{}","r":"{}","T":{}}})",
+                                   t, ins.symbol, format_units(mark), format_units(index), format_units(mark),
+                                   format_units(rate), next_funding),
+                       t, t));
+  }
 }
 
 void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
@@ -271,18 +344,26 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
   if (bid == ins.touch_bid && ask == ins.touch_ask) return;
   ins.touch_bid = bid;
   ins.touch_ask = ask;
+  const std::string levels =
+      fmt::format(R"("s":"{}","b":"{}","B":"{}","a":"{}","A":"{}")", ins.symbol, format_units(bid.price),
+                  format_units(bid.qty), format_units(ask.price), format_units(ask.qty));
+  const std::uint64_t t = now_ms();
   out.push_back(make(idx, SimChannel::kBookTicker,
-                     fmt::format(R"({{"u":{},"s":"{}","b":"{}","B":"{}","a":"{}","A":"{}"}})", ins.update_id,
-                                 ins.symbol, format_units(bid.price), format_units(bid.qty), format_units(ask.price),
-                                 format_units(ask.qty)),
+                     dialect_ == SimDialect::kUsdm
+                         ? fmt::format(R"({{"e":"bookTicker","u":{},"E":{},"T":{},{}}})", ins.update_id, t, t, levels)
+                         : fmt::format(R"({{"u":{},{}}})", ins.update_id, levels),
                      ins.update_id, ins.update_id));
 }
 
 void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
   Instrument& ins = instruments_[idx];
   if (ins.pending_first == 0) return;
-  std::string data = fmt::format(R"({{"e":"depthUpdate","E":{},"s":"{}","U":{},"u":{},"b":)", now_ms(), ins.symbol,
-                                 ins.pending_first, ins.update_id);
+  std::string data =
+      dialect_ == SimDialect::kUsdm
+          ? fmt::format(R"({{"e":"depthUpdate","E":{},"T":{},"s":"{}","U":{},"u":{},"pu":{},"b":)", now_ms(), now_ms(),
+                        ins.symbol, ins.pending_first, ins.update_id, ins.last_diff_u)
+          : fmt::format(R"({{"e":"depthUpdate","E":{},"s":"{}","U":{},"u":{},"b":)", now_ms(), ins.symbol,
+                        ins.pending_first, ins.update_id);
   append_levels(data, ins.pending_bids, true, 0);
   data += R"(,"a":)";
   append_levels(data, ins.pending_asks, false, 0);
@@ -300,6 +381,7 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
     }
     changes.clear();
   }
+  ins.last_diff_u = ins.update_id;
   ins.pending_first = 0;
 }
 

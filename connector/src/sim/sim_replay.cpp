@@ -164,6 +164,12 @@ void append_ws_text_frame(std::string& out, std::string_view payload) {
 std::string sim_stream_key(std::string_view stream) {
   std::string key = lower(stream);
   if (key.size() > 6 && key.ends_with("@depth")) key += "@100ms";
+  // USD-M's other diff speeds and its 3 s mark price are served by the same
+  // generated streams.
+  for (const std::string_view alias : {"@depth@500ms", "@depth@0ms"}) {
+    if (key.ends_with(alias)) key.replace(key.size() - alias.size(), alias.size(), "@depth@100ms");
+  }
+  if (key.ends_with("@markprice")) key += "@1s";
   return key;
 }
 

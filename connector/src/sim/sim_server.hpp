@@ -170,6 +170,7 @@ struct Simulator::Impl {
   asio::io_context io{1};
   tcp::acceptor acceptor{io};
   std::thread thread;
+  SimDialect dialect;  // options.venue's; start() refuses a venue with none
   mutable std::mutex market_mu;  // guards `market`: the io thread advances it, book() reads it
   SimMarket market;
   std::vector<SimOutgoing> replay;
@@ -211,8 +212,10 @@ struct Simulator::Impl {
 
   explicit Impl(SimulatorOptions o)
       : options(std::move(o)),
+        dialect(sim_dialect(options.venue).value_or(SimDialect::kSpot)),
         market(options.symbols, options.rate > 0 ? options.rate : 1.0, options.seed,
-               options.epoch_ms != 0 ? options.epoch_ms : SimMarket::kDefaultEpochMs, options.depth_interval_ms) {}
+               options.epoch_ms != 0 ? options.epoch_ms : SimMarket::kDefaultEpochMs, options.depth_interval_ms,
+               dialect) {}
 
   // --- market, publishing and faults (simulator.cpp) ---
   // trigger: the options' trigger for fault `k`.
@@ -268,7 +271,8 @@ struct Simulator::Impl {
   // refuse: the 429/418 answer for this request, if the refusal fault says so.
   std::optional<http::response<http::string_body>> refuse(const SimRefusal& r, std::uint64_t& requests,
                                                           const char* name, const http::request<http::string_body>& req);
-  // rest: GET /api/v3/depth?symbol=X&limit=N, as Binance answers it.
+  // rest: GET /api/v3/depth?symbol=X&limit=N as Binance spot answers it, or
+  // GET /fapi/v1/depth (with E and T) in the USD-M dialect.
   http::response<http::string_body> rest(const http::request<http::string_body>& req);
 
   // --- websocket sessions (sim_session.cpp) ---

@@ -370,6 +370,11 @@ Simulator::~Simulator() { stop(); }
 
 absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
+  if (!sim_dialect(s.options.venue)) {
+    return absl::InvalidArgumentError(fmt::format(
+        "sim: venue {:?}: expected \"binance\" or \"binance-usdm\" (the dialects the simulator speaks)",
+        s.options.venue));
+  }
   if (s.options.replay_path.empty()) {
     if (s.options.symbols.empty()) return absl::InvalidArgumentError("sim: no symbols to simulate");
     if (!(s.options.rate > 0)) return absl::InvalidArgumentError("sim: rate must be > 0");

@@ -6,6 +6,11 @@
 // bookTicker (on every change of the best bid or ask, `u` = that update id)
 // and depthUpdate diffs (absolute sizes, 0 deletes, `U`/`u` contiguous),
 // batched per `depth_interval_ms` of market time like `depth@100ms`.
+// In the USD-M futures dialect the same market speaks Binance USD-M: trade
+// and aggTrade as fstream sends them, bookTicker with `e`/`E`/`T`, diffs with
+// `T` and `pu` (the previous diff's `u`), plus markPriceUpdate per symbol
+// every second of market time and forceOrder for one taker order in ten (at
+// most one per symbol a second, as fstream pushes them).
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
 // messages byte for byte. Single-threaded; the Simulator serializes access.
@@ -22,7 +27,13 @@
 namespace tickwire::connector {
 
 // SimChannel: the streams each symbol publishes.
-enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth };
+enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth, kMarkPrice, kForceOrder };
+
+// SimDialect: the exchange whose messages the market emits.
+enum class SimDialect : std::uint8_t { kSpot, kUsdm };
+
+// sim_dialect: the dialect of a venue name ("binance", "binance-usdm"), if any.
+std::optional<SimDialect> sim_dialect(std::string_view venue);
 
 // SimLevel: one price level; price and quantity in units of 10^-8.
 struct SimLevel {
@@ -47,7 +58,8 @@ class SimMarket {
   // rate: mean order arrivals per second over all symbols (> 0). epoch_ms:
   // the wall-clock time of market time 0. depth_interval_ms: diff batching.
   SimMarket(std::vector<std::string> symbols, double rate, std::uint64_t seed,
-            std::uint64_t epoch_ms = kDefaultEpochMs, std::uint32_t depth_interval_ms = 100);
+            std::uint64_t epoch_ms = kDefaultEpochMs, std::uint32_t depth_interval_ms = 100,
+            SimDialect dialect = SimDialect::kSpot);
 
   struct Message {
     std::size_t symbol_index = 0;  // into symbols()
@@ -55,7 +67,8 @@ class SimMarket {
     std::string stream;            // e.g. "btcusdt@depth@100ms"
     std::string data;              // the raw-stream payload (what /ws/<stream> sends)
     std::string text;              // the combined-stream form {"stream":..,"data":..}
-    std::uint64_t first_id = 0;    // trade `t`, aggTrade `a`, bookTicker `u`, depth `U`
+    std::uint64_t first_id = 0;    // trade `t`, aggTrade `a`, bookTicker `u`, depth `U`,
+                                   // markPrice `E`, forceOrder: the symbol's liquidation count
     std::uint64_t last_id = 0;     // equal to first_id except depth: `u`
     std::uint64_t time_ms = 0;     // the `E` stamped on it
   };
@@ -70,6 +83,9 @@ class SimMarket {
   void set_epoch_ms(std::uint64_t epoch_ms) { epoch_ms_ = epoch_ms; }
   // now_ns: market time since epoch_ms.
   std::uint64_t now_ns() const { return now_ns_; }
+  // now_ms: market time as Unix ms (the `E` of the next message).
+  std::uint64_t now_ms() const { return epoch_ms_ + now_ns_ / 1'000'000; }
+  SimDialect dialect() const { return dialect_; }
   // next_gap_ns: draws an exponential inter-arrival gap (Poisson arrivals).
   std::uint64_t next_gap_ns();
 
@@ -81,10 +97,12 @@ class SimMarket {
   // symbol_index: the index of an upper- or lower-case symbol, if simulated.
   std::optional<std::size_t> symbol_index(std::string_view symbol) const;
   const std::vector<std::string>& symbols() const { return symbols_; }
-  // stream_name: e.g. ("btcusdt", kDepth) -> "btcusdt@depth@100ms".
+  // stream_name: e.g. ("btcusdt", kDepth) -> "btcusdt@depth@100ms",
+  // ("btcusdt", kMarkPrice) -> "btcusdt@markPrice@1s".
   static std::string stream_name(std::string_view lower_symbol, SimChannel channel);
-  // depth_json: a book as the REST depth endpoint's body.
-  static std::string depth_json(const SimBook& book);
+  // depth_json: a book as the REST depth endpoint's body; with `time_ms`
+  // (USD-M's /fapi/v1/depth) `E` and `T` follow lastUpdateId.
+  static std::string depth_json(const SimBook& book, std::optional<std::uint64_t> time_ms = std::nullopt);
   // format_units: 10^-8 units as Binance prints them ("0.01000000").
   static std::string format_units(std::int64_t units);
 
@@ -105,6 +123,9 @@ class SimMarket {
     std::uint64_t next_trade_id = 0;
     std::uint64_t next_agg_id = 0;
     SimLevel touch_bid, touch_ask;          // at the last bookTicker
+    std::uint64_t last_diff_u = 0;          // `u` of the last diff emitted: the next one's `pu`
+    std::uint64_t liquidations = 0;         // forceOrder messages emitted
+    std::uint64_t last_force_ms = 0;        // the last one's `E`
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
@@ -114,8 +135,9 @@ class SimMarket {
   void take(std::size_t idx, bool buy, std::vector<Message>& out);
   void emit_depth(std::size_t idx, std::vector<Message>& out);
   void maybe_emit_ticker(std::size_t idx, std::vector<Message>& out);
+  void emit_mark_prices(std::vector<Message>& out);
+  void emit_force_order(std::size_t idx, bool buy, std::int64_t price, std::int64_t qty, std::vector<Message>& out);
   Message make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first, std::uint64_t last) const;
-  std::uint64_t now_ms() const { return epoch_ms_ + now_ns_ / 1'000'000; }
   bool pending() const;
 
   std::vector<std::string> symbols_;
@@ -127,6 +149,9 @@ class SimMarket {
   std::uint64_t now_ns_ = 0;
   std::uint64_t next_order_ns_ = 0;
   std::uint64_t next_flush_ns_ = 0;
+  SimDialect dialect_;
+  static constexpr std::uint64_t kMarkIntervalNs = 1'000'000'000;
+  std::uint64_t next_mark_ns_ = kMarkIntervalNs;  // USD-M: the next markPriceUpdate round
 };
 
 }  // namespace tickwire::connector

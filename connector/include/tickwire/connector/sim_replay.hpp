@@ -61,7 +61,8 @@ struct SimOutgoing {
 // text opcode, 7/16/64-bit payload length; RFC 6455 section 5.2) onto `out`.
 void append_ws_text_frame(std::string& out, std::string_view payload);
 
-// sim_stream_key: lower case, with `<s>@depth` meaning `<s>@depth@100ms`.
+// sim_stream_key: lower case, with `<s>@depth`, `@depth@500ms` and
+// `@depth@0ms` meaning `<s>@depth@100ms`, `<s>@markPrice` `<s>@markPrice@1s`.
 std::string sim_stream_key(std::string_view stream);
 
 // load_replay: every message of an NDJSON capture, in file order. Errors name

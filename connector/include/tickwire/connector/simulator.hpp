@@ -8,6 +8,11 @@
 // is accepted as the same 100 ms diff stream). Messages come from a seeded
 // SimMarket (a real book per symbol) or from a recorded NDJSON file (replay),
 // and every connection can be attacked with seeded faults (SimFaults).
+// With venue "binance-usdm" it speaks Binance USD-M futures instead (the
+// market's USD-M dialect, see sim_market.hpp): the same streams with `pu` on
+// the diffs, `<s>@markPrice@1s`, `<s>@forceOrder`, and GET /fapi/v1/depth
+// with `E`/`T`; `<s>@depth@500ms`, `@depth@0ms` and `<s>@markPrice` are
+// served by the generated diff and mark price streams.
 // It runs on its own thread; generation starts with the first websocket.
 //
 // The record file (`record_path`, NDJSON) is the market's truth, one line each:
@@ -85,7 +90,7 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
-  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm"
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" (start() refuses others)
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
   std::vector<std::string> symbols;   // upper case, e.g. BTCUSDT
