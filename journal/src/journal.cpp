@@ -72,12 +72,25 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options, WriterLo
   // Drain what a crashed process committed to the ring but had not flushed.
   absl::Status drained = absl::OkStatus();
   std::uint64_t wall = 0;
+  const std::uint64_t last_before_drain = f.last_seq();
+  std::uint64_t first_drained = 0;  // the first seq the ring gave back above the segments
   // A record whose CRC fails becomes a gap record (Flusher::write_entry).
   for_each_ring_record(j->ring_, [&](const MmapRing::Entry& e) {
     if (!drained.ok() || (!e.damaged && e.seq <= f.last_seq())) return;
     if (wall == 0) wall = f.wall_now();
+    if (first_drained == 0) first_drained = e.seq;
     drained = f.write_entry(e, wall, true);
   });
+  if (recovered->tail_cut && first_drained > last_before_drain + 1) {
+    // A torn tail was cut and the ring gave back only records after some of
+    // what it held (the ring had already reused the space of the others):
+    // those are lost, between the segments' end and the ring's first record.
+    Loss l = *recovered->tail_cut;
+    l.first_seq = last_before_drain + 1;
+    l.last_seq = first_drained - 1;
+    l.what += fmt::format("; seqs {}..{} were in it and are no longer in the ring", l.first_seq, l.last_seq);
+    recovered->report.new_losses.push_back(std::move(l));
+  }
   // Seqs the last run dropped after its last ring record, whose gap record it
   // could not write (storage failed until it closed): journaled now, as the gap
   // it owed. Only on intact history: with segments missing, `highest` below
