@@ -228,7 +228,9 @@ absl::StatusOr<OpenRecovery> recover_for_open(const std::filesystem::path& dir) 
     }
     next_first_seq = scan->header.first_seq;
     r.last_wall_ns = std::max({r.last_wall_ns, scan->last_wall_ns, scan->header.created_wall_ns});
-    if (scan->records > 0 && r.last_seq == 0) r.last_seq = scan->last_seq;
+    // The highest seq the segment covers, its end record included: a damaged
+    // last record's seq is recorded as lost, never written again from the ring.
+    if ((scan->records > 0 || scan->end_marker) && r.last_seq == 0) r.last_seq = scan->last_seq;
     if (r.last_seq != 0 && !last && !untruncated) break;
   }
   return r;

@@ -131,6 +131,9 @@ SegmentWalk walk_segment(std::span<const std::byte> image, std::uint64_t offset,
       if (is_end) {
         // The lost seqs run to the end record's last_seq.
         if (open) close_damage(offset, std::max(highest_end_seq(r), last) + 1);
+        // Covered up to what the end record says, a damaged last record included:
+        // those seqs were issued and are never issued again.
+        w.last_seq = std::max(w.last_seq, highest_end_seq(r));
         w.end_marker = true;
         w.bytes_after_end = !all_zero(image, r.next);
         break;

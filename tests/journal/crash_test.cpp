@@ -13,7 +13,9 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <random>
 #include <string>
 #include <vector>
@@ -240,23 +242,34 @@ void check_damaged_journal(const std::filesystem::path& dir, std::uint64_t seed,
 
 TEST(Crash, RandomByteDamageBetweenKillsLosesOnlyTheDamagedRecord) {
   const std::uint64_t base = env_u64("TICKWIRE_CRASH_SEED", std::random_device{}());
-  // A sixteenth of the crash iterations in the suite (12 by default): about 1
-  // iteration in 800 still fails with a duplicated seq at the start of the
-  // last segment (open issue, see the 2026-12-05 session note); the soak
-  // (scripts/crash-soak --damage N) runs N x 4 of them.
-  const std::uint64_t iterations = std::max<std::uint64_t>(
-      1, std::getenv("TICKWIRE_CRASH_ITERATIONS") != nullptr ? default_iterations() / 4 : default_iterations() / 16);
+  // A quarter of the crash iterations (50 by default); scripts/crash-soak --damage N runs N.
+  const std::uint64_t iterations = std::max<std::uint64_t>(1, default_iterations() / 4);
   for (std::uint64_t it = 0; it < iterations; ++it) {
     const std::uint64_t seed = base + it;
     SCOPED_TRACE("seed " + std::to_string(seed) + " (rerun with scripts/crash-soak --damage 1 " +
                  std::to_string(seed) + ")");
     std::mt19937_64 rng(seed);
     ScratchDir dir("tickwire-crash");
+    // TICKWIRE_CRASH_KEEP=DIR: the journal after each step is copied there and kept for a failing seed.
+    const char* keep = std::getenv("TICKWIRE_CRASH_KEEP");
+    const std::filesystem::path kept = keep != nullptr ? std::filesystem::path(keep) / std::to_string(seed) : "";
+    auto snapshot = [&](const char* step) {
+      if (keep == nullptr) return;
+      std::filesystem::create_directories(kept);
+      std::filesystem::copy(dir.path(), kept / step, std::filesystem::copy_options::recursive);
+    };
     std::uint64_t reported = run_child(dir.path(), seed, 0, 0, static_cast<long>(100 + rng() % 700));
+    snapshot("1-killed");
     const std::uint64_t damaged = flip_random_byte(dir.path(), rng);
+    snapshot("2-flipped");
     reported = std::max(reported, run_child(dir.path(), seed, 0, 0, static_cast<long>(rng() % 800)));
+    snapshot("3-killed-again");
     check_damaged_journal(dir.path(), seed, reported, damaged);
-    if (::testing::Test::HasFatalFailure() || ::testing::Test::HasNonfatalFailure()) return;
+    if (::testing::Test::HasFatalFailure() || ::testing::Test::HasNonfatalFailure()) {
+      if (keep != nullptr) std::fprintf(stderr, "journals of the failing iteration kept in %s\n", kept.c_str());
+      return;
+    }
+    if (keep != nullptr) std::filesystem::remove_all(kept);
   }
 }
 

@@ -17,6 +17,7 @@
 #include "tickwire/journal/history.hpp"
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/journal/manifest.hpp"
+#include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/reader.hpp"
 #include "tickwire/journal/recovery.hpp"
 #include "tickwire/journal/segment_index.hpp"
@@ -199,6 +200,45 @@ TEST(Damage, ATornTailWithNoValidRecordAfterItIsTheOnlyThingCut) {
   EXPECT_EQ((*j)->recovery().new_losses[0].last_seq, 100u);
   ASSERT_TRUE((*j)->close().ok());
   EXPECT_EQ(std::filesystem::file_size(seg), offsets.at(100).first);
+}
+
+// The crash-with-damage soak's duplicated seq: the last data record of the
+// newest segment damaged, its end record intact, and the ring still holding a
+// good copy. The end record says the seq was issued: it is a recorded loss,
+// and the ring's copy is never written again after it (that reused the seq).
+TEST(Damage, ADamagedLastRecordBeforeTheEndRecordIsALossNeverRewrittenFromTheRing) {
+  ScratchDir dir;
+  write_journal(dir.path(), 1, 100);
+  const auto seg = list_segments(dir.path()).value().back().path;
+  const auto offsets = record_offsets(seg);
+  ASSERT_EQ(offsets.rbegin()->first, 100u);
+  flip_byte(seg, offsets.at(100).first + 20);
+  {
+    // The ring as a crash leaves it: record 100 still there, its read position not yet stored.
+    auto ring = MmapRing::open(dir.path() / "ring", small_options(dir.path()).ring_bytes);
+    ASSERT_TRUE(ring.ok()) << ring.status();
+    ASSERT_TRUE(ring->try_write(100, 100, 1, payload_for(kSeed, 100)));
+  }
+  {
+    auto j = Journal::open(small_options(dir.path()));
+    ASSERT_TRUE(j.ok()) << j.status();
+    EXPECT_EQ((*j)->next_seq(), 101u);
+    ASSERT_EQ((*j)->recovery().new_losses.size(), 1u);
+    EXPECT_EQ((*j)->recovery().new_losses[0].first_seq, 100u);
+    EXPECT_EQ((*j)->recovery().new_losses[0].last_seq, 100u);
+    EXPECT_EQ((*j)->stats().flushed_records, 0u) << "a record the segments cover was drained from the ring again";
+    ASSERT_TRUE((*j)->append(101, 101, 1, payload_for(kSeed, 101)));
+    ASSERT_TRUE((*j)->close().ok());
+  }
+  auto summary = examine(dir.path());
+  ASSERT_TRUE(summary.ok()) << summary.status();
+  EXPECT_TRUE(summary->clean()) << summary->problems.front();
+  ReadBack back = read_back(dir.path());
+  expect_strictly_increasing(back.order);
+  EXPECT_EQ(back.data.size(), 100u);
+  EXPECT_FALSE(back.data.contains(100));
+  ASSERT_EQ(back.made_gaps.size(), 1u);
+  EXPECT_EQ(back.made_gaps[0], (std::pair<std::uint64_t, std::uint64_t>(100, 100)));
 }
 
 // Issue 12, item 7: a damaged segment that is not the last.
