@@ -25,6 +25,7 @@
 #include <csignal>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -71,6 +72,8 @@ class SimFault : public ::testing::Test {
     std::filesystem::create_directories(dir_ / "data");
     const auto log_path = dir_ / "connector.log";
     Subprocess connector({TICKWIRE_BINARY, "run", "-c", config.string()}, log_path.string());
+    if (after_start_) after_start_();
+    ASSERT_FALSE(HasFatalFailure());
 
     // 1. The simulator has published everything (the truth is on disk then).
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
@@ -238,6 +241,8 @@ class SimFault : public ::testing::Test {
   std::vector<std::string> channels_{"trade", "depth@100ms"};
   std::string exchange_ = "binance";  // the feed's exchange and the simulator's dialect
   std::string feed_toml_;  // extra keys for the [[feeds]] table
+  std::string extra_toml_;  // extra tables after [status], e.g. [publish]
+  std::function<void()> after_start_;  // called once the connector process is started
   Truth truth_;
   std::vector<JournalRecord> journal_;
   std::string log_;
@@ -257,7 +262,7 @@ class SimFault : public ::testing::Test {
                         << "backoff_initial_ms = 20\nbackoff_max_ms = 200\n"
                         << feed_toml_ << "[journal]\ndir = \"" << (dir_ / "data").string() << "\"\n"
                         << "fsync = \"none\"\nring_bytes = \"1MiB\"\nsegment_bytes = \"4MiB\"\n"
-                        << "[status]\ninterval_ms = 3600000\nheartbeat_ms = 0\n";
+                        << "[status]\ninterval_ms = 3600000\nheartbeat_ms = 0\n" << extra_toml_;
     return path;
   }
 

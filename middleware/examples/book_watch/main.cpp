@@ -10,7 +10,8 @@
 // are reported (on_gap) and counted.
 //
 //   book_watch --name tickwire-dev [--journal DIR] [--from-seq N | --from-time NS | --resume FILE]
-//              [--out FILE] [--env dev] [--pattern '>'] [--print-ms 1000] [--slow-us N] [--stall-ms N] [--quiet]
+//              [--out FILE] [--books-out FILE] [--env dev] [--pattern '>'] [--print-ms 1000] [--slow-us N]
+//              [--stall-ms N] [--quiet]
 #include <capnp/serialize.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -25,6 +26,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -43,12 +45,15 @@ namespace proto = tickwire::proto;
 
 constexpr const char* kUsage =
     "usage: book_watch --name NAME [--journal DIR] [--from-seq N | --from-time WALL_NS | --resume FILE]\n"
-    "                  [--out FILE] [--env ENV] [--pattern SUBJECTS] [--print-ms MS] [--slow-us US] [--quiet]\n"
+    "                  [--out FILE] [--books-out FILE] [--env ENV] [--pattern SUBJECTS] [--print-ms MS]\n"
+    "                  [--slow-us US] [--stall-ms MS] [--quiet]\n"
     "  --name       the connector's shared-memory transport (/dev/shm/NAME), e.g. tickwire-dev\n"
     "  --journal    the connector's journal dir: lossless (catch-up and gap refill from it)\n"
     "  --from-seq   start at this sequence (needs --journal); --from-time: at this wall time (ns)\n"
     "  --resume     start after the last sequence written to FILE by --out (needs --journal)\n"
     "  --out        append each delivered record's sequence to FILE (one per line)\n"
+    "  --books-out  at exit, write every book to FILE: 'SYMBOL book UPDATE_ID synced|unsynced', then one\n"
+    "               'SYMBOL bid|ask PRICE SIZE' line per level, best first\n"
     "  --env        first subject token of the connector's subjects (default dev)\n"
     "  --pattern    NATS-style subject pattern (default '>')\n"
     "  --print-ms   top of book every MS milliseconds (default 1000; 0: only at exit)\n"
@@ -113,6 +118,7 @@ struct Args {
   std::string env = "dev";
   std::string pattern = ">";
   std::string out;
+  std::string books_out;
   std::string resume;
   std::uint64_t from_seq = 0, from_time = 0, print_ms = 1000, slow_us = 0, stall_ms = 0;
   bool quiet = false;
@@ -151,8 +157,9 @@ class Watcher {
       apply(book.bids, e.getBookDelta().getBids());
       apply(book.asks, e.getBookDelta().getAsks());
       book.last_update_id = e.getBookDelta().getLastUpdateId();
-    } else if (e.isStatus() && e.getStatus().getKind() == proto::Status::Kind::GAP && e.getSymbol().size() != 0) {
-      book.synced = false;  // a book gap: wait for the resync snapshot
+    } else if (e.isStatus() && e.getStatus().getKind() == proto::Status::Kind::GAP && e.getSymbol().size() != 0 &&
+               std::string_view(e.getStatus().getDetail().cStr()).starts_with("book ")) {
+      book.synced = false;  // a book gap (a trade gap leaves the book alone): wait for the resync snapshot
     }
     if (out_fd_ >= 0) {
       const std::string line = fmt::format("{}\n", m.sequence);
@@ -181,6 +188,23 @@ class Watcher {
                  book.bids.size(), book.asks.size(), book.last_update_id);
     }
     std::fflush(stdout);
+  }
+
+  // write_books: every book, level by level (--books-out); false on a write error.
+  bool write_books(const std::string& path) const {
+    std::ofstream out(path, std::ios::trunc);
+    for (const auto& [symbol, book] : books_) {
+      out << symbol << " book " << book.last_update_id << (book.synced ? " synced" : " unsynced") << "\n";
+      for (auto it = book.bids.rbegin(); it != book.bids.rend(); ++it) {
+        out << symbol << " bid " << it->first.text() << " " << mw::to_string(it->second) << "\n";
+      }
+      for (const auto& [price, size] : book.asks) {
+        out << symbol << " ask " << price.text() << " " << mw::to_string(size) << "\n";
+      }
+    }
+    out.flush();
+    if (!out) std::fprintf(stderr, "book_watch: %s: cannot write the books\n", path.c_str());
+    return static_cast<bool>(out);
   }
 
   static double us(std::uint64_t ns) { return static_cast<double>(ns) / 1e3; }
@@ -219,6 +243,7 @@ bool parse(int argc, char** argv, Args& a) {
     else if (k == "--env") a.env = v;
     else if (k == "--pattern") a.pattern = v;
     else if (k == "--out") a.out = v;
+    else if (k == "--books-out") a.books_out = v;
     else if (k == "--resume") a.resume = v;
     else if (k == "--from-seq") a.from_seq = std::stoull(v);
     else if (k == "--from-time") a.from_time = std::stoull(v);
@@ -325,5 +350,6 @@ int main(int argc, char** argv) {
   }
   if (!args.quiet) watcher.print_books();
   watcher.report(lossless ? lossless->stats() : mw::CatchUpStats{});
+  if (!args.books_out.empty() && !watcher.write_books(args.books_out)) return 1;
   return 0;
 }
