@@ -11,7 +11,7 @@
 //
 //   book_watch --name tickwire-dev [--journal DIR] [--from-seq N | --from-time NS | --resume FILE]
 //              [--out FILE] [--books-out FILE] [--env dev] [--pattern '>'] [--print-ms 1000] [--slow-us N]
-//              [--stall-ms N] [--quiet]
+//              [--stall-ms N] [--spin] [--quiet]
 #include <capnp/serialize.h>
 #include <fcntl.h>
 #include <fmt/format.h>
@@ -46,7 +46,7 @@ namespace proto = tickwire::proto;
 constexpr const char* kUsage =
     "usage: book_watch --name NAME [--journal DIR] [--from-seq N | --from-time WALL_NS | --resume FILE]\n"
     "                  [--out FILE] [--books-out FILE] [--env ENV] [--pattern SUBJECTS] [--print-ms MS]\n"
-    "                  [--slow-us US] [--stall-ms MS] [--quiet]\n"
+    "                  [--slow-us US] [--stall-ms MS] [--spin] [--quiet]\n"
     "  --name       the connector's shared-memory transport (/dev/shm/NAME), e.g. tickwire-dev\n"
     "  --journal    the connector's journal dir: lossless (catch-up and gap refill from it)\n"
     "  --from-seq   start at this sequence (needs --journal); --from-time: at this wall time (ns)\n"
@@ -59,6 +59,7 @@ constexpr const char* kUsage =
     "  --print-ms   top of book every MS milliseconds (default 1000; 0: only at exit)\n"
     "  --slow-us    spend US microseconds per record (a deliberately slow consumer)\n"
     "  --stall-ms   once live, stop reading for MS milliseconds, once (a consumer that falls behind)\n"
+    "  --spin       never sleep or yield when idle (a core of its own: latency measurement)\n"
     "  --quiet      no top-of-book lines, only the report at exit\n";
 
 std::atomic<bool> g_stop{false};
@@ -122,6 +123,7 @@ struct Args {
   std::string resume;
   std::uint64_t from_seq = 0, from_time = 0, print_ms = 1000, slow_us = 0, stall_ms = 0;
   bool quiet = false;
+  bool spin = false;
 };
 
 // Watcher: books, counts and latency; touched only by the polling (main) thread.
@@ -236,6 +238,10 @@ bool parse(int argc, char** argv, Args& a) {
       a.quiet = true;
       continue;
     }
+    if (k == "--spin") {
+      a.spin = true;
+      continue;
+    }
     if (i + 1 >= argc) return false;
     const std::string v = argv[++i];
     if (k == "--name") a.name = v;
@@ -340,7 +346,7 @@ int main(int argc, char** argv) {
       watcher.print_books();
       next_print = std::chrono::steady_clock::now() + std::chrono::milliseconds(args.print_ms);
     }
-    if (n > 0) {
+    if (n > 0 || args.spin) {
       idle = 0;
     } else if (++idle > 1000) {
       std::this_thread::sleep_for(std::chrono::microseconds(100));
