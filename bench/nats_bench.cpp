@@ -4,7 +4,8 @@
 // Each benchmark times its publishes (nats.c writes to the socket when its
 // buffer fills, so the server's pace shows); a flush after the timed loop
 // checks that every byte reached the server. No subscriber: the server drops
-// what nobody asked for. Run: build/release/bench/bench_nats --benchmark_repetitions=10
+// what nobody asked for. The *Latency benchmarks add a subscriber (see
+// below). Run: build/release/bench/bench_nats --benchmark_repetitions=10
 #include <benchmark/benchmark.h>
 #include <fcntl.h>
 #include <nats/nats.h>
@@ -15,6 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -150,6 +152,92 @@ void BM_NatsCPublish(benchmark::State& state) {
   report(state);
 }
 BENCHMARK(BM_NatsCPublish)->UseRealTime();
+
+// Loopback latency, publish -> subscriber handler, one message in flight: a
+// subscriber connection (its own nats.c delivery thread) counts deliveries,
+// the publisher waits for each before the next. NatsTransport on both ends
+// against nats.c's own Publish and async subscription with default options
+// (both let nats.c's flusher thread write the PUB, as the live connector does).
+void wait_for(const std::atomic<std::uint64_t>& received, std::uint64_t sent, benchmark::State& state) {
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  // acquire: pairs with the handler's release increment.
+  while (received.load(std::memory_order_acquire) < sent) {
+    if (std::chrono::steady_clock::now() > deadline) {
+      state.SkipWithError("a message never arrived");
+      return;
+    }
+  }
+}
+
+void BM_NatsTransportLatency(benchmark::State& state) {
+  tickwire::middleware::NatsOptions o;
+  o.url = g_url;
+  o.sequence_header = true;  // as `tickwire run` publishes
+  auto sub = tickwire::middleware::NatsTransport::connect(o);
+  o.send_asap = state.range(0) != 0;  // [publish.nats] send_asap
+  auto pub = tickwire::middleware::NatsTransport::connect(o);
+  if (!pub.ok() || !sub.ok()) {
+    state.SkipWithError("connect failed");
+    return;
+  }
+  std::atomic<std::uint64_t> received{0};
+  // release: pairs with wait_for's acquire.
+  auto id = (*sub)->subscribe(kSubject, [&](const tickwire::middleware::Message&) {
+    received.fetch_add(1, std::memory_order_release);
+  });
+  if (!id.ok() || !(*sub)->flush().ok()) {
+    state.SkipWithError("subscribe failed");
+    return;
+  }
+  const std::span<const std::byte> payload(g_envelope);
+  std::uint64_t sent = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize((*pub)->publish(kSubject, payload));
+    wait_for(received, ++sent, state);
+  }
+  (*sub)->unsubscribe(*id);
+  report(state);
+}
+BENCHMARK(BM_NatsTransportLatency)->Arg(0)->Arg(1)->ArgName("send_asap")->UseRealTime();
+
+void on_nats_msg(natsConnection*, natsSubscription*, natsMsg* msg, void* closure) {
+  // release: pairs with wait_for's acquire.
+  static_cast<std::atomic<std::uint64_t>*>(closure)->fetch_add(1, std::memory_order_release);
+  natsMsg_Destroy(msg);
+}
+
+// Arg 1: the publisher with natsOptions_SetSendAsap (a write per publish, no flusher delay).
+void BM_NatsCLatency(benchmark::State& state) {
+  natsConnection* pub = nullptr;
+  natsConnection* sub = nullptr;
+  natsSubscription* subscription = nullptr;
+  natsOptions* options = nullptr;
+  std::atomic<std::uint64_t> received{0};
+  const bool asap = state.range(0) != 0;
+  if (natsOptions_Create(&options) != NATS_OK || natsOptions_SetURL(options, g_url.c_str()) != NATS_OK ||
+      natsOptions_SetSendAsap(options, asap) != NATS_OK || natsConnection_Connect(&pub, options) != NATS_OK ||
+      natsConnection_ConnectTo(&sub, g_url.c_str()) != NATS_OK ||
+      natsConnection_Subscribe(&subscription, sub, kSubject, on_nats_msg, &received) != NATS_OK ||
+      natsConnection_FlushTimeout(sub, 10000) != NATS_OK) {
+    state.SkipWithError("nats.c connect or subscribe failed");
+  } else {
+    const int len = static_cast<int>(g_envelope.size());
+    std::uint64_t sent = 0;
+    for (auto _ : state) {
+      (void)natsConnection_Publish(pub, kSubject, g_envelope.data(), len);
+      wait_for(received, ++sent, state);
+    }
+    report(state);
+  }
+  if (subscription != nullptr) {
+    natsSubscription_Unsubscribe(subscription);
+    natsSubscription_Destroy(subscription);
+  }
+  natsConnection_Destroy(sub);
+  natsConnection_Destroy(pub);
+  natsOptions_Destroy(options);
+}
+BENCHMARK(BM_NatsCLatency)->Arg(0)->Arg(1)->ArgName("send_asap")->UseRealTime();
 
 }  // namespace
 

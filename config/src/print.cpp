@@ -83,6 +83,7 @@ toml::table publish_table(const PublishConfig& p) {
   nats.insert("tls_ca", n.tls_ca);
   nats.insert("reconnect_buffer_bytes", u64(n.reconnect_buffer_bytes));
   nats.insert("queue_bytes", u64(n.queue_bytes));
+  nats.insert("send_asap", n.send_asap);
   toml::table t;
   t.insert("to", std::move(to));
   t.insert("shm", std::move(shm));

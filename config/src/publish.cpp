@@ -113,7 +113,7 @@ absl::Status read_shm(const TableView& t, ShmPublishConfig& shm) {
 absl::Status read_nats(const TableView& t, NatsPublishConfig& nats) {
   if (auto s = t.check_known({"jetstream", "stream", "max_age_s", "max_bytes", "max_msgs", "file_storage", "user",
                               "password", "token", "credentials_file", "tls_ca", "reconnect_buffer_bytes",
-                              "queue_bytes"});
+                              "queue_bytes", "send_asap"});
       !s.ok()) {
     return s;
   }
@@ -146,6 +146,7 @@ absl::Status read_nats(const TableView& t, NatsPublishConfig& nats) {
       !s.ok()) {
     return s;
   }
+  if (auto s = t.read_bool("send_asap", nats.send_asap); !s.ok()) return s;
   if (auto s = t.read_size("queue_bytes", nats.queue_bytes, kMinRingBytes, kMaxRingBytes); !s.ok()) return s;
   if ((nats.queue_bytes & (nats.queue_bytes - 1)) != 0) {
     return t.invalid("queue_bytes", fmt::format("expected a power of two, got {}", nats.queue_bytes));

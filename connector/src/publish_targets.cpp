@@ -36,6 +36,7 @@ middleware::NatsOptions nats_options(const std::string& url, const config::NatsP
   o.credentials_file = c.credentials_file;
   o.tls_ca = c.tls_ca;
   o.reconnect_buffer_bytes = static_cast<int>(c.reconnect_buffer_bytes);
+  o.send_asap = c.send_asap;
   o.jetstream = c.jetstream;
   o.stream = c.stream;
   o.retention.max_age = std::chrono::seconds(c.max_age_s);

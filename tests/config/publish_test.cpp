@@ -48,7 +48,8 @@ TEST(PublishConfig, ReadsEveryTargetKindAndTheirSettings) {
       "max_age_s = 3600\n"
       "user = \"u\"\n"
       "password = \"p\"\n"
-      "tls_ca = \"/etc/ca.pem\"\n");
+      "tls_ca = \"/etc/ca.pem\"\n"
+      "send_asap = true\n");
   ASSERT_TRUE(config.ok()) << config.status();
   const auto& p = config->publish;
   ASSERT_EQ(p.to.size(), 3u);
@@ -66,6 +67,15 @@ TEST(PublishConfig, ReadsEveryTargetKindAndTheirSettings) {
   EXPECT_EQ(p.nats.user, "u");
   EXPECT_EQ(p.nats.password, "p");
   EXPECT_EQ(p.nats.tls_ca, "/etc/ca.pem");
+  EXPECT_TRUE(p.nats.send_asap);
+}
+
+TEST(PublishConfig, SendAsapIsOffByDefaultAndMustBeABoolean) {
+  auto config = load("[publish.nats]\njetstream = false\n");
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_FALSE(config->publish.nats.send_asap);
+  EXPECT_THAT(error_of("[publish.nats]\nsend_asap = \"yes\"\n"),
+              ::testing::StartsWith("p.toml:7: publish.nats.send_asap: expected a boolean"));
 }
 
 TEST(PublishConfig, RejectsAnUnknownTargetNamingItsLineAndIndex) {

@@ -181,6 +181,25 @@ TEST(NatsTransport, OwnSubscribersMatchWildcardsAndCountDeliveries) {
   EXPECT_EQ((*t)->stats(*a).dropped, 0u);
 }
 
+TEST(NatsTransport, SendAsapPublishesEachMessageInOrderToAnotherConnection) {
+  NatsServer server;
+  NatsOptions o = options_for(server);
+  auto sub = NatsTransport::connect(o);
+  o.send_asap = true;
+  o.sequence_header = true;
+  auto pub = NatsTransport::connect(o);
+  ASSERT_TRUE(sub.ok() && pub.ok());
+  Collector all;
+  auto id = (*sub)->subscribe("dev.>", all.handler());
+  ASSERT_TRUE(id.ok());
+  ASSERT_TRUE((*sub)->flush().ok());
+  for (int i = 1; i <= 200; ++i) (*pub)->publish("dev.binance.trade.BTCUSDT", bytes(std::to_string(i)));
+  ASSERT_TRUE(all.wait_for(200));
+  for (int i = 0; i < 200; ++i) ASSERT_EQ(all.got[static_cast<std::size_t>(i)].second, std::to_string(i + 1));
+  EXPECT_EQ(all.sequences.back(), 200u);
+  EXPECT_EQ((*pub)->publish_failures(), 0u);
+}
+
 TEST(NatsTransport, NoHandlerRunsAfterUnsubscribeReturns) {
   NatsServer server;
   auto t = NatsTransport::connect(options_for(server));

@@ -202,6 +202,7 @@ absl::Status NatsTransport::open() {
   if (s == NATS_OK) s = natsOptions_SetReconnectWait(o, options_.reconnect_wait.count());
   if (s == NATS_OK) s = natsOptions_SetMaxReconnect(o, options_.max_reconnect);
   if (s == NATS_OK) s = natsOptions_SetReconnectBufSize(o, options_.reconnect_buffer_bytes);
+  if (s == NATS_OK) s = natsOptions_SetSendAsap(o, options_.send_asap);
   if (s == NATS_OK && !options_.user.empty()) {
     s = natsOptions_SetUserInfo(o, options_.user.c_str(), options_.password.c_str());
   }

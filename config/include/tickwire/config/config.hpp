@@ -150,6 +150,7 @@ struct NatsPublishConfig {
   std::string credentials_file;         // a .creds file (JWT + NKey seed)
   std::string tls_ca;                   // CA bundle: connect with TLS and verify the server against it
   std::size_t reconnect_buffer_bytes = 8u << 20;  // held by nats.c while disconnected
+  bool send_asap = false;               // write each record to the socket at once (lower latency, a write each)
   std::size_t queue_bytes = 16u << 20;  // feed thread -> NATS publisher thread ring, a power of two
 };
 struct PublishConfig {
