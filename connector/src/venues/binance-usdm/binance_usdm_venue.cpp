@@ -47,9 +47,11 @@ std::string BinanceUsdmVenue::url_with_streams(std::string_view target, const st
 }
 
 const VenueLimits& BinanceUsdmVenue::limits() const {
-  // 200 streams per connection, 10 incoming control messages per second
-  // (150 ms spacing leaves room for pings), a connection lives 24 h.
-  static const VenueLimits kLimits{200, 200, std::chrono::milliseconds(150), std::chrono::hours(24), 300, 32};
+  // 200 streams per SUBSCRIBE, 1024 streams per connection (the USD-M
+  // "Websocket Market Streams" page; it was 200 before), 10 incoming control
+  // messages per second (150 ms spacing leaves room for pings), a connection
+  // lives 24 h.
+  static const VenueLimits kLimits{200, 1024, std::chrono::milliseconds(150), std::chrono::hours(24), 300, 32};
   return kLimits;
 }
 
