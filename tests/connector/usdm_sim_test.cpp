@@ -43,6 +43,19 @@ TEST_F(UsdmSim, JournalsTradesQuotesBooksFundingAndLiquidationsAsTheTruthHasThem
   ASSERT_FALSE(HasFatalFailure());
   verify();  // trades, aggTrades and quotes exact; every book equal to the truth's
   EXPECT_TRUE(statuses("gap").empty());
+  // As on the real USD-M feed, a diff's U is mostly not the last u + 1 (only
+  // pu chains them): a connector that checked U continuity would have
+  // declared gaps above.
+  std::size_t skipping = 0, chained = 0;
+  for (const auto& [stream, diffs] : truth_.diffs) {
+    for (const auto& d : diffs) {
+      if (!d.prev || *d.prev == 0) continue;
+      ++chained;
+      if (d.first != *d.prev + 1) ++skipping;
+    }
+  }
+  EXPECT_GT(chained, 100u);
+  EXPECT_GT(skipping, chained / 2) << "the simulator's USD-M ids are contiguous: U continuity is not exercised";
   std::size_t funding = 0, liquidations = 0;
   for (const auto& s : sim_.symbols) {
     const std::string mark_stream = lower_of(s) + "@markPrice@1s";
@@ -94,8 +107,16 @@ TEST_F(UsdmSim, AWithheldDiffBreaksThePuChainIntoABookGapThenAResync) {
   const testing::TruthFault& f = withheld.front();
   const auto declared = gaps(f.stream);
   ASSERT_EQ(declared.size(), 1u);
-  // The next diff's pu names the withheld diff's u: exactly its ids are missing.
-  EXPECT_EQ(declared.front()->from_id, f.first_id);
+  // The next diff's pu names the withheld diff's u: the ids after the book's
+  // (the withheld diff's pu) up to it are missing, the ids USD-M skipped
+  // before the withheld diff's U included (nothing tells them apart).
+  std::optional<std::uint64_t> withheld_pu;
+  for (const auto& d : truth_.diffs[f.stream]) {
+    if (d.first == f.first_id && d.last == f.last_id) withheld_pu = d.prev;
+  }
+  ASSERT_TRUE(withheld_pu.has_value()) << "the withheld diff is not in the truth";
+  EXPECT_EQ(declared.front()->from_id, *withheld_pu + 1);
+  EXPECT_LE(declared.front()->from_id, f.first_id);
   EXPECT_EQ(declared.front()->to_id, f.last_id);
   bool resynced = false;
   for (const auto& r : journal_) {

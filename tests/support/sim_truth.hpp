@@ -88,6 +88,7 @@ struct TruthQuote {
 struct TruthDiff {
   std::uint64_t first = 0, last = 0;
   LevelList bids, asks;
+  std::optional<std::uint64_t> prev;  // USD-M's pu: the u of the diff before (ids are not contiguous there)
 };
 
 // TruthFunding: a USD-M markPriceUpdate.
@@ -169,7 +170,8 @@ struct Truth {
         quotes[stream].push_back(
             {uint_or(d, "u"), string_or(d, "b"), string_or(d, "B"), string_or(d, "a"), string_or(d, "A")});
       } else if (stream.ends_with("@depth@100ms")) {
-        diffs[stream].push_back({uint_or(d, "U"), uint_or(d, "u"), levels_of(d["b"]), levels_of(d["a"])});
+        diffs[stream].push_back({uint_or(d, "U"), uint_or(d, "u"), levels_of(d["b"]), levels_of(d["a"]), {}});
+        if (d["pu"].error() == simdjson::SUCCESS) diffs[stream].back().prev = uint_or(d, "pu");
       } else if (stream.ends_with("@markPrice@1s")) {
         funding[stream].push_back({uint_or(d, "E"), uint_or(d, "T"), string_or(d, "p"), string_or(d, "i"),
                                    string_or(d, "P"), string_or(d, "r")});

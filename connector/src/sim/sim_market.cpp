@@ -191,6 +191,15 @@ void SimMarket::set_level(Instrument& ins, bool bid, std::int64_t price, std::in
   } else {
     side[price] = qty;
   }
+  if (ins.pending_first == 0 && dialect_ == SimDialect::kUsdm && ins.last_diff_u != 0) {
+    // USD-M's update ids are not contiguous between diffs (the book moves
+    // through ids no diff of this stream names): a diff's U is not the last
+    // u + 1, only its pu is. 0 to 3 ids skipped, from the id itself (the
+    // market's random stream is left as it was).
+    std::uint64_t x = (ins.update_id + 1) * 0x9E3779B97F4A7C15ull;
+    x ^= x >> 31;
+    ins.update_id += x % 4;
+  }
   ++ins.update_id;
   if (ins.pending_first == 0) ins.pending_first = ins.update_id;
   (bid ? ins.pending_bids : ins.pending_asks)[price] = qty;
