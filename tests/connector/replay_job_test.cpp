@@ -87,6 +87,42 @@ TEST(ReplayJob, RunReplaysTheConfiguredCaptureAndStopsCleanlyWhenIdle) {
   EXPECT_GE(kinds["book_snapshot"], 1u);
 }
 
+TEST(ReplayJob, AUsdmCaptureWhoseIdsSkipBetweenDiffsReplaysIntoASyncedBook) {
+  // As a real USD-M capture has them: each diff's U skips past the last u,
+  // pu names it. The replayed REST book follows the pu chain (it used to
+  // call the skipped ids missing and answer 503 for ever), and the
+  // connector applies every diff after the book it fetched, with no gap.
+  TempDir dir("tickwire-replay-usdm");
+  {
+    std::ofstream out(dir / "capture.ndjson");
+    out << R"({"sim":"snapshot","symbol":"BTCUSDT","lastUpdateId":99,"bids":[["1.5","2"]],"asks":[["1.6","3"]]})"
+        << "\n";
+    std::uint64_t prev = 99, first = 100;
+    for (std::uint64_t n = 1; n <= 200; ++n) {
+      const std::uint64_t last = first + n % 3;
+      out << fmt::format(R"({{"stream":"btcusdt@depth@100ms","data":{{"e":"depthUpdate","E":1000,"T":1000,"s":"BTCUSDT","U":{},"u":{},"pu":{},"b":[["1.4","{}"]],"a":[]}}}})",
+                         first, last, prev, n)
+          << "\n";
+      prev = last;
+      first = last + 1 + n % 4;  // the ids no diff of this stream names
+    }
+  }
+  std::string config = config_text("sim://", R"("depth@100ms")", "[simulator]\nreplay = \"capture.ndjson\"\n");
+  config.replace(config.find("exchange = \"binance\""), 20, "exchange = \"binance-usdm\"");
+  std::ofstream(dir / "c.toml") << config;
+  auto run = run_command({"/bin/sh", "-c",
+                          fmt::format("cd '{}' && '{}' run -c c.toml --exit-when-idle 1s --no-status 2>&1",
+                                      dir.path().string(), TICKWIRE_BINARY)});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  auto kinds = journal_kinds(dir / "data");
+  EXPECT_GE(kinds["book_snapshot"], 1u) << run.out;
+  EXPECT_GE(kinds["book_delta"], 1u) << run.out;
+  auto replay = run_command({TICKWIRE_BINARY, "replay", (dir / "data").string()});
+  EXPECT_EQ(replay.out.find("\"status\":\"gap\""), std::string::npos) << replay.out.substr(0, 4000);
+  // The last delta is the capture's last diff: the book followed to the end.
+  EXPECT_NE(replay.out.find("\"last_update_id\":800,\"bids\":[[\"1.4\",\"200\"]]"), std::string::npos) << replay.out.substr(replay.out.size() > 800 ? replay.out.size() - 800 : 0);
+}
+
 TEST(ReplayJob, WithoutASnapshotLineTheConnectorRetriesThe503AndJournalsNoBook) {
   // The diffs alone are not the book: the simulator answers 503 with
   // Retry-After 1, the connector waits that long and asks again, and never

@@ -265,6 +265,7 @@ absl::StatusOr<std::vector<SimOutgoing>> load_replay(const std::string& path) {
       diff->symbol = std::string(string_field(data, "s"));
       diff->first_id = U.value_or(0);
       diff->last_id = u.value_or(0);
+      diff->prev_id = uint_field(data, "pu");
       if (diff->symbol.empty() || !U || !u) {
         return absl::InvalidArgumentError(fmt::format("{}:{}: depthUpdate without \"s\", \"U\" or \"u\"", path, line_no));
       }

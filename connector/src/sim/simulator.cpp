@@ -238,11 +238,19 @@ void Simulator::Impl::replay_diff(const SimDepthChange& diff) {
 
 void Simulator::Impl::continue_book(ReplayBook& book, const SimDepthChange& diff) {
   if (!book.consistent || diff.last_id <= book.last_update_id) return;  // unknown, or already in the book
-  if (diff.first_id > book.last_update_id + 1) {
+  // USD-M chains diffs by pu (its ids skip between diffs); the first after a
+  // snapshot spans it (U <= lastUpdateId <= u). Spot: U is the last u + 1.
+  const bool follows = diff.prev_id ? *diff.prev_id == book.last_update_id || diff.first_id <= book.last_update_id
+                                    : diff.first_id <= book.last_update_id + 1;
+  if (!follows) {
     book.consistent = false;
-    book.unknown = fmt::format("the capture misses {}'s update ids {}..{}: its book is unknown until its next "
-                               "snapshot line",
-                               diff.symbol, book.last_update_id + 1, diff.first_id - 1);
+    book.unknown = diff.prev_id
+                       ? fmt::format("the capture misses {}'s diffs after update id {} (the next diff's pu is {}): "
+                                     "its book is unknown until its next snapshot line",
+                                     diff.symbol, book.last_update_id, *diff.prev_id)
+                       : fmt::format("the capture misses {}'s update ids {}..{}: its book is unknown until its next "
+                                     "snapshot line",
+                                     diff.symbol, book.last_update_id + 1, diff.first_id - 1);
     return;
   }
   apply_levels(book, diff);

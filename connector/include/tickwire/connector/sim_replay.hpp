@@ -39,6 +39,7 @@ struct SimDepthChange {
   bool snapshot = false;         // true: replaces the book; false: a diff U..u
   std::uint64_t first_id = 0;    // diff U; snapshot lastUpdateId
   std::uint64_t last_id = 0;     // diff u; snapshot lastUpdateId
+  std::optional<std::uint64_t> prev_id;  // diff pu (USD-M: the u before; ids are not contiguous there)
   std::vector<SimLevel> bids, asks;
 };
 
