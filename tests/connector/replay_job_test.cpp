@@ -116,11 +116,19 @@ TEST(ReplayJob, AUsdmCaptureWhoseIdsSkipBetweenDiffsReplaysIntoASyncedBook) {
   ASSERT_EQ(run.exit_code, 0) << run.out;
   auto kinds = journal_kinds(dir / "data");
   EXPECT_GE(kinds["book_snapshot"], 1u) << run.out;
-  EXPECT_GE(kinds["book_delta"], 1u) << run.out;
   auto replay = run_command({TICKWIRE_BINARY, "replay", (dir / "data").string()});
   EXPECT_EQ(replay.out.find("\"status\":\"gap\""), std::string::npos) << replay.out.substr(0, 4000);
-  // The last delta is the capture's last diff: the book followed to the end.
-  EXPECT_NE(replay.out.find("\"last_update_id\":800,\"bids\":[[\"1.4\",\"200\"]]"), std::string::npos) << replay.out.substr(replay.out.size() > 800 ? replay.out.size() - 800 : 0);
+  // The book reached the capture's last diff (800), by the REST book the
+  // replay served then or by the deltas after an earlier one (which of the
+  // two depends on when the connector's request arrived).
+  std::uint64_t last_book_id = 0;
+  simdjson::dom::parser parser;
+  for (const auto& line : lines_of(replay.out)) {
+    simdjson::dom::element r = parser.parse(line);
+    const std::string_view kind = r["kind"];
+    if (kind == "book_snapshot" || kind == "book_delta") last_book_id = std::uint64_t(r["last_update_id"]);
+  }
+  EXPECT_EQ(last_book_id, 800u) << replay.out.substr(replay.out.size() > 2000 ? replay.out.size() - 2000 : 0);
 }
 
 TEST(ReplayJob, WithoutASnapshotLineTheConnectorRetriesThe503AndJournalsNoBook) {
