@@ -140,11 +140,13 @@ TEST(NatsEnvelopes, NodeSubscriberReceivesEnvelopesThatCapnpDecodes) {
   EXPECT_EQ((*t)->publish_failures(), 0u);
 }
 
-// A journal of trades with sequences from kFirstSeq, plus one feed-wide status.
+// A journal of trades with sequences from kFirstSeq, then an aggregate trade,
+// a book snapshot and a book delta, then one feed-wide status.
 class ReplayPublish : public ::testing::Test {
  protected:
   static constexpr std::uint64_t kFirstSeq = 101;
   static constexpr std::size_t kTrades = 30;
+  static constexpr std::size_t kRecords = kTrades + 4;
 
   void SetUp() override {
     journal::Options o;
@@ -162,7 +164,27 @@ class ReplayPublish : public ::testing::Test {
       ASSERT_TRUE((*j)->append(seq, stamp.mono_ns, connector::kEnvelopeRecordType,
                                encoder.encode_trade(stamp, "binance", trade(i))));
     }
-    const connector::Stamp stamp{seq, 1'000'000 * (kTrades + 1), 9000};
+    // The other kinds, on the subjects the live connector uses (agg_trade, book).
+    connector::TradeEvent agg = trade(0);
+    agg.aggregate = true;
+    const connector::PriceLevel bid{{100, 0}, {2, 0}}, ask{{101, 0}, {3, 0}};
+    connector::BookSnapshotEvent snap;
+    snap.symbol = kSymbols[1];
+    snap.last_update_id = 7;
+    snap.bids = std::span(&bid, 1);
+    snap.asks = std::span(&ask, 1);
+    connector::BookDeltaEvent delta;
+    delta.symbol = kSymbols[1];
+    delta.first_update_id = delta.last_update_id = 8;
+    delta.bids = std::span(&bid, 1);
+    for (std::uint64_t k = 0; k < 3; ++k, ++seq) {
+      const connector::Stamp s{seq, 1'000'000 * (kTrades + 1 + k), 3000 + k};
+      const auto bytes = k == 0 ? encoder.encode_trade(s, "binance", agg)
+                         : k == 1 ? encoder.encode_book_snapshot(s, "binance", snap)
+                                  : encoder.encode_book_delta(s, "binance", delta);
+      ASSERT_TRUE((*j)->append(seq, s.mono_ns, connector::kEnvelopeRecordType, bytes));
+    }
+    const connector::Stamp stamp{seq, 1'000'000 * (kTrades + 4), 9000};
     ASSERT_TRUE((*j)->append(seq, stamp.mono_ns, connector::kEnvelopeRecordType,
                              encoder.encode_status(stamp, "binance",
                                                    {connector::StatusKind::kHeartbeat, {}, 0, 0, 0, "alive"})));
@@ -178,16 +200,19 @@ class ReplayPublish : public ::testing::Test {
   // check_envelopes: every journal record arrived, in order, on its subject,
   // and decodes (with capnp) to its original sequence.
   void check_envelopes(const std::vector<Received>& got) {
-    ASSERT_EQ(got.size(), kTrades + 1);
+    ASSERT_EQ(got.size(), kRecords);
     const auto decoded = capnp_decode(dir_, got);
-    ASSERT_EQ(decoded.size(), kTrades + 1);
+    ASSERT_EQ(decoded.size(), kRecords);
     for (std::size_t i = 0; i < kTrades; ++i) {
       EXPECT_EQ(got[i].subject, "dev.binance.trade." + kSymbols[i % kSymbols.size()]);
       EXPECT_TRUE(contains(decoded[i], "sequence = " + std::to_string(kFirstSeq + i) + ",")) << decoded[i];
       EXPECT_TRUE(contains(decoded[i], "tradeId = " + std::to_string(5000 + i))) << decoded[i];
     }
+    EXPECT_EQ(got[kTrades].subject, "dev.binance.agg_trade." + kSymbols[0]);
+    EXPECT_EQ(got[kTrades + 1].subject, "dev.binance.book." + kSymbols[1]);
+    EXPECT_EQ(got[kTrades + 2].subject, "dev.binance.book." + kSymbols[1]);
     EXPECT_EQ(got.back().subject, "dev.binance.status._feed");
-    EXPECT_TRUE(contains(decoded.back(), "sequence = " + std::to_string(kFirstSeq + kTrades) + ","));
+    EXPECT_TRUE(contains(decoded.back(), "sequence = " + std::to_string(kFirstSeq + kTrades + 3) + ","));
     EXPECT_TRUE(contains(decoded.back(), "detail = \"alive\""));
   }
 
@@ -196,10 +221,10 @@ class ReplayPublish : public ::testing::Test {
 
 TEST_F(ReplayPublish, RepublishesTheJournalToNatsWithTheOriginalSequences) {
   NatsServer server;
-  NodeSubscriber node(server.url(), "dev.>", kTrades + 1);
+  NodeSubscriber node(server.url(), "dev.>", kRecords);
   auto r = replay({"--publish", server.url(), "--speed", "max"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "{\"target\":\"" + server.url() + "\",\"published\":" + std::to_string(kTrades + 1) +
+  EXPECT_EQ(r.out, "{\"target\":\"" + server.url() + "\",\"published\":" + std::to_string(kRecords) +
                        ",\"failures\":0,\"skipped\":0,\"undecodable\":0,\"damage\":0}\n");
   check_envelopes(node.messages());
 }
@@ -208,7 +233,7 @@ TEST_F(ReplayPublish, RepublishesIntoAJetStreamStreamThatALaterSubscriberReplays
   NatsServer server(NatsServer::Options{.jetstream = true});
   auto r = replay({"--publish", server.url(), "--speed", "max", "--env", "prod", "--stream", "REPLAYED"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  NodeSubscriber node(server.url(), "prod.binance.>", kTrades + 1, "REPLAYED");
+  NodeSubscriber node(server.url(), "prod.binance.>", kRecords, "REPLAYED");
   auto got = node.messages();
   for (auto& m : got) m.subject.replace(0, 4, "dev");  // the same check as for env "dev"
   check_envelopes(got);
@@ -216,7 +241,7 @@ TEST_F(ReplayPublish, RepublishesIntoAJetStreamStreamThatALaterSubscriberReplays
 
 TEST_F(ReplayPublish, PacedReplayDeliversEveryEnvelope) {
   NatsServer server;
-  NodeSubscriber node(server.url(), "dev.>", kTrades + 1);
+  NodeSubscriber node(server.url(), "dev.>", kRecords);
   // The records are 1 ms apart; at 10x the replay paces them 100 us apart.
   auto r = replay({"--publish", server.url(), "--speed", "10"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
@@ -226,9 +251,9 @@ TEST_F(ReplayPublish, PacedReplayDeliversEveryEnvelope) {
 TEST_F(ReplayPublish, InprocSubscriberCountsEveryEnvelope) {
   auto r = replay({"--publish", "inproc", "--speed", "max"});
   ASSERT_EQ(r.exit_code, 0) << r.out;
-  EXPECT_EQ(r.out, "{\"target\":\"inproc\",\"published\":" + std::to_string(kTrades + 1) +
+  EXPECT_EQ(r.out, "{\"target\":\"inproc\",\"published\":" + std::to_string(kRecords) +
                        ",\"failures\":0,\"skipped\":0,\"undecodable\":0,\"damage\":0,\"received\":" +
-                       std::to_string(kTrades + 1) + ",\"dropped\":0}\n");
+                       std::to_string(kRecords) + ",\"dropped\":0}\n");
 }
 
 TEST_F(ReplayPublish, RepublishesIntoASharedMemoryTransportThatAReaderReplaysFromTheOldest) {
@@ -254,7 +279,7 @@ TEST_F(ReplayPublish, RepublishesIntoASharedMemoryTransportThatAReaderReplaysFro
   ASSERT_TRUE(id.ok()) << middleware::status_text(id.status());
   {
     std::unique_lock lock(mu);
-    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return got.size() >= kTrades + 1; }));
+    ASSERT_TRUE(cv.wait_for(lock, std::chrono::seconds(30), [&] { return got.size() >= kRecords; }));
   }
   (*reader)->unsubscribe(*id);
   check_envelopes(got);

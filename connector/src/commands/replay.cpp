@@ -4,9 +4,7 @@
 // by `--speed`, or as fast as the transport takes them (`--speed max`). The
 // Envelopes go out byte for byte and with their journal sequence as the
 // transport's (publish_at), so they keep their original sequences everywhere.
-#include <capnp/serialize.h>
 #include <fmt/format.h>
-#include <kj/exception.h>
 
 #include <algorithm>
 #include <charconv>
@@ -24,12 +22,12 @@
 #include "tickwire/journal/position.hpp"
 #include "tickwire/journal/reader.hpp"
 #include "tickwire/middleware/buffer_pool.hpp"
+#include "tickwire/middleware/catch_up_subscriber.hpp"
 #include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/nats_transport.hpp"
 #include "tickwire/middleware/shm_transport.hpp"
 #include "tickwire/middleware/status_text.hpp"
 #include "tickwire/middleware/subject.hpp"
-#include "tickwire/proto/market_data.capnp.h"
 
 namespace tickwire::connector::commands {
 namespace {
@@ -80,56 +78,13 @@ bool write_record(const journal::RecordView& r, Format format) {
   return true;
 }
 
-// kind_token: the subject's kind token for an Envelope (as in the JSON "kind").
-std::string_view kind_token(proto::Envelope::Which which) {
-  switch (which) {
-    case proto::Envelope::TRADE: return "trade";
-    case proto::Envelope::QUOTE: return "quote";
-    case proto::Envelope::BOOK_DELTA: return "book_delta";
-    case proto::Envelope::BOOK_SNAPSHOT: return "book_snapshot";
-    case proto::Envelope::STATUS: return "status";
-    case proto::Envelope::FUNDING: return "funding";
-    case proto::Envelope::LIQUIDATION: return "liquidation";
-    case proto::Envelope::OPEN_INTEREST: return "open_interest";
-  }
-  return "unknown";
-}
-
 // subject_of: sets `out` to "<env>.<feed>.<kind>.<SYMBOL>", the subject the
-// connector publishes the Envelope on live (feed-wide records: "_feed").
-// `words` is reused scratch for an aligned copy (journal payloads need not be
-// 8-byte aligned).
-absl::Status subject_of(std::span<const std::byte> framed, std::string_view env, std::vector<capnp::word>& words,
+// connector published the Envelope on live: middleware::envelope_subject, the
+// derivation CatchUpSubscriber uses too (`book` for snapshots and deltas,
+// `agg_trade` for aggregates, `_feed` for feed-wide records), checked valid.
+absl::Status subject_of(std::span<const std::byte> framed, std::string_view env, std::vector<std::uint64_t>& words,
                         std::string& out) {
-  if (framed.empty() || framed.size() % sizeof(capnp::word) != 0) {
-    return absl::DataLossError(fmt::format("envelope of {} bytes is not whole 8-byte words", framed.size()));
-  }
-  words.resize(framed.size() / sizeof(capnp::word));
-  std::memcpy(words.data(), framed.data(), framed.size());
-  // Cap'n Proto reports malformed input by throwing kj::Exception: caught at this edge.
-  kj::Maybe<kj::Exception> error = kj::runCatchingExceptions([&] {
-    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
-    auto envelope = reader.getRoot<proto::Envelope>();
-    const auto feed = envelope.getFeed();
-    // The live subject's symbol token is the normalized instrument when the
-    // record has one (records written before instruments existed: the symbol).
-    const auto symbol = envelope.hasInstrument() && envelope.getInstrument().size() != 0 ? envelope.getInstrument()
-                                                                                       : envelope.getSymbol();
-    out.assign(env);
-    out.push_back('.');
-    out.append(feed.cStr(), feed.size());
-    out.push_back('.');
-    out.append(kind_token(envelope.which()));
-    out.push_back('.');
-    if (symbol.size() == 0) {
-      out.append("_feed");
-    } else {
-      out.append(symbol.cStr(), symbol.size());
-    }
-  });
-  KJ_IF_MAYBE(e, error) {
-    return absl::DataLossError(fmt::format("undecodable envelope: {}", e->getDescription().cStr()));
-  }
+  if (auto s = middleware::envelope_subject(framed, env, words, out); !s.ok()) return s;
   if (!middleware::is_valid_subject(out)) {
     return absl::InvalidArgumentError(fmt::format("'{}' is not a valid subject", out));
   }
@@ -258,7 +213,7 @@ struct PublishCounts {
 absl::StatusOr<PublishCounts> publish_records(journal::Reader& reader, PublishTarget& target, std::string_view env,
                                               Pacer& pacer) {
   PublishCounts counts;
-  std::vector<capnp::word> words;
+  std::vector<std::uint64_t> words;
   std::string subject;
   for (;;) {
     auto next = reader.next();
