@@ -3,9 +3,13 @@
 // lifetime, a serverShutdown notice, our own lifetime rollover, and refused
 // websocket upgrades and snapshots. Each run is checked by SimFault::verify()
 // (trades exact except in declared gaps, books equal to the simulator's after
-// every record) and then for the fault's own effect.
+// every record) and then for the fault's own effect, against each simulator
+// dialect (binance, binance-usdm).
+#include <algorithm>
 #include <cctype>
 #include <regex>
+#include <string>
+#include <vector>
 
 #include "support/fault_harness.hpp"
 
@@ -18,7 +22,7 @@ using testing::TruthFault;
 
 constexpr auto npos = std::string::npos;
 
-class SessionFault : public SimFault {
+class SessionFaultBase : public SimFault {
  protected:
   // expect_reconnected: fault `name` was injected; a disconnect Status names
   // `reason`; the connector connected and resubscribed again; the message the
@@ -36,7 +40,7 @@ class SessionFault : public SimFault {
     // messages), and verify() has seen every stream reach its last id.
     EXPECT_GE(statuses("connected").size(), 2u);
     const TruthFault& f = faults.front();
-    if (f.stream.ends_with("@trade")) {
+    if (f.stream.ends_with("@trade") || f.stream.ends_with("@aggTrade")) {
       const auto declared = gaps(f.stream);
       EXPECT_TRUE(std::any_of(declared.begin(), declared.end(), [&](const JournalRecord* g) {
         return g->from_id <= f.first_id && f.first_id <= g->to_id;
@@ -66,7 +70,24 @@ class SessionFault : public SimFault {
   }
 };
 
-TEST_F(SessionFault, CloseFrameReconnectsAndDeclaresExactGaps) {
+// SessionFault: every test against each simulator dialect. USD-M's `trade`
+// ids only increase, so trades missed while disconnected cannot be told by
+// id there: its runs use aggTrade (contiguous ids) where spot uses trade.
+class SessionFault : public SessionFaultBase, public ::testing::WithParamInterface<const char*> {
+ protected:
+  SessionFault() {
+    exchange_ = GetParam();
+    if (usdm()) channels_ = {"aggTrade", "depth@100ms"};
+  }
+  bool usdm() const { return exchange_ == "binance-usdm"; }
+  // all_channels: every channel both dialects share the checks of.
+  std::vector<std::string> all_channels() const {
+    if (usdm()) return {"aggTrade", "bookTicker", "depth@100ms"};
+    return {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+  }
+};
+
+TEST_P(SessionFault, CloseFrameReconnectsAndDeclaresExactGaps) {
   ASSERT_TRUE(connector::parse_fault("close_ws:600", sim_.faults).ok());
   run();
   ASSERT_FALSE(HasFatalFailure());
@@ -74,7 +95,7 @@ TEST_F(SessionFault, CloseFrameReconnectsAndDeclaresExactGaps) {
   expect_reconnected("close_ws", R"(closed by server \(code 1001)");
 }
 
-TEST_F(SessionFault, TcpCloseWithoutCloseFrameReconnectsAndDeclaresExactGaps) {
+TEST_P(SessionFault, TcpCloseWithoutCloseFrameReconnectsAndDeclaresExactGaps) {
   ASSERT_TRUE(connector::parse_fault("close_tcp:600", sim_.faults).ok());
   run();
   ASSERT_FALSE(HasFatalFailure());
@@ -82,7 +103,7 @@ TEST_F(SessionFault, TcpCloseWithoutCloseFrameReconnectsAndDeclaresExactGaps) {
   expect_reconnected("close_tcp", "read: ");
 }
 
-TEST_F(SessionFault, TcpResetReconnectsAndDeclaresExactGaps) {
+TEST_P(SessionFault, TcpResetReconnectsAndDeclaresExactGaps) {
   ASSERT_TRUE(connector::parse_fault("reset:600", sim_.faults).ok());
   run();
   ASSERT_FALSE(HasFatalFailure());
@@ -90,7 +111,7 @@ TEST_F(SessionFault, TcpResetReconnectsAndDeclaresExactGaps) {
   expect_reconnected("reset", "read: ");
 }
 
-TEST_F(SessionFault, OversizedFrameResetsTheConnectionNotTheProcess) {
+TEST_P(SessionFault, OversizedFrameResetsTheConnectionNotTheProcess) {
   ASSERT_TRUE(connector::parse_fault("oversize:600", sim_.faults).ok());
   sim_.faults.oversize_bytes = 100'000;
   feed_toml_ = "max_frame_bytes = \"64KiB\"\n";
@@ -100,7 +121,7 @@ TEST_F(SessionFault, OversizedFrameResetsTheConnectionNotTheProcess) {
   expect_reconnected("oversize", R"(frame larger than max_frame_bytes \(65536\))");
 }
 
-TEST_F(SessionFault, StallIsDetectedByThePongTimeout) {
+TEST_P(SessionFault, StallIsDetectedByThePongTimeout) {
   ASSERT_TRUE(connector::parse_fault("stall:600", sim_.faults).ok());
   feed_toml_ = "ping_interval_ms = 200\npong_timeout_ms = 400\n";
   run();
@@ -109,7 +130,7 @@ TEST_F(SessionFault, StallIsDetectedByThePongTimeout) {
   expect_reconnected("stall", R"(no pong or frame for \d+ ms)");
 }
 
-TEST_F(SessionFault, MessageSubscriptionIsRestoredExactlyAfterReconnect) {
+TEST_P(SessionFault, MessageSubscriptionIsRestoredExactlyAfterReconnect) {
   ASSERT_TRUE(connector::parse_fault("close_tcp:600", sim_.faults).ok());
   feed_toml_ = "subscribe = \"message\"\n";
   run();
@@ -128,7 +149,7 @@ TEST_F(SessionFault, MessageSubscriptionIsRestoredExactlyAfterReconnect) {
   for (const JournalRecord* r : subscribed) EXPECT_EQ(r->count, 4u) << r->detail;
 }
 
-TEST_F(SessionFault, SilentStreamIsRestartedByTheStaleWatchdog) {
+TEST_P(SessionFault, SilentStreamIsRestartedByTheStaleWatchdog) {
   // From message 600 on, the first connection never again delivers that
   // message's stream; the socket and every other stream stay alive, so only
   // the per-stream watchdog can notice.
@@ -155,7 +176,7 @@ TEST_F(SessionFault, SilentStreamIsRestartedByTheStaleWatchdog) {
   EXPECT_GE(statuses("connected").size(), 2u);
 }
 
-TEST_F(SessionFault, BookThatChangedWhileDisconnectedIsReplacedAfterReconnect) {
+TEST_P(SessionFault, BookThatChangedWhileDisconnectedIsReplacedAfterReconnect) {
   // Only depth, and the connection closes on the run's last message: no diff
   // follows the reconnect, so nothing but a snapshot can show that the book
   // moved while the connector was away.
@@ -183,7 +204,7 @@ TEST_F(SessionFault, BookThatChangedWhileDisconnectedIsReplacedAfterReconnect) {
   }
 }
 
-TEST_F(SessionFault, ServerLifetimeShorterThanOursReconnectsWithExactGaps) {
+TEST_P(SessionFault, ServerLifetimeShorterThanOursReconnectsWithExactGaps) {
   // One forced close, at 1 s: the run (about 1.5 s) ends well before the
   // second, so every stream has traffic after the reconnect.
   sim_.faults.lifetime_ms = 1000;
@@ -194,10 +215,10 @@ TEST_F(SessionFault, ServerLifetimeShorterThanOursReconnectsWithExactGaps) {
   expect_reconnected("lifetime", R"(closed by server \(code 1001)");
 }
 
-TEST_F(SessionFault, ServerShutdownNoticeRollsOverWithoutGapOrDuplicate) {
+TEST_P(SessionFault, ServerShutdownNoticeRollsOverWithoutGapOrDuplicate) {
   ASSERT_TRUE(connector::parse_fault("shutdown_notice:600", sim_.faults).ok());
   sim_.faults.shutdown_grace_ms = 3000;
-  channels_ = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
+  channels_ = all_channels();
   sim_.count = 4000;
   run();
   ASSERT_FALSE(HasFatalFailure());
@@ -208,7 +229,7 @@ TEST_F(SessionFault, ServerShutdownNoticeRollsOverWithoutGapOrDuplicate) {
   EXPECT_EQ(counter("rollovers"), 1u);
 }
 
-TEST_F(SessionFault, OurLifetimeRollsOverMakeBeforeBreakWithoutGap) {
+TEST_P(SessionFault, OurLifetimeRollsOverMakeBeforeBreakWithoutGap) {
   feed_toml_ = "max_lifetime_s = 1\nrollover_overlap_ms = 5000\n";
   sim_.count = 8000;
   run();
@@ -220,7 +241,7 @@ TEST_F(SessionFault, OurLifetimeRollsOverMakeBeforeBreakWithoutGap) {
 }
 
 // RefusedUpgrade: 429 and 418 with Retry-After 1 s on the first upgrade.
-class RefusedUpgrade : public SessionFault, public ::testing::WithParamInterface<unsigned> {};
+class RefusedUpgrade : public SessionFaultBase, public ::testing::WithParamInterface<unsigned> {};
 
 TEST_P(RefusedUpgrade, BacksOffAtLeastRetryAfterThenConnects) {
   sim_.faults.refuse_ws = {GetParam(), 1, 1};
@@ -242,7 +263,7 @@ TEST_P(RefusedUpgrade, BacksOffAtLeastRetryAfterThenConnects) {
 
 INSTANTIATE_TEST_SUITE_P(Status, RefusedUpgrade, ::testing::Values(429u, 418u));
 
-TEST_F(SessionFault, RefusedSnapshotIsRetriedAndTheBookStillSyncs) {
+TEST_P(SessionFault, RefusedSnapshotIsRetriedAndTheBookStillSyncs) {
   sim_.faults.refuse_rest = {429, 1, 1};
   run();
   ASSERT_FALSE(HasFatalFailure());
@@ -252,6 +273,13 @@ TEST_F(SessionFault, RefusedSnapshotIsRetriedAndTheBookStillSyncs) {
   EXPECT_EQ(statuses("resync").size(), sim_.symbols.size());
   expect_no_loss();
 }
+
+INSTANTIATE_TEST_SUITE_P(Venues, SessionFault, ::testing::Values("binance", "binance-usdm"),
+                         [](const ::testing::TestParamInfo<const char*>& param) {
+                           std::string name = param.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace tickwire
