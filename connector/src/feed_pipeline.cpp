@@ -179,10 +179,13 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
   states_.push_back(std::move(st));
   for (std::size_t c = 0; c < kChannels; ++c) {
     const auto kind = static_cast<ChannelKind>(c);
-    const bool contiguous = (kind == ChannelKind::kTrade || kind == ChannelKind::kAggTrade)
-                                ? venue_->trade_continuity(kind) == TradeContinuity::kContiguous
-                                : kind == ChannelKind::kDepth;
-    tracker_.add_stream(contiguous ? StreamKind::kContiguous : StreamKind::kMonotonic);
+    const bool trades = kind == ChannelKind::kTrade || kind == ChannelKind::kAggTrade;
+    const bool contiguous = trades ? venue_->trade_continuity(kind) == TradeContinuity::kContiguous
+                                   : kind == ChannelKind::kDepth;
+    // Trade ids that only increase: a late trade is journaled, not taken for a repeat.
+    tracker_.add_stream(contiguous ? StreamKind::kContiguous
+                        : trades   ? StreamKind::kIncreasing
+                                   : StreamKind::kMonotonic);
   }
   counters_.symbols.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
 }

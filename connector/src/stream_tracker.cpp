@@ -1,16 +1,43 @@
 #include "tickwire/connector/stream_tracker.hpp"
 
+#include <algorithm>
+#include <cstdint>
+#include <utility>
+
 namespace tickwire::connector {
 
 std::size_t StreamTracker::add_stream(StreamKind kind) {
-  streams_.push_back(Stream{kind});
+  Stream s;
+  s.kind = kind;
+  if (kind == StreamKind::kIncreasing) s.recent.assign(kRecentIds, 0);
+  streams_.push_back(std::move(s));
   return streams_.size() - 1;
+}
+
+IdVerdict StreamTracker::accept_increasing(Stream& s, std::uint64_t id, bool from_new) {
+  std::uint64_t oldest = UINT64_MAX;
+  for (const std::uint64_t r : s.recent) {
+    if (r == id) {
+      if (from_new) s.overlapped = true;  // the newer connection repeats what was accepted
+      return {IdVerdict::kDuplicate};
+    }
+    if (r != 0) oldest = std::min(oldest, r);
+  }
+  // Below the last, never accepted and inside what the ring remembers: a
+  // trade that arrived late (an older one cannot be told from a repeat).
+  if (id < s.last && id < oldest) return {IdVerdict::kDuplicate};
+  s.recent[s.recent_next] = id;
+  s.recent_next = (s.recent_next + 1) % s.recent.size();
+  if (id > s.last) s.last = id;
+  if (from_new) s.overlapped = true;
+  return {};
 }
 
 IdVerdict StreamTracker::check(std::size_t stream, std::uint64_t first, std::uint64_t last,
                                std::uint32_t generation) {
   Stream& s = streams_[stream];
   const bool from_new = is_new(generation);
+  if (s.kind == StreamKind::kIncreasing) return accept_increasing(s, last, from_new);
   if (s.last == 0) {  // the stream's first message: nothing to compare with
     s.last = last;
     if (from_new) s.overlapped = true;
@@ -75,6 +102,8 @@ void StreamTracker::reset(std::size_t stream) {
   s.last = 0;
   s.held_max = 0;
   s.overlapped = true;
+  std::fill(s.recent.begin(), s.recent.end(), 0);
+  s.recent_next = 0;
 }
 
 }  // namespace tickwire::connector

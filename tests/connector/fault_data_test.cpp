@@ -101,11 +101,9 @@ TEST_P(DataFault, DuplicatesAreDroppedAndCounted) {
 }
 
 TEST_P(DataFault, ReorderedMessagesKeepTheInvariants) {
-  // USD-M's `trade` ids only increase, so a swapped pair's earlier trade
-  // arrives below the last accepted id and is dropped as a duplicate: lost
-  // with no gap. An open defect (the stream tracker cannot tell a late trade
-  // from a repeated one on such a stream); its aggTrade stream is checked.
-  if (usdm()) channels_ = {"aggTrade", "depth@100ms"};
+  // USD-M's `trade` ids only increase: a swapped pair's earlier trade arrives
+  // below the last accepted id and must be journaled as late, not dropped as
+  // a repeat (it was, with no gap).
   ASSERT_TRUE(connector::parse_fault("reorder:300:0.05:20", sim_.faults).ok());
   run();
   ASSERT_FALSE(HasFatalFailure());

@@ -57,6 +57,32 @@ TEST(StreamTracker, MonotonicStreamsOnlyDropOlderIds) {
   EXPECT_EQ(kind_of(t, s, 49), IdVerdict::kDuplicate);
 }
 
+TEST(StreamTracker, IncreasingTradeIdsTakeALateTradeAndDropRepeats) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kIncreasing);
+  EXPECT_EQ(kind_of(t, s, 10), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 20), IdVerdict::kAccept);  // ids skip: no gap
+  EXPECT_EQ(kind_of(t, s, 15), IdVerdict::kAccept);  // late (a reordered pair): never accepted, so new
+  EXPECT_EQ(t.last_id(s), 20u);
+  EXPECT_EQ(kind_of(t, s, 15), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 20), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 9), IdVerdict::kDuplicate);  // older than anything remembered: cannot be told
+  EXPECT_EQ(kind_of(t, s, 21), IdVerdict::kAccept);
+}
+
+TEST(StreamTracker, IncreasingTradeIdsRememberTheLast64) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kIncreasing);
+  for (std::uint64_t id = 100; id < 300; id += 2) ASSERT_EQ(kind_of(t, s, id), IdVerdict::kAccept) << id;
+  // The ring holds 172..298: 173 is late and new, 171 is below it all.
+  EXPECT_EQ(kind_of(t, s, 173), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 173), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 171), IdVerdict::kDuplicate);
+  EXPECT_EQ(kind_of(t, s, 298), IdVerdict::kDuplicate);
+  t.reset(s);
+  EXPECT_EQ(kind_of(t, s, 50), IdVerdict::kAccept);  // after a reset the next id is taken as is
+}
+
 TEST(StreamTracker, ResetTakesTheNextIdAsIs) {
   StreamTracker t;
   const auto s = t.add_stream(StreamKind::kContiguous);

@@ -6,7 +6,12 @@
 // Two kinds of stream:
 // - contiguous: ids step by exactly 1 (Binance trade `t`, aggTrade `a`, and a
 //   depth diff's `U..u` range, which must start at previous `u` + 1);
-// - monotonic: ids only increase (bookTicker `u`, shared with the book).
+// - monotonic: ids only increase (bookTicker `u`, shared with the book); an
+//   older id is stale and dropped;
+// - increasing: trade ids that only increase but skip (Binance USD-M `trade`):
+//   no gap can be told, and an id below the last that was never accepted is a
+//   late trade, not a repeat. The last kRecentIds accepted ids tell the two
+//   apart; one older than all of them is taken for a repeat.
 //
 // During a rollover two connections (generations) deliver the same stream.
 // A message is accepted from either connection if it is the next one; one
@@ -26,7 +31,7 @@
 
 namespace tickwire::connector {
 
-enum class StreamKind : std::uint8_t { kContiguous, kMonotonic };
+enum class StreamKind : std::uint8_t { kContiguous, kMonotonic, kIncreasing };
 
 // Verdict on one message.
 struct IdVerdict {
@@ -70,12 +75,17 @@ class StreamTracker {
   void reset(std::size_t stream);
 
  private:
+  static constexpr std::size_t kRecentIds = 64;
   struct Stream {
-    StreamKind kind;
+    StreamKind kind = StreamKind::kContiguous;
     std::uint64_t last = 0;         // last accepted id; 0 = none yet
     std::uint64_t held_max = 0;     // the highest id held back from the newer connection
     bool overlapped = true;         // no rollover pending for this stream
+    std::vector<std::uint64_t> recent;  // kIncreasing: the last accepted ids (a ring; 0 = empty slot)
+    std::size_t recent_next = 0;
   };
+  // accept_increasing: the verdict on id `id` of a kIncreasing stream.
+  IdVerdict accept_increasing(Stream& s, std::uint64_t id, bool from_new);
   bool is_new(std::uint32_t generation) const { return rolling_ && generation == new_generation_; }
 
   std::vector<Stream> streams_;
