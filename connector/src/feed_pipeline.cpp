@@ -179,10 +179,16 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
   states_.push_back(std::move(st));
   for (std::size_t c = 0; c < kChannels; ++c) {
     const auto kind = static_cast<ChannelKind>(c);
-    const bool contiguous = (kind == ChannelKind::kTrade || kind == ChannelKind::kAggTrade)
-                                ? venue_->trade_continuity(kind) == TradeContinuity::kContiguous
-                                : kind == ChannelKind::kDepth;
-    tracker_.add_stream(contiguous ? StreamKind::kContiguous : StreamKind::kMonotonic);
+    const bool trades = kind == ChannelKind::kTrade || kind == ChannelKind::kAggTrade;
+    const TradeContinuity continuity =
+        trades || kind == ChannelKind::kLiquidation ? venue_->trade_continuity(kind) : TradeContinuity::kIncreasing;
+    StreamKind stream_kind = StreamKind::kMonotonic;
+    if (continuity == TradeContinuity::kNonDecreasing) {
+      stream_kind = StreamKind::kNonDecreasing;
+    } else if (trades ? continuity == TradeContinuity::kContiguous : kind == ChannelKind::kDepth) {
+      stream_kind = StreamKind::kContiguous;
+    }
+    tracker_.add_stream(stream_kind);
   }
   counters_.symbols.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
 }
@@ -226,6 +232,16 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   ParsedMessage msg = parser_->parse(data, size);
   const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
   profiler_.record(stages_.parse, ticks_between(t_start, t_parsed));
+  dispatch(msg, size, rx_ticks, t_parsed, generation);
+  // A frame may carry several events (a batch of trades, a merged ticker):
+  // each is admitted, tracked and journaled on its own.
+  while (msg.event != EventKind::kError && parser_->next(msg)) {
+    dispatch(msg, size, rx_ticks, middleware::TscClock::now_ticks(), generation);
+  }
+}
+
+void FeedPipeline::dispatch(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                            std::uint32_t generation) {
   switch (msg.event) {
     case EventKind::kTrade:
     case EventKind::kAggTrade:

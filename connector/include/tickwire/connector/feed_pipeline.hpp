@@ -231,6 +231,9 @@ class FeedPipeline final : public SessionHandler {
              std::uint32_t generation, std::string_view what);
   void maybe_finish_rollover();
 
+  // dispatch: one parsed event to its handler (on_frame calls it per event of a frame).
+  void dispatch(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                std::uint32_t generation);
   void on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
                 std::uint32_t generation);
   void on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,

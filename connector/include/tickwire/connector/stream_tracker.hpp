@@ -6,7 +6,10 @@
 // Two kinds of stream:
 // - contiguous: ids step by exactly 1 (Binance trade `t`, aggTrade `a`, and a
 //   depth diff's `U..u` range, which must start at previous `u` + 1);
-// - monotonic: ids only increase (bookTicker `u`, shared with the book).
+// - monotonic: ids only increase (bookTicker `u`, shared with the book);
+// - non-decreasing: ids never decrease and distinct messages may share one
+//   (Bybit's trade `seq`): only a smaller id is a duplicate, so a repeat of
+//   the last id (a rollover's overlap) is not told from new data.
 //
 // During a rollover two connections (generations) deliver the same stream.
 // A message is accepted from either connection if it is the next one; one
@@ -26,7 +29,7 @@
 
 namespace tickwire::connector {
 
-enum class StreamKind : std::uint8_t { kContiguous, kMonotonic };
+enum class StreamKind : std::uint8_t { kContiguous, kMonotonic, kNonDecreasing };
 
 // Verdict on one message.
 struct IdVerdict {

@@ -81,6 +81,15 @@ class VenueParser {
  public:
   virtual ~VenueParser() = default;
   virtual ParsedMessage parse(const char* data, std::size_t size) = 0;
+  // next: the frame's next event after parse() (or the previous next()) when
+  // one frame carries several (Bybit: up to 1024 trades, a merged ticker's
+  // quote, funding and open interest); false when there is none. The frame
+  // was validated whole by parse(): a malformed frame yields no event at all.
+  // Views stay valid until the next parse().
+  virtual bool next(ParsedMessage& out) {
+    (void)out;
+    return false;
+  }
   // parse_snapshot: a REST order-book snapshot body (same padding rule).
   virtual ParsedMessage parse_snapshot(const char* data, std::size_t size) = 0;
   // error: after kError, a description naming the field and the problem.
@@ -115,9 +124,11 @@ enum class ResyncAction : std::uint8_t {
   kResubscribe,   // unsubscribe and subscribe that one symbol (OKX, Bybit, Kraken, Coinbase)
 };
 
-// TradeContinuity: whether a channel's ids step by one (a jump is a gap) or
-// only increase (no gap can be told, so none is declared).
-enum class TradeContinuity : std::uint8_t { kContiguous, kIncreasing };
+// TradeContinuity: whether a channel's ids step by one (a jump is a gap), only
+// increase (no gap can be told, so none is declared), or never decrease (the
+// id is a sequence that distinct events may share, Bybit's trade "seq": an
+// equal id is new data, only a smaller one is a repeat).
+enum class TradeContinuity : std::uint8_t { kContiguous, kIncreasing, kNonDecreasing };
 
 // BookPolicy: the integrity rule, the resync action and, for REST
 // snapshots, the path of the snapshot request.
@@ -157,7 +168,8 @@ class VenueAdapter {
   virtual std::string_view rest_url() const = 0;
   virtual const VenueLimits& limits() const = 0;
   virtual BookPolicy book_policy() const = 0;
-  // trade_continuity: for kTrade / kAggTrade.
+  // trade_continuity: for kTrade / kAggTrade; for kLiquidation only
+  // kNonDecreasing is heeded (liquidation times shared by several events).
   virtual TradeContinuity trade_continuity(ChannelKind channel) const = 0;
   // snapshot_target: the REST request of a book snapshot and its weight.
   virtual std::string snapshot_target(std::string_view symbol, std::uint32_t limit) const = 0;
