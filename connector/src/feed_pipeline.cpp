@@ -82,7 +82,7 @@ PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
 FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context)
     : feed_(feed), env_(std::move(env)), sequencer_(context.sequencer), transport_(context.transport),
       journal_(context.journal), counters_(context.counters), profiler_(context.profiler),
-      stages_(PipelineStages::register_in(context.profiler)), venue_(find_venue(feed.exchange)),
+      stages_(PipelineStages::register_in(context.profiler)), venue_(find_venue(feed)),
       encoder_(context.buffers), status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
   if (venue_ == nullptr) {
     setup_ = absl::InvalidArgumentError(

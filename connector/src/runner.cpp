@@ -285,7 +285,7 @@ class Connector {
         return absl::InvalidArgumentError(
             fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
       }
-      const VenueAdapter* venue = find_venue(feed.exchange);
+      const VenueAdapter* venue = find_venue(feed);
       if (venue == nullptr) {
         return absl::InvalidArgumentError(fmt::format("feed '{}': no venue adapter for exchange {:?}", feed.name,
                                                       feed.exchange));

@@ -152,8 +152,17 @@ struct VenueLimits {
 class VenueAdapter {
  public:
   virtual ~VenueAdapter() = default;
-  // name: the `exchange` value that selects it ("binance", "binance-usdm").
+  // name: the `exchange` value that selects it ("binance", "binance-usdm", "bybit").
   virtual std::string_view name() const = 0;
+  // category: the feed `category` this adapter serves ("spot", "linear"),
+  // empty for a venue that has none.
+  virtual std::string_view category() const { return {}; }
+  // for_feed: the adapter that serves `feed` (the one for its `category`);
+  // itself for a venue without categories.
+  virtual const VenueAdapter& for_feed(const config::FeedConfig& feed) const {
+    (void)feed;
+    return *this;
+  }
   // channels: the channel names as the venue spells them, accepted in `channels`.
   virtual std::span<const std::string_view> channels() const = 0;
   // channel_kind: the normalized stream a channel feeds; nullopt if unknown.
@@ -183,6 +192,9 @@ class VenueAdapter {
 
 // find_venue: the adapter registered under `name`, or null.
 const VenueAdapter* find_venue(std::string_view name);
+// find_venue: the adapter that serves `feed` (its exchange, then its
+// category), or null.
+const VenueAdapter* find_venue(const config::FeedConfig& feed);
 // registered_venues: every registered adapter, in registry order.
 std::span<const VenueAdapter* const> registered_venues();
 
