@@ -297,6 +297,10 @@ struct Simulator::Impl {
   void on_control(Connection& c, websocket::frame_type kind);
   // on_request: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS and their replies.
   void on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // on_bybit_request: Bybit v5's {"req_id","op","args"} requests (subscribe,
+  // unsubscribe, ping) and their replies; a subscribed book or ticker topic
+  // starts with its snapshot (sim_bybit.cpp).
+  void on_bybit_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
   // write_loop: the connection's only writer, frames in queue order; the
   // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);

@@ -372,8 +372,13 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
   if (!sim_dialect(s.options.venue)) {
     return absl::InvalidArgumentError(fmt::format(
-        "sim: venue {:?}: expected \"binance\" or \"binance-usdm\" (the dialects the simulator speaks)",
+        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\" or \"bybit-linear\" (the dialects "
+        "the simulator speaks)",
         s.options.venue));
+  }
+  if (is_bybit(s.dialect) && !s.options.replay_path.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));
   }
   if (s.options.replay_path.empty()) {
     if (s.options.symbols.empty()) return absl::InvalidArgumentError("sim: no symbols to simulate");

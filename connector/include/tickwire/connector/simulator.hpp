@@ -90,7 +90,8 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
-  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" (start() refuses others)
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear"
+                                      // (start() refuses others; Bybit's generated market only, no replay)
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
   std::vector<std::string> symbols;   // upper case, e.g. BTCUSDT

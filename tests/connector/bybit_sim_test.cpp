@@ -1,0 +1,280 @@
+// The simulator's Bybit v5 dialect against the bybit adapter, end to end: a
+// real Simulator (websocket on 127.0.0.1, random port) speaking Bybit spot or
+// linear, and a separate `tickwire run` process journaling it. The books the
+// journal holds (its snapshots, then its deltas) end equal to the simulator's
+// published book; every trade the simulator sent is journaled once; a
+// withheld orderbook delta (the `gap` fault: a u jump) is a Status gap, the
+// connector resubscribes the symbol's topic and the snapshot that follows
+// makes the book whole again.
+#include <fmt/format.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+#include <sys/wait.h>
+
+#include <chrono>
+#include <csignal>
+#include <fstream>
+#include <map>
+#include <sstream>
+#include <thread>
+
+#include "support/sim_truth.hpp"
+#include "support/subprocess.hpp"
+#include "support/temp_dir.hpp"
+#include "support/text_file.hpp"
+#include "tickwire/connector/envelope_codec.hpp"
+#include "tickwire/connector/simulator.hpp"
+#include "tickwire/journal/tailer.hpp"
+
+namespace tickwire {
+namespace {
+
+using testing::canonical_decimal;
+
+struct Record {
+  std::uint64_t seq = 0;
+  std::string kind, symbol, status, detail;
+  std::uint64_t last_update_id = 0, cross_sequence = 0, from_id = 0, to_id = 0;
+  testing::LevelList bids, asks;
+};
+
+Record parse_record(simdjson::dom::parser& parser, const std::string& json) {
+  Record r;
+  simdjson::dom::object o = parser.parse(json).get_object().value();
+  r.seq = o["seq"].get_uint64().value();
+  r.kind = std::string(o["kind"].get_string().value());
+  std::string_view s;
+  if (o["symbol"].get_string().get(s) == simdjson::SUCCESS) r.symbol = std::string(s);
+  if (o["status"].get_string().get(s) == simdjson::SUCCESS) r.status = std::string(s);
+  if (o["detail"].get_string().get(s) == simdjson::SUCCESS) r.detail = std::string(s);
+  std::uint64_t n = 0;
+  if (o["last_update_id"].get_uint64().get(n) == simdjson::SUCCESS) r.last_update_id = n;
+  if (o["cross_sequence"].get_uint64().get(n) == simdjson::SUCCESS) r.cross_sequence = n;
+  if (o["from_id"].get_uint64().get(n) == simdjson::SUCCESS) r.from_id = n;
+  if (o["to_id"].get_uint64().get(n) == simdjson::SUCCESS) r.to_id = n;
+  for (auto [key, out] : {std::pair{"bids", &r.bids}, std::pair{"asks", &r.asks}}) {
+    simdjson::dom::array levels;
+    if (o[key].get_array().get(levels) != simdjson::SUCCESS) continue;
+    for (simdjson::dom::array l : levels) {
+      out->emplace_back(std::string(l.at(0).get_string().value()), std::string(l.at(1).get_string().value()));
+    }
+  }
+  return r;
+}
+
+class BybitSim : public ::testing::Test {
+ protected:
+  BybitSim() {
+    sim_.venue = "bybit";
+    sim_.symbols = {"BTCUSDT", "ETHUSDT"};
+    sim_.rate = 4000;
+    sim_.seed = 11;
+    sim_.count = 3000;
+    sim_.record_path = (dir_ / "truth.ndjson").string();
+    sim_.epoch_ms = connector::SimMarket::kDefaultEpochMs;
+    sim_.depth_interval_ms = 20;
+    sim_.max_incoming_per_s = 0;
+  }
+
+  // run: the simulator and `tickwire run` until the journal holds, for every
+  // symbol, the book record of the simulator's last delta; then the
+  // connector is stopped and journal_ / books_ / sim_books_ are filled.
+  void run(const std::string& category) {
+    connector::Simulator sim(sim_);
+    auto port = sim.start();
+    ASSERT_TRUE(port.ok()) << port.status();
+    std::filesystem::create_directories(dir_ / "data");
+    const auto config = dir_ / "bybit.toml";
+    std::ofstream(config) << "env = \"test\"\n[[feeds]]\nname = \"bybit\"\nexchange = \"bybit\"\ncategory = \""
+                          << category << "\"\nurl = \"ws://127.0.0.1:" << *port << "/v5/public/" << category
+                          << "\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\nchannels = [" << channels_ << "]\n"
+                          << "backoff_initial_ms = 20\nbackoff_max_ms = 200\n[journal]\ndir = \""
+                          << (dir_ / "data").string() << "\"\nfsync = \"none\"\nring_bytes = \"1MiB\"\n"
+                          << "segment_bytes = \"4MiB\"\n[status]\ninterval_ms = 3600000\nheartbeat_ms = 0\n";
+    const auto log_path = dir_ / "connector.log";
+    testing::Subprocess connector({TICKWIRE_BINARY, "run", "-c", config.string()}, log_path.string());
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (sim.sent() < sim_.count) {
+      ASSERT_FALSE(connector.wait(std::chrono::milliseconds(0)).has_value())
+          << "the connector exited early; its log:\n" << testing::read_text(log_path);
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "the simulator published " << sim.sent() << " of " << sim_.count << "; connector log:\n"
+          << testing::read_text(log_path);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition, deadline above
+    }
+    // The market publishes nothing more: its books are final.
+    for (const auto& s : sim_.symbols) {
+      auto book = sim.book(s);
+      ASSERT_TRUE(book.ok()) << book.status();
+      sim_books_[s] = *book;
+    }
+    // The record is complete once the count is published: the trades to expect.
+    const auto trades = truth_trades();
+    std::map<std::string, std::size_t> journaled;  // symbol -> trades journaled
+    auto tailer = journal::Tailer::open(dir_ / "data");
+    ASSERT_TRUE(tailer.ok()) << tailer.status();
+    simdjson::dom::parser parser;
+    std::map<std::string, std::uint64_t> reached;  // symbol -> cross sequence of its latest book record
+    const auto complete = [&] {
+      for (const auto& s : sim_.symbols) {
+        if (reached[s] != sim_books_[s].last_update_id) return false;
+        const auto t = trades.find(s);
+        if (t != trades.end() && journaled[s] < t->second) return false;
+      }
+      return true;
+    };
+    while (!complete()) {
+      auto next = tailer->poll();
+      ASSERT_TRUE(next.ok()) << next.status();
+      if (*next) {
+        if ((*next)->type != connector::kEnvelopeRecordType) continue;
+        auto json = connector::envelope_to_json((*next)->payload);
+        ASSERT_TRUE(json.ok()) << json.status();
+        Record r = parse_record(parser, *json);
+        if (r.kind == "book_snapshot" || r.kind == "book_delta") reached[r.symbol] = r.cross_sequence;
+        if (r.kind == "trade") ++journaled[r.symbol];
+        journal_.push_back(std::move(r));
+        continue;
+      }
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << "the journal never reached the simulator's last book; connector log:\n"
+          << testing::read_text(log_path);
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition, deadline above
+    }
+    connector.kill(SIGTERM);
+    const auto status = connector.wait();
+    ASSERT_TRUE(status.has_value()) << "the connector did not stop on SIGTERM";
+    log_ = testing::read_text(log_path);
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << log_;
+    sim.stop();
+  }
+
+  // verify_books: the journal's book of each symbol (latest snapshot, then
+  // the deltas after it) equals the simulator's, and every record of it
+  // continued the one before (u by one after a snapshot).
+  void verify_books() {
+    for (const auto& s : sim_.symbols) {
+      testing::Book book;
+      std::uint64_t u = 0;
+      bool have = false;
+      for (const Record& r : journal_) {
+        if (r.symbol != s) continue;
+        if (r.kind == "book_snapshot") {
+          book = testing::Book{};
+          book.apply(r.bids, r.asks);
+          u = r.last_update_id;
+          have = true;
+        } else if (r.kind == "book_delta") {
+          ASSERT_TRUE(have) << s << ": a delta before any snapshot at seq " << r.seq;
+          EXPECT_EQ(r.last_update_id, u + 1) << s << ": seq " << r.seq;
+          u = r.last_update_id;
+          book.apply(r.bids, r.asks);
+        }
+      }
+      ASSERT_TRUE(have) << s << ": no book journaled";
+      testing::Book truth;
+      const auto& sb = sim_books_[s];
+      for (const auto& l : sb.bids) {
+        truth.bids[canonical_decimal(connector::SimMarket::format_units(l.price))] =
+            canonical_decimal(connector::SimMarket::format_units(l.qty));
+      }
+      for (const auto& l : sb.asks) {
+        truth.asks[canonical_decimal(connector::SimMarket::format_units(l.price))] =
+            canonical_decimal(connector::SimMarket::format_units(l.qty));
+      }
+      EXPECT_TRUE(book.same_levels(truth)) << s << "\njournal: " << book.describe() << "\nsim:     " << truth.describe();
+      EXPECT_GT(truth.bids.size(), 0u);
+    }
+  }
+
+  // truth_trades: the trades of the record's publicTrade messages per symbol.
+  std::map<std::string, std::size_t> truth_trades() const {
+    std::map<std::string, std::size_t> out;
+    std::ifstream in(sim_.record_path);
+    simdjson::dom::parser parser;
+    for (std::string line; std::getline(in, line);) {
+      simdjson::dom::object o;
+      if (parser.parse(line).get_object().get(o) != simdjson::SUCCESS) continue;
+      std::string_view topic;
+      if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with("publicTrade.")) continue;
+      out[std::string(topic.substr(12))] += o["data"].get_array().value().size();
+    }
+    return out;
+  }
+
+  std::vector<const Record*> statuses(std::string_view status) const {
+    std::vector<const Record*> out;
+    for (const auto& r : journal_) {
+      if (r.kind == "status" && r.status == status) out.push_back(&r);
+    }
+    return out;
+  }
+
+  testing::TempDir dir_{"tickwire-bybit-sim"};
+  connector::SimulatorOptions sim_;
+  std::string channels_ = R"("publicTrade", "orderbook.200")";
+  std::vector<Record> journal_;
+  std::map<std::string, connector::SimBook> sim_books_;
+  std::string log_;
+};
+
+TEST_F(BybitSim, RunJournalsTheSpotBooksAndTradesAsTheSimulatorHasThem) {
+  run("spot");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();
+  EXPECT_TRUE(statuses("gap").empty()) << log_;
+  const auto truth = truth_trades();
+  std::map<std::string, std::size_t> journaled;
+  for (const auto& r : journal_) {
+    if (r.kind == "trade") ++journaled[r.symbol];
+  }
+  for (const auto& s : sim_.symbols) {
+    EXPECT_GT(truth.count(s) ? truth.at(s) : 0, 0u) << s;
+    EXPECT_EQ(journaled[s], truth.count(s) ? truth.at(s) : 0) << s << ": every trade once";
+  }
+  // The first book of each symbol is the subscription's snapshot, with its resync status.
+  const auto resyncs = statuses("resync");
+  ASSERT_GE(resyncs.size(), sim_.symbols.size());
+  EXPECT_EQ(resyncs.front()->detail.rfind("book synced from the stream's snapshot at update id ", 0), 0u)
+      << resyncs.front()->detail;
+}
+
+TEST_F(BybitSim, AWithheldLinearDeltaIsAGapThatTheResubscribedSnapshotHeals) {
+  sim_.venue = "bybit-linear";
+  sim_.count = 1500;
+  sim_.depth_interval_ms = 2;  // deltas alone: many of them, so the run is short
+  channels_ = R"("orderbook.200")";  // every data message a delta: the withheld one is a u jump
+  ASSERT_TRUE(connector::parse_fault("gap:300", sim_.faults).ok());
+  run("linear");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();  // before and after the gap: every record continues the book
+  const auto gaps = statuses("gap");
+  ASSERT_EQ(gaps.size(), 1u) << log_;
+  EXPECT_EQ(gaps.front()->to_id, gaps.front()->from_id) << "one withheld delta: one u missing";
+  EXPECT_NE(gaps.front()->detail.find("resubscribing"), std::string::npos) << gaps.front()->detail;
+  bool healed = false;
+  for (const auto& r : journal_) {
+    if (r.seq > gaps.front()->seq && r.kind == "book_snapshot" && r.symbol == gaps.front()->symbol) healed = true;
+  }
+  EXPECT_TRUE(healed) << "no snapshot after the gap; log:\n" << log_;
+  EXPECT_NE(log_.find("resubscribing orderbook.200."), std::string::npos) << log_;
+}
+
+TEST(BybitSimCli, HelpNamesTheBybitVenues) {
+  auto r = testing::run_command({TICKWIRE_BINARY, "sim", "--help"});
+  EXPECT_EQ(r.exit_code, 0) << r.out;
+  EXPECT_NE(r.out.find("bybit-linear"), std::string::npos) << r.out;
+}
+
+TEST(BybitSimCli, AReplayInTheBybitDialectIsRefused) {
+  connector::SimulatorOptions o;
+  o.venue = "bybit";
+  o.replay_path = "/nonexistent.ndjson";
+  connector::Simulator sim(o);
+  auto port = sim.start();
+  ASSERT_FALSE(port.ok());
+  EXPECT_NE(port.status().message().find("Binance dialects only"), std::string::npos) << port.status();
+}
+
+}  // namespace
+}  // namespace tickwire
