@@ -241,6 +241,7 @@ TEST(BybitParser, ALinearTickerSnapshotPublishesQuoteFundingAndOpenInterest) {
   ASSERT_EQ(events.size(), 3u) << p.error();
   ASSERT_EQ(events[0].event, EventKind::kQuote);
   EXPECT_EQ(events[0].quote.symbol, "BTCUSDT");
+  EXPECT_EQ(events[0].quote.update_id, 24987956059u) << "the cross sequence cs";
   EXPECT_EQ(events[0].quote.bid_price, (Decimal{1721550, -2}));
   EXPECT_EQ(events[0].quote.ask_size, (Decimal{83020, -3}));
   ASSERT_EQ(events[1].event, EventKind::kFunding);

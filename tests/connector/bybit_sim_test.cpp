@@ -36,6 +36,8 @@ struct Record {
   std::string kind, symbol, status, detail;
   std::uint64_t last_update_id = 0, cross_sequence = 0, from_id = 0, to_id = 0;
   testing::LevelList bids, asks;
+  std::uint64_t update_id = 0;
+  std::string bid_price, bid_size, ask_price, ask_size;  // quotes
 };
 
 Record parse_record(simdjson::dom::parser& parser, const std::string& json) {
@@ -52,6 +54,11 @@ Record parse_record(simdjson::dom::parser& parser, const std::string& json) {
   if (o["cross_sequence"].get_uint64().get(n) == simdjson::SUCCESS) r.cross_sequence = n;
   if (o["from_id"].get_uint64().get(n) == simdjson::SUCCESS) r.from_id = n;
   if (o["to_id"].get_uint64().get(n) == simdjson::SUCCESS) r.to_id = n;
+  if (o["update_id"].get_uint64().get(n) == simdjson::SUCCESS) r.update_id = n;
+  for (auto [key, out] : {std::pair{"bid_price", &r.bid_price}, std::pair{"bid_size", &r.bid_size},
+                          std::pair{"ask_price", &r.ask_price}, std::pair{"ask_size", &r.ask_size}}) {
+    if (o[key].get_string().get(s) == simdjson::SUCCESS) *out = canonical_decimal(s);
+  }
   for (auto [key, out] : {std::pair{"bids", &r.bids}, std::pair{"asks", &r.asks}}) {
     simdjson::dom::array levels;
     if (o[key].get_array().get(levels) != simdjson::SUCCESS) continue;
@@ -110,16 +117,20 @@ class BybitSim : public ::testing::Test {
     }
     // The record is complete once the count is published: the trades to expect.
     const auto trades = truth_trades();
+    const auto tickers = truth_tickers();
     std::map<std::string, std::size_t> journaled;  // symbol -> trades journaled
+    std::map<std::string, std::uint64_t> last_quote;  // symbol -> update id (cs) of its latest quote
     auto tailer = journal::Tailer::open(dir_ / "data");
     ASSERT_TRUE(tailer.ok()) << tailer.status();
     simdjson::dom::parser parser;
     std::map<std::string, std::uint64_t> reached;  // symbol -> cross sequence of its latest book record
     const auto complete = [&] {
       for (const auto& s : sim_.symbols) {
-        if (reached[s] != sim_books_[s].last_update_id) return false;
+        if (books_ && reached[s] != sim_books_[s].last_update_id) return false;
         const auto t = trades.find(s);
         if (t != trades.end() && journaled[s] < t->second) return false;
+        const auto q = tickers.find(s);
+        if (q != tickers.end() && last_quote[s] != q->second.back().cs) return false;
       }
       return true;
     };
@@ -133,6 +144,7 @@ class BybitSim : public ::testing::Test {
         Record r = parse_record(parser, *json);
         if (r.kind == "book_snapshot" || r.kind == "book_delta") reached[r.symbol] = r.cross_sequence;
         if (r.kind == "trade") ++journaled[r.symbol];
+        if (r.kind == "quote") last_quote[r.symbol] = r.update_id;
         journal_.push_back(std::move(r));
         continue;
       }
@@ -202,6 +214,31 @@ class BybitSim : public ::testing::Test {
     return out;
   }
 
+  // TruthTicker: one tickers delta of the record: the fields it names (cs, and canonical decimals).
+  struct TruthTicker {
+    std::uint64_t cs = 0;
+    std::map<std::string, std::string> fields;
+  };
+  std::map<std::string, std::vector<TruthTicker>> truth_tickers() const {
+    std::map<std::string, std::vector<TruthTicker>> out;
+    std::ifstream in(sim_.record_path);
+    simdjson::dom::parser parser;
+    for (std::string line; std::getline(in, line);) {
+      simdjson::dom::object o;
+      if (parser.parse(line).get_object().get(o) != simdjson::SUCCESS) continue;
+      std::string_view topic;
+      if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with("tickers.")) continue;
+      TruthTicker t;
+      t.cs = o["cs"].get_uint64().value();
+      const simdjson::dom::object data = o["data"].get_object().value();
+      for (auto [key, value] : data) {
+        if (key != "symbol") t.fields[std::string(key)] = canonical_decimal(value.get_string().value());
+      }
+      out[std::string(topic.substr(8))].push_back(std::move(t));
+    }
+    return out;
+  }
+
   std::vector<const Record*> statuses(std::string_view status) const {
     std::vector<const Record*> out;
     for (const auto& r : journal_) {
@@ -213,6 +250,7 @@ class BybitSim : public ::testing::Test {
   testing::TempDir dir_{"tickwire-bybit-sim"};
   connector::SimulatorOptions sim_;
   std::string channels_ = R"("publicTrade", "orderbook.200")";
+  bool books_ = true;  // the channels include a book: wait for the simulator's last one
   std::vector<Record> journal_;
   std::map<std::string, connector::SimBook> sim_books_;
   std::string log_;
@@ -258,6 +296,50 @@ TEST_F(BybitSim, AWithheldLinearDeltaIsAGapThatTheResubscribedSnapshotHeals) {
   }
   EXPECT_TRUE(healed) << "no snapshot after the gap; log:\n" << log_;
   EXPECT_NE(log_.find("resubscribing orderbook.200."), std::string::npos) << log_;
+}
+
+TEST_F(BybitSim, LinearTickerDeltasMergeIntoQuotesEqualToTheSimulatorsTouchAfterEveryDelta) {
+  sim_.venue = "bybit-linear";
+  sim_.count = 1500;
+  channels_ = R"("tickers")";
+  books_ = false;
+  run("linear");
+  ASSERT_FALSE(HasFatalFailure());
+  const auto truth = truth_tickers();
+  std::size_t partial = 0;
+  for (const auto& s : sim_.symbols) {
+    std::vector<const Record*> got;
+    for (const auto& r : journal_) {
+      if (r.kind == "quote" && r.symbol == s) got.push_back(&r);
+    }
+    const auto it = truth.find(s);
+    ASSERT_NE(it, truth.end()) << s << ": no ticker in the record";
+    ASSERT_FALSE(got.empty()) << s;
+    // The first quote is the subscription's snapshot (not in the record); the
+    // record's deltas at or before its cs are already in it (generated before
+    // the subscription, sent after: the connector drops them as repeats).
+    std::vector<const TruthTicker*> after;
+    for (const auto& t : it->second) {
+      if (t.cs > got[0]->update_id) after.push_back(&t);
+    }
+    ASSERT_EQ(got.size(), after.size() + 1) << s << ": the snapshot's quote, then one per later delta";
+    // The simulator's touch, merged from the record's deltas onto the snapshot.
+    std::map<std::string, std::string> touch = {{"bid1Price", got[0]->bid_price}, {"bid1Size", got[0]->bid_size},
+                                                {"ask1Price", got[0]->ask_price}, {"ask1Size", got[0]->ask_size}};
+    for (std::size_t i = 0; i < after.size(); ++i) {
+      const TruthTicker& t = *after[i];
+      partial += t.fields.size() < 4 ? 1 : 0;
+      for (const auto& [k, v] : t.fields) touch[k] = v;
+      const Record& q = *got[i + 1];
+      EXPECT_EQ(q.update_id, t.cs) << s << " #" << i;
+      EXPECT_EQ(q.bid_price, touch["bid1Price"]) << s << " #" << i;
+      EXPECT_EQ(q.bid_size, touch["bid1Size"]) << s << " #" << i;
+      EXPECT_EQ(q.ask_price, touch["ask1Price"]) << s << " #" << i;
+      EXPECT_EQ(q.ask_size, touch["ask1Size"]) << s << " #" << i;
+    }
+  }
+  EXPECT_GT(partial, 0u) << "no delta left a field out: the merge was not exercised";
+  EXPECT_EQ(statuses("rejected").size(), 0u) << log_;
 }
 
 TEST(BybitSimCli, HelpNamesTheBybitVenues) {

@@ -373,6 +373,15 @@ bool BybitParser::parse_ticker(od::object& root, bool snapshot, std::uint64_t ts
     }
   }
   if (symbol.empty()) return fail("data.symbol: missing or empty symbol");
+  // The quote's update id: the cross sequence "cs" (one per book change, so
+  // two tickers within a millisecond stay apart), else the message time.
+  std::uint64_t update_id = ts_ms;
+  const auto cs_err = root.find_field_unordered("cs").get_uint64().get(update_id);
+  if (cs_err == simdjson::NO_SUCH_FIELD) {
+    update_id = ts_ms;
+  } else if (cs_err) {
+    return fail("cs: expected an unsigned integer");
+  }
   if (category_ == BybitCategory::kSpot) {
     set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);
     return true;
@@ -406,7 +415,7 @@ bool BybitParser::parse_ticker(od::object& root, bool snapshot, std::uint64_t ts
     ParsedMessage& m = pending_.emplace_back();
     set_kind(m, MessageKind::kIgnored, EventKind::kQuote);
     m.stream_symbol = topic_symbol_;
-    m.quote = QuoteEvent{symbol,          ts_ms, state->bid_price, state->bid_size, state->ask_price,
+    m.quote = QuoteEvent{symbol,          update_id, state->bid_price, state->bid_size, state->ask_price,
                          state->ask_size, event_ns};
   }
   if ((changed & kFundingFields) != 0 && (state->known & kFundingFields) == kFundingFields) {
