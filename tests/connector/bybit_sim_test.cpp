@@ -342,6 +342,44 @@ TEST_F(BybitSim, LinearTickerDeltasMergeIntoQuotesEqualToTheSimulatorsTouchAfter
   EXPECT_EQ(statuses("rejected").size(), 0u) << log_;
 }
 
+TEST_F(BybitSim, ARepeatedSnapshotAtTheSameUIsNotNewData) {
+  sim_.count = 1500;
+  sim_.depth_interval_ms = 2;
+  channels_ = R"("orderbook.200")";
+  ASSERT_TRUE(connector::parse_fault("resnapshot:300", sim_.faults).ok());
+  run("spot");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();
+  EXPECT_NE(testing::read_text(sim_.record_path).find(R"("fault":"resnapshot")"), std::string::npos);
+  EXPECT_TRUE(statuses("gap").empty()) << log_;
+  // One resync per symbol: the subscription's snapshot; the repeat journaled nothing.
+  EXPECT_EQ(statuses("resync").size(), sim_.symbols.size()) << log_;
+  std::size_t snapshots = 0;
+  for (const auto& r : journal_) snapshots += r.kind == "book_snapshot" ? 1 : 0;
+  EXPECT_EQ(snapshots, sim_.symbols.size());
+  EXPECT_NE(log_.find("duplicates 1 "), std::string::npos) << "the repeat is counted; log:\n" << log_;
+}
+
+TEST_F(BybitSim, ADeltaRestartingUAtOneReplacesTheBookAndTheIdsGoOnFromIt) {
+  sim_.venue = "bybit-linear";
+  sim_.count = 1500;
+  sim_.depth_interval_ms = 2;
+  channels_ = R"("orderbook.200")";
+  ASSERT_TRUE(connector::parse_fault("restart:300", sim_.faults).ok());
+  run("linear");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();  // the restart's whole book, then deltas from u = 2, end equal to the simulator's
+  EXPECT_TRUE(statuses("gap").empty()) << log_;
+  std::size_t restarts = 0;
+  for (const Record* r : statuses("resync")) {
+    if (r->detail == "book replaced: the venue restarted its update ids (u = 1) at update id 1") ++restarts;
+  }
+  EXPECT_EQ(restarts, 1u) << log_;
+  bool restarted_book = false;
+  for (const auto& r : journal_) restarted_book = restarted_book || (r.kind == "book_snapshot" && r.last_update_id == 1);
+  EXPECT_TRUE(restarted_book);
+}
+
 TEST(BybitSimCli, HelpNamesTheBybitVenues) {
   auto r = testing::run_command({TICKWIRE_BINARY, "sim", "--help"});
   EXPECT_EQ(r.exit_code, 0) << r.out;

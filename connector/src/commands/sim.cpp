@@ -108,7 +108,9 @@ Command add_sim(CLI::App& app) {
                   "NAME: close_ws (close frame), close_tcp (FIN, no close frame), reset (TCP RST), stall (stop sending\n"
                   "and answering, keep the socket), slow (delay every frame), gap (withhold messages, still recorded),\n"
                   "duplicate, reorder (swap with the next), malformed (truncated JSON first), oversize (a huge frame\n"
-                  "first), ping_storm, shutdown_notice (serverShutdown event, then a close). Repeatable.");
+                  "first), ping_storm, shutdown_notice (serverShutdown event, then a close); Bybit books only:\n"
+                  "resnapshot (the snapshot again at the same u), restart (a u = 1 delta with the whole book).\n"
+                  "Repeatable.");
   sub->add_option("--gap-messages", opts->sim.faults.gap_messages, "Messages of one stream a gap withholds")
       ->capture_default_str();
   sub->add_option("--slow-delay-ms", opts->sim.faults.slow_delay_ms, "Delay before each frame once slow")

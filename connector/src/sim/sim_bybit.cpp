@@ -98,11 +98,55 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
   }
   for (const auto& topic : topics) c.subs.emplace(sim_stream_key(topic), topic);
   answer(true, spot ? "subscribe" : "");
-  for (const auto& [channel, idx] : books_and_tickers) {
+  for (std::size_t i = 0; i < books_and_tickers.size(); ++i) {
+    const auto& [channel, idx] = books_and_tickers[i];
     if (!idx) continue;
-    std::lock_guard lock(market_mu);
-    push_text(c, channel == "tickers" ? market.bybit_ticker_snapshot(*idx) : market.bybit_book_snapshot(*idx));
+    std::string snap;
+    {
+      std::lock_guard lock(market_mu);
+      snap = channel == "tickers" ? market.bybit_ticker_snapshot(*idx) : market.bybit_book_snapshot(*idx);
+    }
+    push_text(c, channel == "tickers" ? std::move(snap) : bybit_rebase(c, sim_stream_key(topics[i]), std::move(snap)));
   }
+}
+
+std::string Simulator::Impl::bybit_rebase(const Connection& c, const std::string& key, std::string text) {
+  const auto base = c.u_base.find(key);
+  if (base == c.u_base.end()) return text;
+  // The simulator writes `"u":N,"seq"` once per book message.
+  const auto at = text.find(R"("u":)");
+  const auto end = text.find(',', at);
+  if (at == std::string::npos || end == std::string::npos) return text;
+  const std::uint64_t u = std::stoull(text.substr(at + 4, end - at - 4));
+  text.replace(at + 4, end - at - 4, std::to_string(u > base->second ? u - base->second : 1));
+  return text;
+}
+
+bool Simulator::Impl::bybit_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after) {
+  std::optional<std::size_t> idx;
+  std::string snapshot;
+  std::uint64_t u = 0;
+  {
+    std::lock_guard lock(market_mu);
+    idx = market.symbol_index(std::string_view(m.stream).substr(m.stream.rfind('.') + 1));
+    if (!idx) return false;
+    // Delivered right after it was generated: the published book is the one after `m`.
+    snapshot = market.bybit_book_snapshot(*idx);
+    u = market.bybit_u(*idx);
+  }
+  if (!after && fires(kRestart, c, n)) {
+    log_fault(kRestart, c, n, m);
+    c.u_base[m.key] = u - 1;  // this delta becomes u = 1
+    const auto type = snapshot.find(R"("type":"snapshot")");
+    snapshot.replace(type, 17, R"("type":"delta")");
+    push_text(c, bybit_rebase(c, m.key, std::move(snapshot)));
+    return true;
+  }
+  if (after && fires(kResnapshot, c, n)) {
+    log_fault(kResnapshot, c, n, m);
+    push_text(c, bybit_rebase(c, m.key, std::move(snapshot)));
+  }
+  return false;
 }
 
 }  // namespace tickwire::connector

@@ -82,6 +82,9 @@ struct SimFaults {
   std::size_t oversize_bytes = 2u << 20;
   FaultTrigger ping_storm;       // send `ping_storm_count` pings before the message
   std::uint32_t ping_storm_count = 100;
+  FaultTrigger resnapshot;       // Bybit: after this book delta, its snapshot again at the same `u` (level 1's repeat)
+  FaultTrigger restart;          // Bybit: this book delta becomes a u = 1 delta holding the whole book, and the
+                                 // connection's ids of that book continue from there (Bybit's restart)
   FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
