@@ -15,7 +15,7 @@ namespace {
 // (config does not link the connector; a connector test checks they agree).
 constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit"};
 // The exchanges the embedded simulator (sim://) speaks (docs/venues.md).
-constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm"};
+constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit"};
 constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};

@@ -248,6 +248,13 @@ TEST(Config, BybitFeedsNameTheirCategoryAndSubscribeByMessage) {
   EXPECT_EQ(cfg->feeds[0].category, "spot");
 }
 
+TEST(Config, BybitCanUseTheEmbeddedSimulator) {
+  auto cfg = load_string(replacing(4, "exchange = \"bybit\"\ncategory = \"linear\""), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].url, "sim://");
+  EXPECT_EQ(cfg->feeds[0].category, "linear");
+}
+
 TEST(Config, BybitCategoryIsRequiredCheckedAndOnlyBybits) {
   EXPECT_EQ(error_of(bybit_feed("")),
             "test.toml:1: feeds[0].category: expected a string, got nothing (the key is required)");

@@ -380,6 +380,37 @@ TEST_F(BybitSim, ADeltaRestartingUAtOneReplacesTheBookAndTheIdsGoOnFromIt) {
   EXPECT_TRUE(restarted_book);
 }
 
+TEST(BybitSimRun, SimUrlStartsTheEmbeddedSimulatorInTheFeedsCategory) {
+  testing::TempDir dir("tickwire-bybit-run");
+  std::ofstream(dir / "c.toml")
+      << "env = \"test\"\n[[feeds]]\nname = \"bylin\"\nexchange = \"bybit\"\ncategory = \"linear\"\n"
+      << "url = \"sim://\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n"
+      << "channels = [\"publicTrade\", \"orderbook.200\", \"tickers\"]\n"
+      << "[simulator]\nrate = 4000\nseed = 5\ncount = 6000\n"
+      << "[journal]\ndir = \"" << (dir / "data").string() << "\"\nfsync = \"none\"\n"
+      << "ring_bytes = \"1MiB\"\nsegment_bytes = \"4MiB\"\n[metrics]\nlisten = \"\"\n";
+  auto run = testing::run_command({"/bin/sh", "-c",
+                                   fmt::format("'{}' run -c '{}' --exit-when-idle 1s --no-status 2>&1", TICKWIRE_BINARY,
+                                               (dir / "c.toml").string())});
+  ASSERT_EQ(run.exit_code, 0) << run.out;
+  EXPECT_NE(run.out.find("embedded bybit-linear simulator"), std::string::npos) << run.out;
+  auto replay = testing::run_command({TICKWIRE_BINARY, "replay", (dir / "data").string(), "--format", "jsonl"});
+  ASSERT_EQ(replay.exit_code, 0) << replay.out;
+  std::map<std::string, std::uint64_t> kinds;
+  simdjson::dom::parser parser;
+  std::istringstream lines(replay.out);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty()) continue;
+    const Record r = parse_record(parser, line);
+    ++kinds[r.kind == "status" ? "status " + r.status : r.kind];
+  }
+  for (const char* kind : {"trade", "quote", "book_snapshot", "book_delta"}) {
+    EXPECT_GT(kinds[kind], 0u) << kind << " never journaled; replay:\n" << replay.out.substr(0, 4000);
+  }
+  EXPECT_EQ(kinds["status gap"], 0u);
+  EXPECT_EQ(kinds["status rejected"], 0u) << replay.out.substr(0, 4000);
+}
+
 TEST(BybitSimCli, HelpNamesTheBybitVenues) {
   auto r = testing::run_command({TICKWIRE_BINARY, "sim", "--help"});
   EXPECT_EQ(r.exit_code, 0) << r.out;
