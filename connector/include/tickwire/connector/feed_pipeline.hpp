@@ -22,7 +22,10 @@
 // every applied diff is journaled as a BookDelta. A replay consumer rebuilds
 // a book as "the latest BookSnapshot, then the BookDeltas after it"; a Status
 // `gap` says which update ids were missed and a Status `resync` when the book
-// is whole again.
+// is whole again. Under the in-stream sequence policy (Bybit) there is no
+// REST: the stream's own snapshot (or a u = 1 restart) replaces the book, a
+// jump in the update ids is a `gap`, and the pipeline resubscribes that
+// symbol's depth topic through the session.
 //
 // During a make-before-break rollover both connections' frames arrive here;
 // the StreamTracker drops what one connection repeats of the other, and when
