@@ -249,7 +249,8 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   dispatch(msg, size, rx_ticks, t_parsed, generation);
   // A frame may carry several events (a batch of trades, a merged ticker):
   // each is admitted, tracked and journaled on its own.
-  while (msg.event != EventKind::kError && parser_->next(msg)) {
+  while (msg.event != EventKind::kError && (limit_ == 0 || counters_.messages.load(std::memory_order_relaxed) < limit_) &&
+         parser_->next(msg)) {  // relaxed: written on this thread only
     dispatch(msg, size, rx_ticks, middleware::TscClock::now_ticks(), generation);
   }
 }

@@ -225,6 +225,21 @@ TEST_F(BybitPipeline, TradesSharingASeqAreAllJournaledAndAnOlderSeqIsARepeat) {
   EXPECT_EQ(counters_.unsubscribed.load(), 1u);
 }
 
+TEST_F(BybitPipeline, TheMessageLimitStopsInsideABatch) {
+  auto p = make("spot", {"publicTrade"});
+  int limited = 0;
+  p->set_limit(2, [&] { ++limited; });
+  std::string frame = R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000001,"data":[)";
+  for (int i = 0; i < 5; ++i) {
+    frame += std::string(i ? "," : "") + R"({"i":"t)" + std::to_string(i) +
+             R"(","T":1700000000000,"p":"100","v":"1","S":"Buy","s":"BTCUSDT","seq":)" + std::to_string(10 + i) + "}";
+  }
+  feed(*p, frame + "]}");
+  EXPECT_EQ(taken().size(), 2u);
+  EXPECT_EQ(counters_.messages.load(), 2u);
+  EXPECT_EQ(limited, 1);
+}
+
 TEST_F(BybitPipeline, LinearTickersArePublishedAsWholeQuoteFundingAndOpenInterest) {
   auto p = make("linear", {"tickers"});
   feed(*p, R"({"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","markPrice":"100.5",)"
