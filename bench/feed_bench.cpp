@@ -5,8 +5,9 @@
 // floor, and the validation pass alone (BM_*Validate): simdjson on-demand iterating every field of the same bytes
 // (no normalization, no decimals, no output). Then the order book's
 // per-update cost on a 5000-level book with updates clustered near the top,
-// next to a std::map book using the same exact decimal comparison.
-// Messages are generated (deterministic seed) in Binance's exact shapes.
+// next to a std::map book using the same exact decimal comparison. Bybit v5
+// publicTrade and orderbook delta (in-stream book, u by one) the same way.
+// Messages are generated (deterministic seed) in the venues' exact shapes.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
 
@@ -18,7 +19,9 @@
 
 #include "tickwire/connector/book/book_sync.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
+#include "tickwire/connector/book/stream_sync.hpp"
 #include "tickwire/connector/venues/binance/parser.hpp"
+#include "tickwire/connector/venues/bybit/parser.hpp"
 #include "tickwire/connector/venues/json_check.hpp"
 
 namespace {
@@ -408,6 +411,119 @@ void BM_DepthPipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// Bybit: one trade per publicTrade frame (linear key order), and orderbook.50
+// deltas with u stepping by one from 1001, 1-12 levels a side near the top.
+Frames bybit_trade_frames() {
+  std::mt19937 rng(5);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":%llu,"data":[{"T":%llu,"s":"BTCUSDT",)"
+                  R"("S":"%s","v":"0.%03u","p":"%s","L":"PlusTick","i":"2a74ac78-691c-5b54-9dbe-%012zu",)"
+                  R"("BT":false,"RPI":false,"seq":%zu}]})",
+                  1700000000001ULL + i, 1700000000000ULL + i, rng() % 2 ? "Buy" : "Sell",
+                  static_cast<unsigned>(1 + rng() % 999), price_text(static_cast<unsigned>(3700000 + rng() % 1000)).c_str(),
+                  i, 457514743450 + i);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+Frames bybit_depth_frames() {
+  std::mt19937 rng(6);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kDepthFrames; ++i) {
+    std::string f = R"({"topic":"orderbook.50.BTCUSDT","type":"delta","ts":)" + std::to_string(1700000000000 + i) +
+                    R"(,"data":{"s":"BTCUSDT")";
+    for (const char* side : {R"(,"b":[)", R"(],"a":[)"}) {
+      f += side;
+      const auto levels = static_cast<unsigned>(1 + rng() % 12);
+      for (unsigned k = 0; k < levels; ++k) {
+        const auto distance = static_cast<unsigned>(rng() % 30);
+        const unsigned ticks = side[2] == 'b' ? 3700000 - 1 - distance : 3700000 + 1 + distance;
+        const unsigned size = rng() % 4 == 0 ? 0 : static_cast<unsigned>(rng() % 100000);
+        char buf[64];
+        std::snprintf(buf, sizeof buf, R"(%s["%s","%u.%03u"])", k ? "," : "", price_text(ticks).c_str(),
+                      size / 1000, size % 1000);
+        f += buf;
+      }
+    }
+    f += R"(],"u":)" + std::to_string(1001 + i) + R"(,"seq":)" + std::to_string(457538796406 + i) +
+         R"(},"cts":)" + std::to_string(1700000000000 + i) + "}";
+    out.push_back(std::move(f));
+  }
+  return Frames(std::move(out));
+}
+
+const Frames& bybit_trades() {
+  static const Frames f = bybit_trade_frames();
+  return f;
+}
+const Frames& bybit_depths() {
+  static const Frames f = bybit_depth_frames();
+  return f;
+}
+
+void BM_BybitTradeFloor(benchmark::State& state) { run_floor(state, bybit_trades()); }
+void BM_BybitTradePipeline(benchmark::State& state) {
+  const Frames& frames = bybit_trades();
+  const std::vector<std::string> symbols = {"BTCUSDT"};
+  tc::venues::BybitParser parser(tc::venues::BybitCategory::kLinear, symbols);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "bybit", m.trade);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::EventKind::kTrade || bytes.empty() || parser.next(m)) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_BybitDepthFloor(benchmark::State& state) { run_floor(state, bybit_depths()); }
+void BM_BybitDepthPipeline(benchmark::State& state) {
+  const Frames& frames = bybit_depths();
+  const FullSnapshot snapshot;
+  const std::vector<std::string> symbols = {"BTCUSDT"};
+  tc::venues::BybitParser parser(tc::venues::BybitCategory::kLinear, symbols);
+  tc::book::StreamSync sync;
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  if (sync.on_snapshot(snapshot.event()).outcome != tc::book::StreamOutcome::kReplaced) {
+    state.SkipWithError("snapshot");
+    return;
+  }
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    const auto outcome = sync.on_delta(m.delta).outcome;
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "bybit", m.delta);
+    benchmark::DoNotOptimize(bytes.data());
+    if (outcome != tc::book::StreamOutcome::kApplied || bytes.empty()) {
+      state.SkipWithError("depth");
+      return;
+    }
+    if (++i == frames.texts.size()) {
+      // The ids start over: the same snapshot again (once per 65536 frames).
+      i = 0;
+      sync = tc::book::StreamSync();
+      if (sync.on_snapshot(snapshot.event()).outcome != tc::book::StreamOutcome::kReplaced) {
+        state.SkipWithError("resync");
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 // Order book per-update cost: a 5000-level-a-side book; each update sets one
 // level whose distance from the top of the price grid is geometric-like
 // (most within 10 ticks, a few up to 5000), a tenth of them deletions.
@@ -516,6 +632,10 @@ BENCHMARK(BM_UsdmMarkPricePipeline);
 BENCHMARK(BM_UsdmForceOrderFloor);
 BENCHMARK(BM_UsdmForceOrderValidate);
 BENCHMARK(BM_UsdmForceOrderPipeline);
+BENCHMARK(BM_BybitTradeFloor);
+BENCHMARK(BM_BybitTradePipeline);
+BENCHMARK(BM_BybitDepthFloor);
+BENCHMARK(BM_BybitDepthPipeline);
 BENCHMARK(BM_OrderBookUpdate);
 BENCHMARK(BM_StdMapBookUpdate);
 BENCHMARK(BM_OrderBookTop10);

@@ -65,6 +65,8 @@ struct BookDelta {
   lastUpdateId @1 :UInt64;   # last update id covered (Binance "u")
   bids @2 :List(Level);      # changed bid levels, absolute sizes
   asks @3 :List(Level);      # changed ask levels, absolute sizes
+  crossSequence @4 :UInt64;  # the venue's cross sequence (Bybit "seq"), comparable between
+                             # books of different depths; 0 when the venue has none
 }
 
 # A full order-book image (e.g. the REST snapshot a book was synced from).
@@ -72,6 +74,7 @@ struct BookSnapshot {
   lastUpdateId @0 :UInt64;   # the exchange's update id the image is valid at
   bids @1 :List(Level);      # best first (descending price)
   asks @2 :List(Level);      # best first (ascending price)
+  crossSequence @3 :UInt64;  # as BookDelta.crossSequence
 }
 
 # A perpetual's mark price and funding (Binance USD-M markPriceUpdate; other

@@ -13,12 +13,19 @@ namespace {
 
 // The venues and their channels, as connector/src/venues/ registers them
 // (config does not link the connector; a connector test checks they agree).
-constexpr std::string_view kExchanges[] = {"binance", "binance-usdm"};
+constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit"};
 // The exchanges the embedded simulator (sim://) speaks (docs/venues.md).
-constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm"};
+constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit"};
 constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
+constexpr std::string_view kBybitCategories[] = {"spot", "linear"};
+constexpr std::string_view kBybitSpotChannels[] = {"publicTrade", "orderbook.1", "orderbook.50", "orderbook.200",
+                                                   "orderbook.1000"};
+constexpr std::string_view kBybitLinearChannels[] = {"publicTrade",    "orderbook.1", "orderbook.50",  "orderbook.200",
+                                                     "orderbook.1000", "tickers",     "allLiquidation"};
+// Bybit: characters of subscription args ("<channel>.<SYMBOL>") per connection.
+constexpr std::size_t kBybitMaxArgsChars = 21'000;
 constexpr std::string_view kSubscribeModes[] = {"url", "message"};
 constexpr std::uint32_t kDepthLimits[] = {100, 500, 1000, 5000};
 constexpr std::uint64_t kMinFrameBytes = 1u << 10;
@@ -90,13 +97,46 @@ std::string authority_error(std::string_view url, std::string_view authority) {
   return {};
 }
 
+// Bybit: the category's channels, one book depth per feed (each symbol has
+// one book), and at most 21,000 characters of topics per connection.
+absl::Status check_bybit_channels(const TableView& t, const FeedConfig& feed) {
+  const bool spot = feed.category == "spot";
+  auto s = spot ? check_list(t, "channels", feed.channels,
+                             fmt::format("one of {} (exchange \"bybit\", category \"spot\")", one_of(kBybitSpotChannels)),
+                             [](std::string_view c) { return contains(kBybitSpotChannels, c); })
+                : check_list(t, "channels", feed.channels,
+                             fmt::format("one of {} (exchange \"bybit\", category \"linear\")",
+                                         one_of(kBybitLinearChannels)),
+                             [](std::string_view c) { return contains(kBybitLinearChannels, c); });
+  if (!s.ok()) return s;
+  std::size_t books = 0;
+  std::size_t chars = 0;
+  for (std::size_t i = 0; i < feed.channels.size(); ++i) {
+    if (feed.channels[i].starts_with("orderbook.") && ++books > 1) {
+      return t.invalid_element("channels", i,
+                               fmt::format("expected one orderbook depth per feed (a symbol has one book), got {:?} "
+                                           "beside another",
+                                           feed.channels[i]));
+    }
+    for (const auto& symbol : feed.symbols) chars += feed.channels[i].size() + 1 + symbol.size();
+  }
+  if (chars > kBybitMaxArgsChars) {
+    return t.invalid("symbols", fmt::format("expected at most {} characters of topics per Bybit connection, got {} "
+                                            "({} symbols x {} channels); split the feed",
+                                            kBybitMaxArgsChars, chars, feed.symbols.size(), feed.channels.size()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
   if (auto s = t.read_string_list("symbols", feed.symbols, Presence::kRequired); !s.ok()) return s;
   if (auto s = check_list(t, "symbols", feed.symbols, "an upper-case symbol ([A-Z0-9]+)", is_symbol);
       !s.ok()) {
     return s;
   }
+  if (feed.exchange == "bybit") feed.channels = {"publicTrade"};  // the default, in Bybit's name
   if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
+  if (feed.exchange == "bybit") return check_bybit_channels(t, feed);
   if (feed.exchange == "binance-usdm") {
     return check_list(t, "channels", feed.channels,
                       fmt::format("one of {} (exchange \"binance-usdm\")", one_of(kUsdmChannels)),
@@ -121,9 +161,14 @@ std::string rest_url_error(std::string_view url) {
 
 // The session keys: subscription mode, REST snapshots, liveness, rollover, reconnect.
 absl::Status read_session(const TableView& t, FeedConfig& feed) {
-  std::size_t mode = feed.subscribe == "message" ? 1 : 0;
+  const bool bybit = feed.exchange == "bybit";
+  std::size_t mode = feed.subscribe == "message" || bybit ? 1 : 0;
   if (auto s = t.read_choice("subscribe", {"url", "message"}, mode); !s.ok()) return s;
   feed.subscribe = std::string(kSubscribeModes[mode]);
+  if (bybit && feed.subscribe != "message") {
+    return t.invalid("subscribe", "expected \"message\" with exchange \"bybit\" (Bybit subscribes by message only), "
+                                  "got \"url\"");
+  }
   if (auto s = t.read_string("rest_url", feed.rest_url, Presence::kOptional); !s.ok()) return s;
   if (!feed.rest_url.empty()) {
     if (auto why = rest_url_error(feed.rest_url); !why.empty()) return t.invalid("rest_url", why);
@@ -137,6 +182,9 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   std::size_t unit = feed.time_unit == "us" ? 1 : 0;
   if (auto s = t.read_choice("time_unit", {"ms", "us"}, unit); !s.ok()) return s;
   feed.time_unit = unit == 1 ? "us" : "ms";
+  if (feed.time_unit == "us" && bybit) {
+    return t.invalid("time_unit", "expected \"ms\" with exchange \"bybit\" (Bybit sends millisecond times)");
+  }
   if (feed.time_unit == "us" && feed.url == "sim://") {
     return t.invalid("time_unit", "expected \"ms\" with url \"sim://\" (the simulator sends millisecond times)");
   }
@@ -156,7 +204,7 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
 }
 
 absl::Status read_feed(const TableView& t, FeedConfig& feed) {
-  if (auto s = t.check_known({"name", "exchange", "url", "symbols", "channels", "ca_file",
+  if (auto s = t.check_known({"name", "exchange", "category", "url", "symbols", "channels", "ca_file",
                               "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
                               "snapshot_on_reconnect", "time_unit", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
@@ -172,6 +220,20 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (!contains(kExchanges, feed.exchange)) {
     return t.invalid("exchange",
                      fmt::format("expected one of {}, got {:?}", one_of(kExchanges), feed.exchange));
+  }
+  if (auto s = t.read_string("category", feed.category,
+                             feed.exchange == "bybit" ? Presence::kRequired : Presence::kOptional);
+      !s.ok()) {
+    return s;
+  }
+  if (feed.exchange == "bybit" && !contains(kBybitCategories, feed.category)) {
+    return t.invalid("category", fmt::format("expected one of {} with exchange \"bybit\", got {:?}",
+                                             one_of(kBybitCategories), feed.category));
+  }
+  if (feed.exchange != "bybit" && !feed.category.empty()) {
+    return t.invalid("category", fmt::format("expected no category with exchange {:?} (only \"bybit\" has "
+                                             "categories), got {:?}",
+                                             feed.exchange, feed.category));
   }
   if (auto s = t.read_string("url", feed.url, Presence::kRequired); !s.ok()) return s;
   if (auto why = url_error(feed.url); !why.empty()) return t.invalid("url", why);

@@ -36,6 +36,7 @@ toml::table feed_table(const FeedConfig& f) {
   toml::table t;
   t.insert("name", f.name);
   t.insert("exchange", f.exchange);
+  if (!f.category.empty()) t.insert("category", f.category);
   t.insert("url", f.url);
   t.insert("symbols", strings(f.symbols));
   t.insert("channels", strings(f.channels));

@@ -179,6 +179,7 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp
     auto d = env.initBookDelta();
     d.setFirstUpdateId(delta.first_update_id);
     d.setLastUpdateId(delta.last_update_id);
+    d.setCrossSequence(delta.cross_sequence);
     set_levels(d.initBids(static_cast<capnp::uint>(delta.bids.size())), delta.bids);
     set_levels(d.initAsks(static_cast<capnp::uint>(delta.asks.size())), delta.asks);
   });
@@ -188,9 +189,10 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_snapshot(const Stamp& st
                                                                  const BookSnapshotEvent& snapshot) {
   const std::size_t levels = snapshot.bids.size() + snapshot.asks.size();
   return encode(small_words(feed, snapshot.symbol, levels), [&](proto::Envelope::Builder env) {
-    set_header(env, stamp, feed, snapshot.symbol, 0);
+    set_header(env, stamp, feed, snapshot.symbol, snapshot.event_ns);
     auto s = env.initBookSnapshot();
     s.setLastUpdateId(snapshot.last_update_id);
+    s.setCrossSequence(snapshot.cross_sequence);
     set_levels(s.initBids(static_cast<capnp::uint>(snapshot.bids.size())), snapshot.bids);
     set_levels(s.initAsks(static_cast<capnp::uint>(snapshot.asks.size())), snapshot.asks);
   });

@@ -112,6 +112,7 @@ void append_body(std::string& out, proto::Envelope::Reader env) {
       auto d = env.getBookDelta();
       out += fmt::format(",\"kind\":\"book_delta\",\"first_update_id\":{},\"last_update_id\":{}",
                          d.getFirstUpdateId(), d.getLastUpdateId());
+      if (d.getCrossSequence() != 0) out += fmt::format(",\"cross_sequence\":{}", d.getCrossSequence());
       append_levels(out, "bids", d.getBids());
       append_levels(out, "asks", d.getAsks());
       return;
@@ -119,6 +120,7 @@ void append_body(std::string& out, proto::Envelope::Reader env) {
     case proto::Envelope::BOOK_SNAPSHOT: {
       auto s = env.getBookSnapshot();
       out += fmt::format(",\"kind\":\"book_snapshot\",\"last_update_id\":{}", s.getLastUpdateId());
+      if (s.getCrossSequence() != 0) out += fmt::format(",\"cross_sequence\":{}", s.getCrossSequence());
       append_levels(out, "bids", s.getBids());
       append_levels(out, "asks", s.getAsks());
       return;

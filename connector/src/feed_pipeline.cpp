@@ -82,7 +82,7 @@ PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
 FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context)
     : feed_(feed), env_(std::move(env)), sequencer_(context.sequencer), transport_(context.transport),
       journal_(context.journal), counters_(context.counters), profiler_(context.profiler),
-      stages_(PipelineStages::register_in(context.profiler)), venue_(find_venue(feed.exchange)),
+      stages_(PipelineStages::register_in(context.profiler)), venue_(find_venue(feed)),
       encoder_(context.buffers), status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
   if (venue_ == nullptr) {
     setup_ = absl::InvalidArgumentError(
@@ -148,7 +148,17 @@ const book::OrderBook* FeedPipeline::book(std::string_view symbol) const {
   const auto id = symbols_.find(symbol);
   if (!id || *id >= states_.size()) return nullptr;
   const SymbolState& st = states_[*id];
+  return valid_book(st);
+}
+
+const book::OrderBook* FeedPipeline::valid_book(const SymbolState& st) {
+  if (st.stream) return st.stream->valid() ? &st.stream->book() : nullptr;
   return st.sync && !st.sync->needs_snapshot() ? &st.sync->book() : nullptr;
+}
+
+std::uint64_t FeedPipeline::book_update_id(const SymbolState& st) {
+  if (st.stream) return st.stream->last_update_id();
+  return st.sync ? st.sync->last_update_id() : 0;
 }
 
 void FeedPipeline::add_symbol(std::string_view symbol) {
@@ -172,20 +182,30 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
   st.funding_subject = middleware::make_subject(env_, feed_.name, "funding", token);
   st.liquidation_subject = middleware::make_subject(env_, feed_.name, "liquidation", token);
   st.open_interest_subject = middleware::make_subject(env_, feed_.name, "open_interest", token);
-  book::SyncOptions sync_options;
-  sync_options.rule = book_policy_.integrity == BookIntegrity::kRestSnapshotPrevId ? book::ChainRule::kPrevId
-                                                                                   : book::ChainRule::kFirstId;
-  st.sync = std::make_unique<book::BookSync>(sync_options);
+  if (book_policy_.integrity == BookIntegrity::kStreamSequence) {
+    st.stream = std::make_unique<book::StreamSync>();
+  } else {
+    book::SyncOptions sync_options;
+    sync_options.rule = book_policy_.integrity == BookIntegrity::kRestSnapshotPrevId ? book::ChainRule::kPrevId
+                                                                                     : book::ChainRule::kFirstId;
+    st.sync = std::make_unique<book::BookSync>(sync_options);
+  }
   states_.push_back(std::move(st));
   for (std::size_t c = 0; c < kChannels; ++c) {
     const auto kind = static_cast<ChannelKind>(c);
     const bool trades = kind == ChannelKind::kTrade || kind == ChannelKind::kAggTrade;
-    const bool contiguous = trades ? venue_->trade_continuity(kind) == TradeContinuity::kContiguous
-                                   : kind == ChannelKind::kDepth;
-    // Trade ids that only increase: a late trade is journaled, not taken for a repeat.
-    tracker_.add_stream(contiguous ? StreamKind::kContiguous
-                        : trades   ? StreamKind::kIncreasing
-                                   : StreamKind::kMonotonic);
+    const TradeContinuity continuity =
+        trades || kind == ChannelKind::kLiquidation ? venue_->trade_continuity(kind) : TradeContinuity::kIncreasing;
+    StreamKind stream_kind = StreamKind::kMonotonic;
+    if (continuity == TradeContinuity::kNonDecreasing) {
+      stream_kind = StreamKind::kNonDecreasing;
+    } else if (trades ? continuity == TradeContinuity::kContiguous : kind == ChannelKind::kDepth) {
+      stream_kind = StreamKind::kContiguous;
+    } else if (trades) {
+      // Trade ids that only increase: a late trade is journaled, not taken for a repeat.
+      stream_kind = StreamKind::kIncreasing;
+    }
+    tracker_.add_stream(stream_kind);
   }
   counters_.symbols.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
 }
@@ -229,6 +249,17 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   ParsedMessage msg = parser_->parse(data, size);
   const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
   profiler_.record(stages_.parse, ticks_between(t_start, t_parsed));
+  dispatch(msg, size, rx_ticks, t_parsed, generation);
+  // A frame may carry several events (a batch of trades, a merged ticker):
+  // each is admitted, tracked and journaled on its own.
+  while (msg.event != EventKind::kError && (limit_ == 0 || counters_.messages.load(std::memory_order_relaxed) < limit_) &&
+         parser_->next(msg)) {  // relaxed: written on this thread only
+    dispatch(msg, size, rx_ticks, middleware::TscClock::now_ticks(), generation);
+  }
+}
+
+void FeedPipeline::dispatch(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                            std::uint32_t generation) {
   switch (msg.event) {
     case EventKind::kTrade:
     case EventKind::kAggTrade:
@@ -262,8 +293,14 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
       emit_status({StatusKind::kRejected, {}, 0, 0, 1, detail_});
       return;
     }
-    case EventKind::kControlReply:
     case EventKind::kBookSnapshot:
+      if (book_policy_.integrity == BookIntegrity::kStreamSequence) {
+        on_stream_snapshot(msg, size, rx_ticks, t_parsed, generation);
+        return;
+      }
+      counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      return;
+    case EventKind::kControlReply:
     case EventKind::kIgnored:
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       return;
@@ -330,6 +367,18 @@ void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, 
   profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
   emit(s, subject, bytes, t_encoded);
   market_event_done();
+}
+
+void FeedPipeline::emit_book_delta(const SymbolState& st, const BookDeltaEvent& d, std::uint64_t rx_ticks,
+                                   std::uint64_t t_parsed) {
+  emit_market(st, st.book_subject, rx_ticks, t_parsed, d.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d); });
+}
+
+void FeedPipeline::emit_book_snapshot(const SymbolState& st, const BookSnapshotEvent& snapshot, std::uint64_t rx_ticks,
+                                      std::uint64_t t_parsed) {
+  emit_market(st, st.book_subject, rx_ticks, t_parsed, snapshot.event_ns,
+              [&](const Stamp& s) { return encoder_.encode_book_snapshot(s, feed_.name, snapshot); });
 }
 
 bool FeedPipeline::track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,
@@ -481,6 +530,8 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
   SymbolState& st = states_[id];
   const std::size_t stream = stream_index(id, ChannelKind::kDepth);
   record_stream(id, ChannelKind::kDepth, rx_ticks);
+  // A restart starts the ids over: the tracker takes it as it comes.
+  if (d.restart) tracker_.reset(stream);
   // The tracker only removes what the wire repeated (duplicates, the other
   // connection of a rollover); continuity of update ids is the BookSync's.
   const IdVerdict v = tracker_.check(stream, d.first_update_id, d.last_update_id, generation);
@@ -490,6 +541,10 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
     return;
   }
   d.symbol = st.name;
+  if (st.stream) {
+    on_stream_delta(msg, id, rx_ticks, t_parsed);
+    return;
+  }
   const book::SyncResult r = st.sync->on_delta(d);
   switch (r.outcome) {
     case book::SyncOutcome::kApplied:
@@ -560,6 +615,8 @@ void FeedPipeline::on_connected() {
   counters_.connects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   TW_LOG_INFO(log(), "{}: connected to {}", feed_.name, feed_.url);
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
+  // A new connection subscribes every topic: in-stream books get their snapshot from it.
+  for (auto& st : states_) st.resubscribing = false;
   // count: this feed's connections in this process (1 = the first since start), so a reader of the journal
   // can tell a restart (count 1: books start over) from a reconnect.
   emit_status({StatusKind::kConnected, {}, 0, 0, ++connections_, feed_.url});

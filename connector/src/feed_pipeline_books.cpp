@@ -28,6 +28,8 @@ void FeedPipeline::verify_books() {
   // While disconnected the books may have moved. A busy book finds out from
   // its next diff (a gap, then a resync); a quiet one would not until the
   // market moves again, so every synced book is checked against a snapshot.
+  // In-stream books need no check: every (re)subscription starts with a snapshot.
+  if (book_policy_.integrity == BookIntegrity::kStreamSequence) return;
   for (std::size_t i = 0; i < states_.size(); ++i) {
     SymbolState& st = states_[i];
     if (st.fetching || st.sync->needs_snapshot()) continue;  // already resyncing, or never synced
@@ -162,7 +164,7 @@ std::size_t FeedPipeline::snapshot_books() {
   for (SymbolState& st : states_) {
     // A book being (re)synced or checked after a reconnect is not known to be
     // right now; it gets its snapshot record when that settles.
-    if (!st.sync || st.fetching || st.verifying || st.sync->needs_snapshot()) continue;
+    if (valid_book(st) == nullptr || st.fetching || st.verifying) continue;
     journal_book(st);
     ++written;
   }
@@ -171,9 +173,11 @@ std::size_t FeedPipeline::snapshot_books() {
 
 void FeedPipeline::journal_book(SymbolState& st) {
   // A resync is rare and the image is large: allocating here is fine.
-  const std::vector<PriceLevel> bids = st.sync->book().levels(book::BookSide::kBid);
-  const std::vector<PriceLevel> asks = st.sync->book().levels(book::BookSide::kAsk);
-  const BookSnapshotEvent image{st.name, st.sync->last_update_id(), bids, asks};
+  const book::OrderBook& book = st.stream ? st.stream->book() : st.sync->book();
+  const std::vector<PriceLevel> bids = book.levels(book::BookSide::kBid);
+  const std::vector<PriceLevel> asks = book.levels(book::BookSide::kAsk);
+  const BookSnapshotEvent image{st.name, book_update_id(st), bids, asks, 0,
+                                st.stream ? st.stream->cross_sequence() : 0};
   const Stamp s = stamp(middleware::TscClock::now_ticks());
   encode_for(st);
   const auto bytes = encoder_.encode_book_snapshot(s, feed_.name, image);

@@ -89,13 +89,19 @@ struct EmbeddedSimulator {
 
 // start_simulators: one embedded simulator per distinct venue among the
 // sim:// feeds; rewrites their URLs to its loopback address.
+// sim_venue: the simulator dialect a sim:// feed needs ("bybit-linear" for a
+// linear bybit feed, else the exchange's name).
+std::string sim_venue(const config::FeedConfig& f) {
+  return f.exchange == "bybit" && f.category == "linear" ? "bybit-linear" : f.exchange;
+}
+
 absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Config& cfg,
                                                                 std::vector<config::FeedConfig>& feeds) {
   std::vector<EmbeddedSimulator> sims;
   for (const auto& f : feeds) {
     if (f.url != "sim://") continue;
-    if (std::none_of(sims.begin(), sims.end(), [&](const EmbeddedSimulator& e) { return e.venue == f.exchange; })) {
-      sims.push_back({f.exchange, 0, nullptr});
+    if (std::none_of(sims.begin(), sims.end(), [&](const EmbeddedSimulator& e) { return e.venue == sim_venue(f); })) {
+      sims.push_back({sim_venue(f), 0, nullptr});
     }
   }
   for (auto& e : sims) {
@@ -103,13 +109,15 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     so.venue = e.venue;
     // USD-M allows 10 incoming messages a second per connection, spot 5.
     if (e.venue == "binance-usdm") so.max_incoming_per_s = 10;
+    // Bybit states no per-connection message rate for public streams.
+    if (e.venue.starts_with("bybit")) so.max_incoming_per_s = 0;
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;
     so.replay_path = cfg.simulator.replay;
     so.logger = &log();
     for (const auto& f : feeds) {
-      if (f.url != "sim://" || f.exchange != e.venue) continue;
+      if (f.url != "sim://" || sim_venue(f) != e.venue) continue;
       for (const auto& s : f.symbols) {
         if (std::find(so.symbols.begin(), so.symbols.end(), s) == so.symbols.end()) so.symbols.push_back(s);
       }
@@ -128,7 +136,7 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
   for (auto& f : feeds) {
     if (f.url != "sim://") continue;
     for (const auto& e : sims) {
-      if (e.venue == f.exchange) f.url = fmt::format("ws://127.0.0.1:{}/stream", e.port);
+      if (e.venue == sim_venue(f)) f.url = fmt::format("ws://127.0.0.1:{}/stream", e.port);
     }
   }
   return sims;
@@ -285,7 +293,7 @@ class Connector {
         return absl::InvalidArgumentError(
             fmt::format("feed '{}': {}", feed.name, middleware::status_text(url.status())));
       }
-      const VenueAdapter* venue = find_venue(feed.exchange);
+      const VenueAdapter* venue = find_venue(feed);
       if (venue == nullptr) {
         return absl::InvalidArgumentError(fmt::format("feed '{}': no venue adapter for exchange {:?}", feed.name,
                                                       feed.exchange));

@@ -43,13 +43,13 @@ IdVerdict StreamTracker::check(std::size_t stream, std::uint64_t first, std::uin
     if (from_new) s.overlapped = true;
     return {};
   }
-  if (last <= s.last) {
+  if (last < s.last || (last == s.last && s.kind != StreamKind::kNonDecreasing)) {
     // The newer connection repeating what was accepted proves it covers the
     // stream from here on (it delivers in order, so it held nothing beyond).
     if (from_new) s.overlapped = true;
     return {IdVerdict::kDuplicate};
   }
-  if (s.kind == StreamKind::kMonotonic) {
+  if (s.kind != StreamKind::kContiguous) {
     s.last = last;
     if (from_new) s.overlapped = true;
     return {};

@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <deque>
 #include <functional>
 #include <random>
 #include <type_traits>
@@ -76,6 +77,12 @@ struct Conn {
   std::uint64_t rx_frames = 0;
   bool ping_in_flight = false;
   bool silent = false;           // dropped for silence by watch_liveness
+  // Text frames written after the subscription (app-level pings, one
+  // symbol's resubscribe), one write at a time as Beast requires: send()
+  // queues, the write in progress takes the next when it completes.
+  std::deque<std::string> outbox;
+  bool writing = false;
+  std::function<void(std::string)> send;  // queue a text frame, once up
   std::function<void()> close;   // graceful websocket close, once up
   std::function<void()> abort;   // socket close, while connecting
   // The frame buffer: one per connection, its memory from the connector's
@@ -351,6 +358,13 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn->close = [w = std::weak_ptr(ws)] {
       if (auto s = w.lock()) s->async_close(websocket::close_code::normal, [s](beast::error_code) {});
     };
+    conn->send = [wc = std::weak_ptr(conn), w = std::weak_ptr(ws)](std::string text) {
+      const auto c = wc.lock();
+      const auto st = w.lock();
+      if (!c || !st || c->ended) return;
+      c->outbox.push_back(std::move(text));
+      pump<kTls>(c, st);
+    };
     // Pings and pongs count as traffic; Beast answers pings itself.
     ws->control_callback([c = conn.get()](websocket::frame_type, beast::string_view) { ++c->rx_frames; });
     if (!conn->candidate) handler.on_connected();
@@ -388,6 +402,28 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       handler.on_frame(data, n, rx_ticks, conn->generation);
       conn->buffer.consume(n);
     }
+  }
+
+  // pump: writes the outbox's first frame unless a write is in progress;
+  // each completion starts the next.
+  template <bool kTls>
+  static void pump(const std::shared_ptr<Conn>& conn, const std::shared_ptr<Stream<kTls>>& ws) {
+    if (conn->writing || conn->outbox.empty() || conn->ended) return;
+    conn->writing = true;
+    ws->text(true);
+    ws->async_write(asio::buffer(conn->outbox.front()), [conn, ws](beast::error_code ec, std::size_t) {
+      conn->writing = false;
+      conn->outbox.pop_front();
+      if (!ec) pump<kTls>(conn, ws);  // on error the read side reports the failure
+    });
+  }
+
+  // resubscribe: unsubscribes and subscribes `streams` again on the primary
+  // connection, once its subscription is done (replies go to the handler).
+  void resubscribe(const std::vector<std::string>& streams) {
+    if (!primary || !primary->subscribed || !primary->send || !options.protocol) return;
+    primary->send(options.protocol->unsubscribe_message(streams, next_request_id++));
+    primary->send(options.protocol->subscribe_message(streams, next_request_id++));
   }
 
   // declined: the reason for a failed websocket handshake; for an HTTP
@@ -509,13 +545,9 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         if (self->app_ping) {
           // An application-level ping is a data write: only once the
           // subscribe writes are done (Beast allows one write at a time).
-          if (conn->subscribed) {
-            s->text(true);
-            s->async_write(asio::buffer(self->options.protocol->ping_text()),
-                           [s, conn](beast::error_code, std::size_t) { conn->ping_in_flight = false; });
-          } else {
-            conn->ping_in_flight = false;
-          }
+          // It shares the outbox with resubscribes.
+          if (conn->subscribed && conn->send) conn->send(std::string(self->options.protocol->ping_text()));
+          conn->ping_in_flight = false;
         } else {
           // Beast allows a ping beside a data write; never two pings at once.
           s->async_ping({}, [s, conn](beast::error_code) { conn->ping_in_flight = false; });
@@ -644,6 +676,10 @@ void WsSession::rollover(std::string reason) {
   asio::post(impl_->io, [self = impl_, reason = std::move(reason)]() mutable {
     self->start_rollover(std::move(reason));
   });
+}
+
+void WsSession::resubscribe(std::vector<std::string> streams) {
+  asio::post(impl_->io, [self = impl_, streams = std::move(streams)] { self->resubscribe(streams); });
 }
 
 void WsSession::finish_rollover() {

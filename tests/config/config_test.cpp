@@ -169,7 +169,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "test.toml:9: journal.fsnyc: unknown key (known: dir, ring_bytes, segment_bytes, "
             "roll_daily_utc, fsync, fsync_interval_ms, full_policy, batch_records, batch_us)");
   EXPECT_EQ(error_of(with("urls = \"sim://\"\n")),
-            "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, url, symbols, "
+            "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, category, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
             "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms)");
@@ -230,6 +230,67 @@ TEST(Config, BinanceUsdmCanUseTheEmbeddedSimulator) {
   EXPECT_EQ(cfg->feeds[0].url, "sim://");
 }
 
+// bybit: a [[feeds]] table of exchange "bybit" with `extra` lines after its symbols.
+std::string bybit_feed(std::string_view extra) {
+  return std::string("[[feeds]]\nname = \"by\"\nexchange = \"bybit\"\n") + std::string(extra) +
+         "url = \"wss://stream.bybit.com/v5/public/linear\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\n";
+}
+
+TEST(Config, BybitFeedsNameTheirCategoryAndSubscribeByMessage) {
+  auto cfg = load_string(bybit_feed("category = \"linear\"\n") + "channels = [\"orderbook.50\", \"tickers\"]\n",
+                         "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].category, "linear");
+  EXPECT_EQ(cfg->feeds[0].subscribe, "message") << "Bybit has no URL subscription: message is its default";
+  cfg = load_string(bybit_feed("category = \"spot\"\n"), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_THAT(cfg->feeds[0].channels, ::testing::ElementsAre("publicTrade"));
+  EXPECT_EQ(cfg->feeds[0].category, "spot");
+}
+
+TEST(Config, BybitCanUseTheEmbeddedSimulator) {
+  auto cfg = load_string(replacing(4, "exchange = \"bybit\"\ncategory = \"linear\""), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].url, "sim://");
+  EXPECT_EQ(cfg->feeds[0].category, "linear");
+}
+
+TEST(Config, BybitCategoryIsRequiredCheckedAndOnlyBybits) {
+  EXPECT_EQ(error_of(bybit_feed("")),
+            "test.toml:1: feeds[0].category: expected a string, got nothing (the key is required)");
+  EXPECT_EQ(error_of(bybit_feed("category = \"inverse\"\n")),
+            "test.toml:4: feeds[0].category: expected one of \"spot\", \"linear\" with exchange \"bybit\", got "
+            "\"inverse\"");
+  EXPECT_EQ(error_of(replacing(4, "exchange = \"binance\"\ncategory = \"spot\"")),
+            "test.toml:5: feeds[0].category: expected no category with exchange \"binance\" (only \"bybit\" has "
+            "categories), got \"spot\"");
+}
+
+TEST(Config, BybitChannelsDependOnTheCategoryWithOneBookDepth) {
+  EXPECT_EQ(error_of(bybit_feed("category = \"spot\"\n") + "channels = [\"publicTrade\", \"tickers\"]\n"),
+            "test.toml:7: feeds[0].channels[1]: expected one of \"publicTrade\", \"orderbook.1\", \"orderbook.50\", "
+            "\"orderbook.200\", \"orderbook.1000\" (exchange \"bybit\", category \"spot\"), got \"tickers\"");
+  EXPECT_EQ(error_of(bybit_feed("category = \"linear\"\n") + "channels = [\"orderbook.1\", \"orderbook.50\"]\n"),
+            "test.toml:7: feeds[0].channels[1]: expected one orderbook depth per feed (a symbol has one book), got "
+            "\"orderbook.50\" beside another");
+  EXPECT_EQ(error_of(bybit_feed("category = \"linear\"\n") + "subscribe = \"url\"\n"),
+            "test.toml:7: feeds[0].subscribe: expected \"message\" with exchange \"bybit\" (Bybit subscribes by "
+            "message only), got \"url\"");
+  EXPECT_EQ(error_of(bybit_feed("category = \"linear\"\n") + "time_unit = \"us\"\n"),
+            "test.toml:7: feeds[0].time_unit: expected \"ms\" with exchange \"bybit\" (Bybit sends millisecond times)");
+}
+
+TEST(Config, BybitTopicsPerConnectionStayUnder21000Characters) {
+  std::string symbols = "symbols = [";
+  for (int i = 0; i < 1000; ++i) symbols += (i ? ", \"S" : "\"S") + std::to_string(100000 + i) + "USDT\"";
+  symbols += "]\n";
+  // 1000 x (len("publicTrade.") + 11) = 23,000 characters: over.
+  const std::string toml = "[[feeds]]\nname = \"by\"\nexchange = \"bybit\"\ncategory = \"spot\"\n"
+                           "url = \"wss://stream.bybit.com/v5/public/spot\"\n" + symbols;
+  EXPECT_EQ(error_of(toml), "test.toml:6: feeds[0].symbols: expected at most 21000 characters of topics per Bybit "
+                            "connection, got 23000 (1000 symbols x 1 channels); split the feed");
+}
+
 TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfsync = \"always\"\n")),
             "test.toml:8: journal.fsync: expected one of \"none\", \"interval\", \"batch\", "
@@ -237,7 +298,8 @@ TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfull_policy = \"wait\"\n")),
             "test.toml:8: journal.full_policy: expected one of \"block\", \"drop\", got \"wait\"");
   EXPECT_EQ(error_of(replacing(4, "exchange = \"kraken\"")),
-            "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", got \"kraken\"");
+            "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", \"bybit\", got "
+            "\"kraken\"");
   EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
             "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", \"aggTrade\", "
             "\"bookTicker\", \"depth@100ms\", got \"depth\"");

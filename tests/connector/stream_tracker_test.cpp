@@ -83,6 +83,15 @@ TEST(StreamTracker, IncreasingTradeIdsRememberTheLast64) {
   EXPECT_EQ(kind_of(t, s, 50), IdVerdict::kAccept);  // after a reset the next id is taken as is
 }
 
+TEST(StreamTracker, NonDecreasingStreamsAcceptARepeatedIdAndDropOnlyOlderOnes) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kNonDecreasing);
+  EXPECT_EQ(kind_of(t, s, 5), IdVerdict::kAccept);
+  EXPECT_EQ(kind_of(t, s, 5), IdVerdict::kAccept);  // another trade of the same Bybit seq
+  EXPECT_EQ(kind_of(t, s, 9), IdVerdict::kAccept);  // not a gap
+  EXPECT_EQ(kind_of(t, s, 8), IdVerdict::kDuplicate);
+}
+
 TEST(StreamTracker, ResetTakesTheNextIdAsIs) {
   StreamTracker t;
   const auto s = t.add_stream(StreamKind::kContiguous);

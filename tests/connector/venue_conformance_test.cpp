@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -21,10 +22,48 @@ namespace {
 
 std::string venue_name(const ::testing::TestParamInfo<const VenueAdapter*>& info) {
   std::string name(info.param->name());
+  if (!info.param->category().empty()) name += "_" + std::string(info.param->category());
   for (char& c : name) {
     if (c == '-') c = '_';
   }
   return name;
+}
+
+config::FeedConfig feed_of(const VenueAdapter& v) {
+  config::FeedConfig feed;
+  feed.exchange = std::string(v.name());
+  feed.category = std::string(v.category());
+  return feed;
+}
+
+// all_adapters: every registered adapter and every category variant it serves.
+std::vector<const VenueAdapter*> all_adapters() {
+  std::vector<const VenueAdapter*> out;
+  for (const VenueAdapter* v : registered_venues()) {
+    for (const char* category : {"", "spot", "linear"}) {
+      config::FeedConfig feed = feed_of(*v);
+      feed.category = category;
+      const VenueAdapter* a = &v->for_feed(feed);
+      if (std::find(out.begin(), out.end(), a) == out.end()) out.push_back(a);
+    }
+  }
+  return out;
+}
+
+// Samples: a venue's acknowledgement and refusal of request 7 and a data
+// frame, as its dialect writes them.
+struct Samples {
+  std::string ack, refusal, data;
+};
+
+Samples samples_of(const VenueAdapter& v) {
+  if (v.name() == "bybit") {
+    return {R"({"success":true,"ret_msg":"subscribe","conn_id":"c1","req_id":"7","op":"subscribe"})",
+            R"({"success":false,"ret_msg":"Invalid symbol :[publicTrade.XYZ]","conn_id":"c1","req_id":"7","op":"subscribe"})",
+            R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]})"};
+  }
+  return {R"({"result":null,"id":7})", R"({"error":{"code":2,"msg":"Invalid request"},"id":7})",
+          R"({"stream":"btcusdt@trade","data":{"e":"trade"}})"};
 }
 
 class VenueConformance : public ::testing::TestWithParam<const VenueAdapter*> {
@@ -38,8 +77,10 @@ class VenueConformance : public ::testing::TestWithParam<const VenueAdapter*> {
   }
 };
 
-TEST_P(VenueConformance, IsFoundByItsNameInTheRegistry) {
-  EXPECT_EQ(find_venue(venue().name()), &venue());
+TEST_P(VenueConformance, IsFoundByItsNameAndCategoryInTheRegistry) {
+  EXPECT_EQ(find_venue(feed_of(venue())), &venue());
+  ASSERT_NE(find_venue(venue().name()), nullptr);
+  EXPECT_EQ(find_venue(venue().name())->name(), venue().name());
 }
 
 TEST_P(VenueConformance, SubscribeMessagesStayWithinTheVenuesLimits) {
@@ -61,9 +102,10 @@ TEST_P(VenueConformance, SubscribeMessagesStayWithinTheVenuesLimits) {
 TEST_P(VenueConformance, RecognizesItsOwnAcknowledgementAndRefusalAndPassesData) {
   auto control = venue().make_control();
   // Each venue's ack and refusal of request 7, and a data frame, as its dialect writes them.
-  const std::string ack = padded(R"({"result":null,"id":7})");
-  const std::string refusal = padded(R"({"error":{"code":2,"msg":"Invalid request"},"id":7})");
-  const std::string data = padded(R"({"stream":"btcusdt@trade","data":{"e":"trade"}})");
+  const Samples dialect = samples_of(venue());
+  const std::string ack = padded(dialect.ack);
+  const std::string refusal = padded(dialect.refusal);
+  const std::string data = padded(dialect.data);
   const ReplyVerdict a = control->classify(ack.data(), ack.size() - simdjson::SIMDJSON_PADDING);
   EXPECT_EQ(a.kind, ReplyVerdict::kAck);
   EXPECT_TRUE(a.has_id);
@@ -116,7 +158,8 @@ TEST_P(VenueConformance, EveryChannelMapsToAKindAndUnknownOnesDoNot) {
 TEST_P(VenueConformance, TradeChannelsDeclareTheirContinuity) {
   // Either answer is valid; the pipeline trusts it (contiguous: a jump is a gap).
   const auto trade = venue().trade_continuity(ChannelKind::kTrade);
-  EXPECT_TRUE(trade == TradeContinuity::kContiguous || trade == TradeContinuity::kIncreasing);
+  EXPECT_TRUE(trade == TradeContinuity::kContiguous || trade == TradeContinuity::kIncreasing ||
+              trade == TradeContinuity::kNonDecreasing);
 }
 
 TEST_P(VenueConformance, InstrumentsAreValidSubjectTokensAndKeepTheirKind) {
@@ -132,9 +175,7 @@ TEST_P(VenueConformance, InstrumentsAreValidSubjectTokensAndKeepTheirKind) {
 }
 
 TEST_P(VenueConformance, MakesAParserThatRejectsGarbageWithAReason) {
-  config::FeedConfig feed;
-  feed.exchange = std::string(venue().name());
-  auto parser = venue().make_parser(feed);
+  auto parser = venue().make_parser(feed_of(venue()));
   const std::string garbage = padded("{\"e\":");
   const ParsedMessage m = parser->parse(garbage.data(), garbage.size() - simdjson::SIMDJSON_PADDING);
   EXPECT_EQ(m.event, EventKind::kError);
@@ -142,7 +183,7 @@ TEST_P(VenueConformance, MakesAParserThatRejectsGarbageWithAReason) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Registered, VenueConformance,
-                         ::testing::ValuesIn(registered_venues().begin(), registered_venues().end()), venue_name);
+                         ::testing::ValuesIn(all_adapters()), venue_name);
 
 TEST(VenueRegistry, HoldsBinanceSpotAndUsdm) {
   ASSERT_NE(find_venue("binance"), nullptr);
@@ -157,12 +198,65 @@ TEST(VenueRegistry, HoldsBinanceSpotAndUsdm) {
   EXPECT_EQ(find_venue("binance-usdm")->book_policy().integrity, BookIntegrity::kRestSnapshotPrevId);
 }
 
+TEST(VenueRegistry, HoldsBybitSpotAndLinear) {
+  const VenueAdapter* bybit = find_venue("bybit");
+  ASSERT_NE(bybit, nullptr);
+  config::FeedConfig feed;
+  feed.exchange = "bybit";
+  feed.category = "linear";
+  const VenueAdapter* linear = find_venue(feed);
+  ASSERT_NE(linear, nullptr);
+  feed.category = "spot";
+  const VenueAdapter* spot = find_venue(feed);
+  ASSERT_NE(spot, nullptr);
+  EXPECT_NE(spot, linear);
+  EXPECT_EQ(spot->ws_url(), "wss://stream.bybit.com/v5/public/spot");
+  EXPECT_EQ(linear->ws_url(), "wss://stream.bybit.com/v5/public/linear");
+  EXPECT_EQ(spot->instrument("BTCUSDT")->name, "BTC-USDT");
+  EXPECT_EQ(linear->instrument("BTCUSDT")->name, "BTC-USDT-PERP");
+  EXPECT_EQ(linear->instrument("BTCPERP")->name, "BTC-USDC-PERP");
+  EXPECT_EQ(linear->instrument("BTCUSDT")->kind, InstrumentKind::kPerpetual);
+  EXPECT_EQ(spot->stream_name("BTCUSDT", "orderbook.50"), "orderbook.50.BTCUSDT");
+  EXPECT_EQ(spot->limits().streams_per_message, 10u);
+  EXPECT_EQ(spot->limits().connects_per_5min, 500u);
+  EXPECT_EQ(spot->book_policy().integrity, BookIntegrity::kStreamSequence);
+  EXPECT_EQ(spot->trade_continuity(ChannelKind::kTrade), TradeContinuity::kNonDecreasing);
+  EXPECT_FALSE(spot->channel_kind("tickers").has_value()) << "spot tickers carry no quote, funding or open interest";
+  EXPECT_EQ(linear->channel_kind("tickers"), ChannelKind::kQuote);
+  EXPECT_EQ(linear->channel_kind("allLiquidation"), ChannelKind::kLiquidation);
+}
+
+TEST(VenueRegistry, BybitControlWritesRequestsAndTellsRepliesAndPongsFromData) {
+  auto control = find_venue("bybit")->make_control();
+  const std::vector<std::string> topics = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
+  EXPECT_EQ(control->subscribe_message(topics, 3),
+            R"({"req_id":"3","op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT"]})");
+  EXPECT_EQ(control->unsubscribe_message(topics, 4),
+            R"({"req_id":"4","op":"unsubscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT"]})");
+  EXPECT_EQ(control->ping_text(), R"({"op":"ping"})");
+  const std::string spot_pong = R"({"success":true,"ret_msg":"pong","conn_id":"465772b1","req_id":"","op":"ping"})";
+  const std::string linear_pong = R"({"req_id":"test","op":"pong","args":["1675418560633"],"conn_id":"cfcb4"})";
+  EXPECT_TRUE(control->is_pong(spot_pong.data(), spot_pong.size()));
+  EXPECT_TRUE(control->is_pong(linear_pong.data(), linear_pong.size()));
+  const std::string trade = R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]})";
+  EXPECT_FALSE(control->is_pong(trade.data(), trade.size()));
+  // A spot pong while subscribing is not a subscribe reply (is_pong takes it).
+  std::string padded_pong = spot_pong + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  EXPECT_EQ(control->classify(padded_pong.data(), spot_pong.size()).kind, ReplyVerdict::kNotReply);
+  // Key order does not matter: data whose "topic" comes last is still data.
+  const std::string late_topic = R"({"type":"snapshot","ts":1,"data":[],"topic":"publicTrade.BTCUSDT"})";
+  std::string padded_late = late_topic + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  EXPECT_EQ(control->classify(padded_late.data(), late_topic.size()).kind, ReplyVerdict::kNotReply);
+}
+
 TEST(VenueRegistry, ConfigAcceptsExactlyTheRegisteredVenuesAndTheirChannels) {
-  for (const VenueAdapter* v : registered_venues()) {
+  for (const VenueAdapter* v : all_adapters()) {
     for (std::string_view channel : v->channels()) {
-      const std::string toml = "[[feeds]]\nname = \"f\"\nexchange = \"" + std::string(v->name()) +
-                               "\"\nurl = \"" + std::string(v->ws_url()) + "\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"" + std::string(channel) +
-                               "\"]\n";
+      const std::string category =
+          v->category().empty() ? std::string() : "category = \"" + std::string(v->category()) + "\"\n";
+      const std::string toml = "[[feeds]]\nname = \"f\"\nexchange = \"" + std::string(v->name()) + "\"\n" +
+                               category + "url = \"" + std::string(v->ws_url()) +
+                               "\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"" + std::string(channel) + "\"]\n";
       auto cfg = config::load_string(toml, "venue.toml");
       EXPECT_TRUE(cfg.ok()) << v->name() << " " << channel << ": " << cfg.status();
     }

@@ -371,6 +371,65 @@ struct SubscribeServer {
   }
 };
 
+// BybitServer: the Bybit v5 control dialect: acks {"op":"subscribe"|"unsubscribe"} requests by
+// their req_id, answers {"op":"ping"} with the linear pong, and records every text it receives.
+struct BybitServer {
+  std::vector<std::string> received;
+  int pings = 0;
+
+  asio::awaitable<void> serve(tcp::socket s, int) {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    simdjson::dom::parser parser;
+    for (;;) {
+      auto text = co_await read_text(*ws);
+      if (text.empty()) co_return;
+      auto doc = parser.parse(text);
+      const std::string op(std::string_view(doc["op"].get_string()));
+      if (op == "ping") {
+        ++pings;
+        if (!co_await send(*ws, R"({"req_id":"","op":"pong","args":["1700000000000"],"conn_id":"c1"})")) co_return;
+        continue;
+      }
+      received.push_back(text);
+      const std::string req_id(std::string_view(doc["req_id"].get_string()));
+      if (!co_await send(*ws, fmt::format(R"({{"success":true,"ret_msg":"","conn_id":"c1","req_id":"{}","op":"{}"}})",
+                                          req_id, op))) {
+        co_return;
+      }
+    }
+  }
+};
+
+TEST_F(WsSessionTest, ResubscribeSendsUnsubscribeThenSubscribeInTurnWithAppPings) {
+  BybitServer bybit;
+  TestServer server(io_, [&](tcp::socket s, int n) { return bybit.serve(std::move(s), n); });
+  auto o = options(server);
+  o.protocol = find_venue("bybit")->make_control();
+  o.subscribe = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
+  o.streams_per_message = 10;
+  o.idle_timeout = 200ms;  // app pings every 100 ms of silence, beside the resubscribes
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1 && bybit.pings >= 1; }));
+  for (int i = 0; i < 3; ++i) session.resubscribe({"orderbook.50.BTCUSDT"});
+  ASSERT_TRUE(run_until([&] { return bybit.received.size() == 7 && bybit.pings >= 3; }));
+  ASSERT_EQ(bybit.received.size(), 7u);
+  EXPECT_EQ(bybit.received[0],
+            R"({"req_id":"1","op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT"]})");
+  for (std::size_t i = 0; i < 3; ++i) {
+    EXPECT_EQ(bybit.received[1 + 2 * i],
+              fmt::format(R"({{"req_id":"{}","op":"unsubscribe","args":["orderbook.50.BTCUSDT"]}})", 2 + 2 * i));
+    EXPECT_EQ(bybit.received[2 + 2 * i],
+              fmt::format(R"({{"req_id":"{}","op":"subscribe","args":["orderbook.50.BTCUSDT"]}})", 3 + 2 * i));
+  }
+  // The pongs were the session's; the resubscribe acks came after the subscription, so they reach the handler.
+  for (const auto& f : handler_.frames) EXPECT_EQ(f.text.find("pong"), std::string::npos) << f.text;
+  EXPECT_EQ(handler_.frames.size(), 6u);
+  EXPECT_TRUE(handler_.disconnects.empty());
+  finish(session);
+}
+
 std::vector<std::string> streams(std::size_t n) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < n; ++i) out.push_back(fmt::format("sym{}usdt@trade", i));

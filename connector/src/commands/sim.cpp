@@ -58,13 +58,16 @@ Command add_sim(CLI::App& app) {
       "depth@100ms; /stream?streams=.. combined, /ws/<stream> raw, live SUBSCRIBE) and GET /api/v3/depth, from a\n"
       "seeded market with a real book, or a replayed capture; with seeded fault injection. --venue binance-usdm\n"
       "speaks Binance USD-M futures instead: diffs chained by pu, markPrice@1s, forceOrder, GET /fapi/v1/depth.\n"
+      "--venue bybit (spot) or bybit-linear speaks Bybit v5: publicTrade, orderbook.200 (snapshot on subscribe,\n"
+      "then deltas with u by one), linear tickers deltas, {\"op\":\"ping\"} answered.\n"
       "The --record file is the market's truth: every message of a subscribed stream once, plus one\n"
       "{\"sim\":\"fault\",...} line per injected fault (see simulator.hpp).");
   sub->add_option("-c,--config", opts->config,
                   "Take symbols, rate and seed from this config's [simulator] and sim:// feeds");
   sub->add_option("--venue", opts->sim.venue,
-                  "The dialect to speak: binance (spot) or binance-usdm (USD-M futures)")
-      ->check(CLI::IsMember({"binance", "binance-usdm"}))
+                  "The dialect to speak: binance (spot), binance-usdm (USD-M futures), bybit (v5 spot) or "
+                  "bybit-linear (v5 linear perpetuals)")
+      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear"}))
       ->capture_default_str();
   sub->add_option("--host", opts->sim.host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", opts->sim.port, "Port to listen on (0: any free port)")->capture_default_str();
@@ -105,7 +108,9 @@ Command add_sim(CLI::App& app) {
                   "NAME: close_ws (close frame), close_tcp (FIN, no close frame), reset (TCP RST), stall (stop sending\n"
                   "and answering, keep the socket), slow (delay every frame), gap (withhold messages, still recorded),\n"
                   "duplicate, reorder (swap with the next), malformed (truncated JSON first), oversize (a huge frame\n"
-                  "first), ping_storm, shutdown_notice (serverShutdown event, then a close). Repeatable.");
+                  "first), ping_storm, shutdown_notice (serverShutdown event, then a close); Bybit books only:\n"
+                  "resnapshot (the snapshot again at the same u), restart (a u = 1 delta with the whole book).\n"
+                  "Repeatable.");
   sub->add_option("--gap-messages", opts->sim.faults.gap_messages, "Messages of one stream a gap withholds")
       ->capture_default_str();
   sub->add_option("--slow-delay-ms", opts->sim.faults.slow_delay_ms, "Delay before each frame once slow")
@@ -143,6 +148,8 @@ Command add_sim(CLI::App& app) {
             }
             // USD-M allows 10 incoming messages a second per connection, spot 5.
             if (so.venue == "binance-usdm" && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 10;
+            // Bybit states no per-connection message rate for public streams.
+            if (so.venue.starts_with("bybit") && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 0;
             absl::Status parsed = absl::OkStatus();
             for (const auto& spec : opts->fault_specs) {
               if (parsed.ok()) parsed = parse_fault(spec, so.faults);

@@ -40,7 +40,8 @@ absl::Status parse_fault(std::string_view spec, SimFaults& faults) {
       {"reset", &faults.reset},       {"stall", &faults.stall},         {"slow", &faults.slow},
       {"duplicate", &faults.duplicate}, {"reorder", &faults.reorder},   {"malformed", &faults.malformed},
       {"oversize", &faults.oversize}, {"ping_storm", &faults.ping_storm},
-      {"shutdown_notice", &faults.shutdown_notice}};
+      {"shutdown_notice", &faults.shutdown_notice}, {"resnapshot", &faults.resnapshot},
+      {"restart", &faults.restart}};
   const auto parts = split(spec);
   FaultTrigger* t = nullptr;
   std::string names;

@@ -60,6 +60,8 @@ std::vector<SimLevel> levels_of(const std::map<std::int64_t, std::int64_t>& side
 std::optional<SimDialect> sim_dialect(std::string_view venue) {
   if (venue == "binance") return SimDialect::kSpot;
   if (venue == "binance-usdm") return SimDialect::kUsdm;
+  if (venue == "bybit") return SimDialect::kBybitSpot;
+  if (venue == "bybit-linear") return SimDialect::kBybitLinear;
   return std::nullopt;
 }
 
@@ -272,6 +274,12 @@ void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
   const std::int64_t take_lots =
       draw(rng_, 5) == 0 ? lots : std::min(lots, 1 + static_cast<std::int64_t>(draw(rng_, 500)));
   const std::int64_t fills = std::min<std::int64_t>(take_lots, 1 + static_cast<std::int64_t>(draw(rng_, 3)));
+  if (is_bybit(dialect_)) {
+    take_bybit(idx, buy, level.first, take_lots, fills, out);
+    set_level(ins, !buy, level.first, level.second - take_lots * ins.lot);
+    ins.ref_price = level.first;
+    return;
+  }
   const std::uint64_t t = now_ms();
   const char* maker = buy ? "false" : "true";  // `m`: the buyer is the maker when a sell takes
   const std::string price = format_units(level.first);
@@ -303,6 +311,62 @@ void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
       (ins.liquidations == 0 || t >= ins.last_force_ms + kForceOrderSpacingMs)) {
     emit_force_order(idx, buy, level.first, take_lots * ins.lot, out);
   }
+}
+
+// take_bybit: one publicTrade message for the taker order's fills, all with
+// the order's `seq` (the update id before it), ids as strings.
+void SimMarket::take_bybit(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
+                           std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  const std::uint64_t t = now_ms();
+  const std::uint64_t first_id = ins.next_trade_id;
+  std::string data = fmt::format(R"({{"topic":"{}","type":"snapshot","ts":{},"data":[)",
+                                 bybit_topic(ins, SimChannel::kTrade), t);
+  for (std::int64_t f = 0; f < fills; ++f) {
+    const std::int64_t lots_f = f + 1 < fills ? take_lots / fills : take_lots - (fills - 1) * (take_lots / fills);
+    const std::uint64_t id = ins.next_trade_id++;
+    fmt::format_to(std::back_inserter(data),
+                   R"({}{{"T":{},"s":"{}","S":"{}","v":"{}","p":"{}","L":"ZeroPlusTick","i":"sim-{}-{}","BT":false,"seq":{}}})",
+                   f == 0 ? "" : ",", t, ins.symbol, buy ? "Buy" : "Sell", format_units(lots_f * ins.lot),
+                   format_units(price), ins.lower, id, ins.update_id);
+  }
+  data += "]}";
+  out.push_back(make(idx, SimChannel::kTrade, std::move(data), first_id, ins.next_trade_id - 1));
+}
+
+std::string SimMarket::bybit_topic(const Instrument& ins, SimChannel channel) const {
+  switch (channel) {
+    case SimChannel::kTrade: return fmt::format("publicTrade.{}", ins.symbol);
+    case SimChannel::kBookTicker: return fmt::format("tickers.{}", ins.symbol);
+    default: break;
+  }
+  return fmt::format("orderbook.200.{}", ins.symbol);
+}
+
+std::string SimMarket::bybit_book_snapshot(std::size_t symbol) const {
+  const Instrument& ins = instruments_.at(symbol);
+  const bool spot = dialect_ == SimDialect::kBybitSpot;
+  const std::uint64_t t = now_ms();
+  std::string out = spot ? fmt::format(R"({{"topic":"{}","ts":{},"type":"snapshot","data":{{"s":"{}","b":)",
+                                       bybit_topic(ins, SimChannel::kDepth), t, ins.symbol)
+                         : fmt::format(R"({{"topic":"{}","type":"snapshot","ts":{},"data":{{"s":"{}","b":)",
+                                       bybit_topic(ins, SimChannel::kDepth), t, ins.symbol);
+  append_levels(out, ins.published_bids, true, 0);
+  out += R"(,"a":)";
+  append_levels(out, ins.published_asks, false, 0);
+  fmt::format_to(std::back_inserter(out), R"(,"u":{},"seq":{}}})", ins.bybit_u, ins.last_diff_u);
+  if (!spot) fmt::format_to(std::back_inserter(out), R"(,"cts":{})", t);
+  out += '}';
+  return out;
+}
+
+std::string SimMarket::bybit_ticker_snapshot(std::size_t symbol) const {
+  const Instrument& ins = instruments_.at(symbol);
+  return fmt::format(R"({{"topic":"{}","type":"snapshot","data":{{"symbol":"{}","bid1Price":"{}","bid1Size":"{}",)"
+                     R"("ask1Price":"{}","ask1Size":"{}"}},"cs":{},"ts":{}}})",
+                     bybit_topic(ins, SimChannel::kBookTicker), ins.symbol, format_units(ins.touch_bid.price),
+                     format_units(ins.touch_bid.qty), format_units(ins.touch_ask.price), format_units(ins.touch_ask.qty),
+                     ins.update_id, now_ms());
 }
 
 // emit_force_order: the taker order just filled was a liquidation: a forced
@@ -351,6 +415,27 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
   const SimLevel bid{ins.bids.rbegin()->first, ins.bids.rbegin()->second};
   const SimLevel ask{ins.asks.begin()->first, ins.asks.begin()->second};
   if (bid == ins.touch_bid && ask == ins.touch_ask) return;
+  if (is_bybit(dialect_)) {
+    // Linear tickers: a delta naming only the touch fields that changed
+    // (spot's tickers are day statistics: nothing to send).
+    std::string fields;
+    const auto add = [&](std::string_view key, std::int64_t units) {
+      fmt::format_to(std::back_inserter(fields), R"({}"{}":"{}")", fields.empty() ? "" : ",", key, format_units(units));
+    };
+    if (bid.price != ins.touch_bid.price) add("bid1Price", bid.price);
+    if (bid.qty != ins.touch_bid.qty) add("bid1Size", bid.qty);
+    if (ask.price != ins.touch_ask.price) add("ask1Price", ask.price);
+    if (ask.qty != ins.touch_ask.qty) add("ask1Size", ask.qty);
+    ins.touch_bid = bid;
+    ins.touch_ask = ask;
+    if (dialect_ != SimDialect::kBybitLinear) return;
+    const std::uint64_t t = now_ms();
+    out.push_back(make(idx, SimChannel::kBookTicker,
+                       fmt::format(R"({{"topic":"{}","type":"delta","data":{{"symbol":"{}",{}}},"cs":{},"ts":{}}})",
+                                   bybit_topic(ins, SimChannel::kBookTicker), ins.symbol, fields, ins.update_id, t),
+                       ins.update_id, ins.update_id));
+    return;
+  }
   ins.touch_bid = bid;
   ins.touch_ask = ask;
   const std::string levels =
@@ -367,8 +452,15 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
 void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
   Instrument& ins = instruments_[idx];
   if (ins.pending_first == 0) return;
+  const std::uint64_t t = now_ms();
   std::string data =
-      dialect_ == SimDialect::kUsdm
+      is_bybit(dialect_)
+          ? (dialect_ == SimDialect::kBybitSpot
+                 ? fmt::format(R"({{"topic":"{}","ts":{},"type":"delta","data":{{"s":"{}","b":)",
+                               bybit_topic(ins, SimChannel::kDepth), t, ins.symbol)
+                 : fmt::format(R"({{"topic":"{}","type":"delta","ts":{},"data":{{"s":"{}","b":)",
+                               bybit_topic(ins, SimChannel::kDepth), t, ins.symbol))
+      : dialect_ == SimDialect::kUsdm
           ? fmt::format(R"({{"e":"depthUpdate","E":{},"T":{},"s":"{}","U":{},"u":{},"pu":{},"b":)", now_ms(), now_ms(),
                         ins.symbol, ins.pending_first, ins.update_id, ins.last_diff_u)
           : fmt::format(R"({{"e":"depthUpdate","E":{},"s":"{}","U":{},"u":{},"b":)", now_ms(), ins.symbol,
@@ -376,8 +468,17 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
   append_levels(data, ins.pending_bids, true, 0);
   data += R"(,"a":)";
   append_levels(data, ins.pending_asks, false, 0);
-  data += '}';
-  out.push_back(make(idx, SimChannel::kDepth, std::move(data), ins.pending_first, ins.update_id));
+  if (is_bybit(dialect_)) {
+    // One `u` per message; `seq` is the market's update id.
+    const std::uint64_t u = ++ins.bybit_u;
+    fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", u, ins.update_id);
+    if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
+    data += '}';
+    out.push_back(make(idx, SimChannel::kDepth, std::move(data), u, u));
+  } else {
+    data += '}';
+    out.push_back(make(idx, SimChannel::kDepth, std::move(data), ins.pending_first, ins.update_id));
+  }
   for (bool b : {true, false}) {
     Side& published = b ? ins.published_bids : ins.published_asks;
     Side& changes = b ? ins.pending_bids : ins.pending_asks;
@@ -399,8 +500,14 @@ SimMarket::Message SimMarket::make(std::size_t idx, SimChannel channel, std::str
   Message m;
   m.symbol_index = idx;
   m.channel = channel;
-  m.stream = stream_name(instruments_[idx].lower, channel);
-  m.text = fmt::format(R"({{"stream":"{}","data":{}}})", m.stream, data);
+  if (is_bybit(dialect_)) {
+    // Bybit has no combined-stream wrapper: the topic is in the message.
+    m.stream = bybit_topic(instruments_[idx], channel);
+    m.text = data;
+  } else {
+    m.stream = stream_name(instruments_[idx].lower, channel);
+    m.text = fmt::format(R"({{"stream":"{}","data":{}}})", m.stream, data);
+  }
   m.data = std::move(data);
   m.first_id = first;
   m.last_id = last;

@@ -121,7 +121,7 @@ void async_teardown(beast::role_type role, SimStream& stream, TeardownHandler&& 
 // The message faults, in the order deliver() tries them.
 enum SimFaultKind : std::size_t {
   kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
-  kDuplicate, kFaultKinds
+  kDuplicate, kResnapshot, kRestart, kFaultKinds
 };
 
 struct Simulator::Impl {
@@ -144,6 +144,9 @@ struct Simulator::Impl {
     std::mt19937_64 rng;  // fault draws, seeded from the seed and id
     std::uint64_t delivered = 0;              // data messages offered to this connection
     std::map<std::string, std::uint32_t> gap_left;  // stream key -> messages still withheld
+    // Bybit restart fault: book stream key -> the `u` this connection's ids
+    // restarted after (it sees u - base from then on).
+    std::map<std::string, std::uint64_t> u_base;
     std::optional<Frame> held;                // reorder: sent after the next data message
     std::deque<Clock::time_point> incoming;   // rate limit window
     std::uint64_t pings_sent = 0;
@@ -297,6 +300,18 @@ struct Simulator::Impl {
   void on_control(Connection& c, websocket::frame_type kind);
   // on_request: SUBSCRIBE, UNSUBSCRIBE, LIST_SUBSCRIPTIONS and their replies.
   void on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // on_bybit_request: Bybit v5's {"req_id","op","args"} requests (subscribe,
+  // unsubscribe, ping) and their replies; a subscribed book or ticker topic
+  // starts with its snapshot (sim_bybit.cpp).
+  void on_bybit_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // bybit_book_text: a Bybit book message (`u` at `text_u`) as connection
+  // `c` sees it: its `u` moved below the connection's restart base, if any.
+  static std::string bybit_rebase(const Connection& c, const std::string& key, std::string text);
+  // bybit_book_faults: the Bybit book faults on data message `m` (a book
+  // delta): `restart` replaces it by a u = 1 delta holding the whole book
+  // (the connection's ids start over), `resnapshot` sends the book's
+  // snapshot again after it, at the same `u`. True when `m` was replaced.
+  bool bybit_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after);
   // write_loop: the connection's only writer, frames in queue order; the
   // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);

@@ -144,6 +144,10 @@ void Simulator::Impl::on_control(Connection& c, websocket::frame_type kind) {
 }
 
 void Simulator::Impl::on_request(Connection& c, simdjson::dom::parser& parser, const std::string& text) {
+  if (is_bybit(dialect)) {
+    on_bybit_request(c, parser, text);
+    return;
+  }
   simdjson::dom::object req;
   if (auto err = parser.parse(text).get_object().get(req); err) {
     push_text(c, fmt::format(R"({{"error":{{"code":3,"msg":"Invalid JSON: {}"}},"id":null}})",

@@ -20,7 +20,7 @@ constexpr std::size_t kMaxQueuedMessages = 1u << 16;
 
 constexpr const char* kFaultNames[kFaultKinds] = {"gap", "close_ws", "close_tcp", "reset", "stall", "slow",
                                                    "ping_storm", "shutdown_notice", "malformed", "oversize",
-                                                   "reorder", "duplicate"};
+                                                   "reorder", "duplicate", "resnapshot", "restart"};
 
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(
@@ -34,7 +34,8 @@ const FaultTrigger& Simulator::Impl::trigger(std::size_t k) const {
   const SimFaults& f = options.faults;
   const FaultTrigger* all[kFaultKinds] = {&f.gap,       &f.close_ws,        &f.close_tcp, &f.reset,
                                           &f.stall,     &f.slow,            &f.ping_storm, &f.shutdown_notice,
-                                          &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate};
+                                          &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate,
+                                          &f.resnapshot, &f.restart};
   return *all[k];
 }
 
@@ -321,6 +322,14 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
     return;
   }
   inject_before(c, n, m);
+  if (is_bybit(dialect) && m.key.starts_with("orderbook.")) {
+    if (bybit_book_faults(c, n, m, false)) return;
+    if (c.u_base.count(m.key) != 0) {
+      push_text(c, bybit_rebase(c, m.key, *m.data));
+      bybit_book_faults(c, n, m, true);
+      return;
+    }
+  }
   if (!c.held && fires(kReorder, c, n)) {
     log_fault(kReorder, c, n, m);
     c.held = data;
@@ -331,6 +340,7 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
     log_fault(kDuplicate, c, n, m);
     push(c, data);
   }
+  if (is_bybit(dialect) && m.key.starts_with("orderbook.")) bybit_book_faults(c, n, m, true);
   if (c.held) {
     push(c, std::move(*c.held));
     c.held.reset();
@@ -380,8 +390,13 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
   if (!sim_dialect(s.options.venue)) {
     return absl::InvalidArgumentError(fmt::format(
-        "sim: venue {:?}: expected \"binance\" or \"binance-usdm\" (the dialects the simulator speaks)",
+        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\" or \"bybit-linear\" (the dialects "
+        "the simulator speaks)",
         s.options.venue));
+  }
+  if (is_bybit(s.dialect) && !s.options.replay_path.empty()) {
+    return absl::InvalidArgumentError(
+        fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));
   }
   if (s.options.replay_path.empty()) {
     if (s.options.symbols.empty()) return absl::InvalidArgumentError("sim: no symbols to simulate");

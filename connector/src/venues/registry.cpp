@@ -6,6 +6,7 @@
 #include "tickwire/connector/venue.hpp"
 #include "venues/binance-usdm/binance_usdm_venue.hpp"
 #include "venues/binance/binance_venue.hpp"
+#include "venues/bybit/bybit_venue.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -13,9 +14,10 @@ namespace {
 const venues::binance::BinanceSpotVenue kBinanceSpot{};
 const venues::binance::BinanceUsdmVenue kBinanceUsdm{};
 
-constexpr std::array<const VenueAdapter*, 2> kVenues = {
+constexpr std::array<const VenueAdapter*, 3> kVenues = {
     &kBinanceSpot,
     &kBinanceUsdm,
+    &venues::bybit::kBybitSpot,  // for_feed(): kBybitLinear for category = "linear"
 };
 
 }  // namespace
@@ -25,6 +27,11 @@ const VenueAdapter* find_venue(std::string_view name) {
     if (v->name() == name) return v;
   }
   return nullptr;
+}
+
+const VenueAdapter* find_venue(const config::FeedConfig& feed) {
+  const VenueAdapter* v = find_venue(feed.exchange);
+  return v == nullptr ? nullptr : &v->for_feed(feed);
 }
 
 std::span<const VenueAdapter* const> registered_venues() { return kVenues; }

@@ -25,7 +25,8 @@ enum class FullPolicy { kBlock, kDrop };
 // One [[feeds]] entry: a websocket connection (or the embedded simulator).
 struct FeedConfig {
   std::string name;                     // unique; a subject token, e.g. "binance" ([a-z0-9_-]+)
-  std::string exchange = "binance";     // the venue adapter: "binance" (spot) | "binance-usdm" (USD-M futures)
+  std::string exchange = "binance";     // the venue adapter: "binance" (spot) | "binance-usdm" (USD-M futures) | "bybit"
+  std::string category;                 // bybit only, required there: "spot" | "linear" (USDT/USDC perpetuals)
   std::string url;                      // "sim://" (embedded simulator) | "ws://host:port/path" | "wss://..."
   std::vector<std::string> symbols;     // exchange symbols, upper case, e.g. "BTCUSDT" (non-empty, unique)
   std::vector<std::string> channels = {"trade"};  // as the venue names them (docs/venues.md)

@@ -71,15 +71,24 @@ struct BookDeltaEvent {
   std::span<const PriceLevel> asks;
   std::uint64_t prev_update_id = 0;  // the previous update's last id ("pu"), when has_prev
   bool has_prev = false;
+  // restart: the venue restarted its update ids (Bybit u = 1): the levels are
+  // the whole book, which they replace (in-stream sequence policy only).
+  bool restart = false;
+  // cross_sequence: the venue's cross sequence (Bybit "seq"), comparable
+  // between books of different depths; 0 when the venue has none.
+  std::uint64_t cross_sequence = 0;
 };
 
 // BookSnapshotEvent: a full image valid at last_update_id (Binance REST
-// /api/v3/depth). The REST body names no symbol: the caller sets it.
+// /api/v3/depth, or an in-stream snapshot such as Bybit's). The REST body
+// names no symbol: the caller sets it.
 struct BookSnapshotEvent {
   std::string_view symbol;
   std::uint64_t last_update_id = 0;
   std::span<const PriceLevel> bids;  // best first
   std::span<const PriceLevel> asks;  // best first
+  std::uint64_t event_ns = 0;        // exchange event time of an in-stream snapshot (0 for REST)
+  std::uint64_t cross_sequence = 0;  // as BookDeltaEvent::cross_sequence
 };
 
 // FundingEvent: a perpetual's mark price and funding (Binance USD-M

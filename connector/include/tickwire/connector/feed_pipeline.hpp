@@ -22,7 +22,10 @@
 // every applied diff is journaled as a BookDelta. A replay consumer rebuilds
 // a book as "the latest BookSnapshot, then the BookDeltas after it"; a Status
 // `gap` says which update ids were missed and a Status `resync` when the book
-// is whole again.
+// is whole again. Under the in-stream sequence policy (Bybit) there is no
+// REST: the stream's own snapshot (or a u = 1 restart) replaces the book, a
+// jump in the update ids is a `gap`, and the pipeline resubscribes that
+// symbol's depth topic through the session.
 //
 // During a make-before-break rollover both connections' frames arrive here;
 // the StreamTracker drops what one connection repeats of the other, and when
@@ -43,6 +46,7 @@
 
 #include "tickwire/config/config.hpp"
 #include "tickwire/connector/book/book_sync.hpp"
+#include "tickwire/connector/book/stream_sync.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/connector/stream_tracker.hpp"
 #include "tickwire/connector/stream_watchdog.hpp"
@@ -191,7 +195,9 @@ class FeedPipeline final : public SessionHandler {
     Instrument instrument;   // the normalized instrument (the subjects' symbol token)
     std::string trade_subject, agg_subject, quote_subject, book_subject, status_subject;
     std::string funding_subject, liquidation_subject, open_interest_subject;
-    std::unique_ptr<book::BookSync> sync;  // only with the depth channel
+    std::unique_ptr<book::BookSync> sync;      // REST-snapshot policies
+    std::unique_ptr<book::StreamSync> stream;  // the in-stream sequence policy (Bybit)
+    bool resubscribing = false;                // a resubscribe was sent; waiting for its snapshot
     bool fetching = false;                 // a snapshot request is in flight or scheduled
     bool verifying = false;                // that request checks a synced book after a reconnect
     std::uint32_t snapshot_attempts = 0;   // consecutive failed snapshot attempts
@@ -231,6 +237,9 @@ class FeedPipeline final : public SessionHandler {
              std::uint32_t generation, std::string_view what);
   void maybe_finish_rollover();
 
+  // dispatch: one parsed event to its handler (on_frame calls it per event of a frame).
+  void dispatch(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                std::uint32_t generation);
   void on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
                 std::uint32_t generation);
   void on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
@@ -244,6 +253,22 @@ class FeedPipeline final : public SessionHandler {
   void on_open_interest(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
                         std::uint32_t generation);
   void on_rejected(std::size_t size, std::string_view why);
+  // In-stream books (feed_pipeline_stream_books.cpp): a snapshot or delta
+  // through the symbol's StreamSync, journaled; a gap or an invalid book
+  // journals why and resubscribes the symbol's depth topic.
+  void on_stream_snapshot(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                          std::uint32_t generation);
+  void on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, std::uint64_t rx_ticks, std::uint64_t t_parsed);
+  void on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
+                          std::uint64_t t_parsed, const BookSnapshotEvent& image);
+  void resubscribe_book(SymbolState& st, std::string_view why);
+  // emit_book_delta / emit_book_snapshot: emit_market for one book record.
+  void emit_book_delta(const SymbolState& st, const BookDeltaEvent& d, std::uint64_t rx_ticks, std::uint64_t t_parsed);
+  void emit_book_snapshot(const SymbolState& st, const BookSnapshotEvent& s, std::uint64_t rx_ticks,
+                          std::uint64_t t_parsed);
+  // valid_book: the symbol's book when it is whole (either policy), else null.
+  static const book::OrderBook* valid_book(const SymbolState& st);
+  static std::uint64_t book_update_id(const SymbolState& st);
 
   // Book resync: fetch the snapshot (now or after `delay`), then apply it.
   void request_snapshot(middleware::SymbolId id, std::chrono::milliseconds delay);

@@ -11,6 +11,15 @@
 // `T` and `pu` (the previous diff's `u`), plus markPriceUpdate per symbol
 // every second of market time and forceOrder for one taker order in ten (at
 // most one per symbol a second, as fstream pushes them).
+// In the Bybit v5 dialects (spot, linear) the same market speaks Bybit: one
+// publicTrade message per taker order (its fills share the order's `seq`,
+// the update id before it, and have string ids), `orderbook.200.<SYMBOL>`
+// deltas whose `u` steps by one per message (`seq` = the market's update id;
+// the book never holds more than 60 levels a side, so a 200-deep book is all
+// of it), spot key order (`ts` before `type`) or linear (`type`, `ts`, `cts`);
+// linear adds `tickers.<SYMBOL>` deltas on every change of the touch naming
+// only the bid1/ask1 fields that changed. The snapshots a subscription
+// starts with come from bybit_book_snapshot() and bybit_ticker_snapshot().
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
 // messages byte for byte. Single-threaded; the Simulator serializes access.
@@ -30,9 +39,13 @@ namespace tickwire::connector {
 enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth, kMarkPrice, kForceOrder };
 
 // SimDialect: the exchange whose messages the market emits.
-enum class SimDialect : std::uint8_t { kSpot, kUsdm };
+enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear };
 
-// sim_dialect: the dialect of a venue name ("binance", "binance-usdm"), if any.
+// is_bybit: a Bybit v5 dialect (spot or linear).
+inline bool is_bybit(SimDialect d) { return d == SimDialect::kBybitSpot || d == SimDialect::kBybitLinear; }
+
+// sim_dialect: the dialect of a venue name ("binance", "binance-usdm",
+// "bybit" (spot), "bybit-linear"), if any.
 std::optional<SimDialect> sim_dialect(std::string_view venue);
 
 // SimLevel: one price level; price and quantity in units of 10^-8.
@@ -100,6 +113,14 @@ class SimMarket {
   // stream_name: e.g. ("btcusdt", kDepth) -> "btcusdt@depth@100ms",
   // ("btcusdt", kMarkPrice) -> "btcusdt@markPrice@1s".
   static std::string stream_name(std::string_view lower_symbol, SimChannel channel);
+  // bybit_book_snapshot: the `orderbook.200` snapshot of the published book
+  // at the last delta's `u` (Bybit dialects).
+  std::string bybit_book_snapshot(std::size_t symbol) const;
+  // bybit_ticker_snapshot: the linear `tickers` snapshot of the touch as
+  // last sent (every field).
+  std::string bybit_ticker_snapshot(std::size_t symbol) const;
+  // bybit_u: the `u` of the last orderbook delta of `symbol`.
+  std::uint64_t bybit_u(std::size_t symbol) const { return instruments_.at(symbol).bybit_u; }
   // depth_json: a book as the REST depth endpoint's body; with `time_ms`
   // (USD-M's /fapi/v1/depth) `E` and `T` follow lastUpdateId.
   static std::string depth_json(const SimBook& book, std::optional<std::uint64_t> time_ms = std::nullopt);
@@ -126,6 +147,7 @@ class SimMarket {
     std::uint64_t last_diff_u = 0;          // `u` of the last diff emitted: the next one's `pu`
     std::uint64_t liquidations = 0;         // forceOrder messages emitted
     std::uint64_t last_force_ms = 0;        // the last one's `E`
+    std::uint64_t bybit_u = 1000;           // Bybit: the last orderbook delta's `u` (one per message)
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
@@ -138,6 +160,9 @@ class SimMarket {
   void emit_mark_prices(std::vector<Message>& out);
   void emit_force_order(std::size_t idx, bool buy, std::int64_t price, std::int64_t qty, std::vector<Message>& out);
   Message make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first, std::uint64_t last) const;
+  void take_bybit(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
+                  std::vector<Message>& out);
+  std::string bybit_topic(const Instrument& ins, SimChannel channel) const;
   bool pending() const;
 
   std::vector<std::string> symbols_;

@@ -82,6 +82,9 @@ struct SimFaults {
   std::size_t oversize_bytes = 2u << 20;
   FaultTrigger ping_storm;       // send `ping_storm_count` pings before the message
   std::uint32_t ping_storm_count = 100;
+  FaultTrigger resnapshot;       // Bybit: after this book delta, its snapshot again at the same `u` (level 1's repeat)
+  FaultTrigger restart;          // Bybit: this book delta becomes a u = 1 delta holding the whole book, and the
+                                 // connection's ids of that book continue from there (Bybit's restart)
   FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
@@ -90,7 +93,8 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
-  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" (start() refuses others)
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear"
+                                      // (start() refuses others; Bybit's generated market only, no replay)
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
   std::vector<std::string> symbols;   // upper case, e.g. BTCUSDT

@@ -11,7 +11,10 @@
 // - increasing: trade ids that only increase but skip (Binance USD-M `trade`):
 //   no gap can be told, and an id below the last that was never accepted is a
 //   late trade, not a repeat. The last kRecentIds accepted ids tell the two
-//   apart; one older than all of them is taken for a repeat.
+//   apart; one older than all of them is taken for a repeat;
+// - non-decreasing: ids never decrease and distinct messages may share one
+//   (Bybit's trade `seq`): only a smaller id is a duplicate, so a repeat of
+//   the last id (a rollover's overlap) is not told from new data.
 //
 // During a rollover two connections (generations) deliver the same stream.
 // A message is accepted from either connection if it is the next one; one
@@ -31,7 +34,7 @@
 
 namespace tickwire::connector {
 
-enum class StreamKind : std::uint8_t { kContiguous, kMonotonic, kIncreasing };
+enum class StreamKind : std::uint8_t { kContiguous, kMonotonic, kIncreasing, kNonDecreasing };
 
 // Verdict on one message.
 struct IdVerdict {

@@ -81,6 +81,15 @@ class VenueParser {
  public:
   virtual ~VenueParser() = default;
   virtual ParsedMessage parse(const char* data, std::size_t size) = 0;
+  // next: the frame's next event after parse() (or the previous next()) when
+  // one frame carries several (Bybit: up to 1024 trades, a merged ticker's
+  // quote, funding and open interest); false when there is none. The frame
+  // was validated whole by parse(): a malformed frame yields no event at all.
+  // Views stay valid until the next parse().
+  virtual bool next(ParsedMessage& out) {
+    (void)out;
+    return false;
+  }
   // parse_snapshot: a REST order-book snapshot body (same padding rule).
   virtual ParsedMessage parse_snapshot(const char* data, std::size_t size) = 0;
   // error: after kError, a description naming the field and the problem.
@@ -115,9 +124,11 @@ enum class ResyncAction : std::uint8_t {
   kResubscribe,   // unsubscribe and subscribe that one symbol (OKX, Bybit, Kraken, Coinbase)
 };
 
-// TradeContinuity: whether a channel's ids step by one (a jump is a gap) or
-// only increase (no gap can be told, so none is declared).
-enum class TradeContinuity : std::uint8_t { kContiguous, kIncreasing };
+// TradeContinuity: whether a channel's ids step by one (a jump is a gap), only
+// increase (no gap can be told, so none is declared), or never decrease (the
+// id is a sequence that distinct events may share, Bybit's trade "seq": an
+// equal id is new data, only a smaller one is a repeat).
+enum class TradeContinuity : std::uint8_t { kContiguous, kIncreasing, kNonDecreasing };
 
 // BookPolicy: the integrity rule, the resync action and, for REST
 // snapshots, the path of the snapshot request.
@@ -141,8 +152,17 @@ struct VenueLimits {
 class VenueAdapter {
  public:
   virtual ~VenueAdapter() = default;
-  // name: the `exchange` value that selects it ("binance", "binance-usdm").
+  // name: the `exchange` value that selects it ("binance", "binance-usdm", "bybit").
   virtual std::string_view name() const = 0;
+  // category: the feed `category` this adapter serves ("spot", "linear"),
+  // empty for a venue that has none.
+  virtual std::string_view category() const { return {}; }
+  // for_feed: the adapter that serves `feed` (the one for its `category`);
+  // itself for a venue without categories.
+  virtual const VenueAdapter& for_feed(const config::FeedConfig& feed) const {
+    (void)feed;
+    return *this;
+  }
   // channels: the channel names as the venue spells them, accepted in `channels`.
   virtual std::span<const std::string_view> channels() const = 0;
   // channel_kind: the normalized stream a channel feeds; nullopt if unknown.
@@ -157,7 +177,8 @@ class VenueAdapter {
   virtual std::string_view rest_url() const = 0;
   virtual const VenueLimits& limits() const = 0;
   virtual BookPolicy book_policy() const = 0;
-  // trade_continuity: for kTrade / kAggTrade.
+  // trade_continuity: for kTrade / kAggTrade; for kLiquidation only
+  // kNonDecreasing is heeded (liquidation times shared by several events).
   virtual TradeContinuity trade_continuity(ChannelKind channel) const = 0;
   // snapshot_target: the REST request of a book snapshot and its weight.
   virtual std::string snapshot_target(std::string_view symbol, std::uint32_t limit) const = 0;
@@ -171,6 +192,9 @@ class VenueAdapter {
 
 // find_venue: the adapter registered under `name`, or null.
 const VenueAdapter* find_venue(std::string_view name);
+// find_venue: the adapter that serves `feed` (its exchange, then its
+// category), or null.
+const VenueAdapter* find_venue(const config::FeedConfig& feed);
 // registered_venues: every registered adapter, in registry order.
 std::span<const VenueAdapter* const> registered_venues();
 

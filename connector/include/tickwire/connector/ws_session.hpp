@@ -157,6 +157,13 @@ class WsSession {
   // rollover: starts a make-before-break rollover now (serverShutdown); does
   // nothing while one runs or no connection is up. Thread-safe.
   void rollover(std::string reason);
+  // resubscribe: unsubscribes and subscribes `streams` again on the primary
+  // connection (a venue whose books resync that way: Bybit), after its
+  // subscription is done; the requests share one write queue with app-level
+  // pings and their replies reach the handler's on_frame. Does nothing while
+  // no connection is subscribed (the next one subscribes everything).
+  // Thread-safe.
+  void resubscribe(std::vector<std::string> streams);
   // finish_rollover: the handler has seen the overlap (both generations
   // delivered the same exchange ids): close the old connection. Thread-safe.
   void finish_rollover();

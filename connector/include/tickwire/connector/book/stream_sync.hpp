@@ -1,0 +1,82 @@
+// StreamSync: the in-stream sequence book policy (BookIntegrity::kStreamSequence,
+// Bybit) for one symbol, as a pure state machine (no I/O, no clock): the
+// venue sends the whole book in the stream (a snapshot after every
+// subscribe, or a delta that restarts the ids at 1) and then deltas with
+// absolute sizes whose update id steps by exactly one. A jump is a gap: the
+// book is invalid until the next snapshot, which the caller asks for by
+// resubscribing. Every call says what happened, with exact update-id ranges.
+// Owned by the feed thread; not thread-safe.
+//
+// Rules (Bybit v5 "Orderbook"), with L = the book's update id:
+// - a snapshot replaces the book; one with u == L while the book is valid is a
+//   repeat (Bybit's level 1 re-sends its snapshot after 3 s without change)
+//   and changes nothing;
+// - a delta flagged `restart` (u = 1) is the whole book: it replaces it;
+// - without a valid book a delta is dropped (the snapshot that follows a
+//   subscribe will replace whatever it held);
+// - a delta with u <= L is stale; u == L + 1 applies (size 0 deletes, and
+//   deleting an absent level is not an error); u > L + 1 is a gap [L+1, u-1];
+// - a negative size, or a crossed book after a delta, invalidates the book.
+#pragma once
+
+#include <cstdint>
+
+#include "tickwire/connector/book/order_book.hpp"
+#include "tickwire/connector/events.hpp"
+
+namespace tickwire::connector::book {
+
+// StreamOutcome: what one on_delta / on_snapshot call did.
+enum class StreamOutcome : std::uint8_t {
+  kReplaced,  // the book was replaced by a snapshot (or a restart delta); valid at its u
+  kRepeat,    // a snapshot at the book's own update id: not new data, nothing changed
+  kApplied,   // the delta was applied; the book is valid at its u
+  kWaiting,   // no valid book: the delta was dropped, the next snapshot replaces the book
+  kStale,     // the delta's u is at or before the book's: discarded
+  kGap,       // update ids [from_id, to_id] are missing: the book is invalid
+  kCrossed,   // best bid >= best ask after the delta or snapshot: the book is invalid
+  kNegative,  // a negative size: rejected, the book is invalid
+};
+
+// ReplaceReason: why a kReplaced happened.
+enum class ReplaceReason : std::uint8_t {
+  kFirst,     // there was no valid book (first snapshot, or after a gap or resubscribe)
+  kSnapshot,  // a new snapshot replaced a valid book (the venue reset it)
+  kRestart,   // a delta restarted the update ids (u = 1)
+};
+
+// StreamResult: the outcome, its update-id range (a gap's missing ids; else
+// the message's u) and, for kReplaced, why.
+struct StreamResult {
+  StreamOutcome outcome = StreamOutcome::kWaiting;
+  std::uint64_t from_id = 0;
+  std::uint64_t to_id = 0;
+  ReplaceReason reason = ReplaceReason::kFirst;
+};
+
+class StreamSync {
+ public:
+  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve) : book_(book_reserve) {}
+
+  StreamResult on_snapshot(const BookSnapshotEvent& snapshot);
+  StreamResult on_delta(const BookDeltaEvent& delta);
+
+  // valid: the book is whole at last_update_id().
+  bool valid() const noexcept { return valid_; }
+  std::uint64_t last_update_id() const noexcept { return last_; }
+  // cross_sequence: the venue's cross sequence of the last message applied.
+  std::uint64_t cross_sequence() const noexcept { return cross_sequence_; }
+  const OrderBook& book() const noexcept { return book_; }
+
+ private:
+  StreamResult replace(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks, std::uint64_t id,
+                       std::uint64_t cross_sequence, ReplaceReason reason);
+  StreamResult invalidate(StreamOutcome outcome, std::uint64_t from, std::uint64_t to);
+
+  OrderBook book_;
+  bool valid_ = false;
+  std::uint64_t last_ = 0;
+  std::uint64_t cross_sequence_ = 0;
+};
+
+}  // namespace tickwire::connector::book

@@ -1,0 +1,88 @@
+// BybitParser: Bybit v5 public websocket messages (spot or linear) into
+// normalized events, with simdjson on-demand straight from the receive buffer.
+// Topics: publicTrade (up to 1024 trades a frame, handed out by next()),
+// orderbook.{1,50,200,1000} snapshots and deltas, tickers (linear: a snapshot
+// then deltas in which a missing field is unchanged, merged per configured
+// symbol and published whole as quote, funding and open interest), and
+// allLiquidation; replies (subscribe acks, both pong shapes, error acks).
+// Bybit's key order differs between spot and linear, so every field is
+// looked up by name. One per feed thread; no allocation after warm-up.
+#pragma once
+
+#include <simdjson.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "tickwire/connector/venue.hpp"
+
+namespace tickwire::connector::venues {
+
+// BybitCategory: which v5 public endpoint the frames come from.
+enum class BybitCategory : std::uint8_t { kSpot, kLinear };
+
+class BybitParser final : public VenueParser {
+ public:
+  // kInitialTrades / kInitialLevels: reserved at construction (a publicTrade
+  // frame holds at most 1024 trades; orderbook.1000 at most 1000 levels a side).
+  static constexpr std::size_t kInitialTrades = 1024;
+  static constexpr std::size_t kInitialLevels = 1024;
+  static constexpr std::size_t kInitialCapacity = 256 * 1024;
+
+  // BybitParser: `symbols` are the feed's configured symbols: only they get
+  // merged ticker state (a ticker for any other symbol is passed on as it
+  // stands, for the pipeline to reject as unsubscribed).
+  explicit BybitParser(BybitCategory category, std::span<const std::string> symbols = {});
+
+  // parse: one websocket message (SIMDJSON_PADDING readable bytes after it).
+  ParsedMessage parse(const char* data, std::size_t size) override;
+  // next: the frame's further trades, liquidations or ticker events.
+  bool next(ParsedMessage& out) override;
+  // parse_snapshot: Bybit's books are in-stream; there is no REST body to parse.
+  ParsedMessage parse_snapshot(const char* data, std::size_t size) override;
+  std::string_view error() const override { return error_; }
+
+ private:
+  // TickerState: the merged linear ticker of one symbol.
+  struct TickerState {
+    std::string symbol;
+    bool snapshot = false;  // a snapshot has arrived: deltas may be merged
+    Decimal bid_price, bid_size, ask_price, ask_size;
+    Decimal mark_price, index_price, funding_rate, open_interest;
+    std::uint64_t next_funding_ms = 0;
+    // Which of the fields above have a value (a field missing from the
+    // snapshot stays unknown until a delta sets it).
+    std::uint16_t known = 0;
+  };
+
+  bool fail(std::string_view what);
+  bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
+  bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
+  bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);
+  bool parse_trades(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
+  bool parse_book(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
+  bool parse_ticker(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
+  bool parse_liquidations(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
+  bool parse_levels(simdjson::ondemand::value levels, std::vector<PriceLevel>& out, std::string_view field);
+  TickerState* ticker_state(std::string_view symbol);
+  // emit_pending: the first queued event into `out`; kIgnored if none.
+  void emit_pending(ParsedMessage& out);
+
+  BybitCategory category_;
+  simdjson::ondemand::parser parser_;
+  std::string_view error_;
+  std::string error_text_;
+  std::vector<PriceLevel> bids_;
+  std::vector<PriceLevel> asks_;
+  std::vector<TradeEvent> trades_;            // this frame's trades
+  std::vector<LiquidationEvent> liquidations_;  // this frame's liquidations
+  std::vector<ParsedMessage> pending_;        // this frame's ticker events
+  std::size_t cursor_ = 0;                    // the next of trades_ / liquidations_ / pending_ to hand out
+  std::string_view topic_symbol_;             // the symbol the frame's topic names
+  std::vector<TickerState> tickers_;          // one per configured symbol, in configuration order
+};
+
+}  // namespace tickwire::connector::venues

@@ -1,0 +1,149 @@
+// FeedPipeline's in-stream books (BookIntegrity::kStreamSequence, Bybit): a
+// snapshot in the stream (after every subscribe) or a delta that restarts the
+// update ids replaces the book, journaled as a BookSnapshot and a Status
+// `resync` naming why; a snapshot at the book's own update id (Bybit's level
+// 1 repeats it) is not new data and journals nothing; each applied delta is a
+// BookDelta. A jump in the update ids is a Status `gap`, and an invalid book
+// (crossed, negative size) a Status `rejected`: both resubscribe the symbol's
+// depth topic (ResyncAction::kResubscribe), whose first message is the
+// snapshot that makes the book whole again. Same class and thread as
+// feed_pipeline.cpp.
+#include <fmt/format.h>
+
+#include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/connector/log.hpp"
+#include "tickwire/middleware/tsc_clock.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+bool positive_prices(std::span<const PriceLevel> levels) {
+  for (const PriceLevel& l : levels) {
+    if (l.price.mantissa <= 0) return false;
+  }
+  return true;
+}
+
+std::string_view reason_text(book::ReplaceReason reason) {
+  switch (reason) {
+    case book::ReplaceReason::kFirst:
+      return "synced from the stream's snapshot";
+    case book::ReplaceReason::kSnapshot:
+      return "replaced by a new snapshot in the stream (the venue reset the book)";
+    case book::ReplaceReason::kRestart:
+      return "replaced: the venue restarted its update ids (u = 1)";
+  }
+  return "replaced";
+}
+
+}  // namespace
+
+void FeedPipeline::on_stream_snapshot(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks,
+                                      std::uint64_t t_parsed, std::uint32_t generation) {
+  BookSnapshotEvent& s = msg.snapshot;
+  const auto admitted = admit(msg, s.symbol, size, "orderbook snapshot");
+  if (!admitted) return;
+  if (!positive_prices(s.bids) || !positive_prices(s.asks)) {
+    detail_ = fmt::format("orderbook snapshot {}: a level with a price that is not positive", s.last_update_id);
+    on_rejected(size, detail_);
+    return;
+  }
+  SymbolState& st = states_[*admitted];
+  record_stream(*admitted, ChannelKind::kDepth, rx_ticks);
+  if (st.stream->valid() && st.stream->last_update_id() == s.last_update_id) {
+    // Bybit's level 1 re-sends its snapshot with the same u: not new data.
+    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    return;
+  }
+  // A snapshot starts the ids afresh: the tracker takes the next delta from it.
+  const std::size_t stream = stream_index(*admitted, ChannelKind::kDepth);
+  tracker_.reset(stream);
+  (void)tracker_.check(stream, s.last_update_id, s.last_update_id, generation);
+  maybe_finish_rollover();
+  s.symbol = st.name;
+  const book::StreamResult r = st.stream->on_snapshot(s);
+  if (r.outcome == book::StreamOutcome::kReplaced) {
+    on_stream_replaced(st, r, rx_ticks, t_parsed, s);
+    return;
+  }
+  detail_ = fmt::format("book snapshot {} unusable ({}); resubscribing", s.last_update_id,
+                        r.outcome == book::StreamOutcome::kCrossed ? "crossed" : "negative size");
+  TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+  emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
+  resubscribe_book(st, detail_);
+}
+
+void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, std::uint64_t rx_ticks,
+                                   std::uint64_t t_parsed) {
+  BookDeltaEvent& d = msg.delta;
+  SymbolState& st = states_[id];
+  const book::StreamResult r = st.stream->on_delta(d);
+  switch (r.outcome) {
+    case book::StreamOutcome::kApplied:
+      emit_book_delta(st, d, rx_ticks, t_parsed);
+      return;
+    case book::StreamOutcome::kReplaced: {
+      const BookSnapshotEvent image{st.name, d.last_update_id, d.bids, d.asks, d.event_ns, d.cross_sequence};
+      on_stream_replaced(st, r, rx_ticks, t_parsed, image);
+      return;
+    }
+    case book::StreamOutcome::kWaiting:
+      // No book yet: the snapshot a (re)subscription starts with replaces it.
+      counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      if (!st.resubscribing) resubscribe_book(st, "book update before any snapshot");
+      return;
+    case book::StreamOutcome::kStale:
+    case book::StreamOutcome::kRepeat:
+      counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      return;
+    case book::StreamOutcome::kGap:
+      counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      // Book statuses' details begin "book ": book::BookRebuilder (replay --books) relies on it.
+      detail_ = fmt::format("book update ids missing: {}..{}; resubscribing", r.from_id, r.to_id);
+      TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+      emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, r.to_id - r.from_id + 1, detail_});
+      resubscribe_book(st, detail_);
+      return;
+    case book::StreamOutcome::kCrossed:
+    case book::StreamOutcome::kNegative:
+      detail_ = fmt::format("book invalid after update id {}: {}; resubscribing", r.to_id,
+                            r.outcome == book::StreamOutcome::kCrossed ? "crossed" : "negative size");
+      TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+      emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
+      resubscribe_book(st, detail_);
+      return;
+  }
+}
+
+void FeedPipeline::on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
+                                      std::uint64_t t_parsed, const BookSnapshotEvent& image) {
+  st.resubscribing = false;
+  counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+  // The whole book as it now stands (a restart delta's levels may hold
+  // deletions; the book does not).
+  const std::vector<PriceLevel> bids = st.stream->book().levels(book::BookSide::kBid);
+  const std::vector<PriceLevel> asks = st.stream->book().levels(book::BookSide::kAsk);
+  const BookSnapshotEvent whole{st.name, image.last_update_id, bids, asks, image.event_ns, image.cross_sequence};
+  emit_book_snapshot(st, whole, rx_ticks, t_parsed);
+  detail_ = fmt::format("book {} at update id {}", reason_text(r.reason), r.to_id);
+  TW_LOG_INFO(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+  emit_symbol_status(st, {StatusKind::kResync, st.name, r.from_id, r.to_id, 0, detail_});
+}
+
+void FeedPipeline::resubscribe_book(SymbolState& st, std::string_view why) {
+  if (st.resubscribing) return;  // one resubscribe at a time; its snapshot ends it
+  st.resubscribing = true;
+  std::vector<std::string> topics;
+  for (const auto& channel : feed_.channels) {
+    if (venue_->channel_kind(channel) == ChannelKind::kDepth) topics.push_back(venue_->stream_name(st.name, channel));
+  }
+  if (io_.session == nullptr || topics.empty()) {
+    TW_LOG_WARN(log(), "{}: {}: the book needs a resubscribe ({}) but no session is attached", feed_.name, st.name,
+                why);
+    return;
+  }
+  TW_LOG_INFO(log(), "{}: {}: resubscribing {} ({})", feed_.name, st.name, topics.front(), why);
+  io_.session->resubscribe(std::move(topics));
+}
+
+}  // namespace tickwire::connector

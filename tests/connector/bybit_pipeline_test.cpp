@@ -1,0 +1,265 @@
+// The real FeedPipeline on Bybit frames (handed in as the session would,
+// without a connection): in-stream books under BookIntegrity::kStreamSequence
+// (snapshot, deltas by u, a repeated level-1 snapshot, a u = 1 restart, a u
+// jump), trade batches whose seq repeats, merged linear tickers. Every record
+// the pipeline publishes is decoded (the journal gets the same bytes).
+#include <capnp/serialize.h>
+#include <gtest/gtest.h>
+#include <simdjson.h>
+
+#include <cstring>
+
+#include <string>
+#include <vector>
+
+#include "tickwire/proto/market_data.capnp.h"
+#include "support/temp_dir.hpp"
+#include "tickwire/connector/feed_pipeline.hpp"
+#include "tickwire/middleware/tsc_clock.hpp"
+
+namespace tickwire::connector {
+namespace {
+
+// Recorder: a Transport that keeps every published message.
+class Recorder final : public middleware::Transport {
+ public:
+  struct Record {
+    std::string subject;
+    std::vector<capnp::word> words;
+  };
+  std::uint64_t publish(std::string_view, std::span<const std::byte>) override { return 0; }
+  bool publish_at(std::uint64_t, std::string_view subject, std::span<const std::byte> payload) override {
+    Record r{std::string(subject), std::vector<capnp::word>(payload.size() / sizeof(capnp::word))};
+    std::memcpy(r.words.data(), payload.data(), r.words.size() * sizeof(capnp::word));
+    records.push_back(std::move(r));
+    return true;
+  }
+  absl::StatusOr<middleware::SubscriptionId> subscribe(std::string_view, middleware::Handler) override { return 0; }
+  absl::StatusOr<middleware::SubscriptionId> subscribe(std::string_view, middleware::Handler,
+                                                       middleware::GapHandler) override {
+    return 0;
+  }
+  void unsubscribe(middleware::SubscriptionId) override {}
+  middleware::SubscriberStats stats(middleware::SubscriptionId) const override { return {}; }
+
+  std::vector<Record> records;
+};
+
+class BybitPipeline : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    journal::Options jo;
+    jo.dir = dir_.path() / "journal";
+    jo.feed = "by";
+    jo.fsync = journal::FsyncPolicy::kNone;
+    jo.ring_bytes = 16u << 20;
+    jo.segment_bytes = 64u << 20;
+    auto journal = journal::Journal::open(jo);
+    ASSERT_TRUE(journal.ok()) << journal.status();
+    journal_ = std::move(*journal);
+    sequencer_ = std::make_unique<Sequencer>(journal_->next_seq());
+  }
+  void TearDown() override {
+    if (journal_) {
+      EXPECT_TRUE(journal_->close().ok());
+    }
+  }
+
+  std::unique_ptr<FeedPipeline> make(const std::string& category, std::vector<std::string> channels) {
+    config::FeedConfig feed;
+    feed.name = "by";
+    feed.exchange = "bybit";
+    feed.category = category;
+    feed.url = "wss://stream.bybit.com/v5/public/" + category;
+    feed.symbols = {"BTCUSDT", "ETHUSDT"};
+    feed.channels = std::move(channels);
+    feed.subscribe = "message";
+    auto p = std::make_unique<FeedPipeline>(
+        feed, "test", PipelineContext{*sequencer_, recorder_, *journal_, counters_, profiler_, buffers_});
+    EXPECT_TRUE(p->ok().ok()) << p->ok();
+    return p;
+  }
+  void feed(FeedPipeline& p, std::string text) {
+    const std::size_t n = text.size();
+    text.append(simdjson::SIMDJSON_PADDING, ' ');
+    p.on_frame(text.data(), n, middleware::TscClock::now_ticks(), 1);
+  }
+  // taken: the records published since the last call, as readers.
+  std::vector<Recorder::Record> taken() {
+    std::vector<Recorder::Record> out = std::move(recorder_.records);
+    recorder_.records.clear();
+    return out;
+  }
+  static proto::Envelope::Reader env(capnp::FlatArrayMessageReader& r) { return r.getRoot<proto::Envelope>(); }
+
+  static std::string book_frame(std::string_view type, std::uint64_t u, std::string_view bids, std::string_view asks,
+                                std::uint64_t seq = 0) {
+    return R"({"topic":"orderbook.50.BTCUSDT","type":")" + std::string(type) + R"(","ts":1700000000000,"data":{"s":"BTCUSDT","b":)" +
+           std::string(bids) + R"(,"a":)" + std::string(asks) + R"(,"u":)" + std::to_string(u) + R"(,"seq":)" +
+           std::to_string(seq) + R"(},"cts":1700000000000})";
+  }
+
+  testing::TempDir dir_{"tickwire-bybit-pipeline"};
+  std::unique_ptr<journal::Journal> journal_;
+  std::unique_ptr<Sequencer> sequencer_;
+  Recorder recorder_;
+  PipelineCounters counters_;
+  middleware::Profiler profiler_;
+  middleware::BufferPool buffers_;
+};
+
+TEST_F(BybitPipeline, ASnapshotSyncsTheBookAndDeltasByUApplyWithTheirSeq) {
+  auto p = make("linear", {"orderbook.50"});
+  EXPECT_EQ(p->book("BTCUSDT"), nullptr);
+  feed(*p, book_frame("snapshot", 100, R"([["10.0","1"],["9.5","2"]])", R"([["11","3"]])", 5000));
+  auto records = taken();
+  ASSERT_EQ(records.size(), 2u);
+  {
+    capnp::FlatArrayMessageReader r(kj::arrayPtr(records[0].words.data(), records[0].words.size()));
+    ASSERT_EQ(env(r).which(), proto::Envelope::BOOK_SNAPSHOT);
+    EXPECT_EQ(records[0].subject, "test.by.book.BTC-USDT-PERP");
+    EXPECT_EQ(env(r).getBookSnapshot().getLastUpdateId(), 100u);
+    EXPECT_EQ(env(r).getBookSnapshot().getCrossSequence(), 5000u);
+    EXPECT_EQ(env(r).getBookSnapshot().getBids().size(), 2u);
+    capnp::FlatArrayMessageReader s(kj::arrayPtr(records[1].words.data(), records[1].words.size()));
+    ASSERT_EQ(env(s).which(), proto::Envelope::STATUS);
+    EXPECT_EQ(env(s).getStatus().getKind(), proto::Status::Kind::RESYNC);
+    EXPECT_STREQ(env(s).getStatus().getDetail().cStr(), "book synced from the stream's snapshot at update id 100");
+  }
+  // u 101: a new level, a deleted one, and a deletion of a level that is not there (not an error).
+  feed(*p, book_frame("delta", 101, R"([["9.8","4"],["9.5","0"]])", R"([["12","0"]])", 5001));
+  records = taken();
+  ASSERT_EQ(records.size(), 1u);
+  capnp::FlatArrayMessageReader r(kj::arrayPtr(records[0].words.data(), records[0].words.size()));
+  ASSERT_EQ(env(r).which(), proto::Envelope::BOOK_DELTA);
+  EXPECT_EQ(env(r).getBookDelta().getLastUpdateId(), 101u);
+  EXPECT_EQ(env(r).getBookDelta().getCrossSequence(), 5001u);
+  const book::OrderBook* book = p->book("BTCUSDT");
+  ASSERT_NE(book, nullptr);
+  EXPECT_EQ(book->levels(book::BookSide::kBid),
+            (std::vector<PriceLevel>{{Decimal{100, -1}, Decimal{1, 0}}, {Decimal{98, -1}, Decimal{4, 0}}}));
+  EXPECT_EQ(book->levels(book::BookSide::kAsk), (std::vector<PriceLevel>{{Decimal{11, 0}, Decimal{3, 0}}}));
+  EXPECT_EQ(counters_.rejected.load(), 0u);
+}
+
+TEST_F(BybitPipeline, ARepeatedLevelOneSnapshotIsNotNewData) {
+  auto p = make("linear", {"orderbook.50"});
+  feed(*p, book_frame("snapshot", 7, R"([["10","1"]])", R"([["11","1"]])"));
+  ASSERT_EQ(taken().size(), 2u);
+  const auto duplicates = counters_.duplicates.load();
+  feed(*p, book_frame("snapshot", 7, R"([["10","1"]])", R"([["11","1"]])"));
+  EXPECT_TRUE(taken().empty()) << "the same u again journals nothing";
+  EXPECT_EQ(counters_.duplicates.load(), duplicates + 1);
+  // A snapshot with another u while the book is valid resets it, and says so.
+  feed(*p, book_frame("snapshot", 9, R"([["10","2"]])", R"([["11","1"]])"));
+  auto records = taken();
+  ASSERT_EQ(records.size(), 2u);
+  capnp::FlatArrayMessageReader s(kj::arrayPtr(records[1].words.data(), records[1].words.size()));
+  EXPECT_STREQ(env(s).getStatus().getDetail().cStr(),
+               "book replaced by a new snapshot in the stream (the venue reset the book) at update id 9");
+}
+
+TEST_F(BybitPipeline, AJumpInUIsAGapAndTheBookWaitsForTheResubscribedSnapshot) {
+  auto p = make("linear", {"orderbook.50"});
+  feed(*p, book_frame("snapshot", 100, R"([["10","1"]])", R"([["11","1"]])"));
+  feed(*p, book_frame("delta", 101, R"([["10","2"]])", "[]"));
+  taken();
+  feed(*p, book_frame("delta", 105, R"([["10","3"]])", "[]"));
+  auto records = taken();
+  ASSERT_EQ(records.size(), 1u);
+  capnp::FlatArrayMessageReader r(kj::arrayPtr(records[0].words.data(), records[0].words.size()));
+  ASSERT_EQ(env(r).which(), proto::Envelope::STATUS);
+  EXPECT_EQ(env(r).getStatus().getKind(), proto::Status::Kind::GAP);
+  EXPECT_EQ(env(r).getStatus().getFromId(), 102u);
+  EXPECT_EQ(env(r).getStatus().getToId(), 104u);
+  EXPECT_STREQ(env(r).getStatus().getDetail().cStr(), "book update ids missing: 102..104; resubscribing");
+  EXPECT_EQ(counters_.gaps.load(), 1u);
+  EXPECT_EQ(p->book("BTCUSDT"), nullptr);
+  // Deltas before the new snapshot build nothing and journal nothing.
+  feed(*p, book_frame("delta", 106, R"([["10","4"]])", "[]"));
+  EXPECT_TRUE(taken().empty());
+  feed(*p, book_frame("snapshot", 200, R"([["10","5"]])", R"([["11","1"]])"));
+  EXPECT_EQ(taken().size(), 2u);
+  ASSERT_NE(p->book("BTCUSDT"), nullptr);
+  feed(*p, book_frame("delta", 201, R"([["10","6"]])", "[]"));
+  EXPECT_EQ(taken().size(), 1u);
+  EXPECT_EQ(p->book("BTCUSDT")->levels(book::BookSide::kBid)[0].size, (Decimal{6, 0}));
+}
+
+TEST_F(BybitPipeline, ADeltaWithUOneRestartsTheBook) {
+  auto p = make("spot", {"orderbook.50"});
+  feed(*p, book_frame("snapshot", 500, R"([["10","1"]])", R"([["11","1"]])"));
+  taken();
+  feed(*p, book_frame("delta", 1, R"([["20","1"],["19","0"]])", R"([["21","2"]])"));
+  auto records = taken();
+  ASSERT_EQ(records.size(), 2u);
+  capnp::FlatArrayMessageReader r(kj::arrayPtr(records[0].words.data(), records[0].words.size()));
+  ASSERT_EQ(env(r).which(), proto::Envelope::BOOK_SNAPSHOT);
+  EXPECT_EQ(env(r).getBookSnapshot().getLastUpdateId(), 1u);
+  EXPECT_EQ(env(r).getBookSnapshot().getBids().size(), 1u) << "the deletion in the restart is not a level";
+  capnp::FlatArrayMessageReader s(kj::arrayPtr(records[1].words.data(), records[1].words.size()));
+  EXPECT_STREQ(env(s).getStatus().getDetail().cStr(),
+               "book replaced: the venue restarted its update ids (u = 1) at update id 1");
+  feed(*p, book_frame("delta", 2, R"([["20","3"]])", "[]"));
+  EXPECT_EQ(taken().size(), 1u);
+  EXPECT_EQ(p->book("BTCUSDT")->levels(book::BookSide::kBid)[0].size, (Decimal{3, 0}));
+}
+
+TEST_F(BybitPipeline, TradesSharingASeqAreAllJournaledAndAnOlderSeqIsARepeat) {
+  auto p = make("spot", {"publicTrade"});
+  const auto trade = [](const char* id, int seq) {
+    return std::string(R"({"i":")") + id + R"(","T":1700000000000,"p":"100","v":"1","S":"Buy","s":"BTCUSDT","BT":false,"seq":)" +
+           std::to_string(seq) + "}";
+  };
+  feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000001,"data":[)" + trade("a", 7) + "," +
+               trade("b", 7) + "," + trade("c", 8) + "]}");
+  feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000002,"data":[)" + trade("d", 8) + "]}");
+  EXPECT_EQ(taken().size(), 4u);
+  EXPECT_EQ(counters_.gaps.load(), 0u);
+  feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000003,"data":[)" + trade("e", 6) + "]}");
+  EXPECT_TRUE(taken().empty());
+  EXPECT_EQ(counters_.duplicates.load(), 1u);
+  // A trade for a symbol not configured is rejected, the frame's others still count as its frame's.
+  feed(*p, R"({"topic":"publicTrade.XRPUSDT","type":"snapshot","ts":1,"data":[{"i":"x","T":1,"p":"1","v":"1","S":"Buy",)"
+           R"("s":"XRPUSDT","seq":1}]})");
+  EXPECT_EQ(counters_.unsubscribed.load(), 1u);
+}
+
+TEST_F(BybitPipeline, TheMessageLimitStopsInsideABatch) {
+  auto p = make("spot", {"publicTrade"});
+  int limited = 0;
+  p->set_limit(2, [&] { ++limited; });
+  std::string frame = R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000001,"data":[)";
+  for (int i = 0; i < 5; ++i) {
+    frame += std::string(i ? "," : "") + R"({"i":"t)" + std::to_string(i) +
+             R"(","T":1700000000000,"p":"100","v":"1","S":"Buy","s":"BTCUSDT","seq":)" + std::to_string(10 + i) + "}";
+  }
+  feed(*p, frame + "]}");
+  EXPECT_EQ(taken().size(), 2u);
+  EXPECT_EQ(counters_.messages.load(), 2u);
+  EXPECT_EQ(limited, 1);
+}
+
+TEST_F(BybitPipeline, LinearTickersArePublishedAsWholeQuoteFundingAndOpenInterest) {
+  auto p = make("linear", {"tickers"});
+  feed(*p, R"({"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","markPrice":"100.5",)"
+           R"("indexPrice":"100.4","openInterest":"12","nextFundingTime":"1700003600000","fundingRate":"0.0001",)"
+           R"("bid1Price":"100","bid1Size":"1","ask1Price":"101","ask1Size":"2"},"cs":1,"ts":1700000000000})");
+  auto records = taken();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].subject, "test.by.quote.BTC-USDT-PERP");
+  EXPECT_EQ(records[1].subject, "test.by.funding.BTC-USDT-PERP");
+  EXPECT_EQ(records[2].subject, "test.by.open_interest.BTC-USDT-PERP");
+  feed(*p, R"({"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","ask1Price":"100.9"},)"
+           R"("cs":2,"ts":1700000000100})");
+  records = taken();
+  ASSERT_EQ(records.size(), 1u);
+  capnp::FlatArrayMessageReader r(kj::arrayPtr(records[0].words.data(), records[0].words.size()));
+  ASSERT_EQ(env(r).which(), proto::Envelope::QUOTE);
+  EXPECT_EQ(env(r).getQuote().getBidPrice().getMantissa(), 100);
+  EXPECT_EQ(env(r).getQuote().getAskPrice().getMantissa(), 1009);
+  EXPECT_EQ(env(r).getQuote().getAskSize().getMantissa(), 2);
+}
+
+}  // namespace
+}  // namespace tickwire::connector
