@@ -38,6 +38,8 @@ struct Record {
   testing::LevelList bids, asks;
   std::uint64_t update_id = 0;
   std::string bid_price, bid_size, ask_price, ask_size;  // quotes
+  std::string mark_price, index_price, funding_rate, open_interest, side, price, size;
+  std::uint64_t next_funding_ns = 0, trade_ns = 0;
 };
 
 Record parse_record(simdjson::dom::parser& parser, const std::string& json) {
@@ -55,8 +57,14 @@ Record parse_record(simdjson::dom::parser& parser, const std::string& json) {
   if (o["from_id"].get_uint64().get(n) == simdjson::SUCCESS) r.from_id = n;
   if (o["to_id"].get_uint64().get(n) == simdjson::SUCCESS) r.to_id = n;
   if (o["update_id"].get_uint64().get(n) == simdjson::SUCCESS) r.update_id = n;
+  if (o["next_funding_ns"].get_uint64().get(n) == simdjson::SUCCESS) r.next_funding_ns = n;
+  if (o["trade_ns"].get_uint64().get(n) == simdjson::SUCCESS) r.trade_ns = n;
+  if (o["side"].get_string().get(s) == simdjson::SUCCESS) r.side = std::string(s);
   for (auto [key, out] : {std::pair{"bid_price", &r.bid_price}, std::pair{"bid_size", &r.bid_size},
-                          std::pair{"ask_price", &r.ask_price}, std::pair{"ask_size", &r.ask_size}}) {
+                          std::pair{"ask_price", &r.ask_price}, std::pair{"ask_size", &r.ask_size},
+                          std::pair{"mark_price", &r.mark_price}, std::pair{"index_price", &r.index_price},
+                          std::pair{"funding_rate", &r.funding_rate}, std::pair{"open_interest", &r.open_interest},
+                          std::pair{"price", &r.price}, std::pair{"size", &r.size}}) {
     if (o[key].get_string().get(s) == simdjson::SUCCESS) *out = canonical_decimal(s);
   }
   for (auto [key, out] : {std::pair{"bids", &r.bids}, std::pair{"asks", &r.asks}}) {
@@ -120,6 +128,31 @@ class BybitSim : public ::testing::Test {
     const auto tickers = truth_tickers();
     std::map<std::string, std::size_t> journaled;  // symbol -> trades journaled
     std::map<std::string, std::uint64_t> last_quote;  // symbol -> update id (cs) of its latest quote
+    std::map<std::string, std::size_t> funding, oi, liquidations;  // symbol -> records journaled
+    // What the ticker and liquidation topics must have journaled: the last
+    // touch delta's cs, and (beside the subscription's snapshot) one funding
+    // or open interest record per delta that moved them, one liquidation per entry.
+    struct Want {
+      std::uint64_t touch_cs = 0;
+      std::size_t funding = 0, oi = 0, liquidations = 0;
+    };
+    std::map<std::string, Want> want;
+    for (const auto& [symbol, list] : tickers) {
+      Want& w = want[symbol];
+      w.funding = w.oi = 1;
+      for (const auto& t : list) {
+        if (t.fields.count("bid1Price") + t.fields.count("bid1Size") + t.fields.count("ask1Price") +
+                t.fields.count("ask1Size") != 0) {
+          w.touch_cs = t.cs;
+        }
+        if (t.fields.count("markPrice") + t.fields.count("indexPrice") + t.fields.count("fundingRate") +
+                t.fields.count("nextFundingTime") != 0) {
+          ++w.funding;
+        }
+        if (t.fields.count("openInterest") != 0) ++w.oi;
+      }
+    }
+    for (const auto& l : truth_liquidations()) ++want[l.symbol].liquidations;
     auto tailer = journal::Tailer::open(dir_ / "data");
     ASSERT_TRUE(tailer.ok()) << tailer.status();
     simdjson::dom::parser parser;
@@ -129,8 +162,10 @@ class BybitSim : public ::testing::Test {
         if (books_ && reached[s] != sim_books_[s].last_update_id) return false;
         const auto t = trades.find(s);
         if (t != trades.end() && journaled[s] < t->second) return false;
-        const auto q = tickers.find(s);
-        if (q != tickers.end() && last_quote[s] != q->second.back().cs) return false;
+        if (last_quote[s] < want[s].touch_cs || funding[s] < want[s].funding || oi[s] < want[s].oi ||
+            liquidations[s] < want[s].liquidations) {
+          return false;
+        }
       }
       return true;
     };
@@ -145,6 +180,9 @@ class BybitSim : public ::testing::Test {
         if (r.kind == "book_snapshot" || r.kind == "book_delta") reached[r.symbol] = r.cross_sequence;
         if (r.kind == "trade") ++journaled[r.symbol];
         if (r.kind == "quote") last_quote[r.symbol] = r.update_id;
+        if (r.kind == "funding") ++funding[r.symbol];
+        if (r.kind == "open_interest") ++oi[r.symbol];
+        if (r.kind == "liquidation") ++liquidations[r.symbol];
         journal_.push_back(std::move(r));
         continue;
       }
@@ -216,7 +254,7 @@ class BybitSim : public ::testing::Test {
 
   // TruthTicker: one tickers delta of the record: the fields it names (cs, and canonical decimals).
   struct TruthTicker {
-    std::uint64_t cs = 0;
+    std::uint64_t cs = 0, ts = 0;
     std::map<std::string, std::string> fields;
   };
   std::map<std::string, std::vector<TruthTicker>> truth_tickers() const {
@@ -230,11 +268,36 @@ class BybitSim : public ::testing::Test {
       if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with("tickers.")) continue;
       TruthTicker t;
       t.cs = o["cs"].get_uint64().value();
+      t.ts = o["ts"].get_uint64().value();
       const simdjson::dom::object data = o["data"].get_object().value();
       for (auto [key, value] : data) {
         if (key != "symbol") t.fields[std::string(key)] = canonical_decimal(value.get_string().value());
       }
       out[std::string(topic.substr(8))].push_back(std::move(t));
+    }
+    return out;
+  }
+
+  // truth_liquidations: the record's allLiquidation entries as the journal should hold them.
+  std::vector<Record> truth_liquidations() const {
+    std::vector<Record> out;
+    std::ifstream in(sim_.record_path);
+    simdjson::dom::parser parser;
+    for (std::string line; std::getline(in, line);) {
+      simdjson::dom::object rec;
+      if (parser.parse(line).get_object().get(rec) != simdjson::SUCCESS) continue;
+      std::string_view topic;
+      if (rec["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with("allLiquidation.")) continue;
+      const simdjson::dom::array entries = rec["data"].get_array().value();
+      for (simdjson::dom::object e : entries) {
+        Record l;
+        l.symbol = std::string(e["s"].get_string().value());
+        l.side = std::string_view(e["S"].get_string().value()) == "Buy" ? "sell" : "buy";
+        l.price = canonical_decimal(e["p"].get_string().value());
+        l.size = canonical_decimal(e["v"].get_string().value());
+        l.trade_ns = e["T"].get_uint64().value() * 1'000'000;
+        out.push_back(l);
+      }
     }
     return out;
   }
@@ -298,10 +361,10 @@ TEST_F(BybitSim, AWithheldLinearDeltaIsAGapThatTheResubscribedSnapshotHeals) {
   EXPECT_NE(log_.find("resubscribing orderbook.200."), std::string::npos) << log_;
 }
 
-TEST_F(BybitSim, LinearTickerDeltasMergeIntoQuotesEqualToTheSimulatorsTouchAfterEveryDelta) {
+TEST_F(BybitSim, LinearTickersMergeIntoQuotesFundingAndOpenInterestEqualToTheSimulatorsAfterEveryDelta) {
   sim_.venue = "bybit-linear";
-  sim_.count = 1500;
-  channels_ = R"("tickers")";
+  sim_.count = 6000;  // about two seconds of market time: two mark rounds
+  channels_ = R"("tickers", "allLiquidation")";
   books_ = false;
   run("linear");
   ASSERT_FALSE(HasFatalFailure());
@@ -320,7 +383,10 @@ TEST_F(BybitSim, LinearTickerDeltasMergeIntoQuotesEqualToTheSimulatorsTouchAfter
     // the subscription, sent after: the connector drops them as repeats).
     std::vector<const TruthTicker*> after;
     for (const auto& t : it->second) {
-      if (t.cs > got[0]->update_id) after.push_back(&t);
+      if (t.cs > got[0]->update_id && t.fields.count("bid1Price") + t.fields.count("bid1Size") +
+                                              t.fields.count("ask1Price") + t.fields.count("ask1Size") != 0) {
+        after.push_back(&t);
+      }
     }
     ASSERT_EQ(got.size(), after.size() + 1) << s << ": the snapshot's quote, then one per later delta";
     // The simulator's touch, merged from the record's deltas onto the snapshot.
@@ -340,6 +406,63 @@ TEST_F(BybitSim, LinearTickerDeltasMergeIntoQuotesEqualToTheSimulatorsTouchAfter
   }
   EXPECT_GT(partial, 0u) << "no delta left a field out: the merge was not exercised";
   EXPECT_EQ(statuses("rejected").size(), 0u) << log_;
+  // Funding and open interest: the snapshot's, then one per mark delta that moved them (every second of
+  // market time, all after the subscription), merged the same way.
+  std::size_t funding_checked = 0, oi_checked = 0;
+  for (const auto& s : sim_.symbols) {
+    std::vector<const Record*> funding, oi;
+    for (const auto& r : journal_) {
+      if (r.symbol != s) continue;
+      if (r.kind == "funding") funding.push_back(&r);
+      if (r.kind == "open_interest") oi.push_back(&r);
+    }
+    ASSERT_FALSE(funding.empty() || oi.empty()) << s;
+    std::map<std::string, std::string> state = {{"markPrice", funding[0]->mark_price},
+                                                {"indexPrice", funding[0]->index_price},
+                                                {"fundingRate", funding[0]->funding_rate},
+                                                {"openInterest", oi[0]->open_interest}};
+    std::uint64_t next_funding_ns = funding[0]->next_funding_ns;
+    std::size_t f = 1, o = 1;
+    for (const auto& t : truth.at(s)) {
+      const bool moves_funding = t.fields.count("markPrice") + t.fields.count("indexPrice") +
+                                     t.fields.count("fundingRate") + t.fields.count("nextFundingTime") != 0;
+      const bool moves_oi = t.fields.count("openInterest") != 0;
+      for (const auto& [k, v] : t.fields) state[k] = v;
+      if (t.fields.count("nextFundingTime")) next_funding_ns = std::stoull(t.fields.at("nextFundingTime")) * 1'000'000;
+      if (moves_funding) {
+        ASSERT_LT(f, funding.size()) << s << ": a mark delta without its funding record";
+        EXPECT_EQ(funding[f]->mark_price, state["markPrice"]) << s << " funding #" << f;
+        EXPECT_EQ(funding[f]->index_price, state["indexPrice"]) << s << " funding #" << f;
+        EXPECT_EQ(funding[f]->funding_rate, state["fundingRate"]) << s << " funding #" << f;
+        EXPECT_EQ(funding[f]->next_funding_ns, next_funding_ns) << s << " funding #" << f;
+        ++f, ++funding_checked;
+      }
+      if (moves_oi) {
+        ASSERT_LT(o, oi.size()) << s << ": a delta without its open interest record";
+        EXPECT_EQ(oi[o]->open_interest, state["openInterest"]) << s << " open interest #" << o;
+        ++o, ++oi_checked;
+      }
+    }
+    EXPECT_EQ(f, funding.size()) << s;
+    EXPECT_EQ(o, oi.size()) << s;
+  }
+  EXPECT_GT(funding_checked, 0u) << "no mark round in the run";
+  EXPECT_GT(oi_checked, 0u);
+  // Liquidations: every allLiquidation entry of the record, on the order's side.
+  const std::vector<Record> truth_liquidations = this->truth_liquidations();
+  std::vector<const Record*> liquidations;
+  for (const auto& r : journal_) {
+    if (r.kind == "liquidation") liquidations.push_back(&r);
+  }
+  ASSERT_EQ(liquidations.size(), truth_liquidations.size());
+  EXPECT_GT(liquidations.size(), 0u) << "the simulator sent no allLiquidation";
+  for (std::size_t i = 0; i < liquidations.size(); ++i) {
+    EXPECT_EQ(liquidations[i]->symbol, truth_liquidations[i].symbol) << i;
+    EXPECT_EQ(liquidations[i]->side, truth_liquidations[i].side) << i;
+    EXPECT_EQ(liquidations[i]->price, truth_liquidations[i].price) << i;
+    EXPECT_EQ(liquidations[i]->size, truth_liquidations[i].size) << i;
+    EXPECT_EQ(liquidations[i]->trade_ns, truth_liquidations[i].trade_ns) << i;
+  }
 }
 
 TEST_F(BybitSim, ARepeatedSnapshotAtTheSameUIsNotNewData) {

@@ -59,7 +59,7 @@ Command add_sim(CLI::App& app) {
       "seeded market with a real book, or a replayed capture; with seeded fault injection. --venue binance-usdm\n"
       "speaks Binance USD-M futures instead: diffs chained by pu, markPrice@1s, forceOrder, GET /fapi/v1/depth.\n"
       "--venue bybit (spot) or bybit-linear speaks Bybit v5: publicTrade, orderbook.200 (snapshot on subscribe,\n"
-      "then deltas with u by one), linear tickers deltas, {\"op\":\"ping\"} answered.\n"
+      "then deltas with u by one), linear tickers deltas and allLiquidation, {\"op\":\"ping\"} answered.\n"
       "The --record file is the market's truth: every message of a subscribed stream once, plus one\n"
       "{\"sim\":\"fault\",...} line per injected fault (see simulator.hpp).");
   sub->add_option("-c,--config", opts->config,

@@ -78,14 +78,15 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
       if (dot != std::string::npos) idx = market.symbol_index(std::string_view(topic).substr(dot + 1));
     }
     const bool known = channel == "publicTrade" || channel == "orderbook.200" || channel == "orderbook.1000" ||
-                       (!spot && channel == "tickers");
+                       (!spot && (channel == "tickers" || channel == "allLiquidation"));
     if (!idx || !known) {
       answer(false, fmt::format("Invalid topic :[{}] (the simulator serves publicTrade, orderbook.200, "
                                 "orderbook.1000{})",
-                                topic, spot ? "" : ", tickers"));
+                                topic, spot ? "" : ", tickers, allLiquidation"));
       return;
     }
-    books_and_tickers.emplace_back(channel, channel == "publicTrade" ? std::nullopt : idx);
+    const bool snapshot = channel != "publicTrade" && channel != "allLiquidation";
+    books_and_tickers.emplace_back(channel, snapshot ? idx : std::nullopt);
   }
   if (op == "unsubscribe") {
     for (const auto& topic : topics) c.subs.erase(sim_stream_key(topic));

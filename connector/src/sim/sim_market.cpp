@@ -87,6 +87,10 @@ SimMarket::SimMarket(std::vector<std::string> symbols, double rate, std::uint64_
     ins.lot = 1'000;  // 0.00001 units
     ins.next_trade_id = 1'000'000 * (i + 1);
     ins.next_agg_id = 500'000 * (i + 1);
+    ins.mark = ins.index = ins.ref_price;
+    ins.rate = kBaseFundingRate;
+    ins.open_interest = ins.lot * 1'000'000;
+    ins.next_funding_ms = (epoch_ms / kFundingPeriodMs + 1) * kFundingPeriodMs;
     // The opening book is the first diff (update ids 1..2*kInitialLevels).
     for (int k = 1; k <= kInitialLevels; ++k) {
       set_level(ins, true, ins.ref_price - k * ins.tick, ins.lot * static_cast<std::int64_t>(1 + draw(rng_, 1000)));
@@ -156,7 +160,7 @@ bool SimMarket::pending() const {
 }
 
 void SimMarket::advance(std::vector<Message>& out) {
-  if (dialect_ == SimDialect::kUsdm && next_mark_ns_ <= next_order_ns_ &&
+  if ((dialect_ == SimDialect::kUsdm || dialect_ == SimDialect::kBybitLinear) && next_mark_ns_ <= next_order_ns_ &&
       (!pending() || next_mark_ns_ < next_flush_ns_)) {
     now_ns_ = next_mark_ns_;
     emit_mark_prices(out);
@@ -332,12 +336,27 @@ void SimMarket::take_bybit(std::size_t idx, bool buy, std::int64_t price, std::i
   }
   data += "]}";
   out.push_back(make(idx, SimChannel::kTrade, std::move(data), first_id, ins.next_trade_id - 1));
+  if (dialect_ != SimDialect::kBybitLinear) return;
+  ins.pending_oi += take_lots * ins.lot;
+  if (draw(rng_, kLiquidationOneIn) == 0 && (ins.liquidations == 0 || t >= ins.last_force_ms + kForceOrderSpacingMs)) {
+    const std::uint64_t n = ++ins.liquidations;
+    ins.last_force_ms = t;
+    // A taker buy closes a short: the liquidated position was a Sell.
+    out.push_back(make(idx, SimChannel::kForceOrder,
+                       fmt::format(R"({{"topic":"{}","type":"snapshot","ts":{},"data":[{{"T":{},"s":"{}","S":"{}",)"
+                                   R"("v":"{}","p":"{}"}}]}})",
+                                   bybit_topic(ins, SimChannel::kForceOrder), t, t, ins.symbol, buy ? "Sell" : "Buy",
+                                   format_units(take_lots * ins.lot), format_units(price)),
+                       n, n));
+  }
 }
 
 std::string SimMarket::bybit_topic(const Instrument& ins, SimChannel channel) const {
   switch (channel) {
     case SimChannel::kTrade: return fmt::format("publicTrade.{}", ins.symbol);
-    case SimChannel::kBookTicker: return fmt::format("tickers.{}", ins.symbol);
+    case SimChannel::kBookTicker:
+    case SimChannel::kMarkPrice: return fmt::format("tickers.{}", ins.symbol);
+    case SimChannel::kForceOrder: return fmt::format("allLiquidation.{}", ins.symbol);
     default: break;
   }
   return fmt::format("orderbook.200.{}", ins.symbol);
@@ -363,10 +382,12 @@ std::string SimMarket::bybit_book_snapshot(std::size_t symbol) const {
 std::string SimMarket::bybit_ticker_snapshot(std::size_t symbol) const {
   const Instrument& ins = instruments_.at(symbol);
   return fmt::format(R"({{"topic":"{}","type":"snapshot","data":{{"symbol":"{}","bid1Price":"{}","bid1Size":"{}",)"
-                     R"("ask1Price":"{}","ask1Size":"{}"}},"cs":{},"ts":{}}})",
+                     R"("ask1Price":"{}","ask1Size":"{}","markPrice":"{}","indexPrice":"{}","fundingRate":"{}",)"
+                     R"("nextFundingTime":"{}","openInterest":"{}"}},"cs":{},"ts":{}}})",
                      bybit_topic(ins, SimChannel::kBookTicker), ins.symbol, format_units(ins.touch_bid.price),
                      format_units(ins.touch_bid.qty), format_units(ins.touch_ask.price), format_units(ins.touch_ask.qty),
-                     ins.update_id, now_ms());
+                     format_units(ins.mark), format_units(ins.index), format_units(ins.rate), ins.next_funding_ms,
+                     format_units(ins.open_interest), ins.update_id, now_ms());
 }
 
 // emit_force_order: the taker order just filled was a liquidation: a forced
@@ -401,12 +422,44 @@ void SimMarket::emit_mark_prices(std::vector<Message>& out) {
     // (mark - index) / index / 8 in 10^-8 units; the premium is a few ticks,
     // far from overflowing.
     const std::int64_t rate = kBaseFundingRate + (mark - index) * 12'500'000 / std::max<std::int64_t>(index, 1);
+    if (dialect_ == SimDialect::kBybitLinear) {
+      emit_bybit_mark(i, mark, index, rate, next_funding, out);
+      continue;
+    }
     out.push_back(make(i, SimChannel::kMarkPrice,
                        fmt::format(R"({{"e":"markPriceUpdate","E":{},"s":"{}","p":"{}","i":"{}","P":"{}","r":"{}","T":{}}})",
                                    t, ins.symbol, format_units(mark), format_units(index), format_units(mark),
                                    format_units(rate), next_funding),
                        t, t));
   }
+}
+
+// emit_bybit_mark: a linear tickers delta naming the funding and open
+// interest fields that changed since the last one (nothing if none did).
+void SimMarket::emit_bybit_mark(std::size_t idx, std::int64_t mark, std::int64_t index, std::int64_t rate,
+                                std::uint64_t next_funding, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  std::string fields;
+  const auto add = [&](std::string_view key, std::string value) {
+    fmt::format_to(std::back_inserter(fields), R"({}"{}":"{}")", fields.empty() ? "" : ",", key, value);
+  };
+  if (mark != ins.mark) add("markPrice", format_units(mark));
+  if (index != ins.index) add("indexPrice", format_units(index));
+  if (rate != ins.rate) add("fundingRate", format_units(rate));
+  if (next_funding != ins.next_funding_ms) add("nextFundingTime", std::to_string(next_funding));
+  const std::int64_t oi = ins.open_interest + ins.pending_oi;
+  if (oi != ins.open_interest) add("openInterest", format_units(oi));
+  ins.mark = mark;
+  ins.index = index;
+  ins.rate = rate;
+  ins.next_funding_ms = next_funding;
+  ins.open_interest = oi;
+  ins.pending_oi = 0;
+  if (fields.empty()) return;
+  out.push_back(make(idx, SimChannel::kMarkPrice,
+                     fmt::format(R"({{"topic":"{}","type":"delta","data":{{"symbol":"{}",{}}},"cs":{},"ts":{}}})",
+                                 bybit_topic(ins, SimChannel::kMarkPrice), ins.symbol, fields, ins.update_id, now_ms()),
+                     ins.update_id, ins.update_id));
 }
 
 void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {

@@ -18,7 +18,11 @@
 // the book never holds more than 60 levels a side, so a 200-deep book is all
 // of it), spot key order (`ts` before `type`) or linear (`type`, `ts`, `cts`);
 // linear adds `tickers.<SYMBOL>` deltas on every change of the touch naming
-// only the bid1/ask1 fields that changed. The snapshots a subscription
+// only the bid1/ask1 fields that changed, every second of market time a
+// delta naming the mark, index, funding rate, next funding time and open
+// interest (the taker volume so far) that changed, and `allLiquidation.<S>`
+// for one taker order in ten (at most one per symbol a second; `S` the
+// liquidated position's side). The snapshots a subscription
 // starts with come from bybit_book_snapshot() and bybit_ticker_snapshot().
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
@@ -148,6 +152,11 @@ class SimMarket {
     std::uint64_t liquidations = 0;         // forceOrder messages emitted
     std::uint64_t last_force_ms = 0;        // the last one's `E`
     std::uint64_t bybit_u = 1000;           // Bybit: the last orderbook delta's `u` (one per message)
+    // Bybit linear: the ticker's funding and open-interest fields as last
+    // sent (the snapshot a subscription starts with; deltas name changes).
+    std::int64_t mark = 0, index = 0, rate = 0, open_interest = 0;
+    std::int64_t pending_oi = 0;            // taker volume since the last ticker delta
+    std::uint64_t next_funding_ms = 0;
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
@@ -158,6 +167,8 @@ class SimMarket {
   void emit_depth(std::size_t idx, std::vector<Message>& out);
   void maybe_emit_ticker(std::size_t idx, std::vector<Message>& out);
   void emit_mark_prices(std::vector<Message>& out);
+  void emit_bybit_mark(std::size_t idx, std::int64_t mark, std::int64_t index, std::int64_t rate,
+                       std::uint64_t next_funding, std::vector<Message>& out);
   void emit_force_order(std::size_t idx, bool buy, std::int64_t price, std::int64_t qty, std::vector<Message>& out);
   Message make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first, std::uint64_t last) const;
   void take_bybit(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
