@@ -1,5 +1,5 @@
 #include "tickwire/connector/rest_client.hpp"
-#include "tls_verify.hpp"
+#include "net_connect.hpp"
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -65,11 +65,7 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
   tcp::resolver* resolving = nullptr;  // the in-flight request's resolver while it resolves
 
   Impl(asio::io_context& ctx, RestOptions o) : io(ctx), options(std::move(o)) {
-    beast::error_code ec;
-    tls.set_default_verify_paths(ec);
-    if (!ec && !options.ca_file.empty()) tls.load_verify_file(options.ca_file, ec);
-    if (!ec) tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none, ec);
-    if (ec) tls_error = fmt::format("tls setup (ca_file '{}'): {}", options.ca_file, ec.message());
+    tls_error = detail::configure_tls(tls, options.verify_tls, options.ca_file);
   }
 
   void drop_connection() {
@@ -194,40 +190,17 @@ struct RestClient::Impl : std::enable_shared_from_this<Impl> {
     reusable = false;
     beast::error_code ec;
     if (!reuse) {
-      tcp::resolver resolver(io);
-      resolving = &resolver;
-      auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(kAwait, ec));
-      resolving = nullptr;
-      if (shut && !ec) ec = asio::error::operation_aborted;
-      if (ec) {
-        out.status = absl::UnavailableError(fmt::format("GET {}: resolve: {}", full, ec.message()));
-        co_return out;
-      }
       if constexpr (kTls) secure = std::make_unique<beast::ssl_stream<beast::tcp_stream>>(io, tls);
       else plain = std::make_unique<beast::tcp_stream>(io);
-      auto& lowest = beast::get_lowest_layer(stream<kTls>());
-      lowest.expires_after(options.timeout);
-      co_await lowest.async_connect(endpoints, asio::redirect_error(kAwait, ec));
-      if (ec) {
-        out.status = absl::UnavailableError(fmt::format("GET {}: connect: {}", full, ec.message()));
+      detail::ConnectOptions how;
+      how.verify_tls = options.verify_tls;
+      how.timeout = options.timeout;
+      how.aborted = [this] { return shut; };
+      how.resolving = &resolving;
+      const detail::ConnectFailure failed = co_await detail::connect_stream(stream<kTls>(), url, std::move(how));
+      if (failed) {
+        out.status = absl::UnavailableError(fmt::format("GET {}: {}: {}", full, failed.stage_name(), failed.detail));
         co_return out;
-      }
-      if constexpr (kTls) {
-        if (!SSL_set_tlsext_host_name(secure->native_handle(), url.host.c_str())) {
-          out.status = absl::UnavailableError(fmt::format("GET {}: tls: cannot set SNI", full));
-          co_return out;
-        }
-        if (options.verify_tls && !detail::expect_peer_name(secure->native_handle(), url.host)) {
-          out.status = absl::UnavailableError(fmt::format("GET {}: tls: cannot set the expected host name", full));
-          co_return out;
-        }
-        co_await secure->async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
-        if (ec) {
-          const std::string why = detail::verify_failure(secure->native_handle());
-          out.status = absl::UnavailableError(fmt::format("GET {}: tls handshake: {}{}{}", full, ec.message(),
-                                                          why.empty() ? "" : ": ", why));
-          co_return out;
-        }
       }
     }
     auto& s = stream<kTls>();

@@ -23,7 +23,7 @@
 
 #include "tickwire/connector/log.hpp"
 #include "tickwire/connector/rate_limit.hpp"
-#include "tls_verify.hpp"
+#include "net_connect.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace tickwire::connector {
@@ -119,11 +119,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       : io(ctx), options(std::move(o)), handler(h), buffers(b), backoff_timer(ctx), rollover_timer(ctx),
         overlap_timer(ctx), signal(ctx, SteadyClock::time_point::max()),
         rng(options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()) {
-    beast::error_code ec;
-    tls.set_default_verify_paths(ec);
-    if (!ec && !options.ca_file.empty()) tls.load_verify_file(options.ca_file, ec);
-    if (!ec) tls.set_verify_mode(options.verify_tls ? ssl::verify_peer : ssl::verify_none, ec);
-    if (ec) tls_error = fmt::format("tls setup (ca_file '{}'): {}", options.ca_file, ec.message());
+    tls_error = detail::configure_tls(tls, options.verify_tls, options.ca_file);
     if (!options.subscribe.empty() && !options.protocol) {
       options_error = "streams to subscribe by message but no control protocol (SessionOptions::protocol)";
     }
@@ -290,28 +286,19 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   asio::awaitable<std::string> open(Conn& conn, Stream<kTls>& ws) {
     const WsUrl& url = options.url;
     beast::error_code ec;
-    tcp::resolver resolver(io);
-    auto endpoints = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(kAwait, ec));
-    if (ec) co_return fmt::format("resolve {}:{}: {}", url.host, url.port, ec.message());
-    if (stopping || !conn.close_reason.empty()) co_return "closed while connecting";
-    beast::get_lowest_layer(ws).expires_after(options.connect_timeout);
-    co_await beast::get_lowest_layer(ws).async_connect(endpoints, asio::redirect_error(kAwait, ec));
-    if (ec) co_return fmt::format("connect {}:{}: {}", url.host, url.port, ec.message());
-    if constexpr (kTls) {
-      // SNI, and verification that the certificate names this host.
-      if (!SSL_set_tlsext_host_name(ws.next_layer().native_handle(), url.host.c_str())) {
-        co_return fmt::format("tls {}: cannot set SNI", url.host);
-      }
-      if (options.verify_tls && !detail::expect_peer_name(ws.next_layer().native_handle(), url.host)) {
-        co_return fmt::format("tls {}: cannot set the expected host name", url.host);
-      }
-      co_await ws.next_layer().async_handshake(ssl::stream_base::client, asio::redirect_error(kAwait, ec));
-      if (ec) {
-        // OpenSSL's verify result says which check failed (unknown CA, host name, expiry).
-        const std::string why = detail::verify_failure(ws.next_layer().native_handle());
-        if (!why.empty()) co_return fmt::format("tls handshake {}: {}: {}", url.host, ec.message(), why);
-        co_return fmt::format("tls handshake {}: {}", url.host, ec.message());
-      }
+    detail::ConnectOptions how;
+    how.verify_tls = options.verify_tls;
+    how.timeout = options.connect_timeout;
+    how.aborted = [this, &conn] { return stopping || !conn.close_reason.empty(); };
+    const detail::ConnectFailure failed = co_await detail::connect_stream(ws.next_layer(), url, std::move(how));
+    using Stage = detail::ConnectFailure::Stage;
+    switch (failed.stage) {
+      case Stage::kNone: break;
+      case Stage::kAborted: co_return "closed while connecting";
+      case Stage::kResolve:
+      case Stage::kConnect: co_return fmt::format("{} {}:{}: {}", failed.stage_name(), url.host, url.port, failed.detail);
+      case Stage::kTls:
+      case Stage::kTlsHandshake: co_return fmt::format("{} {}: {}", failed.stage_name(), url.host, failed.detail);
     }
     beast::get_lowest_layer(ws).expires_never();
     websocket::stream_base::timeout timeouts{};
