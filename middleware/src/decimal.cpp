@@ -4,8 +4,50 @@
 
 namespace tickwire::middleware {
 
+namespace {
+
+// digit_run: adds the digits at p[i..) to acc until the first non-digit;
+// returns the index of that character (n at the end).
+inline std::size_t digit_run(const char* p, std::size_t i, std::size_t n, std::uint64_t& acc) noexcept {
+  for (; i < n; ++i) {
+    const auto d = static_cast<unsigned>(static_cast<unsigned char>(p[i])) - unsigned{'0'};
+    if (d > 9) break;
+    acc = acc * 10 + d;
+  }
+  return i;
+}
+
+// parse_short: the common case, a well-formed text of at most 18
+// characters, whose at most 18 digits cannot overflow: two digit runs around
+// one point, no per-digit overflow or point checks. false: anything else
+// (out untouched), which the general loop decides, errors included.
+inline bool parse_short(std::string_view text, Decimal& out) noexcept {
+  const char* p = text.data();
+  const std::size_t n = text.size();
+  const bool negative = p[0] == '-';
+  const std::size_t start = negative ? 1 : 0;
+  std::uint64_t acc = 0;
+  const std::size_t integer_end = digit_run(p, start, n, acc);
+  std::size_t fraction_digits = 0;
+  if (integer_end < n) {
+    if (p[integer_end] != '.') return false;
+    const std::size_t fraction_start = integer_end + 1;
+    if (digit_run(p, fraction_start, n, acc) < n) return false;
+    fraction_digits = n - fraction_start;
+  }
+  // A sign or point alone has no digits: the general loop names it.
+  if (integer_end - start + fraction_digits == 0) return false;
+  const auto magnitude = static_cast<std::int64_t>(acc);
+  out.mantissa = negative ? -magnitude : magnitude;
+  out.exponent = static_cast<std::int8_t>(-static_cast<int>(fraction_digits));
+  return true;
+}
+
+}  // namespace
+
 DecimalError parse_decimal(std::string_view text, Decimal& out) noexcept {
   if (text.empty()) return DecimalError::kEmpty;
+  if (text.size() <= 18 && parse_short(text, out)) return DecimalError::kOk;
   std::size_t i = 0;
   const bool negative = text[0] == '-';
   if (negative) ++i;

@@ -77,6 +77,61 @@ TEST(Decimal, RejectsGarbageWithAReason) {
   EXPECT_NE(describe(DecimalError::kBadCharacter), describe(DecimalError::kEmpty));
 }
 
+// reference: what parse_decimal must answer, written independently (the
+// grammar [-]digits[.digits], 128-bit accumulation, then the checks in the
+// order the errors are ranked).
+DecimalError reference(std::string_view text, Decimal& out) {
+  if (text.empty()) return DecimalError::kEmpty;
+  __extension__ using Int128 = __int128;
+  std::size_t i = text[0] == '-' ? 1 : 0;
+  const bool negative = i == 1;
+  Int128 magnitude = 0;
+  int digits = 0, fraction = 0, points = 0;
+  bool overflow = false;
+  for (; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c == '.') {
+      if (++points > 1) return DecimalError::kBadCharacter;
+      continue;
+    }
+    if (c < '0' || c > '9') return DecimalError::kBadCharacter;
+    magnitude = magnitude * 10 + (c - '0');
+    if (magnitude > (Int128{1} << 64)) overflow = true;
+    ++digits;
+    if (points == 1) ++fraction;
+    // The parser stops at the first digit that overflows, or that exceeds
+    // the fraction digits: whichever comes first.
+    const Int128 limit = negative ? (Int128{1} << 63) : (Int128{1} << 63) - 1;
+    if (overflow || magnitude > limit) return DecimalError::kTooManyDigits;
+    if (fraction > kMaxFractionDigits) return DecimalError::kTooManyFractionDigits;
+  }
+  if (digits == 0) return DecimalError::kNoDigits;
+  out.mantissa = static_cast<std::int64_t>(negative ? -magnitude : magnitude);
+  out.exponent = static_cast<std::int8_t>(-fraction);
+  return DecimalError::kOk;
+}
+
+// Texts of every length up to 24 over the characters that matter (digits,
+// one or two points, a sign, a stray character): the short path (at most 18
+// characters) and the general loop answer exactly as the reference, value
+// and error alike, and leave the output alone on an error.
+TEST(Decimal, EveryShortAndLongTextAnswersAsTheReference) {
+  std::mt19937_64 rng(20261205);
+  const std::string alphabet = "0123456789012345678901234567890123456789..-x";
+  for (int round = 0; round < 400000; ++round) {
+    std::string text;
+    const std::size_t length = rng() % 25;
+    for (std::size_t k = 0; k < length; ++k) text += alphabet[rng() % alphabet.size()];
+    if (rng() % 4 == 0 && !text.empty()) text[0] = '-';
+    Decimal want{7, -1};
+    Decimal got{7, -1};
+    const DecimalError want_error = reference(text, want);
+    const DecimalError got_error = parse_decimal(text, got);
+    ASSERT_EQ(got_error, want_error) << "'" << text << "'";
+    ASSERT_EQ(got, want) << "'" << text << "'";
+  }
+}
+
 TEST(Decimal, FormatsHostileExponentsWithinTheBuffer) {
   EXPECT_EQ(to_string(Decimal{std::numeric_limits<std::int64_t>::min(), -128}).size(),
             1u + 2u + 128u - 19u + 19u);

@@ -75,7 +75,7 @@ bool any_negative(std::span<const PriceLevel> levels) noexcept {
 
 }  // namespace
 
-std::strong_ordering compare_decimal(Decimal a, Decimal b) noexcept {
+std::strong_ordering compare_decimal_scaled(Decimal a, Decimal b) noexcept {
   if (a.exponent == b.exponent) return a.mantissa <=> b.mantissa;
   // Bring the one with the larger exponent down to the smaller: m * 10^d.
   // |mantissa| < 2^63 < 10^19, so for d >= 19 a non-zero m * 10^d outweighs

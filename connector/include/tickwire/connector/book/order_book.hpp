@@ -25,8 +25,14 @@ namespace tickwire::connector::book {
 enum class BookSide : std::uint8_t { kBid, kAsk };
 
 // compare_decimal: exact three-way comparison of the values of two decimals,
-// whatever their exponents.
-std::strong_ordering compare_decimal(Decimal a, Decimal b) noexcept;
+// whatever their exponents. Inline for the common case, one venue's prices at
+// one scale (a compare of mantissas); compare_decimal_scaled brings different
+// exponents to one.
+std::strong_ordering compare_decimal_scaled(Decimal a, Decimal b) noexcept;
+inline std::strong_ordering compare_decimal(Decimal a, Decimal b) noexcept {
+  if (a.exponent == b.exponent) [[likely]] return a.mantissa <=> b.mantissa;
+  return compare_decimal_scaled(a, b);
+}
 
 class OrderBook {
  public:
