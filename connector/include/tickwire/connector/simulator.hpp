@@ -87,7 +87,7 @@ struct SimFaults {
                                  // connection's ids of that book continue from there (Bybit's restart)
   FaultTrigger keepalive;        // OKX: after this books update, an empty one at its own seqId (the idle keepalive)
   FaultTrigger bad_checksum;     // OKX: this books update carries a checksum its book does not have
-  FaultTrigger no_snapshot;      // OKX: a books subscription (counted per connection) gets no snapshot
+  FaultTrigger no_snapshot;      // OKX: a books subscription (counted over the simulator) gets no snapshot
   FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
