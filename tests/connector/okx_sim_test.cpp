@@ -515,6 +515,48 @@ TEST_F(OkxSim, ASubscriptionWithoutItsSnapshotIsResubscribedAndTheBookSyncs) {
   verify_final_books();
 }
 
+TEST_F(OkxSim, ARefusedSubscriptionIsAStatusNamingTheCodeAndTheInstrument) {
+  sim_.symbols = {"BTC-USDT-SWAP"};  // the simulator does not list ETH-USDT-SWAP: OKX's 60018
+  connector::Simulator sim(sim_);
+  auto port = sim.start();
+  ASSERT_TRUE(port.ok()) << port.status();
+  std::filesystem::create_directories(dir_ / "data");
+  const auto config = dir_ / "okx.toml";
+  std::ofstream(config) << "env = \"test\"\n[[feeds]]\nname = \"okx\"\nexchange = \"okx\"\nurl = \"ws://127.0.0.1:"
+                        << *port << "/ws/v5/public\"\nsymbols = [\"BTC-USDT-SWAP\", \"ETH-USDT-SWAP\"]\n"
+                        << "channels = [\"books\"]\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\n[journal]\ndir = \""
+                        << (dir_ / "data").string() << "\"\nfsync = \"none\"\nring_bytes = \"1MiB\"\n"
+                        << "segment_bytes = \"4MiB\"\n[status]\ninterval_ms = 3600000\nheartbeat_ms = 0\n";
+  const auto log_path = dir_ / "connector.log";
+  testing::Subprocess connector({TICKWIRE_BINARY, "run", "-c", config.string()}, log_path.string());
+  auto tailer = journal::Tailer::open(dir_ / "data");
+  ASSERT_TRUE(tailer.ok()) << tailer.status();
+  simdjson::dom::parser parser;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  std::string detail;
+  while (detail.empty()) {
+    auto next = tailer->poll();
+    ASSERT_TRUE(next.ok()) << next.status();
+    if (*next) {
+      if ((*next)->type != connector::kEnvelopeRecordType) continue;
+      auto json = connector::envelope_to_json((*next)->payload);
+      ASSERT_TRUE(json.ok()) << json.status();
+      const Record r = parse_record(parser, *json);
+      if (r.kind == "status" && r.status == "disconnected" && r.detail.find("rejected") != std::string::npos) {
+        detail = r.detail;
+      }
+      continue;
+    }
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "no refusal journaled; log:\n" << testing::read_text(log_path);
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition, deadline above
+  }
+  connector.kill(SIGTERM);
+  ASSERT_TRUE(connector.wait().has_value());
+  sim.stop();
+  EXPECT_NE(detail.find("60018"), std::string::npos) << detail;
+  EXPECT_NE(detail.find("ETH-USDT-SWAP"), std::string::npos) << detail;
+}
+
 TEST(OkxSimRun, SimUrlStartsTheEmbeddedSimulatorInTheOkxDialect) {
   testing::TempDir dir("tickwire-okx-run");
   std::ofstream(dir / "c.toml")
