@@ -6,7 +6,8 @@
 // (no normalization, no decimals, no output). Then the order book's
 // per-update cost on a 5000-level book with updates clustered near the top,
 // next to a std::map book using the same exact decimal comparison. Bybit v5
-// publicTrade and orderbook delta (in-stream book, u by one) the same way.
+// publicTrade and orderbook delta (in-stream book, u by one) the same way, and
+// OKX v5 trades, books update (chained by prevSeqId) and bbo-tbt.
 // Messages are generated (deterministic seed) in the venues' exact shapes.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
@@ -22,6 +23,7 @@
 #include "tickwire/connector/book/stream_sync.hpp"
 #include "tickwire/connector/venues/binance/parser.hpp"
 #include "tickwire/connector/venues/bybit/parser.hpp"
+#include "tickwire/connector/venues/okx/parser.hpp"
 #include "tickwire/connector/venues/json_check.hpp"
 
 namespace {
@@ -550,6 +552,165 @@ const std::vector<Update>& book_updates() {
   return updates;
 }
 
+// OKX: one trade per trades frame (2026 shape, with count and seqId), books
+// updates chained by prevSeqId from 1000 (seqId skipping 1-7 ids), 1-12
+// levels a side near the top as [px, sz, "0", orders], and bbo-tbt.
+Frames okx_trade_frames() {
+  std::mt19937 rng(7);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  R"({"arg":{"channel":"trades","instId":"BTC-USDT-SWAP"},"data":[{"instId":"BTC-USDT-SWAP",)"
+                  R"("tradeId":"%zu","px":"%s","sz":"%u","side":"%s","ts":"%llu","count":"1","source":"0",)"
+                  R"("seqId":%zu}]})",
+                  2832749635 + i, price_text(static_cast<unsigned>(3700000 + rng() % 1000)).c_str(),
+                  static_cast<unsigned>(1 + rng() % 999), rng() % 2 ? "buy" : "sell", 1786540435948ULL + i,
+                  333793117432 + i);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+Frames okx_depth_frames() {
+  std::mt19937 rng(8);
+  std::vector<std::string> out;
+  std::uint64_t seq = 1000;
+  for (std::size_t i = 0; i < kDepthFrames; ++i) {
+    std::string f = R"({"arg":{"channel":"books","instId":"BTC-USDT-SWAP"},"action":"update","data":[{)";
+    for (const bool bids : {false, true}) {
+      f += bids ? R"(],"bids":[)" : R"("asks":[)";
+      const auto levels = static_cast<unsigned>(1 + rng() % 12);
+      for (unsigned k = 0; k < levels; ++k) {
+        const auto distance = static_cast<unsigned>(rng() % 30);
+        const unsigned ticks = bids ? 3700000 - 1 - distance : 3700000 + 1 + distance;
+        const unsigned size = rng() % 4 == 0 ? 0 : static_cast<unsigned>(rng() % 100000);
+        char buf[80];
+        std::snprintf(buf, sizeof buf, R"(%s["%s","%u.%03u","0","%u"])", k ? "," : "", price_text(ticks).c_str(),
+                      size / 1000, size % 1000, size == 0 ? 0 : 1 + size % 9);
+        f += buf;
+      }
+    }
+    const std::uint64_t next = seq + 1 + rng() % 7;
+    f += R"(],"ts":")" + std::to_string(1700000000000 + i) + R"(","checksum":0,"prevSeqId":)" + std::to_string(seq) +
+         R"(,"seqId":)" + std::to_string(next) + "}]}";
+    seq = next;
+    out.push_back(std::move(f));
+  }
+  return Frames(std::move(out));
+}
+
+Frames okx_bbo_frames() {
+  std::mt19937 rng(9);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    const auto bid = static_cast<unsigned>(3700000 - rng() % 20);
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  R"({"arg":{"channel":"bbo-tbt","instId":"BTC-USDT-SWAP"},"data":[{"asks":[["%s","%u","0","%u"]],)"
+                  R"("bids":[["%s","%u","0","%u"]],"ts":"%llu","seqId":%zu}]})",
+                  price_text(bid + 1 + static_cast<unsigned>(rng() % 3)).c_str(), static_cast<unsigned>(1 + rng() % 9999),
+                  static_cast<unsigned>(1 + rng() % 9), price_text(bid).c_str(), static_cast<unsigned>(1 + rng() % 9999),
+                  static_cast<unsigned>(1 + rng() % 9), 1700000000000ULL + i, 363996337 + i);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+const Frames& okx_trades() {
+  static const Frames f = okx_trade_frames();
+  return f;
+}
+const Frames& okx_depths() {
+  static const Frames f = okx_depth_frames();
+  return f;
+}
+const Frames& okx_bbos() {
+  static const Frames f = okx_bbo_frames();
+  return f;
+}
+
+void BM_OkxTradeFloor(benchmark::State& state) { run_floor(state, okx_trades()); }
+void BM_OkxTradePipeline(benchmark::State& state) {
+  const Frames& frames = okx_trades();
+  const std::vector<std::string> symbols = {"BTC-USDT-SWAP"};
+  tc::venues::OkxParser parser(symbols);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "okx", m.trade);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::EventKind::kAggTrade || bytes.empty() || parser.next(m)) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_OkxBooksFloor(benchmark::State& state) { run_floor(state, okx_depths()); }
+void BM_OkxBooksPipeline(benchmark::State& state) {
+  const Frames& frames = okx_depths();
+  const FullSnapshot snapshot;
+  const std::vector<std::string> symbols = {"BTC-USDT-SWAP"};
+  tc::venues::OkxParser parser(symbols);
+  tc::book::StreamSync sync;
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  if (sync.on_snapshot(snapshot.event()).outcome != tc::book::StreamOutcome::kReplaced) {
+    state.SkipWithError("snapshot");
+    return;
+  }
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    const auto outcome = sync.on_delta(m.delta).outcome;
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "okx", m.delta);
+    benchmark::DoNotOptimize(bytes.data());
+    if (outcome != tc::book::StreamOutcome::kApplied || bytes.empty()) {
+      state.SkipWithError("books");
+      return;
+    }
+    if (++i == frames.texts.size()) {
+      // The chain starts over at the snapshot's seqId (once per 65536 frames).
+      i = 0;
+      sync = tc::book::StreamSync();
+      if (sync.on_snapshot(snapshot.event()).outcome != tc::book::StreamOutcome::kReplaced) {
+        state.SkipWithError("resync");
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_OkxBboFloor(benchmark::State& state) { run_floor(state, okx_bbos()); }
+void BM_OkxBboPipeline(benchmark::State& state) {
+  const Frames& frames = okx_bbos();
+  const std::vector<std::string> symbols = {"BTC-USDT-SWAP"};
+  tc::venues::OkxParser parser(symbols);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_quote({++seq, 0, 0}, "okx", m.quote);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::EventKind::kQuote || bytes.empty()) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 void BM_OrderBookUpdate(benchmark::State& state) {
   const FullSnapshot snapshot;
   OrderBook book;
@@ -636,6 +797,12 @@ BENCHMARK(BM_BybitTradeFloor);
 BENCHMARK(BM_BybitTradePipeline);
 BENCHMARK(BM_BybitDepthFloor);
 BENCHMARK(BM_BybitDepthPipeline);
+BENCHMARK(BM_OkxTradeFloor);
+BENCHMARK(BM_OkxTradePipeline);
+BENCHMARK(BM_OkxBooksFloor);
+BENCHMARK(BM_OkxBooksPipeline);
+BENCHMARK(BM_OkxBboFloor);
+BENCHMARK(BM_OkxBboPipeline);
 BENCHMARK(BM_OrderBookUpdate);
 BENCHMARK(BM_StdMapBookUpdate);
 BENCHMARK(BM_OrderBookTop10);

@@ -13,9 +13,9 @@ namespace {
 
 // The venues and their channels, as connector/src/venues/ registers them
 // (config does not link the connector; a connector test checks they agree).
-constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit"};
+constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit", "okx"};
 // The exchanges the embedded simulator (sim://) speaks (docs/venues.md).
-constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit"};
+constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit", "okx"};
 constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
@@ -26,6 +26,10 @@ constexpr std::string_view kBybitLinearChannels[] = {"publicTrade",    "orderboo
                                                      "orderbook.1000", "tickers",     "allLiquidation"};
 // Bybit: characters of subscription args ("<channel>.<SYMBOL>") per connection.
 constexpr std::size_t kBybitMaxArgsChars = 21'000;
+// OKX v5: channels as OKX names them; trades-all lives on /ws/v5/business, the rest on /ws/v5/public.
+constexpr std::string_view kOkxChannels[] = {"trades",       "trades-all", "books",         "books5",
+                                             "bbo-tbt",      "tickers",    "funding-rate",  "mark-price",
+                                             "open-interest", "liquidation-orders"};
 constexpr std::string_view kSubscribeModes[] = {"url", "message"};
 constexpr std::uint32_t kDepthLimits[] = {100, 500, 1000, 5000};
 constexpr std::uint64_t kMinFrameBytes = 1u << 10;
@@ -128,8 +132,59 @@ absl::Status check_bybit_channels(const TableView& t, const FeedConfig& feed) {
   return absl::OkStatus();
 }
 
+// OKX instIds: "BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-250627".
+bool is_okx_symbol(std::string_view text) {
+  return !text.empty() && text.front() != '-' && text.back() != '-' &&
+         std::all_of(text.begin(), text.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-'; });
+}
+
+// OKX: its channels, one book channel and one quote channel per feed (each
+// has its own id space), trades-all alone (it lives on another endpoint),
+// funding-rate for swaps only.
+absl::Status check_okx_channels(const TableView& t, const FeedConfig& feed) {
+  auto s = check_list(t, "channels", feed.channels,
+                      fmt::format("one of {} (exchange \"okx\")", one_of(kOkxChannels)),
+                      [](std::string_view c) { return contains(kOkxChannels, c); });
+  if (!s.ok()) return s;
+  std::size_t books = 0, quotes = 0;
+  for (std::size_t i = 0; i < feed.channels.size(); ++i) {
+    const std::string& c = feed.channels[i];
+    if ((c == "books" || c == "books5") && ++books > 1) {
+      return t.invalid_element("channels", i, fmt::format("expected one book channel per feed (a symbol has one "
+                                                          "book), got {:?} beside another", c));
+    }
+    if ((c == "bbo-tbt" || c == "tickers") && ++quotes > 1) {
+      return t.invalid_element("channels", i, fmt::format("expected one quote channel per feed (bbo-tbt or tickers), "
+                                                          "got {:?} beside another", c));
+    }
+    if (c == "trades-all" && feed.channels.size() > 1) {
+      return t.invalid_element("channels", i, "expected \"trades-all\" alone: it lives on /ws/v5/business, the "
+                                              "other channels on /ws/v5/public (one feed is one connection)");
+    }
+    if (c == "funding-rate") {
+      for (const auto& symbol : feed.symbols) {
+        if (!symbol.ends_with("-SWAP")) {
+          return t.invalid_element("channels", i, fmt::format("expected only swaps (\"...-SWAP\") with "
+                                                              "\"funding-rate\", got symbol {:?}", symbol));
+        }
+      }
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
   if (auto s = t.read_string_list("symbols", feed.symbols, Presence::kRequired); !s.ok()) return s;
+  if (feed.exchange == "okx") {
+    if (auto s = check_list(t, "symbols", feed.symbols, "an OKX instId ([A-Z0-9-]+, e.g. \"BTC-USDT-SWAP\")",
+                            is_okx_symbol);
+        !s.ok()) {
+      return s;
+    }
+    feed.channels = {"trades"};  // the default, in OKX's name
+    if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
+    return check_okx_channels(t, feed);
+  }
   if (auto s = check_list(t, "symbols", feed.symbols, "an upper-case symbol ([A-Z0-9]+)", is_symbol);
       !s.ok()) {
     return s;
@@ -162,11 +217,16 @@ std::string rest_url_error(std::string_view url) {
 // The session keys: subscription mode, REST snapshots, liveness, rollover, reconnect.
 absl::Status read_session(const TableView& t, FeedConfig& feed) {
   const bool bybit = feed.exchange == "bybit";
-  std::size_t mode = feed.subscribe == "message" || bybit ? 1 : 0;
+  const bool okx = feed.exchange == "okx";
+  std::size_t mode = feed.subscribe == "message" || bybit || okx ? 1 : 0;
   if (auto s = t.read_choice("subscribe", {"url", "message"}, mode); !s.ok()) return s;
   feed.subscribe = std::string(kSubscribeModes[mode]);
   if (bybit && feed.subscribe != "message") {
     return t.invalid("subscribe", "expected \"message\" with exchange \"bybit\" (Bybit subscribes by message only), "
+                                  "got \"url\"");
+  }
+  if (okx && feed.subscribe != "message") {
+    return t.invalid("subscribe", "expected \"message\" with exchange \"okx\" (OKX subscribes by message only), "
                                   "got \"url\"");
   }
   if (auto s = t.read_string("rest_url", feed.rest_url, Presence::kOptional); !s.ok()) return s;
@@ -182,6 +242,9 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   std::size_t unit = feed.time_unit == "us" ? 1 : 0;
   if (auto s = t.read_choice("time_unit", {"ms", "us"}, unit); !s.ok()) return s;
   feed.time_unit = unit == 1 ? "us" : "ms";
+  if (feed.time_unit == "us" && okx) {
+    return t.invalid("time_unit", "expected \"ms\" with exchange \"okx\" (OKX sends millisecond times)");
+  }
   if (feed.time_unit == "us" && bybit) {
     return t.invalid("time_unit", "expected \"ms\" with exchange \"bybit\" (Bybit sends millisecond times)");
   }

@@ -183,7 +183,8 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
   st.liquidation_subject = middleware::make_subject(env_, feed_.name, "liquidation", token);
   st.open_interest_subject = middleware::make_subject(env_, feed_.name, "open_interest", token);
   if (book_policy_.integrity == BookIntegrity::kStreamSequence) {
-    st.stream = std::make_unique<book::StreamSync>();
+    st.stream = std::make_unique<book::StreamSync>(book::OrderBook::kDefaultReserve, book_policy_.sequence_checksum,
+                                                   book_policy_.checksum_levels);
   } else {
     book::SyncOptions sync_options;
     sync_options.rule = book_policy_.integrity == BookIntegrity::kRestSnapshotPrevId ? book::ChainRule::kPrevId
@@ -460,8 +461,10 @@ void FeedPipeline::on_funding(ParsedMessage& msg, std::size_t size, std::uint64_
   FundingEvent& f = msg.funding;
   const auto id = admit(msg, f.symbol, size, "markPrice");
   if (!id) return;
-  if (!is_positive(f.mark_price) || !is_positive(f.index_price) || is_negative(f.settle_price)) {
-    detail_ = fmt::format("markPrice: mark and index prices must be positive, got mark {} index {} settle {}",
+  // An index price of zero: the venue's funding channels state none (OKX).
+  if (!is_positive(f.mark_price) || is_negative(f.index_price) || is_negative(f.settle_price)) {
+    detail_ = fmt::format("markPrice: the mark price must be positive, index and settle prices positive or absent "
+                          "(zero), got mark {} index {} settle {}",
                           middleware::to_string(f.mark_price), middleware::to_string(f.index_price),
                           middleware::to_string(f.settle_price));
     on_rejected(size, detail_);
@@ -530,11 +533,15 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
   SymbolState& st = states_[id];
   const std::size_t stream = stream_index(id, ChannelKind::kDepth);
   record_stream(id, ChannelKind::kDepth, rx_ticks);
-  // A restart starts the ids over: the tracker takes it as it comes.
-  if (d.restart) tracker_.reset(stream);
+  // A restart starts the ids over, and so does a chained delta whose id is
+  // below its prev (OKX's maintenance reset): the tracker takes it as it comes.
+  if (d.restart || (d.has_prev && d.last_update_id < d.prev_update_id)) tracker_.reset(stream);
+  // A chained keepalive (an empty delta at its own prev) repeats the id on
+  // purpose: it goes straight to the book's sync, which checks it chains.
+  const bool keepalive = d.has_prev && d.prev_update_id == d.last_update_id && d.bids.empty() && d.asks.empty();
   // The tracker only removes what the wire repeated (duplicates, the other
   // connection of a rollover); continuity of update ids is the BookSync's.
-  const IdVerdict v = tracker_.check(stream, d.first_update_id, d.last_update_id, generation);
+  const IdVerdict v = keepalive ? IdVerdict{} : tracker_.check(stream, d.first_update_id, d.last_update_id, generation);
   maybe_finish_rollover();
   if (v.kind == IdVerdict::kDuplicate || v.kind == IdVerdict::kHeld) {
     counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic

@@ -67,7 +67,9 @@ void FeedPipeline::on_stream_snapshot(ParsedMessage& msg, std::size_t size, std:
     return;
   }
   detail_ = fmt::format("book snapshot {} unusable ({}); resubscribing", s.last_update_id,
-                        r.outcome == book::StreamOutcome::kCrossed ? "crossed" : "negative size");
+                        r.outcome == book::StreamOutcome::kCrossed    ? "crossed"
+                        : r.outcome == book::StreamOutcome::kChecksum ? "checksum mismatch"
+                                                                      : "negative size");
   TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
   emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
   resubscribe_book(st, detail_);
@@ -92,6 +94,10 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       if (!st.resubscribing) resubscribe_book(st, "book update before any snapshot");
       return;
+    case book::StreamOutcome::kKeepalive:
+      // OKX's idle keepalive: the book is whole and unchanged.
+      counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      return;
     case book::StreamOutcome::kStale:
     case book::StreamOutcome::kRepeat:
       counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
@@ -102,6 +108,15 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
       detail_ = fmt::format("book update ids missing: {}..{}; resubscribing", r.from_id, r.to_id);
       TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
       emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, r.to_id - r.from_id + 1, detail_});
+      resubscribe_book(st, detail_);
+      return;
+    case book::StreamOutcome::kChecksum:
+      // A checksum mismatch is a break like a gap: something was missed or misapplied.
+      counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      detail_ = fmt::format("book checksum mismatch after update id {} (venue's {}); resubscribing", r.to_id,
+                            static_cast<std::int32_t>(d.checksum));
+      TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+      emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, 1, detail_});
       resubscribe_book(st, detail_);
       return;
     case book::StreamOutcome::kCrossed:
@@ -118,13 +133,16 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
 void FeedPipeline::on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
                                       std::uint64_t t_parsed, const BookSnapshotEvent& image) {
   st.resubscribing = false;
-  counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+  // A top-of-book image (OKX books5) replaces the book with every message: routine, no resync.
+  const bool routine = image.image && r.reason == book::ReplaceReason::kSnapshot;
+  if (!routine) counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   // The whole book as it now stands (a restart delta's levels may hold
   // deletions; the book does not).
   const std::vector<PriceLevel> bids = st.stream->book().levels(book::BookSide::kBid);
   const std::vector<PriceLevel> asks = st.stream->book().levels(book::BookSide::kAsk);
   const BookSnapshotEvent whole{st.name, image.last_update_id, bids, asks, image.event_ns, image.cross_sequence};
   emit_book_snapshot(st, whole, rx_ticks, t_parsed);
+  if (routine) return;
   detail_ = fmt::format("book {} at update id {}", reason_text(r.reason), r.to_id);
   TW_LOG_INFO(log(), "{}: {}: {}", feed_.name, st.name, detail_);
   emit_symbol_status(st, {StatusKind::kResync, st.name, r.from_id, r.to_id, 0, detail_});

@@ -111,6 +111,8 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     if (e.venue == "binance-usdm") so.max_incoming_per_s = 10;
     // Bybit states no per-connection message rate for public streams.
     if (e.venue.starts_with("bybit")) so.max_incoming_per_s = 0;
+    // OKX limits subscriptions per hour, not messages per second.
+    if (e.venue == "okx") so.max_incoming_per_s = 0;
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;

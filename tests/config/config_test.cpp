@@ -291,6 +291,42 @@ TEST(Config, BybitTopicsPerConnectionStayUnder21000Characters) {
                             "connection, got 23000 (1000 symbols x 1 channels); split the feed");
 }
 
+// okx_feed: a [[feeds]] table of exchange "okx" with `extra` lines after its url.
+std::string okx_feed(std::string_view symbols, std::string_view extra) {
+  return std::string("[[feeds]]\nname = \"okx\"\nexchange = \"okx\"\nurl = \"wss://ws.okx.com:8443/ws/v5/public\"\n") +
+         "symbols = [" + std::string(symbols) + "]\n" + std::string(extra);
+}
+
+TEST(Config, OkxTakesInstIdsItsChannelsAndMessageSubscription) {
+  auto cfg = load_string(okx_feed(R"("BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-250627")",
+                                  "channels = [\"books\", \"trades\", \"bbo-tbt\", \"open-interest\"]\n"),
+                         "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].subscribe, "message");
+  EXPECT_EQ(cfg->feeds[0].symbols[2], "BTC-USD-250627");
+  cfg = load_string(okx_feed(R"("BTC-USDT")", ""), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].channels, std::vector<std::string>{"trades"});
+}
+
+TEST(Config, OkxRefusesWhatOneConnectionCannotCarry) {
+  EXPECT_EQ(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"books\", \"books5\"]\n")),
+            "test.toml:6: feeds[0].channels[1]: expected one book channel per feed (a symbol has one book), got "
+            "\"books5\" beside another");
+  EXPECT_EQ(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"tickers\", \"bbo-tbt\"]\n")),
+            "test.toml:6: feeds[0].channels[1]: expected one quote channel per feed (bbo-tbt or tickers), got "
+            "\"bbo-tbt\" beside another");
+  EXPECT_NE(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"trades-all\", \"books\"]\n")).find("/ws/v5/business"),
+            std::string::npos);
+  EXPECT_NE(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"funding-rate\"]\n")).find("only swaps"),
+            std::string::npos);
+  EXPECT_NE(error_of(okx_feed(R"("btc-usdt")", "")).find("an OKX instId"), std::string::npos);
+  EXPECT_NE(error_of(okx_feed(R"("BTC-USDT")", "subscribe = \"url\"\n")).find("OKX subscribes by message only"),
+            std::string::npos);
+  EXPECT_NE(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"orderbook.50\"]\n")).find("(exchange \"okx\")"),
+            std::string::npos);
+}
+
 TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfsync = \"always\"\n")),
             "test.toml:8: journal.fsync: expected one of \"none\", \"interval\", \"batch\", "
@@ -298,8 +334,8 @@ TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfull_policy = \"wait\"\n")),
             "test.toml:8: journal.full_policy: expected one of \"block\", \"drop\", got \"wait\"");
   EXPECT_EQ(error_of(replacing(4, "exchange = \"kraken\"")),
-            "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", \"bybit\", got "
-            "\"kraken\"");
+            "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", \"bybit\", \"okx\", "
+            "got \"kraken\"");
   EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
             "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", \"aggTrade\", "
             "\"bookTicker\", \"depth@100ms\", got \"depth\"");

@@ -76,5 +76,84 @@ TEST(StreamSync, ACrossedOrNegativeBookIsInvalid) {
   EXPECT_FALSE(s.valid());
 }
 
+// chained: an OKX-style update: seqId `id`, prevSeqId `prev`.
+BookDeltaEvent chained(std::uint64_t prev, std::uint64_t id, const Levels& l) {
+  BookDeltaEvent d{"S", 0, id > prev ? prev + 1 : id, id, l.bids, l.asks};
+  d.prev_update_id = prev;
+  d.has_prev = true;
+  return d;
+}
+
+TEST(StreamSync, ChainedUpdatesApplyWhenTheirPrevIsTheBooksIdWhateverTheirOwn) {
+  StreamSync s;
+  s.on_snapshot(snapshot(100, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(s.on_delta(chained(100, 107, {{level(10, 2)}, {}})).outcome, StreamOutcome::kApplied);
+  EXPECT_EQ(s.last_update_id(), 107u);
+  // A repeat of an applied update is stale, not a gap.
+  EXPECT_EQ(s.on_delta(chained(100, 107, {{level(10, 9)}, {}})).outcome, StreamOutcome::kStale);
+  EXPECT_EQ(s.book().levels(BookSide::kBid)[0].size, (Decimal{2, 0}));
+  // The one naming 115 as its previous: the updates 108..115 are missing.
+  const StreamResult gap = s.on_delta(chained(115, 120, {{level(10, 3)}, {}}));
+  EXPECT_EQ(gap.outcome, StreamOutcome::kGap);
+  EXPECT_EQ(gap.from_id, 108u);
+  EXPECT_EQ(gap.to_id, 115u);
+  EXPECT_FALSE(s.valid());
+}
+
+TEST(StreamSync, AnEmptyUpdateAtItsOwnPrevIsAKeepaliveAndAResetGoesOn) {
+  StreamSync s;
+  s.on_snapshot(snapshot(50, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(s.on_delta(chained(50, 50, {})).outcome, StreamOutcome::kKeepalive);
+  EXPECT_TRUE(s.valid());
+  EXPECT_EQ(s.last_update_id(), 50u);
+  // A keepalive that does not chain is a break like any other.
+  StreamSync t;
+  t.on_snapshot(snapshot(50, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(t.on_delta(chained(60, 60, {})).outcome, StreamOutcome::kGap);
+  // Maintenance: seqId below its prevSeqId, and the chain goes on from it.
+  EXPECT_EQ(s.on_delta(chained(50, 3, {{level(11, 1)}, {}})).outcome, StreamOutcome::kApplied);
+  EXPECT_EQ(s.last_update_id(), 3u);
+  EXPECT_EQ(s.on_delta(chained(3, 9, {{level(11, 0)}, {}})).outcome, StreamOutcome::kApplied);
+  EXPECT_EQ(s.book().depth(BookSide::kBid), 1u);
+}
+
+// sum_of_sizes: a stand-in checksum (the size mantissas of the top levels).
+std::uint32_t sum_of_sizes(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks, std::size_t levels) {
+  std::uint32_t sum = 0;
+  for (std::size_t i = 0; i < levels && i < bids.size(); ++i) sum += static_cast<std::uint32_t>(bids[i].size.mantissa);
+  for (std::size_t i = 0; i < levels && i < asks.size(); ++i) sum += static_cast<std::uint32_t>(asks[i].size.mantissa);
+  return sum;
+}
+
+TEST(StreamSync, AMessageChecksumIsVerifiedOverTheTopLevelsAndZeroLevelsMeansNone) {
+  StreamSync s(OrderBook::kDefaultReserve, sum_of_sizes, 1);
+  const Levels base{{level(10, 1), level(9, 5)}, {level(12, 2)}};
+  BookSnapshotEvent snap = snapshot(10, base);
+  snap.checksum = 3;  // the top level a side: 1 + 2
+  snap.has_checksum = true;
+  EXPECT_EQ(s.on_snapshot(snap).outcome, StreamOutcome::kReplaced);
+  const Levels four{{level(10, 4)}, {}}, seven{{level(10, 7)}, {}}, eight{{level(10, 8)}, {}};
+  BookDeltaEvent d = chained(10, 11, four);
+  d.checksum = 6;
+  d.has_checksum = true;
+  EXPECT_EQ(s.on_delta(d).outcome, StreamOutcome::kApplied);
+  BookDeltaEvent unchecked = chained(11, 12, seven);
+  EXPECT_EQ(s.on_delta(unchecked).outcome, StreamOutcome::kApplied) << "no checksum: nothing to verify";
+  BookDeltaEvent wrong = chained(12, 13, eight);
+  wrong.checksum = 1;
+  wrong.has_checksum = true;
+  const StreamResult r = s.on_delta(wrong);
+  EXPECT_EQ(r.outcome, StreamOutcome::kChecksum);
+  EXPECT_EQ(r.to_id, 13u);
+  EXPECT_FALSE(s.valid());
+  // Without a checksum function (or with 0 levels) a checksum is not verified.
+  StreamSync plain(OrderBook::kDefaultReserve, sum_of_sizes, 0);
+  EXPECT_EQ(plain.on_snapshot(snap).outcome, StreamOutcome::kReplaced);
+  BookDeltaEvent unverified = chained(10, 13, eight);
+  unverified.checksum = 1;
+  unverified.has_checksum = true;
+  EXPECT_EQ(plain.on_delta(unverified).outcome, StreamOutcome::kApplied);
+}
+
 }  // namespace
 }  // namespace tickwire::connector::book

@@ -57,6 +57,11 @@ struct Samples {
 };
 
 Samples samples_of(const VenueAdapter& v) {
+  if (v.name() == "okx") {
+    return {R"({"id":"7","event":"subscribe","arg":{"channel":"books","instId":"BTC-USDT"},"connId":"a4d3ae55"})",
+            R"({"id":"7","event":"error","code":"60012","msg":"Invalid request","connId":"a4d3ae55"})",
+            R"({"arg":{"channel":"trades","instId":"BTC-USDT"},"data":[]})"};
+  }
   if (v.name() == "bybit") {
     return {R"({"success":true,"ret_msg":"subscribe","conn_id":"c1","req_id":"7","op":"subscribe"})",
             R"({"success":false,"ret_msg":"Invalid symbol :[publicTrade.XYZ]","conn_id":"c1","req_id":"7","op":"subscribe"})",
@@ -64,6 +69,13 @@ Samples samples_of(const VenueAdapter& v) {
   }
   return {R"({"result":null,"id":7})", R"({"error":{"code":2,"msg":"Invalid request"},"id":7})",
           R"({"stream":"btcusdt@trade","data":{"e":"trade"}})"};
+}
+
+// sample_symbols: exchange symbols as the venue spells them (OKX names
+// instruments "BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-250627").
+std::vector<std::string> sample_symbols(const VenueAdapter& v) {
+  if (v.name() == "okx") return {"BTC-USDT", "BTC-USDT-SWAP", "BTC-USD-SWAP", "BTC-USD-250627", "1000PEPE-USDT"};
+  return {"BTCUSDT", "ETHBTC", "1000PEPEUSDT"};
 }
 
 class VenueConformance : public ::testing::TestWithParam<const VenueAdapter*> {
@@ -92,7 +104,8 @@ TEST_P(VenueConformance, SubscribeMessagesStayWithinTheVenuesLimits) {
   auto control = venue().make_control();
   std::vector<std::string> streams;
   for (std::size_t i = 0; i < limits.streams_per_message; ++i) {
-    streams.push_back(venue().stream_name("BTCUSDT", venue().channels()[i % venue().channels().size()]));
+    streams.push_back(venue().stream_name(sample_symbols(venue())[i % sample_symbols(venue()).size()],
+                                          venue().channels()[i % venue().channels().size()]));
   }
   const std::string msg = control->subscribe_message(streams, 7);
   for (const auto& s : streams) EXPECT_NE(msg.find(s), std::string::npos) << msg;
@@ -163,7 +176,7 @@ TEST_P(VenueConformance, TradeChannelsDeclareTheirContinuity) {
 }
 
 TEST_P(VenueConformance, InstrumentsAreValidSubjectTokensAndKeepTheirKind) {
-  for (const char* symbol : {"BTCUSDT", "ETHBTC", "1000PEPEUSDT"}) {
+  for (const std::string& symbol : sample_symbols(venue())) {
     auto instrument = venue().instrument(symbol);
     ASSERT_TRUE(instrument.ok()) << symbol << ": " << instrument.status();
     EXPECT_TRUE(middleware::is_valid_subject(middleware::make_subject("prod", "f", "trade", instrument->name)))
@@ -256,7 +269,8 @@ TEST(VenueRegistry, ConfigAcceptsExactlyTheRegisteredVenuesAndTheirChannels) {
           v->category().empty() ? std::string() : "category = \"" + std::string(v->category()) + "\"\n";
       const std::string toml = "[[feeds]]\nname = \"f\"\nexchange = \"" + std::string(v->name()) + "\"\n" +
                                category + "url = \"" + std::string(v->ws_url()) +
-                               "\"\nsymbols = [\"BTCUSDT\"]\nchannels = [\"" + std::string(channel) + "\"]\n";
+                               "\"\nsymbols = [\"" + sample_symbols(*v)[v->name() == "okx" ? 1 : 0] +
+                               "\"]\nchannels = [\"" + std::string(channel) + "\"]\n";
       auto cfg = config::load_string(toml, "venue.toml");
       EXPECT_TRUE(cfg.ok()) << v->name() << " " << channel << ": " << cfg.status();
     }

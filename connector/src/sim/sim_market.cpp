@@ -62,6 +62,7 @@ std::optional<SimDialect> sim_dialect(std::string_view venue) {
   if (venue == "binance-usdm") return SimDialect::kUsdm;
   if (venue == "bybit") return SimDialect::kBybitSpot;
   if (venue == "bybit-linear") return SimDialect::kBybitLinear;
+  if (venue == "okx") return SimDialect::kOkx;
   return std::nullopt;
 }
 
@@ -160,7 +161,8 @@ bool SimMarket::pending() const {
 }
 
 void SimMarket::advance(std::vector<Message>& out) {
-  if ((dialect_ == SimDialect::kUsdm || dialect_ == SimDialect::kBybitLinear) && next_mark_ns_ <= next_order_ns_ &&
+  if ((dialect_ == SimDialect::kUsdm || dialect_ == SimDialect::kBybitLinear || dialect_ == SimDialect::kOkx) &&
+      next_mark_ns_ <= next_order_ns_ &&
       (!pending() || next_mark_ns_ < next_flush_ns_)) {
     now_ns_ = next_mark_ns_;
     emit_mark_prices(out);
@@ -278,8 +280,12 @@ void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
   const std::int64_t take_lots =
       draw(rng_, 5) == 0 ? lots : std::min(lots, 1 + static_cast<std::int64_t>(draw(rng_, 500)));
   const std::int64_t fills = std::min<std::int64_t>(take_lots, 1 + static_cast<std::int64_t>(draw(rng_, 3)));
-  if (is_bybit(dialect_)) {
-    take_bybit(idx, buy, level.first, take_lots, fills, out);
+  if (is_bybit(dialect_) || dialect_ == SimDialect::kOkx) {
+    if (dialect_ == SimDialect::kOkx) {
+      take_okx(idx, buy, level.first, take_lots, fills, out);
+    } else {
+      take_bybit(idx, buy, level.first, take_lots, fills, out);
+    }
     set_level(ins, !buy, level.first, level.second - take_lots * ins.lot);
     ins.ref_price = level.first;
     return;
@@ -426,6 +432,10 @@ void SimMarket::emit_mark_prices(std::vector<Message>& out) {
       emit_bybit_mark(i, mark, index, rate, next_funding, out);
       continue;
     }
+    if (dialect_ == SimDialect::kOkx) {
+      emit_okx_marks(i, mark, rate, next_funding, out);
+      continue;
+    }
     out.push_back(make(i, SimChannel::kMarkPrice,
                        fmt::format(R"({{"e":"markPriceUpdate","E":{},"s":"{}","p":"{}","i":"{}","P":"{}","r":"{}","T":{}}})",
                                    t, ins.symbol, format_units(mark), format_units(index), format_units(mark),
@@ -468,6 +478,7 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
   const SimLevel bid{ins.bids.rbegin()->first, ins.bids.rbegin()->second};
   const SimLevel ask{ins.asks.begin()->first, ins.asks.begin()->second};
   if (bid == ins.touch_bid && ask == ins.touch_ask) return;
+  if (dialect_ == SimDialect::kOkx) return emit_okx_bbo(idx, out);
   if (is_bybit(dialect_)) {
     // Linear tickers: a delta naming only the touch fields that changed
     // (spot's tickers are day statistics: nothing to send).
@@ -505,6 +516,7 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
 void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
   Instrument& ins = instruments_[idx];
   if (ins.pending_first == 0) return;
+  if (dialect_ == SimDialect::kOkx) return emit_okx_depth(idx, out);
   const std::uint64_t t = now_ms();
   std::string data =
       is_bybit(dialect_)
@@ -532,6 +544,12 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
     data += '}';
     out.push_back(make(idx, SimChannel::kDepth, std::move(data), ins.pending_first, ins.update_id));
   }
+  publish_pending(ins);
+  ins.last_diff_u = ins.update_id;
+  ins.pending_first = 0;
+}
+
+void SimMarket::publish_pending(Instrument& ins) {
   for (bool b : {true, false}) {
     Side& published = b ? ins.published_bids : ins.published_asks;
     Side& changes = b ? ins.pending_bids : ins.pending_asks;
@@ -544,8 +562,6 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
     }
     changes.clear();
   }
-  ins.last_diff_u = ins.update_id;
-  ins.pending_first = 0;
 }
 
 SimMarket::Message SimMarket::make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first,

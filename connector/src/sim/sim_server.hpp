@@ -121,7 +121,7 @@ void async_teardown(beast::role_type role, SimStream& stream, TeardownHandler&& 
 // The message faults, in the order deliver() tries them.
 enum SimFaultKind : std::size_t {
   kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
-  kDuplicate, kResnapshot, kRestart, kFaultKinds
+  kDuplicate, kResnapshot, kRestart, kKeepalive, kBadChecksum, kNoSnapshot, kFaultKinds
 };
 
 struct Simulator::Impl {
@@ -312,6 +312,19 @@ struct Simulator::Impl {
   // (the connection's ids start over), `resnapshot` sends the book's
   // snapshot again after it, at the same `u`. True when `m` was replaced.
   bool bybit_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after);
+  // on_okx_request: OKX v5's text "ping" and {"id","op","args":[{"channel",
+  // "instId"|"instType"}]} requests (subscribe, unsubscribe), each arg acked
+  // or refused; a books subscription starts with its snapshot (sim_okx.cpp).
+  void on_okx_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // okx_rebase: an OKX books message as connection `c` sees it after a
+  // `restart` (seqId reset): seqId and prevSeqId less the connection's base.
+  static std::string okx_rebase(const Connection& c, const std::string& key, std::string text);
+  // okx_book_faults: the OKX books faults on update `m`: `restart` sends it
+  // with its seqId reset below its prevSeqId (the connection's ids go on
+  // from there), `bad_checksum` with a wrong checksum (true: `m` was sent);
+  // after it, `keepalive` an empty update at its seqId.
+  bool okx_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after);
+  std::uint64_t okx_subscriptions = 0;  // books subscriptions served (the no_snapshot fault counts them)
   // write_loop: the connection's only writer, frames in queue order; the
   // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);

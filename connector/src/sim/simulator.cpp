@@ -20,7 +20,8 @@ constexpr std::size_t kMaxQueuedMessages = 1u << 16;
 
 constexpr const char* kFaultNames[kFaultKinds] = {"gap", "close_ws", "close_tcp", "reset", "stall", "slow",
                                                    "ping_storm", "shutdown_notice", "malformed", "oversize",
-                                                   "reorder", "duplicate", "resnapshot", "restart"};
+                                                   "reorder", "duplicate", "resnapshot", "restart",
+                                                   "keepalive", "bad_checksum", "no_snapshot"};
 
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(
@@ -35,7 +36,8 @@ const FaultTrigger& Simulator::Impl::trigger(std::size_t k) const {
   const FaultTrigger* all[kFaultKinds] = {&f.gap,       &f.close_ws,        &f.close_tcp, &f.reset,
                                           &f.stall,     &f.slow,            &f.ping_storm, &f.shutdown_notice,
                                           &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate,
-                                          &f.resnapshot, &f.restart};
+                                          &f.resnapshot, &f.restart, &f.keepalive, &f.bad_checksum,
+                                          &f.no_snapshot};
   return *all[k];
 }
 
@@ -330,6 +332,14 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
       return;
     }
   }
+  if (dialect == SimDialect::kOkx && m.key.starts_with("books:")) {
+    if (okx_book_faults(c, n, m, false)) return;
+    if (c.u_base.count(m.key) != 0) {
+      push_text(c, okx_rebase(c, m.key, *m.data));
+      okx_book_faults(c, n, m, true);
+      return;
+    }
+  }
   if (!c.held && fires(kReorder, c, n)) {
     log_fault(kReorder, c, n, m);
     c.held = data;
@@ -341,6 +351,7 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
     push(c, data);
   }
   if (is_bybit(dialect) && m.key.starts_with("orderbook.")) bybit_book_faults(c, n, m, true);
+  if (dialect == SimDialect::kOkx && m.key.starts_with("books:")) okx_book_faults(c, n, m, true);
   if (c.held) {
     push(c, std::move(*c.held));
     c.held.reset();
@@ -390,11 +401,11 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
   if (!sim_dialect(s.options.venue)) {
     return absl::InvalidArgumentError(fmt::format(
-        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\" or \"bybit-linear\" (the dialects "
+        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\", \"bybit-linear\" or \"okx\" (the dialects "
         "the simulator speaks)",
         s.options.venue));
   }
-  if (is_bybit(s.dialect) && !s.options.replay_path.empty()) {
+  if ((is_bybit(s.dialect) || s.dialect == SimDialect::kOkx) && !s.options.replay_path.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));
   }

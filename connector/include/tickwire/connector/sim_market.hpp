@@ -24,6 +24,7 @@
 // for one taker order in ten (at most one per symbol a second; `S` the
 // liquidated position's side). The snapshots a subscription
 // starts with come from bybit_book_snapshot() and bybit_ticker_snapshot().
+// In the OKX dialect the market speaks OKX v5 (see take_okx below).
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
 // messages byte for byte. Single-threaded; the Simulator serializes access.
@@ -43,13 +44,13 @@ namespace tickwire::connector {
 enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth, kMarkPrice, kForceOrder };
 
 // SimDialect: the exchange whose messages the market emits.
-enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear };
+enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear, kOkx };
 
 // is_bybit: a Bybit v5 dialect (spot or linear).
 inline bool is_bybit(SimDialect d) { return d == SimDialect::kBybitSpot || d == SimDialect::kBybitLinear; }
 
 // sim_dialect: the dialect of a venue name ("binance", "binance-usdm",
-// "bybit" (spot), "bybit-linear"), if any.
+// "bybit" (spot), "bybit-linear", "okx"), if any.
 std::optional<SimDialect> sim_dialect(std::string_view venue);
 
 // SimLevel: one price level; price and quantity in units of 10^-8.
@@ -123,6 +124,12 @@ class SimMarket {
   // bybit_ticker_snapshot: the linear `tickers` snapshot of the touch as
   // last sent (every field).
   std::string bybit_ticker_snapshot(std::size_t symbol) const;
+  // okx_book_snapshot: the `books` snapshot of the published book at the
+  // last update's seqId, prevSeqId -1 (OKX dialect, sim_market_okx.cpp).
+  std::string okx_book_snapshot(std::size_t symbol) const;
+  // okx_checksum: OKX's checksum of a published book (top 25 levels, bid
+  // and ask interleaved as "px:sz" text, CRC32 as a signed int32).
+  static std::int32_t okx_checksum(const SimBook& book);
   // bybit_u: the `u` of the last orderbook delta of `symbol`.
   std::uint64_t bybit_u(std::size_t symbol) const { return instruments_.at(symbol).bybit_u; }
   // depth_json: a book as the REST depth endpoint's body; with `time_ms`
@@ -174,6 +181,20 @@ class SimMarket {
   void take_bybit(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
                   std::vector<Message>& out);
   std::string bybit_topic(const Instrument& ins, SimChannel channel) const;
+  // OKX dialect (sim_market_okx.cpp): trades (one per taker order, count =
+  // its fills) and trades-all (one per fill), books updates chained by
+  // prevSeqId, bbo-tbt, each second mark-price, funding-rate and
+  // open-interest, liquidation-orders for one taker order in ten.
+  void take_okx(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
+                std::vector<Message>& out);
+  void emit_okx_depth(std::size_t idx, std::vector<Message>& out);
+  void emit_okx_bbo(std::size_t idx, std::vector<Message>& out);
+  void emit_okx_marks(std::size_t idx, std::int64_t mark, std::int64_t rate, std::uint64_t next_funding,
+                      std::vector<Message>& out);
+  Message make_okx(std::size_t idx, SimChannel channel, std::string_view okx_channel, std::string data,
+                   std::uint64_t first, std::uint64_t last) const;
+  // publish_pending: the pending changes into the published book.
+  static void publish_pending(Instrument& ins);
   bool pending() const;
 
   std::vector<std::string> symbols_;

@@ -137,6 +137,11 @@ struct BookPolicy {
   ResyncAction resync = ResyncAction::kRestSnapshot;
   std::string_view snapshot_path;  // "/api/v3/depth" (REST policies only)
   std::uint32_t checksum_levels = 0;  // levels per side the checksum covers (checksum policies)
+  // sequence_checksum: under kStreamSequence, the venue's checksum of the top
+  // `levels` of each side (its 32 bits), verified when a message carries one
+  // (BookDeltaEvent::has_checksum; OKX); null: none.
+  std::uint32_t (*sequence_checksum)(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
+                                     std::size_t levels) = nullptr;
 };
 
 // VenueLimits: the venue's documented limits, applied by the session.

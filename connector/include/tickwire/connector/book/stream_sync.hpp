@@ -17,9 +17,19 @@
 // - a delta with u <= L is stale; u == L + 1 applies (size 0 deletes, and
 //   deleting an absent level is not an error); u > L + 1 is a gap [L+1, u-1];
 // - a negative size, or a crossed book after a delta, invalidates the book.
+//
+// Chained deltas (BookDeltaEvent::has_prev, OKX seqId / prevSeqId): ids skip,
+// so a delta applies when its prev_update_id is the book's id L, whatever its
+// own id (one below its prev is OKX's maintenance reset of the ids, not a
+// gap); an empty delta whose prev equals its own id L is a keepalive; a delta
+// naming another prev is a gap [L+1, prev] (or stale if its id is at or
+// before L and its prev before L). When the StreamSync was given a checksum
+// function, a message carrying a checksum (has_checksum) is verified over the
+// top `checksum_levels` of the book it leaves; a mismatch invalidates it.
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "tickwire/connector/book/order_book.hpp"
 #include "tickwire/connector/events.hpp"
@@ -36,6 +46,8 @@ enum class StreamOutcome : std::uint8_t {
   kGap,       // update ids [from_id, to_id] are missing: the book is invalid
   kCrossed,   // best bid >= best ask after the delta or snapshot: the book is invalid
   kNegative,  // a negative size: rejected, the book is invalid
+  kKeepalive, // a chained empty delta at the book's own id (OKX idle keepalive): nothing changed
+  kChecksum,  // the book's checksum after the message is not the venue's: the book is invalid
 };
 
 // ReplaceReason: why a kReplaced happened.
@@ -54,9 +66,15 @@ struct StreamResult {
   ReplaceReason reason = ReplaceReason::kFirst;
 };
 
+// BookChecksum: a venue's checksum over the top `levels` of each side, as
+// 32 bits (BookPolicy::sequence_checksum).
+using BookChecksum = std::uint32_t (*)(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
+                                       std::size_t levels);
+
 class StreamSync {
  public:
-  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve) : book_(book_reserve) {}
+  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve, BookChecksum checksum = nullptr,
+                      std::size_t checksum_levels = 0);
 
   StreamResult on_snapshot(const BookSnapshotEvent& snapshot);
   StreamResult on_delta(const BookDeltaEvent& delta);
@@ -72,8 +90,13 @@ class StreamSync {
   StreamResult replace(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks, std::uint64_t id,
                        std::uint64_t cross_sequence, ReplaceReason reason);
   StreamResult invalidate(StreamOutcome outcome, std::uint64_t from, std::uint64_t to);
+  StreamResult on_chained(const BookDeltaEvent& delta);
+  // checksum_ok: the book matches a message's checksum (true when it carries none).
+  bool checksum_ok(bool has_checksum, std::uint32_t checksum);
 
   OrderBook book_;
+  BookChecksum checksum_ = nullptr;
+  std::vector<PriceLevel> top_bids_, top_asks_;  // checksum scratch, checksum_levels each
   bool valid_ = false;
   std::uint64_t last_ = 0;
   std::uint64_t cross_sequence_ = 0;
