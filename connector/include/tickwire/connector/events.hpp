@@ -77,6 +77,10 @@ struct BookDeltaEvent {
   // cross_sequence: the venue's cross sequence (Bybit "seq"), comparable
   // between books of different depths; 0 when the venue has none.
   std::uint64_t cross_sequence = 0;
+  // checksum: the venue's checksum of the top of the book after this update
+  // (Kraken CRC-32), when has_checksum (in-stream checksum policy).
+  std::uint32_t checksum = 0;
+  bool has_checksum = false;
 };
 
 // BookSnapshotEvent: a full image valid at last_update_id (Binance REST
@@ -89,6 +93,8 @@ struct BookSnapshotEvent {
   std::span<const PriceLevel> asks;  // best first
   std::uint64_t event_ns = 0;        // exchange event time of an in-stream snapshot (0 for REST)
   std::uint64_t cross_sequence = 0;  // as BookDeltaEvent::cross_sequence
+  std::uint32_t checksum = 0;        // as BookDeltaEvent::checksum
+  bool has_checksum = false;
 };
 
 // FundingEvent: a perpetual's mark price and funding (Binance USD-M
