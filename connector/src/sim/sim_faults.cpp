@@ -41,7 +41,8 @@ absl::Status parse_fault(std::string_view spec, SimFaults& faults) {
       {"duplicate", &faults.duplicate}, {"reorder", &faults.reorder},   {"malformed", &faults.malformed},
       {"oversize", &faults.oversize}, {"ping_storm", &faults.ping_storm},
       {"shutdown_notice", &faults.shutdown_notice}, {"resnapshot", &faults.resnapshot},
-      {"restart", &faults.restart}};
+      {"restart", &faults.restart},   {"checksum", &faults.checksum},   {"beyond_depth", &faults.beyond_depth},
+      {"trade_gap", &faults.trade_gap}, {"precision", &faults.precision}};
   const auto parts = split(spec);
   FaultTrigger* t = nullptr;
   std::string names;

@@ -85,6 +85,11 @@ struct SimFaults {
   FaultTrigger resnapshot;       // Bybit: after this book delta, its snapshot again at the same `u` (level 1's repeat)
   FaultTrigger restart;          // Bybit: this book delta becomes a u = 1 delta holding the whole book, and the
                                  // connection's ids of that book continue from there (Bybit's restart)
+  FaultTrigger checksum;         // Kraken: this book update's checksum off by one bit
+  FaultTrigger beyond_depth;     // Kraken: a bid below the depth added to this book update (the client cuts it)
+  FaultTrigger trade_gap;        // Kraken: this trade message withheld (the pair's trade ids jump)
+  FaultTrigger precision;        // Kraken: after this book update the pair's price precision goes one decimal
+                                 // finer, announced on the instrument channel
   FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
@@ -93,7 +98,7 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
-  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear"
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear" | "kraken"
                                       // (start() refuses others; Bybit's generated market only, no replay)
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
