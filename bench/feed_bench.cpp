@@ -8,6 +8,8 @@
 // next to a std::map book using the same exact decimal comparison. Bybit v5
 // publicTrade and orderbook delta (in-stream book, u by one) the same way, and
 // OKX v5 trades, books update (chained by prevSeqId) and bbo-tbt.
+// Kraken v2 trade and book update (depth 10, JSON numbers, cut to depth and
+// checked by CRC-32 after every update), with the checksum alone beside it.
 // Messages are generated (deterministic seed) in the venues' exact shapes.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
@@ -24,6 +26,9 @@
 #include "tickwire/connector/venues/binance/parser.hpp"
 #include "tickwire/connector/venues/bybit/parser.hpp"
 #include "tickwire/connector/venues/okx/parser.hpp"
+#include "tickwire/connector/book/checksum_sync.hpp"
+#include "tickwire/connector/venues/kraken/checksum.hpp"
+#include "tickwire/connector/venues/kraken/parser.hpp"
 #include "tickwire/connector/venues/json_check.hpp"
 
 namespace {
@@ -156,6 +161,12 @@ simdjson::error_code walk(od::value v, std::uint64_t& sink) {
       return simdjson::SUCCESS;
     }
     case od::json_type::number: {
+      // A fraction (Kraken's prices are JSON numbers): its text, as a parser of exact decimals reads it.
+      const std::string_view text = v.raw_json_token();
+      if (text.find_first_of(".eE-") != std::string_view::npos) {
+        sink += text.size();
+        return simdjson::SUCCESS;
+      }
       std::uint64_t n = 0;
       if (auto e = v.get_uint64().get(n)) return e;
       sink += n;
@@ -711,6 +722,176 @@ void BM_OkxBboPipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// Kraken v2: one trade per `trade` frame, and `book` updates of a depth-10
+// book (1-3 levels a side near the top, a delete one time in six) whose
+// checksums are those of the book the generator keeps (cut to 10, precision
+// 1 and 8), so every update verifies.
+std::string kraken_qty(unsigned tenths_of_milli) {  // units of 0.0001, as a JSON number without trailing zeros
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%u.%04u", tenths_of_milli / 10000, tenths_of_milli % 10000);
+  std::string s = buf;
+  while (s.back() == '0' && s[s.size() - 2] != '.') s.pop_back();
+  return s;
+}
+std::string kraken_price(unsigned tenths) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%u.%u", tenths / 10, tenths % 10);
+  return buf;
+}
+
+Frames kraken_trade_frames() {
+  std::mt19937 rng(7);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[400];
+    std::snprintf(buf, sizeof buf,
+                  R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"%s","price":%s,)"
+                  R"("qty":%s,"ord_type":"market","trade_id":%zu,"timestamp":"2023-10-06T17:35:55.440295Z"}]})",
+                  rng() % 2 ? "buy" : "sell", kraken_price(static_cast<unsigned>(370000 + rng() % 1000)).c_str(),
+                  kraken_qty(static_cast<unsigned>(1 + rng() % 99999)).c_str(), 10218208 + i);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+constexpr unsigned kKrakenMid = 370000;  // tenths: 37000.0
+
+std::vector<PriceLevel> kraken_snapshot_side(bool bids) {
+  std::vector<PriceLevel> out;
+  for (unsigned k = 0; k < 10; ++k) {
+    const unsigned tenths = bids ? kKrakenMid - 1 - k : kKrakenMid + 1 + k;
+    out.push_back({{static_cast<std::int64_t>(tenths), -1}, {static_cast<std::int64_t>(10000 + k), -4}});
+  }
+  return out;
+}
+
+Frames kraken_depth_frames() {
+  std::mt19937 rng(8);
+  OrderBook book(64);
+  const auto bids0 = kraken_snapshot_side(true), asks0 = kraken_snapshot_side(false);
+  if (!book.load(bids0, asks0)) std::abort();
+  std::vector<PriceLevel> removed_bids, removed_asks, top_bids(10), top_asks(10);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kDepthFrames; ++i) {
+    std::string f = R"({"channel":"book","type":"update","data":[{"symbol":"BTC/USD")";
+    std::vector<PriceLevel> side_levels[2];
+    for (int s = 0; s < 2; ++s) {
+      f += s == 0 ? R"(,"bids":[)" : R"(],"asks":[)";
+      const auto levels = static_cast<unsigned>(1 + rng() % 3);
+      for (unsigned k = 0; k < levels; ++k) {
+        const auto distance = static_cast<unsigned>(rng() % 12);
+        const unsigned tenths = s == 0 ? kKrakenMid - 1 - distance : kKrakenMid + 1 + distance;
+        const unsigned qty = rng() % 6 == 0 ? 0 : static_cast<unsigned>(1 + rng() % 99999);
+        f += (k ? "," : "") + std::string(R"({"price":)") + kraken_price(tenths) + R"(,"qty":)" + kraken_qty(qty) + "}";
+        side_levels[s].push_back({{static_cast<std::int64_t>(tenths), -1}, {static_cast<std::int64_t>(qty), -4}});
+      }
+    }
+    if (!book.apply(side_levels[0], side_levels[1])) std::abort();
+    book.truncate(10, removed_bids, removed_asks);
+    const std::size_t nb = book.top(BookSide::kBid, top_bids), na = book.top(BookSide::kAsk, top_asks);
+    const std::uint32_t sum = tc::venues::kraken::book_checksum({top_asks.data(), na}, {top_bids.data(), nb}, 1, 8);
+    f += R"(],"checksum":)" + std::to_string(sum) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
+    out.push_back(std::move(f));
+  }
+  return Frames(std::move(out));
+}
+
+const Frames& kraken_trades() {
+  static const Frames f = kraken_trade_frames();
+  return f;
+}
+const Frames& kraken_depths() {
+  static const Frames f = kraken_depth_frames();
+  return f;
+}
+
+const std::string kKrakenInstrument =
+    std::string(R"({"channel":"instrument","type":"snapshot","data":{"pairs":[{"symbol":"BTC/USD","price_precision":1,)"
+                R"("qty_precision":8}]}})") +
+    std::string(simdjson::SIMDJSON_PADDING, ' ');
+
+void BM_KrakenTradeFloor(benchmark::State& state) { run_floor(state, kraken_trades()); }
+void BM_KrakenTradePipeline(benchmark::State& state) {
+  const Frames& frames = kraken_trades();
+  const std::vector<std::string> symbols = {"BTC/USD"};
+  tc::venues::KrakenParser parser(symbols);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "kraken", m.trade);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::EventKind::kTrade || bytes.empty() || parser.next(m)) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// run_kraken_depth: parse -> ChecksumSync (cut to 10, checksum when `check`) -> encode.
+void run_kraken_depth(benchmark::State& state, bool check) {
+  const Frames& frames = kraken_depths();
+  const std::vector<std::string> symbols = {"BTC/USD"};
+  tc::venues::KrakenParser parser(symbols);
+  if (parser.parse(kKrakenInstrument.data(), kKrakenInstrument.size() - simdjson::SIMDJSON_PADDING).event ==
+      tc::EventKind::kError) {
+    state.SkipWithError("instrument");
+    return;
+  }
+  const tc::book::BookChecksum* checksum = check ? parser.book_checksum() : nullptr;
+  const auto bids0 = kraken_snapshot_side(true), asks0 = kraken_snapshot_side(false);
+  tc::BookSnapshotEvent snapshot{"BTC/USD", 0, bids0, asks0};
+  tc::book::ChecksumSync sync("BTC/USD", 10, 10, 64);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  if (sync.on_snapshot(snapshot, nullptr).outcome != tc::book::ChecksumOutcome::kReplaced) {
+    state.SkipWithError("snapshot");
+    return;
+  }
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    const auto r = sync.on_delta(m.delta, checksum);
+    m.delta.bids = sync.applied_bids();
+    m.delta.asks = sync.applied_asks();
+    m.delta.first_update_id = m.delta.last_update_id = r.id;
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "kraken", m.delta);
+    benchmark::DoNotOptimize(bytes.data());
+    if (r.outcome != tc::book::ChecksumOutcome::kApplied || bytes.empty()) {
+      state.SkipWithError(r.outcome == tc::book::ChecksumOutcome::kMismatch ? "checksum mismatch" : "depth");
+      return;
+    }
+    if (++i == frames.texts.size()) {
+      // The frames continue the generator's book: start it again (once per 65536 frames).
+      i = 0;
+      sync.reset();
+      if (sync.on_snapshot(snapshot, nullptr).outcome != tc::book::ChecksumOutcome::kReplaced) {
+        state.SkipWithError("resync");
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_KrakenDepthFloor(benchmark::State& state) { run_floor(state, kraken_depths()); }
+void BM_KrakenDepthPipeline(benchmark::State& state) { run_kraken_depth(state, true); }
+void BM_KrakenDepthPipelineNoChecksum(benchmark::State& state) { run_kraken_depth(state, false); }
+
+// BM_KrakenChecksum: the checksum alone over a depth-10 book (both sides, precision 1 and 8).
+void BM_KrakenChecksum(benchmark::State& state) {
+  const auto bids = kraken_snapshot_side(true), asks = kraken_snapshot_side(false);
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(tc::venues::kraken::book_checksum(asks, bids, 1, 8));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 void BM_OrderBookUpdate(benchmark::State& state) {
   const FullSnapshot snapshot;
   OrderBook book;
@@ -803,6 +984,12 @@ BENCHMARK(BM_OkxBooksFloor);
 BENCHMARK(BM_OkxBooksPipeline);
 BENCHMARK(BM_OkxBboFloor);
 BENCHMARK(BM_OkxBboPipeline);
+BENCHMARK(BM_KrakenTradeFloor);
+BENCHMARK(BM_KrakenTradePipeline);
+BENCHMARK(BM_KrakenDepthFloor);
+BENCHMARK(BM_KrakenDepthPipeline);
+BENCHMARK(BM_KrakenDepthPipelineNoChecksum);
+BENCHMARK(BM_KrakenChecksum);
 BENCHMARK(BM_OrderBookUpdate);
 BENCHMARK(BM_StdMapBookUpdate);
 BENCHMARK(BM_OrderBookTop10);

@@ -13,9 +13,9 @@ namespace {
 
 // The venues and their channels, as connector/src/venues/ registers them
 // (config does not link the connector; a connector test checks they agree).
-constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit", "okx"};
+constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit", "okx", "kraken"};
 // The exchanges the embedded simulator (sim://) speaks (docs/venues.md).
-constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit", "okx"};
+constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit", "okx", "kraken"};
 constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
@@ -24,6 +24,10 @@ constexpr std::string_view kBybitSpotChannels[] = {"publicTrade", "orderbook.1",
                                                    "orderbook.1000"};
 constexpr std::string_view kBybitLinearChannels[] = {"publicTrade",    "orderbook.1", "orderbook.50",  "orderbook.200",
                                                      "orderbook.1000", "tickers",     "allLiquidation"};
+// Kraken v2: "instrument" is reference data (the books' precisions), subscribed
+// once per connection before the books; the others are per pair.
+constexpr std::string_view kKrakenChannels[] = {"trade",    "ticker",   "book.10",   "book.25",
+                                                "book.100", "book.500", "book.1000", "instrument"};
 // Bybit: characters of subscription args ("<channel>.<SYMBOL>") per connection.
 constexpr std::size_t kBybitMaxArgsChars = 21'000;
 // OKX v5: channels as OKX names them; trades-all lives on /ws/v5/business, the rest on /ws/v5/public.
@@ -173,6 +177,52 @@ absl::Status check_okx_channels(const TableView& t, const FeedConfig& feed) {
   return absl::OkStatus();
 }
 
+// Kraken: a pair as Kraken v2 writes it ("BTC/USD"), or without the slash.
+bool is_kraken_pair(std::string_view text) {
+  const auto slash = text.find('/');
+  if (slash == std::string_view::npos) return is_symbol(text);
+  return is_symbol(text.substr(0, slash)) && is_symbol(text.substr(slash + 1));
+}
+
+// kraken_asset: Kraken's legacy asset codes under the names v2 uses.
+std::string kraken_asset(std::string_view code) {
+  if (code == "XBT") return "BTC";
+  if (code == "XDG") return "DOGE";
+  return std::string(code);
+}
+
+// Kraken: XBT and XDG pairs written as v2 writes them (BTC, DOGE), the
+// channels known, one book depth per feed, and the instrument channel first
+// whenever there is a book (its precisions verify the book's checksums).
+absl::Status check_kraken_channels(const TableView& t, FeedConfig& feed) {
+  for (auto& symbol : feed.symbols) {
+    const auto slash = symbol.find('/');
+    if (slash != std::string::npos) {
+      symbol = kraken_asset(std::string_view(symbol).substr(0, slash)) + "/" +
+               kraken_asset(std::string_view(symbol).substr(slash + 1));
+    }
+  }
+  if (auto s = check_list(t, "symbols", feed.symbols, "a Kraken pair (\"BTC/USD\")", is_kraken_pair); !s.ok()) {
+    return s;
+  }
+  auto s = check_list(t, "channels", feed.channels,
+                      fmt::format("one of {} (exchange \"kraken\")", one_of(kKrakenChannels)),
+                      [](std::string_view c) { return contains(kKrakenChannels, c); });
+  if (!s.ok()) return s;
+  std::size_t books = 0;
+  for (std::size_t i = 0; i < feed.channels.size(); ++i) {
+    if (feed.channels[i].starts_with("book.") && ++books > 1) {
+      return t.invalid_element("channels", i,
+                               fmt::format("expected one book depth per feed (a pair has one book), got {:?} "
+                                           "beside another",
+                                           feed.channels[i]));
+    }
+  }
+  std::erase(feed.channels, std::string("instrument"));
+  if (books > 0) feed.channels.insert(feed.channels.begin(), "instrument");
+  return absl::OkStatus();
+}
+
 absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
   if (auto s = t.read_string_list("symbols", feed.symbols, Presence::kRequired); !s.ok()) return s;
   if (feed.exchange == "okx") {
@@ -184,6 +234,11 @@ absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
     feed.channels = {"trades"};  // the default, in OKX's name
     if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
     return check_okx_channels(t, feed);
+  }
+  if (feed.exchange == "kraken") {
+    feed.channels = {"trade"};  // the default
+    if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
+    return check_kraken_channels(t, feed);
   }
   if (auto s = check_list(t, "symbols", feed.symbols, "an upper-case symbol ([A-Z0-9]+)", is_symbol);
       !s.ok()) {
@@ -218,7 +273,8 @@ std::string rest_url_error(std::string_view url) {
 absl::Status read_session(const TableView& t, FeedConfig& feed) {
   const bool bybit = feed.exchange == "bybit";
   const bool okx = feed.exchange == "okx";
-  std::size_t mode = feed.subscribe == "message" || bybit || okx ? 1 : 0;
+  const bool kraken = feed.exchange == "kraken";
+  std::size_t mode = feed.subscribe == "message" || bybit || okx || kraken ? 1 : 0;
   if (auto s = t.read_choice("subscribe", {"url", "message"}, mode); !s.ok()) return s;
   feed.subscribe = std::string(kSubscribeModes[mode]);
   if (bybit && feed.subscribe != "message") {
@@ -228,6 +284,10 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   if (okx && feed.subscribe != "message") {
     return t.invalid("subscribe", "expected \"message\" with exchange \"okx\" (OKX subscribes by message only), "
                                   "got \"url\"");
+  }
+  if (kraken && feed.subscribe != "message") {
+    return t.invalid("subscribe", "expected \"message\" with exchange \"kraken\" (Kraken subscribes by message "
+                                  "only), got \"url\"");
   }
   if (auto s = t.read_string("rest_url", feed.rest_url, Presence::kOptional); !s.ok()) return s;
   if (!feed.rest_url.empty()) {
@@ -247,6 +307,10 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   }
   if (feed.time_unit == "us" && bybit) {
     return t.invalid("time_unit", "expected \"ms\" with exchange \"bybit\" (Bybit sends millisecond times)");
+  }
+  if (feed.time_unit == "us" && kraken) {
+    return t.invalid("time_unit", "expected \"ms\" with exchange \"kraken\" (time_unit is Binance's URL option; "
+                                  "Kraken sends RFC 3339 times to the microsecond)");
   }
   if (feed.time_unit == "us" && feed.url == "sim://") {
     return t.invalid("time_unit", "expected \"ms\" with url \"sim://\" (the simulator sends millisecond times)");

@@ -153,11 +153,13 @@ const book::OrderBook* FeedPipeline::book(std::string_view symbol) const {
 
 const book::OrderBook* FeedPipeline::valid_book(const SymbolState& st) {
   if (st.stream) return st.stream->valid() ? &st.stream->book() : nullptr;
+  if (st.checksum) return st.checksum->valid() ? &st.checksum->book() : nullptr;
   return st.sync && !st.sync->needs_snapshot() ? &st.sync->book() : nullptr;
 }
 
 std::uint64_t FeedPipeline::book_update_id(const SymbolState& st) {
   if (st.stream) return st.stream->last_update_id();
+  if (st.checksum) return st.checksum->last_update_id();
   return st.sync ? st.sync->last_update_id() : 0;
 }
 
@@ -185,6 +187,10 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
   if (book_policy_.integrity == BookIntegrity::kStreamSequence) {
     st.stream = std::make_unique<book::StreamSync>(book::OrderBook::kDefaultReserve, book_policy_.sequence_checksum,
                                                    book_policy_.checksum_levels);
+  } else if (book_policy_.integrity == BookIntegrity::kStreamChecksum) {
+    std::uint32_t depth = 0;
+    for (const auto& channel : feed_.channels) depth = std::max(depth, venue_->book_depth(channel));
+    st.checksum = std::make_unique<book::ChecksumSync>(st.name, depth, book_policy_.checksum_levels);
   } else {
     book::SyncOptions sync_options;
     sync_options.rule = book_policy_.integrity == BookIntegrity::kRestSnapshotPrevId ? book::ChainRule::kPrevId
@@ -297,6 +303,10 @@ void FeedPipeline::dispatch(ParsedMessage& msg, std::size_t size, std::uint64_t 
     case EventKind::kBookSnapshot:
       if (book_policy_.integrity == BookIntegrity::kStreamSequence) {
         on_stream_snapshot(msg, size, rx_ticks, t_parsed, generation);
+        return;
+      }
+      if (book_policy_.integrity == BookIntegrity::kStreamChecksum) {
+        on_checksum_snapshot(msg, size, rx_ticks, t_parsed, generation);
         return;
       }
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
@@ -531,6 +541,11 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
     return;
   }
   SymbolState& st = states_[id];
+  if (st.checksum) {
+    // No update ids to track: the checksum says whether the book is whole.
+    on_checksum_delta(msg, id, rx_ticks, t_parsed, generation);
+    return;
+  }
   const std::size_t stream = stream_index(id, ChannelKind::kDepth);
   record_stream(id, ChannelKind::kDepth, rx_ticks);
   // A restart starts the ids over, and so does a chained delta whose id is

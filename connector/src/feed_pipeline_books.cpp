@@ -29,7 +29,10 @@ void FeedPipeline::verify_books() {
   // its next diff (a gap, then a resync); a quiet one would not until the
   // market moves again, so every synced book is checked against a snapshot.
   // In-stream books need no check: every (re)subscription starts with a snapshot.
-  if (book_policy_.integrity == BookIntegrity::kStreamSequence) return;
+  if (book_policy_.integrity == BookIntegrity::kStreamSequence ||
+      book_policy_.integrity == BookIntegrity::kStreamChecksum) {
+    return;
+  }
   for (std::size_t i = 0; i < states_.size(); ++i) {
     SymbolState& st = states_[i];
     if (st.fetching || st.sync->needs_snapshot()) continue;  // already resyncing, or never synced
@@ -173,7 +176,7 @@ std::size_t FeedPipeline::snapshot_books() {
 
 void FeedPipeline::journal_book(SymbolState& st) {
   // A resync is rare and the image is large: allocating here is fine.
-  const book::OrderBook& book = st.stream ? st.stream->book() : st.sync->book();
+  const book::OrderBook& book = st.stream ? st.stream->book() : st.checksum ? st.checksum->book() : st.sync->book();
   const std::vector<PriceLevel> bids = book.levels(book::BookSide::kBid);
   const std::vector<PriceLevel> asks = book.levels(book::BookSide::kAsk);
   const BookSnapshotEvent image{st.name, book_update_id(st), bids, asks, 0,

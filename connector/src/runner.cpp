@@ -111,8 +111,9 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     if (e.venue == "binance-usdm") so.max_incoming_per_s = 10;
     // Bybit states no per-connection message rate for public streams.
     if (e.venue.starts_with("bybit")) so.max_incoming_per_s = 0;
-    // OKX limits subscriptions per hour, not messages per second.
-    if (e.venue == "okx") so.max_incoming_per_s = 0;
+    // OKX limits subscriptions per hour, not messages per second; Kraken's rate
+    // limit is dynamic (answered by "Exceeded msg rate"), not a number to enforce here.
+    if (e.venue == "okx" || e.venue == "kraken") so.max_incoming_per_s = 0;
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;
@@ -304,7 +305,13 @@ class Connector {
       if (feed.subscribe == "message") {
         // Connect to the bare combined endpoint and SUBSCRIBE each stream.
         for (const auto& symbol : feed.symbols) {
-          for (const auto& channel : feed.channels) so.subscribe.push_back(venue->stream_name(symbol, channel));
+          for (const auto& channel : feed.channels) {
+            // A venue-wide channel (Kraken's instrument) has one name for every symbol: subscribed once.
+            std::string stream = venue->stream_name(symbol, channel);
+            if (std::find(so.subscribe.begin(), so.subscribe.end(), stream) == so.subscribe.end()) {
+              so.subscribe.push_back(std::move(stream));
+            }
+          }
         }
       } else {
         url->target = venue->url_with_streams(url->target, feed.symbols, feed.channels);

@@ -333,9 +333,9 @@ TEST(Config, BadEnumStringIsAnError) {
             "got \"always\"");
   EXPECT_EQ(error_of(with("[journal]\nfull_policy = \"wait\"\n")),
             "test.toml:8: journal.full_policy: expected one of \"block\", \"drop\", got \"wait\"");
-  EXPECT_EQ(error_of(replacing(4, "exchange = \"kraken\"")),
+  EXPECT_EQ(error_of(replacing(4, "exchange = \"deribit\"")),
             "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", \"bybit\", \"okx\", "
-            "got \"kraken\"");
+            "\"kraken\", got \"deribit\"");
   EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
             "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", \"aggTrade\", "
             "\"bookTicker\", \"depth@100ms\", got \"depth\"");

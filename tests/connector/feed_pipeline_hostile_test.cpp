@@ -88,9 +88,9 @@ TEST_F(HostilePipeline, ManyUnsubscribedSymbolsAreRejectedWithoutCreatingState) 
 }
 
 TEST_F(HostilePipeline, AnUnknownExchangeIsAClearError) {
-  auto p = make("kraken");
+  auto p = make("deribit");
   ASSERT_FALSE(p->ok().ok());
-  EXPECT_NE(p->ok().message().find("\"kraken\""), std::string::npos) << p->ok();
+  EXPECT_NE(p->ok().message().find("\"deribit\""), std::string::npos) << p->ok();
 }
 
 TEST_F(HostilePipeline, TheExchangeTimeLagIsAGauge) {

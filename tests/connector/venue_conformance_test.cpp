@@ -67,6 +67,11 @@ Samples samples_of(const VenueAdapter& v) {
             R"({"success":false,"ret_msg":"Invalid symbol :[publicTrade.XYZ]","conn_id":"c1","req_id":"7","op":"subscribe"})",
             R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1,"data":[]})"};
   }
+  if (v.name() == "kraken") {
+    return {R"({"method":"subscribe","result":{"channel":"book","depth":10,"snapshot":true,"symbol":"BTC/USD"},"success":true,"time_in":"2023-10-06T17:35:55.219022Z","time_out":"2023-10-06T17:35:55.219067Z","req_id":7})",
+            R"({"error":"Currency pair not supported XYZ/USD","method":"subscribe","req_id":7,"success":false,"symbol":"XYZ/USD","time_in":"2023-10-06T17:35:55.219022Z","time_out":"2023-10-06T17:35:55.219067Z"})",
+            R"({"channel":"trade","type":"update","data":[]})"};
+  }
   return {R"({"result":null,"id":7})", R"({"error":{"code":2,"msg":"Invalid request"},"id":7})",
           R"({"stream":"btcusdt@trade","data":{"e":"trade"}})"};
 }
@@ -201,7 +206,7 @@ INSTANTIATE_TEST_SUITE_P(Registered, VenueConformance,
 TEST(VenueRegistry, HoldsBinanceSpotAndUsdm) {
   ASSERT_NE(find_venue("binance"), nullptr);
   ASSERT_NE(find_venue("binance-usdm"), nullptr);
-  EXPECT_EQ(find_venue("kraken"), nullptr);
+  EXPECT_EQ(find_venue("coinbase"), nullptr);
   EXPECT_EQ(find_venue("binance")->instrument("BTCUSDT")->name, "BTC-USDT");
   EXPECT_EQ(find_venue("binance-usdm")->instrument("BTCUSDT")->name, "BTC-USDT-PERP");
   EXPECT_EQ(find_venue("binance-usdm")->instrument("BTCUSDT_240628")->name, "BTC-USDT-240628");
@@ -262,6 +267,73 @@ TEST(VenueRegistry, BybitControlWritesRequestsAndTellsRepliesAndPongsFromData) {
   EXPECT_EQ(control->classify(padded_late.data(), late_topic.size()).kind, ReplyVerdict::kNotReply);
 }
 
+TEST(VenueRegistry, HoldsKrakenV2WithChecksumBooksAndOneRequestPerPair) {
+  const VenueAdapter* kraken = find_venue("kraken");
+  ASSERT_NE(kraken, nullptr);
+  EXPECT_EQ(kraken->ws_url(), "wss://ws.kraken.com/v2");
+  EXPECT_EQ(kraken->instrument("BTC/USD")->name, "BTC-USD");
+  EXPECT_EQ(kraken->instrument("XBT/USD")->name, "BTC-USD");
+  EXPECT_EQ(kraken->instrument("XDG/EUR")->name, "DOGE-EUR");
+  EXPECT_EQ(kraken->instrument("ETH/XBT")->name, "ETH-BTC");
+  EXPECT_EQ(kraken->instrument("BTC/USD")->kind, InstrumentKind::kSpot);
+  EXPECT_FALSE(kraken->instrument("BTC/").ok());
+  EXPECT_FALSE(kraken->instrument("btc/usd").ok());
+  EXPECT_EQ(kraken->book_policy().integrity, BookIntegrity::kStreamChecksum);
+  EXPECT_EQ(kraken->book_policy().checksum_levels, 10u);
+  EXPECT_EQ(kraken->trade_continuity(ChannelKind::kTrade), TradeContinuity::kContiguous);
+  EXPECT_EQ(kraken->limits().streams_per_message, 1u);
+  EXPECT_EQ(kraken->channel_kind("book.25"), ChannelKind::kDepth);
+  EXPECT_FALSE(kraken->channel_kind("book.20").has_value());
+  EXPECT_EQ(kraken->channel_kind("ticker"), ChannelKind::kQuote);
+  EXPECT_FALSE(kraken->channel_kind("instrument").has_value()) << "reference data, not a stream";
+  EXPECT_EQ(kraken->stream_name("BTC/USD", "book.25"), R"({"channel":"book","symbol":["BTC/USD"],"depth":25})");
+  EXPECT_EQ(kraken->stream_name("ETH/USD", "instrument"), kraken->stream_name("BTC/USD", "instrument"));
+  auto control = kraken->make_control();
+  const std::vector<std::string> book = {kraken->stream_name("BTC/USD", "book.10")};
+  EXPECT_EQ(control->subscribe_message(book, 3),
+            R"({"method":"subscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":10},"req_id":3})");
+  EXPECT_EQ(control->unsubscribe_message(book, 4),
+            R"({"method":"unsubscribe","params":{"channel":"book","symbol":["BTC/USD"],"depth":10},"req_id":4})");
+  const std::vector<std::string> trades = {kraken->stream_name("BTC/USD", "trade"),
+                                           kraken->stream_name("ETH/USD", "trade")};
+  EXPECT_EQ(control->subscribe_message(trades, 5),
+            R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","ETH/USD"]},"req_id":5})");
+  EXPECT_EQ(control->ping_text(), R"({"method":"ping"})");
+  const std::string pong = R"({"method":"pong","req_id":42,"time_in":"2023-09-25T09:05:00.123456Z","time_out":"2023-09-25T09:05:00.123500Z"})";
+  EXPECT_TRUE(control->is_pong(pong.data(), pong.size()));
+  std::string padded_pong = pong + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  EXPECT_EQ(control->classify(padded_pong.data(), pong.size()).kind, ReplyVerdict::kNotReply) << "is_pong's, not a reply";
+  const std::string rate = R"({"error":"Exceeded msg rate"})";
+  std::string padded_rate = rate + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  const ReplyVerdict refused = control->classify(padded_rate.data(), rate.size());
+  EXPECT_EQ(refused.kind, ReplyVerdict::kRejected);
+  EXPECT_FALSE(refused.has_id);
+  const std::string heartbeat = R"({"channel":"heartbeat"})";
+  std::string padded_heartbeat = heartbeat + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  EXPECT_EQ(control->classify(padded_heartbeat.data(), heartbeat.size()).kind, ReplyVerdict::kNotReply);
+}
+
+TEST(VenueRegistry, KrakenConfigPutsTheInstrumentChannelFirstWhenThereIsABook) {
+  auto cfg = config::load_string("[[feeds]]\nname = \"k\"\nexchange = \"kraken\"\nurl = \"wss://ws.kraken.com/v2\"\n"
+                                 "symbols = [\"XBT/USD\", \"ETH/USD\"]\nchannels = [\"trade\", \"book.10\"]\n",
+                                 "kraken.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  const config::FeedConfig& feed = cfg->feeds[0];
+  EXPECT_EQ(feed.symbols, (std::vector<std::string>{"BTC/USD", "ETH/USD"})) << "XBT is BTC on v2";
+  EXPECT_EQ(feed.channels, (std::vector<std::string>{"instrument", "trade", "book.10"}));
+  EXPECT_EQ(feed.subscribe, "message");
+  auto two_books = config::load_string("[[feeds]]\nname = \"k\"\nexchange = \"kraken\"\nurl = \"wss://ws.kraken.com/v2\"\n"
+                                       "symbols = [\"BTC/USD\"]\nchannels = [\"book.10\", \"book.25\"]\n",
+                                       "kraken.toml");
+  ASSERT_FALSE(two_books.ok());
+  EXPECT_NE(two_books.status().message().find("one book depth per feed"), std::string::npos) << two_books.status();
+  auto bad_pair = config::load_string("[[feeds]]\nname = \"k\"\nexchange = \"kraken\"\nurl = \"wss://ws.kraken.com/v2\"\n"
+                                      "symbols = [\"BTC/usd\"]\n",
+                                      "kraken.toml");
+  ASSERT_FALSE(bad_pair.ok());
+  EXPECT_NE(bad_pair.status().message().find("a Kraken pair"), std::string::npos) << bad_pair.status();
+}
+
 TEST(VenueRegistry, ConfigAcceptsExactlyTheRegisteredVenuesAndTheirChannels) {
   for (const VenueAdapter* v : all_adapters()) {
     for (std::string_view channel : v->channels()) {
@@ -275,7 +347,7 @@ TEST(VenueRegistry, ConfigAcceptsExactlyTheRegisteredVenuesAndTheirChannels) {
       EXPECT_TRUE(cfg.ok()) << v->name() << " " << channel << ": " << cfg.status();
     }
   }
-  auto unknown = config::load_string("[[feeds]]\nname = \"f\"\nexchange = \"kraken\"\nurl = \"sim://\"\n"
+  auto unknown = config::load_string("[[feeds]]\nname = \"f\"\nexchange = \"deribit\"\nurl = \"sim://\"\n"
                                      "symbols = [\"BTCUSDT\"]\n",
                                      "venue.toml");
   ASSERT_FALSE(unknown.ok());

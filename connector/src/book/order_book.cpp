@@ -135,6 +135,19 @@ void OrderBook::clear() noexcept {
   asks_.clear();
 }
 
+void OrderBook::truncate(std::size_t depth, std::vector<PriceLevel>& removed_bids,
+                         std::vector<PriceLevel>& removed_asks) {
+  // Each side is worst-first: the levels past `depth` are at the front.
+  const auto cut = [depth](std::vector<PriceLevel>& side, std::vector<PriceLevel>& removed) {
+    if (side.size() <= depth) return;
+    const auto excess = static_cast<std::ptrdiff_t>(side.size() - depth);
+    for (auto it = side.begin(); it != side.begin() + excess; ++it) removed.push_back({it->price, Decimal{}});
+    side.erase(side.begin(), side.begin() + excess);
+  };
+  cut(bids_, removed_bids);
+  cut(asks_, removed_asks);
+}
+
 std::size_t OrderBook::top(BookSide side, std::span<PriceLevel> out) const noexcept {
   const auto& levels = side == BookSide::kBid ? bids_ : asks_;
   const std::size_t n = std::min(out.size(), levels.size());

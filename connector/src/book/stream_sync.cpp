@@ -2,7 +2,7 @@
 
 namespace tickwire::connector::book {
 
-StreamSync::StreamSync(std::size_t book_reserve, BookChecksum checksum, std::size_t checksum_levels)
+StreamSync::StreamSync(std::size_t book_reserve, SequenceChecksum checksum, std::size_t checksum_levels)
     : book_(book_reserve), checksum_(checksum_levels == 0 ? nullptr : checksum) {
   top_bids_.resize(checksum_levels);
   top_asks_.resize(checksum_levels);

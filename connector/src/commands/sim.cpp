@@ -63,14 +63,16 @@ Command add_sim(CLI::App& app) {
       "--venue okx speaks OKX v5 (instIds such as BTC-USDT-SWAP): trades, trades-all, books (snapshot on\n"
       "subscribe, then updates chained by prevSeqId, with checksums), bbo-tbt, mark-price, funding-rate,\n"
       "open-interest, liquidation-orders; the text ping answered by pong.\n"
+      "--venue kraken speaks Kraken v2: instrument, book (depth 10, snapshot on subscribe, CRC-32 checksums),\n"
+      "trade, ticker, {\"method\":\"ping\"} answered.\n"
       "The --record file is the market's truth: every message of a subscribed stream once, plus one\n"
       "{\"sim\":\"fault\",...} line per injected fault (see simulator.hpp).");
   sub->add_option("-c,--config", opts->config,
                   "Take symbols, rate and seed from this config's [simulator] and sim:// feeds");
   sub->add_option("--venue", opts->sim.venue,
                   "The dialect to speak: binance (spot), binance-usdm (USD-M futures), bybit (v5 spot) or "
-                  "bybit-linear (v5 linear perpetuals) or okx (v5)")
-      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear", "okx"}))
+                  "bybit-linear (v5 linear perpetuals), okx (v5) or kraken (v2 spot)")
+      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear", "okx", "kraken"}))
       ->capture_default_str();
   sub->add_option("--host", opts->sim.host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", opts->sim.port, "Port to listen on (0: any free port)")->capture_default_str();
@@ -115,7 +117,9 @@ Command add_sim(CLI::App& app) {
                   "resnapshot (the snapshot again at the same u), restart (a u = 1 delta with the whole book);\n"
                   "OKX books: restart (the seqId resets below prevSeqId), keepalive (an empty update at its seqId\n"
                   "after the update), bad_checksum (a wrong checksum), no_snapshot (a books subscription, counted,\n"
-                  "gets no snapshot).\n"
+                  "gets no snapshot). Kraken only: checksum (a book update's checksum off by one bit), beyond_depth\n"
+                  "(a bid below the depth for the client to cut), trade_gap (a trade message withheld), precision\n"
+                  "(the pair's price precision one decimal finer on the instrument channel).\n"
                   "Repeatable.");
   sub->add_option("--gap-messages", opts->sim.faults.gap_messages, "Messages of one stream a gap withholds")
       ->capture_default_str();
@@ -154,9 +158,10 @@ Command add_sim(CLI::App& app) {
             }
             // USD-M allows 10 incoming messages a second per connection, spot 5.
             if (so.venue == "binance-usdm" && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 10;
-            // Bybit states no per-connection message rate for public streams.
-            if (so.venue.starts_with("bybit") && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 0;
-            if (so.venue == "okx" && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 0;
+            // Bybit states no per-connection message rate for public streams; OKX limits
+            // subscriptions per hour; Kraken's rate is dynamic.
+            const bool unlimited = so.venue.starts_with("bybit") || so.venue == "okx" || so.venue == "kraken";
+            if (unlimited && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 0;
             absl::Status parsed = absl::OkStatus();
             for (const auto& spec : opts->fault_specs) {
               if (parsed.ok()) parsed = parse_fault(spec, so.faults);

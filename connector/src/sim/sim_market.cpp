@@ -62,6 +62,7 @@ std::optional<SimDialect> sim_dialect(std::string_view venue) {
   if (venue == "binance-usdm") return SimDialect::kUsdm;
   if (venue == "bybit") return SimDialect::kBybitSpot;
   if (venue == "bybit-linear") return SimDialect::kBybitLinear;
+  if (venue == "kraken") return SimDialect::kKraken;
   if (venue == "okx") return SimDialect::kOkx;
   return std::nullopt;
 }
@@ -92,6 +93,8 @@ SimMarket::SimMarket(std::vector<std::string> symbols, double rate, std::uint64_
     ins.rate = kBaseFundingRate;
     ins.open_interest = ins.lot * 1'000'000;
     ins.next_funding_ms = (epoch_ms / kFundingPeriodMs + 1) * kFundingPeriodMs;
+    // Kraken: the price precision the tick needs (its trailing zeros in 10^-8 units dropped).
+    for (std::int64_t t = ins.tick; t % 10 == 0 && ins.price_precision > 0; t /= 10) --ins.price_precision;
     // The opening book is the first diff (update ids 1..2*kInitialLevels).
     for (int k = 1; k <= kInitialLevels; ++k) {
       set_level(ins, true, ins.ref_price - k * ins.tick, ins.lot * static_cast<std::int64_t>(1 + draw(rng_, 1000)));
@@ -280,6 +283,12 @@ void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
   const std::int64_t take_lots =
       draw(rng_, 5) == 0 ? lots : std::min(lots, 1 + static_cast<std::int64_t>(draw(rng_, 500)));
   const std::int64_t fills = std::min<std::int64_t>(take_lots, 1 + static_cast<std::int64_t>(draw(rng_, 3)));
+  if (dialect_ == SimDialect::kKraken) {
+    take_kraken(idx, buy, level.first, take_lots, fills, out);
+    set_level(ins, !buy, level.first, level.second - take_lots * ins.lot);
+    ins.ref_price = level.first;
+    return;
+  }
   if (is_bybit(dialect_) || dialect_ == SimDialect::kOkx) {
     if (dialect_ == SimDialect::kOkx) {
       take_okx(idx, buy, level.first, take_lots, fills, out);
@@ -479,6 +488,18 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
   const SimLevel ask{ins.asks.begin()->first, ins.asks.begin()->second};
   if (bid == ins.touch_bid && ask == ins.touch_ask) return;
   if (dialect_ == SimDialect::kOkx) return emit_okx_bbo(idx, out);
+  if (dialect_ == SimDialect::kKraken) {
+    ins.touch_bid = bid;
+    ins.touch_ask = ask;
+    out.push_back(make(idx, SimChannel::kBookTicker,
+                       fmt::format(R"({{"channel":"ticker","type":"update","data":[{{"symbol":"{}","bid":{},)"
+                                   R"("bid_qty":{},"ask":{},"ask_qty":{},"last":{},"timestamp":"{}"}}]}})",
+                                   ins.symbol, kraken_number(bid.price), kraken_number(bid.qty),
+                                   kraken_number(ask.price), kraken_number(ask.qty), kraken_number(ins.ref_price),
+                                   kraken_time()),
+                       ins.update_id, ins.update_id));
+    return;
+  }
   if (is_bybit(dialect_)) {
     // Linear tickers: a delta naming only the touch fields that changed
     // (spot's tickers are day statistics: nothing to send).
@@ -517,6 +538,10 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
   Instrument& ins = instruments_[idx];
   if (ins.pending_first == 0) return;
   if (dialect_ == SimDialect::kOkx) return emit_okx_depth(idx, out);
+  if (dialect_ == SimDialect::kKraken) {
+    emit_kraken_book(idx, out);
+    return;
+  }
   const std::uint64_t t = now_ms();
   std::string data =
       is_bybit(dialect_)
@@ -569,7 +594,11 @@ SimMarket::Message SimMarket::make(std::size_t idx, SimChannel channel, std::str
   Message m;
   m.symbol_index = idx;
   m.channel = channel;
-  if (is_bybit(dialect_)) {
+  if (dialect_ == SimDialect::kKraken) {
+    // Kraken names the channel and pair inside the message.
+    m.stream = kraken_stream(instruments_[idx], channel);
+    m.text = data;
+  } else if (is_bybit(dialect_)) {
     // Bybit has no combined-stream wrapper: the topic is in the message.
     m.stream = bybit_topic(instruments_[idx], channel);
     m.text = data;

@@ -121,7 +121,8 @@ void async_teardown(beast::role_type role, SimStream& stream, TeardownHandler&& 
 // The message faults, in the order deliver() tries them.
 enum SimFaultKind : std::size_t {
   kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
-  kDuplicate, kResnapshot, kRestart, kKeepalive, kBadChecksum, kNoSnapshot, kFaultKinds
+  kDuplicate, kResnapshot, kRestart, kKeepalive, kBadChecksum, kNoSnapshot, kChecksum, kBeyondDepth, kTradeGap,
+  kPrecision, kFaultKinds
 };
 
 struct Simulator::Impl {
@@ -210,6 +211,7 @@ struct Simulator::Impl {
   std::atomic<std::uint64_t> injected{0};
   bool generating = false;
   bool stopped = false;
+  std::string kraken_announce;  // Kraken: an instrument update to send once the current message is delivered
   bool replay_ended = false;   // play() sent the last message
   bool drained_told = false;   // on_replay_drained ran
 
@@ -325,6 +327,15 @@ struct Simulator::Impl {
   // after it, `keepalive` an empty update at its seqId.
   bool okx_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after);
   std::uint64_t okx_subscriptions = 0;  // books subscriptions served (the no_snapshot fault counts them)
+  // on_kraken_request: Kraken v2's {"method","params","req_id"} requests
+  // (subscribe, unsubscribe, ping), one reply per pair; a book subscription
+  // starts with its snapshot, an instrument one with every pair (sim_kraken.cpp).
+  void on_kraken_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // kraken_faults: the Kraken faults on data message `m`; true when `m` was
+  // replaced or withheld. The precision fault leaves an announcement for
+  // kraken_announce_precision(), which publish() calls after delivering `m`.
+  bool kraken_faults(Connection& c, std::uint64_t n, const SimOutgoing& m);
+  void kraken_announce_precision();
   // write_loop: the connection's only writer, frames in queue order; the
   // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);

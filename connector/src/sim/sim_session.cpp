@@ -152,6 +152,10 @@ void Simulator::Impl::on_request(Connection& c, simdjson::dom::parser& parser, c
     on_okx_request(c, parser, text);
     return;
   }
+  if (dialect == SimDialect::kKraken) {
+    on_kraken_request(c, parser, text);
+    return;
+  }
   simdjson::dom::object req;
   if (auto err = parser.parse(text).get_object().get(req); err) {
     push_text(c, fmt::format(R"({{"error":{{"code":3,"msg":"Invalid JSON: {}"}},"id":null}})",

@@ -21,7 +21,8 @@ constexpr std::size_t kMaxQueuedMessages = 1u << 16;
 constexpr const char* kFaultNames[kFaultKinds] = {"gap", "close_ws", "close_tcp", "reset", "stall", "slow",
                                                    "ping_storm", "shutdown_notice", "malformed", "oversize",
                                                    "reorder", "duplicate", "resnapshot", "restart",
-                                                   "keepalive", "bad_checksum", "no_snapshot"};
+                                                   "keepalive", "bad_checksum", "no_snapshot",
+                                                   "checksum", "beyond_depth", "trade_gap", "precision"};
 
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(
@@ -37,7 +38,8 @@ const FaultTrigger& Simulator::Impl::trigger(std::size_t k) const {
                                           &f.stall,     &f.slow,            &f.ping_storm, &f.shutdown_notice,
                                           &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate,
                                           &f.resnapshot, &f.restart, &f.keepalive, &f.bad_checksum,
-                                          &f.no_snapshot};
+                                          &f.no_snapshot, &f.checksum, &f.beyond_depth, &f.trade_gap,
+                                          &f.precision};
   return *all[k];
 }
 
@@ -288,6 +290,7 @@ void Simulator::Impl::publish(const SimOutgoing& m) {
   record_line(*m.text, false);
   if (subscribers.empty()) return;
   for (const auto& conn : subscribers) deliver(*conn, m);
+  if (dialect == SimDialect::kKraken) kraken_announce_precision();
   // The last message of a --count run: the truth is complete, so it goes to
   // disk now, before sent() can report the count to another thread.
   if (options.count != 0 && sent.load(std::memory_order_relaxed) + 1 >= options.count) record.flush();
@@ -324,6 +327,7 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
     return;
   }
   inject_before(c, n, m);
+  if (dialect == SimDialect::kKraken && kraken_faults(c, n, m)) return;
   if (is_bybit(dialect) && m.key.starts_with("orderbook.")) {
     if (bybit_book_faults(c, n, m, false)) return;
     if (c.u_base.count(m.key) != 0) {
@@ -401,11 +405,12 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
   if (!sim_dialect(s.options.venue)) {
     return absl::InvalidArgumentError(fmt::format(
-        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\", \"bybit-linear\" or \"okx\" (the dialects "
-        "the simulator speaks)",
+        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\", \"bybit-linear\", \"okx\" or \"kraken\" (the "
+        "dialects the simulator speaks)",
         s.options.venue));
   }
-  if ((is_bybit(s.dialect) || s.dialect == SimDialect::kOkx) && !s.options.replay_path.empty()) {
+  if ((is_bybit(s.dialect) || s.dialect == SimDialect::kOkx || s.dialect == SimDialect::kKraken) &&
+      !s.options.replay_path.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));
   }

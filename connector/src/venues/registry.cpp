@@ -8,6 +8,7 @@
 #include "venues/binance/binance_venue.hpp"
 #include "venues/bybit/bybit_venue.hpp"
 #include "venues/okx/okx_venue.hpp"
+#include "venues/kraken/kraken_venue.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -15,11 +16,12 @@ namespace {
 const venues::binance::BinanceSpotVenue kBinanceSpot{};
 const venues::binance::BinanceUsdmVenue kBinanceUsdm{};
 
-constexpr std::array<const VenueAdapter*, 4> kVenues = {
+constexpr std::array<const VenueAdapter*, 5> kVenues = {
     &kBinanceSpot,
     &kBinanceUsdm,
     &venues::bybit::kBybitSpot,  // for_feed(): kBybitLinear for category = "linear"
     &venues::okx::kOkxPublic,    // for_feed(): kOkxBusiness for a feed of trades-all
+    &venues::kraken::kKraken,
 };
 
 }  // namespace

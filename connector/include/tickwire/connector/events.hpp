@@ -77,8 +77,9 @@ struct BookDeltaEvent {
   // cross_sequence: the venue's cross sequence (Bybit "seq"), comparable
   // between books of different depths; 0 when the venue has none.
   std::uint64_t cross_sequence = 0;
-  // checksum: the venue's checksum of the book after this update (OKX's
-  // signed CRC32, as its 32 bits), when has_checksum (OKX sends 0: none).
+  // checksum: the venue's checksum of the top of the book after this update,
+  // when has_checksum: OKX's signed CRC32 as its 32 bits (OKX sends 0: none),
+  // Kraken's CRC-32 (in-stream checksum policy).
   std::uint32_t checksum = 0;
   bool has_checksum = false;
 };

@@ -46,6 +46,7 @@
 
 #include "tickwire/config/config.hpp"
 #include "tickwire/connector/book/book_sync.hpp"
+#include "tickwire/connector/book/checksum_sync.hpp"
 #include "tickwire/connector/book/stream_sync.hpp"
 #include "tickwire/connector/envelope_codec.hpp"
 #include "tickwire/connector/stream_tracker.hpp"
@@ -197,6 +198,8 @@ class FeedPipeline final : public SessionHandler {
     std::string funding_subject, liquidation_subject, open_interest_subject;
     std::unique_ptr<book::BookSync> sync;      // REST-snapshot policies
     std::unique_ptr<book::StreamSync> stream;  // the in-stream sequence policy (Bybit)
+    std::unique_ptr<book::ChecksumSync> checksum;  // the in-stream checksum policy (Kraken)
+    std::uint32_t book_generation = 0;         // checksum policy: the connection whose snapshot the book is
     bool resubscribing = false;                // a resubscribe was sent; waiting for its snapshot
     bool fetching = false;                 // a snapshot request is in flight or scheduled
     bool verifying = false;                // that request checks a synced book after a reconnect
@@ -262,6 +265,15 @@ class FeedPipeline final : public SessionHandler {
   void on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
                           std::uint64_t t_parsed, const BookSnapshotEvent& image);
   void resubscribe_book(SymbolState& st, std::string_view why);
+  // In-stream checksum books (feed_pipeline_checksum_books.cpp): a snapshot
+  // or update through the symbol's ChecksumSync, cut to depth and checked; a
+  // mismatch or an invalid book journals why and resubscribes the book.
+  void on_checksum_snapshot(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                            std::uint32_t generation);
+  void on_checksum_delta(ParsedMessage& msg, middleware::SymbolId id, std::uint64_t rx_ticks, std::uint64_t t_parsed,
+                         std::uint32_t generation);
+  void on_checksum_result(SymbolState& st, const book::ChecksumResult& r, std::uint64_t rx_ticks,
+                          std::uint64_t t_parsed, std::uint64_t event_ns);
   // emit_book_delta / emit_book_snapshot: emit_market for one book record.
   void emit_book_delta(const SymbolState& st, const BookDeltaEvent& d, std::uint64_t rx_ticks, std::uint64_t t_parsed);
   void emit_book_snapshot(const SymbolState& st, const BookSnapshotEvent& s, std::uint64_t rx_ticks,

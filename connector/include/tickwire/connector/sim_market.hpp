@@ -25,6 +25,15 @@
 // liquidated position's side). The snapshots a subscription
 // starts with come from bybit_book_snapshot() and bybit_ticker_snapshot().
 // In the OKX dialect the market speaks OKX v5 (see take_okx below).
+// In the Kraken v2 dialect the same market speaks Kraken: one `trade`
+// message per taker order (its fills with trade ids that step by one per
+// pair), `book` updates per batch describing the top kKrakenDepth levels a
+// side as a depth-10 subscriber sees them (a level pushed below the depth is
+// not deleted, one that left the book is, at qty 0) with the CRC-32 checksum
+// of that view at the pair's precisions, prices and quantities as JSON
+// numbers without trailing zeros, and `ticker` on every change of the touch.
+// The snapshot a book subscription starts with comes from
+// kraken_book_snapshot(), the instrument channel's from kraken_instruments().
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
 // messages byte for byte. Single-threaded; the Simulator serializes access.
@@ -44,7 +53,7 @@ namespace tickwire::connector {
 enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth, kMarkPrice, kForceOrder };
 
 // SimDialect: the exchange whose messages the market emits.
-enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear, kOkx };
+enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear, kOkx, kKraken };
 
 // is_bybit: a Bybit v5 dialect (spot or linear).
 inline bool is_bybit(SimDialect d) { return d == SimDialect::kBybitSpot || d == SimDialect::kBybitLinear; }
@@ -130,6 +139,17 @@ class SimMarket {
   // okx_checksum: OKX's checksum of a published book (top 25 levels, bid
   // and ask interleaved as "px:sz" text, CRC32 as a signed int32).
   static std::int32_t okx_checksum(const SimBook& book);
+  // kKrakenDepth: the book depth the Kraken dialect serves.
+  static constexpr std::size_t kKrakenDepth = 10;
+  // kraken_book_snapshot: the `book` snapshot of the depth-10 view (Kraken dialect).
+  std::string kraken_book_snapshot(std::size_t symbol) const;
+  // kraken_instruments: the `instrument` snapshot naming every pair's precisions.
+  std::string kraken_instruments() const;
+  // kraken_refine: the pair's price precision goes one decimal finer (at most
+  // 10); returns the `instrument` update that says so. Checksums from now on use it.
+  std::string kraken_refine(std::size_t symbol);
+  // kraken_time: market time as Kraken writes it ("2023-10-06T17:35:55.440295Z").
+  std::string kraken_time() const;
   // bybit_u: the `u` of the last orderbook delta of `symbol`.
   std::uint64_t bybit_u(std::size_t symbol) const { return instruments_.at(symbol).bybit_u; }
   // depth_json: a book as the REST depth endpoint's body; with `time_ms`
@@ -137,6 +157,8 @@ class SimMarket {
   static std::string depth_json(const SimBook& book, std::optional<std::uint64_t> time_ms = std::nullopt);
   // format_units: 10^-8 units as Binance prints them ("0.01000000").
   static std::string format_units(std::int64_t units);
+  // kraken_number: 10^-8 units as Kraken v2's JSON numbers ("0.01", "10.0").
+  static std::string kraken_number(std::int64_t units);
 
  private:
   using Side = std::map<std::int64_t, std::int64_t>;  // price -> qty, ascending
@@ -164,6 +186,10 @@ class SimMarket {
     std::int64_t mark = 0, index = 0, rate = 0, open_interest = 0;
     std::int64_t pending_oi = 0;            // taker volume since the last ticker delta
     std::uint64_t next_funding_ms = 0;
+    // Kraken: the depth-10 book its subscribers see, and the pair's precisions.
+    Side kraken_bids, kraken_asks;
+    int price_precision = 8;
+    int qty_precision = 8;
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
@@ -195,6 +221,12 @@ class SimMarket {
                    std::uint64_t first, std::uint64_t last) const;
   // publish_pending: the pending changes into the published book.
   static void publish_pending(Instrument& ins);
+  void take_kraken(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
+                   std::vector<Message>& out);
+  void emit_kraken_book(std::size_t idx, std::vector<Message>& out);
+  std::string kraken_stream(const Instrument& ins, SimChannel channel) const;
+  // kraken_checksum: the CRC-32 of the depth-10 view at the pair's precisions.
+  std::uint32_t kraken_checksum(const Instrument& ins) const;
   bool pending() const;
 
   std::vector<std::string> symbols_;

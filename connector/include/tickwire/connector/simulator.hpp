@@ -88,6 +88,11 @@ struct SimFaults {
   FaultTrigger keepalive;        // OKX: after this books update, an empty one at its own seqId (the idle keepalive)
   FaultTrigger bad_checksum;     // OKX: this books update carries a checksum its book does not have
   FaultTrigger no_snapshot;      // OKX: a books subscription (counted over the simulator) gets no snapshot
+  FaultTrigger checksum;         // Kraken: this book update's checksum off by one bit
+  FaultTrigger beyond_depth;     // Kraken: a bid below the depth added to this book update (the client cuts it)
+  FaultTrigger trade_gap;        // Kraken: this trade message withheld (the pair's trade ids jump)
+  FaultTrigger precision;        // Kraken: after this book update the pair's price precision goes one decimal
+                                 // finer, announced on the instrument channel
   FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
@@ -96,7 +101,7 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
-  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear" | "okx"
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear" | "okx" | "kraken"
                                       // (start() refuses others; Bybit's generated market only, no replay)
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port

@@ -25,6 +25,10 @@
 
 namespace tickwire::connector {
 
+namespace book {
+class BookChecksum;
+}  // namespace book
+
 // MessageKind: the coarse kind. Every market event other than a plain trade
 // is kIgnored here (kept for the parser's first users); `ParsedMessage::event`
 // tells them apart.
@@ -94,6 +98,10 @@ class VenueParser {
   virtual ParsedMessage parse_snapshot(const char* data, std::size_t size) = 0;
   // error: after kError, a description naming the field and the problem.
   virtual std::string_view error() const = 0;
+  // book_checksum: the venue's checksum of the top of a book (in-stream
+  // checksum policy), which may depend on what this parser has read
+  // (Kraken's precisions); null when the venue has none.
+  virtual const book::BookChecksum* book_checksum() const { return nullptr; }
 };
 
 // Instrument: the venue-neutral name of an exchange symbol, "BTC-USDT" (spot),
@@ -185,6 +193,13 @@ class VenueAdapter {
   // trade_continuity: for kTrade / kAggTrade; for kLiquidation only
   // kNonDecreasing is heeded (liquidation times shared by several events).
   virtual TradeContinuity trade_continuity(ChannelKind channel) const = 0;
+  // book_depth: the levels per side a depth channel keeps (Kraken "book.25":
+  // 25), which the in-stream checksum policy cuts the book to after every
+  // message; 0 when the venue deletes what leaves the book itself.
+  virtual std::uint32_t book_depth(std::string_view channel) const {
+    (void)channel;
+    return 0;
+  }
   // snapshot_target: the REST request of a book snapshot and its weight.
   virtual std::string snapshot_target(std::string_view symbol, std::uint32_t limit) const = 0;
   virtual std::uint64_t snapshot_weight(std::uint32_t limit) const = 0;

@@ -54,6 +54,9 @@ class OrderBook {
   [[nodiscard]] bool load(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks);
   // clear: removes every level, keeping the reserved memory.
   void clear() noexcept;
+  // truncate: keeps the best `depth` levels of each side; each level removed
+  // is appended to `removed_bids` / `removed_asks` with size zero (a delete).
+  void truncate(std::size_t depth, std::vector<PriceLevel>& removed_bids, std::vector<PriceLevel>& removed_asks);
 
   // best_bid / best_ask: the top level, or nullptr when that side is empty.
   const PriceLevel* best_bid() const noexcept { return bids_.empty() ? nullptr : &bids_.back(); }

@@ -66,14 +66,15 @@ struct StreamResult {
   ReplaceReason reason = ReplaceReason::kFirst;
 };
 
-// BookChecksum: a venue's checksum over the top `levels` of each side, as
-// 32 bits (BookPolicy::sequence_checksum).
-using BookChecksum = std::uint32_t (*)(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
+// SequenceChecksum: a venue's checksum over the top `levels` of each side, as
+// 32 bits (BookPolicy::sequence_checksum, OKX). Kraken's checksum books use
+// book::BookChecksum (checksum_sync.hpp), which needs the parser's precisions.
+using SequenceChecksum = std::uint32_t (*)(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
                                        std::size_t levels);
 
 class StreamSync {
  public:
-  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve, BookChecksum checksum = nullptr,
+  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve, SequenceChecksum checksum = nullptr,
                       std::size_t checksum_levels = 0);
 
   StreamResult on_snapshot(const BookSnapshotEvent& snapshot);
@@ -95,7 +96,7 @@ class StreamSync {
   bool checksum_ok(bool has_checksum, std::uint32_t checksum);
 
   OrderBook book_;
-  BookChecksum checksum_ = nullptr;
+  SequenceChecksum checksum_ = nullptr;
   std::vector<PriceLevel> top_bids_, top_asks_;  // checksum scratch, checksum_levels each
   bool valid_ = false;
   std::uint64_t last_ = 0;
