@@ -111,6 +111,8 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     if (e.venue == "binance-usdm") so.max_incoming_per_s = 10;
     // Bybit states no per-connection message rate for public streams.
     if (e.venue.starts_with("bybit")) so.max_incoming_per_s = 0;
+    // Coinbase: 8 unauthenticated messages a second.
+    if (e.venue == "coinbase") so.max_incoming_per_s = 8;
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;
@@ -300,7 +302,9 @@ class Connector {
       }
       SessionOptions so;
       if (feed.subscribe == "message") {
-        // Connect to the bare combined endpoint and SUBSCRIBE each stream.
+        // Connect to the bare combined endpoint and SUBSCRIBE each stream
+        // (first those the venue wants on every connection: Coinbase heartbeats).
+        so.subscribe = venue->connection_streams();
         for (const auto& symbol : feed.symbols) {
           for (const auto& channel : feed.channels) so.subscribe.push_back(venue->stream_name(symbol, channel));
         }

@@ -20,7 +20,7 @@ StreamResult StreamSync::replace(std::span<const PriceLevel> bids, std::span<con
 
 StreamResult StreamSync::on_snapshot(const BookSnapshotEvent& snapshot) {
   const std::uint64_t id = snapshot.last_update_id;
-  if (valid_ && id == last_) return {StreamOutcome::kRepeat, id, id, ReplaceReason::kFirst};
+  if (is_repeat(snapshot)) return {StreamOutcome::kRepeat, id, id, ReplaceReason::kFirst};
   return replace(snapshot.bids, snapshot.asks, id, snapshot.cross_sequence,
                  valid_ ? ReplaceReason::kSnapshot : ReplaceReason::kFirst);
 }
@@ -30,7 +30,7 @@ StreamResult StreamSync::on_delta(const BookDeltaEvent& delta) {
   if (delta.restart) return replace(delta.bids, delta.asks, id, delta.cross_sequence, ReplaceReason::kRestart);
   if (!valid_) return {StreamOutcome::kWaiting, id, id, ReplaceReason::kFirst};
   if (id <= last_) return {StreamOutcome::kStale, id, id, ReplaceReason::kFirst};
-  if (id - last_ > 1) return invalidate(StreamOutcome::kGap, last_ + 1, id - 1);
+  if (id - last_ > 1 && !connection_sequence_) return invalidate(StreamOutcome::kGap, last_ + 1, id - 1);
   if (!book_.apply(delta.bids, delta.asks)) return invalidate(StreamOutcome::kNegative, id, id);
   if (book_.crossed()) return invalidate(StreamOutcome::kCrossed, id, id);
   last_ = id;

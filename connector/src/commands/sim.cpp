@@ -60,14 +60,16 @@ Command add_sim(CLI::App& app) {
       "speaks Binance USD-M futures instead: diffs chained by pu, markPrice@1s, forceOrder, GET /fapi/v1/depth.\n"
       "--venue bybit (spot) or bybit-linear speaks Bybit v5: publicTrade, orderbook.200 (snapshot on subscribe,\n"
       "then deltas with u by one), linear tickers deltas and allLiquidation, {\"op\":\"ping\"} answered.\n"
+      "--venue coinbase speaks Coinbase Advanced Trade: level2 (l2_data snapshot, then updates), market_trades\n"
+      "(a snapshot of recent trades, then updates), ticker, heartbeats; each connection's own sequence_num.\n"
       "The --record file is the market's truth: every message of a subscribed stream once, plus one\n"
       "{\"sim\":\"fault\",...} line per injected fault (see simulator.hpp).");
   sub->add_option("-c,--config", opts->config,
                   "Take symbols, rate and seed from this config's [simulator] and sim:// feeds");
   sub->add_option("--venue", opts->sim.venue,
                   "The dialect to speak: binance (spot), binance-usdm (USD-M futures), bybit (v5 spot) or "
-                  "bybit-linear (v5 linear perpetuals)")
-      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear"}))
+                  "bybit-linear (v5 linear perpetuals) or coinbase (Advanced Trade)")
+      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear", "coinbase"}))
       ->capture_default_str();
   sub->add_option("--host", opts->sim.host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", opts->sim.port, "Port to listen on (0: any free port)")->capture_default_str();
@@ -109,7 +111,8 @@ Command add_sim(CLI::App& app) {
                   "and answering, keep the socket), slow (delay every frame), gap (withhold messages, still recorded),\n"
                   "duplicate, reorder (swap with the next), malformed (truncated JSON first), oversize (a huge frame\n"
                   "first), ping_storm, shutdown_notice (serverShutdown event, then a close); Bybit books only:\n"
-                  "resnapshot (the snapshot again at the same u), restart (a u = 1 delta with the whole book).\n"
+                  "resnapshot (the snapshot again at the same u), restart (a u = 1 delta with the whole book);\n"
+                  "Coinbase: quiet (the connection's channels stop, heartbeats go on); gap skips a sequence_num.\n"
                   "Repeatable.");
   sub->add_option("--gap-messages", opts->sim.faults.gap_messages, "Messages of one stream a gap withholds")
       ->capture_default_str();
@@ -150,6 +153,8 @@ Command add_sim(CLI::App& app) {
             if (so.venue == "binance-usdm" && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 10;
             // Bybit states no per-connection message rate for public streams.
             if (so.venue.starts_with("bybit") && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 0;
+            // Coinbase: 8 unauthenticated messages a second (per IP; the simulator counts per connection).
+            if (so.venue == "coinbase" && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 8;
             absl::Status parsed = absl::OkStatus();
             for (const auto& spec : opts->fault_specs) {
               if (parsed.ok()) parsed = parse_fault(spec, so.faults);

@@ -41,7 +41,7 @@ absl::Status parse_fault(std::string_view spec, SimFaults& faults) {
       {"duplicate", &faults.duplicate}, {"reorder", &faults.reorder},   {"malformed", &faults.malformed},
       {"oversize", &faults.oversize}, {"ping_storm", &faults.ping_storm},
       {"shutdown_notice", &faults.shutdown_notice}, {"resnapshot", &faults.resnapshot},
-      {"restart", &faults.restart}};
+      {"restart", &faults.restart}, {"quiet", &faults.quiet}};
   const auto parts = split(spec);
   FaultTrigger* t = nullptr;
   std::string names;

@@ -121,7 +121,7 @@ void async_teardown(beast::role_type role, SimStream& stream, TeardownHandler&& 
 // The message faults, in the order deliver() tries them.
 enum SimFaultKind : std::size_t {
   kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
-  kDuplicate, kResnapshot, kRestart, kFaultKinds
+  kDuplicate, kResnapshot, kRestart, kQuiet, kFaultKinds
 };
 
 struct Simulator::Impl {
@@ -147,6 +147,11 @@ struct Simulator::Impl {
     // Bybit restart fault: book stream key -> the `u` this connection's ids
     // restarted after (it sees u - base from then on).
     std::map<std::string, std::uint64_t> u_base;
+    std::uint64_t sequence = 0;          // Coinbase: the next sequence_num of this connection
+    bool subscribed = false;             // Coinbase: a subscribe arrived (the 5 s rule)
+    bool heartbeats = false;             // Coinbase: subscribed to heartbeats
+    bool quiet = false;                  // Coinbase quiet fault: no data from now on, heartbeats only
+    std::uint64_t heartbeat_counter = 0;
     std::optional<Frame> held;                // reorder: sent after the next data message
     std::deque<Clock::time_point> incoming;   // rate limit window
     std::uint64_t pings_sent = 0;
@@ -312,6 +317,17 @@ struct Simulator::Impl {
   // (the connection's ids start over), `resnapshot` sends the book's
   // snapshot again after it, at the same `u`. True when `m` was replaced.
   bool bybit_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after);
+  // on_coinbase_request: Coinbase Advanced Trade's {"type":"subscribe"|
+  // "unsubscribe","product_ids","channel"} requests, each answered by a
+  // "subscriptions" message naming all of the connection's subscriptions; a
+  // subscribed channel starts with its snapshot (sim_coinbase.cpp).
+  void on_coinbase_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // coinbase_stamp: `text` with the connection's next sequence_num.
+  static std::string coinbase_stamp(Connection& c, std::string_view text);
+  // coinbase_loop: heartbeats every heartbeat_interval_ms once subscribed to
+  // them, and the close of a connection that has not subscribed within
+  // subscribe_deadline_ms.
+  asio::awaitable<void> coinbase_loop(ConnPtr conn);
   // write_loop: the connection's only writer, frames in queue order; the
   // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);

@@ -20,7 +20,7 @@ constexpr std::size_t kMaxQueuedMessages = 1u << 16;
 
 constexpr const char* kFaultNames[kFaultKinds] = {"gap", "close_ws", "close_tcp", "reset", "stall", "slow",
                                                    "ping_storm", "shutdown_notice", "malformed", "oversize",
-                                                   "reorder", "duplicate", "resnapshot", "restart"};
+                                                   "reorder", "duplicate", "resnapshot", "restart", "quiet"};
 
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(
@@ -35,7 +35,7 @@ const FaultTrigger& Simulator::Impl::trigger(std::size_t k) const {
   const FaultTrigger* all[kFaultKinds] = {&f.gap,       &f.close_ws,        &f.close_tcp, &f.reset,
                                           &f.stall,     &f.slow,            &f.ping_storm, &f.shutdown_notice,
                                           &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate,
-                                          &f.resnapshot, &f.restart};
+                                          &f.resnapshot, &f.restart, &f.quiet};
   return *all[k];
 }
 
@@ -298,12 +298,19 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
   const auto& payload = c.combined ? m.text : m.data;
   const auto& wire = c.combined ? m.text_frame : m.data_frame;
   const Frame data = wire ? Frame{Frame::Kind::kText, wire, {}, true} : Frame{Frame::Kind::kText, payload, {}};
+  if (is_coinbase(dialect) && !c.quiet && fires(kQuiet, c, n)) {
+    log_fault(kQuiet, c, n, m);
+    c.quiet = true;
+  }
+  if (c.quiet) return;
   if (auto it = c.gap_left.find(m.key); it != c.gap_left.end() && it->second > 0) {
+    if (is_coinbase(dialect)) ++c.sequence;  // a lost message: the connection's number moves on
     --it->second;
     log_fault(kGap, c, n, m);
     return;
   }
   if (fires(kGap, c, n)) {
+    if (is_coinbase(dialect)) ++c.sequence;  // a lost message: the connection's number moves on
     log_fault(kGap, c, n, m);
     c.gap_left[m.key] = options.faults.gap_messages > 0 ? options.faults.gap_messages - 1 : 0;
     return;
@@ -390,11 +397,12 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
   if (!sim_dialect(s.options.venue)) {
     return absl::InvalidArgumentError(fmt::format(
-        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\" or \"bybit-linear\" (the dialects "
+        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\", \"bybit-linear\" or \"coinbase\" (the "
+        "dialects "
         "the simulator speaks)",
         s.options.venue));
   }
-  if (is_bybit(s.dialect) && !s.options.replay_path.empty()) {
+  if ((is_bybit(s.dialect) || is_coinbase(s.dialect)) && !s.options.replay_path.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));
   }

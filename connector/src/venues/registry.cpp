@@ -7,6 +7,7 @@
 #include "venues/binance-usdm/binance_usdm_venue.hpp"
 #include "venues/binance/binance_venue.hpp"
 #include "venues/bybit/bybit_venue.hpp"
+#include "venues/coinbase/coinbase_venue.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -14,10 +15,11 @@ namespace {
 const venues::binance::BinanceSpotVenue kBinanceSpot{};
 const venues::binance::BinanceUsdmVenue kBinanceUsdm{};
 
-constexpr std::array<const VenueAdapter*, 3> kVenues = {
+constexpr std::array<const VenueAdapter*, 4> kVenues = {
     &kBinanceSpot,
     &kBinanceUsdm,
     &venues::bybit::kBybitSpot,  // for_feed(): kBybitLinear for category = "linear"
+    &venues::coinbase::kCoinbase,
 };
 
 }  // namespace

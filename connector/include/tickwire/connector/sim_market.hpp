@@ -24,6 +24,15 @@
 // for one taker order in ten (at most one per symbol a second; `S` the
 // liquidated position's side). The snapshots a subscription
 // starts with come from bybit_book_snapshot() and bybit_ticker_snapshot().
+// In the Coinbase Advanced Trade dialect the same market speaks Coinbase:
+// envelopes {"channel","client_id","timestamp","sequence_num":0,"events"}
+// (the server stamps each connection's own sequence_num when it sends them),
+// one market_trades update per taker order (its fills newest first, ids
+// "<n>" that step by one, `side` the taker's), l2_data updates of the changes
+// batched per `depth_interval_ms` (absolute quantities, "0" deletes) and a
+// ticker update on every change of the touch; the snapshots a subscription
+// starts with come from coinbase_*_snapshot(). Stream names are
+// "<channel>.<PRODUCT>" (level2, market_trades, ticker).
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
 // messages byte for byte. Single-threaded; the Simulator serializes access.
@@ -43,13 +52,16 @@ namespace tickwire::connector {
 enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth, kMarkPrice, kForceOrder };
 
 // SimDialect: the exchange whose messages the market emits.
-enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear };
+enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear, kCoinbase };
 
 // is_bybit: a Bybit v5 dialect (spot or linear).
 inline bool is_bybit(SimDialect d) { return d == SimDialect::kBybitSpot || d == SimDialect::kBybitLinear; }
 
+// is_coinbase: the Coinbase Advanced Trade dialect.
+inline bool is_coinbase(SimDialect d) { return d == SimDialect::kCoinbase; }
+
 // sim_dialect: the dialect of a venue name ("binance", "binance-usdm",
-// "bybit" (spot), "bybit-linear"), if any.
+// "bybit" (spot), "bybit-linear", "coinbase"), if any.
 std::optional<SimDialect> sim_dialect(std::string_view venue);
 
 // SimLevel: one price level; price and quantity in units of 10^-8.
@@ -123,6 +135,16 @@ class SimMarket {
   // bybit_ticker_snapshot: the linear `tickers` snapshot of the touch as
   // last sent (every field).
   std::string bybit_ticker_snapshot(std::size_t symbol) const;
+  // coinbase_book_snapshot / coinbase_trades_snapshot / coinbase_ticker_snapshot:
+  // the level2 snapshot of the published book, the market_trades snapshot of
+  // the last kCoinbaseRecentTrades trades (newest first), the ticker of the
+  // touch as last sent (Coinbase dialect; sequence_num 0 until stamped).
+  std::string coinbase_book_snapshot(std::size_t symbol) const;
+  std::string coinbase_trades_snapshot(std::size_t symbol) const;
+  std::string coinbase_ticker_snapshot(std::size_t symbol) const;
+  // coinbase_time: market time as Coinbase writes it ("2023-11-14T22:13:20.123456789Z").
+  std::string coinbase_time() const;
+  static constexpr std::size_t kCoinbaseRecentTrades = 50;
   // bybit_u: the `u` of the last orderbook delta of `symbol`.
   std::uint64_t bybit_u(std::size_t symbol) const { return instruments_.at(symbol).bybit_u; }
   // depth_json: a book as the REST depth endpoint's body; with `time_ms`
@@ -157,6 +179,7 @@ class SimMarket {
     std::int64_t mark = 0, index = 0, rate = 0, open_interest = 0;
     std::int64_t pending_oi = 0;            // taker volume since the last ticker delta
     std::uint64_t next_funding_ms = 0;
+    std::vector<std::string> recent_trades;  // Coinbase: the last trades' JSON objects, oldest first
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
@@ -173,6 +196,10 @@ class SimMarket {
   Message make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first, std::uint64_t last) const;
   void take_bybit(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
                   std::vector<Message>& out);
+  void take_coinbase(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
+                     std::vector<Message>& out);
+  std::string coinbase_envelope(std::string_view channel, std::string_view events) const;
+  std::string coinbase_ticker(const Instrument& ins, std::string_view type) const;
   std::string bybit_topic(const Instrument& ins, SimChannel channel) const;
   bool pending() const;
 

@@ -17,6 +17,12 @@
 // - a delta with u <= L is stale; u == L + 1 applies (size 0 deletes, and
 //   deleting an absent level is not an error); u > L + 1 is a gap [L+1, u-1];
 // - a negative size, or a crossed book after a delta, invalidates the book.
+//
+// With connection_sequence (Coinbase) the update ids are the connection's one
+// sequence across all channels and products, so a book's ids only increase:
+// a delta applies when its id is above the book's (the pipeline checks the
+// connection's sequence and calls break_chain() on a jump), and a snapshot
+// always replaces the book (the venue never repeats one).
 #pragma once
 
 #include <cstdint>
@@ -56,10 +62,18 @@ struct StreamResult {
 
 class StreamSync {
  public:
-  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve) : book_(book_reserve) {}
+  explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve, bool connection_sequence = false)
+      : book_(book_reserve), connection_sequence_(connection_sequence) {}
 
   StreamResult on_snapshot(const BookSnapshotEvent& snapshot);
   StreamResult on_delta(const BookDeltaEvent& delta);
+  // is_repeat: `snapshot` is the book's own (not new data; never with connection_sequence).
+  bool is_repeat(const BookSnapshotEvent& snapshot) const noexcept {
+    return !connection_sequence_ && valid_ && snapshot.last_update_id == last_;
+  }
+  // break_chain: messages were lost where this book's updates travel: the
+  // book is invalid until the next snapshot.
+  void break_chain() { (void)invalidate(StreamOutcome::kGap, last_, last_); }
 
   // valid: the book is whole at last_update_id().
   bool valid() const noexcept { return valid_; }
@@ -77,6 +91,7 @@ class StreamSync {
   bool valid_ = false;
   std::uint64_t last_ = 0;
   std::uint64_t cross_sequence_ = 0;
+  bool connection_sequence_ = false;
 };
 
 }  // namespace tickwire::connector::book
