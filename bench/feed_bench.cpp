@@ -10,6 +10,8 @@
 // OKX v5 trades, books update (chained by prevSeqId) and bbo-tbt.
 // Kraken v2 trade and book update (depth 10, JSON numbers, cut to depth and
 // checked by CRC-32 after every update), with the checksum alone beside it.
+// Coinbase Advanced Trade market_trades and l2_data updates (in-stream
+// book, ids the connection's sequence_num).
 // Messages are generated (deterministic seed) in the venues' exact shapes.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
@@ -29,6 +31,7 @@
 #include "tickwire/connector/book/checksum_sync.hpp"
 #include "tickwire/connector/venues/kraken/checksum.hpp"
 #include "tickwire/connector/venues/kraken/parser.hpp"
+#include "tickwire/connector/venues/coinbase/parser.hpp"
 #include "tickwire/connector/venues/json_check.hpp"
 
 namespace {
@@ -537,6 +540,124 @@ void BM_BybitDepthPipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+// Coinbase: one trade per market_trades frame, and l2_data updates of 1-12
+// levels a side near the top, sequence_num stepping by one (the connection
+// carries nothing else here).
+Frames coinbase_trade_frames() {
+  std::mt19937 rng(7);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kFrames; ++i) {
+    char buf[512];
+    std::snprintf(buf, sizeof buf,
+                  R"({"channel":"market_trades","client_id":"","timestamp":"2026-04-07T14:30:02.%09zuZ",)"
+                  R"("sequence_num":%zu,"events":[{"type":"update","trades":[{"trade_id":"%zu","product_id":"BTC-USD",)"
+                  R"("price":"%s","size":"0.%08u","side":"%s","time":"2026-04-07T14:30:02.%06zuZ"}]}]})",
+                  i, i + 1, 995098700 + i, price_text(static_cast<unsigned>(3700000 + rng() % 1000)).c_str(),
+                  static_cast<unsigned>(1 + rng() % 99999999), rng() % 2 ? "BUY" : "SELL", i);
+    out.emplace_back(buf);
+  }
+  return Frames(std::move(out));
+}
+
+Frames coinbase_depth_frames() {
+  std::mt19937 rng(8);
+  std::vector<std::string> out;
+  for (std::size_t i = 0; i < kDepthFrames; ++i) {
+    std::string f = R"({"channel":"l2_data","client_id":"","timestamp":"2026-04-07T14:30:01.456789Z","sequence_num":)" +
+                    std::to_string(1 + i) + R"(,"events":[{"type":"update","product_id":"BTC-USD","updates":[)";
+    bool first = true;
+    for (const char* side : {"bid", "offer"}) {
+      const auto levels = static_cast<unsigned>(1 + rng() % 12);
+      for (unsigned k = 0; k < levels; ++k) {
+        const auto distance = static_cast<unsigned>(rng() % 30);
+        const unsigned ticks = side[0] == 'b' ? 3700000 - 1 - distance : 3700000 + 1 + distance;
+        const unsigned size = rng() % 4 == 0 ? 0 : static_cast<unsigned>(rng() % 100000);
+        char buf[192];
+        std::snprintf(buf, sizeof buf,
+                      R"(%s{"side":"%s","event_time":"2026-04-07T14:30:01.456789Z","price_level":"%s",)"
+                      R"("new_quantity":"%u.%08u"})",
+                      first ? "" : ",", side, price_text(ticks).c_str(), size / 1000, size % 1000);
+        f += buf;
+        first = false;
+      }
+    }
+    f += "]}]}";
+    out.push_back(std::move(f));
+  }
+  return Frames(std::move(out));
+}
+
+const Frames& coinbase_trades() {
+  static const Frames f = coinbase_trade_frames();
+  return f;
+}
+const Frames& coinbase_depths() {
+  static const Frames f = coinbase_depth_frames();
+  return f;
+}
+
+void BM_CoinbaseTradeFloor(benchmark::State& state) { run_floor(state, coinbase_trades()); }
+void BM_CoinbaseTradePipeline(benchmark::State& state) {
+  const Frames& frames = coinbase_trades();
+  tc::venues::CoinbaseParser parser;
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "coinbase", m.trade);
+    benchmark::DoNotOptimize(bytes.data());
+    if (m.event != tc::EventKind::kTrade || bytes.empty() || parser.next(m)) {
+      state.SkipWithError(parser.error().empty() ? "encode" : "parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_CoinbaseDepthFloor(benchmark::State& state) { run_floor(state, coinbase_depths()); }
+void BM_CoinbaseDepthPipeline(benchmark::State& state) {
+  const Frames& frames = coinbase_depths();
+  const FullSnapshot snapshot;
+  tc::venues::CoinbaseParser parser;
+  tc::book::StreamSync sync(OrderBook::kDefaultReserve, nullptr, 0, true);
+  tickwire::middleware::BufferPool pool;
+  tc::EnvelopeEncoder encoder(pool);
+  std::size_t i = 0;
+  std::uint64_t seq = 0;
+  // The snapshot at sequence 0 (FullSnapshot's id is above every frame's: a fresh one per lap).
+  auto resync = [&] {
+    tc::BookSnapshotEvent s = snapshot.event();
+    s.last_update_id = 0;
+    sync = tc::book::StreamSync(OrderBook::kDefaultReserve, nullptr, 0, true);
+    return sync.on_snapshot(s).outcome == tc::book::StreamOutcome::kReplaced;
+  };
+  if (!resync()) {
+    state.SkipWithError("snapshot");
+    return;
+  }
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    const auto outcome = sync.on_delta(m.delta).outcome;
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "coinbase", m.delta);
+    benchmark::DoNotOptimize(bytes.data());
+    if (outcome != tc::book::StreamOutcome::kApplied || bytes.empty()) {
+      state.SkipWithError("depth");
+      return;
+    }
+    if (++i == frames.texts.size()) {
+      i = 0;
+      if (!resync()) {
+        state.SkipWithError("resync");
+        return;
+      }
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
 // Order book per-update cost: a 5000-level-a-side book; each update sets one
 // level whose distance from the top of the price grid is geometric-like
 // (most within 10 ticks, a few up to 5000), a tenth of them deletions.
@@ -990,6 +1111,10 @@ BENCHMARK(BM_KrakenDepthFloor);
 BENCHMARK(BM_KrakenDepthPipeline);
 BENCHMARK(BM_KrakenDepthPipelineNoChecksum);
 BENCHMARK(BM_KrakenChecksum);
+BENCHMARK(BM_CoinbaseTradeFloor);
+BENCHMARK(BM_CoinbaseTradePipeline);
+BENCHMARK(BM_CoinbaseDepthFloor);
+BENCHMARK(BM_CoinbaseDepthPipeline);
 BENCHMARK(BM_OrderBookUpdate);
 BENCHMARK(BM_StdMapBookUpdate);
 BENCHMARK(BM_OrderBookTop10);

@@ -13,9 +13,9 @@ namespace {
 
 // The venues and their channels, as connector/src/venues/ registers them
 // (config does not link the connector; a connector test checks they agree).
-constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit", "okx", "kraken"};
+constexpr std::string_view kExchanges[] = {"binance", "binance-usdm", "bybit", "okx", "kraken", "coinbase"};
 // The exchanges the embedded simulator (sim://) speaks (docs/venues.md).
-constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit", "okx", "kraken"};
+constexpr std::string_view kSimDialects[] = {"binance", "binance-usdm", "bybit", "okx", "kraken", "coinbase"};
 constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker", "depth@100ms"};
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
@@ -28,6 +28,13 @@ constexpr std::string_view kBybitLinearChannels[] = {"publicTrade",    "orderboo
 // once per connection before the books; the others are per pair.
 constexpr std::string_view kKrakenChannels[] = {"trade",    "ticker",   "book.10",   "book.25",
                                                 "book.100", "book.500", "book.1000", "instrument"};
+constexpr std::string_view kCoinbaseChannels[] = {"level2", "market_trades", "ticker"};
+// Coinbase: the level2 snapshot of a busy product (BTC-USD: tens of thousands
+// of levels, each ~110 bytes of JSON) is one frame; the default frame limit
+// holds it with room (ccxt raised its own to 100 MB).
+constexpr std::size_t kCoinbaseFrameBytes = std::size_t{64} << 20;
+// Coinbase refuses "too many L2 streams" above about 16 products per connection.
+constexpr std::uint32_t kCoinbaseMaxLevel2Products = 16;
 // Bybit: characters of subscription args ("<channel>.<SYMBOL>") per connection.
 constexpr std::size_t kBybitMaxArgsChars = 21'000;
 // OKX v5: channels as OKX names them; trades-all lives on /ws/v5/business, the rest on /ws/v5/public.
@@ -43,6 +50,12 @@ bool is_symbol(std::string_view text) {
   return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
     return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
   });
+}
+
+// is_product: a Coinbase product id, "BASE-QUOTE" in upper-case letters and digits.
+bool is_product(std::string_view text) {
+  const auto dash = text.find('-');
+  return dash != std::string_view::npos && is_symbol(text.substr(0, dash)) && is_symbol(text.substr(dash + 1));
 }
 
 template <std::size_t N>
@@ -223,6 +236,33 @@ absl::Status check_kraken_channels(const TableView& t, FeedConfig& feed) {
   return absl::OkStatus();
 }
 
+// Coinbase: its channels, and at most level2_products_per_connection products
+// when level2 is subscribed (one connection per feed).
+absl::Status check_coinbase_channels(const TableView& t, FeedConfig& feed) {
+  if (auto s = check_list(t, "channels", feed.channels,
+                          fmt::format("one of {} (exchange \"coinbase\")", one_of(kCoinbaseChannels)),
+                          [](std::string_view c) { return contains(kCoinbaseChannels, c); });
+      !s.ok()) {
+    return s;
+  }
+  if (auto s = t.read_uint32("level2_products_per_connection", feed.level2_products_per_connection, 1); !s.ok()) {
+    return s;
+  }
+  if (feed.level2_products_per_connection > kCoinbaseMaxLevel2Products) {
+    return t.invalid("level2_products_per_connection",
+                     fmt::format("expected at most {} (Coinbase refuses \"too many L2 streams\" above about that), "
+                                 "got {}",
+                                 kCoinbaseMaxLevel2Products, feed.level2_products_per_connection));
+  }
+  const bool level2 = std::find(feed.channels.begin(), feed.channels.end(), "level2") != feed.channels.end();
+  if (level2 && feed.symbols.size() > feed.level2_products_per_connection) {
+    return t.invalid("symbols", fmt::format("expected at most {} products with level2 on one Coinbase connection "
+                                            "(level2_products_per_connection), got {}; split the feed",
+                                            feed.level2_products_per_connection, feed.symbols.size()));
+  }
+  return absl::OkStatus();
+}
+
 absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
   if (auto s = t.read_string_list("symbols", feed.symbols, Presence::kRequired); !s.ok()) return s;
   if (feed.exchange == "okx") {
@@ -239,6 +279,14 @@ absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
     feed.channels = {"trade"};  // the default
     if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
     return check_kraken_channels(t, feed);
+  }
+  if (feed.exchange == "coinbase") {
+    if (auto s = check_list(t, "symbols", feed.symbols, "a Coinbase product (\"BTC-USD\")", is_product); !s.ok()) {
+      return s;
+    }
+    feed.channels = {"market_trades"};  // the default, in Coinbase's name
+    if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
+    return check_coinbase_channels(t, feed);
   }
   if (auto s = check_list(t, "symbols", feed.symbols, "an upper-case symbol ([A-Z0-9]+)", is_symbol);
       !s.ok()) {
@@ -274,9 +322,14 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   const bool bybit = feed.exchange == "bybit";
   const bool okx = feed.exchange == "okx";
   const bool kraken = feed.exchange == "kraken";
-  std::size_t mode = feed.subscribe == "message" || bybit || okx || kraken ? 1 : 0;
+  const bool coinbase = feed.exchange == "coinbase";
+  std::size_t mode = feed.subscribe == "message" || bybit || okx || kraken || coinbase ? 1 : 0;
   if (auto s = t.read_choice("subscribe", {"url", "message"}, mode); !s.ok()) return s;
   feed.subscribe = std::string(kSubscribeModes[mode]);
+  if (coinbase && feed.subscribe != "message") {
+    return t.invalid("subscribe", "expected \"message\" with exchange \"coinbase\" (Coinbase subscribes by message "
+                                  "only), got \"url\"");
+  }
   if (bybit && feed.subscribe != "message") {
     return t.invalid("subscribe", "expected \"message\" with exchange \"bybit\" (Bybit subscribes by message only), "
                                   "got \"url\"");
@@ -304,6 +357,10 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   feed.time_unit = unit == 1 ? "us" : "ms";
   if (feed.time_unit == "us" && okx) {
     return t.invalid("time_unit", "expected \"ms\" with exchange \"okx\" (OKX sends millisecond times)");
+  }
+  if (feed.time_unit == "us" && coinbase) {
+    return t.invalid("time_unit", "expected \"ms\" with exchange \"coinbase\" (Coinbase sends RFC 3339 times, kept "
+                                  "to the nanosecond)");
   }
   if (feed.time_unit == "us" && bybit) {
     return t.invalid("time_unit", "expected \"ms\" with exchange \"bybit\" (Bybit sends millisecond times)");
@@ -335,7 +392,8 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
                               "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
                               "snapshot_on_reconnect", "time_unit", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
-                              "backoff_max_ms", "max_connects_per_5min", "lag_warn_ms"});
+                              "backoff_max_ms", "max_connects_per_5min", "lag_warn_ms",
+                              "level2_products_per_connection"});
       !s.ok()) {
     return s;
   }
@@ -372,6 +430,10 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = read_symbols_and_channels(t, feed); !s.ok()) return s;
   if (auto s = t.read_string("ca_file", feed.ca_file, Presence::kOptional); !s.ok()) return s;
   if (auto s = t.read_bool("verify_tls", feed.verify_tls); !s.ok()) return s;
+  if (feed.exchange == "coinbase") {
+    feed.max_frame_bytes = kCoinbaseFrameBytes;
+    feed.max_lifetime_s = 7 * 86'400;  // Coinbase states no connection lifetime: roll over as seldom as allowed
+  }
   if (auto s = t.read_size("max_frame_bytes", feed.max_frame_bytes, kMinFrameBytes, kMaxFrameBytes);
       !s.ok()) {
     return s;

@@ -186,7 +186,7 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
   st.open_interest_subject = middleware::make_subject(env_, feed_.name, "open_interest", token);
   if (book_policy_.integrity == BookIntegrity::kStreamSequence) {
     st.stream = std::make_unique<book::StreamSync>(book::OrderBook::kDefaultReserve, book_policy_.sequence_checksum,
-                                                   book_policy_.checksum_levels);
+                                                   book_policy_.checksum_levels, book_policy_.connection_sequence);
   } else if (book_policy_.integrity == BookIntegrity::kStreamChecksum) {
     std::uint32_t depth = 0;
     for (const auto& channel : feed_.channels) depth = std::max(depth, venue_->book_depth(channel));
@@ -256,6 +256,7 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   ParsedMessage msg = parser_->parse(data, size);
   const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
   profiler_.record(stages_.parse, ticks_between(t_start, t_parsed));
+  if (msg.has_connection_sequence) check_connection_sequence(msg.connection_sequence, generation);
   dispatch(msg, size, rx_ticks, t_parsed, generation);
   // A frame may carry several events (a batch of trades, a merged ticker):
   // each is admitted, tracked and journaled on its own.
@@ -432,9 +433,26 @@ void FeedPipeline::on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t 
   SymbolState& st = states_[*id];
   const Channel channel = t.aggregate ? ChannelKind::kAggTrade : ChannelKind::kTrade;
   record_stream(*id, channel, rx_ticks);
+  if (t.history) {
+    // Recent trades the venue sends on subscribe (Coinbase): new only if after
+    // the last accepted trade (missed while disconnected); with none accepted
+    // yet they are from before this feed began and only set its position.
+    const std::size_t stream = stream_index(*id, channel);
+    const std::uint64_t last = tracker_.last_id(stream);
+    if (!st.trades_live) {
+      (void)tracker_.check(stream, t.trade_id, t.trade_id, generation);
+      counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      return;
+    }
+    if (t.trade_id <= last) {
+      counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      return;
+    }
+  }
   if (!track(*id, channel, t.trade_id, t.trade_id, generation, t.aggregate ? "aggregate trade ids" : "trade ids")) {
     return;
   }
+  st.trades_live = true;
   // The symbol text in the Envelope comes from the state, not the frame.
   t.symbol = st.name;
   emit_market(st, t.aggregate ? st.agg_subject : st.trade_subject, rx_ticks, t_parsed, t.event_ns,
@@ -548,6 +566,17 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
   }
   const std::size_t stream = stream_index(id, ChannelKind::kDepth);
   record_stream(id, ChannelKind::kDepth, rx_ticks);
+  if (book_policy_.connection_sequence) {
+    // Ids are the connection's sequence, continuity the connection's: during
+    // a rollover only the connection the book was snapshotted on applies.
+    if (st.book_generation != 0 && st.book_generation != generation) {
+      counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      return;
+    }
+    d.symbol = st.name;
+    on_stream_delta(msg, id, rx_ticks, t_parsed);
+    return;
+  }
   // A restart starts the ids over, and so does a chained delta whose id is
   // below its prev (OKX's maintenance reset): the tracker takes it as it comes.
   if (d.restart || (d.has_prev && d.last_update_id < d.prev_update_id)) tracker_.reset(stream);
@@ -638,7 +667,14 @@ void FeedPipeline::on_connected() {
   TW_LOG_INFO(log(), "{}: connected to {}", feed_.name, feed_.url);
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
   // A new connection subscribes every topic: in-stream books get their snapshot from it.
-  for (auto& st : states_) st.resubscribing = false;
+  for (auto& st : states_) {
+    st.resubscribing = false;
+    // Connection-sequence ids start over on every connection: a book is the old one's no longer.
+    if (st.stream && book_policy_.connection_sequence) {
+      st.stream->break_chain();
+      st.book_generation = 0;
+    }
+  }
   // count: this feed's connections in this process (1 = the first since start), so a reader of the journal
   // can tell a restart (count 1: books start over) from a reconnect.
   emit_status({StatusKind::kConnected, {}, 0, 0, ++connections_, feed_.url});
@@ -667,6 +703,15 @@ void FeedPipeline::on_backoff(std::chrono::milliseconds delay, std::string_view 
 
 void FeedPipeline::on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) {
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
+  // A book that broke while the connection was still subscribing asked for a
+  // resubscribe the session could not send yet (WsSession::resubscribe does
+  // nothing until the subscription is acknowledged): ask again now.
+  for (auto& st : states_) {
+    if (st.stream && st.resubscribing && !st.stream->valid()) {
+      st.resubscribing = false;
+      resubscribe_book(st, "the book broke while the connection was subscribing");
+    }
+  }
   detail_ = fmt::format("{} {} streams on connection {}", resubscribe ? "resubscribed" : "subscribed", streams,
                         generation);
   emit_status({StatusKind::kSubscribed, {}, 0, 0, streams, detail_});

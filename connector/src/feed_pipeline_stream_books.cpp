@@ -50,7 +50,11 @@ void FeedPipeline::on_stream_snapshot(ParsedMessage& msg, std::size_t size, std:
   }
   SymbolState& st = states_[*admitted];
   record_stream(*admitted, ChannelKind::kDepth, rx_ticks);
-  if (st.stream->valid() && st.stream->last_update_id() == s.last_update_id) {
+  if (book_policy_.connection_sequence && st.book_generation != 0 && st.book_generation > generation) {
+    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: the old connection of a rollover
+    return;
+  }
+  if (st.stream->is_repeat(s)) {
     // Bybit's level 1 re-sends its snapshot with the same u: not new data.
     counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
     return;
@@ -63,6 +67,7 @@ void FeedPipeline::on_stream_snapshot(ParsedMessage& msg, std::size_t size, std:
   s.symbol = st.name;
   const book::StreamResult r = st.stream->on_snapshot(s);
   if (r.outcome == book::StreamOutcome::kReplaced) {
+    st.book_generation = generation;
     on_stream_replaced(st, r, rx_ticks, t_parsed, s);
     return;
   }
@@ -162,6 +167,49 @@ void FeedPipeline::resubscribe_book(SymbolState& st, std::string_view why) {
   }
   TW_LOG_INFO(log(), "{}: {}: resubscribing {} ({})", feed_.name, st.name, topics.front(), why);
   io_.session->resubscribe(std::move(topics));
+}
+
+void FeedPipeline::check_connection_sequence(std::uint64_t sequence, std::uint32_t generation) {
+  ConnectionSequence* slot = nullptr;
+  for (ConnectionSequence& c : connection_sequences_) {
+    if (c.generation == generation) slot = &c;
+  }
+  if (slot == nullptr) {
+    // A new connection: its first frame sets the count (the older slot is reused).
+    slot = connection_sequences_[0].generation <= connection_sequences_[1].generation ? &connection_sequences_[0]
+                                                                                      : &connection_sequences_[1];
+    *slot = {generation, sequence};
+    return;
+  }
+  const std::uint64_t last = slot->last;
+  slot->last = sequence;
+  if (sequence != last + 1) on_connection_gap(generation, last + 1, sequence);
+}
+
+void FeedPipeline::on_connection_gap(std::uint32_t generation, std::uint64_t expected, std::uint64_t got) {
+  counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+  // A jump loses [expected, got - 1]; a number that goes back (a restarted
+  // count) loses an unknown number of messages: one is counted.
+  const bool jump = got > expected;
+  const std::uint64_t to = jump ? got - 1 : expected;
+  const std::uint64_t lost = jump ? got - expected : 1;
+  detail_ = jump ? fmt::format("connection {}: sequence_num {}..{} missing ({} messages lost)", generation, expected,
+                               to, lost)
+                 : fmt::format("connection {}: sequence_num went back to {} (expected {})", generation, got, expected);
+  TW_LOG_WARN(log(), "{}: {}{}", feed_.name, detail_, want_depth_ ? "; resubscribing every book on it" : "");
+  emit_status({StatusKind::kGap, {}, expected, to, lost, detail_});
+  if (!want_depth_) return;
+  for (SymbolState& st : states_) {
+    if (!st.stream || (st.book_generation != 0 && st.book_generation != generation)) continue;
+    st.stream->break_chain();
+    st.book_generation = 0;
+    // Book statuses' details begin "book ": book::BookRebuilder (replay --books) relies on it.
+    detail_ = fmt::format("book messages lost on connection {} (sequence_num {}..{}); resubscribing", generation,
+                          expected, to);
+    emit_symbol_status(st, {StatusKind::kGap, st.name, expected, to, lost, detail_});
+    st.resubscribing = false;  // the lost message may have been the snapshot of a resubscribe under way
+    resubscribe_book(st, detail_);
+  }
 }
 
 }  // namespace tickwire::connector

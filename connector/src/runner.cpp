@@ -114,6 +114,8 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
     // OKX limits subscriptions per hour, not messages per second; Kraken's rate
     // limit is dynamic (answered by "Exceeded msg rate"), not a number to enforce here.
     if (e.venue == "okx" || e.venue == "kraken") so.max_incoming_per_s = 0;
+    // Coinbase: 8 unauthenticated messages a second.
+    if (e.venue == "coinbase") so.max_incoming_per_s = 8;
     so.rate = cfg.simulator.rate;
     so.seed = cfg.simulator.seed;
     so.count = cfg.simulator.count;
@@ -303,7 +305,9 @@ class Connector {
       }
       SessionOptions so;
       if (feed.subscribe == "message") {
-        // Connect to the bare combined endpoint and SUBSCRIBE each stream.
+        // Connect to the bare combined endpoint and SUBSCRIBE each stream
+        // (first those the venue wants on every connection: Coinbase heartbeats).
+        so.subscribe = venue->connection_streams();
         for (const auto& symbol : feed.symbols) {
           for (const auto& channel : feed.channels) {
             // A venue-wide channel (Kraken's instrument) has one name for every symbol: subscribed once.

@@ -378,6 +378,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         const ReplyVerdict verdict = options.protocol->classify(data, n);
         if (verdict.kind != ReplyVerdict::kNotReply) {
           on_reply(*conn, verdict, data, n);
+          if (verdict.deliver) handler.on_frame(data, n, rx_ticks, conn->generation);
           conn->buffer.consume(n);
           continue;
         }
@@ -475,6 +476,13 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     const bool error = verdict.kind == ReplyVerdict::kRejected;
     const bool result_null = verdict.kind == ReplyVerdict::kAck;
     const std::string_view text(data, size);
+    if (verdict.oldest && result_null) {
+      // In request order, naming none: the oldest request not yet acknowledged.
+      const auto unacked = std::find(conn.acked.begin(), conn.acked.end(), false);
+      if (unacked == conn.acked.end()) return;
+      ack(conn, static_cast<std::size_t>(unacked - conn.acked.begin()));
+      return;
+    }
     if (!has_id || id < conn.first_id || id >= conn.first_id + conn.acked.size()) {
       if (error) request_close(conn, fmt::format("error reply while subscribing: {}", clip(text)));
       return;
@@ -483,7 +491,11 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       request_close(conn, fmt::format("SUBSCRIBE id {} rejected: {}", id, clip(text)));
       return;
     }
-    const auto index = static_cast<std::size_t>(id - conn.first_id);
+    ack(conn, static_cast<std::size_t>(id - conn.first_id));
+  }
+
+  // ack: request first_id + index of `conn` is acknowledged; the last one completes the subscription.
+  void ack(Conn& conn, std::size_t index) {
     if (conn.acked[index]) return;
     conn.acked[index] = true;
     if (++conn.acks < conn.acked.size()) return;

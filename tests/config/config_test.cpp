@@ -172,7 +172,8 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, category, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
             "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
-            "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms)");
+            "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms, "
+            "level2_products_per_connection)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
             "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads, metrics, log, publish)");
 }
@@ -327,6 +328,45 @@ TEST(Config, OkxRefusesWhatOneConnectionCannotCarry) {
             std::string::npos);
 }
 
+// coinbase: a [[feeds]] table of exchange "coinbase" with `extra` lines after its products.
+std::string coinbase_feed(std::string_view extra) {
+  return std::string("[[feeds]]\nname = \"cb\"\nexchange = \"coinbase\"\n"
+                     "url = \"wss://advanced-trade-ws.coinbase.com\"\nsymbols = [\"BTC-USD\", \"ETH-USD\"]\n") +
+         std::string(extra);
+}
+
+TEST(Config, CoinbaseFeedsSubscribeByMessageWithALargeFrameLimitAndNoDailyRollover) {
+  auto cfg = load_string(coinbase_feed("channels = [\"level2\", \"market_trades\", \"ticker\"]\n"), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  const FeedConfig& feed = cfg->feeds[0];
+  EXPECT_EQ(feed.subscribe, "message");
+  EXPECT_EQ(feed.max_frame_bytes, std::size_t{64} << 20);
+  EXPECT_EQ(feed.max_lifetime_s, 7u * 86'400);
+  EXPECT_EQ(feed.level2_products_per_connection, 10u);
+  cfg = load_string(coinbase_feed("max_frame_bytes = 2048\n"), "test.toml");
+  ASSERT_TRUE(cfg.ok()) << cfg.status();
+  EXPECT_EQ(cfg->feeds[0].max_frame_bytes, 2048u);
+  EXPECT_EQ(cfg->feeds[0].channels, std::vector<std::string>{"market_trades"});
+}
+
+TEST(Config, CoinbaseProductsChannelsAndLevel2PerConnectionAreChecked) {
+  EXPECT_EQ(error_of("[[feeds]]\nname = \"cb\"\nexchange = \"coinbase\"\nurl = \"wss://x\"\nsymbols = [\"BTCUSD\"]\n"),
+            "test.toml:5: feeds[0].symbols[0]: expected a Coinbase product (\"BTC-USD\"), got \"BTCUSD\"");
+  EXPECT_EQ(error_of(coinbase_feed("channels = [\"level2\", \"heartbeats\"]\n")),
+            "test.toml:6: feeds[0].channels[1]: expected one of \"level2\", \"market_trades\", \"ticker\" "
+            "(exchange \"coinbase\"), got \"heartbeats\"");
+  EXPECT_EQ(error_of(coinbase_feed("channels = [\"level2\"]\nlevel2_products_per_connection = 1\n")),
+            "test.toml:5: feeds[0].symbols: expected at most 1 products with level2 on one Coinbase connection "
+            "(level2_products_per_connection), got 2; split the feed");
+  EXPECT_TRUE(load_string(coinbase_feed("channels = [\"ticker\"]\nlevel2_products_per_connection = 1\n"), "t").ok());
+  EXPECT_EQ(error_of(coinbase_feed("level2_products_per_connection = 17\n")),
+            "test.toml:6: feeds[0].level2_products_per_connection: expected at most 16 (Coinbase refuses \"too many "
+            "L2 streams\" above about that), got 17");
+  EXPECT_EQ(error_of(coinbase_feed("subscribe = \"url\"\n")),
+            "test.toml:6: feeds[0].subscribe: expected \"message\" with exchange \"coinbase\" (Coinbase subscribes "
+            "by message only), got \"url\"");
+}
+
 TEST(Config, BadEnumStringIsAnError) {
   EXPECT_EQ(error_of(with("[journal]\nfsync = \"always\"\n")),
             "test.toml:8: journal.fsync: expected one of \"none\", \"interval\", \"batch\", "
@@ -335,7 +375,7 @@ TEST(Config, BadEnumStringIsAnError) {
             "test.toml:8: journal.full_policy: expected one of \"block\", \"drop\", got \"wait\"");
   EXPECT_EQ(error_of(replacing(4, "exchange = \"deribit\"")),
             "test.toml:4: feeds[0].exchange: expected one of \"binance\", \"binance-usdm\", \"bybit\", \"okx\", "
-            "\"kraken\", got \"deribit\"");
+            "\"kraken\", \"coinbase\", got \"deribit\"");
   EXPECT_EQ(error_of(with("channels = [\"trade\", \"depth\"]\n")),
             "test.toml:7: feeds[0].channels[1]: expected one of \"trade\", \"aggTrade\", "
             "\"bookTicker\", \"depth@100ms\", got \"depth\"");

@@ -2,8 +2,10 @@
 
 namespace tickwire::connector::book {
 
-StreamSync::StreamSync(std::size_t book_reserve, SequenceChecksum checksum, std::size_t checksum_levels)
-    : book_(book_reserve), checksum_(checksum_levels == 0 ? nullptr : checksum) {
+StreamSync::StreamSync(std::size_t book_reserve, SequenceChecksum checksum, std::size_t checksum_levels,
+                       bool connection_sequence)
+    : book_(book_reserve), checksum_(checksum_levels == 0 ? nullptr : checksum),
+      connection_sequence_(connection_sequence) {
   top_bids_.resize(checksum_levels);
   top_asks_.resize(checksum_levels);
 }
@@ -34,7 +36,7 @@ StreamResult StreamSync::replace(std::span<const PriceLevel> bids, std::span<con
 
 StreamResult StreamSync::on_snapshot(const BookSnapshotEvent& snapshot) {
   const std::uint64_t id = snapshot.last_update_id;
-  if (valid_ && id == last_) return {StreamOutcome::kRepeat, id, id, ReplaceReason::kFirst};
+  if (is_repeat(snapshot)) return {StreamOutcome::kRepeat, id, id, ReplaceReason::kFirst};
   const StreamResult r = replace(snapshot.bids, snapshot.asks, id, snapshot.cross_sequence,
                                  valid_ ? ReplaceReason::kSnapshot : ReplaceReason::kFirst);
   if (r.outcome == StreamOutcome::kReplaced && !checksum_ok(snapshot.has_checksum, snapshot.checksum)) {
@@ -68,7 +70,7 @@ StreamResult StreamSync::on_delta(const BookDeltaEvent& delta) {
   if (!valid_) return {StreamOutcome::kWaiting, id, id, ReplaceReason::kFirst};
   if (delta.has_prev) return on_chained(delta);
   if (id <= last_) return {StreamOutcome::kStale, id, id, ReplaceReason::kFirst};
-  if (id - last_ > 1) return invalidate(StreamOutcome::kGap, last_ + 1, id - 1);
+  if (id - last_ > 1 && !connection_sequence_) return invalidate(StreamOutcome::kGap, last_ + 1, id - 1);
   if (!book_.apply(delta.bids, delta.asks)) return invalidate(StreamOutcome::kNegative, id, id);
   if (book_.crossed()) return invalidate(StreamOutcome::kCrossed, id, id);
   last_ = id;

@@ -65,14 +65,16 @@ Command add_sim(CLI::App& app) {
       "open-interest, liquidation-orders; the text ping answered by pong.\n"
       "--venue kraken speaks Kraken v2: instrument, book (depth 10, snapshot on subscribe, CRC-32 checksums),\n"
       "trade, ticker, {\"method\":\"ping\"} answered.\n"
+      "--venue coinbase speaks Coinbase Advanced Trade: level2 (l2_data snapshot, then updates), market_trades\n"
+      "(a snapshot of recent trades, then updates), ticker, heartbeats; each connection's own sequence_num.\n"
       "The --record file is the market's truth: every message of a subscribed stream once, plus one\n"
       "{\"sim\":\"fault\",...} line per injected fault (see simulator.hpp).");
   sub->add_option("-c,--config", opts->config,
                   "Take symbols, rate and seed from this config's [simulator] and sim:// feeds");
   sub->add_option("--venue", opts->sim.venue,
                   "The dialect to speak: binance (spot), binance-usdm (USD-M futures), bybit (v5 spot) or "
-                  "bybit-linear (v5 linear perpetuals), okx (v5) or kraken (v2 spot)")
-      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear", "okx", "kraken"}))
+                  "bybit-linear (v5 linear perpetuals), okx (v5), kraken (v2 spot) or coinbase (Advanced Trade)")
+      ->check(CLI::IsMember({"binance", "binance-usdm", "bybit", "bybit-linear", "okx", "kraken", "coinbase"}))
       ->capture_default_str();
   sub->add_option("--host", opts->sim.host, "Address to listen on")->capture_default_str();
   sub->add_option("--port", opts->sim.port, "Port to listen on (0: any free port)")->capture_default_str();
@@ -120,6 +122,7 @@ Command add_sim(CLI::App& app) {
                   "gets no snapshot). Kraken only: checksum (a book update's checksum off by one bit), beyond_depth\n"
                   "(a bid below the depth for the client to cut), trade_gap (a trade message withheld), precision\n"
                   "(the pair's price precision one decimal finer on the instrument channel).\n"
+                  "Coinbase: quiet (the connection's channels stop, heartbeats go on); gap skips a sequence_num.\n"
                   "Repeatable.");
   sub->add_option("--gap-messages", opts->sim.faults.gap_messages, "Messages of one stream a gap withholds")
       ->capture_default_str();
@@ -162,6 +165,8 @@ Command add_sim(CLI::App& app) {
             // subscriptions per hour; Kraken's rate is dynamic.
             const bool unlimited = so.venue.starts_with("bybit") || so.venue == "okx" || so.venue == "kraken";
             if (unlimited && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 0;
+            // Coinbase: 8 unauthenticated messages a second (per IP; the simulator counts per connection).
+            if (so.venue == "coinbase" && sub->count("--max-incoming") == 0) so.max_incoming_per_s = 8;
             absl::Status parsed = absl::OkStatus();
             for (const auto& spec : opts->fault_specs) {
               if (parsed.ok()) parsed = parse_fault(spec, so.faults);

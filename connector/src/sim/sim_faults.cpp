@@ -43,7 +43,8 @@ absl::Status parse_fault(std::string_view spec, SimFaults& faults) {
       {"shutdown_notice", &faults.shutdown_notice}, {"resnapshot", &faults.resnapshot},
       {"restart", &faults.restart}, {"keepalive", &faults.keepalive}, {"bad_checksum", &faults.bad_checksum},
       {"no_snapshot", &faults.no_snapshot}, {"checksum", &faults.checksum}, {"beyond_depth", &faults.beyond_depth},
-      {"trade_gap", &faults.trade_gap}, {"precision", &faults.precision}};
+      {"trade_gap", &faults.trade_gap}, {"precision", &faults.precision},
+      {"quiet", &faults.quiet}};
   const auto parts = split(spec);
   FaultTrigger* t = nullptr;
   std::string names;

@@ -64,6 +64,7 @@ std::optional<SimDialect> sim_dialect(std::string_view venue) {
   if (venue == "bybit-linear") return SimDialect::kBybitLinear;
   if (venue == "kraken") return SimDialect::kKraken;
   if (venue == "okx") return SimDialect::kOkx;
+  if (venue == "coinbase") return SimDialect::kCoinbase;
   return std::nullopt;
 }
 
@@ -289,6 +290,12 @@ void SimMarket::take(std::size_t idx, bool buy, std::vector<Message>& out) {
     ins.ref_price = level.first;
     return;
   }
+  if (is_coinbase(dialect_)) {
+    take_coinbase(idx, buy, level.first, take_lots, fills, out);
+    set_level(ins, !buy, level.first, level.second - take_lots * ins.lot);
+    ins.ref_price = level.first;
+    return;
+  }
   if (is_bybit(dialect_) || dialect_ == SimDialect::kOkx) {
     if (dialect_ == SimDialect::kOkx) {
       take_okx(idx, buy, level.first, take_lots, fills, out);
@@ -364,6 +371,110 @@ void SimMarket::take_bybit(std::size_t idx, bool buy, std::int64_t price, std::i
                                    format_units(take_lots * ins.lot), format_units(price)),
                        n, n));
   }
+}
+
+// take_coinbase: one market_trades update for the taker order's fills,
+// newest first as Coinbase lists a batch, `side` the taker's.
+void SimMarket::take_coinbase(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots,
+                              std::int64_t fills, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  const std::string time = coinbase_time();
+  const std::uint64_t first_id = ins.next_trade_id + 1;
+  for (std::int64_t f = 0; f < fills; ++f) {
+    const std::int64_t lots_f = f + 1 < fills ? take_lots / fills : take_lots - (fills - 1) * (take_lots / fills);
+    ins.recent_trades.push_back(
+        fmt::format(R"({{"trade_id":"{}","product_id":"{}","price":"{}","size":"{}","side":"{}","time":"{}"}})",
+                    ++ins.next_trade_id, ins.symbol, format_units(price), format_units(lots_f * ins.lot),
+                    buy ? "BUY" : "SELL", time));
+  }
+  std::string trades;
+  const std::size_t n = ins.recent_trades.size();
+  for (std::size_t f = 0; f < static_cast<std::size_t>(fills); ++f) {
+    if (f != 0) trades += ',';
+    trades += ins.recent_trades[n - 1 - f];
+  }
+  if (n > 2 * kCoinbaseRecentTrades) {
+    ins.recent_trades.erase(ins.recent_trades.begin(),
+                            ins.recent_trades.begin() + static_cast<std::ptrdiff_t>(n - kCoinbaseRecentTrades));
+  }
+  out.push_back(make(idx, SimChannel::kTrade,
+                     coinbase_envelope("market_trades", fmt::format(R"([{{"type":"update","trades":[{}]}}])", trades)),
+                     first_id, ins.next_trade_id));
+}
+
+std::string SimMarket::coinbase_time() const {
+  const std::uint64_t ns = epoch_ms_ * 1'000'000 + now_ns_;
+  // civil_from_days (Howard Hinnant): the date of a day count since 1970-01-01.
+  const std::int64_t z = static_cast<std::int64_t>(ns / 86'400'000'000'000) + 719468;
+  const std::int64_t era = z / 146097;
+  const auto doe = static_cast<std::uint64_t>(z - era * 146097);
+  const std::uint64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const std::uint64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const std::uint64_t mp = (5 * doy + 2) / 153;
+  const std::uint64_t d = doy - (153 * mp + 2) / 5 + 1;
+  const std::uint64_t m = mp < 10 ? mp + 3 : mp - 9;
+  const std::int64_t y = static_cast<std::int64_t>(yoe) + era * 400 + (m <= 2 ? 1 : 0);
+  const std::uint64_t in_day = ns % 86'400'000'000'000;
+  const std::uint64_t secs = in_day / 1'000'000'000;
+  return fmt::format("{:04d}-{:02d}-{:02d}T{:02d}:{:02d}:{:02d}.{:09d}Z", y, m, d, secs / 3600, secs / 60 % 60,
+                     secs % 60, in_day % 1'000'000'000);
+}
+
+std::string SimMarket::coinbase_envelope(std::string_view channel, std::string_view events) const {
+  return fmt::format(R"({{"channel":"{}","client_id":"","timestamp":"{}","sequence_num":0,"events":{}}})", channel,
+                     coinbase_time(), events);
+}
+
+std::string SimMarket::coinbase_ticker(const Instrument& ins, std::string_view type) const {
+  return coinbase_envelope(
+      "ticker", fmt::format(R"([{{"type":"{}","tickers":[{{"type":"ticker","product_id":"{}","price":"{}",)"
+                            R"("volume_24_h":"0","low_24_h":"0","high_24_h":"0","low_52_w":"0","high_52_w":"0",)"
+                            R"("price_percent_chg_24_h":"0","best_bid":"{}","best_bid_quantity":"{}","best_ask":"{}",)"
+                            R"("best_ask_quantity":"{}"}}]}}])",
+                            type, ins.symbol, format_units(ins.ref_price), format_units(ins.touch_bid.price),
+                            format_units(ins.touch_bid.qty), format_units(ins.touch_ask.price),
+                            format_units(ins.touch_ask.qty)));
+}
+
+namespace {
+
+// append_coinbase_levels: l2_data updates, bids best first then offers best first.
+void append_coinbase_levels(std::string& out, const std::map<std::int64_t, std::int64_t>& bids,
+                            const std::map<std::int64_t, std::int64_t>& asks, std::string_view time) {
+  bool first = true;
+  const auto put = [&](std::string_view side, std::int64_t price, std::int64_t qty) {
+    fmt::format_to(std::back_inserter(out),
+                   R"({}{{"side":"{}","event_time":"{}","price_level":"{}","new_quantity":"{}"}})", first ? "" : ",",
+                   side, time, SimMarket::format_units(price), SimMarket::format_units(qty));
+    first = false;
+  };
+  for (auto it = bids.rbegin(); it != bids.rend(); ++it) put("bid", it->first, it->second);
+  for (const auto& [price, qty] : asks) put("offer", price, qty);
+}
+
+}  // namespace
+
+std::string SimMarket::coinbase_book_snapshot(std::size_t symbol) const {
+  const Instrument& ins = instruments_.at(symbol);
+  std::string events = fmt::format(R"([{{"type":"snapshot","product_id":"{}","updates":[)", ins.symbol);
+  append_coinbase_levels(events, ins.published_bids, ins.published_asks, coinbase_time());
+  events += "]}]";
+  return coinbase_envelope("l2_data", events);
+}
+
+std::string SimMarket::coinbase_trades_snapshot(std::size_t symbol) const {
+  const Instrument& ins = instruments_.at(symbol);
+  std::string trades;
+  const std::size_t n = ins.recent_trades.size();
+  for (std::size_t i = 0; i < std::min(n, kCoinbaseRecentTrades); ++i) {
+    if (i != 0) trades += ',';
+    trades += ins.recent_trades[n - 1 - i];
+  }
+  return coinbase_envelope("market_trades", fmt::format(R"([{{"type":"snapshot","trades":[{}]}}])", trades));
+}
+
+std::string SimMarket::coinbase_ticker_snapshot(std::size_t symbol) const {
+  return coinbase_ticker(instruments_.at(symbol), "snapshot");
 }
 
 std::string SimMarket::bybit_topic(const Instrument& ins, SimChannel channel) const {
@@ -500,6 +611,12 @@ void SimMarket::maybe_emit_ticker(std::size_t idx, std::vector<Message>& out) {
                        ins.update_id, ins.update_id));
     return;
   }
+  if (is_coinbase(dialect_)) {
+    ins.touch_bid = bid;
+    ins.touch_ask = ask;
+    out.push_back(make(idx, SimChannel::kBookTicker, coinbase_ticker(ins, "update"), ins.update_id, ins.update_id));
+    return;
+  }
   if (is_bybit(dialect_)) {
     // Linear tickers: a delta naming only the touch fields that changed
     // (spot's tickers are day statistics: nothing to send).
@@ -543,8 +660,15 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
     return;
   }
   const std::uint64_t t = now_ms();
+  if (is_coinbase(dialect_)) {
+    std::string events = fmt::format(R"([{{"type":"update","product_id":"{}","updates":[)", ins.symbol);
+    append_coinbase_levels(events, ins.pending_bids, ins.pending_asks, coinbase_time());
+    events += "]}]";
+    out.push_back(make(idx, SimChannel::kDepth, coinbase_envelope("l2_data", events), ins.pending_first, ins.update_id));
+  }
   std::string data =
-      is_bybit(dialect_)
+      is_coinbase(dialect_) ? std::string()
+      : is_bybit(dialect_)
           ? (dialect_ == SimDialect::kBybitSpot
                  ? fmt::format(R"({{"topic":"{}","ts":{},"type":"delta","data":{{"s":"{}","b":)",
                                bybit_topic(ins, SimChannel::kDepth), t, ins.symbol)
@@ -555,10 +679,14 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
                         ins.symbol, ins.pending_first, ins.update_id, ins.last_diff_u)
           : fmt::format(R"({{"e":"depthUpdate","E":{},"s":"{}","U":{},"u":{},"b":)", now_ms(), ins.symbol,
                         ins.pending_first, ins.update_id);
-  append_levels(data, ins.pending_bids, true, 0);
-  data += R"(,"a":)";
-  append_levels(data, ins.pending_asks, false, 0);
-  if (is_bybit(dialect_)) {
+  if (!is_coinbase(dialect_)) {
+    append_levels(data, ins.pending_bids, true, 0);
+    data += R"(,"a":)";
+    append_levels(data, ins.pending_asks, false, 0);
+  }
+  if (is_coinbase(dialect_)) {
+    // Sent above.
+  } else if (is_bybit(dialect_)) {
     // One `u` per message; `seq` is the market's update id.
     const std::uint64_t u = ++ins.bybit_u;
     fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", u, ins.update_id);
@@ -597,6 +725,13 @@ SimMarket::Message SimMarket::make(std::size_t idx, SimChannel channel, std::str
   if (dialect_ == SimDialect::kKraken) {
     // Kraken names the channel and pair inside the message.
     m.stream = kraken_stream(instruments_[idx], channel);
+    m.text = data;
+  } else if (is_coinbase(dialect_)) {
+    // Coinbase has no wrapper: the channel and product are in the message.
+    const std::string_view name = channel == SimChannel::kDepth        ? "level2"
+                                  : channel == SimChannel::kBookTicker ? "ticker"
+                                                                       : "market_trades";
+    m.stream = fmt::format("{}.{}", name, instruments_[idx].symbol);
     m.text = data;
   } else if (is_bybit(dialect_)) {
     // Bybit has no combined-stream wrapper: the topic is in the message.

@@ -122,7 +122,7 @@ void async_teardown(beast::role_type role, SimStream& stream, TeardownHandler&& 
 enum SimFaultKind : std::size_t {
   kGap, kCloseWs, kCloseTcp, kReset, kStall, kSlow, kPingStorm, kShutdown, kMalformed, kOversize, kReorder,
   kDuplicate, kResnapshot, kRestart, kKeepalive, kBadChecksum, kNoSnapshot, kChecksum, kBeyondDepth, kTradeGap,
-  kPrecision, kFaultKinds
+  kPrecision, kQuiet, kFaultKinds
 };
 
 struct Simulator::Impl {
@@ -148,6 +148,11 @@ struct Simulator::Impl {
     // Bybit restart fault: book stream key -> the `u` this connection's ids
     // restarted after (it sees u - base from then on).
     std::map<std::string, std::uint64_t> u_base;
+    std::uint64_t sequence = 0;          // Coinbase: the next sequence_num of this connection
+    bool subscribed = false;             // Coinbase: a subscribe arrived (the 5 s rule)
+    bool heartbeats = false;             // Coinbase: subscribed to heartbeats
+    bool quiet = false;                  // Coinbase quiet fault: no data from now on, heartbeats only
+    std::uint64_t heartbeat_counter = 0;
     std::optional<Frame> held;                // reorder: sent after the next data message
     std::deque<Clock::time_point> incoming;   // rate limit window
     std::uint64_t pings_sent = 0;
@@ -336,6 +341,17 @@ struct Simulator::Impl {
   // kraken_announce_precision(), which publish() calls after delivering `m`.
   bool kraken_faults(Connection& c, std::uint64_t n, const SimOutgoing& m);
   void kraken_announce_precision();
+  // on_coinbase_request: Coinbase Advanced Trade's {"type":"subscribe"|
+  // "unsubscribe","product_ids","channel"} requests, each answered by a
+  // "subscriptions" message naming all of the connection's subscriptions; a
+  // subscribed channel starts with its snapshot (sim_coinbase.cpp).
+  void on_coinbase_request(Connection& c, simdjson::dom::parser& parser, const std::string& text);
+  // coinbase_stamp: `text` with the connection's next sequence_num.
+  static std::string coinbase_stamp(Connection& c, std::string_view text);
+  // coinbase_loop: heartbeats every heartbeat_interval_ms once subscribed to
+  // them, and the close of a connection that has not subscribed within
+  // subscribe_deadline_ms.
+  asio::awaitable<void> coinbase_loop(ConnPtr conn);
   // write_loop: the connection's only writer, frames in queue order; the
   // data frames queued together go out in one socket write.
   asio::awaitable<void> write_loop(ConnPtr conn);

@@ -35,6 +35,10 @@ std::vector<std::string> streams_of(std::string_view target) {
 }  // namespace
 
 void Simulator::Impl::push(Connection& c, Frame f) {
+  // Coinbase: every message carries the connection's own sequence_num.
+  if (is_coinbase(dialect) && f.kind == Frame::Kind::kText && !f.encoded && f.payload) {
+    f.payload = std::make_shared<const std::string>(coinbase_stamp(c, *f.payload));
+  }
   c.queue.push_back(std::move(f));
   c.wake.cancel_one();
 }
@@ -107,6 +111,7 @@ asio::awaitable<void> Simulator::Impl::upgrade(beast::tcp_stream stream, http::r
   asio::co_spawn(io, write_loop(conn), asio::detached);
   if (options.ping_interval_ms != 0) asio::co_spawn(io, ping_loop(conn), asio::detached);
   if (options.faults.lifetime_ms != 0) asio::co_spawn(io, lifetime(conn), asio::detached);
+  if (is_coinbase(dialect)) asio::co_spawn(io, coinbase_loop(conn), asio::detached);
   co_await read_loop(conn);
 }
 
@@ -154,6 +159,10 @@ void Simulator::Impl::on_request(Connection& c, simdjson::dom::parser& parser, c
   }
   if (dialect == SimDialect::kKraken) {
     on_kraken_request(c, parser, text);
+    return;
+  }
+  if (is_coinbase(dialect)) {
+    on_coinbase_request(c, parser, text);
     return;
   }
   simdjson::dom::object req;

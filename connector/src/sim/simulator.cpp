@@ -22,7 +22,8 @@ constexpr const char* kFaultNames[kFaultKinds] = {"gap", "close_ws", "close_tcp"
                                                    "ping_storm", "shutdown_notice", "malformed", "oversize",
                                                    "reorder", "duplicate", "resnapshot", "restart",
                                                    "keepalive", "bad_checksum", "no_snapshot",
-                                                   "checksum", "beyond_depth", "trade_gap", "precision"};
+                                                   "checksum", "beyond_depth", "trade_gap", "precision",
+                                                   "quiet"};
 
 std::uint64_t wall_ms() {
   return static_cast<std::uint64_t>(
@@ -39,7 +40,7 @@ const FaultTrigger& Simulator::Impl::trigger(std::size_t k) const {
                                           &f.malformed, &f.oversize,        &f.reorder,   &f.duplicate,
                                           &f.resnapshot, &f.restart, &f.keepalive, &f.bad_checksum,
                                           &f.no_snapshot, &f.checksum, &f.beyond_depth, &f.trade_gap,
-                                          &f.precision};
+                                          &f.precision, &f.quiet};
   return *all[k];
 }
 
@@ -303,12 +304,19 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
   const auto& payload = c.combined ? m.text : m.data;
   const auto& wire = c.combined ? m.text_frame : m.data_frame;
   const Frame data = wire ? Frame{Frame::Kind::kText, wire, {}, true} : Frame{Frame::Kind::kText, payload, {}};
+  if (is_coinbase(dialect) && !c.quiet && fires(kQuiet, c, n)) {
+    log_fault(kQuiet, c, n, m);
+    c.quiet = true;
+  }
+  if (c.quiet) return;
   if (auto it = c.gap_left.find(m.key); it != c.gap_left.end() && it->second > 0) {
+    if (is_coinbase(dialect)) ++c.sequence;  // a lost message: the connection's number moves on
     --it->second;
     log_fault(kGap, c, n, m);
     return;
   }
   if (fires(kGap, c, n)) {
+    if (is_coinbase(dialect)) ++c.sequence;  // a lost message: the connection's number moves on
     log_fault(kGap, c, n, m);
     c.gap_left[m.key] = options.faults.gap_messages > 0 ? options.faults.gap_messages - 1 : 0;
     return;
@@ -405,11 +413,12 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
   Impl& s = *impl_;
   if (!sim_dialect(s.options.venue)) {
     return absl::InvalidArgumentError(fmt::format(
-        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\", \"bybit-linear\", \"okx\" or \"kraken\" (the "
-        "dialects the simulator speaks)",
+        "sim: venue {:?}: expected \"binance\", \"binance-usdm\", \"bybit\", \"bybit-linear\", \"okx\", \"kraken\" or "
+        "\"coinbase\" (the dialects the simulator speaks)",
         s.options.venue));
   }
-  if ((is_bybit(s.dialect) || s.dialect == SimDialect::kOkx || s.dialect == SimDialect::kKraken) &&
+  if ((is_bybit(s.dialect) || s.dialect == SimDialect::kOkx || s.dialect == SimDialect::kKraken ||
+       is_coinbase(s.dialect)) &&
       !s.options.replay_path.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));

@@ -9,6 +9,7 @@
 #include "venues/bybit/bybit_venue.hpp"
 #include "venues/okx/okx_venue.hpp"
 #include "venues/kraken/kraken_venue.hpp"
+#include "venues/coinbase/coinbase_venue.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -16,12 +17,13 @@ namespace {
 const venues::binance::BinanceSpotVenue kBinanceSpot{};
 const venues::binance::BinanceUsdmVenue kBinanceUsdm{};
 
-constexpr std::array<const VenueAdapter*, 5> kVenues = {
+constexpr std::array<const VenueAdapter*, 6> kVenues = {
     &kBinanceSpot,
     &kBinanceUsdm,
     &venues::bybit::kBybitSpot,  // for_feed(): kBybitLinear for category = "linear"
     &venues::okx::kOkxPublic,    // for_feed(): kOkxBusiness for a feed of trades-all
     &venues::kraken::kKraken,
+    &venues::coinbase::kCoinbase,
 };
 
 }  // namespace

@@ -25,7 +25,7 @@ enum class FullPolicy { kBlock, kDrop };
 // One [[feeds]] entry: a websocket connection (or the embedded simulator).
 struct FeedConfig {
   std::string name;                     // unique; a subject token, e.g. "binance" ([a-z0-9_-]+)
-  std::string exchange = "binance";     // the venue adapter: "binance" (spot) | "binance-usdm" (USD-M futures) | "bybit"
+  std::string exchange = "binance";     // the venue adapter: "binance" (spot) | "binance-usdm" (USD-M futures) | "bybit" | "coinbase"
   std::string category;                 // bybit only, required there: "spot" | "linear" (USDT/USDC perpetuals)
   std::string url;                      // "sim://" (embedded simulator) | "ws://host:port/path" | "wss://..."
   std::vector<std::string> symbols;     // exchange symbols, upper case, e.g. "BTCUSDT" (non-empty, unique)
@@ -58,6 +58,9 @@ struct FeedConfig {
   // Warn (once per crossing) when data arrives more than this many ms after
   // the exchange's event time; 0 = never.
   std::uint32_t lag_warn_ms = 5'000;
+  // coinbase: at most this many products with `level2` on one feed (one
+  // connection; Coinbase refuses "too many L2 streams" above about 16).
+  std::uint32_t level2_products_per_connection = 10;
 };
 
 // [simulator]: used when a feed url is "sim://".

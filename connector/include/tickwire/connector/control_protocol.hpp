@@ -24,6 +24,13 @@ struct ReplyVerdict {
   Kind kind = kNotReply;
   bool has_id = false;
   std::uint64_t id = 0;
+  // oldest: a kAck without an id that acknowledges the oldest request not yet
+  // acknowledged (a venue that answers every request in order, naming none:
+  // Coinbase "subscriptions").
+  bool oldest = false;
+  // deliver: the frame also goes to the handler (it carries the connection's
+  // message sequence, which the pipeline counts: Coinbase sequence_num).
+  bool deliver = false;
 };
 
 class ControlProtocol {

@@ -36,6 +36,10 @@ struct TradeEvent {
   bool aggregate = false;          // an aggTrade: trade_id is the aggregate id
   std::uint64_t first_trade_id = 0;  // aggregate only: first trade id covered
   std::uint64_t last_trade_id = 0;   // aggregate only: last trade id covered
+  // history: one of the venue's snapshot of recent trades sent on subscribe
+  // (Coinbase market_trades "snapshot"): journaled only if newer than the
+  // stream's last accepted trade, never when the stream has none yet.
+  bool history = false;
 };
 
 // PriceLevel: the absolute size resting at one price; size zero removes it.

@@ -199,8 +199,11 @@ class FeedPipeline final : public SessionHandler {
     std::unique_ptr<book::BookSync> sync;      // REST-snapshot policies
     std::unique_ptr<book::StreamSync> stream;  // the in-stream sequence policy (Bybit)
     std::unique_ptr<book::ChecksumSync> checksum;  // the in-stream checksum policy (Kraken)
-    std::uint32_t book_generation = 0;         // checksum policy: the connection whose snapshot the book is
+    // book_generation: the connection whose snapshot the book is (checksum
+    // books, and connection-sequence books: their updates count only there).
+    std::uint32_t book_generation = 0;
     bool resubscribing = false;                // a resubscribe was sent; waiting for its snapshot
+    bool trades_live = false;                  // a trade other than history was accepted (history only seeds before)
     bool fetching = false;                 // a snapshot request is in flight or scheduled
     bool verifying = false;                // that request checks a synced book after a reconnect
     std::uint32_t snapshot_attempts = 0;   // consecutive failed snapshot attempts
@@ -274,6 +277,11 @@ class FeedPipeline final : public SessionHandler {
                          std::uint32_t generation);
   void on_checksum_result(SymbolState& st, const book::ChecksumResult& r, std::uint64_t rx_ticks,
                           std::uint64_t t_parsed, std::uint64_t event_ns);
+  // check_connection_sequence: a frame's number in its connection's one
+  // sequence (Coinbase sequence_num); a jump is a feed gap and a gap of every
+  // book on that connection, which are resubscribed.
+  void check_connection_sequence(std::uint64_t sequence, std::uint32_t generation);
+  void on_connection_gap(std::uint32_t generation, std::uint64_t expected, std::uint64_t got);
   // emit_book_delta / emit_book_snapshot: emit_market for one book record.
   void emit_book_delta(const SymbolState& st, const BookDeltaEvent& d, std::uint64_t rx_ticks, std::uint64_t t_parsed);
   void emit_book_snapshot(const SymbolState& st, const BookSnapshotEvent& s, std::uint64_t rx_ticks,
@@ -321,6 +329,13 @@ class FeedPipeline final : public SessionHandler {
   std::uint64_t events_ = 0;  // market events of this feed
   std::uint64_t connections_ = 0;  // this feed's connections since start (the connected Status's count)
   bool finish_requested_ = false;  // finish_rollover() asked for the current rollover
+  // ConnectionSequence: the last number seen of one connection's sequence
+  // (two at once during a rollover).
+  struct ConnectionSequence {
+    std::uint32_t generation = 0;  // 0: unused
+    std::uint64_t last = 0;
+  };
+  ConnectionSequence connection_sequences_[2];
 
   PipelineIo io_;
   std::unique_ptr<boost::asio::steady_timer> stale_timer_;

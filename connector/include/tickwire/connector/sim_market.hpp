@@ -34,6 +34,15 @@
 // numbers without trailing zeros, and `ticker` on every change of the touch.
 // The snapshot a book subscription starts with comes from
 // kraken_book_snapshot(), the instrument channel's from kraken_instruments().
+// In the Coinbase Advanced Trade dialect the same market speaks Coinbase:
+// envelopes {"channel","client_id","timestamp","sequence_num":0,"events"}
+// (the server stamps each connection's own sequence_num when it sends them),
+// one market_trades update per taker order (its fills newest first, ids
+// "<n>" that step by one, `side` the taker's), l2_data updates of the changes
+// batched per `depth_interval_ms` (absolute quantities, "0" deletes) and a
+// ticker update on every change of the touch; the snapshots a subscription
+// starts with come from coinbase_*_snapshot(). Stream names are
+// "<channel>.<PRODUCT>" (level2, market_trades, ticker).
 // The market keeps its own clock (sum of the Poisson gaps) and stamps `E`/`T`
 // as `epoch_ms` + market time, so the same seed and epoch give the same
 // messages byte for byte. Single-threaded; the Simulator serializes access.
@@ -53,13 +62,16 @@ namespace tickwire::connector {
 enum class SimChannel : std::uint8_t { kTrade, kAggTrade, kBookTicker, kDepth, kMarkPrice, kForceOrder };
 
 // SimDialect: the exchange whose messages the market emits.
-enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear, kOkx, kKraken };
+enum class SimDialect : std::uint8_t { kSpot, kUsdm, kBybitSpot, kBybitLinear, kOkx, kKraken, kCoinbase };
 
 // is_bybit: a Bybit v5 dialect (spot or linear).
 inline bool is_bybit(SimDialect d) { return d == SimDialect::kBybitSpot || d == SimDialect::kBybitLinear; }
 
+// is_coinbase: the Coinbase Advanced Trade dialect.
+inline bool is_coinbase(SimDialect d) { return d == SimDialect::kCoinbase; }
+
 // sim_dialect: the dialect of a venue name ("binance", "binance-usdm",
-// "bybit" (spot), "bybit-linear", "okx"), if any.
+// "bybit" (spot), "bybit-linear", "okx", "kraken", "coinbase"), if any.
 std::optional<SimDialect> sim_dialect(std::string_view venue);
 
 // SimLevel: one price level; price and quantity in units of 10^-8.
@@ -150,6 +162,16 @@ class SimMarket {
   std::string kraken_refine(std::size_t symbol);
   // kraken_time: market time as Kraken writes it ("2023-10-06T17:35:55.440295Z").
   std::string kraken_time() const;
+  // coinbase_book_snapshot / coinbase_trades_snapshot / coinbase_ticker_snapshot:
+  // the level2 snapshot of the published book, the market_trades snapshot of
+  // the last kCoinbaseRecentTrades trades (newest first), the ticker of the
+  // touch as last sent (Coinbase dialect; sequence_num 0 until stamped).
+  std::string coinbase_book_snapshot(std::size_t symbol) const;
+  std::string coinbase_trades_snapshot(std::size_t symbol) const;
+  std::string coinbase_ticker_snapshot(std::size_t symbol) const;
+  // coinbase_time: market time as Coinbase writes it ("2023-11-14T22:13:20.123456789Z").
+  std::string coinbase_time() const;
+  static constexpr std::size_t kCoinbaseRecentTrades = 50;
   // bybit_u: the `u` of the last orderbook delta of `symbol`.
   std::uint64_t bybit_u(std::size_t symbol) const { return instruments_.at(symbol).bybit_u; }
   // depth_json: a book as the REST depth endpoint's body; with `time_ms`
@@ -190,6 +212,7 @@ class SimMarket {
     Side kraken_bids, kraken_asks;
     int price_precision = 8;
     int qty_precision = 8;
+    std::vector<std::string> recent_trades;  // Coinbase: the last trades' JSON objects, oldest first
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
@@ -206,6 +229,10 @@ class SimMarket {
   Message make(std::size_t idx, SimChannel channel, std::string data, std::uint64_t first, std::uint64_t last) const;
   void take_bybit(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
                   std::vector<Message>& out);
+  void take_coinbase(std::size_t idx, bool buy, std::int64_t price, std::int64_t take_lots, std::int64_t fills,
+                     std::vector<Message>& out);
+  std::string coinbase_envelope(std::string_view channel, std::string_view events) const;
+  std::string coinbase_ticker(const Instrument& ins, std::string_view type) const;
   std::string bybit_topic(const Instrument& ins, SimChannel channel) const;
   // OKX dialect (sim_market_okx.cpp): trades (one per taker order, count =
   // its fills) and trades-all (one per fill), books updates chained by

@@ -93,6 +93,8 @@ struct SimFaults {
   FaultTrigger trade_gap;        // Kraken: this trade message withheld (the pair's trade ids jump)
   FaultTrigger precision;        // Kraken: after this book update the pair's price precision goes one decimal
                                  // finer, announced on the instrument channel
+  FaultTrigger quiet;            // Coinbase: from this message on the connection's channels go quiet (no data,
+                                 // heartbeats still), as a channel does that the venue stopped
   FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
@@ -101,7 +103,7 @@ struct SimFaults {
 };
 
 struct SimulatorOptions {
-  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear" | "okx" | "kraken"
+  std::string venue = "binance";      // the dialect it speaks: "binance" | "binance-usdm" | "bybit" | "bybit-linear" | "okx" | "kraken" | "coinbase"
                                       // (start() refuses others; Bybit's generated market only, no replay)
   std::string host = "127.0.0.1";
   std::uint16_t port = 0;             // 0: any free port
@@ -118,6 +120,10 @@ struct SimulatorOptions {
   std::uint32_t ping_interval_ms = 20'000;  // server pings; 0 = none
   std::uint32_t pong_timeout_ms = 60'000;   // close when a ping is unanswered this long
   std::uint32_t max_incoming_per_s = 5;     // text, ping and unsolicited pong frames per second; 0 = no limit
+  // Coinbase: a connection with no subscribe this long after it opened is
+  // closed (the venue's 5 s rule); heartbeats every heartbeat_interval_ms.
+  std::uint32_t subscribe_deadline_ms = 5'000;
+  std::uint32_t heartbeat_interval_ms = 1'000;
   std::size_t max_streams = 1024;           // per connection; more gets an error reply (URL: HTTP 400)
   std::string replay_path;            // if set: send this NDJSON capture instead of generating
   double replay_speed = 1.0;          // 1 = recorded speed (from E, else T), N = N times faster,

@@ -74,6 +74,11 @@ struct ParsedMessage {
   ControlReply control;
   ErrorReply error_reply;
   ServerShutdown shutdown;
+  // connection_sequence: the frame's number in its connection's one sequence
+  // across all channels (Coinbase sequence_num), when has_connection_sequence;
+  // the pipeline tells a jump (a message lost) per connection.
+  std::uint64_t connection_sequence = 0;
+  bool has_connection_sequence = false;
 };
 
 // VenueParser: frame -> normalized events, in place (simdjson on-demand over
@@ -150,6 +155,11 @@ struct BookPolicy {
   // (BookDeltaEvent::has_checksum; OKX); null: none.
   std::uint32_t (*sequence_checksum)(std::span<const PriceLevel> bids, std::span<const PriceLevel> asks,
                                      std::size_t levels) = nullptr;
+  // connection_sequence (kStreamSequence only): book update ids are the
+  // connection's one sequence (Coinbase sequence_num), so per book they only
+  // increase; continuity is the connection's, and a jump in it is a gap for
+  // every book on that connection.
+  bool connection_sequence = false;
 };
 
 // VenueLimits: the venue's documented limits, applied by the session.
@@ -208,6 +218,9 @@ class VenueAdapter {
   // make_parser / make_control: one per feed.
   virtual std::unique_ptr<VenueParser> make_parser(const config::FeedConfig& feed) const = 0;
   virtual std::unique_ptr<ControlProtocol> make_control() const = 0;
+  // connection_streams: streams subscribed once on every connection whatever
+  // the symbols (Coinbase "heartbeats"), before the symbols' streams.
+  virtual std::vector<std::string> connection_streams() const { return {}; }
 };
 
 // find_venue: the adapter registered under `name`, or null.

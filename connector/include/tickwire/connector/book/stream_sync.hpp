@@ -26,6 +26,12 @@
 // before L and its prev before L). When the StreamSync was given a checksum
 // function, a message carrying a checksum (has_checksum) is verified over the
 // top `checksum_levels` of the book it leaves; a mismatch invalidates it.
+//
+// With connection_sequence (Coinbase) the update ids are the connection's one
+// sequence across all channels and products, so a book's ids only increase:
+// a delta applies when its id is above the book's (the pipeline checks the
+// connection's sequence and calls break_chain() on a jump), and a snapshot
+// always replaces the book (the venue never repeats one).
 #pragma once
 
 #include <cstdint>
@@ -75,10 +81,17 @@ using SequenceChecksum = std::uint32_t (*)(std::span<const PriceLevel> bids, std
 class StreamSync {
  public:
   explicit StreamSync(std::size_t book_reserve = OrderBook::kDefaultReserve, SequenceChecksum checksum = nullptr,
-                      std::size_t checksum_levels = 0);
+                      std::size_t checksum_levels = 0, bool connection_sequence = false);
 
   StreamResult on_snapshot(const BookSnapshotEvent& snapshot);
   StreamResult on_delta(const BookDeltaEvent& delta);
+  // is_repeat: `snapshot` is the book's own (not new data; never with connection_sequence).
+  bool is_repeat(const BookSnapshotEvent& snapshot) const noexcept {
+    return !connection_sequence_ && valid_ && snapshot.last_update_id == last_;
+  }
+  // break_chain: messages were lost where this book's updates travel: the
+  // book is invalid until the next snapshot.
+  void break_chain() { (void)invalidate(StreamOutcome::kGap, last_, last_); }
 
   // valid: the book is whole at last_update_id().
   bool valid() const noexcept { return valid_; }
@@ -101,6 +114,7 @@ class StreamSync {
   bool valid_ = false;
   std::uint64_t last_ = 0;
   std::uint64_t cross_sequence_ = 0;
+  bool connection_sequence_ = false;
 };
 
 }  // namespace tickwire::connector::book

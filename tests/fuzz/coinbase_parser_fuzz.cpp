@@ -1,0 +1,115 @@
+// libFuzzer target: CoinbaseParser::parse and every next() event over
+// arbitrary bytes. Nothing may crash or hang; every event is one of the kinds
+// or an error with a reason, and a rejected frame hands out no further event;
+// every decimal formats back to text that parses to the same value; book
+// levels are never negative and a book event's update id is the frame's
+// sequence_num; a trade's history flag is set only by a snapshot; whatever is
+// accepted was exactly one valid JSON document (checked by simdjson's DOM
+// parser).
+#include <simdjson.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "fuzz_support.hpp"
+#include "tickwire/connector/venues/coinbase/parser.hpp"
+
+namespace {
+
+using tickwire::fuzz::check;
+using tickwire::middleware::Decimal;
+
+void check_round_trip(Decimal d) {
+  Decimal back;
+  check(tickwire::middleware::parse_decimal(tickwire::middleware::to_string(d), back) ==
+            tickwire::middleware::DecimalError::kOk &&
+        back == d);
+}
+
+void check_levels(std::span<const tickwire::connector::PriceLevel> levels) {
+  for (const auto& l : levels) {
+    check(l.size.mantissa >= 0);
+    check_round_trip(l.price);
+    check_round_trip(l.size);
+  }
+}
+
+void check_event(const tickwire::connector::ParsedMessage& msg, std::uint64_t sequence) {
+  using tickwire::connector::EventKind;
+  using tickwire::connector::MessageKind;
+  check((msg.kind == MessageKind::kTrade) == (msg.event == EventKind::kTrade));
+  switch (msg.event) {
+    case EventKind::kError:
+    case EventKind::kAggTrade:
+    case EventKind::kServerShutdown:
+    case EventKind::kFunding:
+    case EventKind::kLiquidation:
+    case EventKind::kOpenInterest:
+      check(false);  // errors come only from parse(); Coinbase spot has none of the others
+      break;
+    case EventKind::kTrade:
+      check(!msg.trade.symbol.empty());
+      check(!msg.trade.aggregate);
+      check(msg.trade.aggressor != tickwire::connector::Side::kUnknown);
+      check_round_trip(msg.trade.price);
+      check_round_trip(msg.trade.size);
+      break;
+    case EventKind::kQuote:
+      check(!msg.quote.symbol.empty());
+      check(msg.quote.update_id == msg.quote.event_ns);
+      for (auto d : {msg.quote.bid_price, msg.quote.bid_size, msg.quote.ask_price, msg.quote.ask_size}) {
+        check_round_trip(d);
+      }
+      break;
+    case EventKind::kBookDelta:
+      check(!msg.delta.symbol.empty());
+      check(msg.delta.first_update_id == sequence && msg.delta.last_update_id == sequence);
+      check(!msg.delta.restart);
+      check_levels(msg.delta.bids);
+      check_levels(msg.delta.asks);
+      break;
+    case EventKind::kBookSnapshot:
+      check(!msg.snapshot.symbol.empty());
+      check(msg.snapshot.last_update_id == sequence);
+      check_levels(msg.snapshot.bids);
+      check_levels(msg.snapshot.asks);
+      break;
+    case EventKind::kControlReply:
+    case EventKind::kErrorReply:
+    case EventKind::kIgnored:
+      break;
+  }
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  using tickwire::connector::EventKind;
+  using tickwire::connector::MessageKind;
+  using tickwire::connector::venues::CoinbaseParser;
+  static CoinbaseParser parser;
+  static simdjson::dom::parser dom;
+  std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
+  if (size != 0) std::memcpy(buffer.data(), data, size);
+  auto msg = parser.parse(buffer.data(), size);
+  check((msg.kind == MessageKind::kError) == (msg.event == EventKind::kError));
+  if (msg.event == EventKind::kError) {
+    check(!parser.error().empty());
+    check(!parser.next(msg));
+    return 0;
+  }
+  simdjson::dom::element root;
+  check(dom.parse(buffer.data(), size, false).get(root) == simdjson::SUCCESS);
+  // Everything but an error reply carries the connection's sequence_num.
+  check(msg.has_connection_sequence == (msg.event != EventKind::kErrorReply));
+  const std::uint64_t sequence = msg.connection_sequence;
+  check_event(msg, sequence);
+  std::size_t events = 1;
+  while (parser.next(msg)) {
+    check_event(msg, sequence);
+    check(++events <= size);  // each event needs bytes of its own
+  }
+  return 0;
+}
