@@ -462,10 +462,18 @@ std::string SimMarket::coinbase_book_snapshot(std::size_t symbol) const {
   return coinbase_envelope("l2_data", events);
 }
 
+void SimMarket::trades_published(std::size_t symbol, std::uint64_t last_id) {
+  Instrument& ins = instruments_.at(symbol);
+  ins.published_trade_id = std::max(ins.published_trade_id, last_id);
+}
+
 std::string SimMarket::coinbase_trades_snapshot(std::size_t symbol) const {
   const Instrument& ins = instruments_.at(symbol);
+  // recent_trades ends at next_trade_id, ids by one: skip those not sent yet.
+  const std::size_t unsent = static_cast<std::size_t>(ins.next_trade_id - std::min(ins.next_trade_id,
+                                                                                  ins.published_trade_id));
+  const std::size_t n = ins.recent_trades.size() - std::min(unsent, ins.recent_trades.size());
   std::string trades;
-  const std::size_t n = ins.recent_trades.size();
   for (std::size_t i = 0; i < std::min(n, kCoinbaseRecentTrades); ++i) {
     if (i != 0) trades += ',';
     trades += ins.recent_trades[n - 1 - i];

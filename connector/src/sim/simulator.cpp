@@ -106,6 +106,8 @@ asio::awaitable<void> Simulator::Impl::generate() {
     }
     for (auto& m : out) {
       if (stopped || count_reached()) co_return;
+      const bool trade = is_coinbase(dialect) && m.channel == SimChannel::kTrade;
+      const std::size_t symbol = m.symbol_index;
       SimOutgoing o;
       o.stream = std::move(m.stream);
       o.key = sim_stream_key(o.stream);
@@ -115,6 +117,10 @@ asio::awaitable<void> Simulator::Impl::generate() {
       o.last_id = m.last_id;
       o.time_ms = m.time_ms;
       publish(o);
+      if (trade) {
+        std::lock_guard lock(market_mu);
+        market.trades_published(symbol, o.last_id);
+      }
     }
   }
 }

@@ -172,6 +172,10 @@ class SimMarket {
   // coinbase_time: market time as Coinbase writes it ("2023-11-14T22:13:20.123456789Z").
   std::string coinbase_time() const;
   static constexpr std::size_t kCoinbaseRecentTrades = 50;
+  // trades_published: the market_trades message up to trade `last_id` has
+  // gone out; a snapshot never names a trade generated but not yet sent (the
+  // real venue's snapshot holds only trades it has published).
+  void trades_published(std::size_t symbol, std::uint64_t last_id);
   // bybit_u: the `u` of the last orderbook delta of `symbol`.
   std::uint64_t bybit_u(std::size_t symbol) const { return instruments_.at(symbol).bybit_u; }
   // depth_json: a book as the REST depth endpoint's body; with `time_ms`
@@ -213,6 +217,7 @@ class SimMarket {
     int price_precision = 8;
     int qty_precision = 8;
     std::vector<std::string> recent_trades;  // Coinbase: the last trades' JSON objects, oldest first
+    std::uint64_t published_trade_id = 0;    // Coinbase: the last trade id sent (trades_published)
   };
 
   void set_level(Instrument& ins, bool bid, std::int64_t price, std::int64_t qty);
