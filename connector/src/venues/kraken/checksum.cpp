@@ -3,61 +3,95 @@
 #include <algorithm>
 #include <array>
 #include <cstdlib>
+#include <cstring>
 
 namespace tickwire::connector::venues::kraken {
 namespace {
 
-// The byte-at-a-time table of the reflected polynomial 0xEDB88320.
-constexpr std::array<std::uint32_t, 256> make_table() {
-  std::array<std::uint32_t, 256> table{};
+// Slicing-by-8 tables of the reflected polynomial 0xEDB88320: kTables[0] is
+// the byte-at-a-time table, kTables[k][i] the CRC of byte i followed by k
+// zero bytes, so eight input bytes cost eight lookups and no serial shift
+// chain per byte.
+using Tables = std::array<std::array<std::uint32_t, 256>, 8>;
+
+constexpr Tables make_tables() {
+  Tables t{};
   for (std::uint32_t i = 0; i < 256; ++i) {
     std::uint32_t c = i;
     for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    table[i] = c;
+    t[0][i] = c;
   }
-  return table;
+  for (std::size_t i = 0; i < 256; ++i) {
+    for (std::size_t k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
+  }
+  return t;
 }
 
-constexpr std::array<std::uint32_t, 256> kTable = make_table();
+constexpr Tables kTables = make_tables();
 
-std::uint32_t add_level(std::uint32_t crc, const PriceLevel& level, int price_precision, int qty_precision) {
-  char digits[64];
-  crc = crc32_update(crc, {digits, fixed_digits(level.price, price_precision, digits)});
-  return crc32_update(crc, {digits, fixed_digits(level.size, qty_precision, digits)});
-}
+// kMaxDigits: fixed_digits writes fewer than this many bytes.
+constexpr std::size_t kMaxDigits = 64;
+
+constexpr std::array<std::uint64_t, 20> kPow10 = [] {
+  std::array<std::uint64_t, 20> p{};
+  p[0] = 1;
+  for (std::size_t i = 1; i < p.size(); ++i) p[i] = p[i - 1] * 10;
+  return p;
+}();
+
+// kPairs: "00" to "99", two characters each.
+constexpr char kPairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
+    "81828384858687888990919293949596979899";
 
 }  // namespace
 
 std::uint32_t crc32_update(std::uint32_t crc, std::string_view data) noexcept {
   crc = ~crc;
-  for (const char ch : data) crc = kTable[(crc ^ static_cast<unsigned char>(ch)) & 0xFFu] ^ (crc >> 8);
+  const char* p = data.data();
+  std::size_t n = data.size();
+  for (; n >= 8; n -= 8, p += 8) {
+    std::uint32_t lo = 0, hi = 0;
+    std::memcpy(&lo, p, 4);  // the tables assume little-endian words (x86-64, aarch64)
+    std::memcpy(&hi, p + 4, 4);
+    lo ^= crc;
+    crc = kTables[7][lo & 0xFFu] ^ kTables[6][(lo >> 8) & 0xFFu] ^ kTables[5][(lo >> 16) & 0xFFu] ^
+          kTables[4][lo >> 24] ^ kTables[3][hi & 0xFFu] ^ kTables[2][(hi >> 8) & 0xFFu] ^
+          kTables[1][(hi >> 16) & 0xFFu] ^ kTables[0][hi >> 24];
+  }
+  for (; n > 0; --n, ++p) crc = kTables[0][(crc ^ static_cast<unsigned char>(*p)) & 0xFFu] ^ (crc >> 8);
   return ~crc;
 }
 
 std::size_t fixed_digits(Decimal value, int precision, char* out) noexcept {
-  // |mantissa| in decimal digits (at most 19), most significant first.
-  char reversed[24];
-  std::size_t n = 0;
   std::uint64_t m = value.mantissa < 0 ? 0 - static_cast<std::uint64_t>(value.mantissa)
                                        : static_cast<std::uint64_t>(value.mantissa);
-  do {
-    reversed[n++] = static_cast<char>('0' + m % 10);
-    m /= 10;
-  } while (m != 0);
-  // The value scaled by 10^precision is mantissa * 10^shift.
+  // The value scaled by 10^precision is mantissa * 10^shift; a negative shift
+  // drops the mantissa's last -shift digits.
   const int shift = static_cast<int>(value.exponent) + precision;
-  std::size_t keep = n;  // digits of the mantissa kept (a negative shift drops the last ones)
-  if (shift < 0) keep = static_cast<std::size_t>(std::max<int>(0, static_cast<int>(n) + shift));
-  std::size_t len = 0;
-  for (std::size_t i = 0; i < keep; ++i) {
-    const char d = reversed[n - 1 - i];
-    if (len == 0 && d == '0') continue;  // leading zeros are stripped
-    out[len++] = d;
+  if (shift < 0) m = -shift < 20 ? m / kPow10[static_cast<std::size_t>(-shift)] : 0;
+  if (m == 0) return 0;  // no digit left once leading zeros are stripped
+  // The digits, two at a time from the least significant end.
+  char buf[20];
+  char* p = buf + sizeof buf;
+  while (m >= 100) {
+    p -= 2;
+    std::memcpy(p, kPairs + 2 * (m % 100), 2);
+    m /= 100;
   }
-  if (len > 0 && shift > 0) {
+  if (m >= 10) {
+    p -= 2;
+    std::memcpy(p, kPairs + 2 * m, 2);
+  } else {
+    *--p = static_cast<char>('0' + m);
+  }
+  std::size_t len = static_cast<std::size_t>(buf + sizeof buf - p);
+  std::memcpy(out, p, len);
+  if (shift > 0) {
     // Trailing zeros up to the precision (bounded: no Kraken precision is near this).
-    const std::size_t zeros = std::min<std::size_t>(static_cast<std::size_t>(shift), 63 - len);
-    std::fill(out + len, out + len + zeros, '0');
+    const std::size_t zeros = std::min<std::size_t>(static_cast<std::size_t>(shift), kMaxDigits - 1 - len);
+    std::memset(out + len, '0', zeros);
     len += zeros;
   }
   return len;
@@ -65,14 +99,19 @@ std::size_t fixed_digits(Decimal value, int precision, char* out) noexcept {
 
 std::uint32_t book_checksum(std::span<const PriceLevel> asks, std::span<const PriceLevel> bids, int price_precision,
                             int qty_precision) noexcept {
-  std::uint32_t crc = 0;
-  for (std::size_t i = 0; i < std::min(asks.size(), kChecksumLevels); ++i) {
-    crc = add_level(crc, asks[i], price_precision, qty_precision);
-  }
-  for (std::size_t i = 0; i < std::min(bids.size(), kChecksumLevels); ++i) {
-    crc = add_level(crc, bids[i], price_precision, qty_precision);
-  }
-  return crc;
+  // The text of all 20 levels, then one CRC over it (the CRC of a
+  // concatenation is the running CRC of its parts).
+  char text[2 * kChecksumLevels * 2 * kMaxDigits];
+  std::size_t len = 0;
+  const auto add = [&](std::span<const PriceLevel> side) {
+    for (std::size_t i = 0; i < std::min(side.size(), kChecksumLevels); ++i) {
+      len += fixed_digits(side[i].price, price_precision, text + len);
+      len += fixed_digits(side[i].size, qty_precision, text + len);
+    }
+  };
+  add(asks);
+  add(bids);
+  return crc32_update(0, {text, len});
 }
 
 }  // namespace tickwire::connector::venues::kraken
