@@ -374,6 +374,15 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
   }
   if (auto s = t.read_uint32("ping_interval_ms", feed.ping_interval_ms, 0); !s.ok()) return s;
   if (auto s = t.read_uint32("pong_timeout_ms", feed.pong_timeout_ms, 100); !s.ok()) return s;
+  // OKX closes a connection on which nothing arrived for 30 s: our ping must come first.
+  const std::uint32_t ping_ms = feed.ping_interval_ms != 0 ? feed.ping_interval_ms : feed.pong_timeout_ms / 2;
+  if (okx && ping_ms >= 30'000) {
+    return t.invalid(feed.ping_interval_ms != 0 ? "ping_interval_ms" : "pong_timeout_ms",
+                     fmt::format("expected a ping within 30 s with exchange \"okx\" (OKX closes a connection silent "
+                                 "for 30 s; ping_interval_ms, or pong_timeout_ms / 2 when it is 0, below 30000), got "
+                                 "a ping after {} ms",
+                                 ping_ms));
+  }
   if (auto s = t.read_uint32("stale_after_ms", feed.stale_after_ms, 0); !s.ok()) return s;
   if (auto s = t.read_uint("max_lifetime_s", feed.max_lifetime_s, 1, 7 * 86'400); !s.ok()) return s;
   if (auto s = t.read_uint32("rollover_overlap_ms", feed.rollover_overlap_ms, 1); !s.ok()) return s;

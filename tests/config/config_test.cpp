@@ -311,6 +311,14 @@ TEST(Config, OkxTakesInstIdsItsChannelsAndMessageSubscription) {
 }
 
 TEST(Config, OkxRefusesWhatOneConnectionCannotCarry) {
+  EXPECT_EQ(error_of(okx_feed(R"("BTC-USDT")", "ping_interval_ms = 30000\n")),
+            "test.toml:6: feeds[0].ping_interval_ms: expected a ping within 30 s with exchange \"okx\" (OKX closes a "
+            "connection silent for 30 s; ping_interval_ms, or pong_timeout_ms / 2 when it is 0, below 30000), got a "
+            "ping after 30000 ms");
+  EXPECT_NE(
+      error_of(okx_feed(R"("BTC-USDT")", "ping_interval_ms = 0\npong_timeout_ms = 60000\n")).find("pong_timeout_ms"),
+      std::string::npos);
+  EXPECT_TRUE(load_string(okx_feed(R"("BTC-USDT")", "ping_interval_ms = 25000\n"), "t").ok());
   EXPECT_EQ(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"books\", \"books5\"]\n")),
             "test.toml:6: feeds[0].channels[1]: expected one book channel per feed (a symbol has one book), got "
             "\"books5\" beside another");
