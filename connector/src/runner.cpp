@@ -324,6 +324,7 @@ class Connector {
       so.streams_per_message = venue->limits().streams_per_message;
       so.max_streams = venue->limits().max_streams;
       so.control_interval = venue->limits().control_interval;
+      so.control_ops_per_hour = venue->limits().control_ops_per_hour;
       if (feed.time_unit == "us") url->target = with_query_param(url->target, "timeUnit=MICROSECOND");
       auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
       if (auto s = pipeline.ok(); !s.ok()) return s;

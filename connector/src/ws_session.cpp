@@ -82,6 +82,9 @@ struct Conn {
   // queues, the write in progress takes the next when it completes.
   std::deque<std::string> outbox;
   bool writing = false;
+  // The times of the subscribe and unsubscribe requests sent in the last
+  // hour (only kept when SessionOptions::control_ops_per_hour is set).
+  std::deque<SteadyClock::time_point> control_ops;
   std::function<void(std::string)> send;  // queue a text frame, once up
   std::function<void()> close;   // graceful websocket close, once up
   std::function<void()> abort;   // socket close, while connecting
@@ -410,8 +413,28 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   // connection, once its subscription is done (replies go to the handler).
   void resubscribe(const std::vector<std::string>& streams) {
     if (!primary || !primary->subscribed || !primary->send || !options.protocol) return;
+    if (!take_control_ops(*primary, 2)) {
+      start_rollover(fmt::format("{} subscribe and unsubscribe requests in the last hour on connection {}, the "
+                                 "venue's limit {}: a new connection resubscribes every stream",
+                                 primary->control_ops.size(), primary->generation, options.control_ops_per_hour));
+      return;
+    }
     primary->send(options.protocol->unsubscribe_message(streams, next_request_id++));
     primary->send(options.protocol->subscribe_message(streams, next_request_id++));
+  }
+
+  // take_control_ops: room for `n` more subscribe/unsubscribe requests on
+  // `conn` within the hour (then counted), or false when the venue's hourly
+  // limit would be passed.
+  bool take_control_ops(Conn& conn, std::size_t n) {
+    if (options.control_ops_per_hour == 0) return true;
+    const auto now = SteadyClock::now();
+    while (!conn.control_ops.empty() && now - conn.control_ops.front() >= std::chrono::hours(1)) {
+      conn.control_ops.pop_front();
+    }
+    if (conn.control_ops.size() + n > options.control_ops_per_hour) return false;
+    conn.control_ops.insert(conn.control_ops.end(), n, now);
+    return true;
   }
 
   // declined: the reason for a failed websocket handshake; for an HTTP
@@ -443,6 +466,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn->first_id = self->next_request_id;
     self->next_request_id += messages;
     conn->acked.assign(messages, false);
+    (void)self->take_control_ops(*conn, messages);  // the connection's first requests: counted, never refused
     beast::error_code ec;
     ws->text(true);
     for (std::size_t m = 0; m < messages; ++m) {

@@ -430,6 +430,36 @@ TEST_F(WsSessionTest, ResubscribeSendsUnsubscribeThenSubscribeInTurnWithAppPings
   finish(session);
 }
 
+TEST_F(WsSessionTest, AResubscribePastTheHourlyRequestLimitRollsTheConnectionOverInstead) {
+  BybitServer bybit;
+  TestServer server(io_, [&](tcp::socket s, int n) { return bybit.serve(std::move(s), n); });
+  auto o = options(server);
+  o.protocol = find_venue("bybit")->make_control();
+  o.subscribe = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
+  o.streams_per_message = 10;
+  o.control_ops_per_hour = 3;  // the subscribe, then one unsubscribe + subscribe pair
+  o.rollover_overlap_timeout = 20ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
+  session.resubscribe({"orderbook.50.BTCUSDT"});
+  ASSERT_TRUE(run_until([&] { return bybit.received.size() == 3; }));
+  session.resubscribe({"publicTrade.BTCUSDT"});  // 5 requests in the hour: over the limit
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 2 && handler_.events.size() >= 2; }));
+  ASSERT_GE(handler_.events.size(), 2u);
+  EXPECT_EQ(handler_.events[0],
+            "started 1->2 (3 subscribe and unsubscribe requests in the last hour on connection 1, the venue's limit 3: "
+            "a new connection resubscribes every stream)");
+  EXPECT_TRUE(handler_.events[1].starts_with("finished 1->2")) << handler_.events[1];
+  // The refused pair was never sent; the new connection subscribed everything.
+  ASSERT_EQ(bybit.received.size(), 4u);
+  EXPECT_NE(bybit.received[2].find(R"("op":"subscribe")"), std::string::npos);
+  EXPECT_EQ(bybit.received[3],
+            R"({"req_id":"4","op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT"]})");
+  EXPECT_TRUE(handler_.disconnects.empty()) << "a rollover is not a disconnect";
+  finish(session);
+}
+
 std::vector<std::string> streams(std::size_t n) {
   std::vector<std::string> out;
   for (std::size_t i = 0; i < n; ++i) out.push_back(fmt::format("sym{}usdt@trade", i));

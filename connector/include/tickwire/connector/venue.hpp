@@ -170,6 +170,7 @@ struct VenueLimits {
   std::chrono::milliseconds max_lifetime{std::chrono::minutes(24 * 60)};  // the venue closes a connection after this
   std::uint32_t connects_per_5min = 300;  // connection attempts per IP
   std::size_t max_symbol_bytes = 32;      // a longer exchange symbol is rejected
+  std::uint32_t control_ops_per_hour = 0; // subscribe/unsubscribe requests per connection an hour (0: none)
 };
 
 class VenueAdapter {

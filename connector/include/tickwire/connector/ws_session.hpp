@@ -119,6 +119,11 @@ struct SessionOptions {
   std::size_t max_streams = 1024;
   std::chrono::milliseconds control_interval{250};
   std::chrono::milliseconds subscribe_timeout{10'000};
+  // control_ops_per_hour: subscribe and unsubscribe requests a connection may
+  // send in any hour (OKX: 480); 0: no limit. A resubscribe that would pass
+  // it rolls the connection over instead: the new connection's count starts
+  // at zero and it subscribes every stream, whose snapshots resync the books.
+  std::uint32_t control_ops_per_hour = 0;
   // Rollover: a connection lives at most max_lifetime (Binance: 24 h) before
   // a make-before-break rollover; the overlap ends at the handler's
   // finish_rollover() or after rollover_overlap_timeout.

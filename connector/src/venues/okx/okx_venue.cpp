@@ -134,7 +134,7 @@ const VenueLimits& OkxVenue::limits() const {
   // subscribe/unsubscribe requests per connection per hour; no connection
   // lifetime; 3 connection requests per second per IP (the 5-minute window
   // allows one a second on average); instIds are at most 32 bytes.
-  static const VenueLimits kLimits{500, 1000, std::chrono::milliseconds(100), std::chrono::hours(24), 300, 32};
+  static const VenueLimits kLimits{500, 1000, std::chrono::milliseconds(100), std::chrono::hours(24), 300, 32, 480};
   return kLimits;
 }
 
