@@ -8,27 +8,6 @@
 namespace tickwire::connector::venues::kraken {
 namespace {
 
-// Slicing-by-8 tables of the reflected polynomial 0xEDB88320: kTables[0] is
-// the byte-at-a-time table, kTables[k][i] the CRC of byte i followed by k
-// zero bytes, so eight input bytes cost eight lookups and no serial shift
-// chain per byte.
-using Tables = std::array<std::array<std::uint32_t, 256>, 8>;
-
-constexpr Tables make_tables() {
-  Tables t{};
-  for (std::uint32_t i = 0; i < 256; ++i) {
-    std::uint32_t c = i;
-    for (int k = 0; k < 8; ++k) c = (c & 1) != 0 ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-    t[0][i] = c;
-  }
-  for (std::size_t i = 0; i < 256; ++i) {
-    for (std::size_t k = 1; k < 8; ++k) t[k][i] = (t[k - 1][i] >> 8) ^ t[0][t[k - 1][i] & 0xFFu];
-  }
-  return t;
-}
-
-constexpr Tables kTables = make_tables();
-
 // kMaxDigits: fixed_digits writes fewer than this many bytes.
 constexpr std::size_t kMaxDigits = 64;
 
@@ -46,23 +25,6 @@ constexpr char kPairs[] =
     "81828384858687888990919293949596979899";
 
 }  // namespace
-
-std::uint32_t crc32_update(std::uint32_t crc, std::string_view data) noexcept {
-  crc = ~crc;
-  const char* p = data.data();
-  std::size_t n = data.size();
-  for (; n >= 8; n -= 8, p += 8) {
-    std::uint32_t lo = 0, hi = 0;
-    std::memcpy(&lo, p, 4);  // the tables assume little-endian words (x86-64, aarch64)
-    std::memcpy(&hi, p + 4, 4);
-    lo ^= crc;
-    crc = kTables[7][lo & 0xFFu] ^ kTables[6][(lo >> 8) & 0xFFu] ^ kTables[5][(lo >> 16) & 0xFFu] ^
-          kTables[4][lo >> 24] ^ kTables[3][hi & 0xFFu] ^ kTables[2][(hi >> 8) & 0xFFu] ^
-          kTables[1][(hi >> 16) & 0xFFu] ^ kTables[0][hi >> 24];
-  }
-  for (; n > 0; --n, ++p) crc = kTables[0][(crc ^ static_cast<unsigned char>(*p)) & 0xFFu] ^ (crc >> 8);
-  return ~crc;
-}
 
 std::size_t fixed_digits(Decimal value, int precision, char* out) noexcept {
   std::uint64_t m = value.mantissa < 0 ? 0 - static_cast<std::uint64_t>(value.mantissa)

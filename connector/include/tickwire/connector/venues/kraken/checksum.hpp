@@ -13,6 +13,7 @@
 #include <string_view>
 
 #include "tickwire/connector/events.hpp"
+#include "tickwire/connector/venues/crc32.hpp"
 
 namespace tickwire::connector::venues::kraken {
 
@@ -20,7 +21,7 @@ namespace tickwire::connector::venues::kraken {
 inline constexpr std::size_t kChecksumLevels = 10;
 
 // crc32_update: the CRC-32 of `data` continuing from `crc` (start from 0).
-std::uint32_t crc32_update(std::uint32_t crc, std::string_view data) noexcept;
+using venues::crc32_update;
 
 // fixed_digits: `value` scaled to `precision` fraction digits, as decimal
 // digits without the point and without leading zeros, written to `out`
