@@ -20,8 +20,8 @@ constexpr std::string_view kSpotChannels[] = {"trade", "aggTrade", "bookTicker",
 constexpr std::string_view kUsdmChannels[] = {"trade",       "aggTrade",  "bookTicker", "depth",        "depth@100ms",
                                               "depth@500ms", "depth@0ms", "markPrice",  "markPrice@1s", "forceOrder"};
 constexpr std::string_view kBybitCategories[] = {"spot", "linear"};
-constexpr std::string_view kBybitSpotChannels[] = {"publicTrade", "orderbook.1", "orderbook.50", "orderbook.200",
-                                                   "orderbook.1000"};
+constexpr std::string_view kBybitSpotChannels[] = {"publicTrade",    "orderbook.1",   "orderbook.50", "orderbook.200",
+                                                   "orderbook.1000", "orderbook.full"};
 constexpr std::string_view kBybitLinearChannels[] = {"publicTrade",    "orderbook.1", "orderbook.50",  "orderbook.200",
                                                      "orderbook.1000", "tickers",     "allLiquidation"};
 // Kraken v2: "instrument" is reference data (the books' precisions), subscribed

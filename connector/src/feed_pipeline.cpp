@@ -94,7 +94,9 @@ FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, cons
   max_symbol_bytes_ = venue_->limits().max_symbol_bytes;
   lag_warn_ms_ = static_cast<std::int64_t>(feed_.lag_warn_ms);
   for (const auto& channel : feed_.channels) {
-    if (venue_->channel_kind(channel) == ChannelKind::kDepth) want_depth_ = true;
+    if (venue_->channel_kind(channel) != ChannelKind::kDepth) continue;
+    want_depth_ = true;
+    stream_bootstrap_ = std::max(stream_bootstrap_, venue_->stream_bootstrap(channel));
   }
   // Every configured symbol gets its state (subjects, book, streams) now,
   // and no other symbol ever does.

@@ -1,7 +1,8 @@
 // FeedPipeline's order-book snapshots: fetching them over REST (one request
 // in flight per symbol, capped-exponential retries honouring Retry-After),
-// applying them through BookSync, journaling the book after each (re)sync,
-// and checking every valid book after a reconnect. Same class and thread as
+// applying them through BookSync (or, for an in-stream book bootstrapped
+// from REST, its StreamSync), journaling the book after each (re)sync, and
+// checking every valid book after a reconnect. Same class and thread as
 // feed_pipeline.cpp.
 #include <fmt/format.h>
 #include <simdjson.h>
@@ -66,6 +67,12 @@ void FeedPipeline::request_snapshot(middleware::SymbolId id, std::chrono::millis
 
 void FeedPipeline::fetch_snapshot(middleware::SymbolId id) {
   SymbolState& st = states_[id];
+  if (st.stream && !st.stream->bootstrapping()) {
+    // A snapshot in the stream made the book whole while this one waited.
+    st.fetching = false;
+    st.snapshot_attempts = 0;
+    return;
+  }
   std::string url = io_.rest_base + venue_->snapshot_target(st.name, feed_.depth_limit);
   TW_LOG_INFO(log(), "{}: {}: fetching book snapshot {}", feed_.name, st.name, url);
   io_.rest->get(std::move(url), venue_->snapshot_weight(feed_.depth_limit),
@@ -107,6 +114,10 @@ void FeedPipeline::on_snapshot_body(middleware::SymbolId id, std::string body) {
     return;
   }
   msg.snapshot.symbol = st.name;
+  if (st.stream) {
+    on_stream_rest_snapshot(id, msg.snapshot);
+    return;
+  }
   const std::uint64_t snapshot_id = msg.snapshot.last_update_id;
   if (std::exchange(st.verifying, false) && !st.sync->needs_snapshot()) {
     // A check after a reconnect, and the book is still valid: diffs applied
@@ -157,6 +168,59 @@ void FeedPipeline::on_snapshot_body(middleware::SymbolId id, std::string body) {
       detail_ = fmt::format("book snapshot {} unusable ({}); fetching another", snapshot_id,
                             r.outcome == book::SyncOutcome::kCrossed ? "crossed" : "negative size");
       emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
+      snapshot_failed(id, detail_, std::chrono::milliseconds(0));
+      return;
+  }
+}
+
+void FeedPipeline::bootstrap_book(middleware::SymbolId id, std::string_view why) {
+  SymbolState& st = states_[id];
+  st.stream->begin_bootstrap();
+  if (st.fetching) return;  // the request under way (or its retry) serves it
+  TW_LOG_INFO(log(), "{}: {}: {}: the book starts from a REST snapshot", feed_.name, st.name, why);
+  request_snapshot(id, std::chrono::milliseconds(0));
+}
+
+void FeedPipeline::on_stream_rest_snapshot(middleware::SymbolId id, BookSnapshotEvent& snapshot) {
+  SymbolState& st = states_[id];
+  const std::uint64_t snapshot_id = snapshot.last_update_id;
+  const book::BootstrapResult b = st.stream->on_rest_snapshot(snapshot);
+  const book::StreamResult& r = b.result;
+  switch (r.outcome) {
+    case book::StreamOutcome::kReplaced:
+      st.fetching = false;
+      st.snapshot_attempts = 0;
+      counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+      journal_book(st);
+      // Book statuses' details begin "book ": book::BookRebuilder (replay --books) relies on it.
+      detail_ = fmt::format("book synced from REST snapshot {}: {} kept updates applied, {} discarded; valid at {}",
+                            snapshot_id, b.applied, b.discarded, r.to_id);
+      TW_LOG_INFO(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+      emit_symbol_status(st, {StatusKind::kResync, st.name, snapshot_id, r.to_id, b.applied, detail_});
+      return;
+    case book::StreamOutcome::kStale:
+      st.fetching = false;
+      st.snapshot_attempts = 0;
+      TW_LOG_INFO(log(), "{}: {}: REST snapshot {} not needed: a snapshot in the stream made the book whole",
+                  feed_.name, st.name, snapshot_id);
+      return;
+    case book::StreamOutcome::kTooOld:
+      TW_LOG_INFO(log(), "{}: {}: REST snapshot {} is older than the kept updates (missing {}..{}); fetching another",
+                  feed_.name, st.name, snapshot_id, r.from_id, r.to_id);
+      request_snapshot(id, kSnapshotRetryInitial);
+      return;
+    default:
+      // The snapshot, or the kept updates over it, left no valid book: start again.
+      st.fetching = false;
+      detail_ = fmt::format("book from REST snapshot {} invalid at update id {} ({}); fetching another", snapshot_id,
+                            r.to_id,
+                            r.outcome == book::StreamOutcome::kCrossed    ? "crossed"
+                            : r.outcome == book::StreamOutcome::kChecksum ? "checksum mismatch"
+                                                                          : "negative size");
+      TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
+      emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
+      st.stream->begin_bootstrap();
+      st.fetching = true;
       snapshot_failed(id, detail_, std::chrono::milliseconds(0));
       return;
   }

@@ -1,12 +1,15 @@
-// FeedPipeline's in-stream books (BookIntegrity::kStreamSequence, Bybit): a
-// snapshot in the stream (after every subscribe) or a delta that restarts the
-// update ids replaces the book, journaled as a BookSnapshot and a Status
-// `resync` naming why; a snapshot at the book's own update id (Bybit's level
-// 1 repeats it) is not new data and journals nothing; each applied delta is a
-// BookDelta. A jump in the update ids is a Status `gap`, and an invalid book
-// (crossed, negative size) a Status `rejected`: both resubscribe the symbol's
-// depth topic (ResyncAction::kResubscribe), whose first message is the
-// snapshot that makes the book whole again. Same class and thread as
+// FeedPipeline's in-stream books (BookIntegrity::kStreamSequence, Bybit, OKX,
+// Coinbase): a snapshot in the stream (after every subscribe) or a delta that
+// restarts the update ids replaces the book, journaled as a BookSnapshot and a
+// Status `resync` naming why; a snapshot at the book's own update id (Bybit's
+// level 1 repeats it) is not new data and journals nothing; each applied
+// delta is a BookDelta. A jump in the update ids is a Status `gap`, and an
+// invalid book (crossed, negative size) a Status `rejected`: both resubscribe
+// the symbol's depth topic (ResyncAction::kResubscribe), whose first message
+// is the snapshot that makes the book whole again; on an updates-only channel
+// (StreamBootstrap::kRest, Bybit orderbook.full) they fetch a REST snapshot
+// instead. An update that finds no book starts a REST bootstrap when the
+// channel allows one (feed_pipeline_books.cpp). Same class and thread as
 // feed_pipeline.cpp.
 #include <fmt/format.h>
 
@@ -32,6 +35,8 @@ std::string_view reason_text(book::ReplaceReason reason) {
       return "replaced by a new snapshot in the stream (the venue reset the book)";
     case book::ReplaceReason::kRestart:
       return "replaced: the venue restarted its update ids (u = 1)";
+    case book::ReplaceReason::kRest:
+      return "synced from a REST snapshot";
   }
   return "replaced";
 }
@@ -84,6 +89,11 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
                                    std::uint64_t t_parsed) {
   BookDeltaEvent& d = msg.delta;
   SymbolState& st = states_[id];
+  if (d.restart && stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap()) {
+    // An updates-only channel (Bybit orderbook.full) restarted at u = 1: the
+    // venue's book is to be fetched again, and this update is kept for it.
+    bootstrap_book(id, "the venue restarted its update ids (u = 1)");
+  }
   const book::StreamResult r = st.stream->on_delta(d);
   switch (r.outcome) {
     case book::StreamOutcome::kApplied:
@@ -95,10 +105,21 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
       return;
     }
     case book::StreamOutcome::kWaiting:
+      if (rest_bootstrap()) {
+        // No snapshot came: the book starts from a REST one, and this update is kept for it.
+        bootstrap_book(id, "book update before any snapshot");
+        (void)st.stream->on_delta(d);
+        return;
+      }
       // No book yet: the snapshot a (re)subscription starts with replaces it.
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       if (!st.resubscribing) resubscribe_book(st, "book update before any snapshot");
       return;
+    case book::StreamOutcome::kBuffered:
+      // Kept for the REST snapshot under way (bootstrap_book asked for it).
+      return;
+    case book::StreamOutcome::kTooOld:
+      return;  // a REST snapshot outcome; not returned for a delta
     case book::StreamOutcome::kKeepalive:
       // OKX's idle keepalive: the book is whole and unchanged.
       counters_.ignored.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
@@ -110,27 +131,28 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
     case book::StreamOutcome::kGap:
       counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       // Book statuses' details begin "book ": book::BookRebuilder (replay --books) relies on it.
-      detail_ = fmt::format("book update ids missing: {}..{}; resubscribing", r.from_id, r.to_id);
+      detail_ = fmt::format("book update ids missing: {}..{}; {}", r.from_id, r.to_id, resync_action());
       TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
       emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, r.to_id - r.from_id + 1, detail_});
-      resubscribe_book(st, detail_);
+      resync_book(id, detail_);
       return;
     case book::StreamOutcome::kChecksum:
       // A checksum mismatch is a break like a gap: something was missed or misapplied.
       counters_.gaps.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
-      detail_ = fmt::format("book checksum mismatch after update id {} (venue's {}); resubscribing", r.to_id,
-                            static_cast<std::int32_t>(d.checksum));
+      detail_ = fmt::format("book checksum mismatch after update id {} (venue's {}); {}", r.to_id,
+                            static_cast<std::int32_t>(d.checksum), resync_action());
       TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
       emit_symbol_status(st, {StatusKind::kGap, st.name, r.from_id, r.to_id, 1, detail_});
-      resubscribe_book(st, detail_);
+      resync_book(id, detail_);
       return;
     case book::StreamOutcome::kCrossed:
     case book::StreamOutcome::kNegative:
-      detail_ = fmt::format("book invalid after update id {}: {}; resubscribing", r.to_id,
-                            r.outcome == book::StreamOutcome::kCrossed ? "crossed" : "negative size");
+      detail_ = fmt::format("book invalid after update id {}: {}; {}", r.to_id,
+                            r.outcome == book::StreamOutcome::kCrossed ? "crossed" : "negative size",
+                            resync_action());
       TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
       emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
-      resubscribe_book(st, detail_);
+      resync_book(id, detail_);
       return;
   }
 }
@@ -151,6 +173,18 @@ void FeedPipeline::on_stream_replaced(SymbolState& st, const book::StreamResult&
   detail_ = fmt::format("book {} at update id {}", reason_text(r.reason), r.to_id);
   TW_LOG_INFO(log(), "{}: {}: {}", feed_.name, st.name, detail_);
   emit_symbol_status(st, {StatusKind::kResync, st.name, r.from_id, r.to_id, 0, detail_});
+}
+
+std::string_view FeedPipeline::resync_action() const {
+  return stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap() ? "fetching a REST snapshot" : "resubscribing";
+}
+
+void FeedPipeline::resync_book(middleware::SymbolId id, std::string_view why) {
+  if (stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap()) {
+    bootstrap_book(id, why);
+    return;
+  }
+  resubscribe_book(states_[id], why);
 }
 
 void FeedPipeline::resubscribe_book(SymbolState& st, std::string_view why) {

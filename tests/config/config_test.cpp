@@ -270,7 +270,8 @@ TEST(Config, BybitCategoryIsRequiredCheckedAndOnlyBybits) {
 TEST(Config, BybitChannelsDependOnTheCategoryWithOneBookDepth) {
   EXPECT_EQ(error_of(bybit_feed("category = \"spot\"\n") + "channels = [\"publicTrade\", \"tickers\"]\n"),
             "test.toml:7: feeds[0].channels[1]: expected one of \"publicTrade\", \"orderbook.1\", \"orderbook.50\", "
-            "\"orderbook.200\", \"orderbook.1000\" (exchange \"bybit\", category \"spot\"), got \"tickers\"");
+            "\"orderbook.200\", \"orderbook.1000\", \"orderbook.full\" (exchange \"bybit\", category \"spot\"), "
+            "got \"tickers\"");
   EXPECT_EQ(error_of(bybit_feed("category = \"linear\"\n") + "channels = [\"orderbook.1\", \"orderbook.50\"]\n"),
             "test.toml:7: feeds[0].channels[1]: expected one orderbook depth per feed (a symbol has one book), got "
             "\"orderbook.50\" beside another");

@@ -155,5 +155,139 @@ TEST(StreamSync, AMessageChecksumIsVerifiedOverTheTopLevelsAndZeroLevelsMeansNon
   EXPECT_EQ(plain.on_delta(unverified).outcome, StreamOutcome::kApplied);
 }
 
+TEST(StreamSync, ARestSnapshotReplaysTheKeptChainFromTheUpdateThatCoversIt) {
+  StreamSync s;
+  s.begin_bootstrap();
+  EXPECT_TRUE(s.bootstrapping());
+  EXPECT_EQ(s.on_delta(chained(100, 105, {{level(10, 5)}, {}})).outcome, StreamOutcome::kBuffered);
+  EXPECT_EQ(s.on_delta(chained(105, 110, {{level(10, 6)}, {level(13, 1)}})).outcome, StreamOutcome::kBuffered);
+  EXPECT_EQ(s.on_delta(chained(110, 118, {{}, {level(12, 0)}})).outcome, StreamOutcome::kBuffered);
+  EXPECT_EQ(s.kept(), 3u);
+  EXPECT_FALSE(s.valid());
+  // OKX: the first applied update satisfies prevSeqId <= 107 < seqId (110).
+  const BootstrapResult r = s.on_rest_snapshot(snapshot(107, {{level(10, 9)}, {level(12, 1)}}));
+  EXPECT_EQ(r.result.outcome, StreamOutcome::kReplaced);
+  EXPECT_EQ(r.result.reason, ReplaceReason::kRest);
+  EXPECT_EQ(r.result.from_id, 107u);
+  EXPECT_EQ(r.result.to_id, 118u);
+  EXPECT_EQ(r.discarded, 1u);
+  EXPECT_EQ(r.applied, 2u);
+  EXPECT_FALSE(s.bootstrapping());
+  EXPECT_TRUE(s.valid());
+  EXPECT_EQ(s.last_update_id(), 118u);
+  const std::vector<PriceLevel> bids = s.book().levels(BookSide::kBid);
+  const std::vector<PriceLevel> asks = s.book().levels(BookSide::kAsk);
+  ASSERT_EQ(bids.size(), 1u);
+  EXPECT_EQ(bids[0].size, (Decimal{6, 0})) << "110's size, over the snapshot's";
+  ASSERT_EQ(asks.size(), 1u);
+  EXPECT_EQ(asks[0].price, (Decimal{13, 0})) << "12 deleted by 118";
+  EXPECT_EQ(s.on_delta(chained(118, 120, {{level(10, 1)}, {}})).outcome, StreamOutcome::kApplied);
+}
+
+TEST(StreamSync, ASnapshotOlderThanTheKeptUpdatesIsTooOldAndTheyWaitForAnother) {
+  StreamSync s;
+  s.begin_bootstrap();
+  s.on_delta(chained(120, 125, {{level(10, 2)}, {}}));
+  const BootstrapResult old = s.on_rest_snapshot(snapshot(110, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(old.result.outcome, StreamOutcome::kTooOld);
+  EXPECT_EQ(old.result.from_id, 111u);
+  EXPECT_EQ(old.result.to_id, 120u);
+  EXPECT_TRUE(s.bootstrapping());
+  EXPECT_FALSE(s.valid());
+  EXPECT_EQ(s.kept(), 1u);
+  const BootstrapResult r = s.on_rest_snapshot(snapshot(122, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(r.result.outcome, StreamOutcome::kReplaced);
+  EXPECT_EQ(r.applied, 1u);
+  EXPECT_EQ(s.last_update_id(), 125u);
+}
+
+TEST(StreamSync, WithNothingKeptAfterTheRestSnapshotTheFirstUpdateMustCoverIt) {
+  StreamSync s;
+  s.begin_bootstrap();
+  s.on_delta(chained(40, 45, {{level(10, 2)}, {}}));
+  const BootstrapResult r = s.on_rest_snapshot(snapshot(50, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(r.result.outcome, StreamOutcome::kReplaced);
+  EXPECT_EQ(r.discarded, 1u);
+  EXPECT_EQ(r.applied, 0u);
+  EXPECT_EQ(s.last_update_id(), 50u);
+  EXPECT_EQ(s.on_delta(chained(45, 49, {{level(10, 7)}, {}})).outcome, StreamOutcome::kStale);
+  EXPECT_EQ(s.on_delta(chained(49, 52, {{level(10, 3)}, {}})).outcome, StreamOutcome::kApplied);
+  EXPECT_EQ(s.book().levels(BookSide::kBid)[0].size, (Decimal{3, 0}));
+  // After that the chain is exact again.
+  const StreamResult gap = s.on_delta(chained(55, 58, {{level(10, 4)}, {}}));
+  EXPECT_EQ(gap.outcome, StreamOutcome::kGap);
+  EXPECT_EQ(gap.from_id, 53u);
+  EXPECT_EQ(gap.to_id, 55u);
+  // Nothing kept, and the first update names a prev after the snapshot: a gap.
+  StreamSync t;
+  t.begin_bootstrap();
+  t.on_rest_snapshot(snapshot(50, {{level(10, 1)}, {level(12, 1)}}));
+  const StreamResult late = t.on_delta(chained(51, 53, {{level(10, 2)}, {}}));
+  EXPECT_EQ(late.outcome, StreamOutcome::kGap);
+  EXPECT_EQ(late.from_id, 51u);
+  EXPECT_EQ(late.to_id, 51u);
+}
+
+TEST(StreamSync, UnchainedIdsAfterARestSnapshotStartAtItsIdPlusOne) {
+  // Bybit orderbook.full: u strictly consecutive, the REST u the stream's.
+  StreamSync s;
+  s.begin_bootstrap();
+  for (std::uint64_t u = 10; u <= 12; ++u) {
+    EXPECT_EQ(s.on_delta(delta(u, {{level(10, static_cast<std::int64_t>(u))}, {}})).outcome,
+              StreamOutcome::kBuffered);
+  }
+  const BootstrapResult r = s.on_rest_snapshot(snapshot(10, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(r.result.outcome, StreamOutcome::kReplaced);
+  EXPECT_EQ(r.discarded, 1u);
+  EXPECT_EQ(r.applied, 2u);
+  EXPECT_EQ(s.book().levels(BookSide::kBid)[0].size, (Decimal{12, 0}));
+  StreamSync t;
+  t.begin_bootstrap();
+  t.on_delta(delta(10, {{level(10, 1)}, {}}));
+  const BootstrapResult old = t.on_rest_snapshot(snapshot(8, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(old.result.outcome, StreamOutcome::kTooOld);
+  EXPECT_EQ(old.result.from_id, 9u);
+  EXPECT_EQ(old.result.to_id, 9u);
+}
+
+TEST(StreamSync, ABreakInTheKeptChainDropsWhatCameBeforeIt) {
+  StreamSync s;
+  s.begin_bootstrap();
+  s.on_delta(delta(5, {{level(10, 1)}, {}}));
+  s.on_delta(delta(6, {{level(10, 2)}, {}}));
+  EXPECT_EQ(s.kept(), 2u);
+  s.on_delta(delta(9, {{level(10, 3)}, {}}));
+  EXPECT_EQ(s.kept(), 1u);
+  // A snapshot at 6 cannot be bridged to 9: too old, 7..8 unknown.
+  const BootstrapResult r = s.on_rest_snapshot(snapshot(6, {{level(10, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(r.result.outcome, StreamOutcome::kTooOld);
+  EXPECT_EQ(r.result.from_id, 7u);
+  EXPECT_EQ(r.result.to_id, 8u);
+}
+
+TEST(StreamSync, ASnapshotInTheStreamEndsTheBootstrapAndTheLateRestOneChangesNothing) {
+  StreamSync s;
+  s.begin_bootstrap();
+  s.on_delta(chained(10, 12, {{level(10, 2)}, {}}));
+  EXPECT_EQ(s.on_snapshot(snapshot(12, {{level(10, 2)}, {level(12, 1)}})).outcome, StreamOutcome::kReplaced);
+  EXPECT_FALSE(s.bootstrapping());
+  EXPECT_EQ(s.kept(), 0u);
+  const BootstrapResult late = s.on_rest_snapshot(snapshot(11, {{level(9, 1)}, {level(12, 1)}}));
+  EXPECT_EQ(late.result.outcome, StreamOutcome::kStale);
+  EXPECT_EQ(s.last_update_id(), 12u);
+  EXPECT_EQ(s.book().levels(BookSide::kBid)[0].price, (Decimal{10, 0}));
+}
+
+TEST(StreamSync, AnInvalidBookAfterTheKeptDeltasEndsTheBootstrapWithWhy) {
+  StreamSync s;
+  s.begin_bootstrap();
+  s.on_delta(chained(10, 12, {{level(13, 2)}, {}}));
+  const BootstrapResult r = s.on_rest_snapshot(snapshot(11, {{level(10, 2)}, {level(12, 1)}}));
+  EXPECT_EQ(r.result.outcome, StreamOutcome::kCrossed);
+  EXPECT_EQ(r.result.to_id, 12u);
+  EXPECT_FALSE(s.valid());
+  EXPECT_FALSE(s.bootstrapping());
+}
+
 }  // namespace
 }  // namespace tickwire::connector::book

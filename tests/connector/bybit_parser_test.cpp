@@ -212,7 +212,7 @@ TEST(BybitParser, RejectsBooksWithClearReasons) {
       {R"({"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[["1","-1"]],"u":2}})",
        "data.a[0]: size: negative"},
       {R"({"topic":"orderbook.7.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":2}})",
-       "topic: orderbook depth is not 1, 50, 200 or 1000"},
+       "topic: orderbook depth is not 1, 50, 200, 1000 or full"},
       {R"({"topic":"orderbook.50.BTCUSDT","type":"partial","ts":1,"data":{}})",
        "type: expected \"snapshot\" or \"delta\""},
       {R"({"topic":"orderbook.50.BTCUSDT","type":"delta","ts":1,"data":{"s":"BTCUSDT","b":[],"a":[],"u":2}} {})",
@@ -320,11 +320,74 @@ TEST(BybitParser, AllLiquidationGivesOneLiquidationPerEntryOnTheOrdersSide) {
   EXPECT_EQ(events[1].liquidation.trade_ns, 1739502302930000000u);
 }
 
-TEST(BybitParser, HasNoRestSnapshotToParse) {
+// padded: a body with simdjson's padding after it.
+std::string padded(std::string_view body) { return std::string(body) + std::string(simdjson::SIMDJSON_PADDING, ' '); }
+
+TEST(BybitParser, ReadsTheFullOrderbookRestSnapshotWithItsUpdateIdAndCrossSequence) {
+  // GET /v5/market/full_orderbook (the fields of Bybit's "Get Full Depth
+  // Orderbook" page; key order as its table, then reversed).
   BybitParser p(BybitCategory::kSpot, kSymbols);
-  const std::string body = std::string("{}") + std::string(simdjson::SIMDJSON_PADDING, '\0');
-  EXPECT_EQ(p.parse_snapshot(body.data(), 2).event, EventKind::kError);
-  EXPECT_FALSE(p.error().empty());
+  for (const std::string_view body : {
+           std::string_view(R"({"retCode":0,"retMsg":"OK","result":{"s":"BTCUSDT","b":[["62710.2","5.52"],)"
+                            R"(["62710.1","0.1"]],"a":[["62710.3","0.01"]],"ts":1709199771584,"u":243781,)"
+                            R"("seq":3887177875,"cts":1709199771580},"retExtInfo":{},"time":1709199771643})"),
+           std::string_view(R"({"time":1709199771643,"retExtInfo":{},"result":{"cts":1709199771580,)"
+                            R"("seq":3887177875,"u":243781,"ts":1709199771584,"a":[["62710.3","0.01"]],)"
+                            R"("b":[["62710.2","5.52"],["62710.1","0.1"]],"s":"BTCUSDT"},"retMsg":"OK","retCode":0})"),
+       }) {
+    const std::string text = padded(body);
+    const ParsedMessage m = p.parse_snapshot(text.data(), body.size());
+    ASSERT_EQ(m.event, EventKind::kBookSnapshot) << p.error();
+    EXPECT_EQ(m.snapshot.symbol, "BTCUSDT");
+    EXPECT_EQ(m.snapshot.last_update_id, 243781u);
+    EXPECT_EQ(m.snapshot.cross_sequence, 3887177875u);
+    EXPECT_EQ(m.snapshot.event_ns, 0u) << "a REST book has no event time";
+    ASSERT_EQ(m.snapshot.bids.size(), 2u);
+    EXPECT_EQ(m.snapshot.bids[0].price, (Decimal{627102, -1}));
+    EXPECT_EQ(m.snapshot.bids[1].size, (Decimal{1, -1}));
+    ASSERT_EQ(m.snapshot.asks.size(), 1u);
+    EXPECT_EQ(m.snapshot.asks[0].size, (Decimal{1, -2}));
+  }
+  // A delisted symbol: an empty book, still at its u.
+  const std::string empty = R"({"retCode":0,"retMsg":"OK","result":{"s":"BTCUSDT","b":[],"a":[],"u":1,"seq":0}})";
+  const std::string text = padded(empty);
+  const ParsedMessage m = p.parse_snapshot(text.data(), empty.size());
+  ASSERT_EQ(m.event, EventKind::kBookSnapshot) << p.error();
+  EXPECT_TRUE(m.snapshot.bids.empty());
+  EXPECT_EQ(m.snapshot.last_update_id, 1u);
+}
+
+TEST(BybitParser, ARestSnapshotThatIsAnErrorOrMalformedSaysWhat) {
+  BybitParser p(BybitCategory::kSpot, kSymbols);
+  const std::pair<std::string_view, std::string_view> cases[] = {
+      {"{}", "snapshot retCode: expected an integer"},
+      {R"({"retCode":10001,"retMsg":"params error","result":{}})", "snapshot: the exchange answered an error retCode"},
+      {R"({"retCode":0,"retMsg":"OK"})", "snapshot result: expected an object"},
+      {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[],"a":[]}})", "result.u: missing update id"},
+      {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[["x","1"]],"a":[],"u":5}})", "result.b"},
+      {R"({"retCode":0,"result":{"b":[],"a":[],"u":5}})", "result.s: missing or empty symbol"},
+      {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[],"a":[],"u":5}} {})", ""},
+  };
+  for (const auto& [body, why] : cases) {
+    const std::string text = padded(body);
+    EXPECT_EQ(p.parse_snapshot(text.data(), body.size()).event, EventKind::kError) << body;
+    EXPECT_NE(p.error().find(why), std::string_view::npos) << body << ": " << p.error();
+    EXPECT_FALSE(p.error().empty()) << body;
+  }
+}
+
+TEST(BybitParser, TheFullOrderbookTopicIsADeltaLikeAnyDepth) {
+  BybitParser p(BybitCategory::kSpot, kSymbols);
+  const std::string body = R"({"topic":"orderbook.full.BTCUSDT","type":"delta","ts":1709199771584,)"
+                           R"("data":{"s":"BTCUSDT","b":[["62710.2","0"]],"a":[],"u":243782,"seq":3887177876},)"
+                           R"("cts":1709199771580})";
+  const std::string text = padded(body);
+  const ParsedMessage m = p.parse(text.data(), body.size());
+  ASSERT_EQ(m.event, EventKind::kBookDelta) << p.error();
+  EXPECT_EQ(m.delta.last_update_id, 243782u);
+  EXPECT_FALSE(m.delta.restart);
+  ASSERT_EQ(m.delta.bids.size(), 1u);
+  EXPECT_EQ(m.delta.bids[0].size, (Decimal{0, 0}));
 }
 
 }  // namespace

@@ -148,7 +148,8 @@ class OkxSim : public ::testing::Test {
     std::filesystem::create_directories(dir_ / "data");
     const auto config = dir_ / "okx.toml";
     std::ofstream(config) << "env = \"test\"\n[[feeds]]\nname = \"okx\"\nexchange = \"okx\"\nurl = \"ws://127.0.0.1:"
-                          << *port << "/ws/v5/public\"\nsymbols = [\"BTC-USDT-SWAP\", \"ETH-USDT-SWAP\"]\n"
+                          << *port << "/ws/v5/public\"\nrest_url = \"http://127.0.0.1:" << *port
+                          << "\"\nsymbols = [\"BTC-USDT-SWAP\", \"ETH-USDT-SWAP\"]\n"
                           << "channels = [" << channels << "]\n"
                           << "backoff_initial_ms = 20\nbackoff_max_ms = 200\n[journal]\ndir = \""
                           << (dir_ / "data").string() << "\"\nfsync = \"none\"\nring_bytes = \"1MiB\"\n"
@@ -504,12 +505,23 @@ TEST_F(OkxSim, ASeqIdResetDuringMaintenanceIsNotAGapAndTheChainGoesOnFromIt) {
   verify_final_books();
 }
 
-TEST_F(OkxSim, ASubscriptionWithoutItsSnapshotIsResubscribedAndTheBookSyncs) {
+TEST_F(OkxSim, ASubscriptionWithoutItsSnapshotStartsFromTheRestSnapshotAndTheUpdatesKeptMeanwhile) {
+  // OKX's announced bootstrap: GET /api/v5/market/books, then the first
+  // update applied satisfies prevSeqId <= the snapshot's seqId < seqId.
   sim_.faults.no_snapshot = {true, 1, 0, 1};
   run(R"("books")", books_reached([this](const std::string& s) { return sim_seq(s); }));
   ASSERT_FALSE(HasFatalFailure());
-  ASSERT_EQ(faults("no_snapshot").size(), 1u);
-  EXPECT_NE(log_.find("book update before any snapshot"), std::string::npos) << log_;
+  const auto withheld = faults("no_snapshot");
+  ASSERT_EQ(withheld.size(), 1u);
+  EXPECT_NE(log_.find("book update before any snapshot: the book starts from a REST snapshot"), std::string::npos)
+      << log_;
+  EXPECT_NE(log_.find("fetching book snapshot http://127.0.0.1:"), std::string::npos) << log_;
+  std::size_t from_rest = 0;
+  for (const Record* r : records("status", "resync")) {
+    from_rest += r->detail.rfind("book synced from REST snapshot ", 0) == 0 ? 1 : 0;
+  }
+  EXPECT_EQ(from_rest, 1u) << log_;
+  EXPECT_EQ(log_.find("resubscribing"), std::string::npos) << "the REST snapshot, not a resubscribe\n" << log_;
   EXPECT_TRUE(records("status", "gap").empty()) << log_;
   verify_every_book();
   verify_final_books();
@@ -523,7 +535,8 @@ TEST_F(OkxSim, ARefusedSubscriptionIsAStatusNamingTheCodeAndTheInstrument) {
   std::filesystem::create_directories(dir_ / "data");
   const auto config = dir_ / "okx.toml";
   std::ofstream(config) << "env = \"test\"\n[[feeds]]\nname = \"okx\"\nexchange = \"okx\"\nurl = \"ws://127.0.0.1:"
-                        << *port << "/ws/v5/public\"\nsymbols = [\"BTC-USDT-SWAP\", \"ETH-USDT-SWAP\"]\n"
+                        << *port << "/ws/v5/public\"\nrest_url = \"http://127.0.0.1:" << *port
+                          << "\"\nsymbols = [\"BTC-USDT-SWAP\", \"ETH-USDT-SWAP\"]\n"
                         << "channels = [\"books\"]\nbackoff_initial_ms = 20\nbackoff_max_ms = 200\n[journal]\ndir = \""
                         << (dir_ / "data").string() << "\"\nfsync = \"none\"\nring_bytes = \"1MiB\"\n"
                         << "segment_bytes = \"4MiB\"\n[status]\ninterval_ms = 3600000\nheartbeat_ms = 0\n";

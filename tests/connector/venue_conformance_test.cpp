@@ -170,6 +170,16 @@ TEST_P(VenueConformance, HasABookIntegrityPolicyWithAResyncAction) {
   } else {
     EXPECT_EQ(policy.resync, ResyncAction::kResubscribe);
   }
+  // A depth channel bootstrapped over REST has a snapshot request.
+  for (std::string_view c : venue().channels()) {
+    if (venue().stream_bootstrap(c) == StreamBootstrap::kStream) continue;
+    EXPECT_EQ(policy.integrity, BookIntegrity::kStreamSequence) << c;
+    EXPECT_EQ(venue().channel_kind(c), ChannelKind::kDepth) << c;
+    const std::string target = venue().snapshot_target("BTCUSDT", 1000);
+    EXPECT_TRUE(target.starts_with("/")) << target;
+    EXPECT_NE(target.find("BTCUSDT"), std::string::npos) << target;
+    EXPECT_GT(venue().snapshot_weight(1000), 0u);
+  }
   if (policy.integrity == BookIntegrity::kStreamChecksum) {
     EXPECT_GT(policy.checksum_levels, 0u);
   }

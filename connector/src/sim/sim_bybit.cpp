@@ -4,9 +4,12 @@
 // shape (spot {"success":true,"ret_msg":"pong",..,"op":"ping"}, linear
 // {"req_id":..,"op":"pong","args":["<ms>"],..}); at most 10 args per spot
 // request. Topics: publicTrade.<S>, orderbook.200.<S> (orderbook.1000 is
-// served by it: the book never holds 200 levels a side), and on linear
-// tickers.<S>. Every subscribed book topic starts with its snapshot at the
-// last delta's `u`, and a ticker topic with the whole ticker, as Bybit does.
+// served by it: the book never holds 200 levels a side), on spot
+// orderbook.full.<S> (the same deltas under its own topic, never a
+// snapshot, no book faults but gap: its book comes from GET
+// /v5/market/full_orderbook), and on linear tickers.<S>. Every other
+// subscribed book topic starts with its snapshot at the last delta's `u`,
+// and a ticker topic with the whole ticker, as Bybit does.
 #include <fmt/format.h>
 
 #include "sim_server.hpp"
@@ -78,14 +81,16 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
       if (dot != std::string::npos) idx = market.symbol_index(std::string_view(topic).substr(dot + 1));
     }
     const bool known = channel == "publicTrade" || channel == "orderbook.200" || channel == "orderbook.1000" ||
+                       (spot && channel == "orderbook.full") ||
                        (!spot && (channel == "tickers" || channel == "allLiquidation"));
     if (!idx || !known) {
       answer(false, fmt::format("Invalid topic :[{}] (the simulator serves publicTrade, orderbook.200, "
                                 "orderbook.1000{})",
-                                topic, spot ? "" : ", tickers, allLiquidation"));
+                                topic, spot ? ", orderbook.full" : ", tickers, allLiquidation"));
       return;
     }
-    const bool snapshot = channel != "publicTrade" && channel != "allLiquidation";
+    // orderbook.full sends updates only: its book starts from the REST one.
+    const bool snapshot = channel != "publicTrade" && channel != "allLiquidation" && channel != "orderbook.full";
     books_and_tickers.emplace_back(channel, snapshot ? idx : std::nullopt);
   }
   if (op == "unsubscribe") {

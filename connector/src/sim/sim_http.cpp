@@ -1,5 +1,6 @@
 // The simulator's plain HTTP side: GET /api/v3/depth as Binance spot answers
-// it (GET /fapi/v1/depth in the USD-M dialect),
+// it (GET /fapi/v1/depth in the USD-M dialect, GET /api/v5/market/books in
+// the OKX one, GET /v5/market/full_orderbook in Bybit spot),
 // 429/418 refusals with Retry-After, and the hand-over of upgrade requests
 // to the websocket side (sim_session.cpp).
 #include <boost/asio/co_spawn.hpp>
@@ -19,6 +20,7 @@ constexpr std::size_t kDefaultDepthLimit = 100;
 constexpr std::size_t kMaxDepthLimit = 5000;
 constexpr std::size_t kUsdmDefaultDepthLimit = 500;  // /fapi/v1/depth
 constexpr std::size_t kUsdmMaxDepthLimit = 1000;
+constexpr std::size_t kOkxMaxBooksSz = 400;  // GET /api/v5/market/books
 constexpr std::uint32_t kMaxRequestHeader = 1u << 20;
 // kReplayRetryAfterS: the Retry-After of a 503 for a replay book not known yet.
 constexpr unsigned kReplayRetryAfterS = 1;
@@ -96,6 +98,8 @@ std::optional<http::response<http::string_body>> Simulator::Impl::refuse(const S
 
 http::response<http::string_body> Simulator::Impl::rest(const http::request<http::string_body>& req) {
   const std::string_view target = req.target();
+  if (dialect == SimDialect::kOkx) return okx_rest(req);
+  if (is_bybit(dialect)) return bybit_rest(req);
   const bool usdm = dialect == SimDialect::kUsdm;
   const std::string_view path = usdm ? "/fapi/v1/depth" : "/api/v3/depth";
   if (req.method() != http::verb::get || target.substr(0, target.find('?')) != path) {
@@ -138,6 +142,60 @@ http::response<http::string_body> Simulator::Impl::rest(const http::request<http
   const SimBook book = options.rest_live_book ? market.book(*idx, limit) : market.published_book(*idx, limit);
   return reply(req, http::status::ok,
                SimMarket::depth_json(book, usdm ? std::optional<std::uint64_t>(market.now_ms()) : std::nullopt));
+}
+
+http::response<http::string_body> Simulator::Impl::bybit_rest(const http::request<http::string_body>& req) {
+  // GET /v5/market/full_orderbook?category=spot&symbol=.. as Bybit answers
+  // it: the whole book as of the last delta generated, at its u.
+  const std::string_view target = req.target();
+  if (req.method() != http::verb::get || target.substr(0, target.find('?')) != "/v5/market/full_orderbook") {
+    return reply(req, http::status::not_found,
+                 R"({"retCode":10001,"retMsg":"sim: only GET /v5/market/full_orderbook is served","result":{}})");
+  }
+  if (auto refusal = refuse(options.faults.refuse_rest, rest_requests, "refuse_rest", req)) return *refusal;
+  const auto category = query_param(target, "category");
+  if (dialect != SimDialect::kBybitSpot || !category || *category != "spot") {
+    return reply(req, http::status::ok,
+                 R"({"retCode":10001,"retMsg":"sim: the full orderbook is served on category spot","result":{}})");
+  }
+  const auto symbol = query_param(target, "symbol");
+  std::lock_guard lock(market_mu);
+  const auto idx = symbol ? market.symbol_index(*symbol) : std::nullopt;
+  if (!idx || !options.replay_path.empty()) {
+    return reply(req, http::status::ok, R"({"retCode":10001,"retMsg":"params error: symbol invalid","result":{}})");
+  }
+  return reply(req, http::status::ok, market.bybit_rest_full_book(*idx));
+}
+
+http::response<http::string_body> Simulator::Impl::okx_rest(const http::request<http::string_body>& req) {
+  // GET /api/v5/market/books?instId=..&sz=.. as OKX answers it: sz 1..400,
+  // default 1; the book as of the last update sent, at its seqId.
+  const std::string_view target = req.target();
+  if (req.method() != http::verb::get || target.substr(0, target.find('?')) != "/api/v5/market/books") {
+    return reply(req, http::status::not_found,
+                 R"({"code":"50014","msg":"sim: only GET /api/v5/market/books is served","data":[]})");
+  }
+  if (auto refusal = refuse(options.faults.refuse_rest, rest_requests, "refuse_rest", req)) return *refusal;
+  const auto inst = query_param(target, "instId");
+  if (!inst || inst->empty()) {
+    return reply(req, http::status::bad_request,
+                 R"({"code":"50014","msg":"Parameter instId can not be empty","data":[]})");
+  }
+  std::size_t sz = 1;
+  if (const auto l = query_param(target, "sz")) {
+    const auto [end, err] = std::from_chars(l->data(), l->data() + l->size(), sz);
+    if (err != std::errc{} || end != l->data() + l->size() || sz == 0) {
+      return reply(req, http::status::bad_request,
+                   fmt::format(R"({{"code":"51000","msg":"Parameter sz error: '{}'","data":[]}})", *l));
+    }
+    sz = std::min<std::size_t>(sz, kOkxMaxBooksSz);
+  }
+  std::lock_guard lock(market_mu);
+  const auto idx = market.symbol_index(*inst);
+  if (!idx || !options.replay_path.empty()) {
+    return reply(req, http::status::bad_request, R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})");
+  }
+  return reply(req, http::status::ok, market.okx_rest_books(*idx, sz));
 }
 
 }  // namespace tickwire::connector

@@ -513,6 +513,18 @@ std::string SimMarket::bybit_book_snapshot(std::size_t symbol) const {
   return out;
 }
 
+std::string SimMarket::bybit_rest_full_book(std::size_t symbol) const {
+  const Instrument& ins = instruments_.at(symbol);
+  const std::uint64_t t = now_ms();
+  std::string out = fmt::format(R"({{"retCode":0,"retMsg":"OK","result":{{"s":"{}","b":)", ins.symbol);
+  append_levels(out, ins.published_bids, true, 0);
+  out += R"(,"a":)";
+  append_levels(out, ins.published_asks, false, 0);
+  fmt::format_to(std::back_inserter(out), R"(,"ts":{},"u":{},"seq":{},"cts":{}}},"retExtInfo":{{}},"time":{}}})", t,
+                 ins.bybit_u, ins.last_diff_u, t, t);
+  return out;
+}
+
 std::string SimMarket::bybit_ticker_snapshot(std::size_t symbol) const {
   const Instrument& ins = instruments_.at(symbol);
   return fmt::format(R"({{"topic":"{}","type":"snapshot","data":{{"symbol":"{}","bid1Price":"{}","bid1Size":"{}",)"

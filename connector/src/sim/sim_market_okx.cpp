@@ -105,6 +105,22 @@ std::string SimMarket::okx_book_snapshot(std::size_t symbol) const {
   return out;
 }
 
+std::string SimMarket::okx_rest_books(std::size_t symbol, std::size_t limit) const {
+  const SimBook book = published_book(symbol, limit);
+  std::string out = R"({"code":"0","msg":"","data":[{"asks":[)";
+  const auto put = [&](const std::vector<SimLevel>& side) {
+    for (std::size_t i = 0; i < side.size(); ++i) {
+      fmt::format_to(std::back_inserter(out), R"({}["{}","{}","0","1"])", i == 0 ? "" : ",",
+                     format_units(side[i].price), format_units(side[i].qty));
+    }
+  };
+  put(book.asks);
+  out += R"(],"bids":[)";
+  put(book.bids);
+  fmt::format_to(std::back_inserter(out), R"(],"ts":"{}","seqId":{}}}]}})", now_ms(), book.last_update_id);
+  return out;
+}
+
 SimMarket::Message SimMarket::make_okx(std::size_t idx, SimChannel channel, std::string_view okx_channel,
                                        std::string data, std::uint64_t first, std::uint64_t last) const {
   Message m;

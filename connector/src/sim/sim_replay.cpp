@@ -170,8 +170,9 @@ std::string sim_stream_key(std::string_view stream) {
     if (key.ends_with(alias)) key.replace(key.size() - alias.size(), alias.size(), "@depth@100ms");
   }
   if (key.ends_with("@markprice")) key += "@1s";
-  // Bybit: every book depth is served by the one generated orderbook.200 topic.
+  // Bybit: every book depth (and orderbook.full) is served by the one generated orderbook.200 topic.
   if (key.starts_with("orderbook.1000.")) key.replace(0, 15, "orderbook.200.");
+  if (key.starts_with("orderbook.full.")) key.replace(0, 15, "orderbook.200.");
   return key;
 }
 

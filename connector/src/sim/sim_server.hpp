@@ -284,6 +284,10 @@ struct Simulator::Impl {
   // rest: GET /api/v3/depth?symbol=X&limit=N as Binance spot answers it, or
   // GET /fapi/v1/depth (with E and T) in the USD-M dialect.
   http::response<http::string_body> rest(const http::request<http::string_body>& req);
+  // okx_rest: the OKX dialect's REST side (GET /api/v5/market/books).
+  http::response<http::string_body> okx_rest(const http::request<http::string_body>& req);
+  // bybit_rest: the Bybit dialects' REST side (GET /v5/market/full_orderbook, spot).
+  http::response<http::string_body> bybit_rest(const http::request<http::string_body>& req);
 
   // --- websocket sessions (sim_session.cpp) ---
   // push, push_text: queue a frame for the connection's writer.

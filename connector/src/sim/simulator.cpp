@@ -343,6 +343,13 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
   inject_before(c, n, m);
   if (dialect == SimDialect::kKraken && kraken_faults(c, n, m)) return;
   if (is_bybit(dialect) && m.key.starts_with("orderbook.")) {
+    if (const auto sub = c.subs.find(m.key); sub != c.subs.end() && sub->second.starts_with("orderbook.full.")) {
+      // The same delta under the full topic; its ids are the market's (the REST book's).
+      std::string text = *m.data;
+      if (const auto at = text.find("\"orderbook.200."); at != std::string::npos) text.replace(at + 11, 3, "full");
+      push_text(c, std::move(text));
+      return;
+    }
     if (bybit_book_faults(c, n, m, false)) return;
     if (c.u_base.count(m.key) != 0) {
       push_text(c, bybit_rebase(c, m.key, *m.data));

@@ -268,6 +268,19 @@ class FeedPipeline final : public SessionHandler {
   void on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
                           std::uint64_t t_parsed, const BookSnapshotEvent& image);
   void resubscribe_book(SymbolState& st, std::string_view why);
+  // REST bootstrap of in-stream books (StreamBootstrap::kStreamOrRest when an
+  // update comes without a snapshot, kRest always): the StreamSync keeps the
+  // updates while a REST snapshot is fetched (feed_pipeline_books.cpp), then
+  // replays them over it. rest_bootstrap: whether one can be fetched.
+  bool rest_bootstrap() const {
+    return stream_bootstrap_ != StreamBootstrap::kStream && io_.rest != nullptr && io_.io != nullptr;
+  }
+  void bootstrap_book(middleware::SymbolId id, std::string_view why);
+  void on_stream_rest_snapshot(middleware::SymbolId id, BookSnapshotEvent& snapshot);
+  // resync_book: after a break, a REST bootstrap on a kRest channel, else a
+  // resubscribe; resync_action names which for the Status detail.
+  void resync_book(middleware::SymbolId id, std::string_view why);
+  std::string_view resync_action() const;
   // In-stream checksum books (feed_pipeline_checksum_books.cpp): a snapshot
   // or update through the symbol's ChecksumSync, cut to depth and checked; a
   // mismatch or an invalid book journals why and resubscribes the book.
@@ -320,6 +333,7 @@ class FeedPipeline final : public SessionHandler {
   StreamTracker tracker_;            // kChannels streams per symbol
   std::unique_ptr<StreamWatchdog> watchdog_;
   bool want_depth_ = false;
+  StreamBootstrap stream_bootstrap_ = StreamBootstrap::kStream;  // the feed's depth channels' (the most REST)
   std::size_t max_symbol_bytes_ = 32;
   std::int64_t lag_warn_ms_ = 0;  // 0: no warning
   bool lagging_ = false;          // the lag is over lag_warn_ms_ (logged once per crossing)

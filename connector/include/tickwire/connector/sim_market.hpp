@@ -142,12 +142,18 @@ class SimMarket {
   // bybit_book_snapshot: the `orderbook.200` snapshot of the published book
   // at the last delta's `u` (Bybit dialects).
   std::string bybit_book_snapshot(std::size_t symbol) const;
+  // bybit_rest_full_book: the body of GET /v5/market/full_orderbook for the
+  // published book at the last delta's `u` (Bybit spot dialect).
+  std::string bybit_rest_full_book(std::size_t symbol) const;
   // bybit_ticker_snapshot: the linear `tickers` snapshot of the touch as
   // last sent (every field).
   std::string bybit_ticker_snapshot(std::size_t symbol) const;
   // okx_book_snapshot: the `books` snapshot of the published book at the
   // last update's seqId, prevSeqId -1 (OKX dialect, sim_market_okx.cpp).
   std::string okx_book_snapshot(std::size_t symbol) const;
+  // okx_rest_books: the body of GET /api/v5/market/books for the published
+  // book, its best `limit` levels a side, at the last update's seqId.
+  std::string okx_rest_books(std::size_t symbol, std::size_t limit) const;
   // okx_checksum: OKX's checksum of a published book (top 25 levels, bid
   // and ask interleaved as "px:sz" text, CRC32 as a signed int32).
   static std::int32_t okx_checksum(const SimBook& book);

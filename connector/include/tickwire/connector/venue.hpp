@@ -137,6 +137,14 @@ enum class ResyncAction : std::uint8_t {
   kResubscribe,   // unsubscribe and subscribe that one symbol (OKX, Bybit, Kraken, Coinbase)
 };
 
+// StreamBootstrap: where an in-stream sequence book (kStreamSequence) starts
+// from on a depth channel.
+enum class StreamBootstrap : std::uint8_t {
+  kStream,        // the snapshot each subscription starts with (Bybit orderbook.N, Coinbase)
+  kStreamOrRest,  // that snapshot, or when updates come without one a REST snapshot (OKX books)
+  kRest,          // always a REST snapshot: the channel sends updates only (Bybit orderbook.full)
+};
+
 // TradeContinuity: whether a channel's ids step by one (a jump is a gap), only
 // increase (no gap can be told, so none is declared), or never decrease (the
 // id is a sequence that distinct events may share, Bybit's trade "seq": an
@@ -210,6 +218,13 @@ class VenueAdapter {
   virtual std::uint32_t book_depth(std::string_view channel) const {
     (void)channel;
     return 0;
+  }
+  // stream_bootstrap: where a kStreamSequence book on `channel` starts from;
+  // with a REST snapshot (snapshot_target), a break on a kRest channel
+  // fetches another instead of resubscribing.
+  virtual StreamBootstrap stream_bootstrap(std::string_view channel) const {
+    (void)channel;
+    return StreamBootstrap::kStream;
   }
   // snapshot_target: the REST request of a book snapshot and its weight.
   virtual std::string snapshot_target(std::string_view symbol, std::uint32_t limit) const = 0;

@@ -16,8 +16,8 @@
 namespace tickwire::connector::venues::bybit {
 namespace {
 
-constexpr std::array<std::string_view, 5> kSpotChannels = {"publicTrade", "orderbook.1", "orderbook.50",
-                                                           "orderbook.200", "orderbook.1000"};
+constexpr std::array<std::string_view, 6> kSpotChannels = {"publicTrade",   "orderbook.1",    "orderbook.50",
+                                                           "orderbook.200", "orderbook.1000", "orderbook.full"};
 constexpr std::array<std::string_view, 7> kLinearChannels = {
     "publicTrade", "orderbook.1", "orderbook.50", "orderbook.200", "orderbook.1000", "tickers", "allLiquidation"};
 
@@ -119,6 +119,8 @@ std::optional<ChannelKind> BybitVenue::channel_kind(std::string_view channel) co
       channel == "orderbook.1000") {
     return ChannelKind::kDepth;
   }
+  // orderbook.full: spot only (Bybit: live on spot since July 2026, not on futures yet).
+  if (channel == "orderbook.full" && category_ == BybitCategory::kSpot) return ChannelKind::kDepth;
   if (category_ == BybitCategory::kLinear) {
     if (channel == "tickers") return ChannelKind::kQuote;  // and funding and open interest
     if (channel == "allLiquidation") return ChannelKind::kLiquidation;
@@ -161,9 +163,19 @@ TradeContinuity BybitVenue::trade_continuity(ChannelKind) const {
   return TradeContinuity::kNonDecreasing;
 }
 
-std::string BybitVenue::snapshot_target(std::string_view, std::uint32_t) const { return {}; }
+StreamBootstrap BybitVenue::stream_bootstrap(std::string_view channel) const {
+  // orderbook.full sends updates only ("there is no initial snapshot
+  // message"): the book starts from GET /v5/market/full_orderbook, whose u is
+  // the stream's, and every break fetches it again.
+  return channel == "orderbook.full" ? StreamBootstrap::kRest : StreamBootstrap::kStream;
+}
 
-std::uint64_t BybitVenue::snapshot_weight(std::uint32_t) const { return 0; }
+std::string BybitVenue::snapshot_target(std::string_view symbol, std::uint32_t) const {
+  // Up to 10,000 levels a side; no size parameter.
+  return fmt::format("/v5/market/full_orderbook?category={}&symbol={}", category(), symbol);
+}
+
+std::uint64_t BybitVenue::snapshot_weight(std::uint32_t) const { return 1; }
 
 absl::StatusOr<Instrument> BybitVenue::instrument(std::string_view symbol) const {
   if (category_ == BybitCategory::kSpot) {

@@ -81,9 +81,31 @@ ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
   return out;
 }
 
-ParsedMessage BybitParser::parse_snapshot(const char*, std::size_t) {
-  error_ = "bybit: books are snapshotted in the stream; there is no REST snapshot to parse";
-  return ParsedMessage{};
+ParsedMessage BybitParser::parse_snapshot(const char* data, std::size_t size) {
+  // GET /v5/market/full_orderbook?category=..&symbol=..:
+  // {"retCode":0,"retMsg":"OK","result":{"s":..,"b":[..],"a":[..],"ts":..,"u":N,"seq":N,"cts":..},..}
+  error_ = {};
+  ParsedMessage out;
+  const auto run = [&]() -> bool {
+    od::document doc;
+    if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
+      return fail("snapshot: not a JSON document");
+    }
+    if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
+    od::object root;
+    if (doc.get_object().get(root)) return fail("snapshot: expected a JSON object");
+    std::int64_t code = -1;
+    if (root.find_field_unordered("retCode").get_int64().get(code)) return fail("snapshot retCode: expected an integer");
+    if (code != 0) return fail("snapshot: the exchange answered an error retCode");
+    od::object result;
+    if (root.find_field_unordered("result").get_object().get(result)) return fail("snapshot result: expected an object");
+    return parse_book_data(result, true, 0, "result", out);
+  };
+  if (!run()) {
+    out = ParsedMessage{};
+    set_kind(out, MessageKind::kError, EventKind::kError);
+  }
+  return out;
 }
 
 bool BybitParser::next(ParsedMessage& out) {
@@ -146,8 +168,8 @@ bool BybitParser::parse_message(const char* data, std::size_t size, ParsedMessag
   if (channel == "publicTrade") return parse_trades(root, ts_ms, out);
   if (channel == "orderbook") {
     const std::string_view depth = topic.substr(dot + 1, last_dot - std::min(last_dot, dot + 1));
-    if (depth != "1" && depth != "50" && depth != "200" && depth != "1000") {
-      return fail("topic: orderbook depth is not 1, 50, 200 or 1000");
+    if (depth != "1" && depth != "50" && depth != "200" && depth != "1000" && depth != "full") {
+      return fail("topic: orderbook depth is not 1, 50, 200, 1000 or full");
     }
     return parse_book(root, snapshot, ts_ms, out);
   }
@@ -263,26 +285,54 @@ bool BybitParser::parse_book(od::object& root, bool snapshot, std::uint64_t ts_m
   if (!to_ns(ts_ms, event_ns)) return fail("ts: timestamp out of range");
   od::object data;
   if (root.find_field_unordered("data").get_object().get(data)) return fail("data: expected an object");
+  return parse_book_data(data, snapshot, event_ns, "data", out);
+}
+
+bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t event_ns, std::string_view where,
+                                  ParsedMessage& out) {
+  // The websocket's "data" or the REST snapshot's "result": the same fields.
+  const bool rest = where != "data";
   std::string_view symbol;
   std::uint64_t u = 0, seq = 0;
   bool have_b = false, have_a = false, have_u = false;
   for (auto field : data) {
     std::string_view key;
-    if (field.unescaped_key().get(key)) return fail("data: malformed key");
+    if (field.unescaped_key().get(key)) return fail(rest ? "result: malformed key" : "data: malformed key");
     if (key == "s") {
-      if (field.value().get_string().get(symbol)) return fail("data.s: expected a string");
+      if (field.value().get_string().get(symbol)) {
+        return fail(rest ? "result.s: expected a string" : "data.s: expected a string");
+      }
     } else if (key == "b") {
-      if (!parse_levels(field.value(), bids_, "data.b")) return false;
+      if (!parse_levels(field.value(), bids_, rest ? "result.b" : "data.b")) return false;
       have_b = true;
     } else if (key == "a") {
-      if (!parse_levels(field.value(), asks_, "data.a")) return false;
+      if (!parse_levels(field.value(), asks_, rest ? "result.a" : "data.a")) return false;
       have_a = true;
     } else if (key == "u") {
-      if (field.value().get_uint64().get(u)) return fail("data.u: expected an unsigned integer");
+      if (field.value().get_uint64().get(u)) {
+        return fail(rest ? "result.u: expected an unsigned integer" : "data.u: expected an unsigned integer");
+      }
       have_u = true;
     } else if (key == "seq") {
-      if (field.value().get_uint64().get(seq)) return fail("data.seq: expected an unsigned integer");
+      if (field.value().get_uint64().get(seq)) {
+        return fail(rest ? "result.seq: expected an unsigned integer" : "data.seq: expected an unsigned integer");
+      }
     }
+  }
+  if (rest) {
+    // A delisted symbol's REST book is empty (Bybit): no levels, still its u.
+    if (symbol.empty()) return fail("result.s: missing or empty symbol");
+    if (!have_u) return fail("result.u: missing update id");
+    if (!have_b) bids_.clear();
+    if (!have_a) asks_.clear();
+    set_kind(out, MessageKind::kIgnored, EventKind::kBookSnapshot);
+    BookSnapshotEvent& s = out.snapshot;
+    s.symbol = symbol;
+    s.last_update_id = u;
+    s.bids = bids_;
+    s.asks = asks_;
+    s.cross_sequence = seq;
+    return true;
   }
   if (symbol.empty()) return fail("data.s: missing or empty symbol");
   if (!have_b) return fail("data.b: missing");

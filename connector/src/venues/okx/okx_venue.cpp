@@ -157,6 +157,12 @@ TradeContinuity OkxVenue::trade_continuity(ChannelKind channel) const {
   return channel == ChannelKind::kLiquidation ? TradeContinuity::kNonDecreasing : TradeContinuity::kIncreasing;
 }
 
+StreamBootstrap OkxVenue::stream_bootstrap(std::string_view channel) const {
+  // books starts with its snapshot today; OKX announced (Feb 2026) that it
+  // will start without one, from GET /api/v5/market/books instead.
+  return channel == "books" ? StreamBootstrap::kStreamOrRest : StreamBootstrap::kStream;
+}
+
 std::string OkxVenue::snapshot_target(std::string_view symbol, std::uint32_t limit) const {
   return fmt::format("/api/v5/market/books?instId={}&sz={}", symbol, std::min<std::uint32_t>(limit, 400));
 }

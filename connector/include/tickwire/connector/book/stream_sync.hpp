@@ -32,6 +32,18 @@
 // a delta applies when its id is above the book's (the pipeline checks the
 // connection's sequence and calls break_chain() on a jump), and a snapshot
 // always replaces the book (the venue never repeats one).
+//
+// REST bootstrap (OKX books when the stream starts without its snapshot,
+// Bybit orderbook.full which never sends one): begin_bootstrap() invalidates
+// the book and keeps every delta that arrives (kBuffered) as one chain (a
+// delta that does not continue the last kept one drops those before it:
+// no snapshot could bridge the break) until on_rest_snapshot(S) replaces the
+// book and replays them. Kept deltas at or before S are discarded; the first
+// applied must cover S: chained (OKX) prevSeqId <= S < seqId, otherwise
+// (Bybit) u == S + 1. A first kept delta after that is kTooOld: the updates
+// between S and it are unknown, another snapshot is needed, the deltas stay
+// kept. When none is kept after S, the first delta that arrives must cover S
+// in the same way.
 #pragma once
 
 #include <cstdint>
@@ -54,6 +66,8 @@ enum class StreamOutcome : std::uint8_t {
   kNegative,  // a negative size: rejected, the book is invalid
   kKeepalive, // a chained empty delta at the book's own id (OKX idle keepalive): nothing changed
   kChecksum,  // the book's checksum after the message is not the venue's: the book is invalid
+  kBuffered,  // bootstrapping: the delta was kept for the REST snapshot
+  kTooOld,    // on_rest_snapshot: updates [from_id, to_id] lie between the snapshot and the kept deltas
 };
 
 // ReplaceReason: why a kReplaced happened.
@@ -61,6 +75,7 @@ enum class ReplaceReason : std::uint8_t {
   kFirst,     // there was no valid book (first snapshot, or after a gap or resubscribe)
   kSnapshot,  // a new snapshot replaced a valid book (the venue reset it)
   kRestart,   // a delta restarted the update ids (u = 1)
+  kRest,      // a REST snapshot (and the deltas kept while it was fetched) replaced it
 };
 
 // StreamResult: the outcome, its update-id range (a gap's missing ids; else
@@ -70,6 +85,16 @@ struct StreamResult {
   std::uint64_t from_id = 0;
   std::uint64_t to_id = 0;
   ReplaceReason reason = ReplaceReason::kFirst;
+};
+
+// BootstrapResult: what on_rest_snapshot did: the outcome (kReplaced with
+// reason kRest, from_id the snapshot's id and to_id the book's; kTooOld;
+// kCrossed, kNegative or kChecksum) and how many kept deltas it applied and
+// discarded.
+struct BootstrapResult {
+  StreamResult result;
+  std::size_t applied = 0;
+  std::size_t discarded = 0;
 };
 
 // SequenceChecksum: a venue's checksum over the top `levels` of each side, as
@@ -93,6 +118,17 @@ class StreamSync {
   // book is invalid until the next snapshot.
   void break_chain() { (void)invalidate(StreamOutcome::kGap, last_, last_); }
 
+  // begin_bootstrap: the book is to come from a REST snapshot: it is invalid
+  // and deltas are kept (kBuffered) until on_rest_snapshot or a snapshot in
+  // the stream. Keeps what is already kept when already bootstrapping.
+  void begin_bootstrap();
+  bool bootstrapping() const noexcept { return bootstrapping_; }
+  // kept: deltas held for the REST snapshot.
+  std::size_t kept() const noexcept { return kept_.size(); }
+  // on_rest_snapshot: the REST snapshot replaces the book and the kept deltas
+  // after it apply (see the rules above); only while bootstrapping.
+  BootstrapResult on_rest_snapshot(const BookSnapshotEvent& snapshot);
+
   // valid: the book is whole at last_update_id().
   bool valid() const noexcept { return valid_; }
   std::uint64_t last_update_id() const noexcept { return last_; }
@@ -107,6 +143,23 @@ class StreamSync {
   StreamResult on_chained(const BookDeltaEvent& delta);
   // checksum_ok: the book matches a message's checksum (true when it carries none).
   bool checksum_ok(bool has_checksum, std::uint32_t checksum);
+  // keep: copies a delta into the bootstrap chain.
+  void keep(const BookDeltaEvent& delta);
+  // drop_front: forgets the first n kept deltas and their levels.
+  void drop_front(std::size_t n);
+  // apply_kept: applies one kept delta to the valid book (kApplied, or why it is now invalid).
+  StreamResult apply_kept(std::size_t i);
+
+  // Kept: one delta held while bootstrapping; its levels are
+  // kept_levels_[offset, offset + bid_count + ask_count).
+  struct Kept {
+    std::uint64_t first_id, last_id, prev_id, cross_sequence;
+    std::uint32_t checksum;
+    bool has_prev, has_checksum;
+    std::size_t offset, bid_count, ask_count;
+  };
+  static constexpr std::size_t kMaxKeptDeltas = 4096;
+  static constexpr std::size_t kMaxKeptLevels = std::size_t{1} << 20;
 
   OrderBook book_;
   SequenceChecksum checksum_ = nullptr;
@@ -115,6 +168,12 @@ class StreamSync {
   std::uint64_t last_ = 0;
   std::uint64_t cross_sequence_ = 0;
   bool connection_sequence_ = false;
+  bool bootstrapping_ = false;
+  // from_rest_: the book is a REST snapshot's and no delta has applied yet:
+  // the first must cover last_ (a chained one: prev <= last_ < id).
+  bool from_rest_ = false;
+  std::vector<Kept> kept_;
+  std::vector<PriceLevel> kept_levels_;
 };
 
 }  // namespace tickwire::connector::book

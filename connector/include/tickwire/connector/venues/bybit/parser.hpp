@@ -41,7 +41,8 @@ class BybitParser final : public VenueParser {
   ParsedMessage parse(const char* data, std::size_t size) override;
   // next: the frame's further trades, liquidations or ticker events.
   bool next(ParsedMessage& out) override;
-  // parse_snapshot: Bybit's books are in-stream; there is no REST body to parse.
+  // parse_snapshot: the body of GET /v5/market/full_orderbook (the REST
+  // bootstrap of orderbook.full): {"retCode":0,"result":{"s","b","a","u","seq",..}}.
   ParsedMessage parse_snapshot(const char* data, std::size_t size) override;
   std::string_view error() const override { return error_; }
 
@@ -64,6 +65,10 @@ class BybitParser final : public VenueParser {
   bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);
   bool parse_trades(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
   bool parse_book(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
+  // parse_book_data: a book's fields, from the websocket's "data" (where =
+  // "data") or the REST snapshot's "result" (where = "result").
+  bool parse_book_data(simdjson::ondemand::object& data, bool snapshot, std::uint64_t event_ns,
+                       std::string_view where, ParsedMessage& out);
   bool parse_ticker(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
   bool parse_liquidations(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
   bool parse_levels(simdjson::ondemand::value levels, std::vector<PriceLevel>& out, std::string_view field);
