@@ -16,6 +16,7 @@
 #include <fmt/format.h>
 
 #include "sections.hpp"
+#include "tickwire/config/cdp_key.hpp"
 
 namespace tickwire::config {
 namespace {
@@ -225,10 +226,10 @@ std::string unreadable_file(const std::string& path, std::string_view what) {
   return {};
 }
 
-// resolve_paths: journal.dir, simulator.replay and every feed's ca_file, then
-// checks that each file can be read (a CA bundle that is missing fails every
-// connection attempt for ever; it is a configuration error, and so is a
-// capture that cannot be replayed).
+// resolve_paths: journal.dir, simulator.replay and every feed's ca_file and
+// key_file, then checks that each file can be read (a CA bundle that is
+// missing fails every connection attempt for ever; it is a configuration
+// error, and so is a capture that cannot be replayed or a key that cannot sign).
 absl::Status resolve_paths(const toml::table& document, std::string_view source,
                            const std::filesystem::path* base_dir, Config& config) {
   config.journal.dir = resolve(config.journal.dir, document.at_path("journal.dir").node(), base_dir);
@@ -242,11 +243,19 @@ absl::Status resolve_paths(const toml::table& document, std::string_view source,
   const toml::array* feeds = document.get_as<toml::array>("feeds");
   for (std::size_t i = 0; i < config.feeds.size(); ++i) {
     FeedConfig& feed = config.feeds[i];
-    if (feed.ca_file.empty() || feeds == nullptr || i >= feeds->size()) continue;
+    if (feeds == nullptr || i >= feeds->size()) continue;
     const toml::table& table = *feeds->get(i)->as_table();
+    const TableView view(table, fmt::format("feeds[{}]", i), source);
+    if (!feed.key_file.empty()) {
+      feed.key_file = resolve(feed.key_file, table.get("key_file"), base_dir);
+      if (auto key = read_cdp_key(feed.key_file); !key.ok()) {
+        const auto why = key.status().message();  // absl's string_view (Debian's abseil)
+        return view.invalid("key_file", std::string_view(why.data(), why.size()));
+      }
+    }
+    if (feed.ca_file.empty()) continue;
     feed.ca_file = resolve(feed.ca_file, table.get("ca_file"), base_dir);
     struct stat st {};
-    const TableView view(table, fmt::format("feeds[{}]", i), source);
     if (::stat(feed.ca_file.c_str(), &st) != 0 || ::access(feed.ca_file.c_str(), R_OK) != 0) {
       return view.invalid("ca_file", fmt::format("cannot read the CA bundle {}: {}", feed.ca_file,
                                                  std::strerror(errno)));

@@ -402,7 +402,7 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
                               "snapshot_on_reconnect", "time_unit", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
                               "backoff_max_ms", "max_connects_per_5min", "lag_warn_ms",
-                              "level2_products_per_connection"});
+                              "level2_products_per_connection", "key_file"});
       !s.ok()) {
     return s;
   }
@@ -439,6 +439,13 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = read_symbols_and_channels(t, feed); !s.ok()) return s;
   if (auto s = t.read_string("ca_file", feed.ca_file, Presence::kOptional); !s.ok()) return s;
   if (auto s = t.read_bool("verify_tls", feed.verify_tls); !s.ok()) return s;
+  // The file itself is checked once its path is resolved (config.cpp, resolve_paths).
+  if (auto s = t.read_string("key_file", feed.key_file, Presence::kOptional); !s.ok()) return s;
+  if (!feed.key_file.empty() && feed.exchange != "coinbase") {
+    return t.invalid("key_file", fmt::format("expected no key_file with exchange {:?} (only \"coinbase\" signs its "
+                                             "subscriptions with a key), got {:?}",
+                                             feed.exchange, feed.key_file));
+  }
   if (feed.exchange == "coinbase") {
     feed.max_frame_bytes = kCoinbaseFrameBytes;
     feed.max_lifetime_s = 7 * 86'400;  // Coinbase states no connection lifetime: roll over as seldom as allowed

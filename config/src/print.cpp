@@ -57,6 +57,7 @@ toml::table feed_table(const FeedConfig& f) {
   t.insert("backoff_max_ms", std::int64_t{f.backoff_max_ms});
   t.insert("max_connects_per_5min", std::int64_t{f.max_connects_per_5min});
   if (f.exchange == "coinbase") t.insert("level2_products_per_connection", std::int64_t{f.level2_products_per_connection});
+  if (!f.key_file.empty()) t.insert("key_file", f.key_file);
   return t;
 }
 

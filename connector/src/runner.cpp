@@ -320,7 +320,12 @@ class Connector {
       } else {
         url->target = venue->url_with_streams(url->target, feed.symbols, feed.channels);
       }
-      so.protocol = venue->make_control();
+      auto control = venue->make_control_for(feed);
+      if (!control.ok()) {
+        return absl::InvalidArgumentError(
+            fmt::format("feed '{}': {}", feed.name, middleware::status_text(control.status())));
+      }
+      so.protocol = *std::move(control);
       so.streams_per_message = venue->limits().streams_per_message;
       so.max_streams = venue->limits().max_streams;
       so.control_interval = venue->limits().control_interval;

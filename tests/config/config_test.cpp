@@ -173,7 +173,7 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
             "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms, "
-            "level2_products_per_connection)");
+            "level2_products_per_connection, key_file)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
             "test.toml:1: environment: unknown key (known: env, feeds, simulator, journal, status, threads, metrics, log, publish)");
 }

@@ -61,6 +61,10 @@ struct FeedConfig {
   // coinbase: at most this many products with `level2` on one feed (one
   // connection; Coinbase refuses "too many L2 streams" above about 16).
   std::uint32_t level2_products_per_connection = 10;
+  // coinbase: a CDP API key file (cdp_key.hpp); every subscribe and
+  // unsubscribe then carries a fresh ES256 JWT signed with it. Empty = public
+  // (no JWT). A relative path resolves like ca_file.
+  std::string key_file;
 };
 
 // [simulator]: used when a feed url is "sim://".
@@ -182,8 +186,8 @@ inline constexpr std::string_view kRedacted = "<redacted>";
 // load_file: reads and validates a TOML file. Bad content is InvalidArgument,
 // "<file>:<line>: <key path>: expected ..., got ..." (a syntax error adds the
 // column); an unreadable file is NotFound, PermissionDenied or Unknown,
-// "<file>: cannot read: <strerror>". A relative journal.dir (or ca_file)
-// resolves against the file's directory.
+// "<file>: cannot read: <strerror>". A relative journal.dir (or ca_file, or
+// key_file) resolves against the file's directory.
 absl::StatusOr<Config> load_file(const std::filesystem::path& path);
 
 // EnvOverride: one TICKWIRE_<SECTION>_<KEY>=value variable.

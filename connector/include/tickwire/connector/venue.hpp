@@ -234,6 +234,13 @@ class VenueAdapter {
   // make_parser / make_control: one per feed.
   virtual std::unique_ptr<VenueParser> make_parser(const config::FeedConfig& feed) const = 0;
   virtual std::unique_ptr<ControlProtocol> make_control() const = 0;
+  // make_control_for: the control protocol for `feed`, for a venue whose
+  // requests depend on the feed's settings (Coinbase signs them with the
+  // feed's key_file), or why it cannot be made; make_control() otherwise.
+  virtual absl::StatusOr<std::unique_ptr<ControlProtocol>> make_control_for(const config::FeedConfig& feed) const {
+    (void)feed;
+    return make_control();
+  }
   // connection_streams: streams subscribed once on every connection whatever
   // the symbols (Coinbase "heartbeats"), before the symbols' streams.
   virtual std::vector<std::string> connection_streams() const { return {}; }

@@ -12,7 +12,9 @@
 #include <algorithm>
 #include <array>
 
+#include "tickwire/connector/log.hpp"
 #include "tickwire/connector/venues/coinbase/parser.hpp"
+#include "tickwire/middleware/status_text.hpp"
 
 namespace tickwire::connector::venues::coinbase {
 namespace {
@@ -26,14 +28,23 @@ bool is_code(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); });
 }
 
-std::string request(std::string_view type, std::span<const std::string> streams) {
-  // One stream per request (limits().streams_per_message is 1): the venue takes one channel per message.
-  return fmt::format(R"({{"type":"{}",{}}})", type, streams.empty() ? std::string_view() : std::string_view(streams[0]));
-}
-
 }  // namespace
 
 const CoinbaseVenue kCoinbase{};
+
+std::string CoinbaseControl::request(std::string_view type, std::span<const std::string> streams) const {
+  // One stream per request (limits().streams_per_message is 1): the venue takes one channel per message.
+  const std::string_view stream = streams.empty() ? std::string_view() : std::string_view(streams[0]);
+  if (!signer_) return fmt::format(R"({{"type":"{}",{}}})", type, stream);
+  auto jwt = signer_->sign();
+  if (!jwt.ok()) {
+    // Public channels take unsigned requests: the subscription goes on, unauthenticated, and says so.
+    TW_LOG_ERROR(log(), "coinbase {} {{{}}} sent without a JWT: {}", type, stream,
+                 middleware::status_text(jwt.status()));
+    return fmt::format(R"({{"type":"{}",{}}})", type, stream);
+  }
+  return fmt::format(R"({{"type":"{}",{},"jwt":"{}"}})", type, stream, *jwt);
+}
 
 std::string CoinbaseControl::subscribe_message(std::span<const std::string> streams, std::uint64_t) const {
   return request("subscribe", streams);
@@ -143,5 +154,12 @@ std::unique_ptr<VenueParser> CoinbaseVenue::make_parser(const config::FeedConfig
 }
 
 std::unique_ptr<ControlProtocol> CoinbaseVenue::make_control() const { return std::make_unique<CoinbaseControl>(); }
+
+absl::StatusOr<std::unique_ptr<ControlProtocol>> CoinbaseVenue::make_control_for(const config::FeedConfig& feed) const {
+  if (feed.key_file.empty()) return make_control();
+  auto signer = JwtSigner::load(feed.key_file);
+  if (!signer.ok()) return signer.status();
+  return std::make_unique<CoinbaseControl>(*std::move(signer));
+}
 
 }  // namespace tickwire::connector::venues::coinbase

@@ -8,13 +8,18 @@
 
 #include <simdjson.h>
 
+#include <optional>
+
 #include "tickwire/connector/venue.hpp"
+#include "tickwire/connector/venues/coinbase/jwt.hpp"
 
 namespace tickwire::connector::venues::coinbase {
 
 // CoinbaseControl: {"type":"subscribe"|"unsubscribe","product_ids":[..],"channel":".."}
 // requests, one (channel, product) each: a stream name is the request's body
-// after "type". The venue answers every one with a "subscriptions" message
+// after "type". With a signer (the feed's key_file) each request also carries
+// "jwt", a token signed for it when it is written (Coinbase wants a new one
+// per message; they live 2 min). The venue answers every one with a "subscriptions" message
 // naming all current subscriptions and no request id, in request order (so a
 // reply acknowledges the oldest request), which also carries the connection's
 // sequence_num and so is handed on to the pipeline too; a refusal is
@@ -22,11 +27,17 @@ namespace tickwire::connector::venues::coinbase {
 // heartbeats channel's message every second).
 class CoinbaseControl final : public ControlProtocol {
  public:
+  CoinbaseControl() = default;
+  explicit CoinbaseControl(JwtSigner signer) : signer_(std::move(signer)) {}
   std::string subscribe_message(std::span<const std::string> streams, std::uint64_t id) const override;
   std::string unsubscribe_message(std::span<const std::string> streams, std::uint64_t id) const override;
   ReplyVerdict classify(const char* data, std::size_t size) override;
 
  private:
+  // request: the request of `type` for streams[0], signed when there is a signer.
+  std::string request(std::string_view type, std::span<const std::string> streams) const;
+
+  std::optional<JwtSigner> signer_;
   simdjson::ondemand::parser parser_;
 };
 
@@ -48,6 +59,7 @@ class CoinbaseVenue final : public VenueAdapter {
   absl::StatusOr<Instrument> instrument(std::string_view symbol) const override;
   std::unique_ptr<VenueParser> make_parser(const config::FeedConfig& feed) const override;
   std::unique_ptr<ControlProtocol> make_control() const override;
+  absl::StatusOr<std::unique_ptr<ControlProtocol>> make_control_for(const config::FeedConfig& feed) const override;
   std::vector<std::string> connection_streams() const override;
 };
 
