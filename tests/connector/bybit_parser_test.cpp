@@ -363,7 +363,7 @@ TEST(BybitParser, ARestSnapshotThatIsAnErrorOrMalformedSaysWhat) {
       {"{}", "snapshot retCode: expected an integer"},
       {R"({"retCode":10001,"retMsg":"params error","result":{}})", "snapshot: the exchange answered an error retCode"},
       {R"({"retCode":0,"retMsg":"OK"})", "snapshot result: expected an object"},
-      {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[],"a":[]}})", "result.u: missing update id"},
+      {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[],"a":[]}})", "result.u: missing or zero update id"},
       {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[["x","1"]],"a":[],"u":5}})", "result.b"},
       {R"({"retCode":0,"result":{"b":[],"a":[],"u":5}})", "result.s: missing or empty symbol"},
       {R"({"retCode":0,"result":{"s":"BTCUSDT","b":[],"a":[],"u":5}} {})", ""},

@@ -2,7 +2,8 @@
 // bytes, in the spot or the linear category (the first byte's low bit
 // picks: '{' is odd, so a document that starts with whitespace reaches the
 // spot parser; the linear parser keeps merged ticker state across inputs, as
-// on a feed).
+// on a feed); an input starting with 'R' is a REST full_orderbook body after
+// that byte, for parse_snapshot.
 // Nothing may crash or hang; every event is one of the kinds or an error with
 // a reason, and a rejected frame hands out no further event; every decimal
 // formats back to text that parses to the same value; book levels are never
@@ -107,6 +108,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   BybitParser& parser = size != 0 && (data[0] & 1) != 0 ? linear : spot;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
+  if (size != 0 && data[0] == 'R') {
+    auto snap = spot.parse_snapshot(buffer.data() + 1, size - 1);
+    check((snap.kind == MessageKind::kError) == (snap.event == EventKind::kError));
+    if (snap.event == EventKind::kError) {
+      check(!spot.error().empty());
+      return 0;
+    }
+    check(snap.event == EventKind::kBookSnapshot);
+    simdjson::dom::element root;
+    check(dom.parse(buffer.data() + 1, size - 1, false).get(root) == simdjson::SUCCESS);
+    check_event(snap);
+    return 0;
+  }
   auto msg = parser.parse(buffer.data(), size);
   check((msg.kind == MessageKind::kError) == (msg.event == EventKind::kError));
   if (msg.event == EventKind::kError) {

@@ -322,7 +322,7 @@ bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t
   if (rest) {
     // A delisted symbol's REST book is empty (Bybit): no levels, still its u.
     if (symbol.empty()) return fail("result.s: missing or empty symbol");
-    if (!have_u) return fail("result.u: missing update id");
+    if (!have_u || u == 0) return fail("result.u: missing or zero update id");
     if (!have_b) bids_.clear();
     if (!have_a) asks_.clear();
     set_kind(out, MessageKind::kIgnored, EventKind::kBookSnapshot);
