@@ -111,6 +111,15 @@ enum InstrumentKind {
   future @3;      # dated: delivers on the date in its name
 }
 
+# What one contract of a derivative is worth: `value` units of `currency`
+# (OKX ctVal x ctMult in ctValCcy: BTC-USD-SWAP 100 USD, BTC-USDT-SWAP 0.01
+# BTC). Sizes of such an instrument are in contracts; size x value is the
+# amount in `currency`.
+struct Contract {
+  value @0 :Decimal;
+  currency @1 :Text;
+}
+
 # Something that happened to the feed rather than in the market. A replay
 # consumer uses these to know where data may be missing.
 struct Status {
@@ -156,4 +165,9 @@ struct Envelope {
   # feed-wide status records and on records written before it existed.
   instrument @14 :Text;
   instrumentKind @15 :InstrumentKind;
+  # A derivative whose sizes are in contracts: what one contract is worth, as
+  # the venue's instruments endpoint states it (OKX). Null for spot, for
+  # venues whose sizes are in the base asset, and until the connector has
+  # read it (it is fetched at start; records before that have none).
+  contract @16 :Contract;
 }

@@ -72,6 +72,11 @@ void EnvelopeEncoder::set_header(Builder env, const Stamp& stamp, std::string_vi
     fill_text(env.initInstrument(text_size(instrument_)), instrument_);
     env.setInstrumentKind(static_cast<proto::InstrumentKind>(instrument_kind_));
   }
+  if (contract_ != nullptr) {
+    auto c = env.initContract();
+    set_decimal(c.initValue(), contract_->value);
+    fill_text(c.initCurrency(text_size(contract_->currency)), contract_->currency);
+  }
 }
 
 namespace {
@@ -96,9 +101,14 @@ std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fil
   // The instrument applies to this one call.
   struct ClearInstrument {
     EnvelopeEncoder* self;
-    ~ClearInstrument() { self->instrument_ = {}; }
+    ~ClearInstrument() {
+      self->instrument_ = {};
+      self->contract_ = nullptr;
+    }
   } clear{this};
   words_needed += text_words(instrument_);
+  // The Contract struct (2 pointers), its two-word Decimal and its text.
+  if (contract_ != nullptr) words_needed += 4 + text_words(contract_->currency);
   capnp::word* scratch = nullptr;
   std::size_t scratch_words = 0;
   if (words_needed <= kScratchWords) {

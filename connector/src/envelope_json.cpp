@@ -265,6 +265,12 @@ absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed) 
       append_json_string(out, text_of(env.getInstrument()));
       out += fmt::format(",\"instrument_kind\":\"{}\"", instrument_kind_name(env.getInstrumentKind()));
     }
+    if (env.hasContract()) {
+      const auto c = env.getContract();
+      append_decimal(out, "contract_value", c.getValue());
+      out += ",\"contract_currency\":";
+      append_json_string(out, text_of(c.getCurrency()));
+    }
     out.push_back('}');
   });
   if (!decoded.ok()) return decoded;

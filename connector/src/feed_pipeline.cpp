@@ -131,6 +131,7 @@ void FeedPipeline::attach(PipelineIo io) {
     stale_timer_ = std::make_unique<boost::asio::steady_timer>(*io_.io);
     schedule_stale_check();
   }
+  for (std::size_t i = 0; i < states_.size(); ++i) fetch_contract(static_cast<middleware::SymbolId>(i));
 }
 
 void FeedPipeline::stop() {
@@ -138,6 +139,7 @@ void FeedPipeline::stop() {
   if (stale_timer_) stale_timer_->cancel();
   for (auto& st : states_) {
     if (st.retry) st.retry->cancel();
+    if (st.contract_retry) st.contract_retry->cancel();
   }
 }
 

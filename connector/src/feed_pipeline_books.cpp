@@ -22,6 +22,9 @@ namespace {
 // Snapshot retries: capped exponential, at least the server's Retry-After.
 constexpr std::chrono::milliseconds kSnapshotRetryInitial{200};
 constexpr std::chrono::milliseconds kSnapshotRetryMax{30'000};
+// Contract requests: the same, slower (nothing waits on them).
+constexpr std::chrono::milliseconds kContractRetryInitial{1'000};
+constexpr std::chrono::milliseconds kContractRetryMax{60'000};
 
 }  // namespace
 
@@ -224,6 +227,63 @@ void FeedPipeline::on_stream_rest_snapshot(middleware::SymbolId id, BookSnapshot
       snapshot_failed(id, detail_, std::chrono::milliseconds(0));
       return;
   }
+}
+
+void FeedPipeline::fetch_contract(middleware::SymbolId id) {
+  SymbolState& st = states_[id];
+  const std::string target = venue_->contract_target(st.name, st.instrument);
+  if (target.empty() || st.contract) return;
+  if (io_.rest == nullptr || io_.io == nullptr) {
+    TW_LOG_WARN(log(), "{}: {}: sizes are in contracts but no REST client is attached to ask what one is worth",
+                feed_.name, st.name);
+    return;
+  }
+  std::string url = io_.rest_base + target;
+  TW_LOG_INFO(log(), "{}: {}: fetching the contract value {}", feed_.name, st.name, url);
+  io_.rest->get(std::move(url), 1, [this, id, alive = std::weak_ptr<bool>(alive_)](RestResponse response) {
+    const auto live = alive.lock();
+    if (!live || !*live) return;
+    if (!response.status.ok()) {
+      contract_failed(id, middleware::status_text(response.status), response.retry_after);
+      return;
+    }
+    on_contract_body(id, std::move(response.body));
+  });
+}
+
+void FeedPipeline::on_contract_body(middleware::SymbolId id, std::string body) {
+  SymbolState& st = states_[id];
+  const std::size_t size = body.size();
+  snapshot_buf_ = std::move(body);
+  snapshot_buf_.resize(size + simdjson::SIMDJSON_PADDING, ' ');
+  auto contract = parser_->parse_contract(snapshot_buf_.data(), size);
+  if (!contract) {
+    contract_failed(id, fmt::format("the instruments answer was not usable: {}", parser_->error()),
+                    std::chrono::milliseconds(0));
+    return;
+  }
+  st.contract_attempts = 0;
+  TW_LOG_INFO(log(), "{}: {}: one contract is {} {}; its records carry it from now on", feed_.name, st.name,
+              middleware::to_string(contract->value), contract->currency);
+  st.contract = std::move(*contract);
+}
+
+void FeedPipeline::contract_failed(middleware::SymbolId id, std::string_view why,
+                                   std::chrono::milliseconds retry_after) {
+  SymbolState& st = states_[id];
+  ++st.contract_attempts;
+  const auto shift = std::min<std::uint32_t>(st.contract_attempts - 1, 16);
+  std::chrono::milliseconds delay = std::min(kContractRetryInitial * (std::int64_t{1} << shift), kContractRetryMax);
+  delay = std::max(delay, retry_after);
+  TW_LOG_WARN(log(), "{}: {}: contract value request failed (attempt {}): {}; retrying in {} ms", feed_.name,
+              st.name, st.contract_attempts, why, delay.count());
+  if (!st.contract_retry) st.contract_retry = std::make_unique<boost::asio::steady_timer>(*io_.io);
+  st.contract_retry->expires_after(delay);
+  st.contract_retry->async_wait([this, id, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+    const auto live = alive.lock();
+    if (ec || !live || !*live) return;
+    fetch_contract(id);
+  });
 }
 
 std::size_t FeedPipeline::snapshot_books() {

@@ -55,6 +55,39 @@ TEST(EnvelopeEncoder, RoundTripsATradeFieldByField) {
   EXPECT_EQ(t.getTradeNs(), 1700000000120000000u);
 }
 
+TEST(EnvelopeEncoder, WritesTheInstrumentsContractForOneCallAndJsonShowsIt) {
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
+  const ContractSpec contract{{100, 0}, "USD"};
+  enc.set_instrument("BTC-USD-PERP", InstrumentKind::kPerpetual, &contract);
+  auto bytes = enc.encode_trade({1, 2, 3}, "okx", sample_trade());
+  ASSERT_FALSE(bytes.empty());
+  auto words = aligned(bytes);
+  {
+    capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+    auto env = reader.getRoot<proto::Envelope>();
+    ASSERT_TRUE(env.hasContract());
+    EXPECT_EQ(env.getContract().getValue().getMantissa(), 100);
+    EXPECT_EQ(env.getContract().getValue().getExponent(), 0);
+    EXPECT_STREQ(env.getContract().getCurrency().cStr(), "USD");
+    EXPECT_EQ(env.getInstrumentKind(), proto::InstrumentKind::PERPETUAL);
+  }
+  auto json = envelope_to_json(bytes);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_NE(json->find(R"("instrument_kind":"perpetual","contract_value":"100","contract_currency":"USD")"),
+            std::string::npos)
+      << *json;
+  // The next call without set_instrument writes neither.
+  auto next = enc.encode_trade({2, 3, 4}, "okx", sample_trade());
+  ASSERT_FALSE(next.empty());
+  auto next_words = aligned(next);
+  capnp::FlatArrayMessageReader reader(kj::arrayPtr(next_words.data(), next_words.size()));
+  EXPECT_FALSE(reader.getRoot<proto::Envelope>().hasContract());
+  auto plain = envelope_to_json(next);
+  ASSERT_TRUE(plain.ok());
+  EXPECT_EQ(plain->find("contract"), std::string::npos) << *plain;
+}
+
 TEST(EnvelopeEncoder, ReusesItsScratchWithoutLeakingTheLastMessage) {
   middleware::BufferPool pool;
   EnvelopeEncoder enc(pool);

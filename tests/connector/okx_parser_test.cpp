@@ -428,5 +428,45 @@ TEST(OkxParser, ParsesTheRestBooksBodyForTheBootstrap) {
   EXPECT_EQ(p.parse_snapshot(buf.data(), refused.size()).event, EventKind::kError);
 }
 
+TEST(OkxParser, ReadsTheContractValueOfAnInstrument) {
+  // GET /api/v5/public/instruments?instType=SWAP&instId=BTC-USD-SWAP (the
+  // fields OKX's "Get instruments" states; other fields are skipped).
+  OkxParser p(kSymbols);
+  const std::string inverse =
+      R"({"code":"0","data":[{"alias":"","baseCcy":"","category":"1","ctMult":"1","ctType":"inverse",)"
+      R"("ctVal":"100","ctValCcy":"USD","instId":"BTC-USD-SWAP","instType":"SWAP","lever":"100",)"
+      R"("lotSz":"1","minSz":"1","settleCcy":"BTC","state":"live","tickSz":"0.1","uly":"BTC-USD"}],"msg":""})";
+  std::string buf = inverse + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  auto c = p.parse_contract(buf.data(), inverse.size());
+  ASSERT_TRUE(c.has_value()) << p.error();
+  EXPECT_EQ(c->value, (Decimal{100, 0}));
+  EXPECT_EQ(c->currency, "USD");
+  // ctMult multiplies (10 x 0.001 = 0.01).
+  const std::string linear = R"({"code":"0","msg":"","data":[{"instId":"BTC-USDT-SWAP","ctVal":"0.001",)"
+                             R"("ctMult":"10","ctValCcy":"BTC","ctType":"linear"}]})";
+  buf = linear + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  c = p.parse_contract(buf.data(), linear.size());
+  ASSERT_TRUE(c.has_value()) << p.error();
+  EXPECT_EQ(c->value, (Decimal{10, -3}));
+  EXPECT_EQ(c->currency, "BTC");
+  const std::pair<std::string, std::string_view> bad[] = {
+      {R"({"code":"0","msg":"","data":[{"instId":"BTC-USDT","ctVal":"","ctValCcy":""}]})", "ctVal: empty"},
+      {R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})", "error code"},
+      {R"({"code":"0","msg":"","data":[]})", "no such instrument"},
+      {R"({"code":"0","msg":"","data":[{"ctVal":"-1","ctValCcy":"USD"}]})", "positive decimal"},
+      {R"({"code":"0","msg":"","data":[{"ctVal":"100"}]})", "ctValCcy: missing"},
+      {R"({"code":"0","msg":"","data":[{"ctVal":"100","ctValCcy":"USD"},{"ctVal":"1","ctValCcy":"USD"}]})",
+       "more than one"},
+      {R"({"code":"0","msg":"","data":[{"ctVal":"9223372036854775807","ctMult":"10","ctValCcy":"USD"}]})",
+       "out of range"},
+      {"not json", "instruments"},
+  };
+  for (const auto& [body, why] : bad) {
+    buf = body + std::string(simdjson::SIMDJSON_PADDING, '\0');
+    EXPECT_FALSE(p.parse_contract(buf.data(), body.size()).has_value()) << body;
+    EXPECT_NE(p.error().find(why), std::string_view::npos) << body << ": " << p.error();
+  }
+}
+
 }  // namespace
 }  // namespace tickwire::connector::venues

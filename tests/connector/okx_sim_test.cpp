@@ -588,6 +588,8 @@ TEST(OkxSimRun, SimUrlStartsTheEmbeddedSimulatorInTheOkxDialect) {
   ASSERT_EQ(replay.exit_code, 0) << replay.out;
   std::map<std::string, std::uint64_t> kinds;
   std::map<std::string, std::string> instruments;  // symbol -> normalized instrument
+  std::map<std::string, std::string> contracts;    // symbol -> "value currency"
+  std::map<std::string, std::size_t> with_contract;
   simdjson::dom::parser parser;
   std::istringstream lines(replay.out);
   for (std::string line; std::getline(lines, line);) {
@@ -599,6 +601,18 @@ TEST(OkxSimRun, SimUrlStartsTheEmbeddedSimulatorInTheOkxDialect) {
     if (!r.symbol.empty() && o["instrument"].get_string().get(instrument) == simdjson::SUCCESS) {
       instruments[r.symbol] = std::string(instrument);
     }
+    if (r.symbol.empty()) continue;
+    // Once the instruments endpoint has answered, every record of the symbol carries the contract.
+    std::string_view value, currency;
+    if (o["contract_value"].get_string().get(value) == simdjson::SUCCESS &&
+        o["contract_currency"].get_string().get(currency) == simdjson::SUCCESS) {
+      const std::string got = std::string(value) + " " + std::string(currency);
+      EXPECT_TRUE(contracts[r.symbol].empty() || contracts[r.symbol] == got) << line;
+      contracts[r.symbol] = got;
+      ++with_contract[r.symbol];
+    } else {
+      EXPECT_TRUE(contracts[r.symbol].empty()) << "a record without the contract after one with it: " << line;
+    }
   }
   for (const char* kind : {"agg_trade", "quote", "book_snapshot", "book_delta", "open_interest"}) {
     EXPECT_GT(kinds[kind], 0u) << kind << " never journaled";
@@ -608,6 +622,14 @@ TEST(OkxSimRun, SimUrlStartsTheEmbeddedSimulatorInTheOkxDialect) {
   EXPECT_EQ(kinds["status rejected"], 0u) << replay.out.substr(0, 4000);
   EXPECT_EQ(instruments["BTC-USDT-SWAP"], "BTC-USDT-PERP");
   EXPECT_EQ(instruments["BTC-USD-250627"], "BTC-USD-250627");
+  // Sizes of swaps and futures are in contracts: what one is worth, as the
+  // simulator's GET /api/v5/public/instruments states it (linear 0.01 BTC,
+  // inverse 100 USD).
+  EXPECT_EQ(contracts["BTC-USDT-SWAP"], "0.01 BTC");
+  EXPECT_EQ(contracts["BTC-USD-250627"], "100 USD");
+  EXPECT_GT(with_contract["BTC-USDT-SWAP"], 100u);
+  EXPECT_GT(with_contract["BTC-USD-250627"], 100u);
+  EXPECT_NE(run.out.find("BTC-USD-250627: one contract is 100 USD"), std::string::npos) << run.out;
 }
 
 TEST(OkxSimCli, HelpNamesTheOkxVenueAndItsFaults) {

@@ -1,7 +1,9 @@
 // libFuzzer target: OkxParser::parse, every next() event and parse_snapshot
 // over arbitrary bytes (the parser keeps merged funding state across
 // inputs, as on a feed; an input starting with 'R' is the REST snapshot
-// body after that byte, for parse_snapshot). Nothing may crash or hang; every event is one of the
+// body after that byte, for parse_snapshot, and one starting with 'C' an
+// instruments body, for parse_contract: a contract read is positive, has a
+// currency and came from one valid JSON document). Nothing may crash or hang; every event is one of the
 // kinds or an error with a reason, and a rejected frame hands out no further
 // event; every decimal formats back to text that parses to the same value;
 // book levels are never negative and a delta chains to a previous seqId;
@@ -109,6 +111,18 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static simdjson::dom::parser dom;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
+  if (size != 0 && data[0] == 'C') {
+    const auto contract = parser.parse_contract(buffer.data() + 1, size - 1);
+    if (!contract) {
+      check(!parser.error().empty());
+      return 0;
+    }
+    check(contract->value.mantissa > 0 && !contract->currency.empty());
+    check_round_trip(contract->value);
+    simdjson::dom::element root;
+    check(dom.parse(buffer.data() + 1, size - 1, false).get(root) == simdjson::SUCCESS);
+    return 0;
+  }
   const bool snapshot = size != 0 && data[0] == 'R';
   const char* body = buffer.data() + (snapshot ? 1 : 0);
   const std::size_t n = size - (snapshot ? 1 : 0);

@@ -171,9 +171,12 @@ http::response<http::string_body> Simulator::Impl::okx_rest(const http::request<
   // GET /api/v5/market/books?instId=..&sz=.. as OKX answers it: sz 1..400,
   // default 1; the book as of the last update sent, at its seqId.
   const std::string_view target = req.target();
-  if (req.method() != http::verb::get || target.substr(0, target.find('?')) != "/api/v5/market/books") {
+  const std::string_view path = target.substr(0, target.find('?'));
+  if (req.method() == http::verb::get && path == "/api/v5/public/instruments") return okx_instruments(req);
+  if (req.method() != http::verb::get || path != "/api/v5/market/books") {
     return reply(req, http::status::not_found,
-                 R"({"code":"50014","msg":"sim: only GET /api/v5/market/books is served","data":[]})");
+                 R"({"code":"50014","msg":"sim: only GET /api/v5/market/books and /api/v5/public/instruments )"
+                 R"(are served","data":[]})");
   }
   if (auto refusal = refuse(options.faults.refuse_rest, rest_requests, "refuse_rest", req)) return *refusal;
   const auto inst = query_param(target, "instId");
@@ -196,6 +199,50 @@ http::response<http::string_body> Simulator::Impl::okx_rest(const http::request<
     return reply(req, http::status::bad_request, R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})");
   }
   return reply(req, http::status::ok, market.okx_rest_books(*idx, sz));
+}
+
+http::response<http::string_body> Simulator::Impl::okx_instruments(const http::request<http::string_body>& req) {
+  // GET /api/v5/public/instruments?instType=SWAP|FUTURES|SPOT&instId=..: the
+  // contract of each simulated instrument: inverse (quote USD) 100 USD for
+  // BTC and 10 USD for others, linear 0.01 BTC, 0.1 ETH or 1 of another
+  // base; ctMult 1; spot has none ("").
+  if (auto refusal = refuse(options.faults.refuse_rest, rest_requests, "refuse_rest", req)) return *refusal;
+  const std::string_view target = req.target();
+  const auto type = query_param(target, "instType");
+  const auto inst = query_param(target, "instId");
+  if (!type || type->empty()) {
+    return reply(req, http::status::bad_request,
+                 R"({"code":"50014","msg":"Parameter instType can not be empty","data":[]})");
+  }
+  std::optional<std::size_t> idx;
+  {
+    std::lock_guard lock(market_mu);
+    if (inst) idx = market.symbol_index(*inst);
+  }
+  if (!idx) return reply(req, http::status::bad_request, R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})");
+  const std::string_view id = *inst;
+  const auto dash = id.find('-');
+  const auto dash2 = id.find('-', dash + 1);
+  const std::string_view base = id.substr(0, dash);
+  const std::string_view quote = id.substr(dash + 1, dash2 == std::string_view::npos ? std::string_view::npos
+                                                                                      : dash2 - dash - 1);
+  const bool spot = dash2 == std::string_view::npos;
+  const std::string_view kind = spot ? "SPOT" : id.ends_with("-SWAP") ? "SWAP" : "FUTURES";
+  if (*type != kind) {
+    return reply(req, http::status::bad_request, R"({"code":"51001","msg":"Instrument ID does not exist","data":[]})");
+  }
+  const bool inverse = quote == "USD";
+  const std::string_view value = spot      ? ""
+                                 : inverse ? (base == "BTC" ? "100" : "10")
+                                 : base == "BTC" ? "0.01"
+                                 : base == "ETH" ? "0.1"
+                                                 : "1";
+  const std::string_view currency = spot ? "" : inverse ? quote : base;
+  return reply(req, http::status::ok,
+               fmt::format(R"({{"code":"0","msg":"","data":[{{"instType":"{}","instId":"{}","baseCcy":"{}",)"
+                           R"("quoteCcy":"{}","ctType":"{}","ctVal":"{}","ctMult":"{}","ctValCcy":"{}","state":"live"}}]}})",
+                           kind, id, spot ? base : "", spot ? quote : "", spot ? "" : inverse ? "inverse" : "linear",
+                           value, spot ? "" : "1", currency));
 }
 
 }  // namespace tickwire::connector

@@ -286,6 +286,8 @@ struct Simulator::Impl {
   http::response<http::string_body> rest(const http::request<http::string_body>& req);
   // okx_rest: the OKX dialect's REST side (GET /api/v5/market/books).
   http::response<http::string_body> okx_rest(const http::request<http::string_body>& req);
+  // okx_instruments: GET /api/v5/public/instruments (the contract values).
+  http::response<http::string_body> okx_instruments(const http::request<http::string_body>& req);
   // bybit_rest: the Bybit dialects' REST side (GET /v5/market/full_orderbook, spot).
   http::response<http::string_body> bybit_rest(const http::request<http::string_body>& req);
 

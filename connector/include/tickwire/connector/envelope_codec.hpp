@@ -91,11 +91,13 @@ class EnvelopeEncoder {
                                                   const OpenInterestEvent& open_interest);
 
   // set_instrument: the normalized instrument the next encode call writes
-  // (Envelope.instrument, instrumentKind); it applies to that one call only.
-  // `name` must stay valid until then.
-  void set_instrument(std::string_view name, InstrumentKind kind) noexcept {
+  // (Envelope.instrument, instrumentKind, and the contract when not null);
+  // it applies to that one call only. `name` and `contract` must stay valid
+  // until then.
+  void set_instrument(std::string_view name, InstrumentKind kind, const ContractSpec* contract = nullptr) noexcept {
     instrument_ = name;
     instrument_kind_ = kind;
+    contract_ = contract;
   }
 
  private:
@@ -111,6 +113,7 @@ class EnvelopeEncoder {
   middleware::BufferPool& pool_;
   std::string_view instrument_;
   InstrumentKind instrument_kind_ = InstrumentKind::kUnknown;
+  const ContractSpec* contract_ = nullptr;
   // The builder's first segment; MallocMessageBuilder zeroes what it used when
   // destroyed, so it is ready for the next message.
   middleware::BufferPool::Handle scratch_;
@@ -128,7 +131,8 @@ class EnvelopeEncoder {
 // the kind's fields; decimals as exact strings; book levels as [price, size]
 // pairs. An aggregate trade has kind "agg_trade" and adds first_trade_id and
 // last_trade_id. Records with a normalized instrument add "instrument" and
-// "instrument_kind" after "symbol". Kinds: trade, agg_trade, quote,
+// "instrument_kind" at the end, then, for a derivative sized in contracts,
+// "contract_value" (a decimal string) and "contract_currency". Kinds: trade, agg_trade, quote,
 // book_delta, book_snapshot, status, funding, liquidation, open_interest. `framed` is one framed message
 // (as produced by EnvelopeEncoder; any alignment). Errors name what is wrong.
 absl::StatusOr<std::string> envelope_to_json(std::span<const std::byte> framed);

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "tickwire/middleware/decimal.hpp"
@@ -19,6 +20,14 @@ enum class Side : std::uint8_t { kUnknown, kBuy, kSell };
 // InstrumentKind: what a normalized instrument is (Envelope.instrumentKind,
 // same numbering).
 enum class InstrumentKind : std::uint8_t { kUnknown = 0, kSpot = 1, kPerpetual = 2, kFuture = 3 };
+
+// ContractSpec: what one contract of a derivative is worth, `value` units of
+// `currency` (Envelope.contract; OKX ctVal x ctMult in ctValCcy).
+struct ContractSpec {
+  Decimal value;
+  std::string currency;
+  friend bool operator==(const ContractSpec&, const ContractSpec&) = default;
+};
 
 // TradeEvent: one trade, or (aggregate = true) one Binance aggregate trade:
 // the fills of one taker order at one price. An aggregate's trade_id is the

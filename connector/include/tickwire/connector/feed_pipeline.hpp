@@ -194,6 +194,10 @@ class FeedPipeline final : public SessionHandler {
   struct SymbolState {
     std::string name;        // the exchange symbol
     Instrument instrument;   // the normalized instrument (the subjects' symbol token)
+    // contract: for a derivative sized in contracts, what one is worth (from
+    // the venue's instruments endpoint, VenueAdapter::contract_target); empty
+    // until it answers, and for every other instrument.
+    std::optional<ContractSpec> contract;
     std::string trade_subject, agg_subject, quote_subject, book_subject, status_subject;
     std::string funding_subject, liquidation_subject, open_interest_subject;
     std::unique_ptr<book::BookSync> sync;      // REST-snapshot policies
@@ -208,6 +212,8 @@ class FeedPipeline final : public SessionHandler {
     bool verifying = false;                // that request checks a synced book after a reconnect
     std::uint32_t snapshot_attempts = 0;   // consecutive failed snapshot attempts
     std::unique_ptr<boost::asio::steady_timer> retry;  // the next snapshot attempt
+    std::unique_ptr<boost::asio::steady_timer> contract_retry;  // the next contract request
+    std::uint32_t contract_attempts = 0;   // consecutive failed contract requests
     bool gap_open = false;                 // a book gap/invalid book not yet resynced
   };
 
@@ -229,7 +235,9 @@ class FeedPipeline final : public SessionHandler {
   std::optional<middleware::SymbolId> admit(const ParsedMessage& msg, std::string_view symbol, std::size_t size,
                                             std::string_view what);
   // encode_for: sets the encoder's instrument to the symbol's.
-  void encode_for(const SymbolState& st) { encoder_.set_instrument(st.instrument.name, st.instrument.kind); }
+  void encode_for(const SymbolState& st) {
+    encoder_.set_instrument(st.instrument.name, st.instrument.kind, st.contract ? &*st.contract : nullptr);
+  }
   // note_lag: updates the exchange-time lag gauge from one event.
   void note_lag(const Stamp& stamp, std::uint64_t event_ns);
   void record_stream(middleware::SymbolId id, Channel channel, std::uint64_t rx_ticks);
@@ -309,6 +317,12 @@ class FeedPipeline final : public SessionHandler {
   void on_snapshot_body(middleware::SymbolId id, std::string body);
   void snapshot_failed(middleware::SymbolId id, std::string_view why, std::chrono::milliseconds retry_after);
   void journal_book(SymbolState& state);
+  // Contracts (feed_pipeline_books.cpp): at attach, each derivative whose
+  // sizes are in contracts asks the venue what one is worth
+  // (contract_target), retried with capped backoff until it is known.
+  void fetch_contract(middleware::SymbolId id);
+  void on_contract_body(middleware::SymbolId id, std::string body);
+  void contract_failed(middleware::SymbolId id, std::string_view why, std::chrono::milliseconds retry_after);
   // verify_books: after a reconnect, a snapshot request for every synced book.
   void verify_books();
 

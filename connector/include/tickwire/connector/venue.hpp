@@ -103,6 +103,14 @@ class VenueParser {
   virtual ParsedMessage parse_snapshot(const char* data, std::size_t size) = 0;
   // error: after kError, a description naming the field and the problem.
   virtual std::string_view error() const = 0;
+  // parse_contract: a REST instruments body (contract_target's answer) ->
+  // what one contract of the instrument is worth; nullopt with error() set
+  // when it is malformed or names none.
+  virtual std::optional<ContractSpec> parse_contract(const char* data, std::size_t size) {
+    (void)data;
+    (void)size;
+    return std::nullopt;
+  }
   // book_checksum: the venue's checksum of the top of a book (in-stream
   // checksum policy), which may depend on what this parser has read
   // (Kraken's precisions); null when the venue has none.
@@ -225,6 +233,14 @@ class VenueAdapter {
   virtual StreamBootstrap stream_bootstrap(std::string_view channel) const {
     (void)channel;
     return StreamBootstrap::kStream;
+  }
+  // contract_target: the REST request that states what one contract of
+  // `symbol` is worth (parse_contract reads the answer); empty when its sizes
+  // are not in contracts (spot, or a venue that sizes in the base asset).
+  virtual std::string contract_target(std::string_view symbol, const Instrument& instrument) const {
+    (void)symbol;
+    (void)instrument;
+    return {};
   }
   // snapshot_target: the REST request of a book snapshot and its weight.
   virtual std::string snapshot_target(std::string_view symbol, std::uint32_t limit) const = 0;

@@ -163,6 +163,19 @@ StreamBootstrap OkxVenue::stream_bootstrap(std::string_view channel) const {
   return channel == "books" ? StreamBootstrap::kStreamOrRest : StreamBootstrap::kStream;
 }
 
+std::string OkxVenue::contract_target(std::string_view symbol, const Instrument& instrument) const {
+  // Swap and futures sizes (trades, books, open interest in contracts) are
+  // in contracts, whose value (ctVal x ctMult, in ctValCcy) the instruments
+  // endpoint states; spot sizes are in the base currency.
+  if (instrument.kind == InstrumentKind::kPerpetual) {
+    return fmt::format("/api/v5/public/instruments?instType=SWAP&instId={}", symbol);
+  }
+  if (instrument.kind == InstrumentKind::kFuture) {
+    return fmt::format("/api/v5/public/instruments?instType=FUTURES&instId={}", symbol);
+  }
+  return {};
+}
+
 std::string OkxVenue::snapshot_target(std::string_view symbol, std::uint32_t limit) const {
   return fmt::format("/api/v5/market/books?instId={}&sz={}", symbol, std::min<std::uint32_t>(limit, 400));
 }

@@ -48,6 +48,7 @@ class OkxVenue final : public VenueAdapter {
   BookPolicy book_policy() const override;
   TradeContinuity trade_continuity(ChannelKind channel) const override;
   StreamBootstrap stream_bootstrap(std::string_view channel) const override;
+  std::string contract_target(std::string_view symbol, const Instrument& instrument) const override;
   std::string snapshot_target(std::string_view symbol, std::uint32_t limit) const override;
   std::uint64_t snapshot_weight(std::uint32_t limit) const override;
   absl::StatusOr<Instrument> instrument(std::string_view symbol) const override;

@@ -487,4 +487,61 @@ ParsedMessage OkxParser::parse_snapshot(const char* data, std::size_t size) {
   return out;
 }
 
+std::optional<ContractSpec> OkxParser::parse_contract(const char* data, std::size_t size) {
+  // {"code":"0","msg":"","data":[{"instId":..,"ctVal":"100","ctMult":"1","ctValCcy":"USD",..}]}
+  error_ = {};
+  ContractSpec out;
+  const auto run = [&]() -> bool {
+    od::document doc;
+    if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
+      return fail("instruments: not a JSON document");
+    }
+    if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
+    od::object root;
+    if (doc.get_object().get(root)) return fail("instruments: expected a JSON object");
+    std::string_view code;
+    if (root.find_field_unordered("code").get_string().get(code)) return fail("instruments code: expected a string");
+    if (code != "0") return fail("instruments: the exchange answered an error code");
+    od::array list;
+    if (root.find_field_unordered("data").get_array().get(list)) return fail("instruments data: expected an array");
+    bool found = false;
+    for (auto item : list) {
+      if (found) return fail("instruments data: more than one instrument");
+      od::object inst;
+      if (item.get_object().get(inst)) return fail("instruments data[0]: expected an object");
+      std::string_view ct_val, ct_mult = "1", currency;
+      for (auto field : inst) {
+        std::string_view key;
+        if (field.unescaped_key().get(key)) return fail("instruments data[0]: malformed key");
+        if (key == "ctVal") {
+          if (field.value().get_string().get(ct_val)) return fail("data[0].ctVal: expected a string");
+        } else if (key == "ctMult") {
+          if (field.value().get_string().get(ct_mult)) return fail("data[0].ctMult: expected a string");
+        } else if (key == "ctValCcy") {
+          if (field.value().get_string().get(currency)) return fail("data[0].ctValCcy: expected a string");
+        }
+      }
+      Decimal value, mult;
+      if (ct_val.empty()) return fail("data[0].ctVal: empty (the instrument has no contracts: spot?)");
+      if (!decimal(ct_val, value) || value.mantissa <= 0) return fail("data[0].ctVal: expected a positive decimal");
+      if (ct_mult.empty()) ct_mult = "1";
+      if (!decimal(ct_mult, mult) || mult.mantissa <= 0) return fail("data[0].ctMult: expected a positive decimal");
+      if (currency.empty()) return fail("data[0].ctValCcy: missing or empty");
+      std::int64_t mantissa = 0;
+      const int exponent = value.exponent + mult.exponent;
+      if (__builtin_mul_overflow(value.mantissa, mult.mantissa, &mantissa) || exponent < INT8_MIN ||
+          exponent > INT8_MAX) {
+        return fail("data[0]: ctVal x ctMult out of range");
+      }
+      out.value = Decimal{mantissa, static_cast<std::int8_t>(exponent)};
+      out.currency = std::string(currency);
+      found = true;
+    }
+    if (!found) return fail("instruments data: empty (no such instrument)");
+    return true;
+  };
+  if (!run()) return std::nullopt;
+  return out;
+}
+
 }  // namespace tickwire::connector::venues

@@ -49,6 +49,9 @@ class OkxParser final : public VenueParser {
   // ({"code":"0","msg":"","data":[{"asks","bids","ts","seqId"?}]}); the
   // caller sets the symbol.
   ParsedMessage parse_snapshot(const char* data, std::size_t size) override;
+  // parse_contract: the body of GET /api/v5/public/instruments?instType=..&instId=..:
+  // one contract is ctVal x ctMult units of ctValCcy.
+  std::optional<ContractSpec> parse_contract(const char* data, std::size_t size) override;
   std::string_view error() const override { return error_; }
 
  private:
