@@ -69,6 +69,13 @@ struct Conn {
   std::uint64_t first_id = 0;
   std::vector<bool> acked;   // by SUBSCRIBE message
   std::size_t acks = 0;
+  // SUBSCRIBE messages written and not answered yet, in the order written (a
+  // rate-limit refusal naming no request refuses the first: replies come in
+  // order), and by message the rate-limit refusals it has had.
+  std::deque<std::size_t> in_flight;
+  std::vector<std::uint32_t> refusals;
+  std::deque<std::size_t> resend;  // refused for the rate: sent again before the rest
+  SteadyClock::time_point next_control_at{};  // the next SUBSCRIBE goes out no sooner
   asio::steady_timer sub_timer;  // SUBSCRIBE spacing and reply timeout
   asio::steady_timer lifetime;   // max_lifetime -> rollover
   asio::steady_timer liveness;   // the periodic silence check (watch_liveness)
@@ -116,6 +123,10 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   std::uint64_t next_request_id = 1;
   std::mt19937_64 rng;
   bool app_ping = false;  // the protocol pings with a text message, not a websocket ping
+  // The spacing of control messages: options.control_interval, widened by
+  // rate-limit refusals (interval_changed_at: the last widening or halving).
+  milliseconds interval;
+  SteadyClock::time_point interval_changed_at{};
   SessionStats stats;
 
   Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h, middleware::PoolAllocatorState& b)
@@ -132,6 +143,28 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
                                   options.subscribe.size(), options.max_streams);
     }
     if (options.streams_per_message == 0) options.streams_per_message = 1;
+    options.control_interval_max = std::max(options.control_interval_max, options.control_interval);
+    interval = options.control_interval;
+  }
+
+  // control_interval: the current spacing of control messages; first halves
+  // it once per control_relax_after passed since it last changed, never
+  // under options.control_interval.
+  milliseconds control_interval() {
+    const auto now = SteadyClock::now();
+    while (interval > options.control_interval && now - interval_changed_at >= options.control_relax_after) {
+      interval = std::max(options.control_interval, interval / 2);
+      interval_changed_at += options.control_relax_after;
+    }
+    return interval;
+  }
+
+  // widen_control_interval: a rate-limit refusal doubles the spacing (at
+  // least 1 ms, at most control_interval_max).
+  milliseconds widen_control_interval() {
+    interval = std::min(std::max(control_interval() * 2, milliseconds(1)), options.control_interval_max);
+    interval_changed_at = SteadyClock::now();
+    return interval;
   }
 
   void notify() { signal.cancel(); }
@@ -381,7 +414,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         const ReplyVerdict verdict = options.protocol->classify(data, n);
         if (verdict.kind != ReplyVerdict::kNotReply) {
           on_reply(*conn, verdict, data, n);
-          if (verdict.deliver) handler.on_frame(data, n, rx_ticks, conn->generation);
+          if (verdict.deliver || verdict.rate_limited) handler.on_frame(data, n, rx_ticks, conn->generation);
           conn->buffer.consume(n);
           continue;
         }
@@ -454,42 +487,80 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
                        options.url.target);
   }
 
-  // subscribe: sends the SUBSCRIBE messages spaced by control_interval, then
-  // waits subscribe_timeout for the last replies.
+  // subscribe: sends the SUBSCRIBE messages spaced by the control interval
+  // (those refused for the message rate again, first), then waits
+  // subscribe_timeout after the last one for the replies.
   template <bool kTls>
   static asio::awaitable<void> subscribe(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
                                          std::shared_ptr<Stream<kTls>> ws) {
-    const auto& streams = self->options.subscribe;
-    const std::size_t per = self->options.streams_per_message;
-    const std::size_t messages = (streams.size() + per - 1) / per;
+    const std::size_t messages = self->plan_subscribe(*conn);
     const bool resubscribe = conn->generation > 1;
-    conn->first_id = self->next_request_id;
-    self->next_request_id += messages;
-    conn->acked.assign(messages, false);
-    (void)self->take_control_ops(*conn, messages);  // the connection's first requests: counted, never refused
     beast::error_code ec;
     ws->text(true);
-    for (std::size_t m = 0; m < messages; ++m) {
-      if (m > 0) {
-        conn->sub_timer.expires_after(self->options.control_interval);
+    std::size_t next = 0;  // the next message never sent
+    auto reply_deadline = SteadyClock::time_point::max();
+    // Each wait may end early (a reply cancels sub_timer): the loop looks again.
+    while (!conn->ended && conn->close && !conn->subscribed) {
+      const auto now = SteadyClock::now();
+      if (conn->resend.empty() && next == messages) {
+        if (now >= reply_deadline) {
+          self->request_close(*conn, fmt::format("no reply to SUBSCRIBE ({} of {} acknowledged) within {} ms",
+                                                 conn->acks, messages, self->options.subscribe_timeout.count()));
+          co_return;
+        }
+        conn->sub_timer.expires_at(reply_deadline);
         co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
+        continue;
       }
-      if (conn->ended || !conn->close) co_return;
-      const std::size_t end = std::min(streams.size(), (m + 1) * per);
-      const std::string msg = self->options.protocol->subscribe_message(
-          std::span<const std::string>(streams.data() + m * per, end - m * per), conn->first_id + m);
+      if (now < conn->next_control_at) {
+        conn->sub_timer.expires_at(conn->next_control_at);
+        co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
+        continue;
+      }
+      std::size_t m = next;
+      const bool again = !conn->resend.empty();
+      if (again) {
+        m = conn->resend.front();
+        conn->resend.pop_front();
+        if (conn->acked[m]) continue;  // answered after all
+        ++self->stats.resent;
+      } else {
+        ++next;
+      }
+      conn->in_flight.push_back(m);
+      conn->next_control_at = now + self->control_interval();
+      const std::string msg = self->subscribe_text(*conn, m);
+      ec = {};
       co_await ws->async_write(asio::buffer(msg), asio::redirect_error(kAwait, ec));
-      if (ec) co_return;  // the read side reports the failure
+      if (ec || conn->ended) co_return;  // the read side reports a failure
+      reply_deadline = SteadyClock::now() + self->options.subscribe_timeout;
+      if (!again && next == messages) {  // the last message, written for the first time
+        self->handler.on_subscribe_sent(conn->generation, self->options.subscribe.size(), resubscribe);
+      }
     }
-    if (conn->ended) co_return;
-    self->handler.on_subscribe_sent(conn->generation, streams.size(), resubscribe);
-    if (conn->subscribed) co_return;
-    conn->sub_timer.expires_after(self->options.subscribe_timeout);
-    co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
-    if (!conn->ended && !conn->subscribed) {
-      self->request_close(*conn, fmt::format("no reply to SUBSCRIBE ({} of {} acknowledged) within {} ms",
-                                             conn->acks, messages, self->options.subscribe_timeout.count()));
-    }
+  }
+
+  // plan_subscribe: request ids and per-message state of `conn`'s SUBSCRIBE
+  // messages; returns their number.
+  std::size_t plan_subscribe(Conn& conn) {
+    const std::size_t per = options.streams_per_message;
+    const std::size_t messages = (options.subscribe.size() + per - 1) / per;
+    conn.first_id = next_request_id;
+    next_request_id += messages;
+    conn.acked.assign(messages, false);
+    conn.in_flight.clear();
+    conn.refusals.assign(messages, 0);
+    (void)take_control_ops(conn, messages);  // the connection's first requests: counted, never refused
+    return messages;
+  }
+
+  // subscribe_text: SUBSCRIBE message `m` of `conn` (the same text when sent again).
+  std::string subscribe_text(const Conn& conn, std::size_t m) const {
+    const auto& streams = options.subscribe;
+    const std::size_t per = options.streams_per_message;
+    const std::size_t end = std::min(streams.size(), (m + 1) * per);
+    return options.protocol->subscribe_message(std::span<const std::string>(streams.data() + m * per, end - m * per),
+                                               conn.first_id + m);
   }
 
   // on_reply: a reply to one of our SUBSCRIBE messages, as the protocol classified it.
@@ -500,6 +571,10 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     const bool error = verdict.kind == ReplyVerdict::kRejected;
     const bool result_null = verdict.kind == ReplyVerdict::kAck;
     const std::string_view text(data, size);
+    if (verdict.rate_limited && error) {
+      rate_limited(conn, verdict, text);
+      return;
+    }
     if (verdict.oldest && result_null) {
       // In request order, naming none: the oldest request not yet acknowledged.
       const auto unacked = std::find(conn.acked.begin(), conn.acked.end(), false);
@@ -518,10 +593,57 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     ack(conn, static_cast<std::size_t>(id - conn.first_id));
   }
 
+  // rate_limited: a SUBSCRIBE was refused for the message rate: the one the
+  // reply names, else the oldest one in flight (replies come in request
+  // order). Widens the control interval and queues the request again, or
+  // after rate_limit_retries re-sends closes the connection.
+  void rate_limited(Conn& conn, const ReplyVerdict& verdict, std::string_view text) {
+    ++stats.rate_limited;
+    const milliseconds wider = widen_control_interval();
+    conn.next_control_at = SteadyClock::now() + wider;
+    conn.sub_timer.cancel();  // the subscribe loop looks at the new time
+    std::size_t m = 0;
+    if (verdict.has_id && verdict.id >= conn.first_id && verdict.id < conn.first_id + conn.acked.size()) {
+      m = static_cast<std::size_t>(verdict.id - conn.first_id);
+    } else {
+      if (conn.in_flight.empty()) {
+        const auto reason = fmt::format("refused for the message rate with no SUBSCRIBE in flight ({}): control "
+                                        "messages now {} ms apart",
+                                        clip(text), wider.count());
+        TW_LOG_WARN(log(), "{}{}: connection {}: {}", options.url.host, options.url.target, conn.generation,
+                    std::string_view(reason));
+        handler.on_rate_limited(wider, reason);
+        return;
+      }
+      m = conn.in_flight.front();
+    }
+    const auto sent = std::find(conn.in_flight.begin(), conn.in_flight.end(), m);
+    if (conn.acked[m] || sent == conn.in_flight.end()) return;  // answered already, or already queued again
+    conn.in_flight.erase(sent);
+    const std::uint64_t id = conn.first_id + m;
+    if (++conn.refusals[m] > options.rate_limit_retries) {
+      request_close(conn, fmt::format("SUBSCRIBE id {} refused {} times for the message rate ({}), control messages "
+                                      "{} ms apart: giving up on the connection",
+                                      id, conn.refusals[m], clip(text), wider.count()));
+      return;
+    }
+    conn.resend.push_back(m);
+    const auto reason = fmt::format("SUBSCRIBE id {} refused for the message rate ({}): control messages now {} ms "
+                                    "apart, sending it again (refusal {} of at most {})",
+                                    id, clip(text), wider.count(), conn.refusals[m], options.rate_limit_retries);
+    TW_LOG_WARN(log(), "{}{}: connection {}: {}", options.url.host, options.url.target, conn.generation,
+                std::string_view(reason));
+    handler.on_rate_limited(wider, reason);
+  }
+
   // ack: request first_id + index of `conn` is acknowledged; the last one completes the subscription.
   void ack(Conn& conn, std::size_t index) {
     if (conn.acked[index]) return;
     conn.acked[index] = true;
+    if (const auto sent = std::find(conn.in_flight.begin(), conn.in_flight.end(), index);
+        sent != conn.in_flight.end()) {
+      conn.in_flight.erase(sent);
+    }
     if (++conn.acks < conn.acked.size()) return;
     conn.subscribed = true;
     conn.sub_timer.cancel();
@@ -718,5 +840,7 @@ std::uint32_t WsSession::generation() const noexcept {
 }
 
 SessionStats WsSession::stats() const noexcept { return impl_->stats; }
+
+std::chrono::milliseconds WsSession::control_interval() const noexcept { return impl_->control_interval(); }
 
 }  // namespace tickwire::connector

@@ -307,6 +307,25 @@ TEST_F(KrakenSim, EveryKrakenFaultIsDetectedAndHealed) {
   EXPECT_EQ(faults, 4u) << "every fault fired once";
 }
 
+TEST_F(KrakenSim, RequestsOverTheMessageRateAreRefusedAndSentAgainMoreSlowlyOnTheSameConnection) {
+  // Five requests (the instrument channel, then trade and book of two pairs),
+  // 100 ms apart, against three a second: the fourth is refused with
+  // "Exceeded msg rate" until the spacing has widened enough (at most three
+  // times: by its fourth try the first three have left the window).
+  sim_.max_incoming_per_s = 3;
+  run();
+  if (HasFatalFailure()) return;
+  const auto rejected = statuses("rejected");
+  EXPECT_FALSE(rejected.empty()) << log_;
+  for (const Record* r : rejected) EXPECT_NE(r->detail.find("Exceeded msg rate"), std::string::npos) << r->detail;
+  EXPECT_TRUE(statuses("disconnected").empty()) << "the connection stays\n" << log_;
+  EXPECT_EQ(statuses("subscribed").size(), 1u) << log_;
+  EXPECT_NE(log_.find("control messages now 200 ms apart, sending it again (refusal 1 of at most 3)"),
+            std::string::npos)
+      << log_;
+  EXPECT_TRUE(statuses("gap").empty()) << log_;
+}
+
 TEST(KrakenSimRun, SimUrlStartsTheEmbeddedKrakenSimulator) {
   testing::TempDir dir("tickwire-kraken-run");
   std::ofstream(dir / "c.toml")

@@ -330,6 +330,13 @@ TEST(VenueRegistry, HoldsKrakenV2WithChecksumBooksAndOneRequestPerPair) {
   const ReplyVerdict refused = control->classify(padded_rate.data(), rate.size());
   EXPECT_EQ(refused.kind, ReplyVerdict::kRejected);
   EXPECT_FALSE(refused.has_id);
+  EXPECT_TRUE(refused.rate_limited) << "the session slows down and sends the request again";
+  const std::string invalid = R"({"error":"Currency pair not supported BAD/USD","method":"subscribe","req_id":7,"success":false})";
+  std::string padded_invalid = invalid + std::string(simdjson::SIMDJSON_PADDING, '\0');
+  const ReplyVerdict refused_pair = control->classify(padded_invalid.data(), invalid.size());
+  EXPECT_EQ(refused_pair.kind, ReplyVerdict::kRejected);
+  EXPECT_EQ(refused_pair.id, 7u);
+  EXPECT_FALSE(refused_pair.rate_limited) << "refused for its content: sending it again would not help";
   const std::string heartbeat = R"({"channel":"heartbeat"})";
   std::string padded_heartbeat = heartbeat + std::string(simdjson::SIMDJSON_PADDING, '\0');
   EXPECT_EQ(control->classify(padded_heartbeat.data(), heartbeat.size()).kind, ReplyVerdict::kNotReply);

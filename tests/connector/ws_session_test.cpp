@@ -123,6 +123,7 @@ struct Recorder final : SessionHandler {
   std::vector<Frame> frames;
   std::vector<std::pair<milliseconds, std::string>> backoffs;
   std::vector<std::uint32_t> subscribed;  // generations acknowledged
+  std::vector<std::pair<milliseconds, std::string>> rate_limits;
   std::vector<std::string> events;        // rollover events as text
   std::function<void()> hook = [] {};
 
@@ -134,6 +135,9 @@ struct Recorder final : SessionHandler {
   void on_disconnected(std::string_view reason) override { disconnects.emplace_back(reason), hook(); }
   void on_backoff(milliseconds delay, std::string_view cause) override { backoffs.emplace_back(delay, cause), hook(); }
   void on_subscribed(std::uint32_t generation, std::size_t, bool) override { subscribed.push_back(generation), hook(); }
+  void on_rate_limited(milliseconds interval, std::string_view reason) override {
+    rate_limits.emplace_back(interval, reason), hook();
+  }
   void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override {
     events.push_back(fmt::format("started {}->{} ({})", previous, next, reason));
     hook();
@@ -515,6 +519,150 @@ TEST_F(WsSessionTest, ARejectedSubscribeDropsTheConnectionNamingTheReply) {
   ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
   EXPECT_EQ(handler_.disconnects[0].rfind("SUBSCRIBE id 1 rejected: {\"error\"", 0), 0u) << handler_.disconnects[0];
   EXPECT_TRUE(handler_.subscribed.empty());
+  finish(session);
+}
+
+// KrakenServer: the Kraken v2 control dialect: records the req_id of every
+// subscribe per connection in arrival order and answers each in order, with
+// an ack or, when `refuse` says so, the bare {"error":"Exceeded msg rate"}
+// (which names no request). `hold` keeps a request's answer back until the
+// next request has arrived (both are then in flight); app pings get pongs.
+struct KrakenServer {
+  static constexpr std::string_view kRateError = R"({"error":"Exceeded msg rate"})";
+  std::map<int, std::vector<std::uint64_t>> received;  // connection -> req_ids
+  std::function<bool(int connection, std::uint64_t id, std::string_view symbol, int seen)> refuse =
+      [](int, std::uint64_t, std::string_view, int) { return false; };
+  std::function<bool(int connection, std::uint64_t id)> hold = [](int, std::uint64_t) { return false; };
+
+  asio::awaitable<void> serve(tcp::socket s, int n) {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    simdjson::dom::parser parser;
+    std::vector<std::string> held;
+    for (;;) {
+      auto text = co_await read_text(*ws);
+      if (text.empty()) co_return;
+      auto doc = parser.parse(text);
+      const std::string method(std::string_view(doc["method"].get_string()));
+      if (method == "ping") {
+        if (!co_await send(*ws, R"({"method":"pong","time_in":"t","time_out":"t"})")) co_return;
+        continue;
+      }
+      const auto id = std::uint64_t(doc["req_id"].get_uint64());
+      const std::string symbol(std::string_view(doc["params"]["symbol"].at(0).get_string()));
+      auto& ids = received[n];
+      const int seen = static_cast<int>(std::count(ids.begin(), ids.end(), id));
+      ids.push_back(id);
+      std::string answer = refuse(n, id, symbol, seen)
+                               ? std::string(kRateError)
+                               : fmt::format(R"({{"method":"subscribe","result":{{"channel":"trade","symbol":"{}"}},)"
+                                             R"("success":true,"req_id":{}}})",
+                                             symbol, id);
+      held.push_back(std::move(answer));
+      if (hold(n, id) && seen == 0) continue;
+      for (auto& a : held) {
+        if (!co_await send(*ws, std::move(a))) co_return;
+      }
+      held.clear();
+    }
+  }
+};
+
+std::vector<std::string> kraken_trades(std::initializer_list<std::string_view> pairs) {
+  std::vector<std::string> out;
+  for (auto pair : pairs) out.push_back(find_venue("kraken")->stream_name(pair, "trade"));
+  return out;
+}
+
+TEST_F(WsSessionTest, ARateLimitedSubscribeIsSentAgainOnTheSameConnectionWithWiderSpacing) {
+  KrakenServer kraken;
+  // Request 1 is answered only once request 2 is in flight too: the bare
+  // refusal names neither, and in reply order it is the oldest's. Request 3
+  // is refused the first time as well.
+  kraken.hold = [](int, std::uint64_t id) { return id == 1; };
+  kraken.refuse = [](int, std::uint64_t id, std::string_view, int seen) { return (id == 1 || id == 3) && seen == 0; };
+  TestServer server(io_, [&](tcp::socket s, int n) { return kraken.serve(std::move(s), n); });
+  auto o = options(server);
+  o.protocol = find_venue("kraken")->make_control();
+  o.subscribe = kraken_trades({"A/USD", "B/USD", "C/USD"});
+  o.streams_per_message = 1;
+  o.control_interval = 1ms;
+  o.control_interval_max = 64ms;
+  o.control_relax_after = 1h;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
+  EXPECT_EQ(handler_.connects, 1) << "the connection stays";
+  EXPECT_TRUE(handler_.disconnects.empty()) << handler_.disconnects.front();
+  const auto& ids = kraken.received[1];
+  ASSERT_EQ(ids.size(), 5u);
+  EXPECT_EQ(std::vector<std::uint64_t>(ids.begin(), ids.begin() + 2), (std::vector<std::uint64_t>{1, 2}));
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 1u), 2) << "the oldest request in flight is sent again";
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 2u), 1) << "the acknowledged one is not";
+  EXPECT_EQ(std::count(ids.begin(), ids.end(), 3u), 2);
+  // The spacing doubled per refusal, and every refusal reached the handler (which journals it).
+  ASSERT_EQ(handler_.rate_limits.size(), 2u);
+  EXPECT_EQ(handler_.rate_limits[0].first, 2ms);
+  EXPECT_EQ(handler_.rate_limits[0].second,
+            R"(SUBSCRIBE id 1 refused for the message rate ({"error":"Exceeded msg rate"}): control messages now 2 ms )"
+            "apart, sending it again (refusal 1 of at most 3)");
+  EXPECT_EQ(handler_.rate_limits[1].first, 4ms);
+  EXPECT_EQ(session.control_interval(), 4ms);
+  std::size_t refusals_seen = 0;
+  for (const auto& f : handler_.frames) refusals_seen += f.text == KrakenServer::kRateError;
+  EXPECT_EQ(refusals_seen, 2u);
+  EXPECT_EQ(session.stats().rate_limited, 2u);
+  EXPECT_EQ(session.stats().resent, 2u);
+  finish(session);
+}
+
+TEST_F(WsSessionTest, ARequestRefusedForTheRateTooOftenClosesTheConnectionAndTheReconnectBacksOff) {
+  KrakenServer kraken;
+  kraken.refuse = [](int connection, std::uint64_t, std::string_view symbol, int) {
+    return connection == 1 && symbol == "BAD/USD";
+  };
+  TestServer server(io_, [&](tcp::socket s, int n) { return kraken.serve(std::move(s), n); });
+  auto o = options(server);
+  o.protocol = find_venue("kraken")->make_control();
+  o.subscribe = kraken_trades({"A/USD", "BAD/USD"});
+  o.streams_per_message = 1;
+  o.control_interval = 1ms;
+  o.control_interval_max = 64ms;
+  o.control_relax_after = 1h;
+  o.rate_limit_retries = 2;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
+  ASSERT_EQ(handler_.disconnects.size(), 1u);
+  EXPECT_EQ(handler_.disconnects[0],
+            R"(SUBSCRIBE id 2 refused 3 times for the message rate ({"error":"Exceeded msg rate"}), control )"
+            "messages 8 ms apart: giving up on the connection");
+  EXPECT_EQ(kraken.received[1], (std::vector<std::uint64_t>{1, 2, 2, 2})) << "sent again twice, then given up";
+  EXPECT_EQ(handler_.rate_limits.size(), 2u);
+  EXPECT_FALSE(handler_.backoffs.empty()) << "the reconnect backs off";
+  EXPECT_EQ(handler_.subscribed, (std::vector<std::uint32_t>{2}));
+  EXPECT_EQ(kraken.received[2], (std::vector<std::uint64_t>{3, 4}));
+  EXPECT_EQ(session.control_interval(), 8ms) << "the widened spacing outlives the connection";
+  finish(session);
+}
+
+TEST_F(WsSessionTest, TheWidenedControlIntervalHalvesBackToTheBaseAfterQuietPeriods) {
+  KrakenServer kraken;
+  kraken.refuse = [](int, std::uint64_t, std::string_view, int seen) { return seen < 2; };
+  TestServer server(io_, [&](tcp::socket s, int n) { return kraken.serve(std::move(s), n); });
+  auto o = options(server);
+  o.protocol = find_venue("kraken")->make_control();
+  o.subscribe = kraken_trades({"A/USD"});
+  o.control_interval = 2ms;
+  o.control_interval_max = 64ms;
+  o.control_relax_after = 1ms;
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
+  ASSERT_EQ(handler_.rate_limits.size(), 2u);
+  for (const auto& [interval, reason] : handler_.rate_limits) EXPECT_GT(interval, 2ms) << reason;
+  EXPECT_TRUE(run_until([&] { return session.control_interval() == 2ms; }));
+  EXPECT_EQ(session.control_interval(), 2ms) << "never under the venue's interval";
   finish(session);
 }
 

@@ -96,7 +96,8 @@ Command add_sim(CLI::App& app) {
   sub->add_option("--pong-timeout-ms", opts->sim.pong_timeout_ms, "Close a connection whose ping is unanswered this long")
       ->capture_default_str();
   sub->add_option("--max-incoming", opts->sim.max_incoming_per_s,
-                  "Close a connection sending more messages per second (text, ping, unsolicited pong; 0: no limit)")
+                  "Close a connection sending more messages per second (text, ping, unsolicited pong; 0: no limit); "
+                  "Kraken keeps it and answers {\"error\":\"Exceeded msg rate\"} instead")
       ->capture_default_str();
   sub->add_option("--max-streams", opts->sim.max_streams, "Streams per connection; more gets an error reply")
       ->capture_default_str();

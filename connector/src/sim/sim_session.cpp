@@ -134,6 +134,13 @@ bool Simulator::Impl::count_incoming(Connection& c) {
   c.incoming.push_back(now);
   while (now - c.incoming.front() >= std::chrono::seconds(1)) c.incoming.pop_front();
   if (c.incoming.size() <= options.max_incoming_per_s) return true;
+  if (dialect == SimDialect::kKraken) {
+    // Kraken keeps the connection: the request is dropped (not counted) and
+    // answered by the bare rate-limit error, which names no request.
+    c.incoming.pop_back();
+    push_text(c, R"({"error":"Exceeded msg rate"})");
+    return false;
+  }
   limit_close(c, fmt::format("more than {} incoming messages in a second", options.max_incoming_per_s));
   return false;
 }

@@ -31,6 +31,11 @@ struct ReplyVerdict {
   // deliver: the frame also goes to the handler (it carries the connection's
   // message sequence, which the pipeline counts: Coinbase sequence_num).
   bool deliver = false;
+  // rate_limited: a kRejected that refuses for the message rate (Kraken
+  // "Exceeded msg rate"), not for its content: the session keeps the
+  // connection, widens its control interval and sends the request again. The
+  // frame also goes to the handler, which journals the refusal.
+  bool rate_limited = false;
 };
 
 class ControlProtocol {

@@ -119,7 +119,10 @@ struct SimulatorOptions {
                                       // not the book as of the last diff
   std::uint32_t ping_interval_ms = 20'000;  // server pings; 0 = none
   std::uint32_t pong_timeout_ms = 60'000;   // close when a ping is unanswered this long
-  std::uint32_t max_incoming_per_s = 5;     // text, ping and unsolicited pong frames per second; 0 = no limit
+  // Text, ping and unsolicited pong frames per second; 0 = no limit. More
+  // closes the connection, except in the Kraken dialect: there the frame is
+  // dropped and answered by {"error":"Exceeded msg rate"}.
+  std::uint32_t max_incoming_per_s = 5;
   // Coinbase: a connection with no subscribe this long after it opened is
   // closed (the venue's 5 s rule); heartbeats every heartbeat_interval_ms.
   std::uint32_t subscribe_deadline_ms = 5'000;

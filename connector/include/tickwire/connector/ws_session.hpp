@@ -62,6 +62,12 @@ class SessionHandler {
   virtual void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) {
     (void)generation, (void)streams, (void)resubscribe;
   }
+  // on_rate_limited: a request was refused for the message rate
+  // (ReplyVerdict::rate_limited); control messages are now `interval` apart
+  // and `reason` names the reply and the request sent again.
+  virtual void on_rate_limited(std::chrono::milliseconds interval, std::string_view reason) {
+    (void)interval, (void)reason;
+  }
   // on_rollover_started: connection `next` is up and subscribed beside
   // `previous`; from now on frames of both arrive until the handler calls
   // WsSession::finish_rollover() or rollover_overlap_timeout passes.
@@ -119,6 +125,17 @@ struct SessionOptions {
   std::size_t max_streams = 1024;
   std::chrono::milliseconds control_interval{250};
   std::chrono::milliseconds subscribe_timeout{10'000};
+  // A SUBSCRIBE refused for the message rate (ReplyVerdict::rate_limited)
+  // keeps the connection: the spacing of control messages doubles (at least
+  // to 1 ms, at most control_interval_max, shared by the session's
+  // connections), the refused request is sent again after it, and after each
+  // control_relax_after without such a refusal the spacing halves back,
+  // never under control_interval. A request refused rate_limit_retries + 1
+  // times closes the connection, and the reconnect backs off, as any other
+  // refusal does.
+  std::chrono::milliseconds control_interval_max{8'000};
+  std::chrono::milliseconds control_relax_after{60'000};
+  std::uint32_t rate_limit_retries = 3;
   // control_ops_per_hour: subscribe and unsubscribe requests a connection may
   // send in any hour (OKX: 480); 0: no limit. A resubscribe that would pass
   // it rolls the connection over instead: the new connection's count starts
@@ -140,6 +157,8 @@ struct SessionStats {
   std::uint64_t control_replies = 0;  // {"result"/"error","id"} replies consumed by the session
   std::uint64_t rollovers = 0;        // rollovers finished
   std::uint64_t throttled = 0;        // attempts delayed by the attempt limiter
+  std::uint64_t rate_limited = 0;     // requests refused for the message rate (each widened the control interval)
+  std::uint64_t resent = 0;           // requests sent again after such a refusal
 };
 
 class WsSession {
@@ -178,6 +197,9 @@ class WsSession {
   std::uint32_t generation() const noexcept;
   // stats: a copy of the counters. Feed thread only.
   SessionStats stats() const noexcept;
+  // control_interval: the current spacing of control messages (see
+  // SessionOptions::control_interval_max). Feed thread only.
+  std::chrono::milliseconds control_interval() const noexcept;
 
  private:
   struct Impl;

@@ -15,6 +15,9 @@
 namespace tickwire::connector::venues::kraken {
 namespace {
 
+// The error Kraken answers a client that sends requests too fast with.
+constexpr std::string_view kRateLimited = "Exceeded msg rate";
+
 constexpr std::array<std::string_view, 7> kChannels = {"trade",    "ticker",   "book.10",  "book.25",
                                                        "book.100", "book.500", "book.1000"};
 
@@ -81,9 +84,10 @@ std::string KrakenControl::unsubscribe_message(std::span<const std::string> stre
 
 ReplyVerdict KrakenControl::classify(const char* data, std::size_t size) {
   // Data has "channel"; replies to our requests have "method" (subscribe or
-  // unsubscribe) and "success"; a bare "error" refuses what is pending. Keys
-  // in any order: replies are short, data frames stop at "channel", which
-  // Kraken sends first.
+  // unsubscribe) and "success"; a bare "error" refuses what is pending, and
+  // "Exceeded msg rate" says we send too fast (the session slows down and
+  // sends the request again). Keys in any order: replies are short, data
+  // frames stop at "channel", which Kraken sends first.
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
   if (parser_.iterate(data, size, size + simdjson::SIMDJSON_PADDING).get(doc) != simdjson::SUCCESS ||
@@ -104,6 +108,8 @@ ReplyVerdict KrakenControl::classify(const char* data, std::size_t size) {
       has_success = field.value().get_bool().get(success) == simdjson::SUCCESS;
     } else if (key == "error") {
       has_error = true;
+      std::string_view error;
+      v.rate_limited = field.value().get_string().get(error) == simdjson::SUCCESS && error == kRateLimited;
     } else if (key == "req_id") {
       v.has_id = field.value().get_uint64().get(v.id) == simdjson::SUCCESS;
       if (!v.has_id) v.id = 0;

@@ -15,8 +15,9 @@ namespace tickwire::connector::venues::kraken {
 // KrakenControl: {"method":"subscribe"|"unsubscribe","params":{..},"req_id":N}
 // requests (a stream name is the request's params); replies carry "method",
 // "success" and the request's "req_id" (data has "channel"); a bare
-// {"error":".."} (the rate limit's "Exceeded msg rate") refuses whatever is
-// pending. The app-level ping {"method":"ping"} is answered by
+// {"error":".."} refuses whatever is pending; the rate limit's "Exceeded msg
+// rate" is marked rate_limited (the session slows down and sends the request
+// again). The app-level ping {"method":"ping"} is answered by
 // {"method":"pong",..}.
 class KrakenControl final : public ControlProtocol {
  public:
