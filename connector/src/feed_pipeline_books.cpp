@@ -26,7 +26,40 @@ constexpr std::chrono::milliseconds kSnapshotRetryMax{30'000};
 constexpr std::chrono::milliseconds kContractRetryInitial{1'000};
 constexpr std::chrono::milliseconds kContractRetryMax{60'000};
 
+// retry_delay: after `attempts` consecutive failures, `initial` doubled per
+// further failure up to `max`, and at least the server's `retry_after`.
+std::chrono::milliseconds retry_delay(std::uint32_t attempts, std::chrono::milliseconds initial,
+                                      std::chrono::milliseconds max, std::chrono::milliseconds retry_after) {
+  const auto shift = std::min<std::uint32_t>(attempts - 1, 16);
+  return std::max(std::min(initial * (std::int64_t{1} << shift), max), retry_after);
+}
+
 }  // namespace
+
+void FeedPipeline::rest_get(middleware::SymbolId id, std::string url, std::uint64_t weight, BodyHandler on_body,
+                            FailureHandler on_failure) {
+  io_.rest->get(std::move(url), weight,
+                [this, id, on_body, on_failure, alive = std::weak_ptr<bool>(alive_)](RestResponse response) {
+                  const auto live = alive.lock();
+                  if (!live || !*live) return;
+                  if (!response.status.ok()) {
+                    (this->*on_failure)(id, middleware::status_text(response.status), response.retry_after);
+                    return;
+                  }
+                  (this->*on_body)(id, std::move(response.body));
+                });
+}
+
+void FeedPipeline::after(std::unique_ptr<boost::asio::steady_timer>& timer, std::chrono::milliseconds delay,
+                         middleware::SymbolId id, void (FeedPipeline::*then)(middleware::SymbolId)) {
+  if (!timer) timer = std::make_unique<boost::asio::steady_timer>(*io_.io);
+  timer->expires_after(delay);
+  timer->async_wait([this, id, then, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
+    const auto live = alive.lock();
+    if (ec || !live || !*live) return;
+    (this->*then)(id);
+  });
+}
 
 void FeedPipeline::verify_books() {
   // While disconnected the books may have moved. A busy book finds out from
@@ -59,13 +92,7 @@ void FeedPipeline::request_snapshot(middleware::SymbolId id, std::chrono::millis
     fetch_snapshot(id);
     return;
   }
-  if (!st.retry) st.retry = std::make_unique<boost::asio::steady_timer>(*io_.io);
-  st.retry->expires_after(delay);
-  st.retry->async_wait([this, id, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-    const auto live = alive.lock();
-    if (ec || !live || !*live) return;
-    fetch_snapshot(id);
-  });
+  after(st.retry, delay, id, &FeedPipeline::fetch_snapshot);
 }
 
 void FeedPipeline::fetch_snapshot(middleware::SymbolId id) {
@@ -78,26 +105,15 @@ void FeedPipeline::fetch_snapshot(middleware::SymbolId id) {
   }
   std::string url = io_.rest_base + venue_->snapshot_target(st.name, feed_.depth_limit);
   TW_LOG_INFO(log(), "{}: {}: fetching book snapshot {}", feed_.name, st.name, url);
-  io_.rest->get(std::move(url), venue_->snapshot_weight(feed_.depth_limit),
-                [this, id, alive = std::weak_ptr<bool>(alive_)](RestResponse response) {
-                  const auto live = alive.lock();
-                  if (!live || !*live) return;
-                  if (!response.status.ok()) {
-                    snapshot_failed(id, middleware::status_text(response.status), response.retry_after);
-                    return;
-                  }
-                  on_snapshot_body(id, std::move(response.body));
-                });
+  rest_get(id, std::move(url), venue_->snapshot_weight(feed_.depth_limit), &FeedPipeline::on_snapshot_body,
+           &FeedPipeline::snapshot_failed);
 }
 
 void FeedPipeline::snapshot_failed(middleware::SymbolId id, std::string_view why,
                                    std::chrono::milliseconds retry_after) {
   SymbolState& st = states_[id];
   ++st.snapshot_attempts;
-  const auto shift = std::min<std::uint32_t>(st.snapshot_attempts - 1, 16);
-  std::chrono::milliseconds delay = kSnapshotRetryInitial * (std::int64_t{1} << shift);
-  delay = std::min(delay, kSnapshotRetryMax);
-  delay = std::max(delay, retry_after);
+  const auto delay = retry_delay(st.snapshot_attempts, kSnapshotRetryInitial, kSnapshotRetryMax, retry_after);
   TW_LOG_WARN(log(), "{}: {}: book snapshot failed (attempt {}): {}; retrying in {} ms", feed_.name, st.name,
               st.snapshot_attempts, why, delay.count());
   request_snapshot(id, delay);
@@ -214,7 +230,6 @@ void FeedPipeline::on_stream_rest_snapshot(middleware::SymbolId id, BookSnapshot
       return;
     default:
       // The snapshot, or the kept updates over it, left no valid book: start again.
-      st.fetching = false;
       detail_ = fmt::format("book from REST snapshot {} invalid at update id {} ({}); fetching another", snapshot_id,
                             r.to_id,
                             r.outcome == book::StreamOutcome::kCrossed    ? "crossed"
@@ -223,7 +238,6 @@ void FeedPipeline::on_stream_rest_snapshot(middleware::SymbolId id, BookSnapshot
       TW_LOG_WARN(log(), "{}: {}: {}", feed_.name, st.name, detail_);
       emit_symbol_status(st, {StatusKind::kRejected, st.name, r.from_id, r.to_id, 1, detail_});
       st.stream->begin_bootstrap();
-      st.fetching = true;
       snapshot_failed(id, detail_, std::chrono::milliseconds(0));
       return;
   }
@@ -240,15 +254,7 @@ void FeedPipeline::fetch_contract(middleware::SymbolId id) {
   }
   std::string url = io_.rest_base + target;
   TW_LOG_INFO(log(), "{}: {}: fetching the contract value {}", feed_.name, st.name, url);
-  io_.rest->get(std::move(url), 1, [this, id, alive = std::weak_ptr<bool>(alive_)](RestResponse response) {
-    const auto live = alive.lock();
-    if (!live || !*live) return;
-    if (!response.status.ok()) {
-      contract_failed(id, middleware::status_text(response.status), response.retry_after);
-      return;
-    }
-    on_contract_body(id, std::move(response.body));
-  });
+  rest_get(id, std::move(url), 1, &FeedPipeline::on_contract_body, &FeedPipeline::contract_failed);
 }
 
 void FeedPipeline::on_contract_body(middleware::SymbolId id, std::string body) {
@@ -272,18 +278,10 @@ void FeedPipeline::contract_failed(middleware::SymbolId id, std::string_view why
                                    std::chrono::milliseconds retry_after) {
   SymbolState& st = states_[id];
   ++st.contract_attempts;
-  const auto shift = std::min<std::uint32_t>(st.contract_attempts - 1, 16);
-  std::chrono::milliseconds delay = std::min(kContractRetryInitial * (std::int64_t{1} << shift), kContractRetryMax);
-  delay = std::max(delay, retry_after);
+  const auto delay = retry_delay(st.contract_attempts, kContractRetryInitial, kContractRetryMax, retry_after);
   TW_LOG_WARN(log(), "{}: {}: contract value request failed (attempt {}): {}; retrying in {} ms", feed_.name,
               st.name, st.contract_attempts, why, delay.count());
-  if (!st.contract_retry) st.contract_retry = std::make_unique<boost::asio::steady_timer>(*io_.io);
-  st.contract_retry->expires_after(delay);
-  st.contract_retry->async_wait([this, id, alive = std::weak_ptr<bool>(alive_)](const boost::system::error_code& ec) {
-    const auto live = alive.lock();
-    if (ec || !live || !*live) return;
-    fetch_contract(id);
-  });
+  after(st.contract_retry, delay, id, &FeedPipeline::fetch_contract);
 }
 
 std::size_t FeedPipeline::snapshot_books() {

@@ -89,7 +89,7 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
                                    std::uint64_t t_parsed) {
   BookDeltaEvent& d = msg.delta;
   SymbolState& st = states_[id];
-  if (d.restart && stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap()) {
+  if (d.restart && rest_resync()) {
     // An updates-only channel (Bybit orderbook.full) restarted at u = 1: the
     // venue's book is to be fetched again, and this update is kept for it.
     bootstrap_book(id, "the venue restarted its update ids (u = 1)");
@@ -176,11 +176,11 @@ void FeedPipeline::on_stream_replaced(SymbolState& st, const book::StreamResult&
 }
 
 std::string_view FeedPipeline::resync_action() const {
-  return stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap() ? "fetching a REST snapshot" : "resubscribing";
+  return rest_resync() ? "fetching a REST snapshot" : "resubscribing";
 }
 
 void FeedPipeline::resync_book(middleware::SymbolId id, std::string_view why) {
-  if (stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap()) {
+  if (rest_resync()) {
     bootstrap_book(id, why);
     return;
   }

@@ -283,6 +283,8 @@ class FeedPipeline final : public SessionHandler {
   bool rest_bootstrap() const {
     return stream_bootstrap_ != StreamBootstrap::kStream && io_.rest != nullptr && io_.io != nullptr;
   }
+  // rest_resync: a break is mended by a REST snapshot (an updates-only channel), not a resubscribe.
+  bool rest_resync() const { return stream_bootstrap_ == StreamBootstrap::kRest && rest_bootstrap(); }
   void bootstrap_book(middleware::SymbolId id, std::string_view why);
   void on_stream_rest_snapshot(middleware::SymbolId id, BookSnapshotEvent& snapshot);
   // resync_book: after a break, a REST bootstrap on a kRest channel, else a
@@ -311,6 +313,15 @@ class FeedPipeline final : public SessionHandler {
   static const book::OrderBook* valid_book(const SymbolState& st);
   static std::uint64_t book_update_id(const SymbolState& st);
 
+  // rest_get: GET `url` for symbol `id`; the body or the failure (with the
+  // server's Retry-After) goes to the handler, unless the pipeline stopped.
+  using BodyHandler = void (FeedPipeline::*)(middleware::SymbolId, std::string);
+  using FailureHandler = void (FeedPipeline::*)(middleware::SymbolId, std::string_view, std::chrono::milliseconds);
+  void rest_get(middleware::SymbolId id, std::string url, std::uint64_t weight, BodyHandler on_body,
+                FailureHandler on_failure);
+  // after: `then(id)` once `delay` has passed on `timer` (made on first use), unless the pipeline stopped.
+  void after(std::unique_ptr<boost::asio::steady_timer>& timer, std::chrono::milliseconds delay,
+             middleware::SymbolId id, void (FeedPipeline::*then)(middleware::SymbolId));
   // Book resync: fetch the snapshot (now or after `delay`), then apply it.
   void request_snapshot(middleware::SymbolId id, std::chrono::milliseconds delay);
   void fetch_snapshot(middleware::SymbolId id);
