@@ -95,11 +95,15 @@ ParsedMessage BybitParser::parse_snapshot(const char* data, std::size_t size) {
     od::object root;
     if (doc.get_object().get(root)) return fail("snapshot: expected a JSON object");
     std::int64_t code = -1;
-    if (root.find_field_unordered("retCode").get_int64().get(code)) return fail("snapshot retCode: expected an integer");
+    if (root.find_field_unordered("retCode").get_int64().get(code)) {
+      return fail("snapshot retCode: expected an integer");
+    }
     if (code != 0) return fail("snapshot: the exchange answered an error retCode");
     od::object result;
-    if (root.find_field_unordered("result").get_object().get(result)) return fail("snapshot result: expected an object");
-    return parse_book_data(result, true, 0, "result", out);
+    if (root.find_field_unordered("result").get_object().get(result)) {
+      return fail("snapshot result: expected an object");
+    }
+    return parse_book_data(result, true, 0, true, out);
   };
   if (!run()) {
     out = ParsedMessage{};
@@ -285,13 +289,12 @@ bool BybitParser::parse_book(od::object& root, bool snapshot, std::uint64_t ts_m
   if (!to_ns(ts_ms, event_ns)) return fail("ts: timestamp out of range");
   od::object data;
   if (root.find_field_unordered("data").get_object().get(data)) return fail("data: expected an object");
-  return parse_book_data(data, snapshot, event_ns, "data", out);
+  return parse_book_data(data, snapshot, event_ns, false, out);
 }
 
-bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t event_ns, std::string_view where,
+bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t event_ns, bool rest,
                                   ParsedMessage& out) {
-  // The websocket's "data" or the REST snapshot's "result": the same fields.
-  const bool rest = where != "data";
+  // The websocket's "data" or (rest) the REST snapshot's "result": the same fields.
   std::string_view symbol;
   std::uint64_t u = 0, seq = 0;
   bool have_b = false, have_a = false, have_u = false;
@@ -319,25 +322,18 @@ bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t
       }
     }
   }
+  if (symbol.empty()) return fail(rest ? "result.s: missing or empty symbol" : "data.s: missing or empty symbol");
   if (rest) {
     // A delisted symbol's REST book is empty (Bybit): no levels, still its u.
-    if (symbol.empty()) return fail("result.s: missing or empty symbol");
-    if (!have_u || u == 0) return fail("result.u: missing or zero update id");
     if (!have_b) bids_.clear();
     if (!have_a) asks_.clear();
-    set_kind(out, MessageKind::kIgnored, EventKind::kBookSnapshot);
-    BookSnapshotEvent& s = out.snapshot;
-    s.symbol = symbol;
-    s.last_update_id = u;
-    s.bids = bids_;
-    s.asks = asks_;
-    s.cross_sequence = seq;
-    return true;
+  } else {
+    if (!have_b) return fail("data.b: missing");
+    if (!have_a) return fail("data.a: missing");
   }
-  if (symbol.empty()) return fail("data.s: missing or empty symbol");
-  if (!have_b) return fail("data.b: missing");
-  if (!have_a) return fail("data.a: missing");
-  if (!have_u || u == 0) return fail("data.u: missing or zero update id");
+  if (!have_u || u == 0) {
+    return fail(rest ? "result.u: missing or zero update id" : "data.u: missing or zero update id");
+  }
   if (snapshot) {
     set_kind(out, MessageKind::kIgnored, EventKind::kBookSnapshot);
     BookSnapshotEvent& s = out.snapshot;
@@ -345,7 +341,7 @@ bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t
     s.last_update_id = u;
     s.bids = bids_;
     s.asks = asks_;
-    s.event_ns = event_ns;
+    s.event_ns = event_ns;  // 0 for a REST book
     s.cross_sequence = seq;
     return true;
   }

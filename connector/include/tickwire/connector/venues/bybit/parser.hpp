@@ -65,10 +65,10 @@ class BybitParser final : public VenueParser {
   bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);
   bool parse_trades(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
   bool parse_book(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
-  // parse_book_data: a book's fields, from the websocket's "data" (where =
-  // "data") or the REST snapshot's "result" (where = "result").
-  bool parse_book_data(simdjson::ondemand::object& data, bool snapshot, std::uint64_t event_ns,
-                       std::string_view where, ParsedMessage& out);
+  // parse_book_data: a book's fields, from the websocket's "data" or (rest)
+  // the REST snapshot's "result", whose errors name "result.".
+  bool parse_book_data(simdjson::ondemand::object& data, bool snapshot, std::uint64_t event_ns, bool rest,
+                       ParsedMessage& out);
   bool parse_ticker(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
   bool parse_liquidations(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
   bool parse_levels(simdjson::ondemand::value levels, std::vector<PriceLevel>& out, std::string_view field);
