@@ -174,13 +174,20 @@ class WsSessionTest : public ::testing::Test {
     io_.restart();
     io_.poll();
   }
-  SessionOptions options(const TestServer& server, std::string target = "/ws") {
+  SessionOptions options(const TestServer& server, std::string target = "/ws", std::string_view venue = "binance") {
     SessionOptions o;
     o.url = server.url(std::move(target));
     o.backoff_initial = 1ms;
     o.backoff_max = 10ms;
     o.jitter_seed = 42;
-    o.protocol = find_venue("binance")->make_control();
+    o.protocol = find_venue(venue)->make_control();
+    return o;
+  }
+  // bybit_options: Bybit's control protocol subscribing a book and trades in one request.
+  SessionOptions bybit_options(const TestServer& server) {
+    SessionOptions o = options(server, "/ws", "bybit");
+    o.subscribe = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
+    o.streams_per_message = 10;
     return o;
   }
 
@@ -408,10 +415,7 @@ struct BybitServer {
 TEST_F(WsSessionTest, ResubscribeSendsUnsubscribeThenSubscribeInTurnWithAppPings) {
   BybitServer bybit;
   TestServer server(io_, [&](tcp::socket s, int n) { return bybit.serve(std::move(s), n); });
-  auto o = options(server);
-  o.protocol = find_venue("bybit")->make_control();
-  o.subscribe = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
-  o.streams_per_message = 10;
+  auto o = bybit_options(server);
   o.idle_timeout = 200ms;  // app pings every 100 ms of silence, beside the resubscribes
   WsSession session(io_, o, handler_, buffers_);
   session.start();
@@ -437,10 +441,7 @@ TEST_F(WsSessionTest, ResubscribeSendsUnsubscribeThenSubscribeInTurnWithAppPings
 TEST_F(WsSessionTest, AResubscribePastTheHourlyRequestLimitRollsTheConnectionOverInstead) {
   BybitServer bybit;
   TestServer server(io_, [&](tcp::socket s, int n) { return bybit.serve(std::move(s), n); });
-  auto o = options(server);
-  o.protocol = find_venue("bybit")->make_control();
-  o.subscribe = {"orderbook.50.BTCUSDT", "publicTrade.BTCUSDT"};
-  o.streams_per_message = 10;
+  auto o = bybit_options(server);
   o.control_ops_per_hour = 3;  // the subscribe, then one unsubscribe + subscribe pair
   o.rollover_overlap_timeout = 20ms;
   WsSession session(io_, o, handler_, buffers_);
@@ -582,8 +583,7 @@ TEST_F(WsSessionTest, ARateLimitedSubscribeIsSentAgainOnTheSameConnectionWithWid
   kraken.hold = [](int, std::uint64_t id) { return id == 1; };
   kraken.refuse = [](int, std::uint64_t id, std::string_view, int seen) { return (id == 1 || id == 3) && seen == 0; };
   TestServer server(io_, [&](tcp::socket s, int n) { return kraken.serve(std::move(s), n); });
-  auto o = options(server);
-  o.protocol = find_venue("kraken")->make_control();
+  auto o = options(server, "/ws", "kraken");
   o.subscribe = kraken_trades({"A/USD", "B/USD", "C/USD"});
   o.streams_per_message = 1;
   o.control_interval = 1ms;
@@ -622,8 +622,7 @@ TEST_F(WsSessionTest, ARequestRefusedForTheRateTooOftenClosesTheConnectionAndThe
     return connection == 1 && symbol == "BAD/USD";
   };
   TestServer server(io_, [&](tcp::socket s, int n) { return kraken.serve(std::move(s), n); });
-  auto o = options(server);
-  o.protocol = find_venue("kraken")->make_control();
+  auto o = options(server, "/ws", "kraken");
   o.subscribe = kraken_trades({"A/USD", "BAD/USD"});
   o.streams_per_message = 1;
   o.control_interval = 1ms;
@@ -650,8 +649,7 @@ TEST_F(WsSessionTest, TheWidenedControlIntervalHalvesBackToTheBaseAfterQuietPeri
   KrakenServer kraken;
   kraken.refuse = [](int, std::uint64_t, std::string_view, int seen) { return seen < 2; };
   TestServer server(io_, [&](tcp::socket s, int n) { return kraken.serve(std::move(s), n); });
-  auto o = options(server);
-  o.protocol = find_venue("kraken")->make_control();
+  auto o = options(server, "/ws", "kraken");
   o.subscribe = kraken_trades({"A/USD"});
   o.control_interval = 2ms;
   o.control_interval_max = 64ms;
