@@ -12,8 +12,11 @@
 #include <cctype>
 #include <cerrno>
 #include <chrono>
+#include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <mutex>
+#include <string_view>
 #include <thread>
 
 #include "tickwire/connector/feed_pipeline.hpp"
@@ -47,6 +50,49 @@ constexpr int kIdle = -1;
 // take before it is cancelled.
 constexpr std::chrono::milliseconds kRestShutdownGrace{500};
 
+
+// ShutdownWatch: while stop() runs, names the step it waits on every
+// kShutdownReport, so a shutdown that hangs (a peer that never answers the
+// close handshake, a thread that never joins) says where in the log instead
+// of going quiet until the supervisor's SIGKILL.
+constexpr std::chrono::seconds kShutdownReport{5};
+
+class ShutdownWatch {
+ public:
+  ShutdownWatch() : started_(std::chrono::steady_clock::now()), thread_([this] { watch(); }) {}
+  ~ShutdownWatch() {
+    {
+      const std::lock_guard lock(mu_);
+      done_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+  }
+  ShutdownWatch(const ShutdownWatch&) = delete;
+  ShutdownWatch& operator=(const ShutdownWatch&) = delete;
+
+  // step: what stop() waits on from now on (a literal: it outlives the watch).
+  void step(std::string_view what) {
+    const std::lock_guard lock(mu_);
+    step_ = what;
+  }
+
+ private:
+  void watch() {
+    std::unique_lock lock(mu_);
+    while (!cv_.wait_for(lock, kShutdownReport, [this] { return done_; })) {
+      const auto waited = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_);
+      TW_LOG_WARN(log(), "shutdown: still {} after {} s", step_, waited.count());
+    }
+  }
+
+  std::mutex mu_;
+  std::condition_variable cv_;
+  bool done_ = false;                  // guarded by mu_
+  std::string_view step_ = "starting";  // guarded by mu_
+  const std::chrono::steady_clock::time_point started_;
+  std::thread thread_;  // last: started once the members above exist
+};
 
 journal::Options journal_options(const config::Config& cfg, middleware::Profiler& profiler) {
   const auto cal = middleware::TscClock::global().calibration();
@@ -242,7 +288,10 @@ class Connector {
   }
 
   absl::Status stop() {
+    ShutdownWatch watch;
+    watch.step("closing the metrics endpoint");
     metrics_.reset();  // before the parts it reads
+    watch.step("stopping the scheduler");
     scheduler_.shutdown(middleware::ShutdownPolicy::kCancelQueued);
     // Timers and snapshot requests end on the feed thread, which owns them;
     // a snapshot request still in flight gets kRestShutdownGrace to finish.
@@ -254,8 +303,11 @@ class Connector {
     for (auto& s : sessions_) s->stop();
     // A feed thread blocked on a full journal while the disk is full would never join.
     if (journal_) journal_->stop_waiting();
+    watch.step("waiting for the feed thread (websocket close handshakes, snapshot requests)");
     threads_.join();
+    watch.step("stopping the embedded simulator");
     for (auto& e : sims_) e.sim->stop();
+    watch.step("closing the publish targets");
     if (publish_) {
       publish_->close();
       // What the NATS publisher threads lost while draining at close can no
@@ -269,7 +321,9 @@ class Connector {
         }
       }
     }
+    watch.step("closing the journal (draining the ring to disk)");
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
+    watch.step("writing the final status and profile");
     if (journal_ && status_.on_terminal()) {
       status_.print(counters_, *journal_, publish_report());
       status_.finish();

@@ -55,7 +55,7 @@ TEST(MetricsEndpoint, ReadyzTurnsReadyOnceSyncedAndNotReadyWhenTheSimulatorStops
   const auto gone = run.wait_for("/readyz", [](const HttpResult& x) { return x.status == 503; });
   EXPECT_THAT(gone.body, HasSubstr("\"failing\":[\"feed sim connected\""));
   const auto status = run.stop();
-  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(status.has_value()) << "no exit after SIGTERM; its log:\n" << run.log();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.log();
 }
 
@@ -105,7 +105,7 @@ TEST(MetricsEndpoint, BadRequestsDoNotDisturbTheFeed) {
   EXPECT_GT(metric_value(after.body, "tickwire_http_requests_total", "{code=\"4xx\"}").value_or(0), 0.0);
   EXPECT_EQ(run.get("/readyz").status, 200);
   const auto status = run.stop();
-  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(status.has_value()) << "no exit after SIGTERM; its log:\n" << run.log();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.log();
   const auto verify = run_command({TICKWIRE_BINARY, "verify", run.journal_dir().string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
@@ -127,9 +127,32 @@ TEST(RunSignals, SighupDrainsTheJournalAndExitsCleanly) {
   run.wait_for("/readyz", [](const HttpResult& x) { return x.status == 200; });
   run.process().kill(SIGHUP);
   const auto status = run.process().wait();
-  ASSERT_TRUE(status.has_value()) << "no exit after SIGHUP";
+  ASSERT_TRUE(status.has_value()) << "no exit after SIGHUP; its log:\n" << run.log();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.log();
   EXPECT_THAT(run.log(), HasSubstr("Hangup: shutting down"));
+  const auto verify = run_command({TICKWIRE_BINARY, "verify", run.journal_dir().string()});
+  EXPECT_EQ(verify.exit_code, 0) << verify.out;
+}
+
+TEST(RunSignals, AShutdownHeldUpByAPeerThatNeverAnswersTheCloseSaysWhatItWaitsOnAndStillEnds) {
+  auto sim = metrics_sim();
+  // After 500 messages the simulator goes silent and stops reading: the
+  // close frame the connector sends at shutdown is never answered.
+  sim.faults.stall = {true, 500, 0, 1};
+  MetricsRun run(sim);
+  // One connection subscribed to every stream the simulator publishes: its
+  // 500th message (the stall) is published before sent() counts it.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+  while (run.sim().sent() < 500) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the simulator never stalled; connector log:\n"
+                                                          << run.log();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));  // polling a condition, deadline above
+  }
+  const auto status = run.stop();
+  ASSERT_TRUE(status.has_value()) << "no exit after SIGTERM; its log:\n" << run.log();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.log();
+  // The close handshake waits out its timeout (10 s); the log names the step meanwhile.
+  EXPECT_THAT(run.log(), HasSubstr("shutdown: still waiting for the feed thread (websocket close handshakes"));
   const auto verify = run_command({TICKWIRE_BINARY, "verify", run.journal_dir().string()});
   EXPECT_EQ(verify.exit_code, 0) << verify.out;
 }
@@ -143,7 +166,7 @@ TEST(RunLogs, JsonLogsAreOneObjectPerLineAndNoStatusLineWithoutATerminal) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));  // polling a condition, deadline above
   }
   const auto status = run.stop();
-  ASSERT_TRUE(status.has_value());
+  ASSERT_TRUE(status.has_value()) << "no exit after SIGTERM; its log:\n" << run.log();
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << run.log();
   const std::string log = run.log();
   simdjson::dom::parser parser;

@@ -128,7 +128,7 @@ class SimFault : public ::testing::Test {
     // 3. Stop the connector; the simulator's book is final (it publishes nothing more).
     connector.kill(SIGTERM);
     const auto status = connector.wait();
-    ASSERT_TRUE(status.has_value()) << "the connector did not stop on SIGTERM";
+    ASSERT_TRUE(status.has_value()) << "the connector did not stop on SIGTERM; its log:\n" << read_text(log_path);
     log_ = read_text(log_path);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << log_;
     for (const auto& s : sim_.symbols) {
