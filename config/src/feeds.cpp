@@ -236,8 +236,8 @@ absl::Status check_kraken_channels(const TableView& t, FeedConfig& feed) {
   return absl::OkStatus();
 }
 
-// Coinbase: its channels, and at most level2_products_per_connection products
-// when level2 is subscribed (one connection per feed).
+// Coinbase: its channels, and level2_products_per_connection (the connector
+// opens one connection per that many products when level2 is subscribed).
 absl::Status check_coinbase_channels(const TableView& t, FeedConfig& feed) {
   if (auto s = check_list(t, "channels", feed.channels,
                           fmt::format("one of {} (exchange \"coinbase\")", one_of(kCoinbaseChannels)),
@@ -253,12 +253,6 @@ absl::Status check_coinbase_channels(const TableView& t, FeedConfig& feed) {
                      fmt::format("expected at most {} (Coinbase refuses \"too many L2 streams\" above about that), "
                                  "got {}",
                                  kCoinbaseMaxLevel2Products, feed.level2_products_per_connection));
-  }
-  const bool level2 = std::find(feed.channels.begin(), feed.channels.end(), "level2") != feed.channels.end();
-  if (level2 && feed.symbols.size() > feed.level2_products_per_connection) {
-    return t.invalid("symbols", fmt::format("expected at most {} products with level2 on one Coinbase connection "
-                                            "(level2_products_per_connection), got {}; split the feed",
-                                            feed.level2_products_per_connection, feed.symbols.size()));
   }
   return absl::OkStatus();
 }

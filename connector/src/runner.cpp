@@ -193,6 +193,44 @@ absl::StatusOr<std::vector<EmbeddedSimulator>> start_simulators(const config::Co
   return sims;
 }
 
+// split_connections: the feeds as the connections they open. A feed whose
+// venue carries fewer symbols per connection than the feed lists
+// (VenueAdapter::symbols_per_connection) becomes one feed per that many
+// symbols, in the configured order, named <name>, <name>-2, <name>-3...: each
+// has its own session, pipeline, status records and metrics labels.
+absl::StatusOr<std::vector<config::FeedConfig>> split_connections(const std::vector<config::FeedConfig>& feeds) {
+  std::vector<config::FeedConfig> out;
+  for (const auto& feed : feeds) {
+    const VenueAdapter* venue = find_venue(feed);
+    const std::size_t per = venue != nullptr ? venue->symbols_per_connection(feed) : 0;
+    if (per == 0 || feed.symbols.size() <= per) {
+      out.push_back(feed);
+      continue;
+    }
+    for (std::size_t first = 0, part = 1; first < feed.symbols.size(); first += per, ++part) {
+      config::FeedConfig& connection = out.emplace_back(feed);
+      if (part > 1) connection.name = fmt::format("{}-{}", feed.name, part);
+      const auto end = std::min(feed.symbols.size(), first + per);
+      connection.symbols.assign(feed.symbols.begin() + static_cast<std::ptrdiff_t>(first),
+                                feed.symbols.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+    TW_LOG_INFO(log(), "feed '{}': {} symbols on {} connections of at most {} (feeds '{}' to '{}-{}')", feed.name,
+                feed.symbols.size(), (feed.symbols.size() + per - 1) / per, per, feed.name, feed.name,
+                (feed.symbols.size() + per - 1) / per);
+  }
+  for (std::size_t i = 0; i < out.size(); ++i) {
+    for (std::size_t j = i + 1; j < out.size(); ++j) {
+      if (out[i].name == out[j].name) {
+        return absl::InvalidArgumentError(fmt::format(
+            "feed name {:?} is used twice once feeds are split into connections (a feed split into "
+            "connections names them <name>-2, <name>-3...): rename one",
+            out[i].name));
+      }
+    }
+  }
+  return out;
+}
+
 // SignalMask: blocks the shutdown signals in this thread (and every thread
 // started after it), restoring the old mask on destruction.
 class SignalMask {
@@ -253,6 +291,9 @@ class Connector {
     auto sims = start_simulators(cfg_, feeds_);
     if (!sims.ok()) return sims.status();
     sims_ = std::move(*sims);
+    auto connections = split_connections(feeds_);
+    if (!connections.ok()) return connections.status();
+    feeds_ = std::move(*connections);
     if (auto s = start_feeds(); !s.ok()) return s;
     if (auto s = start_scheduler(); !s.ok()) return s;
     start_metrics();

@@ -364,9 +364,12 @@ TEST(Config, CoinbaseProductsChannelsAndLevel2PerConnectionAreChecked) {
   EXPECT_EQ(error_of(coinbase_feed("channels = [\"level2\", \"heartbeats\"]\n")),
             "test.toml:6: feeds[0].channels[1]: expected one of \"level2\", \"market_trades\", \"ticker\" "
             "(exchange \"coinbase\"), got \"heartbeats\"");
-  EXPECT_EQ(error_of(coinbase_feed("channels = [\"level2\"]\nlevel2_products_per_connection = 1\n")),
-            "test.toml:5: feeds[0].symbols: expected at most 1 products with level2 on one Coinbase connection "
-            "(level2_products_per_connection), got 2; split the feed");
+  // More products than one connection takes: the connector splits the feed into connections.
+  auto split = load_string(coinbase_feed("channels = [\"level2\"]\nlevel2_products_per_connection = 1\n"), "t");
+  ASSERT_TRUE(split.ok()) << split.status();
+  EXPECT_EQ(split->feeds.front().level2_products_per_connection, 1u);
+  EXPECT_EQ(error_of(coinbase_feed("level2_products_per_connection = 0\n")),
+            "test.toml:6: feeds[0].level2_products_per_connection: expected an integer >= 1, got 0");
   EXPECT_TRUE(load_string(coinbase_feed("channels = [\"ticker\"]\nlevel2_products_per_connection = 1\n"), "t").ok());
   EXPECT_EQ(error_of(coinbase_feed("level2_products_per_connection = 17\n")),
             "test.toml:6: feeds[0].level2_products_per_connection: expected at most 16 (Coinbase refuses \"too many "

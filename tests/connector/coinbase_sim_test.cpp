@@ -9,6 +9,7 @@
 // does not subscribe within the deadline is closed; a snapshot over
 // max_frame_bytes is refused before parsing.
 #include <fmt/format.h>
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 #include <simdjson.h>
 #include <sys/wait.h>
@@ -106,8 +107,10 @@ class CoinbaseSim : public ::testing::Test {
     ASSERT_TRUE(port.ok()) << port.status();
     std::filesystem::create_directories(dir_ / "data");
     const auto config = dir_ / "coinbase.toml";
+    std::string symbols;
+    for (const auto& s : sim_.symbols) symbols += (symbols.empty() ? "\"" : ", \"") + s + "\"";
     std::ofstream(config) << "env = \"test\"\n[[feeds]]\nname = \"cb\"\nexchange = \"coinbase\"\n"
-                          << "url = \"ws://127.0.0.1:" << *port << "/\"\nsymbols = [\"BTC-USD\", \"ETH-USD\"]\n"
+                          << "url = \"ws://127.0.0.1:" << *port << "/\"\nsymbols = [" << symbols << "]\n"
                           << "channels = [\"level2\", \"market_trades\", \"ticker\"]\n" << feed_extra_
                           << "backoff_initial_ms = 20\nbackoff_max_ms = 200\n[journal]\ndir = \""
                           << (dir_ / "data").string() << "\"\nfsync = \"none\"\nring_bytes = \"1MiB\"\n"
@@ -248,6 +251,27 @@ TEST_F(CoinbaseSim, RunJournalsTheBooksAndEveryTradeOnceAsTheSimulatorHasThem) {
   std::size_t quotes = 0;
   for (const auto& r : journal_) quotes += r.kind == "quote" ? 1 : 0;
   EXPECT_GT(quotes, 0u);
+}
+
+TEST_F(CoinbaseSim, Level2ProductsBeyondOneConnectionAreSpreadOverConnectionsAndEveryBookEndsWhole) {
+  // 18 products: the simulator refuses "too many L2 streams" above 16 on one
+  // connection, as Coinbase does; the default 10 per connection makes two.
+  sim_.symbols.clear();
+  for (const char* base : {"BTC", "ETH", "SOL", "XRP", "ADA", "DOGE", "AVAX", "LINK", "DOT", "LTC", "BCH", "UNI",
+                           "ATOM", "XLM", "ETC", "FIL", "AAVE", "NEAR"}) {
+    sim_.symbols.push_back(std::string(base) + "-USD");
+  }
+  sim_.count = 4000;
+  run();
+  ASSERT_FALSE(HasFatalFailure());
+  // run() returned: every book of the 18 equals the simulator's and every trade is journaled.
+  EXPECT_THAT(log_, ::testing::HasSubstr("feed 'cb': 18 symbols on 2 connections of at most 10 (feeds 'cb' to 'cb-2')"));
+  EXPECT_THAT(log_, ::testing::Not(::testing::HasSubstr("too many L2 streams")));
+  std::set<std::string> snapshotted;
+  for (const auto& r : journal_) {
+    if (r.kind == "book_snapshot") snapshotted.insert(r.symbol);
+  }
+  EXPECT_EQ(snapshotted.size(), 18u);
 }
 
 TEST_F(CoinbaseSim, ALostMessageIsAGapForEveryBookAndTheResubscribedSnapshotsHealThem) {

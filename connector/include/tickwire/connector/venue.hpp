@@ -260,6 +260,14 @@ class VenueAdapter {
   // connection_streams: streams subscribed once on every connection whatever
   // the symbols (Coinbase "heartbeats"), before the symbols' streams.
   virtual std::vector<std::string> connection_streams() const { return {}; }
+  // symbols_per_connection: how many of the feed's symbols one connection
+  // carries (0: all of them). The runner opens one connection, with its own
+  // pipeline, per that many symbols (Coinbase: level2_products_per_connection
+  // when level2 is subscribed).
+  virtual std::size_t symbols_per_connection(const config::FeedConfig& feed) const {
+    (void)feed;
+    return 0;
+  }
 };
 
 // find_venue: the adapter registered under `name`, or null.

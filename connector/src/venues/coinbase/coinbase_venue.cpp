@@ -100,6 +100,13 @@ std::string CoinbaseVenue::stream_name(std::string_view symbol, std::string_view
 
 std::vector<std::string> CoinbaseVenue::connection_streams() const { return {R"("channel":"heartbeats")"}; }
 
+// Coinbase refuses "too many L2 streams" above about 16 products with level2
+// on one connection; the other channels have no such limit.
+std::size_t CoinbaseVenue::symbols_per_connection(const config::FeedConfig& feed) const {
+  const bool level2 = std::find(feed.channels.begin(), feed.channels.end(), "level2") != feed.channels.end();
+  return level2 ? feed.level2_products_per_connection : 0;
+}
+
 std::string CoinbaseVenue::url_with_streams(std::string_view target, const std::vector<std::string>&,
                                             const std::vector<std::string>&) const {
   return std::string(target);  // Coinbase subscribes by message only (config requires subscribe = "message")

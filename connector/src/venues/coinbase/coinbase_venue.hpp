@@ -61,6 +61,7 @@ class CoinbaseVenue final : public VenueAdapter {
   std::unique_ptr<ControlProtocol> make_control() const override;
   absl::StatusOr<std::unique_ptr<ControlProtocol>> make_control_for(const config::FeedConfig& feed) const override;
   std::vector<std::string> connection_streams() const override;
+  std::size_t symbols_per_connection(const config::FeedConfig& feed) const override;
 };
 
 extern const CoinbaseVenue kCoinbase;
