@@ -378,6 +378,7 @@ absl::Status read_session(const TableView& t, FeedConfig& feed) {
                                  ping_ms));
   }
   if (auto s = t.read_uint32("stale_after_ms", feed.stale_after_ms, 0); !s.ok()) return s;
+  if (auto s = t.read_uint32("resubscribe_timeout_ms", feed.resubscribe_timeout_ms, 100); !s.ok()) return s;
   if (auto s = t.read_uint("max_lifetime_s", feed.max_lifetime_s, 1, 7 * 86'400); !s.ok()) return s;
   if (auto s = t.read_uint32("rollover_overlap_ms", feed.rollover_overlap_ms, 1); !s.ok()) return s;
   if (auto s = t.read_uint32("backoff_initial_ms", feed.backoff_initial_ms, 1); !s.ok()) return s;
@@ -394,6 +395,7 @@ absl::Status read_feed(const TableView& t, FeedConfig& feed) {
   if (auto s = t.check_known({"name", "exchange", "category", "url", "symbols", "channels", "ca_file",
                               "verify_tls", "max_frame_bytes", "subscribe", "rest_url", "depth_limit",
                               "snapshot_on_reconnect", "time_unit", "ping_interval_ms", "pong_timeout_ms", "stale_after_ms",
+                              "resubscribe_timeout_ms",
                               "max_lifetime_s", "rollover_overlap_ms", "backoff_initial_ms",
                               "backoff_max_ms", "max_connects_per_5min", "lag_warn_ms",
                               "level2_products_per_connection", "key_file"});

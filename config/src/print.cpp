@@ -51,6 +51,7 @@ toml::table feed_table(const FeedConfig& f) {
   t.insert("ping_interval_ms", std::int64_t{f.ping_interval_ms});
   t.insert("pong_timeout_ms", std::int64_t{f.pong_timeout_ms});
   t.insert("stale_after_ms", std::int64_t{f.stale_after_ms});
+  t.insert("resubscribe_timeout_ms", std::int64_t{f.resubscribe_timeout_ms});
   t.insert("max_lifetime_s", u64(f.max_lifetime_s));
   t.insert("rollover_overlap_ms", std::int64_t{f.rollover_overlap_ms});
   t.insert("backoff_initial_ms", std::int64_t{f.backoff_initial_ms});

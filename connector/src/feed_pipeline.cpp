@@ -140,6 +140,7 @@ void FeedPipeline::stop() {
   for (auto& st : states_) {
     if (st.retry) st.retry->cancel();
     if (st.contract_retry) st.contract_retry->cancel();
+    if (st.resubscribe_deadline) st.resubscribe_deadline->cancel();
   }
 }
 
@@ -672,7 +673,7 @@ void FeedPipeline::on_connected() {
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
   // A new connection subscribes every topic: in-stream books get their snapshot from it.
   for (auto& st : states_) {
-    st.resubscribing = false;
+    book_resynced(st);
     // Connection-sequence ids start over on every connection: a book is the old one's no longer.
     if (st.stream && book_policy_.connection_sequence) {
       st.stream->break_chain();

@@ -86,7 +86,7 @@ void FeedPipeline::on_checksum_result(SymbolState& st, const book::ChecksumResul
                                       std::uint64_t t_parsed, std::uint64_t event_ns) {
   switch (r.outcome) {
     case book::ChecksumOutcome::kReplaced: {
-      st.resubscribing = false;
+      book_resynced(st);
       counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       // A resync is rare and the image is small (the subscribed depth): allocating here is fine.
       const std::vector<PriceLevel> bids = st.checksum->book().levels(book::BookSide::kBid);

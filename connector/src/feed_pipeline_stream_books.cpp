@@ -159,7 +159,7 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
 
 void FeedPipeline::on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
                                       std::uint64_t t_parsed, const BookSnapshotEvent& image) {
-  st.resubscribing = false;
+  book_resynced(st);
   // A top-of-book image (OKX books5) replaces the book with every message: routine, no resync.
   const bool routine = image.image && r.reason == book::ReplaceReason::kSnapshot;
   if (!routine) counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
@@ -201,6 +201,27 @@ void FeedPipeline::resubscribe_book(SymbolState& st, std::string_view why) {
   }
   TW_LOG_INFO(log(), "{}: {}: resubscribing {} ({})", feed_.name, st.name, topics.front(), why);
   io_.session->resubscribe(std::move(topics));
+  if (io_.io != nullptr) {
+    after(st.resubscribe_deadline, std::chrono::milliseconds(feed_.resubscribe_timeout_ms),
+          static_cast<middleware::SymbolId>(&st - states_.data()), &FeedPipeline::resubscribe_overdue);
+  }
+}
+
+void FeedPipeline::resubscribe_overdue(middleware::SymbolId id) {
+  SymbolState& st = states_[id];
+  if (!st.resubscribing) return;  // its snapshot came
+  st.resubscribing = false;
+  if (++st.resubscribe_attempts >= kResubscribeTries) {
+    st.resubscribe_attempts = 0;
+    const std::string why = fmt::format("{}: no book snapshot within {} ms of each of {} resubscribes", st.name,
+                                        feed_.resubscribe_timeout_ms, kResubscribeTries);
+    TW_LOG_WARN(log(), "{}: {}: reconnecting", feed_.name, why);
+    // The new connection subscribes every stream: on_connected() clears the pending state.
+    if (io_.session != nullptr) io_.session->restart(why);
+    return;
+  }
+  resubscribe_book(st, fmt::format("no snapshot within {} ms of the resubscribe (try {} of {})",
+                                   feed_.resubscribe_timeout_ms, st.resubscribe_attempts + 1, kResubscribeTries));
 }
 
 void FeedPipeline::check_connection_sequence(std::uint64_t sequence, std::uint32_t generation) {

@@ -52,7 +52,7 @@ std::string clip(std::string_view s, std::size_t n = 200) {
 // session's bookkeeping and by its coroutine; all on the feed thread.
 struct Conn {
   Conn(asio::io_context& io, std::uint32_t g, bool cand, middleware::PoolAllocatorState& buffers)
-      : generation(g), candidate(cand), sub_timer(io), lifetime(io), liveness(io),
+      : generation(g), candidate(cand), sub_timer(io), control_timer(io), lifetime(io), liveness(io),
         buffer(middleware::PoolAllocator<char>(buffers)) {}
 
   std::uint32_t generation;
@@ -77,6 +77,11 @@ struct Conn {
   std::deque<std::size_t> resend;  // refused for the rate: sent again before the rest
   SteadyClock::time_point next_control_at{};  // the next SUBSCRIBE goes out no sooner
   asio::steady_timer sub_timer;  // SUBSCRIBE spacing and reply timeout
+  // Subscribe and unsubscribe requests after the subscription (one symbol's
+  // resubscribe), each sent no sooner than next_control_at: the venue's
+  // message-rate limit holds for them too.
+  std::deque<std::string> control_queue;
+  asio::steady_timer control_timer;
   asio::steady_timer lifetime;   // max_lifetime -> rollover
   asio::steady_timer liveness;   // the periodic silence check (watch_liveness)
   // Frames received (data and control): the read loop only increments it;
@@ -280,6 +285,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn.close = nullptr;
     conn.abort = nullptr;
     conn.sub_timer.cancel();
+    conn.control_timer.cancel();
     conn.lifetime.cancel();
     conn.liveness.cancel();
     if (!conn.retired && !conn.candidate) {
@@ -452,8 +458,28 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
                                  primary->control_ops.size(), primary->generation, options.control_ops_per_hour));
       return;
     }
-    primary->send(options.protocol->unsubscribe_message(streams, next_request_id++));
-    primary->send(options.protocol->subscribe_message(streams, next_request_id++));
+    primary->control_queue.push_back(options.protocol->unsubscribe_message(streams, next_request_id++));
+    primary->control_queue.push_back(options.protocol->subscribe_message(streams, next_request_id++));
+    send_controls(primary);
+  }
+
+  // send_controls: sends `conn`'s queued control requests, one per control
+  // interval (the interval a rate-limit refusal widened, too); a timer sends
+  // the rest.
+  void send_controls(const std::shared_ptr<Conn>& conn) {
+    while (!conn->control_queue.empty() && !conn->ended && conn->send) {
+      const auto now = SteadyClock::now();
+      if (now < conn->next_control_at) {
+        conn->control_timer.expires_at(conn->next_control_at);
+        conn->control_timer.async_wait([self = shared_from_this(), wc = std::weak_ptr(conn)](beast::error_code ec) {
+          if (auto c = wc.lock(); c && !ec) self->send_controls(c);
+        });
+        return;
+      }
+      conn->next_control_at = now + control_interval();
+      conn->send(std::move(conn->control_queue.front()));
+      conn->control_queue.pop_front();
+    }
   }
 
   // take_control_ops: room for `n` more subscribe/unsubscribe requests on

@@ -96,6 +96,7 @@ TEST(Config, OmittedOptionalKeysTakeTheirDefaults) {
   EXPECT_EQ(feed.ping_interval_ms, 20'000u);
   EXPECT_EQ(feed.pong_timeout_ms, 60'000u);
   EXPECT_EQ(feed.stale_after_ms, 0u);
+  EXPECT_EQ(feed.resubscribe_timeout_ms, 10'000u);
   EXPECT_EQ(feed.max_lifetime_s, 85'800u);
   EXPECT_EQ(feed.rollover_overlap_ms, 10'000u);
   EXPECT_EQ(feed.backoff_initial_ms, 100u);
@@ -171,7 +172,8 @@ TEST(Config, UnknownKeyIsAnErrorThatListsTheKnownKeys) {
   EXPECT_EQ(error_of(with("urls = \"sim://\"\n")),
             "test.toml:7: feeds[0].urls: unknown key (known: name, exchange, category, url, symbols, "
             "channels, ca_file, verify_tls, max_frame_bytes, subscribe, rest_url, depth_limit, "
-            "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, max_lifetime_s, "
+            "snapshot_on_reconnect, time_unit, ping_interval_ms, pong_timeout_ms, stale_after_ms, resubscribe_timeout_ms, "
+            "max_lifetime_s, "
             "rollover_overlap_ms, backoff_initial_ms, backoff_max_ms, max_connects_per_5min, lag_warn_ms, "
             "level2_products_per_connection, key_file)");
   EXPECT_EQ(error_of("environment = \"x\"\n" + std::string(kMinimal)),
@@ -402,6 +404,7 @@ TEST(Config, SessionKeysAreReadAndChecked) {
                                  "depth_limit = 5000\n"
                                  "snapshot_on_reconnect = false\n"
                                  "stale_after_ms = 3000\n"
+                                 "resubscribe_timeout_ms = 700\n"
                                  "max_lifetime_s = 5\n"
                                  "backoff_initial_ms = 10\n"
                                  "backoff_max_ms = 20\n"),
@@ -412,6 +415,7 @@ TEST(Config, SessionKeysAreReadAndChecked) {
   EXPECT_EQ(feed.subscribe, "message");
   EXPECT_EQ(feed.rest_url, "http://127.0.0.1:8080");
   EXPECT_EQ(feed.depth_limit, 5000u);
+  EXPECT_EQ(feed.resubscribe_timeout_ms, 700u);
   EXPECT_FALSE(feed.snapshot_on_reconnect);
   EXPECT_EQ(feed.stale_after_ms, 3000u);
   EXPECT_EQ(feed.max_lifetime_s, 5u);
@@ -422,6 +426,8 @@ TEST(Config, SessionKeysAreReadAndChecked) {
   EXPECT_EQ(error_of(with("rest_url = \"https://api.binance.com/api\"\n")),
             "test.toml:7: feeds[0].rest_url: expected a scheme and authority only (no path), got "
             "\"https://api.binance.com/api\"");
+  EXPECT_EQ(error_of(with("resubscribe_timeout_ms = 50\n")),
+            "test.toml:7: feeds[0].resubscribe_timeout_ms: expected an integer >= 100, got 50");
   EXPECT_EQ(error_of(with("time_unit = \"ns\"\n")),
             "test.toml:7: feeds[0].time_unit: expected one of \"ms\", \"us\", got \"ns\"");
   auto us = load_string(replacing(5, "url = \"wss://stream.binance.com:9443/stream\"") + "time_unit = \"us\"\n",

@@ -103,6 +103,7 @@ class BybitSim : public ::testing::Test {
     std::ofstream(config) << "env = \"test\"\n[[feeds]]\nname = \"bybit\"\nexchange = \"bybit\"\ncategory = \""
                           << category << "\"\nurl = \"ws://127.0.0.1:" << *port << "/v5/public/" << category
                           << "\"\nrest_url = \"http://127.0.0.1:" << *port << "\"\nsymbols = [\"BTCUSDT\", \"ETHUSDT\"]\nchannels = [" << channels_ << "]\n"
+                          << feed_toml_
                           << "backoff_initial_ms = 20\nbackoff_max_ms = 200\n[journal]\ndir = \""
                           << (dir_ / "data").string() << "\"\nfsync = \"none\"\nring_bytes = \"1MiB\"\n"
                           << "segment_bytes = \"4MiB\"\n[status]\ninterval_ms = 3600000\nheartbeat_ms = 0\n";
@@ -313,6 +314,7 @@ class BybitSim : public ::testing::Test {
   testing::TempDir dir_{"tickwire-bybit-sim"};
   connector::SimulatorOptions sim_;
   std::string channels_ = R"("publicTrade", "orderbook.200")";
+  std::string feed_toml_;  // extra keys for the [[feeds]] table
   bool books_ = true;  // the channels include a book: wait for the simulator's last one
   std::vector<Record> journal_;
   std::map<std::string, connector::SimBook> sim_books_;
@@ -359,6 +361,30 @@ TEST_F(BybitSim, AWithheldLinearDeltaIsAGapThatTheResubscribedSnapshotHeals) {
   }
   EXPECT_TRUE(healed) << "no snapshot after the gap; log:\n" << log_;
   EXPECT_NE(log_.find("resubscribing orderbook.200."), std::string::npos) << log_;
+}
+
+TEST_F(BybitSim, AResubscribeWhoseSnapshotNeverComesIsSentAgainAndTheBookHeals) {
+  sim_.venue = "bybit-linear";
+  sim_.count = 1500;
+  sim_.depth_interval_ms = 2;
+  channels_ = R"("orderbook.200")";
+  ASSERT_TRUE(connector::parse_fault("gap:300", sim_.faults).ok());
+  // Book subscriptions 1 and 2 are the two symbols' first; 3 is the
+  // resubscribe after the gap: its snapshot is withheld, its deltas come.
+  ASSERT_TRUE(connector::parse_fault("no_snapshot:3", sim_.faults).ok());
+  feed_toml_ = "resubscribe_timeout_ms = 300\n";
+  run("linear");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();
+  const auto gaps = statuses("gap");
+  ASSERT_EQ(gaps.size(), 1u) << log_;
+  EXPECT_NE(log_.find("no snapshot within 300 ms of the resubscribe (try 2 of 3)"), std::string::npos) << log_;
+  bool healed = false;
+  for (const auto& r : journal_) {
+    if (r.seq > gaps.front()->seq && r.kind == "book_snapshot" && r.symbol == gaps.front()->symbol) healed = true;
+  }
+  EXPECT_TRUE(healed) << "no snapshot after the gap; log:\n" << log_;
+  EXPECT_EQ(log_.find("reconnecting"), std::string::npos) << "the second resubscribe was enough:\n" << log_;
 }
 
 TEST_F(BybitSim, TheFullBookStartsFromTheRestSnapshotAndAWithheldDeltaFetchesItAgain) {

@@ -107,6 +107,18 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
   for (std::size_t i = 0; i < books_and_tickers.size(); ++i) {
     const auto& [channel, idx] = books_and_tickers[i];
     if (!idx) continue;
+    if (channel != "tickers") {
+      const std::uint64_t n = ++book_subscriptions;
+      if (fires(kNoSnapshot, c, n)) {
+        // The deltas come, their snapshot never does.
+        SimOutgoing m;
+        m.key = sim_stream_key(topics[i]);
+        m.stream = m.key;
+        m.text = std::make_shared<const std::string>("orderbook snapshot withheld");
+        log_fault(kNoSnapshot, c, n, m);
+        continue;
+      }
+    }
     std::string snap;
     {
       std::lock_guard lock(market_mu);

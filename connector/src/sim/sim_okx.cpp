@@ -110,7 +110,7 @@ void Simulator::Impl::on_okx_request(Connection& c, simdjson::dom::parser& parse
     }
     push_text(c, fmt::format(R"({{"id":"{}","event":"{}","arg":{},"connId":"{}"}})", id, op, a.text, conn_id));
     if (op != "subscribe" || !a.book) continue;
-    const std::uint64_t n = ++okx_subscriptions;
+    const std::uint64_t n = ++book_subscriptions;
     if (fires(kNoSnapshot, c, n)) {
       SimOutgoing m;
       m.key = a.keys.front();

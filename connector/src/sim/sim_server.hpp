@@ -337,7 +337,7 @@ struct Simulator::Impl {
   // from there), `bad_checksum` with a wrong checksum (true: `m` was sent);
   // after it, `keepalive` an empty update at its seqId.
   bool okx_book_faults(Connection& c, std::uint64_t n, const SimOutgoing& m, bool after);
-  std::uint64_t okx_subscriptions = 0;  // books subscriptions served (the no_snapshot fault counts them)
+  std::uint64_t book_subscriptions = 0;  // OKX and Bybit book subscriptions served (the no_snapshot fault counts them)
   // on_kraken_request: Kraken v2's {"method","params","req_id"} requests
   // (subscribe, unsubscribe, ping), one reply per pair; a book subscription
   // starts with its snapshot, an instrument one with every pair (sim_kraken.cpp).

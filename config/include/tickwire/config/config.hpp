@@ -50,6 +50,7 @@ struct FeedConfig {
   std::uint32_t ping_interval_ms = 20'000;   // we ping after this long without a frame; 0 = pong_timeout/2
   std::uint32_t pong_timeout_ms = 60'000;    // dead after min(this, 2 x ping_interval) with nothing received
   std::uint32_t stale_after_ms = 0;          // a stream silent this long is restarted; 0 = off
+  std::uint32_t resubscribe_timeout_ms = 10'000;  // a book resubscribed without its snapshot this long: again
   std::uint64_t max_lifetime_s = 85'800;     // make-before-break rollover after this (23 h 50 min)
   std::uint32_t rollover_overlap_ms = 10'000;  // longest wait for both connections to overlap
   std::uint32_t backoff_initial_ms = 100;

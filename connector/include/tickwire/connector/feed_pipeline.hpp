@@ -188,6 +188,9 @@ class FeedPipeline final : public SessionHandler {
   // StreamWatchdog indices (symbol * kChannels + channel): ChannelKind's order.
   using Channel = ChannelKind;
   static constexpr std::size_t kChannels = kChannelKinds;
+  // kResubscribeTries: resubscribes of one book without its snapshot before
+  // the connection is replaced (a new one subscribes every stream).
+  static constexpr std::uint32_t kResubscribeTries = 3;
 
   // SymbolState: everything per symbol, created at construction for the
   // configured symbols only.
@@ -207,6 +210,8 @@ class FeedPipeline final : public SessionHandler {
     // books, and connection-sequence books: their updates count only there).
     std::uint32_t book_generation = 0;
     bool resubscribing = false;                // a resubscribe was sent; waiting for its snapshot
+    std::uint32_t resubscribe_attempts = 0;    // resubscribes in a row that brought no snapshot in time
+    std::unique_ptr<boost::asio::steady_timer> resubscribe_deadline;  // resubscribe_timeout_ms after the last one
     bool trades_live = false;                  // a trade other than history was accepted (history only seeds before)
     bool fetching = false;                 // a snapshot request is in flight or scheduled
     bool verifying = false;                // that request checks a synced book after a reconnect
@@ -276,6 +281,15 @@ class FeedPipeline final : public SessionHandler {
   void on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
                           std::uint64_t t_parsed, const BookSnapshotEvent& image);
   void resubscribe_book(SymbolState& st, std::string_view why);
+  // resubscribe_overdue: resubscribe_timeout_ms after a resubscribe whose
+  // snapshot has not come (refused for the rate, lost, withheld): once more,
+  // and after kResubscribeTries the connection is replaced.
+  void resubscribe_overdue(middleware::SymbolId id);
+  // book_resynced: a snapshot replaced `st`'s book: no resubscribe is pending.
+  static void book_resynced(SymbolState& st) {
+    st.resubscribing = false;
+    st.resubscribe_attempts = 0;
+  }
   // REST bootstrap of in-stream books (StreamBootstrap::kStreamOrRest when an
   // update comes without a snapshot, kRest always): the StreamSync keeps the
   // updates while a REST snapshot is fetched (feed_pipeline_books.cpp), then

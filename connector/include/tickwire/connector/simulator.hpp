@@ -87,7 +87,7 @@ struct SimFaults {
                                  // connection's ids of that book continue from there (Bybit's restart)
   FaultTrigger keepalive;        // OKX: after this books update, an empty one at its own seqId (the idle keepalive)
   FaultTrigger bad_checksum;     // OKX: this books update carries a checksum its book does not have
-  FaultTrigger no_snapshot;      // OKX: a books subscription (counted over the simulator) gets no snapshot
+  FaultTrigger no_snapshot;      // OKX, Bybit: a book subscription (counted over the simulator) gets no snapshot
   FaultTrigger checksum;         // Kraken: this book update's checksum off by one bit
   FaultTrigger beyond_depth;     // Kraken: a bid below the depth added to this book update (the client cuts it)
   FaultTrigger trade_gap;        // Kraken: this trade message withheld (the pair's trade ids jump)
