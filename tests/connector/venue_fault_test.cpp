@@ -222,9 +222,8 @@ TEST_P(VenueFault, SlowSenderLosesNothing) {
 
 // VenueRollover: our own connection lifetime, make-before-break. Not on
 // Bybit: in the overlap both connections deliver the publicTrade message of
-// the latest seq, and as an equal seq is new data both copies are journaled;
-// nor on Coinbase, whose rollover finishes "without proven overlap" on one
-// stream. Both are open connector defects this test found (docs/venues.md).
+// the latest seq, and as an equal seq is new data both copies are journaled,
+// an open connector defect this test found (docs/venues.md).
 class VenueRollover : public VenueFault {};
 
 TEST_P(VenueRollover, OurLifetimeRollsOverMakeBeforeBreakWithoutLoss) {
@@ -244,7 +243,7 @@ TEST_P(VenueRollover, OurLifetimeRollsOverMakeBeforeBreakWithoutLoss) {
   for (const JournalRecord* r : statuses("disconnected")) EXPECT_EQ(r->detail, "connector shutdown");
 }
 
-INSTANTIATE_TEST_SUITE_P(Venues, VenueRollover, ::testing::Values("binance", "okx", "kraken"),
+INSTANTIATE_TEST_SUITE_P(Venues, VenueRollover, ::testing::Values("binance", "okx", "kraken", "coinbase"),
                          [](const ::testing::TestParamInfo<const char*>& param) { return std::string(param.param); });
 
 // VenueDuplicates: not on Bybit. Its trades are tracked by their cross
