@@ -222,8 +222,9 @@ TEST_P(VenueFault, SlowSenderLosesNothing) {
 
 // VenueRollover: our own connection lifetime, make-before-break. Not on
 // Bybit: in the overlap both connections deliver the publicTrade message of
-// the latest seq, and as an equal seq is new data both copies are journaled,
-// an open connector defect this test found (docs/venues.md).
+// the latest seq, and as an equal seq is new data both copies are journaled
+// (the non-decreasing stream kind's known limit, stream_tracker.hpp), an open
+// connector defect this test shows in the journal (docs/venues.md).
 class VenueRollover : public VenueFault {};
 
 TEST_P(VenueRollover, OurLifetimeRollsOverMakeBeforeBreakWithoutLoss) {
@@ -249,8 +250,8 @@ INSTANTIATE_TEST_SUITE_P(Venues, VenueRollover, ::testing::Values("binance", "ok
 // VenueDuplicates: not on Bybit. Its trades are tracked by their cross
 // sequence "seq", which the fills of one taker order share (an equal seq is
 // new data, TradeContinuity::kNonDecreasing), so a repeated publicTrade
-// message is journaled a second time: an open connector defect this test
-// found (docs/venues.md).
+// message is journaled a second time (the same limit, stream_tracker.hpp):
+// an open connector defect this test shows in the journal (docs/venues.md).
 class VenueDuplicates : public VenueFault {};
 
 TEST_P(VenueDuplicates, DuplicatesAreDroppedAndCounted) {
