@@ -724,6 +724,17 @@ void FeedPipeline::on_subscribed(std::uint32_t generation, std::size_t streams, 
 
 void FeedPipeline::on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) {
   tracker_.begin_rollover(next);
+  if (book_policy_.connection_sequence) {
+    // A connection-sequence book (Coinbase) lives on one connection. The new
+    // one's data flows before its subscription completes, so a book may
+    // already be snapshotted there: it has moved over, and nothing later can
+    // prove it (its updates do not pass the tracker).
+    for (std::size_t id = 0; id < states_.size(); ++id) {
+      if (states_[id].book_generation == next) {
+        tracker_.reset(stream_index(static_cast<middleware::SymbolId>(id), ChannelKind::kDepth));
+      }
+    }
+  }
   finish_requested_ = false;
   detail_ = fmt::format("rollover started: connection {} opened beside {} ({})", next, previous, reason);
   TW_LOG_INFO(log(), "{}: {}", feed_.name, detail_);
