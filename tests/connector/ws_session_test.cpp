@@ -421,7 +421,8 @@ TEST_F(WsSessionTest, ResubscribeSendsUnsubscribeThenSubscribeInTurnWithAppPings
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1 && bybit.pings >= 1; }));
   for (int i = 0; i < 3; ++i) session.resubscribe({"orderbook.50.BTCUSDT"});
-  ASSERT_TRUE(run_until([&] { return bybit.received.size() == 7 && bybit.pings >= 3; }));
+  // The requests go out one control interval apart: wait for the last ack too.
+  ASSERT_TRUE(run_until([&] { return bybit.received.size() == 7 && bybit.pings >= 3 && handler_.frames.size() >= 6; }));
   ASSERT_EQ(bybit.received.size(), 7u);
   EXPECT_EQ(bybit.received[0],
             R"({"req_id":"1","op":"subscribe","args":["orderbook.50.BTCUSDT","publicTrade.BTCUSDT"]})");
