@@ -137,7 +137,7 @@ class SimFault : public ::testing::Test {
       sim_books_[lower_of(s) + "@depth@100ms"] = *book;
     }
     sim.stop();
-    parse_counters();
+    counters_ = status_counters(log_);
 
     auto replay = run_command({TICKWIRE_BINARY, "replay", (dir_ / "data").string(), "--format", "jsonl"});
     ASSERT_EQ(replay.exit_code, 0);
@@ -266,16 +266,6 @@ class SimFault : public ::testing::Test {
     return path;
   }
 
-  // parse_counters: the last status line the connector printed on stderr.
-  void parse_counters() {
-    static const std::regex kCounter(R"((rejected|ignored|duplicates|gaps|resyncs|connects|disconnects|rollovers) (\d+))");
-    const auto at = log_.rfind("msg/s |");
-    if (at == std::string::npos) return;
-    const std::string line = log_.substr(at, log_.find('\n', at) - at);
-    for (std::sregex_iterator it(line.begin(), line.end(), kCounter), end; it != end; ++it) {
-      counters_[(*it)[1]] = std::stoull((*it)[2]);
-    }
-  }
 
   void verify_trades(const std::string& stream) {
     const auto truth_it = truth_.trades.find(stream);

@@ -14,6 +14,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <regex>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -324,5 +325,19 @@ struct Progress {
     c = std::max(c, id);
   }
 };
+
+// status_counters: the counters of the last status line a connector printed
+// on stderr ("... msg/s | ... duplicates 2 gaps 1 ..."): "duplicates" -> 2, ...
+inline std::map<std::string, std::uint64_t> status_counters(const std::string& log) {
+  static const std::regex kCounter(R"((rejected|ignored|duplicates|gaps|resyncs|connects|disconnects|rollovers) (\d+))");
+  std::map<std::string, std::uint64_t> out;
+  const auto at = log.rfind("msg/s |");
+  if (at == std::string::npos) return out;
+  const std::string line = log.substr(at, log.find('\n', at) - at);
+  for (std::sregex_iterator it(line.begin(), line.end(), kCounter), end; it != end; ++it) {
+    out[(*it)[1]] = std::stoull((*it)[2]);
+  }
+  return out;
+}
 
 }  // namespace tickwire::testing

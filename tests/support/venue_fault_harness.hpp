@@ -261,7 +261,7 @@ class VenueFault : public ::testing::Test, public ::testing::WithParamInterface<
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "exit status " << *status << "\n" << log_;
     sim.stop();
     load_faults();
-    parse_counters();
+    counters_ = status_counters(log_);
 
     auto replay = run_command({TICKWIRE_BINARY, "replay", (dir_ / "data").string(), "--format", "jsonl"});
     ASSERT_EQ(replay.exit_code, 0) << replay.out;
@@ -424,16 +424,6 @@ class VenueFault : public ::testing::Test, public ::testing::WithParamInterface<
     return path;
   }
 
-  // parse_counters: the last status line the connector printed on stderr.
-  void parse_counters() {
-    static const std::regex kCounter(R"((rejected|ignored|duplicates|gaps|resyncs|connects|disconnects|rollovers) (\d+))");
-    const auto at = log_.rfind("msg/s |");
-    if (at == std::string::npos) return;
-    const std::string line = log_.substr(at, log_.find('\n', at) - at);
-    for (std::sregex_iterator it(line.begin(), line.end(), kCounter), end; it != end; ++it) {
-      counters_[(*it)[1]] = std::stoull((*it)[2]);
-    }
-  }
 
   // truth_trades: per symbol, how many trades the simulator published under
   // each id the journal gives them, read from the record in the venue's
