@@ -399,8 +399,8 @@ void FeedPipeline::emit_book_snapshot(const SymbolState& st, const BookSnapshotE
 }
 
 bool FeedPipeline::track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,
-                         std::uint32_t generation, std::string_view what) {
-  const IdVerdict v = tracker_.check(stream_index(id, channel), first, last, generation);
+                         std::uint32_t generation, std::string_view what, std::uint64_t tag) {
+  const IdVerdict v = tracker_.check(stream_index(id, channel), first, last, generation, tag);
   bool fresh = true;
   switch (v.kind) {
     case IdVerdict::kAccept:
@@ -454,7 +454,8 @@ void FeedPipeline::on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t 
       return;
     }
   }
-  if (!track(*id, channel, t.trade_id, t.trade_id, generation, t.aggregate ? "aggregate trade ids" : "trade ids")) {
+  if (!track(*id, channel, t.trade_id, t.trade_id, generation, t.aggregate ? "aggregate trade ids" : "trade ids",
+             t.tag)) {
     return;
   }
   st.trades_live = true;

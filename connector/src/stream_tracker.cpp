@@ -33,17 +33,63 @@ IdVerdict StreamTracker::accept_increasing(Stream& s, std::uint64_t id, bool fro
   return {};
 }
 
-IdVerdict StreamTracker::check(std::size_t stream, std::uint64_t first, std::uint64_t last,
-                               std::uint32_t generation) {
+bool StreamTracker::remember_tag(Stream& s, std::uint64_t tag) {
+  if (s.tags.empty()) {
+    s.tags.assign(kTagSlots, 0);
+    s.tag_slots.reserve(kMaxTags);
+  }
+  // The tag is a hash already: its low bits pick the slot; linear probing.
+  std::size_t slot = static_cast<std::size_t>(tag) & (kTagSlots - 1);
+  while (s.tags[slot] != 0) {
+    if (s.tags[slot] == tag) return false;
+    slot = (slot + 1) & (kTagSlots - 1);
+  }
+  if (s.tag_slots.size() == kMaxTags) return true;  // full: new, but not remembered
+  s.tags[slot] = tag;
+  s.tag_slots.push_back(static_cast<std::uint16_t>(slot));
+  return true;
+}
+
+void StreamTracker::forget_tags(Stream& s) {
+  for (const std::uint16_t slot : s.tag_slots) s.tags[slot] = 0;
+  s.tag_slots.clear();
+}
+
+IdVerdict StreamTracker::accept_non_decreasing(Stream& s, std::uint64_t id, std::uint64_t tag, bool from_new) {
+  if (s.last != 0 && id < s.last) {
+    if (from_new) s.overlapped = true;  // the newer connection repeats what was accepted
+    return {IdVerdict::kDuplicate};
+  }
+  if (s.last != 0 && id == s.last) {
+    // Another message at the last id: new unless its tag was accepted there.
+    // From the newer connection either way it is not ahead: overlapped.
+    if (from_new) s.overlapped = true;
+    if (tag != 0 && !remember_tag(s, tag)) return {IdVerdict::kDuplicate};
+    return {};
+  }
+  if (s.last != 0 && from_new && !s.overlapped) {  // ahead: the old connection will deliver it
+    s.held_max = std::max(s.held_max, id);
+    return {IdVerdict::kHeld};
+  }
+  s.last = id;
+  forget_tags(s);
+  if (tag != 0) (void)remember_tag(s, tag);
+  if (from_new || (s.held_max != 0 && s.last >= s.held_max)) s.overlapped = true;
+  return {};
+}
+
+IdVerdict StreamTracker::check(std::size_t stream, std::uint64_t first, std::uint64_t last, std::uint32_t generation,
+                               std::uint64_t tag) {
   Stream& s = streams_[stream];
   const bool from_new = is_new(generation);
   if (s.kind == StreamKind::kIncreasing) return accept_increasing(s, last, from_new);
+  if (s.kind == StreamKind::kNonDecreasing) return accept_non_decreasing(s, last, tag, from_new);
   if (s.last == 0) {  // the stream's first message: nothing to compare with
     s.last = last;
     if (from_new) s.overlapped = true;
     return {};
   }
-  if (last < s.last || (last == s.last && s.kind != StreamKind::kNonDecreasing)) {
+  if (last <= s.last) {
     // The newer connection repeating what was accepted proves it covers the
     // stream from here on (it delivers in order, so it held nothing beyond).
     if (from_new) s.overlapped = true;
@@ -104,6 +150,7 @@ void StreamTracker::reset(std::size_t stream) {
   s.overlapped = true;
   std::fill(s.recent.begin(), s.recent.end(), 0);
   s.recent_next = 0;
+  forget_tags(s);
 }
 
 }  // namespace tickwire::connector

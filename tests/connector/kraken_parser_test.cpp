@@ -296,6 +296,30 @@ TEST(KrakenParser, NumbersInExponentFormKeepTheirExactValue) {
   EXPECT_EQ(m.delta.asks[0].size, (Decimal{0, 0}));
 }
 
+// A positive exponent ends in the mantissa, as the plain text of the number
+// would parse ("8.56E7" is 85600000, not 856 with exponent 5), so the value
+// formats and parses back to itself; one that does not fit int64 is refused.
+TEST(KrakenParser, APositiveExponentGivesThePlainDecimalAndOneTooLargeIsRefused) {
+  KrakenParser p;
+  const ParsedMessage m = parse(
+      p, R"({"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":8.56E7,"qty":1558}],)"
+         R"("asks":[{"price":1e2,"qty":0}],"checksum":1,"timestamp":"2023-10-06T17:35:55.440295Z"}]})");
+  ASSERT_EQ(m.event, EventKind::kBookDelta) << p.error();
+  EXPECT_EQ(m.delta.bids[0].price, (Decimal{85600000, 0}));
+  EXPECT_EQ(m.delta.asks[0].price, (Decimal{100, 0}));
+  Decimal back;
+  ASSERT_EQ(tickwire::middleware::parse_decimal(tickwire::middleware::to_string(m.delta.bids[0].price), back),
+            tickwire::middleware::DecimalError::kOk);
+  EXPECT_EQ(back, m.delta.bids[0].price);
+
+  KrakenParser q;
+  const ParsedMessage big = parse(
+      q, R"({"channel":"book","type":"update","data":[{"symbol":"BTC/USD","bids":[{"price":9.3E18,"qty":1}],)"
+         R"("asks":[],"checksum":1,"timestamp":"2023-10-06T17:35:55.440295Z"}]})");
+  EXPECT_EQ(big.event, EventKind::kError);
+  EXPECT_NE(q.error().find("price"), std::string::npos) << q.error();
+}
+
 TEST(KrakenParser, RejectsMalformedInputWithAReasonAndKeepsNothingOfIt) {
   KrakenParser p;
   const char* bad[] = {

@@ -3,7 +3,11 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
+#include <string_view>
 #include <vector>
+
+#include "tickwire/connector/events.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -90,6 +94,73 @@ TEST(StreamTracker, NonDecreasingStreamsAcceptARepeatedIdAndDropOnlyOlderOnes) {
   EXPECT_EQ(kind_of(t, s, 5), IdVerdict::kAccept);  // another trade of the same Bybit seq
   EXPECT_EQ(kind_of(t, s, 9), IdVerdict::kAccept);  // not a gap
   EXPECT_EQ(kind_of(t, s, 8), IdVerdict::kDuplicate);
+}
+
+IdVerdict::Kind tagged(StreamTracker& t, std::size_t s, std::uint64_t id, std::string_view trade,
+                       std::uint32_t gen = 0) {
+  return t.check(s, id, id, gen, trade_tag(trade)).kind;
+}
+
+TEST(StreamTracker, NonDecreasingStreamsTellARepeatAtTheLastIdByItsTag) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kNonDecreasing);
+  EXPECT_EQ(tagged(t, s, 5, "a"), IdVerdict::kAccept);
+  EXPECT_EQ(tagged(t, s, 5, "b"), IdVerdict::kAccept);     // another fill of the same seq
+  EXPECT_EQ(tagged(t, s, 5, "a"), IdVerdict::kDuplicate);  // the message again
+  EXPECT_EQ(tagged(t, s, 5, "b"), IdVerdict::kDuplicate);
+  EXPECT_EQ(tagged(t, s, 9, "a"), IdVerdict::kAccept);  // the seq moved on: the same text is another trade
+  EXPECT_EQ(tagged(t, s, 9, "c"), IdVerdict::kAccept);
+  EXPECT_EQ(tagged(t, s, 5, "z"), IdVerdict::kDuplicate);  // older
+  EXPECT_EQ(tagged(t, s, 9, "c"), IdVerdict::kDuplicate);
+  t.reset(s);
+  EXPECT_EQ(tagged(t, s, 9, "c"), IdVerdict::kAccept);  // after a reset nothing is remembered
+}
+
+TEST(StreamTracker, NonDecreasingStreamsRememberAThousandTradesOfOneSeqAndPassTheRestOfATooLargeOne) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kNonDecreasing);
+  // Bybit sends up to 1024 trades in one message, all of one seq.
+  for (int i = 0; i < 1024; ++i) ASSERT_EQ(tagged(t, s, 7, "fill-" + std::to_string(i)), IdVerdict::kAccept) << i;
+  for (int i = 0; i < 1024; ++i) ASSERT_EQ(tagged(t, s, 7, "fill-" + std::to_string(i)), IdVerdict::kDuplicate) << i;
+  // Past the table's capacity new tags are still accepted (not remembered).
+  for (int i = 1024; i < 5000; ++i) ASSERT_EQ(tagged(t, s, 7, "fill-" + std::to_string(i)), IdVerdict::kAccept) << i;
+  EXPECT_EQ(tagged(t, s, 7, "fill-0"), IdVerdict::kDuplicate);
+  EXPECT_EQ(tagged(t, s, 8, "fill-0"), IdVerdict::kAccept);  // the table empties when the seq moves on
+  EXPECT_EQ(tagged(t, s, 8, "fill-4999"), IdVerdict::kAccept);
+}
+
+TEST(StreamTracker, NonDecreasingRolloverHoldsTheNewConnectionAheadUntilTheOldOneDeliversIt) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kNonDecreasing);
+  EXPECT_EQ(tagged(t, s, 10, "x", 1), IdVerdict::kAccept);
+  t.begin_rollover(2);
+  EXPECT_FALSE(t.overlapped());
+  // The newer connection is ahead: seq 12 and 14 are held, the old one brings them.
+  EXPECT_EQ(tagged(t, s, 12, "p", 2), IdVerdict::kHeld);
+  EXPECT_EQ(tagged(t, s, 14, "q", 2), IdVerdict::kHeld);
+  EXPECT_EQ(tagged(t, s, 11, "o", 1), IdVerdict::kAccept);
+  EXPECT_EQ(tagged(t, s, 12, "p", 1), IdVerdict::kAccept);
+  EXPECT_FALSE(t.overlapped());
+  EXPECT_EQ(tagged(t, s, 14, "q", 1), IdVerdict::kAccept);
+  EXPECT_TRUE(t.overlapped());  // the old connection caught up with all the newer one held back
+  EXPECT_EQ(tagged(t, s, 14, "q", 2), IdVerdict::kDuplicate);
+  EXPECT_EQ(tagged(t, s, 15, "r", 2), IdVerdict::kAccept);
+  EXPECT_EQ(tagged(t, s, 15, "r", 1), IdVerdict::kDuplicate);
+  t.end_rollover();
+}
+
+TEST(StreamTracker, NonDecreasingRolloverOverlapsWhenTheNewConnectionRepeatsTheLastSeq) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kNonDecreasing);
+  EXPECT_EQ(tagged(t, s, 10, "x", 1), IdVerdict::kAccept);
+  EXPECT_EQ(tagged(t, s, 10, "y", 1), IdVerdict::kAccept);
+  t.begin_rollover(2);
+  EXPECT_EQ(tagged(t, s, 10, "x", 2), IdVerdict::kDuplicate);
+  EXPECT_TRUE(t.overlapped());
+  EXPECT_EQ(tagged(t, s, 10, "y", 2), IdVerdict::kDuplicate);
+  EXPECT_EQ(tagged(t, s, 10, "w", 2), IdVerdict::kAccept);  // a fill of seq 10 the old one had not delivered
+  EXPECT_EQ(tagged(t, s, 10, "w", 1), IdVerdict::kDuplicate);
+  EXPECT_EQ(tagged(t, s, 11, "v", 2), IdVerdict::kAccept);
 }
 
 TEST(StreamTracker, ResetTakesTheNextIdAsIs) {

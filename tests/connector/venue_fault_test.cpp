@@ -220,11 +220,9 @@ TEST_P(VenueFault, SlowSenderLosesNothing) {
   expect_connection_kept();
 }
 
-// VenueRollover: our own connection lifetime, make-before-break. Not on
-// Bybit: in the overlap both connections deliver the publicTrade message of
-// the latest seq, and as an equal seq is new data both copies are journaled
-// (the non-decreasing stream kind's known limit, stream_tracker.hpp), an open
-// connector defect this test shows in the journal (docs/venues.md).
+// VenueRollover: our own connection lifetime, make-before-break. On Bybit
+// both connections deliver the publicTrade message of the latest seq in the
+// overlap: the second copy is told by its trades' own ids (`i`).
 class VenueRollover : public VenueFault {};
 
 TEST_P(VenueRollover, OurLifetimeRollsOverMakeBeforeBreakWithoutLoss) {
@@ -244,14 +242,12 @@ TEST_P(VenueRollover, OurLifetimeRollsOverMakeBeforeBreakWithoutLoss) {
   for (const JournalRecord* r : statuses("disconnected")) EXPECT_EQ(r->detail, "connector shutdown");
 }
 
-INSTANTIATE_TEST_SUITE_P(Venues, VenueRollover, ::testing::Values("binance", "okx", "kraken", "coinbase"),
+INSTANTIATE_TEST_SUITE_P(Venues, VenueRollover, ::testing::Values("binance", "okx", "bybit", "kraken", "coinbase"),
                          [](const ::testing::TestParamInfo<const char*>& param) { return std::string(param.param); });
 
-// VenueDuplicates: not on Bybit. Its trades are tracked by their cross
-// sequence "seq", which the fills of one taker order share (an equal seq is
-// new data, TradeContinuity::kNonDecreasing), so a repeated publicTrade
-// message is journaled a second time (the same limit, stream_tracker.hpp):
-// an open connector defect this test shows in the journal (docs/venues.md).
+// VenueDuplicates: a repeated message is dropped and counted. On Bybit the
+// fills of one taker order share their cross sequence `seq`, so a repeat is
+// told from another fill at the same seq by the trade's own id (`i`).
 class VenueDuplicates : public VenueFault {};
 
 TEST_P(VenueDuplicates, DuplicatesAreDroppedAndCounted) {
@@ -277,7 +273,7 @@ TEST_P(VenueDuplicates, DuplicatesAreDroppedAndCounted) {
   expect_connection_kept();
 }
 
-INSTANTIATE_TEST_SUITE_P(Venues, VenueDuplicates, ::testing::Values("binance", "okx", "kraken", "coinbase"),
+INSTANTIATE_TEST_SUITE_P(Venues, VenueDuplicates, ::testing::Values("binance", "okx", "bybit", "kraken", "coinbase"),
                          [](const ::testing::TestParamInfo<const char*>& param) { return std::string(param.param); });
 
 INSTANTIATE_TEST_SUITE_P(Venues, VenueFault, ::testing::Values("binance", "okx", "bybit", "kraken", "coinbase"),

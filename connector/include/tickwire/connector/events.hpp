@@ -49,7 +49,25 @@ struct TradeEvent {
   // (Coinbase market_trades "snapshot"): journaled only if newer than the
   // stream's last accepted trade, never when the stream has none yet.
   bool history = false;
+  // tag: where trade_id is shared by several trades (Bybit's cross sequence
+  // `seq`), a hash of the venue's own id of this trade (Bybit's `i`) that
+  // tells a repeat from another trade at the same trade_id; 0 = none.
+  std::uint64_t tag = 0;
 };
+
+// trade_tag: the tag of a venue's own trade id text (64-bit FNV-1a, mixed so
+// its low bits are as good as its high ones); never 0.
+inline std::uint64_t trade_tag(std::string_view id) {
+  std::uint64_t h = 0xcbf29ce484222325ULL;
+  for (const char c : id) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ULL;
+  }
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h == 0 ? 1 : h;
+}
 
 // PriceLevel: the absolute size resting at one price; size zero removes it.
 struct PriceLevel {

@@ -253,7 +253,7 @@ class FeedPipeline final : public SessionHandler {
   // track: the StreamTracker verdict for a message, counting drops and
   // journaling gaps; true if the message is new data.
   bool track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,
-             std::uint32_t generation, std::string_view what);
+             std::uint32_t generation, std::string_view what, std::uint64_t tag = 0);
   void maybe_finish_rollover();
 
   // dispatch: one parsed event to its handler (on_frame calls it per event of a frame).

@@ -13,8 +13,13 @@
 //   late trade, not a repeat. The last kRecentIds accepted ids tell the two
 //   apart; one older than all of them is taken for a repeat;
 // - non-decreasing: ids never decrease and distinct messages may share one
-//   (Bybit's trade `seq`): only a smaller id is a duplicate, so a repeat of
-//   the last id (a rollover's overlap) is not told from new data.
+//   (Bybit's trade `seq`): a smaller id is a duplicate; at the last id a
+//   message is told from a repeat by its tag (a hash of the venue's own
+//   trade id, Bybit's `i`): the tags accepted at the last id are remembered
+//   (up to kMaxTags of them) until the id moves on. Without a tag (0) an
+//   equal id is new data. During a rollover the newer connection's messages
+//   ahead of the stream are held back, as on a contiguous stream: no gap can
+//   be told here, so only the old connection can deliver what lies between.
 //
 // During a rollover two connections (generations) deliver the same stream.
 // A message is accepted from either connection if it is the next one; one
@@ -26,7 +31,7 @@
 // with everything held back: from then on the newer connection alone is
 // complete, and when every stream that had data has overlapped the old
 // connection can close. Pure logic, no I/O, no allocation after
-// add_stream().
+// add_stream() but a non-decreasing stream's tag table, once.
 #pragma once
 
 #include <cstdint>
@@ -58,7 +63,10 @@ class StreamTracker {
   // check: the verdict on a message of `stream` covering exchange ids
   // [first, last] (first == last for one-id messages) that arrived on
   // connection `generation`; an accepted message advances the stream.
-  IdVerdict check(std::size_t stream, std::uint64_t first, std::uint64_t last, std::uint32_t generation);
+  // `tag` (non-decreasing streams only, 0 = none): what tells two messages
+  // at one id apart.
+  IdVerdict check(std::size_t stream, std::uint64_t first, std::uint64_t last, std::uint32_t generation,
+                  std::uint64_t tag = 0);
 
   // begin_rollover: connection `generation` (newer than all before) starts
   // delivering the same streams.
@@ -79,6 +87,11 @@ class StreamTracker {
 
  private:
   static constexpr std::size_t kRecentIds = 64;
+  // kTagSlots: the open-addressed table of a non-decreasing stream's tags at
+  // its last id (allocated at its first tagged message, 32 KiB); at most
+  // kMaxTags are remembered, beyond that a repeat at the same id is not told.
+  static constexpr std::size_t kTagSlots = 4096;
+  static constexpr std::size_t kMaxTags = 3072;
   struct Stream {
     StreamKind kind = StreamKind::kContiguous;
     std::uint64_t last = 0;         // last accepted id; 0 = none yet
@@ -86,9 +99,16 @@ class StreamTracker {
     bool overlapped = true;         // no rollover pending for this stream
     std::vector<std::uint64_t> recent;  // kIncreasing: the last accepted ids (a ring; 0 = empty slot)
     std::size_t recent_next = 0;
+    std::vector<std::uint64_t> tags;        // kNonDecreasing: tags accepted at `last` (0 = empty slot)
+    std::vector<std::uint16_t> tag_slots;   // the slots of `tags` in use, to empty them when `last` moves
   };
   // accept_increasing: the verdict on id `id` of a kIncreasing stream.
   IdVerdict accept_increasing(Stream& s, std::uint64_t id, bool from_new);
+  // accept_non_decreasing: the verdict on id `id` (tag `tag`) of a kNonDecreasing stream.
+  IdVerdict accept_non_decreasing(Stream& s, std::uint64_t id, std::uint64_t tag, bool from_new);
+  // remember_tag: records `tag` at the stream's last id; false if it was there already.
+  static bool remember_tag(Stream& s, std::uint64_t tag);
+  static void forget_tags(Stream& s);
   bool is_new(std::uint32_t generation) const { return rolling_ && generation == new_generation_; }
 
   std::vector<Stream> streams_;

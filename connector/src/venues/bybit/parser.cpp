@@ -261,6 +261,7 @@ bool BybitParser::parse_trades(od::object& root, std::uint64_t ts_ms, ParsedMess
     }
     if (trade.symbol.empty()) return fail_at("data", index, "s: missing or empty symbol");
     if (id.empty()) return fail_at("data", index, "i: missing or empty trade id");
+    trade.tag = trade_tag(id);  // several trades share `seq`: their own id tells a repeat
     if (side == "Buy") {
       trade.aggressor = Side::kBuy;  // "S" is the taker's side
     } else if (side == "Sell") {

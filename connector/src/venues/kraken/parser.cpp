@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 #include <cstdio>
 
 #include "tickwire/connector/venues/json_check.hpp"
@@ -36,9 +37,18 @@ bool number_decimal(od::value value, Decimal& out) {
   int shift = 0;
   const auto [end, ec] = std::from_chars(exp.data(), exp.data() + exp.size(), shift);
   if (exp.empty() || ec != std::errc{} || end != exp.data() + exp.size()) return false;
-  const int exponent = static_cast<int>(m.exponent) + shift;
-  if (exponent < -middleware::kMaxFractionDigits || exponent > 18) return false;
-  out = Decimal{m.mantissa, static_cast<std::int8_t>(exponent)};
+  if (shift < -2 * middleware::kMaxFractionDigits || shift > 2 * middleware::kMaxFractionDigits) return false;
+  int exponent = static_cast<int>(m.exponent) + shift;
+  if (exponent < -middleware::kMaxFractionDigits) return false;
+  // A positive exponent goes into the mantissa, so the value is the one its
+  // plain text ("8.56E7" -> "85600000") parses to: a Decimal from text never
+  // has a positive exponent.
+  std::int64_t mantissa = m.mantissa;
+  for (; exponent > 0; --exponent) {
+    if (mantissa > INT64_MAX / 10 || mantissa < INT64_MIN / 10) return false;
+    mantissa *= 10;
+  }
+  out = Decimal{mantissa, static_cast<std::int8_t>(exponent)};
   return true;
 }
 
