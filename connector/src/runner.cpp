@@ -15,6 +15,7 @@
 #include <condition_variable>
 #include <cstdio>
 #include <filesystem>
+#include <map>
 #include <mutex>
 #include <string_view>
 #include <thread>
@@ -383,9 +384,13 @@ class Connector {
   absl::Status start_feeds() {
     publish_ = PublishTargets::open(cfg_.publish);
     const PipelineContext context{*sequencer_, *publish_, *journal_, counters_, profiler_, buffers_};
-    // One limit for the process (Binance counts attempts per IP): the strictest feed's.
+    // One limit for the process (venues count attempts per IP): the strictest
+    // of every feed's max_connects_per_5min and its venue's own limit.
     std::uint32_t attempts = feeds_.front().max_connects_per_5min;
-    for (const auto& feed : feeds_) attempts = std::min(attempts, feed.max_connects_per_5min);
+    for (const auto& feed : feeds_) {
+      attempts = std::min(attempts, feed.max_connects_per_5min);
+      if (const VenueAdapter* venue = find_venue(feed)) attempts = std::min(attempts, venue->limits().connects_per_5min);
+    }
     attempt_limiter_ = std::make_shared<SlidingWindowLimiter>("connection attempts", attempts, std::chrono::minutes(5));
     for (const auto& feed : feeds_) {
       auto url = parse_ws_url(feed.url);
@@ -436,6 +441,23 @@ class Connector {
       so.backoff_initial = std::chrono::milliseconds(feed.backoff_initial_ms);
       so.backoff_max = std::chrono::milliseconds(feed.backoff_max_ms);
       so.attempt_limiter = attempt_limiter_;
+      // The venue's per-IP limits per second, one limiter per venue for all its feeds.
+      if (const std::uint32_t n = venue->limits().connects_per_second; n != 0) {
+        auto& limiter = venue_attempt_limiters_[std::string(venue->name())];
+        if (!limiter) {
+          limiter = std::make_shared<SlidingWindowLimiter>(fmt::format("{} connection attempts", venue->name()), n,
+                                                           std::chrono::seconds(1));
+        }
+        so.venue_attempt_limiter = limiter;
+      }
+      if (const std::uint32_t n = venue->limits().controls_per_second; n != 0) {
+        auto& limiter = control_limiters_[std::string(venue->name())];
+        if (!limiter) {
+          limiter = std::make_shared<SlidingWindowLimiter>(fmt::format("{} control messages", venue->name()), n,
+                                                           std::chrono::seconds(1));
+        }
+        so.control_limiter = limiter;
+      }
       if (feed.ping_interval_ms != 0) {
         // The session pings after half its idle timeout of silence.
         so.idle_timeout = std::chrono::milliseconds(std::min<std::uint64_t>(
@@ -635,6 +657,9 @@ class Connector {
   std::vector<std::unique_ptr<metrics::FeedProbe>> probes_;  // by feed, between session and pipeline
   std::vector<std::unique_ptr<WsSession>> sessions_;
   std::shared_ptr<SlidingWindowLimiter> attempt_limiter_;
+  // Per venue name: its per-IP limits a second (VenueLimits), shared by its feeds.
+  std::map<std::string, std::shared_ptr<SlidingWindowLimiter>> venue_attempt_limiters_;
+  std::map<std::string, std::shared_ptr<SlidingWindowLimiter>> control_limiters_;
   std::shared_ptr<SlidingWindowLimiter> rest_weight_ = SlidingWindowLimiter::binance_rest_weight();
   middleware::ThreadPool threads_;
   StatusLine status_{options_.status_line};

@@ -18,6 +18,7 @@
 #include <charconv>
 #include <deque>
 #include <functional>
+#include <initializer_list>
 #include <random>
 #include <type_traits>
 
@@ -187,21 +188,39 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     co_return !stopping;
   }
 
-  // acquire_attempt: waits until the shared attempt limiter admits one more
-  // connection attempt; false when the session is stopping.
+  // acquire_attempt: waits until the shared attempt limiters (the venue's
+  // per second, then the process's per 5 min) admit one more connection
+  // attempt; false when the session is stopping. A unit the first took when
+  // the second refuses is spent: the limits are only kept more strictly.
   asio::awaitable<bool> acquire_attempt(asio::steady_timer& timer) {
-    if (!options.attempt_limiter) co_return !stopping;
-    auto& limiter = *options.attempt_limiter;
     while (!stopping) {
-      const auto wait = std::chrono::ceil<milliseconds>(limiter.try_acquire(1));
-      if (wait.count() == 0) co_return true;
+      SlidingWindowLimiter* refused_by = nullptr;
+      milliseconds wait{0};
+      for (SlidingWindowLimiter* limiter : {options.venue_attempt_limiter.get(), options.attempt_limiter.get()}) {
+        if (limiter == nullptr) continue;
+        wait = std::chrono::ceil<milliseconds>(limiter->try_acquire(1));
+        if (wait.count() != 0) {
+          refused_by = limiter;
+          break;
+        }
+      }
+      if (refused_by == nullptr) co_return true;
       ++stats.throttled;
-      const auto cause = fmt::format("{} limit ({} per {} s)", limiter.name(), limiter.limit(),
-                                     std::chrono::ceil<std::chrono::seconds>(limiter.window()).count());
+      const auto cause = fmt::format("{} limit ({} per {} s)", refused_by->name(), refused_by->limit(),
+                                     std::chrono::ceil<std::chrono::seconds>(refused_by->window()).count());
       handler.on_backoff(wait, cause);
       if (!co_await sleep(timer, wait)) break;
     }
     co_return false;
+  }
+
+  // control_wait: 0 when the venue's control limiter (if any) admits one more
+  // control message now (and takes it), else how long until it would.
+  milliseconds control_wait() {
+    if (!options.control_limiter) return milliseconds(0);
+    const auto wait = std::chrono::ceil<milliseconds>(options.control_limiter->try_acquire(1));
+    if (wait.count() != 0) ++stats.controls_throttled;
+    return wait;
   }
 
   // next_wait: the delay before retrying after `conn` failed, and why; grows
@@ -476,6 +495,13 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
         });
         return;
       }
+      if (const milliseconds wait = control_wait(); wait.count() != 0) {
+        conn->control_timer.expires_after(wait);
+        conn->control_timer.async_wait([self = shared_from_this(), wc = std::weak_ptr(conn)](beast::error_code ec) {
+          if (auto c = wc.lock(); c && !ec) self->send_controls(c);
+        });
+        return;
+      }
       conn->next_control_at = now + control_interval();
       conn->send(std::move(conn->control_queue.front()));
       conn->control_queue.pop_front();
@@ -540,6 +566,11 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       }
       if (now < conn->next_control_at) {
         conn->sub_timer.expires_at(conn->next_control_at);
+        co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
+        continue;
+      }
+      if (const milliseconds wait = self->control_wait(); wait.count() != 0) {
+        conn->sub_timer.expires_after(wait);
         co_await conn->sub_timer.async_wait(asio::redirect_error(kAwait, ec));
         continue;
       }

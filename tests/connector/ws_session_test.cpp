@@ -356,6 +356,33 @@ TEST_F(WsSessionTest, TheAttemptLimiterHoldsBackAttemptsBeyondItsWindow) {
   finish(session);
 }
 
+// The venue's per-second attempt limit comes first: an attempt it refuses
+// is not charged to the process's 5-minute limit.
+TEST_F(WsSessionTest, TheVenueAttemptLimiterPerSecondHoldsAttemptsBeforeTheProcessLimit) {
+  int accepted = 0;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    ++accepted;
+    co_await refuse(std::move(s), http::status::service_unavailable, "");
+  });
+  auto clock_now = SlidingWindowLimiter::Clock::time_point(1h);
+  auto o = options(server);
+  o.attempt_limiter = std::make_shared<SlidingWindowLimiter>("connection attempts", 100, 5min, [&] { return clock_now; });
+  o.venue_attempt_limiter =
+      std::make_shared<SlidingWindowLimiter>("coinbase connection attempts", 2, 1s, [&] { return clock_now; });
+  WsSession session(io_, o, handler_, buffers_);
+  session.start();
+  ASSERT_TRUE(run_until([&] {
+    return std::any_of(handler_.backoffs.begin(), handler_.backoffs.end(),
+                       [](const auto& b) { return b.second.find("coinbase connection attempts") != std::string::npos; });
+  }));
+  EXPECT_EQ(accepted, 2);
+  EXPECT_EQ(session.stats().attempts, 2u);
+  EXPECT_EQ(o.attempt_limiter->used(), 2u);
+  EXPECT_EQ(handler_.backoffs.back().first, 1s);
+  EXPECT_EQ(handler_.backoffs.back().second, "coinbase connection attempts limit (2 per 1 s)");
+  finish(session);
+}
+
 // SubscribeServer: answers SUBSCRIBE messages and records their params per
 // connection; `reply` builds the answer to each request id.
 struct SubscribeServer {
@@ -506,6 +533,48 @@ TEST_F(WsSessionTest, SubscribesInChunksAndResubscribesExactlyAfterAReconnect) {
   EXPECT_EQ(session.stats().control_replies, 6u);
   for (const auto& f : handler_.frames) EXPECT_EQ(f.text.find("result"), std::string::npos) << f.text;
   finish(session);
+}
+
+// A venue's per-IP limit on control messages (Coinbase: 8 a second) is one
+// limiter shared by its sessions: while its (test) clock stands still no
+// session sends past it, however often they retry; once the window moves on
+// the held request goes out and both sessions end subscribed.
+TEST_F(WsSessionTest, TheSharedControlLimiterHoldsEverySessionsRequestsToItsLimit) {
+  SubscribeServer subs;
+  TestServer server(io_, [&](tcp::socket s, int n) { return subs.serve(std::move(s), n); });
+  auto clock_now = SlidingWindowLimiter::Clock::time_point(1h);
+  const auto limiter =
+      std::make_shared<SlidingWindowLimiter>("test control messages", 3, 50ms, [&] { return clock_now; });
+  auto o = options(server);
+  o.subscribe = streams(2);
+  o.streams_per_message = 1;  // two SUBSCRIBE messages a session, four in all
+  o.control_interval = 1ms;
+  o.control_limiter = limiter;
+  Recorder second_handler;
+  WsSession first(io_, o, handler_, buffers_);
+  WsSession second(io_, o, second_handler, buffers_);
+  first.start();
+  second.start();
+  const auto sent = [&] {
+    std::size_t n = 0;
+    for (const auto& [connection, messages] : subs.received) n += messages.size();
+    return n;
+  };
+  const auto throttled = [&] { return first.stats().controls_throttled + second.stats().controls_throttled; };
+  // Three go out; the fourth is refused again at every retry (each 50 ms).
+  ASSERT_TRUE(run_until([&] {
+    return sent() == 3 && throttled() >= 3 && handler_.subscribed.size() + second_handler.subscribed.size() == 1;
+  }));
+  EXPECT_EQ(sent(), 3u);
+  EXPECT_EQ(limiter->used(), 3u);
+  EXPECT_EQ(handler_.subscribed.size() + second_handler.subscribed.size(), 1u);
+  clock_now += 50ms;  // the window moves past the three
+  ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1 && second_handler.subscribed.size() == 1; }));
+  EXPECT_EQ(sent(), 4u);
+  EXPECT_EQ(subs.received.size(), 2u);
+  for (const auto& [connection, messages] : subs.received) EXPECT_EQ(messages.size(), 2u) << connection;
+  first.stop();
+  finish(second);
 }
 
 TEST_F(WsSessionTest, ARejectedSubscribeDropsTheConnectionNamingTheReply) {

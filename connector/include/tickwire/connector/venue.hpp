@@ -187,6 +187,11 @@ struct VenueLimits {
   std::uint32_t connects_per_5min = 300;  // connection attempts per IP
   std::size_t max_symbol_bytes = 32;      // a longer exchange symbol is rejected
   std::uint32_t control_ops_per_hour = 0; // subscribe/unsubscribe requests per connection an hour (0: none)
+  // Per IP, across every connection to the venue (0: none): connection
+  // attempts a second, and control messages (subscribe, unsubscribe) a second.
+  // Coinbase: 8 and 8.
+  std::uint32_t connects_per_second = 0;
+  std::uint32_t controls_per_second = 0;
 };
 
 class VenueAdapter {

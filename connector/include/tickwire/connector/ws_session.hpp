@@ -110,6 +110,14 @@ struct SessionOptions {
   // Shared by every session of the process (300 attempts / 5 min for
   // Binance); null: unlimited.
   std::shared_ptr<SlidingWindowLimiter> attempt_limiter;
+  // A second attempt limit, shared by the sessions of one venue (Coinbase:
+  // 8 attempts a second per IP); null: none.
+  std::shared_ptr<SlidingWindowLimiter> venue_attempt_limiter;
+  // Control messages (subscribe, unsubscribe, resubscribe) a venue counts per
+  // IP across connections (Coinbase: 8 a second), shared by the sessions of
+  // that venue; a message waits until it fits, beside control_interval's
+  // spacing on its own connection. Null: none.
+  std::shared_ptr<SlidingWindowLimiter> control_limiter;
   // Liveness: we ping after idle_timeout / 2 of silence and drop the
   // connection when nothing (pong or frame) arrives for idle_timeout.
   std::chrono::milliseconds idle_timeout{20'000};
@@ -156,7 +164,8 @@ struct SessionStats {
   std::uint64_t protocol_errors = 0;  // websocket protocol violations (each reset a connection)
   std::uint64_t control_replies = 0;  // {"result"/"error","id"} replies consumed by the session
   std::uint64_t rollovers = 0;        // rollovers finished
-  std::uint64_t throttled = 0;        // attempts delayed by the attempt limiter
+  std::uint64_t throttled = 0;        // attempts delayed by an attempt limiter
+  std::uint64_t controls_throttled = 0;  // control messages delayed by the control limiter
   std::uint64_t rate_limited = 0;     // requests refused for the message rate (each widened the control interval)
   std::uint64_t resent = 0;           // requests sent again after such a refusal
 };

@@ -114,10 +114,17 @@ std::string CoinbaseVenue::url_with_streams(std::string_view target, const std::
 
 const VenueLimits& CoinbaseVenue::limits() const {
   // One channel per subscribe message (we send one stream each); at most 8
-  // unauthenticated messages a second per IP: 150 ms apart leaves room for a
-  // ping; 8 connection attempts a second per IP (2400 per 5 min); no stated
+  // unauthenticated messages a second per IP, across connections: 150 ms
+  // apart on one connection leaves room for a ping, and a limiter shared by
+  // the process's Coinbase connections keeps their sum at 8 a second; 8
+  // connection attempts a second per IP (2400 per 5 min); no stated
   // connection lifetime. Products are "BTC-USD", "1INCH-USD".
-  static const VenueLimits kLimits{1, 256, std::chrono::milliseconds(150), std::chrono::hours(24 * 7), 2400, 32};
+  static const VenueLimits kLimits = [] {
+    VenueLimits l{1, 256, std::chrono::milliseconds(150), std::chrono::hours(24 * 7), 2400, 32};
+    l.connects_per_second = 8;
+    l.controls_per_second = 8;
+    return l;
+  }();
   return kLimits;
 }
 
