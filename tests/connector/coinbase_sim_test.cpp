@@ -342,6 +342,21 @@ TEST(CoinbaseSimServer, ClosesAConnectionThatDoesNotSubscribeInTime) {
   EXPECT_EQ(ws.reason().code, beast::websocket::close_code::policy_error);
 }
 
+// The shutdown_notice fault sends the venue's own notice; Bybit, Kraken and
+// Coinbase send none, so their dialects refuse it with the reason.
+TEST(CoinbaseSimServer, RefusesTheShutdownNoticeFaultOfAVenueThatSendsNone) {
+  for (const char* venue : {"coinbase", "kraken", "bybit"}) {
+    connector::SimulatorOptions so;
+    so.venue = venue;
+    so.symbols = {std::string(venue) == "kraken" ? "BTC/USD" : std::string(venue) == "bybit" ? "BTCUSDT" : "BTC-USD"};
+    ASSERT_TRUE(connector::parse_fault("shutdown_notice:10", so.faults).ok());
+    connector::Simulator sim(so);
+    const auto port = sim.start();
+    ASSERT_FALSE(port.ok()) << venue;
+    EXPECT_NE(port.status().message().find("sends no notice"), std::string::npos) << port.status();
+  }
+}
+
 TEST(CoinbaseSimServer, NumbersEveryMessageOfAConnectionAndAnswersEachSubscribe) {
   connector::SimulatorOptions so;
   so.venue = "coinbase";

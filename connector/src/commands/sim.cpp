@@ -116,7 +116,8 @@ Command add_sim(CLI::App& app) {
                   "NAME: close_ws (close frame), close_tcp (FIN, no close frame), reset (TCP RST), stall (stop sending\n"
                   "and answering, keep the socket), slow (delay every frame), gap (withhold messages, still recorded),\n"
                   "duplicate, reorder (swap with the next), malformed (truncated JSON first), oversize (a huge frame\n"
-                  "first), ping_storm, shutdown_notice (serverShutdown event, then a close); Bybit books only:\n"
+                  "first), ping_storm, shutdown_notice (the venue's notice, Binance serverShutdown or OKX notice\n"
+                  "64008, then a close; refused for bybit, kraken and coinbase, which send none); Bybit books only:\n"
                   "resnapshot (the snapshot again at the same u), restart (a u = 1 delta with the whole book),\n"
                   "no_snapshot (an orderbook subscription, counted, gets no snapshot);\n"
                   "OKX books: restart (the seqId resets below prevSeqId), keepalive (an empty update at its seqId\n"
@@ -135,7 +136,7 @@ Command add_sim(CLI::App& app) {
   sub->add_option("--ping-storm-count", opts->sim.faults.ping_storm_count, "Pings in a ping storm")
       ->capture_default_str();
   sub->add_option("--shutdown-grace-ms", opts->sim.faults.shutdown_grace_ms,
-                  "Time between a serverShutdown notice and the close")->capture_default_str();
+                  "Time between a shutdown notice and the close")->capture_default_str();
   sub->add_option("--lifetime-ms", opts->sim.faults.lifetime_ms,
                   "Close every connection this long after it opens, like Binance's 24 h (0: never)");
   sub->add_option("--refuse-ws", opts->refuse_ws,

@@ -398,8 +398,14 @@ void Simulator::Impl::inject_before(Connection& c, std::uint64_t n, const SimOut
   }
   if (fires(kShutdown, c, n)) {
     log_fault(kShutdown, c, n, m);
-    const std::string data = fmt::format(R"({{"e":"serverShutdown","E":{}}})", wall_ms());
-    push_text(c, c.combined ? fmt::format(R"({{"stream":"!serverShutdown","data":{}}})", data) : data);
+    if (dialect == SimDialect::kOkx) {
+      // OKX's notice before a service upgrade closes the connection.
+      push_text(c, R"({"event":"notice","code":"64008","msg":"The connection will soon be closed for a service )"
+                   R"(upgrade. Please reconnect.","connId":"sim"})");
+    } else {
+      const std::string data = fmt::format(R"({{"e":"serverShutdown","E":{}}})", wall_ms());
+      push_text(c, c.combined ? fmt::format(R"({{"stream":"!serverShutdown","data":{}}})", data) : data);
+    }
     for (const auto& conn : live) {
       if (conn.get() == &c) asio::co_spawn(io, shutdown_grace(conn), asio::detached);
     }
@@ -435,6 +441,13 @@ absl::StatusOr<std::uint16_t> Simulator::start() {
       !s.options.replay_path.empty()) {
     return absl::InvalidArgumentError(
         fmt::format("sim: venue {:?}: a replay is sent in the Binance dialects only", s.options.venue));
+  }
+  if ((is_bybit(s.dialect) || s.dialect == SimDialect::kKraken || is_coinbase(s.dialect)) &&
+      s.options.faults.shutdown_notice.enabled) {
+    return absl::InvalidArgumentError(fmt::format(
+        "sim: venue {:?}: fault shutdown_notice: the venue sends no notice before it closes a connection (binance, "
+        "binance-usdm and okx do); the close alone is fault close_ws or --lifetime-ms",
+        s.options.venue));
   }
   if (s.options.replay_path.empty()) {
     if (s.options.symbols.empty()) return absl::InvalidArgumentError("sim: no symbols to simulate");

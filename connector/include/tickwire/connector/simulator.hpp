@@ -95,7 +95,10 @@ struct SimFaults {
                                  // finer, announced on the instrument channel
   FaultTrigger quiet;            // Coinbase: from this message on the connection's channels go quiet (no data,
                                  // heartbeats still), as a channel does that the venue stopped
-  FaultTrigger shutdown_notice;  // send a serverShutdown event, close `shutdown_grace_ms` later
+  // shutdown_notice: send the venue's notice (Binance serverShutdown, OKX
+  // notice 64008), close `shutdown_grace_ms` later; refused in the dialects
+  // of venues that send none (bybit, kraken, coinbase).
+  FaultTrigger shutdown_notice;
   std::uint32_t shutdown_grace_ms = 1000;
   std::uint64_t lifetime_ms = 0;  // close every connection this long after it opens (Binance: 24 h); 0 = never
   SimRefusal refuse_ws;          // websocket upgrade requests
