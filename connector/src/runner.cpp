@@ -381,6 +381,20 @@ class Connector {
   }
 
  private:
+  using LimiterMap = std::map<std::string, std::shared_ptr<SlidingWindowLimiter>>;
+  // per_second_limiter: `venue`'s limiter of `n` `what` a second in `limiters`
+  // (made at its first feed, shared by the rest); null when n is 0.
+  static std::shared_ptr<SlidingWindowLimiter> per_second_limiter(LimiterMap& limiters, const VenueAdapter& venue,
+                                                                  std::string_view what, std::uint32_t n) {
+    if (n == 0) return nullptr;
+    auto& limiter = limiters[std::string(venue.name())];
+    if (!limiter) {
+      limiter = std::make_shared<SlidingWindowLimiter>(fmt::format("{} {}", venue.name(), what), n,
+                                                       std::chrono::seconds(1));
+    }
+    return limiter;
+  }
+
   absl::Status start_feeds() {
     publish_ = PublishTargets::open(cfg_.publish);
     const PipelineContext context{*sequencer_, *publish_, *journal_, counters_, profiler_, buffers_};
@@ -442,22 +456,10 @@ class Connector {
       so.backoff_max = std::chrono::milliseconds(feed.backoff_max_ms);
       so.attempt_limiter = attempt_limiter_;
       // The venue's per-IP limits per second, one limiter per venue for all its feeds.
-      if (const std::uint32_t n = venue->limits().connects_per_second; n != 0) {
-        auto& limiter = venue_attempt_limiters_[std::string(venue->name())];
-        if (!limiter) {
-          limiter = std::make_shared<SlidingWindowLimiter>(fmt::format("{} connection attempts", venue->name()), n,
-                                                           std::chrono::seconds(1));
-        }
-        so.venue_attempt_limiter = limiter;
-      }
-      if (const std::uint32_t n = venue->limits().controls_per_second; n != 0) {
-        auto& limiter = control_limiters_[std::string(venue->name())];
-        if (!limiter) {
-          limiter = std::make_shared<SlidingWindowLimiter>(fmt::format("{} control messages", venue->name()), n,
-                                                           std::chrono::seconds(1));
-        }
-        so.control_limiter = limiter;
-      }
+      so.venue_attempt_limiter =
+          per_second_limiter(venue_attempt_limiters_, *venue, "connection attempts", venue->limits().connects_per_second);
+      so.control_limiter =
+          per_second_limiter(control_limiters_, *venue, "control messages", venue->limits().controls_per_second);
       if (feed.ping_interval_ms != 0) {
         // The session pings after half its idle timeout of silence.
         so.idle_timeout = std::chrono::milliseconds(std::min<std::uint64_t>(
@@ -658,8 +660,8 @@ class Connector {
   std::vector<std::unique_ptr<WsSession>> sessions_;
   std::shared_ptr<SlidingWindowLimiter> attempt_limiter_;
   // Per venue name: its per-IP limits a second (VenueLimits), shared by its feeds.
-  std::map<std::string, std::shared_ptr<SlidingWindowLimiter>> venue_attempt_limiters_;
-  std::map<std::string, std::shared_ptr<SlidingWindowLimiter>> control_limiters_;
+  LimiterMap venue_attempt_limiters_;
+  LimiterMap control_limiters_;
   std::shared_ptr<SlidingWindowLimiter> rest_weight_ = SlidingWindowLimiter::binance_rest_weight();
   middleware::ThreadPool threads_;
   StatusLine status_{options_.status_line};

@@ -183,6 +183,28 @@ class WsSessionTest : public ::testing::Test {
     o.protocol = find_venue(venue)->make_control();
     return o;
   }
+  // attempts_until_limited: runs a session whose every attempt the server
+  // refuses (503), with the limiters `limit` sets, until a backoff names
+  // `limit_name`; returns the attempts the server saw (the session counted
+  // as many).
+  int attempts_until_limited(const std::function<void(SessionOptions&)>& limit, std::string_view limit_name) {
+    int accepted = 0;
+    TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+      ++accepted;
+      co_await refuse(std::move(s), http::status::service_unavailable, "");
+    });
+    auto o = options(server);
+    limit(o);
+    WsSession session(io_, o, handler_, buffers_);
+    session.start();
+    EXPECT_TRUE(run_until([&] {
+      return std::any_of(handler_.backoffs.begin(), handler_.backoffs.end(),
+                         [&](const auto& b) { return b.second.find(limit_name) != std::string::npos; });
+    }));
+    EXPECT_EQ(session.stats().attempts, static_cast<std::uint64_t>(accepted));
+    finish(session);
+    return accepted;
+  }
   // bybit_options: Bybit's control protocol subscribing a book and trades in one request.
   SessionOptions bybit_options(const TestServer& server) {
     SessionOptions o = options(server, "/ws", "bybit");
@@ -335,52 +357,30 @@ TEST_F(WsSessionTest, AConnectionClosedRightAfterOpeningStillBacksOff) {
 }
 
 TEST_F(WsSessionTest, TheAttemptLimiterHoldsBackAttemptsBeyondItsWindow) {
-  int accepted = 0;
-  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
-    ++accepted;
-    co_await refuse(std::move(s), http::status::service_unavailable, "");
-  });
   auto clock_now = SlidingWindowLimiter::Clock::time_point(1h);
-  auto o = options(server);
-  o.attempt_limiter = std::make_shared<SlidingWindowLimiter>("connection attempts", 3, 5min, [&] { return clock_now; });
-  WsSession session(io_, o, handler_, buffers_);
-  session.start();
-  ASSERT_TRUE(run_until([&] {
-    return std::any_of(handler_.backoffs.begin(), handler_.backoffs.end(),
-                       [](const auto& b) { return b.second.find("connection attempts limit") != std::string::npos; });
-  }));
-  EXPECT_EQ(accepted, 3);
-  EXPECT_EQ(session.stats().attempts, 3u);
+  EXPECT_EQ(attempts_until_limited([&](SessionOptions& o) {
+              o.attempt_limiter =
+                  std::make_shared<SlidingWindowLimiter>("connection attempts", 3, 5min, [&] { return clock_now; });
+            }, "connection attempts limit"), 3);
   EXPECT_EQ(handler_.backoffs.back().first, 5min) << "the oldest attempt leaves the window after 5 min";
   EXPECT_EQ(handler_.backoffs.back().second, "connection attempts limit (3 per 300 s)");
-  finish(session);
 }
 
 // The venue's per-second attempt limit comes first: an attempt it refuses
 // is not charged to the process's 5-minute limit.
 TEST_F(WsSessionTest, TheVenueAttemptLimiterPerSecondHoldsAttemptsBeforeTheProcessLimit) {
-  int accepted = 0;
-  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
-    ++accepted;
-    co_await refuse(std::move(s), http::status::service_unavailable, "");
-  });
   auto clock_now = SlidingWindowLimiter::Clock::time_point(1h);
-  auto o = options(server);
-  o.attempt_limiter = std::make_shared<SlidingWindowLimiter>("connection attempts", 100, 5min, [&] { return clock_now; });
-  o.venue_attempt_limiter =
-      std::make_shared<SlidingWindowLimiter>("coinbase connection attempts", 2, 1s, [&] { return clock_now; });
-  WsSession session(io_, o, handler_, buffers_);
-  session.start();
-  ASSERT_TRUE(run_until([&] {
-    return std::any_of(handler_.backoffs.begin(), handler_.backoffs.end(),
-                       [](const auto& b) { return b.second.find("coinbase connection attempts") != std::string::npos; });
-  }));
-  EXPECT_EQ(accepted, 2);
-  EXPECT_EQ(session.stats().attempts, 2u);
-  EXPECT_EQ(o.attempt_limiter->used(), 2u);
+  std::shared_ptr<SlidingWindowLimiter> process;
+  EXPECT_EQ(attempts_until_limited([&](SessionOptions& o) {
+              process = std::make_shared<SlidingWindowLimiter>("connection attempts", 100, 5min,
+                                                               [&] { return clock_now; });
+              o.attempt_limiter = process;
+              o.venue_attempt_limiter = std::make_shared<SlidingWindowLimiter>("coinbase connection attempts", 2, 1s,
+                                                                               [&] { return clock_now; });
+            }, "coinbase connection attempts limit"), 2);
+  EXPECT_EQ(process->used(), 2u);
   EXPECT_EQ(handler_.backoffs.back().first, 1s);
   EXPECT_EQ(handler_.backoffs.back().second, "coinbase connection attempts limit (2 per 1 s)");
-  finish(session);
 }
 
 // SubscribeServer: answers SUBSCRIBE messages and records their params per
