@@ -1,12 +1,13 @@
-// JSON validity for the venue parsers, which validate in the pass that reads
-// the fields: simdjson on-demand validates what is read (get_string,
-// get_uint64, ...) but only skips what is not, so every value a parser does
-// not read goes through check_value() in its field loop, and finish_document()
-// then requires the end of the input (one document, nothing after it). On the
-// error path, invalid_json() re-parses the text with check_document(), the
-// whole-document walk, to name what is wrong with the JSON itself. Nothing
-// here allocates. Costs: bench/feed_bench.cpp (BM_*Validate is
-// check_document beside the simdjson floor; BM_*Parse the parsers).
+// JSON validity for the venue parsers. A parser validates in the pass that
+// reads the fields: simdjson on-demand validates what is read (get_string,
+// get_uint64, ...) but only skips what is not, so every value the parser does
+// not read goes through check_value() in its field loop, and
+// finish_document() then requires the end of the input. On the error path,
+// invalid_json() re-parses the text with check_document(), the whole-document
+// walk, to name what is wrong with the JSON itself. Bybit and Coinbase work
+// this way; OKX, Kraken and Binance still run check_document() before their
+// field pass. Nothing here allocates. Costs: bench/feed_bench.cpp
+// (BM_*Validate is check_document beside the simdjson floor).
 #pragma once
 
 #include <simdjson.h>
