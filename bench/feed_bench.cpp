@@ -11,7 +11,8 @@
 // Kraken v2 trade and book update (depth 10, JSON numbers, cut to depth and
 // checked by CRC-32 after every update), with the checksum alone beside it.
 // Coinbase Advanced Trade market_trades and l2_data updates (in-stream
-// book, ids the connection's sequence_num).
+// book, ids the connection's sequence_num). For those four venues,
+// BM_*Parse is the parser alone beside the pipeline.
 // Messages are generated (deterministic seed) in the venues' exact shapes.
 #include <benchmark/benchmark.h>
 #include <simdjson.h>
@@ -208,6 +209,23 @@ void run_floor(benchmark::State& state, const Frames& frames) {
   benchmark::DoNotOptimize(sink);
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
   state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * frames.bytes() / frames.texts.size()));
+}
+
+// run_parse: `parser.parse` alone over `frames` (no normalize, book or
+// encode), to split a pipeline's cost; every frame's first event is `want`.
+template <typename Parser>
+void run_parse(benchmark::State& state, const Frames& frames, Parser& parser, tc::EventKind want) {
+  std::size_t i = 0;
+  for (auto _ : state) {
+    auto m = parser.parse(frames.texts[i].data(), frames.size(i));
+    benchmark::DoNotOptimize(&m);
+    if (m.event != want) {
+      state.SkipWithError("parse");
+      return;
+    }
+    if (++i == frames.texts.size()) i = 0;
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
 const Frames& trades() {
@@ -503,6 +521,12 @@ void BM_BybitTradePipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+void BM_BybitTradeParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTCUSDT"};
+  tc::venues::BybitParser parser(tc::venues::BybitCategory::kLinear, symbols);
+  run_parse(state, bybit_trades(), parser, tc::EventKind::kTrade);
+}
+
 void BM_BybitDepthFloor(benchmark::State& state) { run_floor(state, bybit_depths()); }
 void BM_BybitDepthPipeline(benchmark::State& state) {
   const Frames& frames = bybit_depths();
@@ -538,6 +562,12 @@ void BM_BybitDepthPipeline(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_BybitDepthParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTCUSDT"};
+  tc::venues::BybitParser parser(tc::venues::BybitCategory::kLinear, symbols);
+  run_parse(state, bybit_depths(), parser, tc::EventKind::kBookDelta);
 }
 
 // Coinbase: one trade per market_trades frame, and l2_data updates of 1-12
@@ -617,6 +647,11 @@ void BM_CoinbaseTradePipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+void BM_CoinbaseTradeParse(benchmark::State& state) {
+  tc::venues::CoinbaseParser parser;
+  run_parse(state, coinbase_trades(), parser, tc::EventKind::kTrade);
+}
+
 void BM_CoinbaseDepthFloor(benchmark::State& state) { run_floor(state, coinbase_depths()); }
 void BM_CoinbaseDepthPipeline(benchmark::State& state) {
   const Frames& frames = coinbase_depths();
@@ -656,6 +691,11 @@ void BM_CoinbaseDepthPipeline(benchmark::State& state) {
     }
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_CoinbaseDepthParse(benchmark::State& state) {
+  tc::venues::CoinbaseParser parser;
+  run_parse(state, coinbase_depths(), parser, tc::EventKind::kBookDelta);
 }
 
 // Order book per-update cost: a 5000-level-a-side book; each update sets one
@@ -784,6 +824,12 @@ void BM_OkxTradePipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+void BM_OkxTradeParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTC-USDT-SWAP"};
+  tc::venues::OkxParser parser(symbols);
+  run_parse(state, okx_trades(), parser, tc::EventKind::kAggTrade);
+}
+
 void BM_OkxBooksFloor(benchmark::State& state) { run_floor(state, okx_depths()); }
 void BM_OkxBooksPipeline(benchmark::State& state) {
   const Frames& frames = okx_depths();
@@ -821,6 +867,12 @@ void BM_OkxBooksPipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+void BM_OkxBooksParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTC-USDT-SWAP"};
+  tc::venues::OkxParser parser(symbols);
+  run_parse(state, okx_depths(), parser, tc::EventKind::kBookDelta);
+}
+
 void BM_OkxBboFloor(benchmark::State& state) { run_floor(state, okx_bbos()); }
 void BM_OkxBboPipeline(benchmark::State& state) {
   const Frames& frames = okx_bbos();
@@ -841,6 +893,12 @@ void BM_OkxBboPipeline(benchmark::State& state) {
     if (++i == frames.texts.size()) i = 0;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_OkxBboParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTC-USDT-SWAP"};
+  tc::venues::OkxParser parser(symbols);
+  run_parse(state, okx_bbos(), parser, tc::EventKind::kQuote);
 }
 
 // Kraken v2: one trade per `trade` frame, and `book` updates of a depth-10
@@ -953,6 +1011,12 @@ void BM_KrakenTradePipeline(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
 
+void BM_KrakenTradeParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTC/USD"};
+  tc::venues::KrakenParser parser(symbols);
+  run_parse(state, kraken_trades(), parser, tc::EventKind::kTrade);
+}
+
 // run_kraken_depth: parse -> ChecksumSync (cut to 10, checksum when `check`) -> encode.
 void run_kraken_depth(benchmark::State& state, bool check) {
   const Frames& frames = kraken_depths();
@@ -1011,6 +1075,17 @@ void BM_KrakenChecksum(benchmark::State& state) {
     benchmark::DoNotOptimize(tc::venues::kraken::book_checksum(asks, bids, 1, 8));
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+void BM_KrakenDepthParse(benchmark::State& state) {
+  const std::vector<std::string> symbols = {"BTC/USD"};
+  tc::venues::KrakenParser parser(symbols);
+  if (parser.parse(kKrakenInstrument.data(), kKrakenInstrument.size() - simdjson::SIMDJSON_PADDING).event ==
+      tc::EventKind::kError) {
+    state.SkipWithError("instrument");
+    return;
+  }
+  run_parse(state, kraken_depths(), parser, tc::EventKind::kBookDelta);
 }
 
 void BM_OrderBookUpdate(benchmark::State& state) {
@@ -1096,24 +1171,33 @@ BENCHMARK(BM_UsdmForceOrderFloor);
 BENCHMARK(BM_UsdmForceOrderValidate);
 BENCHMARK(BM_UsdmForceOrderPipeline);
 BENCHMARK(BM_BybitTradeFloor);
+BENCHMARK(BM_BybitTradeParse);
 BENCHMARK(BM_BybitTradePipeline);
 BENCHMARK(BM_BybitDepthFloor);
+BENCHMARK(BM_BybitDepthParse);
 BENCHMARK(BM_BybitDepthPipeline);
 BENCHMARK(BM_OkxTradeFloor);
+BENCHMARK(BM_OkxTradeParse);
 BENCHMARK(BM_OkxTradePipeline);
 BENCHMARK(BM_OkxBooksFloor);
+BENCHMARK(BM_OkxBooksParse);
 BENCHMARK(BM_OkxBooksPipeline);
 BENCHMARK(BM_OkxBboFloor);
+BENCHMARK(BM_OkxBboParse);
 BENCHMARK(BM_OkxBboPipeline);
 BENCHMARK(BM_KrakenTradeFloor);
+BENCHMARK(BM_KrakenTradeParse);
 BENCHMARK(BM_KrakenTradePipeline);
 BENCHMARK(BM_KrakenDepthFloor);
+BENCHMARK(BM_KrakenDepthParse);
 BENCHMARK(BM_KrakenDepthPipeline);
 BENCHMARK(BM_KrakenDepthPipelineNoChecksum);
 BENCHMARK(BM_KrakenChecksum);
 BENCHMARK(BM_CoinbaseTradeFloor);
+BENCHMARK(BM_CoinbaseTradeParse);
 BENCHMARK(BM_CoinbaseTradePipeline);
 BENCHMARK(BM_CoinbaseDepthFloor);
+BENCHMARK(BM_CoinbaseDepthParse);
 BENCHMARK(BM_CoinbaseDepthPipeline);
 BENCHMARK(BM_OrderBookUpdate);
 BENCHMARK(BM_StdMapBookUpdate);

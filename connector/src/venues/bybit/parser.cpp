@@ -64,6 +64,43 @@ bool BybitParser::fail_at(std::string_view field, std::size_t index, std::string
   return false;
 }
 
+// Frame: what a frame's root object holds, gathered in the one pass over it.
+// Of a repeated key the first counts (a reply field: the last value, the
+// first of the wrong type).
+struct BybitParser::Frame {
+  enum class Channel : std::uint8_t { kOther, kTrade, kBook, kTicker, kLiquidation };
+  enum class State : std::uint8_t { kMissing, kWrongType, kRead };
+
+  // error: the first problem of the fields outside "data", in the order they
+  // are checked; fields not met yet count only when `complete`.
+  const char* error(bool complete) const {
+    if (topic == State::kWrongType) return "topic: expected a string";
+    if (!dotted) return "topic: expected \"<channel>.<symbol>\"";
+    if (type == State::kWrongType || (complete && type == State::kMissing)) return "type: expected a string";
+    if (type == State::kRead && !snapshot && !delta) return "type: expected \"snapshot\" or \"delta\"";
+    if (ts == State::kWrongType || (complete && ts == State::kMissing)) return "ts: expected an unsigned integer";
+    if (channel == Channel::kBook && !depth_ok) return "topic: orderbook depth is not 1, 50, 200, 1000 or full";
+    if (channel != Channel::kOther && ts == State::kRead && ts_ms > UINT64_MAX / 1'000'000) {
+      return "ts: timestamp out of range";
+    }
+    return nullptr;
+  }
+
+  // A reply's fields.
+  bool has_success = false, success = true, has_op = false;
+  std::string_view req_id, message;
+  std::string_view reply_error;  // the first reply field of the wrong type
+  // A data frame's.
+  State topic = State::kMissing, type = State::kMissing, ts = State::kMissing, cs = State::kMissing;
+  Channel channel = Channel::kOther;
+  bool dotted = false, depth_ok = false, snapshot = false, delta = false;
+  bool data_read = false;
+  bool data_deferred = false;  // "data" came before "topic": validated, read after the pass
+  std::uint64_t ts_ms = 0, cs_value = 0;
+  BookFields book;                 // kBook
+  std::string_view ticker_symbol;  // kTicker
+};
+
 ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
   error_ = {};
   trades_.clear();
@@ -72,6 +109,7 @@ ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
   cursor_ = 0;
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
+    if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;
     trades_.clear();
     liquidations_.clear();
     pending_.clear();
@@ -82,34 +120,65 @@ ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
 }
 
 ParsedMessage BybitParser::parse_snapshot(const char* data, std::size_t size) {
-  // GET /v5/market/full_orderbook?category=..&symbol=..:
-  // {"retCode":0,"retMsg":"OK","result":{"s":..,"b":[..],"a":[..],"ts":..,"u":N,"seq":N,"cts":..},..}
   error_ = {};
   ParsedMessage out;
-  const auto run = [&]() -> bool {
-    od::document doc;
-    if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
-      return fail("snapshot: not a JSON document");
-    }
-    if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
-    od::object root;
-    if (doc.get_object().get(root)) return fail("snapshot: expected a JSON object");
-    std::int64_t code = -1;
-    if (root.find_field_unordered("retCode").get_int64().get(code)) {
-      return fail("snapshot retCode: expected an integer");
-    }
-    if (code != 0) return fail("snapshot: the exchange answered an error retCode");
-    od::object result;
-    if (root.find_field_unordered("result").get_object().get(result)) {
-      return fail("snapshot result: expected an object");
-    }
-    return parse_book_data(result, true, 0, true, out);
-  };
-  if (!run()) {
+  if (!parse_rest_book(data, size, out)) {
+    if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;
     out = ParsedMessage{};
     set_kind(out, MessageKind::kError, EventKind::kError);
   }
   return out;
+}
+
+bool BybitParser::parse_rest_book(const char* data, std::size_t size, ParsedMessage& out) {
+  // GET /v5/market/full_orderbook?category=..&symbol=..:
+  // {"retCode":0,"retMsg":"OK","result":{"s":..,"b":[..],"a":[..],"ts":..,"u":N,"seq":N,"cts":..},..}
+  od::document doc;
+  if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
+    return fail("snapshot: not a JSON document");
+  }
+  od::object root;
+  if (doc.get_object().get(root)) return fail("snapshot: expected a JSON object");
+  std::int64_t code = -1;
+  bool code_seen = false, code_read = false, result_read = false, result_deferred = false;
+  BookFields book;
+  for (auto field : root) {
+    std::string_view key;
+    od::value value;
+    if (field.unescaped_key().get(key) || field.value().get(value)) return fail("message: invalid JSON");
+    simdjson::error_code err = simdjson::SUCCESS;
+    if (key == "retCode" && !code_seen) {
+      code_seen = true;
+      err = read_or_check(value, code, 2, code_read);
+    } else if (key == "result" && !result_read && !result_deferred) {
+      if (code_read && code == 0) {
+        if (!read_book(value, true, book)) return false;
+        result_read = true;
+      } else {
+        result_deferred = true;  // read (or not) once retCode is known
+        err = check_value(value, 2);
+      }
+    } else {
+      err = check_value(value, 2);
+    }
+    if (err) return fail("message: invalid JSON");
+  }
+  if (finish_document(doc)) return fail("message: trailing content after the JSON document");
+  if (!code_read) return fail("snapshot retCode: expected an integer");
+  if (code != 0) return fail("snapshot: the exchange answered an error retCode");
+  if (result_deferred) {
+    // Already validated: find it again.
+    doc.rewind();
+    od::value result;
+    if (doc.get_object().get(root) || root.find_field_unordered("result").get(result)) {
+      return fail("snapshot: cannot rewind");
+    }
+    if (!read_book(result, true, book)) return false;
+    result_read = true;
+  }
+  if (!result_read) return fail("snapshot result: expected an object");
+  emit_book(book, true, 0, out);
+  return true;
 }
 
 bool BybitParser::next(ParsedMessage& out) {
@@ -142,7 +211,6 @@ bool BybitParser::parse_message(const char* data, std::size_t size, ParsedMessag
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("message: not a JSON document");
   }
-  if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
@@ -150,72 +218,161 @@ bool BybitParser::parse_message(const char* data, std::size_t size, ParsedMessag
   }
   // Data: {"topic":"<channel>[.<depth>].<SYMBOL>","type":"snapshot"|"delta","ts":..,"data":..,...}
   // in either key order; anything without a topic is a reply.
-  std::string_view topic;
-  const auto topic_err = root.find_field_unordered("topic").get_string().get(topic);
-  if (topic_err == simdjson::NO_SUCH_FIELD) {
-    if (root.reset().error()) return fail("message: cannot rewind");
-    return parse_reply(root, out);
+  Frame frame;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return fail("message: malformed key");
+    od::value value;
+    if (field.value().get(value)) return fail("message: invalid JSON");
+    if (!read_root_field(key, value, frame)) return false;
   }
-  if (topic_err) return fail("topic: expected a string");
-  const auto dot = topic.find('.');
-  const auto last_dot = topic.rfind('.');
-  if (dot == std::string_view::npos) return fail("topic: expected \"<channel>.<symbol>\"");
-  const std::string_view channel = topic.substr(0, dot);
-  topic_symbol_ = topic.substr(last_dot + 1);
-  out.stream_symbol = topic_symbol_;
-  std::string_view type;
-  if (root.find_field_unordered("type").get_string().get(type)) return fail("type: expected a string");
-  const bool snapshot = type == "snapshot";
-  if (!snapshot && type != "delta") return fail("type: expected \"snapshot\" or \"delta\"");
-  std::uint64_t ts_ms = 0;
-  if (root.find_field_unordered("ts").get_uint64().get(ts_ms)) return fail("ts: expected an unsigned integer");
-  if (channel == "publicTrade") return parse_trades(root, ts_ms, out);
-  if (channel == "orderbook") {
-    const std::string_view depth = topic.substr(dot + 1, last_dot - std::min(last_dot, dot + 1));
-    if (depth != "1" && depth != "50" && depth != "200" && depth != "1000" && depth != "full") {
-      return fail("topic: orderbook depth is not 1, 50, 200, 1000 or full");
+  if (finish_document(doc)) return fail("message: trailing content after the JSON document");
+  if (frame.topic == Frame::State::kMissing) return parse_reply(frame, out);
+  if (const char* problem = frame.error(true)) return fail(problem);
+  if (frame.data_deferred) {
+    // "data" came before "topic": validated in the pass, read now.
+    doc.rewind();
+    od::value value;
+    if (doc.get_object().get(root) || root.find_field_unordered("data").get(value)) {
+      return fail("message: cannot rewind");
     }
-    return parse_book(root, snapshot, ts_ms, out);
+    if (!read_data(value, frame)) return false;
   }
-  if (channel == "tickers") return parse_ticker(root, snapshot, ts_ms, out);
-  if (channel == "allLiquidation") return parse_liquidations(root, ts_ms, out);
+  return finish_frame(frame, out);
+}
+
+bool BybitParser::read_root_field(std::string_view key, od::value value, Frame& frame) {
+  using State = Frame::State;
+  bool read = false;
+  simdjson::error_code err = simdjson::SUCCESS;
+  if (key == "topic" && frame.topic == State::kMissing) {
+    std::string_view topic;
+    err = read_or_check(value, topic, 2, read);
+    frame.topic = read ? State::kRead : State::kWrongType;
+    const auto dot = topic.find('.');
+    frame.dotted = read && dot != std::string_view::npos;
+    if (frame.dotted) {
+      const auto last_dot = topic.rfind('.');
+      const std::string_view channel = topic.substr(0, dot);
+      topic_symbol_ = topic.substr(last_dot + 1);
+      if (channel == "publicTrade") {
+        frame.channel = Frame::Channel::kTrade;
+      } else if (channel == "orderbook") {
+        frame.channel = Frame::Channel::kBook;
+        const std::string_view depth = topic.substr(dot + 1, last_dot - std::min(last_dot, dot + 1));
+        frame.depth_ok = depth == "1" || depth == "50" || depth == "200" || depth == "1000" || depth == "full";
+      } else if (channel == "tickers") {
+        frame.channel = Frame::Channel::kTicker;
+      } else if (channel == "allLiquidation") {
+        frame.channel = Frame::Channel::kLiquidation;
+      }
+    }
+  } else if (key == "type" && frame.type == State::kMissing) {
+    std::string_view type;
+    err = read_or_check(value, type, 2, read);
+    frame.type = read ? State::kRead : State::kWrongType;
+    frame.snapshot = read && type == "snapshot";
+    frame.delta = read && type == "delta";
+  } else if (key == "ts" && frame.ts == State::kMissing) {
+    err = read_or_check(value, frame.ts_ms, 2, read);
+    frame.ts = read ? State::kRead : State::kWrongType;
+  } else if (key == "cs" && frame.cs == State::kMissing) {
+    err = read_or_check(value, frame.cs_value, 2, read);
+    frame.cs = read ? State::kRead : State::kWrongType;
+  } else if (key == "data" && !frame.data_read && !frame.data_deferred) {
+    if (frame.topic == State::kRead) return read_data(value, frame);
+    frame.data_deferred = true;
+    err = check_value(value, 2);
+  } else if (key == "success") {
+    err = read_or_check(value, frame.success, 2, read);
+    frame.has_success |= read;
+    if (!read && frame.reply_error.empty()) frame.reply_error = "success: expected a boolean";
+  } else if (key == "ret_msg") {
+    err = read_or_check(value, frame.message, 2, read);
+    if (!read && frame.reply_error.empty()) frame.reply_error = "ret_msg: expected a string";
+  } else if (key == "req_id") {
+    err = read_or_check(value, frame.req_id, 2, read);
+    if (!read && frame.reply_error.empty()) frame.reply_error = "req_id: expected a string";
+  } else if (key == "op") {
+    std::string_view op;
+    err = read_or_check(value, op, 2, read);
+    frame.has_op |= read;
+    if (!read && frame.reply_error.empty()) frame.reply_error = "op: expected a string";
+  } else {
+    err = check_value(value, 2);
+  }
+  return err ? fail("message: invalid JSON") : true;
+}
+
+bool BybitParser::read_data(od::value data, Frame& frame) {
+  // What is wrong outside "data" so far comes first, as when data is read last.
+  if (const char* problem = frame.error(false)) return fail(problem);
+  frame.data_read = true;
+  switch (frame.channel) {
+    case Frame::Channel::kTrade:
+      return parse_trades(data);
+    case Frame::Channel::kBook:
+      return read_book(data, false, frame.book);
+    case Frame::Channel::kTicker:
+      return read_ticker(data, frame.ticker_symbol);
+    case Frame::Channel::kLiquidation:
+      return parse_liquidations(data);
+    case Frame::Channel::kOther:
+      break;
+  }
+  return check_value(data, 2) ? fail("message: invalid JSON") : true;
+}
+
+bool BybitParser::finish_frame(const Frame& frame, ParsedMessage& out) {
+  out.stream_symbol = topic_symbol_;
+  const std::uint64_t event_ns = frame.ts_ms * 1'000'000;  // in range: checked by frame.error() where used
+  switch (frame.channel) {
+    case Frame::Channel::kTrade:
+      if (!frame.data_read) return fail("data: expected an array of trades");
+      if (trades_.empty()) return fail("data: no trades");
+      for (TradeEvent& t : trades_) t.event_ns = event_ns;
+      set_kind(out, MessageKind::kTrade, EventKind::kTrade);
+      out.trade = trades_[0];
+      cursor_ = 1;
+      return true;
+    case Frame::Channel::kBook:
+      if (!frame.data_read) return fail("data: expected an object");
+      emit_book(frame.book, frame.snapshot, event_ns, out);
+      return true;
+    case Frame::Channel::kTicker:
+      if (!frame.data_read) return fail("data: expected an object");
+      return apply_ticker(frame, out);
+    case Frame::Channel::kLiquidation:
+      if (!frame.data_read) return fail("data: expected an array of liquidations");
+      if (liquidations_.empty()) return fail("data: no liquidations");
+      set_kind(out, MessageKind::kIgnored, EventKind::kLiquidation);
+      out.liquidation = liquidations_[0];
+      cursor_ = 1;
+      return true;
+    case Frame::Channel::kOther:
+      break;
+  }
   set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);  // kline, lt, ...: well-formed, not handled
   return true;
 }
 
-bool BybitParser::parse_reply(od::object& root, ParsedMessage& out) {
+bool BybitParser::parse_reply(const Frame& frame, ParsedMessage& out) {
   // Acks: {"success":true,"ret_msg":"subscribe","conn_id":..,"req_id":"7","op":"subscribe"}
   // (ret_msg "" on linear); pongs: spot {"success":true,"ret_msg":"pong",..,"op":"ping"},
   // linear {"req_id":..,"op":"pong","args":["<ms>"],"conn_id":..}; option acks
   // {"success":true,"conn_id":..,"data":{..},"type":"COMMAND_RESP"}; refusals
   // {"success":false,"ret_msg":"<why>",..}. Fields in any order.
-  bool has_success = false, success = true, has_op = false;
-  std::string_view req_id, message;
-  for (auto field : root) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return fail("message: malformed key");
-    if (key == "success") {
-      if (field.value().get_bool().get(success)) return fail("success: expected a boolean");
-      has_success = true;
-    } else if (key == "ret_msg") {
-      if (field.value().get_string().get(message)) return fail("ret_msg: expected a string");
-    } else if (key == "req_id") {
-      if (field.value().get_string().get(req_id)) return fail("req_id: expected a string");
-    } else if (key == "op") {
-      std::string_view op;
-      if (field.value().get_string().get(op)) return fail("op: expected a string");
-      has_op = true;
-    }
-  }
-  if (!has_success && !has_op) return fail("message: neither a topic (data) nor a reply (op, success)");
+  if (!frame.reply_error.empty()) return fail(frame.reply_error);
+  if (!frame.has_success && !frame.has_op) return fail("message: neither a topic (data) nor a reply (op, success)");
+  const std::string_view req_id = frame.req_id;
   std::uint64_t id = 0;
   const auto [end, ec] = std::from_chars(req_id.data(), req_id.data() + req_id.size(), id);
   const bool has_id = !req_id.empty() && ec == std::errc{} && end == req_id.data() + req_id.size();
-  if (!success) {
+  if (!frame.success) {
     set_kind(out, MessageKind::kControl, EventKind::kErrorReply);
     out.error_reply.has_id = has_id;
     out.error_reply.id = has_id ? id : 0;
-    out.error_reply.message = message;
+    out.error_reply.message = frame.message;
     return true;
   }
   set_kind(out, MessageKind::kControl, EventKind::kControlReply);
@@ -224,12 +381,10 @@ bool BybitParser::parse_reply(od::object& root, ParsedMessage& out) {
   return true;
 }
 
-bool BybitParser::parse_trades(od::object& root, std::uint64_t ts_ms, ParsedMessage& out) {
+bool BybitParser::parse_trades(od::value data) {
   // data: [{"T":ms,"s":"BTCUSDT","S":"Buy"|"Sell","v":"0.001","p":"16578.50","L":..,"i":"<id>","BT":false,"seq":N}, ..]
-  std::uint64_t event_ns = 0;
-  if (!to_ns(ts_ms, event_ns)) return fail("ts: timestamp out of range");
   od::array list;
-  if (root.find_field_unordered("data").get_array().get(list)) return fail("data: expected an array of trades");
+  if (data.get_array().get(list)) return fail("data: expected an array of trades");
   std::size_t index = 0;
   for (auto element : list) {
     od::object t;
@@ -256,6 +411,8 @@ bool BybitParser::parse_trades(od::object& root, std::uint64_t ts_ms, ParsedMess
         err = value.get_string().get(id);
       } else if (key == "seq") {
         err = value.get_uint64().get(trade.trade_id);  // without "seq" (older frames) the id is 0: never a repeat
+      } else if (check_value(value, 4)) {
+        return fail_at("data", index, "invalid JSON");
       }
       if (err) return fail_at("data", index, "T/seq: expected unsigned integers; s/S/v/p/i: strings");
     }
@@ -273,37 +430,22 @@ bool BybitParser::parse_trades(od::object& root, std::uint64_t ts_ms, ParsedMess
     if (!decimal(size, trade.size)) return fail_at("data", index, "v: not an exact decimal");
     if (trade_ms == 0) return fail_at("data", index, "T: missing trade time");
     if (!to_ns(trade_ms, trade.trade_ns)) return fail_at("data", index, "T: timestamp out of range");
-    trade.event_ns = event_ns;
-    trades_.push_back(trade);
+    trades_.push_back(trade);  // event_ns once the frame's ts is known
     ++index;
   }
-  if (trades_.empty()) return fail("data: no trades");
-  set_kind(out, MessageKind::kTrade, EventKind::kTrade);
-  out.trade = trades_[0];
-  cursor_ = 1;
   return true;
 }
 
-bool BybitParser::parse_book(od::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out) {
+bool BybitParser::read_book(od::value value, bool rest, BookFields& book) {
   // data: {"s":"BTCUSDT","b":[[p,q]..],"a":[[p,q]..],"u":N,"seq":N}, any order.
-  std::uint64_t event_ns = 0;
-  if (!to_ns(ts_ms, event_ns)) return fail("ts: timestamp out of range");
   od::object data;
-  if (root.find_field_unordered("data").get_object().get(data)) return fail("data: expected an object");
-  return parse_book_data(data, snapshot, event_ns, false, out);
-}
-
-bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t event_ns, bool rest,
-                                  ParsedMessage& out) {
-  // The websocket's "data" or (rest) the REST snapshot's "result": the same fields.
-  std::string_view symbol;
-  std::uint64_t u = 0, seq = 0;
+  if (value.get_object().get(data)) return fail(rest ? "snapshot result: expected an object" : "data: expected an object");
   bool have_b = false, have_a = false, have_u = false;
   for (auto field : data) {
     std::string_view key;
     if (field.unescaped_key().get(key)) return fail(rest ? "result: malformed key" : "data: malformed key");
     if (key == "s") {
-      if (field.value().get_string().get(symbol)) {
+      if (field.value().get_string().get(book.symbol)) {
         return fail(rest ? "result.s: expected a string" : "data.s: expected a string");
       }
     } else if (key == "b") {
@@ -313,17 +455,19 @@ bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t
       if (!parse_levels(field.value(), asks_, rest ? "result.a" : "data.a")) return false;
       have_a = true;
     } else if (key == "u") {
-      if (field.value().get_uint64().get(u)) {
+      if (field.value().get_uint64().get(book.u)) {
         return fail(rest ? "result.u: expected an unsigned integer" : "data.u: expected an unsigned integer");
       }
       have_u = true;
     } else if (key == "seq") {
-      if (field.value().get_uint64().get(seq)) {
+      if (field.value().get_uint64().get(book.seq)) {
         return fail(rest ? "result.seq: expected an unsigned integer" : "data.seq: expected an unsigned integer");
       }
+    } else if (check_value(field.value(), 3)) {
+      return fail("message: invalid JSON");
     }
   }
-  if (symbol.empty()) return fail(rest ? "result.s: missing or empty symbol" : "data.s: missing or empty symbol");
+  if (book.symbol.empty()) return fail(rest ? "result.s: missing or empty symbol" : "data.s: missing or empty symbol");
   if (rest) {
     // A delisted symbol's REST book is empty (Bybit): no levels, still its u.
     if (!have_b) bids_.clear();
@@ -332,31 +476,34 @@ bool BybitParser::parse_book_data(od::object& data, bool snapshot, std::uint64_t
     if (!have_b) return fail("data.b: missing");
     if (!have_a) return fail("data.a: missing");
   }
-  if (!have_u || u == 0) {
+  if (!have_u || book.u == 0) {
     return fail(rest ? "result.u: missing or zero update id" : "data.u: missing or zero update id");
   }
+  return true;
+}
+
+void BybitParser::emit_book(const BookFields& book, bool snapshot, std::uint64_t event_ns, ParsedMessage& out) {
   if (snapshot) {
     set_kind(out, MessageKind::kIgnored, EventKind::kBookSnapshot);
     BookSnapshotEvent& s = out.snapshot;
-    s.symbol = symbol;
-    s.last_update_id = u;
+    s.symbol = book.symbol;
+    s.last_update_id = book.u;
     s.bids = bids_;
     s.asks = asks_;
     s.event_ns = event_ns;  // 0 for a REST book
-    s.cross_sequence = seq;
-    return true;
+    s.cross_sequence = book.seq;
+    return;
   }
   set_kind(out, MessageKind::kIgnored, EventKind::kBookDelta);
   BookDeltaEvent& d = out.delta;
-  d.symbol = symbol;
+  d.symbol = book.symbol;
   d.event_ns = event_ns;
-  d.first_update_id = u;
-  d.last_update_id = u;
+  d.first_update_id = book.u;
+  d.last_update_id = book.u;
   d.bids = bids_;
   d.asks = asks_;
-  d.restart = u == 1;  // Bybit restarted the book's ids: this delta is the whole book
-  d.cross_sequence = seq;
-  return true;
+  d.restart = book.u == 1;  // Bybit restarted the book's ids: this delta is the whole book
+  d.cross_sequence = book.seq;
 }
 
 BybitParser::TickerState* BybitParser::ticker_state(std::string_view symbol) {
@@ -366,17 +513,15 @@ BybitParser::TickerState* BybitParser::ticker_state(std::string_view symbol) {
   return nullptr;
 }
 
-bool BybitParser::parse_ticker(od::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out) {
+bool BybitParser::read_ticker(od::value value, std::string_view& symbol) {
   // Linear: {"topic":"tickers.BTCUSDT","type":"snapshot"|"delta","data":{"symbol",..,"bid1Price",
   // "bid1Size","ask1Price","ask1Size","markPrice","indexPrice","fundingRate","nextFundingTime",
   // "openInterest",..},"cs":N,"ts":ms}; a delta omits what did not change. Spot tickers are
   // 24-hour statistics (no book, funding or open interest): validated and not published.
-  std::uint64_t event_ns = 0;
-  if (!to_ns(ts_ms, event_ns)) return fail("ts: timestamp out of range");
   od::object data;
-  if (root.find_field_unordered("data").get_object().get(data)) return fail("data: expected an object");
-  std::string_view symbol;
-  TickerState update;
+  if (value.get_object().get(data)) return fail("data: expected an object");
+  TickerState& update = ticker_update_;
+  update = TickerState{};
   struct Field {
     std::string_view key;
     TickerField bit;
@@ -411,28 +556,33 @@ bool BybitParser::parse_ticker(od::object& root, bool snapshot, std::uint64_t ts
       update.known |= kNextFunding;
       continue;
     }
+    bool known = false;
     for (const Field& f : fields) {
       if (key != f.key) continue;
       std::string_view text;
       if (field.value().get_string().get(text) || !decimal(text, *f.target)) return fail(f.error);
       update.known |= f.bit;
+      known = true;
       break;
     }
+    if (!known && check_value(field.value(), 3)) return fail("message: invalid JSON");
   }
   if (symbol.empty()) return fail("data.symbol: missing or empty symbol");
+  return true;
+}
+
+bool BybitParser::apply_ticker(const Frame& frame, ParsedMessage& out) {
   // The quote's update id: the cross sequence "cs" (one per book change, so
   // two tickers within a millisecond stay apart), else the message time.
-  std::uint64_t update_id = ts_ms;
-  const auto cs_err = root.find_field_unordered("cs").get_uint64().get(update_id);
-  if (cs_err == simdjson::NO_SUCH_FIELD) {
-    update_id = ts_ms;
-  } else if (cs_err) {
-    return fail("cs: expected an unsigned integer");
-  }
+  if (frame.cs == Frame::State::kWrongType) return fail("cs: expected an unsigned integer");
+  const std::uint64_t update_id = frame.cs == Frame::State::kRead ? frame.cs_value : frame.ts_ms;
   if (category_ == BybitCategory::kSpot) {
     set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);
     return true;
   }
+  const std::string_view symbol = frame.ticker_symbol;
+  const std::uint64_t event_ns = frame.ts_ms * 1'000'000;  // checked by frame.error()
+  TickerState& update = ticker_update_;
   TickerState* state = ticker_state(symbol);
   std::uint16_t changed = update.known;
   if (state == nullptr) {
@@ -440,8 +590,8 @@ bool BybitParser::parse_ticker(od::object& root, bool snapshot, std::uint64_t ts
     // pipeline rejects it as unsubscribed.
     state = &update;
   } else {
-    if (!snapshot && !state->snapshot) return fail("tickers: a delta before the symbol's snapshot");
-    if (snapshot) {
+    if (!frame.snapshot && !state->snapshot) return fail("tickers: a delta before the symbol's snapshot");
+    if (frame.snapshot) {
       state->snapshot = true;
       state->known = 0;
     }
@@ -487,15 +637,11 @@ bool BybitParser::parse_ticker(od::object& root, bool snapshot, std::uint64_t ts
   return true;
 }
 
-bool BybitParser::parse_liquidations(od::object& root, std::uint64_t ts_ms, ParsedMessage& out) {
+bool BybitParser::parse_liquidations(od::value data) {
   // data: [{"T":ms,"s":"BTCUSDT","S":"Buy"|"Sell","v":"<size>","p":"<price>"}, ..]; "S" is the
   // side of the liquidated position: Buy means a long was liquidated (by a sell order).
-  std::uint64_t event_ns = 0;
-  if (!to_ns(ts_ms, event_ns)) return fail("ts: timestamp out of range");
   od::array list;
-  if (root.find_field_unordered("data").get_array().get(list)) {
-    return fail("data: expected an array of liquidations");
-  }
+  if (data.get_array().get(list)) return fail("data: expected an array of liquidations");
   std::size_t index = 0;
   for (auto element : list) {
     od::object o;
@@ -518,6 +664,8 @@ bool BybitParser::parse_liquidations(od::object& root, std::uint64_t ts_ms, Pars
         err = value.get_string().get(size);
       } else if (key == "p") {
         err = value.get_string().get(price);
+      } else if (check_value(value, 4)) {
+        return fail_at("data", index, "invalid JSON");
       }
       if (err) return fail_at("data", index, "T: expected an unsigned integer; s/S/v/p: strings");
     }
@@ -539,10 +687,6 @@ bool BybitParser::parse_liquidations(od::object& root, std::uint64_t ts_ms, Pars
     liquidations_.push_back(l);
     ++index;
   }
-  if (liquidations_.empty()) return fail("data: no liquidations");
-  set_kind(out, MessageKind::kIgnored, EventKind::kLiquidation);
-  out.liquidation = liquidations_[0];
-  cursor_ = 1;
   return true;
 }
 

@@ -122,6 +122,7 @@ ParsedMessage CoinbaseParser::parse(const char* data, std::size_t size) {
   cursor_ = 0;
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
+    if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;
     books_.clear();
     trades_.clear();
     quotes_.clear();
@@ -179,51 +180,124 @@ bool CoinbaseParser::next(ParsedMessage& out) {
   return false;
 }
 
+// Frame: what a frame's root object holds, gathered in the one pass over it.
+// Of a repeated key the first counts.
+struct CoinbaseParser::Frame {
+  enum class State : std::uint8_t { kMissing, kWrongType, kRead };
+  static State state(bool read) { return read ? State::kRead : State::kWrongType; }
+
+  // Data.
+  State channel_state = State::kMissing, time_state = State::kMissing, sequence_state = State::kMissing;
+  std::string_view channel;
+  bool time_ok = false;          // timestamp read into time_ns_
+  bool events_read = false;
+  bool events_deferred = false;  // "events" came before what reading it needs: validated, read after the pass
+  // An error reply.
+  State type_state = State::kMissing, message_state = State::kMissing;
+  std::string_view type, message;
+};
+
 bool CoinbaseParser::parse_message(const char* data, std::size_t size, ParsedMessage& out) {
   od::document doc;
   if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
     return fail("message: not a JSON document");
   }
-  if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
   od::object root;
   if (auto err = doc.get_object().get(root)) {
     return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
                                                             : "message: expected a JSON object");
   }
   // Data: {"channel","client_id","timestamp","sequence_num","events":[..]}, in
-  // that order on the wire (looked up by name all the same); a refusal is
+  // that order on the wire (any order is read: "events" before the other
+  // three is validated in the pass and read after it); a refusal is
   // {"type":"error","message":".."}.
-  std::string_view channel;
-  const auto channel_err = root.find_field_unordered("channel").get_string().get(channel);
-  if (channel_err == simdjson::NO_SUCH_FIELD) {
-    if (root.reset().error()) return fail("message: cannot rewind");
-    std::string_view type, message;
-    if (root.find_field_unordered("type").get_string().get(type) || type != "error") {
+  Frame frame;
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return fail("message: malformed key");
+    od::value value;
+    if (field.value().get(value)) return fail("message: invalid JSON");
+    if (!read_root_field(key, value, frame, out)) return false;
+  }
+  if (finish_document(doc)) return fail("message: trailing content after the JSON document");
+  return finish_frame(doc, frame, out);
+}
+
+bool CoinbaseParser::read_root_field(std::string_view key, od::value value, Frame& frame, ParsedMessage& out) {
+  using State = Frame::State;
+  bool read = false;
+  simdjson::error_code err = simdjson::SUCCESS;
+  if (key == "channel" && frame.channel_state == State::kMissing) {
+    err = read_or_check(value, frame.channel, 2, read);
+    frame.channel_state = Frame::state(read);
+  } else if (key == "timestamp" && frame.time_state == State::kMissing) {
+    std::string_view timestamp;
+    err = read_or_check(value, timestamp, 2, read);
+    frame.time_state = Frame::state(read);
+    frame.time_ok = read && parse_rfc3339_ns(timestamp, time_ns_);
+  } else if (key == "sequence_num" && frame.sequence_state == State::kMissing) {
+    err = read_or_check(value, sequence_, 2, read);
+    frame.sequence_state = Frame::state(read);
+  } else if (key == "events" && !frame.events_read && !frame.events_deferred) {
+    if (frame.channel_state == State::kRead && frame.time_ok && frame.sequence_state == State::kRead) {
+      frame.events_read = true;
+      return parse_events(frame.channel, value, out);
+    }
+    frame.events_deferred = true;
+    err = check_value(value, 2);
+  } else if (key == "type" && frame.type_state == State::kMissing) {
+    err = read_or_check(value, frame.type, 2, read);
+    frame.type_state = Frame::state(read);
+  } else if (key == "message" && frame.message_state == State::kMissing) {
+    err = read_or_check(value, frame.message, 2, read);
+    frame.message_state = Frame::state(read);
+  } else {
+    err = check_value(value, 2);
+  }
+  return err ? fail("message: invalid JSON") : true;
+}
+
+bool CoinbaseParser::finish_frame(od::document& doc, Frame& frame, ParsedMessage& out) {
+  using State = Frame::State;
+  if (frame.channel_state == State::kMissing) {
+    if (frame.type_state != State::kRead || frame.type != "error") {
       return fail("message: neither data (channel) nor an error reply (type \"error\")");
     }
-    const auto message_err = root.find_field_unordered("message").get_string().get(message);
-    if (message_err && message_err != simdjson::NO_SUCH_FIELD) return fail("message: expected a string");
+    if (frame.message_state == State::kWrongType) return fail("message: expected a string");
     set_kind(out, MessageKind::kControl, EventKind::kErrorReply);
-    out.error_reply.message = message;
+    out.error_reply.message = frame.message;
     return true;
   }
-  if (channel_err) return fail("channel: expected a string");
-  std::string_view timestamp;
-  if (root.find_field_unordered("timestamp").get_string().get(timestamp) || !parse_rfc3339_ns(timestamp, time_ns_)) {
-    return fail("timestamp: expected an RFC 3339 UTC time");
-  }
-  if (root.find_field_unordered("sequence_num").get_uint64().get(sequence_)) {
-    return fail("sequence_num: expected an unsigned integer");
-  }
+  if (frame.channel_state == State::kWrongType) return fail("channel: expected a string");
+  if (!frame.time_ok) return fail("timestamp: expected an RFC 3339 UTC time");
+  if (frame.sequence_state != State::kRead) return fail("sequence_num: expected an unsigned integer");
   out.connection_sequence = sequence_;
   out.has_connection_sequence = true;
+  if (frame.events_deferred) {
+    // Already validated: find it again.
+    doc.rewind();
+    od::object root;
+    od::value events;
+    if (doc.get_object().get(root) || root.find_field_unordered("events").get(events)) {
+      return fail("message: cannot rewind");
+    }
+    return parse_events(frame.channel, events, out);
+  }
+  if (!frame.events_read) return fail("events: expected an array");
+  return true;
+}
+
+bool CoinbaseParser::parse_events(std::string_view channel, od::value value, ParsedMessage& out) {
   od::array events;
-  if (root.find_field_unordered("events").get_array().get(events)) return fail("events: expected an array");
+  if (value.get_array().get(events)) return fail("events: expected an array");
   if (channel == "l2_data") return parse_books(events, out);
   if (channel == "market_trades") return parse_trades(events, out);
   if (channel == "ticker") return parse_tickers(events, out);
   if (channel == "heartbeats") return parse_heartbeats(events, out);
   if (channel == "subscriptions") return parse_subscriptions(events, out);
+  for (auto element : events) {
+    if (check_value(element, 3)) return fail("message: invalid JSON");
+  }
   set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);  // status, candles, ticker_batch: not handled
   return true;
 }
@@ -268,6 +342,8 @@ bool CoinbaseParser::parse_books(od::array events, ParsedMessage& out) {
               err = f.value().get_string().get(price);
             } else if (k == "new_quantity") {
               err = f.value().get_string().get(quantity);
+            } else if (check_value(f.value(), 6)) {
+              return fail_at("updates", u, "invalid JSON");
             }
             if (err) return fail_at("updates", u, "side, price_level and new_quantity: expected strings");
           }
@@ -284,6 +360,8 @@ bool CoinbaseParser::parse_books(od::array events, ParsedMessage& out) {
           }
           ++u;
         }
+      } else if (check_value(field.value(), 4)) {
+        return fail_at("events", index, "invalid JSON");
       }
     }
     if (type == "snapshot") {
@@ -316,57 +394,29 @@ bool CoinbaseParser::parse_trades(od::array events, ParsedMessage& out) {
     od::object e;
     if (element.get_object().get(e)) return fail_at("events", index, "expected a market_trades event object");
     std::string_view type;
-    if (e.find_field_unordered("type").get_string().get(type) || (type != "snapshot" && type != "update")) {
-      return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
-    }
-    const bool history = type == "snapshot";
-    od::array list;
-    if (e.find_field_unordered("trades").get_array().get(list)) {
-      return fail_at("events", index, "trades: expected an array");
-    }
+    bool have_type = false, have_trades = false;
     const std::size_t first = trades_.size();
-    std::size_t t = 0;
-    for (auto item : list) {
-      od::object o;
-      if (item.get_object().get(o)) return fail_at("trades", t, "expected a trade object");
-      TradeEvent trade;
-      std::string_view id, price, size, side, time;
-      for (auto f : o) {
-        std::string_view k;
-        if (f.unescaped_key().get(k)) return fail_at("trades", t, "malformed key");
-        simdjson::error_code err = simdjson::SUCCESS;
-        if (k == "trade_id") {
-          err = f.value().get_string().get(id);
-        } else if (k == "product_id") {
-          err = f.value().get_string().get(trade.symbol);
-        } else if (k == "price") {
-          err = f.value().get_string().get(price);
-        } else if (k == "size") {
-          err = f.value().get_string().get(size);
-        } else if (k == "side") {
-          err = f.value().get_string().get(side);
-        } else if (k == "time") {
-          err = f.value().get_string().get(time);
+    for (auto field : e) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return fail_at("events", index, "malformed key");
+      if (key == "type" && !have_type) {
+        if (field.value().get_string().get(type) || (type != "snapshot" && type != "update")) {
+          return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
         }
-        if (err) return fail_at("trades", t, "trade_id, product_id, price, size, side, time: expected strings");
+        have_type = true;
+      } else if (key == "trades" && !have_trades) {
+        od::array list;
+        if (field.value().get_array().get(list)) return fail_at("events", index, "trades: expected an array");
+        if (!parse_trade_list(list)) return false;
+        have_trades = true;
+      } else if (check_value(field.value(), 4)) {
+        return fail_at("events", index, "invalid JSON");
       }
-      if (!parse_id(id, trade.trade_id)) return fail_at("trades", t, "trade_id: expected a string of digits");
-      if (trade.symbol.empty()) return fail_at("trades", t, "product_id: missing or empty");
-      if (!decimal(price, trade.price)) return fail_at("trades", t, "price: not an exact decimal");
-      if (!decimal(size, trade.size)) return fail_at("trades", t, "size: not an exact decimal");
-      if (side == "BUY") {
-        trade.aggressor = Side::kBuy;
-      } else if (side == "SELL") {
-        trade.aggressor = Side::kSell;
-      } else {
-        return fail_at("trades", t, "side: expected \"BUY\" or \"SELL\"");
-      }
-      if (!parse_rfc3339_ns(time, trade.trade_ns)) return fail_at("trades", t, "time: expected an RFC 3339 UTC time");
-      trade.event_ns = time_ns_;
-      trade.history = history;
-      trades_.push_back(trade);
-      ++t;
     }
+    if (!have_type) return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
+    if (!have_trades) return fail_at("events", index, "trades: expected an array");
+    const bool history = type == "snapshot";
+    for (std::size_t i = first; i < trades_.size(); ++i) trades_[i].history = history;
     // Oldest first (Coinbase lists a batch newest first): the pipeline then
     // sees each product's ids rise within the event.
     std::sort(trades_.begin() + static_cast<std::ptrdiff_t>(first), trades_.end(),
@@ -384,6 +434,55 @@ bool CoinbaseParser::parse_trades(od::array events, ParsedMessage& out) {
   return true;
 }
 
+bool CoinbaseParser::parse_trade_list(od::array list) {
+  // [{"trade_id":"<digits>","product_id","price","size","side":"BUY"|"SELL","time"}, ..]:
+  // appended to trades_ (history is set by the caller).
+  std::size_t t = 0;
+  for (auto item : list) {
+    od::object o;
+    if (item.get_object().get(o)) return fail_at("trades", t, "expected a trade object");
+    TradeEvent trade;
+    std::string_view id, price, size, side, time;
+    for (auto f : o) {
+      std::string_view k;
+      if (f.unescaped_key().get(k)) return fail_at("trades", t, "malformed key");
+      simdjson::error_code err = simdjson::SUCCESS;
+      if (k == "trade_id") {
+        err = f.value().get_string().get(id);
+      } else if (k == "product_id") {
+        err = f.value().get_string().get(trade.symbol);
+      } else if (k == "price") {
+        err = f.value().get_string().get(price);
+      } else if (k == "size") {
+        err = f.value().get_string().get(size);
+      } else if (k == "side") {
+        err = f.value().get_string().get(side);
+      } else if (k == "time") {
+        err = f.value().get_string().get(time);
+      } else if (check_value(f.value(), 6)) {
+        return fail_at("trades", t, "invalid JSON");
+      }
+      if (err) return fail_at("trades", t, "trade_id, product_id, price, size, side, time: expected strings");
+    }
+    if (!parse_id(id, trade.trade_id)) return fail_at("trades", t, "trade_id: expected a string of digits");
+    if (trade.symbol.empty()) return fail_at("trades", t, "product_id: missing or empty");
+    if (!decimal(price, trade.price)) return fail_at("trades", t, "price: not an exact decimal");
+    if (!decimal(size, trade.size)) return fail_at("trades", t, "size: not an exact decimal");
+    if (side == "BUY") {
+      trade.aggressor = Side::kBuy;
+    } else if (side == "SELL") {
+      trade.aggressor = Side::kSell;
+    } else {
+      return fail_at("trades", t, "side: expected \"BUY\" or \"SELL\"");
+    }
+    if (!parse_rfc3339_ns(time, trade.trade_ns)) return fail_at("trades", t, "time: expected an RFC 3339 UTC time");
+    trade.event_ns = time_ns_;
+    trades_.push_back(trade);
+    ++t;
+  }
+  return true;
+}
+
 bool CoinbaseParser::parse_tickers(od::array events, ParsedMessage& out) {
   // events: [{"type":"snapshot"|"update","tickers":[{"type":"ticker","product_id","price",
   // .., "best_bid","best_bid_quantity","best_ask","best_ask_quantity"}, ..]}, ..]: each
@@ -393,45 +492,20 @@ bool CoinbaseParser::parse_tickers(od::array events, ParsedMessage& out) {
   for (auto element : events) {
     od::object e;
     if (element.get_object().get(e)) return fail_at("events", index, "expected a ticker event object");
-    od::array list;
-    if (e.find_field_unordered("tickers").get_array().get(list)) {
-      return fail_at("events", index, "tickers: expected an array");
-    }
-    std::size_t t = 0;
-    for (auto item : list) {
-      od::object o;
-      if (item.get_object().get(o)) return fail_at("tickers", t, "expected a ticker object");
-      QuoteEvent q;
-      std::string_view bid, bid_qty, ask, ask_qty;
-      for (auto f : o) {
-        std::string_view k;
-        if (f.unescaped_key().get(k)) return fail_at("tickers", t, "malformed key");
-        std::string_view* target = nullptr;
-        if (k == "product_id") {
-          target = &q.symbol;
-        } else if (k == "best_bid") {
-          target = &bid;
-        } else if (k == "best_bid_quantity") {
-          target = &bid_qty;
-        } else if (k == "best_ask") {
-          target = &ask;
-        } else if (k == "best_ask_quantity") {
-          target = &ask_qty;
-        }
-        if (target != nullptr && f.value().get_string().get(*target)) {
-          return fail_at("tickers", t, "product_id, best_bid(_quantity), best_ask(_quantity): expected strings");
-        }
+    bool have_tickers = false;
+    for (auto field : e) {
+      std::string_view key;
+      if (field.unescaped_key().get(key)) return fail_at("events", index, "malformed key");
+      if (key == "tickers" && !have_tickers) {
+        od::array list;
+        if (field.value().get_array().get(list)) return fail_at("events", index, "tickers: expected an array");
+        if (!parse_ticker_list(list)) return false;
+        have_tickers = true;
+      } else if (check_value(field.value(), 4)) {
+        return fail_at("events", index, "invalid JSON");
       }
-      if (q.symbol.empty()) return fail_at("tickers", t, "product_id: missing or empty");
-      if (!decimal(bid, q.bid_price)) return fail_at("tickers", t, "best_bid: not an exact decimal");
-      if (!decimal(bid_qty, q.bid_size)) return fail_at("tickers", t, "best_bid_quantity: not an exact decimal");
-      if (!decimal(ask, q.ask_price)) return fail_at("tickers", t, "best_ask: not an exact decimal");
-      if (!decimal(ask_qty, q.ask_size)) return fail_at("tickers", t, "best_ask_quantity: not an exact decimal");
-      q.update_id = time_ns_;
-      q.event_ns = time_ns_;
-      quotes_.push_back(q);
-      ++t;
     }
+    if (!have_tickers) return fail_at("events", index, "tickers: expected an array");
     ++index;
   }
   if (quotes_.empty()) return fail("events: no ticker");
@@ -442,24 +516,77 @@ bool CoinbaseParser::parse_tickers(od::array events, ParsedMessage& out) {
   return true;
 }
 
+bool CoinbaseParser::parse_ticker_list(od::array list) {
+  // [{"type":"ticker","product_id","price",..,"best_bid","best_bid_quantity","best_ask",
+  // "best_ask_quantity"}, ..]: appended to quotes_.
+  std::size_t t = 0;
+  for (auto item : list) {
+    od::object o;
+    if (item.get_object().get(o)) return fail_at("tickers", t, "expected a ticker object");
+    QuoteEvent q;
+    std::string_view bid, bid_qty, ask, ask_qty;
+    for (auto f : o) {
+      std::string_view k;
+      if (f.unescaped_key().get(k)) return fail_at("tickers", t, "malformed key");
+      std::string_view* target = nullptr;
+      if (k == "product_id") {
+        target = &q.symbol;
+      } else if (k == "best_bid") {
+        target = &bid;
+      } else if (k == "best_bid_quantity") {
+        target = &bid_qty;
+      } else if (k == "best_ask") {
+        target = &ask;
+      } else if (k == "best_ask_quantity") {
+        target = &ask_qty;
+      }
+      if (target == nullptr) {
+        if (check_value(f.value(), 6)) return fail_at("tickers", t, "invalid JSON");
+      } else if (f.value().get_string().get(*target)) {
+        return fail_at("tickers", t, "product_id, best_bid(_quantity), best_ask(_quantity): expected strings");
+      }
+    }
+    if (q.symbol.empty()) return fail_at("tickers", t, "product_id: missing or empty");
+    if (!decimal(bid, q.bid_price)) return fail_at("tickers", t, "best_bid: not an exact decimal");
+    if (!decimal(bid_qty, q.bid_size)) return fail_at("tickers", t, "best_bid_quantity: not an exact decimal");
+    if (!decimal(ask, q.ask_price)) return fail_at("tickers", t, "best_ask: not an exact decimal");
+    if (!decimal(ask_qty, q.ask_size)) return fail_at("tickers", t, "best_ask_quantity: not an exact decimal");
+    q.update_id = time_ns_;
+    q.event_ns = time_ns_;
+    quotes_.push_back(q);
+    ++t;
+  }
+  return true;
+}
+
 bool CoinbaseParser::parse_heartbeats(od::array events, ParsedMessage& out) {
   // events: [{"current_time":"..","heartbeat_counter":"3049"|3049}]: liveness only.
   std::size_t index = 0;
   for (auto element : events) {
     od::object e;
     if (element.get_object().get(e)) return fail_at("events", index, "expected a heartbeat object");
-    od::value counter;
-    if (e.find_field_unordered("heartbeat_counter").get(counter)) {
-      return fail_at("events", index, "heartbeat_counter: missing");
+    bool have_counter = false;
+    for (auto field : e) {
+      std::string_view key;
+      od::value value;
+      if (field.unescaped_key().get(key) || field.value().get(value)) return fail_at("events", index, "invalid JSON");
+      if (key == "heartbeat_counter" && !have_counter) {
+        od::json_type type;
+        std::uint64_t n = 0;
+        std::string_view text;
+        const bool ok = !value.type().get(type) &&
+                        (type == od::json_type::number ? !value.get_uint64().get(n)
+                                                       : type == od::json_type::string && !value.get_string().get(text) &&
+                                                             parse_id(text, n));
+        if (!ok) {
+          return fail_at("events", index, "heartbeat_counter: expected an unsigned integer or a string of digits");
+        }
+        have_counter = true;
+      } else if (check_value(value, 4)) {
+        return fail_at("events", index, "invalid JSON");
+      }
     }
-    od::json_type type;
-    std::uint64_t n = 0;
-    std::string_view text;
-    const bool ok = !counter.type().get(type) &&
-                    (type == od::json_type::number ? !counter.get_uint64().get(n)
-                                                   : type == od::json_type::string && !counter.get_string().get(text) &&
-                                                         parse_id(text, n));
-    if (!ok) return fail_at("events", index, "heartbeat_counter: expected an unsigned integer or a string of digits");
+    if (!have_counter) return fail_at("events", index, "heartbeat_counter: missing");
     ++index;
   }
   set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);
@@ -473,10 +600,21 @@ bool CoinbaseParser::parse_subscriptions(od::array events, ParsedMessage& out) {
   for (auto element : events) {
     od::object e;
     if (element.get_object().get(e)) return fail_at("events", index, "expected a subscriptions object");
-    od::object subs;
-    if (e.find_field_unordered("subscriptions").get_object().get(subs)) {
-      return fail_at("events", index, "subscriptions: expected an object");
+    bool have_subscriptions = false;
+    for (auto field : e) {
+      std::string_view key;
+      od::value value;
+      if (field.unescaped_key().get(key) || field.value().get(value)) return fail_at("events", index, "invalid JSON");
+      if (key == "subscriptions" && !have_subscriptions) {
+        od::json_type type;
+        if (value.type().get(type) || type != od::json_type::object) {
+          return fail_at("events", index, "subscriptions: expected an object");
+        }
+        have_subscriptions = true;
+      }
+      if (check_value(value, 4)) return fail_at("events", index, "invalid JSON");
     }
+    if (!have_subscriptions) return fail_at("events", index, "subscriptions: expected an object");
     ++index;
   }
   set_kind(out, MessageKind::kControl, EventKind::kControlReply);

@@ -1,15 +1,19 @@
-// check_document: the whole-document validity check every JSON venue parser
-// runs before it reads fields. simdjson on-demand validates only what is read,
-// so invalid JSON in a field no parser looks at, or a second document after
-// the first, would otherwise pass. This walks every value once (objects,
-// arrays, strings unescaped into the parser's buffer, numbers, atoms) and
-// then requires the end of the input; it allocates nothing. The cost is
-// measured in bench/feed_bench.cpp (BM_*Validate beside the simdjson floor).
+// JSON validity for the venue parsers. A parser validates in the pass that
+// reads the fields: simdjson on-demand validates what is read (get_string,
+// get_uint64, ...) but only skips what is not, so every value the parser does
+// not read goes through check_value() in its field loop, and
+// finish_document() then requires the end of the input. On the error path,
+// invalid_json() re-parses the text with check_document(), the whole-document
+// walk, to name what is wrong with the JSON itself. Bybit and Coinbase work
+// this way; OKX, Kraken and Binance still run check_document() before their
+// field pass. Nothing here allocates. Costs: bench/feed_bench.cpp
+// (BM_*Validate is check_document beside the simdjson floor).
 #pragma once
 
 #include <simdjson.h>
 
 #include <string_view>
+#include <utility>
 
 namespace tickwire::connector::venues {
 
@@ -67,6 +71,30 @@ inline simdjson::error_code check_value(simdjson::ondemand::value v, int depth) 
   return simdjson::INCORRECT_TYPE;
 }
 
+// check_value: the same for a field's value as the loop hands it out.
+inline simdjson::error_code check_value(simdjson::simdjson_result<simdjson::ondemand::value> v, int depth) {
+  simdjson::ondemand::value inner;
+  if (auto err = std::move(v).get(inner)) return err;
+  return check_value(inner, depth);
+}
+
+// read_or_check: reads `v` into `out` if it holds a T (`read` true), else
+// validates it whole with check_value (`read` false: a type the caller may
+// refuse later, or not at all). An error means invalid JSON.
+template <typename T>
+simdjson::error_code read_or_check(simdjson::ondemand::value v, T& out, int depth, bool& read) {
+  read = v.get(out) == simdjson::SUCCESS;
+  return read ? simdjson::SUCCESS : check_value(v, depth);
+}
+
+// finish_document: once the root object or array has been read to its end,
+// SUCCESS if nothing but whitespace follows it, else TRAILING_CONTENT.
+inline simdjson::error_code finish_document(simdjson::ondemand::document& doc) {
+  const char* trailing = nullptr;
+  // current_location() fails with OUT_OF_BOUNDS exactly when the input is used up.
+  return doc.current_location().get(trailing) == simdjson::SUCCESS ? simdjson::TRAILING_CONTENT : simdjson::SUCCESS;
+}
+
 // unclosed: whether `text` opens more objects and arrays than it closes
 // (strings skipped); only run on the error path, to name the problem.
 inline bool unclosed(std::string_view text) {
@@ -102,13 +130,23 @@ inline const char* check_document(simdjson::ondemand::document& doc, std::string
   }
   if (err == simdjson::DEPTH_ERROR) return "message: JSON nested too deeply";
   if (err) return "message: invalid JSON";
-  const char* trailing = nullptr;
-  // current_location() fails with OUT_OF_BOUNDS exactly when the input is used up.
-  if (doc.current_location().get(trailing) == simdjson::SUCCESS) {
-    return "message: trailing content after the JSON document";
-  }
+  if (finish_document(doc)) return "message: trailing content after the JSON document";
   doc.rewind();
   return nullptr;
+}
+
+// invalid_json: for a parser's error path: re-parses `text` (SIMDJSON_PADDING
+// readable bytes after it) and returns check_document's reason if it is not
+// one valid JSON document, else nullptr (the parser's own reason stands, and
+// so does its reason when the text cannot be iterated at all). String views
+// into `parser`'s buffers from the failed parse are invalid afterwards.
+inline const char* invalid_json(simdjson::ondemand::parser& parser, std::string_view text) {
+  simdjson::ondemand::document doc;
+  if (parser.iterate(simdjson::padded_string_view(text.data(), text.size(), text.size() + simdjson::SIMDJSON_PADDING))
+          .get(doc)) {
+    return nullptr;
+  }
+  return check_document(doc, text);
 }
 
 }  // namespace tickwire::connector::venues

@@ -59,18 +59,36 @@ class BybitParser final : public VenueParser {
     std::uint16_t known = 0;
   };
 
+  // Frame: what a frame's root object holds, gathered in the one pass over it (parser.cpp).
+  struct Frame;
+  // BookFields: a book's symbol and ids; its levels are in bids_ and asks_.
+  struct BookFields {
+    std::string_view symbol;
+    std::uint64_t u = 0;
+    std::uint64_t seq = 0;
+  };
+
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
+  // parse_message / parse_rest_book: one pass over the document, which they
+  // validate as they read it; on false the caller names invalid JSON.
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
-  bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);
-  bool parse_trades(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
-  bool parse_book(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
-  // parse_book_data: a book's fields, from the websocket's "data" or (rest)
-  // the REST snapshot's "result", whose errors name "result.".
-  bool parse_book_data(simdjson::ondemand::object& data, bool snapshot, std::uint64_t event_ns, bool rest,
-                       ParsedMessage& out);
-  bool parse_ticker(simdjson::ondemand::object& root, bool snapshot, std::uint64_t ts_ms, ParsedMessage& out);
-  bool parse_liquidations(simdjson::ondemand::object& root, std::uint64_t ts_ms, ParsedMessage& out);
+  bool parse_rest_book(const char* data, std::size_t size, ParsedMessage& out);
+  bool read_root_field(std::string_view key, simdjson::ondemand::value value, Frame& frame);
+  // read_data: the frame's "data", read as its topic's channel says.
+  bool read_data(simdjson::ondemand::value data, Frame& frame);
+  bool finish_frame(const Frame& frame, ParsedMessage& out);
+  bool parse_reply(const Frame& frame, ParsedMessage& out);
+  bool parse_trades(simdjson::ondemand::value data);
+  // read_book: a book's fields, from the websocket's "data" or (rest) the
+  // REST snapshot's "result", whose errors name "result.".
+  bool read_book(simdjson::ondemand::value data, bool rest, BookFields& book);
+  void emit_book(const BookFields& book, bool snapshot, std::uint64_t event_ns, ParsedMessage& out);
+  // read_ticker: a ticker's fields into ticker_update_; apply_ticker merges
+  // them once the whole frame is read.
+  bool read_ticker(simdjson::ondemand::value data, std::string_view& symbol);
+  bool apply_ticker(const Frame& frame, ParsedMessage& out);
+  bool parse_liquidations(simdjson::ondemand::value data);
   bool parse_levels(simdjson::ondemand::value levels, std::vector<PriceLevel>& out, std::string_view field);
   TickerState* ticker_state(std::string_view symbol);
   // emit_pending: the first queued event into `out`; kIgnored if none.
@@ -88,6 +106,7 @@ class BybitParser final : public VenueParser {
   std::size_t cursor_ = 0;                    // the next of trades_ / liquidations_ / pending_ to hand out
   std::string_view topic_symbol_;             // the symbol the frame's topic names
   std::vector<TickerState> tickers_;          // one per configured symbol, in configuration order
+  TickerState ticker_update_;                 // the fields of the ticker frame being read
 };
 
 }  // namespace tickwire::connector::venues

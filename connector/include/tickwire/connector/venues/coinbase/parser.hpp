@@ -57,10 +57,23 @@ class CoinbaseParser final : public VenueParser {
 
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
+  // Frame: what a frame's root object holds, gathered in the one pass over it (parser.cpp).
+  struct Frame;
+
+  // parse_message: one pass over the document, which it validates as it
+  // reads it; on false the caller names invalid JSON.
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
+  bool read_root_field(std::string_view key, simdjson::ondemand::value value, Frame& frame, ParsedMessage& out);
+  bool finish_frame(simdjson::ondemand::document& doc, Frame& frame, ParsedMessage& out);
+  // parse_events: the frame's "events", read as its channel says.
+  bool parse_events(std::string_view channel, simdjson::ondemand::value value, ParsedMessage& out);
   bool parse_books(simdjson::ondemand::array events, ParsedMessage& out);
   bool parse_trades(simdjson::ondemand::array events, ParsedMessage& out);
+  // parse_trade_list / parse_ticker_list: one event's trades or tickers,
+  // appended to trades_ / quotes_.
+  bool parse_trade_list(simdjson::ondemand::array list);
   bool parse_tickers(simdjson::ondemand::array events, ParsedMessage& out);
+  bool parse_ticker_list(simdjson::ondemand::array list);
   bool parse_heartbeats(simdjson::ondemand::array events, ParsedMessage& out);
   bool parse_subscriptions(simdjson::ondemand::array events, ParsedMessage& out);
   // book_event: books_[i] as the ParsedMessage the pipeline takes.
