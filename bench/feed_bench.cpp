@@ -1017,16 +1017,23 @@ void BM_KrakenTradeParse(benchmark::State& state) {
   run_parse(state, kraken_trades(), parser, tc::EventKind::kTrade);
 }
 
+// load_kraken_instrument: the instrument message that sets BTC/USD's
+// precisions; false (the benchmark skipped) if the parser refuses it.
+bool load_kraken_instrument(tc::venues::KrakenParser& parser, benchmark::State& state) {
+  if (parser.parse(kKrakenInstrument.data(), kKrakenInstrument.size() - simdjson::SIMDJSON_PADDING).event ==
+      tc::EventKind::kError) {
+    state.SkipWithError("instrument");
+    return false;
+  }
+  return true;
+}
+
 // run_kraken_depth: parse -> ChecksumSync (cut to 10, checksum when `check`) -> encode.
 void run_kraken_depth(benchmark::State& state, bool check) {
   const Frames& frames = kraken_depths();
   const std::vector<std::string> symbols = {"BTC/USD"};
   tc::venues::KrakenParser parser(symbols);
-  if (parser.parse(kKrakenInstrument.data(), kKrakenInstrument.size() - simdjson::SIMDJSON_PADDING).event ==
-      tc::EventKind::kError) {
-    state.SkipWithError("instrument");
-    return;
-  }
+  if (!load_kraken_instrument(parser, state)) return;
   const tc::book::BookChecksum* checksum = check ? parser.book_checksum() : nullptr;
   const auto bids0 = kraken_snapshot_side(true), asks0 = kraken_snapshot_side(false);
   tc::BookSnapshotEvent snapshot{"BTC/USD", 0, bids0, asks0};
@@ -1080,11 +1087,7 @@ void BM_KrakenChecksum(benchmark::State& state) {
 void BM_KrakenDepthParse(benchmark::State& state) {
   const std::vector<std::string> symbols = {"BTC/USD"};
   tc::venues::KrakenParser parser(symbols);
-  if (parser.parse(kKrakenInstrument.data(), kKrakenInstrument.size() - simdjson::SIMDJSON_PADDING).event ==
-      tc::EventKind::kError) {
-    state.SkipWithError("instrument");
-    return;
-  }
+  if (!load_kraken_instrument(parser, state)) return;
   run_parse(state, kraken_depths(), parser, tc::EventKind::kBookDelta);
 }
 

@@ -199,27 +199,17 @@ struct CoinbaseParser::Frame {
 
 bool CoinbaseParser::parse_message(const char* data, std::size_t size, ParsedMessage& out) {
   od::document doc;
-  if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
-    return fail("message: not a JSON document");
-  }
   od::object root;
-  if (auto err = doc.get_object().get(root)) {
-    return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
-                                                            : "message: expected a JSON object");
-  }
+  if (const char* problem = open_message(parser_, data, size, doc, root, false)) return fail(problem);
   // Data: {"channel","client_id","timestamp","sequence_num","events":[..]}, in
   // that order on the wire (any order is read: "events" before the other
   // three is validated in the pass and read after it); a refusal is
   // {"type":"error","message":".."}.
   Frame frame;
-  for (auto field : root) {
-    std::string_view key;
-    if (field.unescaped_key().get(key)) return fail("message: malformed key");
-    od::value value;
-    if (field.value().get(value)) return fail("message: invalid JSON");
-    if (!read_root_field(key, value, frame, out)) return false;
+  if (const char* problem = read_root(
+          doc, root, [&](std::string_view key, od::value value) { return read_root_field(key, value, frame, out); })) {
+    return *problem == '\0' ? false : fail(problem);
   }
-  if (finish_document(doc)) return fail("message: trailing content after the JSON document");
   return finish_frame(doc, frame, out);
 }
 

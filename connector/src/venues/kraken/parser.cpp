@@ -197,15 +197,8 @@ bool KrakenParser::emit_first(ParsedMessage& out) {
 
 bool KrakenParser::parse_message(const char* data, std::size_t size, ParsedMessage& out) {
   od::document doc;
-  if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
-    return fail("message: not a JSON document");
-  }
-  if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
   od::object root;
-  if (auto err = doc.get_object().get(root)) {
-    return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
-                                                            : "message: expected a JSON object");
-  }
+  if (const char* problem = open_message(parser_, data, size, doc, root, true)) return fail(problem);
   // Data: {"channel":"<name>","type":"snapshot"|"update","data":[..]} (keys in
   // any order); without "channel" it is a reply ("method", "error").
   std::string_view channel;

@@ -96,15 +96,8 @@ bool OkxParser::parse_message(const char* data, std::size_t size, ParsedMessage&
     return true;
   }
   od::document doc;
-  if (parser_.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
-    return fail("message: not a JSON document");
-  }
-  if (const char* invalid = check_document(doc, {data, size})) return fail(invalid);
   od::object root;
-  if (auto err = doc.get_object().get(root)) {
-    return fail(err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
-                                                            : "message: expected a JSON object");
-  }
+  if (const char* problem = open_message(parser_, data, size, doc, root, true)) return fail(problem);
   // Data: {"arg":{"channel","instId"|"instType"},"action"?,"data":[..]}; replies:
   // {"id"?,"event","arg"?,"code"?,"msg"?,"connId"}. Read in order; "data" is
   // parsed where it stands when "arg" came before it (as OKX sends it),

@@ -12,6 +12,7 @@
 
 #include <simdjson.h>
 
+#include <cstddef>
 #include <string_view>
 #include <utility>
 
@@ -147,6 +148,45 @@ inline const char* invalid_json(simdjson::ondemand::parser& parser, std::string_
     return nullptr;
   }
   return check_document(doc, text);
+}
+
+// open_message: iterates the frame `data` (`size` bytes, SIMDJSON_PADDING
+// readable bytes after them) into `doc` and opens its root object into
+// `root`; with `check_whole` check_document() runs first (the parsers that
+// validate in a separate pass). nullptr, or why the frame is not a JSON
+// object, in the words every venue parser uses ("message: ...").
+inline const char* open_message(simdjson::ondemand::parser& parser, const char* data, std::size_t size,
+                                simdjson::ondemand::document& doc, simdjson::ondemand::object& root,
+                                bool check_whole) {
+  if (parser.iterate(simdjson::padded_string_view(data, size, size + simdjson::SIMDJSON_PADDING)).get(doc)) {
+    return "message: not a JSON document";
+  }
+  if (check_whole) {
+    if (const char* invalid = check_document(doc, {data, size})) return invalid;
+  }
+  if (auto err = doc.get_object().get(root)) {
+    return err == simdjson::INCOMPLETE_ARRAY_OR_OBJECT ? "message: truncated JSON (unclosed object or array)"
+                                                       : "message: expected a JSON object";
+  }
+  return nullptr;
+}
+
+// read_root: the single-pass parsers' root loop: each field of `root` once,
+// to `read(key, value)` (which validates what it does not read and returns
+// false, its reason already recorded, to stop), then the end of the input
+// required. nullptr when every field was read and nothing follows; "" when
+// `read` stopped; else the reason the JSON is malformed.
+template <typename Read>
+const char* read_root(simdjson::ondemand::document& doc, simdjson::ondemand::object& root, Read&& read) {
+  for (auto field : root) {
+    std::string_view key;
+    if (field.unescaped_key().get(key)) return "message: malformed key";
+    simdjson::ondemand::value value;
+    if (field.value().get(value)) return "message: invalid JSON";
+    if (!read(key, value)) return "";
+  }
+  if (finish_document(doc)) return "message: trailing content after the JSON document";
+  return nullptr;
 }
 
 }  // namespace tickwire::connector::venues
