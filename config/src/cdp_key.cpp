@@ -1,6 +1,8 @@
 // read_cdp_key: the file checked through its open descriptor (type, mode,
 // size), its JSON read with simdjson, its PEM with OpenSSL (no passphrase
-// prompt: an encrypted key is refused), the key's type and curve checked.
+// prompt: an encrypted key is refused), the key's type and curve checked; an
+// Ed25519 key in the portal's base64 form is decoded and its public half
+// checked against the one its seed gives.
 // The buffers that held the key's text are cleansed before they are freed.
 #include "tickwire/config/cdp_key.hpp"
 
@@ -17,6 +19,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string_view>
 
 #include <fmt/format.h>
@@ -94,23 +97,86 @@ bool is_plain_name(std::string_view name) {
   });
 }
 
-// check_p256: why `key` is not an ECDSA key on P-256, or "" if it is.
-std::string check_p256(EVP_PKEY* key) {
+// kKeyTypes: what a key may be, for error messages.
+constexpr std::string_view kKeyTypes = "an ECDSA P-256 key (ES256) or an Ed25519 key (EdDSA)";
+
+// algorithm_of: the algorithm `key` signs with, or why it is neither an
+// ECDSA key on P-256 nor an Ed25519 key.
+absl::StatusOr<CdpAlgorithm> algorithm_of(EVP_PKEY* key) {
+  if (EVP_PKEY_is_a(key, "ED25519")) return CdpAlgorithm::kEdDsa;
   if (!EVP_PKEY_is_a(key, "EC")) {
     const char* type = EVP_PKEY_get0_type_name(key);
-    return fmt::format("expected an ECDSA P-256 key (ES256), got key type {}", type != nullptr ? type : "unknown");
+    return absl::InvalidArgumentError(
+        fmt::format("expected {}, got key type {}", kKeyTypes, type != nullptr ? type : "unknown"));
   }
   char group[64] = {};
   std::size_t length = 0;
   if (EVP_PKEY_get_group_name(key, group, sizeof group, &length) != 1) {
     ERR_clear_error();
-    return "expected an ECDSA P-256 key (ES256), got an EC key without a named curve";
+    return absl::InvalidArgumentError(fmt::format("expected {}, got an EC key without a named curve", kKeyTypes));
   }
   const std::string_view curve(group, length);
   if (curve != "prime256v1" && curve != "P-256") {
-    return fmt::format("expected an ECDSA P-256 key (ES256), got an EC key on {}", curve);
+    return absl::InvalidArgumentError(fmt::format("expected {}, got an EC key on {}", kKeyTypes, curve));
   }
-  return {};
+  return CdpAlgorithm::kEs256;
+}
+
+constexpr std::size_t kEd25519Half = 32;  // seed, then public key
+
+// base64_bytes: the bytes of standard base64 `text` (padding allowed), or
+// nullopt if it is not base64. The decoded bytes hold key material: the
+// caller cleanses them.
+std::optional<std::string> base64_bytes(std::string_view text) {
+  if (text.empty() || text.size() % 4 != 0 || text.size() > 4 * 1024) return std::nullopt;
+  std::string out(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(out.data()),  // Safety: bytes viewed as bytes
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) {
+    OPENSSL_cleanse(out.data(), out.size());
+    return std::nullopt;
+  }
+  // EVP_DecodeBlock counts the padding's zero bytes: drop one per '='.
+  std::size_t size = static_cast<std::size_t>(n);
+  for (auto it = text.rbegin(); it != text.rend() && *it == '=' && size > 0; ++it) --size;
+  out.resize(size);
+  return out;
+}
+
+// ed25519_from_base64: the Ed25519 key of the portal's base64 form (seed ||
+// public key), or why it is not one.
+absl::StatusOr<std::shared_ptr<EVP_PKEY>> ed25519_from_base64(std::string_view text) {
+  auto bytes = base64_bytes(text);
+  if (!bytes) {
+    return absl::InvalidArgumentError(fmt::format(
+        "expected an unencrypted PEM private key (\"EC PRIVATE KEY\" or \"PRIVATE KEY\") or the base64 text of an "
+        "Ed25519 key, got {} characters that are neither",
+        text.size()));
+  }
+  const Cleansed wipe_bytes{bytes->data(), bytes->size()};
+  if (bytes->size() != 2 * kEd25519Half) {
+    return absl::InvalidArgumentError(
+        fmt::format("expected an unencrypted PEM private key (\"EC PRIVATE KEY\" or \"PRIVATE KEY\") or the base64 "
+                    "text of an Ed25519 key (64 bytes: the seed, then the public key), got base64 of {} bytes",
+                    bytes->size()));
+  }
+  const auto* raw = reinterpret_cast<const unsigned char*>(bytes->data());  // Safety: bytes viewed as bytes
+  std::shared_ptr<EVP_PKEY> key(EVP_PKEY_new_raw_private_key(EVP_PKEY_ED25519, nullptr, raw, kEd25519Half),
+                                &EVP_PKEY_free);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(fmt::format("an Ed25519 seed OpenSSL refuses: {}", openssl_reason()));
+  }
+  unsigned char derived[kEd25519Half] = {};
+  std::size_t derived_size = sizeof derived;
+  if (EVP_PKEY_get_raw_public_key(key.get(), derived, &derived_size) != 1 || derived_size != kEd25519Half) {
+    return absl::InvalidArgumentError(fmt::format("the Ed25519 public key: {}", openssl_reason()));
+  }
+  if (CRYPTO_memcmp(derived, raw + kEd25519Half, kEd25519Half) != 0) {
+    return absl::InvalidArgumentError(
+        "an Ed25519 key whose last 32 bytes are not the public key of its first 32 (the seed): the key is damaged "
+        "or two keys were joined");
+  }
+  return key;
 }
 
 }  // namespace
@@ -125,16 +191,24 @@ absl::StatusOr<CdpKey> read_cdp_key(const std::filesystem::path& path) {
     return key_error(path, fmt::format("not JSON ({}): expected a CDP API key file", simdjson::error_message(error)));
   }
   std::string_view name, pem;
-  if (doc["name"].get_string().get(name) != simdjson::SUCCESS ||
-      doc["privateKey"].get_string().get(pem) != simdjson::SUCCESS) {
-    return key_error(path, "expected a JSON object with the strings \"name\" and \"privateKey\" (a CDP API key file)");
+  const bool has_name = doc["name"].get_string().get(name) == simdjson::SUCCESS ||
+                        doc["id"].get_string().get(name) == simdjson::SUCCESS;
+  if (!has_name || doc["privateKey"].get_string().get(pem) != simdjson::SUCCESS) {
+    return key_error(path, "expected a JSON object with the strings \"name\" (or \"id\") and \"privateKey\" (a CDP "
+                           "API key file)");
   }
   if (!is_plain_name(name)) {
-    return key_error(path, "\"name\": expected the key's name (\"organizations/{org}/apiKeys/{key}\"), printable "
-                           "ASCII without '\"' or '\\'");
+    return key_error(path, "\"name\": expected the key's name (\"organizations/{org}/apiKeys/{key}\" or the key id), "
+                           "printable ASCII without '\"' or '\\'");
   }
   std::string pem_copy(pem);  // the BIO reads it; the parser's copy goes with the parser
   const Cleansed wipe_pem{pem_copy.data(), pem_copy.size()};
+  if (pem_copy.find("-----BEGIN") == std::string::npos) {
+    // No PEM armour: the portal's Ed25519 form, base64 of seed || public key.
+    auto key = ed25519_from_base64(pem_copy);
+    if (!key.ok()) return key_error(path, fmt::format("\"privateKey\": {}", std::string(key.status().message())));
+    return CdpKey{std::string(name), *std::move(key), CdpAlgorithm::kEdDsa};
+  }
   std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new_mem_buf(pem_copy.data(), static_cast<int>(pem_copy.size())),
                                                 &BIO_free);
   if (bio == nullptr) return key_error(path, fmt::format("\"privateKey\": {}", openssl_reason()));
@@ -146,10 +220,11 @@ absl::StatusOr<CdpKey> read_cdp_key(const std::filesystem::path& path) {
                                        "or \"PRIVATE KEY\"), OpenSSL: {}",
                                        openssl_reason()));
   }
-  if (const std::string why = check_p256(key.get()); !why.empty()) {
-    return key_error(path, fmt::format("\"privateKey\": {}", why));
+  const auto algorithm = algorithm_of(key.get());
+  if (!algorithm.ok()) {
+    return key_error(path, fmt::format("\"privateKey\": {}", std::string(algorithm.status().message())));
   }
-  return CdpKey{std::string(name), std::move(key)};
+  return CdpKey{std::string(name), std::move(key), *algorithm};
 }
 
 }  // namespace tickwire::config

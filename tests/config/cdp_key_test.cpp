@@ -113,8 +113,8 @@ TEST_F(CdpKeyFile, AFileThatIsNotACdpKeyIsRefusedSayingWhy) {
   EXPECT_THAT(error_of(key_file("text.json", "-----BEGIN EC PRIVATE KEY-----\nMHcCAQEE\n")),
               ::testing::HasSubstr("not JSON"));
   EXPECT_THAT(error_of(key_file("array.json", "[1, 2]")),
-              ::testing::EndsWith("expected a JSON object with the strings \"name\" and \"privateKey\" (a CDP API "
-                                  "key file)"));
+              ::testing::EndsWith("expected a JSON object with the strings \"name\" (or \"id\") and \"privateKey\" "
+                                  "(a CDP API key file)"));
   EXPECT_THAT(error_of(key_file("nokey.json", R"({"name":"organizations/o/apiKeys/k"})")),
               ::testing::HasSubstr("\"privateKey\" (a CDP API key file)"));
   const std::string pem = testing::private_key_pem(p256_.get());
@@ -130,17 +130,81 @@ TEST_F(CdpKeyFile, APrivateKeyThatIsNotAP256PemKeyIsRefusedSayingWhatItIs) {
                                                                                "KEY-----\\n"))),
               ::testing::HasSubstr("\"privateKey\": expected an unencrypted PEM private key"));
   EXPECT_THAT(error_of(key_file("secret.json", testing::cdp_key_json(kName, "c2VjcmV0"))),
-              ::testing::HasSubstr("\"privateKey\": expected an unencrypted PEM private key"));
+              ::testing::EndsWith("\"privateKey\": expected an unencrypted PEM private key (\"EC PRIVATE KEY\" or "
+                                  "\"PRIVATE KEY\") or the base64 text of an Ed25519 key (64 bytes: the seed, then "
+                                  "the public key), got base64 of 6 bytes"));
+  EXPECT_THAT(error_of(key_file("words.json", testing::cdp_key_json(kName, "not a key at all"))),
+              ::testing::EndsWith("or the base64 text of an Ed25519 key, got 16 characters that are neither"));
   const auto p384 = testing::generate_key("EC", "P-384");
   EXPECT_THAT(error_of(key_file("p384.json", testing::cdp_key_json(kName, testing::private_key_pem(p384.get())))),
-              ::testing::EndsWith("\"privateKey\": expected an ECDSA P-256 key (ES256), got an EC key on secp384r1"));
+              ::testing::EndsWith("\"privateKey\": expected an ECDSA P-256 key (ES256) or an Ed25519 key (EdDSA), got an EC key on "
+                          "secp384r1"));
   const auto rsa = testing::generate_key("RSA");
   EXPECT_THAT(error_of(key_file("rsa.json", testing::cdp_key_json(kName, testing::private_key_pem(rsa.get())))),
-              ::testing::EndsWith("\"privateKey\": expected an ECDSA P-256 key (ES256), got key type RSA"));
+              ::testing::EndsWith("\"privateKey\": expected an ECDSA P-256 key (ES256) or an Ed25519 key (EdDSA), got key type "
+                          "RSA"));
+}
+
+// The portal's Ed25519 key file: {"id","privateKey"} with the base64 of the
+// seed and then the public key. RFC 8032's first test key (section 7.1) is
+// one whose public half is known, so the check does not rest on OpenSSL alone.
+TEST_F(CdpKeyFile, AnEd25519KeyInThePortalsBase64FormLoadsAsAnEdDsaKey) {
+  const std::string seed_hex = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
+  const std::string public_hex = "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a";
+  const std::string hex = seed_hex + public_hex;
+  std::string raw;
+  for (std::size_t i = 0; i < hex.size(); i += 2) raw += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+  const std::string path = key_file("ed25519.json", testing::ed25519_key_json("5b9d-key-id", testing::base64(raw)));
+  auto config = load_string(coinbase_config(path), "test.toml");
+  ASSERT_TRUE(config.ok()) << config.status();
+
+  auto key = read_cdp_key(path);
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->name, "5b9d-key-id");
+  EXPECT_EQ(key->algorithm, CdpAlgorithm::kEdDsa);
+  unsigned char pub[32] = {};
+  std::size_t pub_size = sizeof pub;
+  ASSERT_EQ(EVP_PKEY_get_raw_public_key(key->key.get(), pub, &pub_size), 1);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(pub), pub_size), raw.substr(32));
+
+  // A key OpenSSL makes, in the same form, is the same key once read.
+  const auto made = testing::generate_key("ED25519");
+  auto again = read_cdp_key(key_file("made.json", testing::ed25519_key_json("k", testing::ed25519_base64(made.get()))));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(EVP_PKEY_eq(again->key.get(), made.get()), 1);
+  EXPECT_EQ(again->algorithm, CdpAlgorithm::kEdDsa);
+}
+
+TEST_F(CdpKeyFile, AnEd25519KeyAsPkcs8PemLoadsAsAnEdDsaKeyAndAP256OneAsEs256) {
   const auto ed25519 = testing::generate_key("ED25519");
-  EXPECT_THAT(
-      error_of(key_file("ed25519.json", testing::cdp_key_json(kName, testing::private_key_pem(ed25519.get())))),
-      ::testing::EndsWith("\"privateKey\": expected an ECDSA P-256 key (ES256), got key type ED25519"));
+  auto key = read_cdp_key(key_file("ed.json", testing::cdp_key_json(kName, testing::private_key_pem(ed25519.get()))));
+  ASSERT_TRUE(key.ok()) << key.status();
+  EXPECT_EQ(key->algorithm, CdpAlgorithm::kEdDsa);
+  EXPECT_EQ(EVP_PKEY_eq(key->key.get(), ed25519.get()), 1);
+  auto p256 = read_cdp_key(good_key_file());
+  ASSERT_TRUE(p256.ok()) << p256.status();
+  EXPECT_EQ(p256->algorithm, CdpAlgorithm::kEs256);
+}
+
+TEST_F(CdpKeyFile, AnEd25519KeyWhosePublicHalfIsNotItsSeedsIsRefused) {
+  const auto a = testing::generate_key("ED25519");
+  const auto b = testing::generate_key("ED25519");
+  const std::string a_raw = testing::ed25519_base64(a.get());
+  const std::string b_raw = testing::ed25519_base64(b.get());
+  // a's seed followed by b's public key.
+  std::string seed(32, '\0'), pub(32, '\0');
+  std::size_t seed_size = 32, pub_size = 32;
+  ASSERT_EQ(EVP_PKEY_get_raw_private_key(a.get(), reinterpret_cast<unsigned char*>(seed.data()), &seed_size), 1);
+  ASSERT_EQ(EVP_PKEY_get_raw_public_key(b.get(), reinterpret_cast<unsigned char*>(pub.data()), &pub_size), 1);
+  const std::string joined = testing::base64(seed + pub);
+  EXPECT_NE(joined, a_raw);
+  EXPECT_NE(joined, b_raw);
+  EXPECT_THAT(error_of(key_file("joined.json", testing::ed25519_key_json("k", joined))),
+              ::testing::EndsWith("\"privateKey\": an Ed25519 key whose last 32 bytes are not the public key of its "
+                                  "first 32 (the seed): the key is damaged or two keys were joined"));
+  // Without "name" or "id" it is not a key file.
+  EXPECT_THAT(error_of(key_file("anonymous.json", "{\"privateKey\":\"" + a_raw + "\"}")),
+              ::testing::HasSubstr("expected a JSON object with the strings \"name\" (or \"id\") and \"privateKey\""));
 }
 
 TEST_F(CdpKeyFile, AnEncryptedPemIsRefusedWithoutAskingForAPassphrase) {

@@ -80,6 +80,16 @@ bool verifies(EVP_PKEY* key, const std::string& data, const std::string& signatu
   return ok;
 }
 
+// verifies_eddsa: whether the 64-byte Ed25519 `signature` over `data` verifies with `key`.
+bool verifies_eddsa(EVP_PKEY* key, const std::string& data, const std::string& signature) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  const bool ok = signature.size() == 64 && EVP_DigestVerifyInit(ctx, nullptr, nullptr, nullptr, key) == 1 &&
+                  EVP_DigestVerify(ctx, reinterpret_cast<const unsigned char*>(signature.data()), signature.size(),
+                                   reinterpret_cast<const unsigned char*>(data.data()), data.size()) == 1;
+  EVP_MD_CTX_free(ctx);
+  return ok;
+}
+
 std::vector<std::string> keys_of(simdjson::dom::object o) {
   std::vector<std::string> keys;
   for (auto field : o) keys.emplace_back(field.key);
@@ -196,6 +206,56 @@ TEST_F(CoinbaseJwt, NodesOwnCryptoVerifiesTheTokensAndRefusesATamperedOne) {
   EXPECT_EQ(nonces.size(), 3u);
   simdjson::dom::object refused = parser_.parse(verdicts[3]).get_object().value();
   EXPECT_FALSE(refused["ok"].get_bool().value()) << verdicts[3];
+}
+
+// An Ed25519 key (the CDP portal's default) signs EdDSA tokens (RFC 8037):
+// the same claims, "alg":"EdDSA", Ed25519's 64-byte signature.
+TEST_F(CoinbaseJwt, AnEd25519KeySignsEdDsaTokensItsPublicKeyVerifiesOpenSslAndNodeAlike) {
+  const auto ed25519 = testing::generate_key("ED25519");
+  const auto path = testing::write_key_file(dir_ / "ed25519.json",
+                                            testing::ed25519_key_json("5b9d-id", testing::ed25519_base64(ed25519.get())));
+  auto signer = JwtSigner::load(path);
+  ASSERT_TRUE(signer.ok()) << signer.status();
+  const auto now = std::chrono::system_clock::time_point(std::chrono::seconds(1'790'000'000));
+  auto token = signer->sign(now);
+  ASSERT_TRUE(token.ok()) << token.status();
+  const Token t = split(*token);
+  simdjson::dom::object header = parser_.parse(t.header).get_object().value();
+  EXPECT_EQ(keys_of(header), (std::vector<std::string>{"alg", "kid", "nonce", "typ"})) << t.header;
+  EXPECT_EQ(std::string_view(header["alg"].get_string().value()), "EdDSA");
+  EXPECT_EQ(std::string_view(header["kid"].get_string().value()), "5b9d-id");
+  simdjson::dom::object payload = parser_.parse(t.payload).get_object().value();
+  EXPECT_EQ(keys_of(payload), (std::vector<std::string>{"iss", "nbf", "exp", "sub"})) << t.payload;
+  EXPECT_EQ(std::string_view(payload["sub"].get_string().value()), "5b9d-id");
+  EXPECT_EQ(payload["exp"].get_uint64().value(), 1'790'000'120u);
+
+  ASSERT_EQ(t.signature.size(), 64u);
+  EXPECT_TRUE(verifies_eddsa(ed25519.get(), t.signing_input, t.signature));
+  std::string forged = t.signing_input;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verifies_eddsa(ed25519.get(), forged, t.signature));
+  const auto other = testing::generate_key("ED25519");
+  EXPECT_FALSE(verifies_eddsa(other.get(), t.signing_input, t.signature));
+
+  if (testing::find_on_path("node").empty()) GTEST_SKIP() << "node is not on PATH";
+  std::ofstream(dir_ / "ed25519.pem") << testing::public_key_pem(ed25519.get());
+  const auto run = [&](const std::filesystem::path& public_key, const std::vector<std::string>& tokens) {
+    std::vector<std::string> argv{testing::find_on_path("node"), script(), "verify", "--public-key",
+                                  public_key.string()};
+    argv.insert(argv.end(), tokens.begin(), tokens.end());
+    const auto result = testing::run_command(argv);
+    EXPECT_EQ(result.exit_code, 0) << result.out;
+    return testing::lines_of(result.out);
+  };
+  const auto verdicts = run(dir_ / "ed25519.pem", {*token, signer->sign().value()});
+  ASSERT_EQ(verdicts.size(), 2u);
+  for (const auto& verdict : verdicts) {
+    EXPECT_TRUE(parser_.parse(verdict).get_object()["ok"].get_bool().value()) << verdict;
+  }
+  // The peer holds alg to the key: an EdDSA token is refused by a P-256 key.
+  const auto refused = run(dir_ / "public.pem", {*token});
+  ASSERT_EQ(refused.size(), 1u);
+  EXPECT_FALSE(parser_.parse(refused[0]).get_object()["ok"].get_bool().value()) << refused[0];
 }
 
 TEST_F(CoinbaseJwt, TheControlProtocolSignsEverySubscribeAndUnsubscribeWhenTheFeedHasAKey) {

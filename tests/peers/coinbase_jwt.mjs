@@ -1,6 +1,8 @@
 // An independent check of tickwire's Coinbase JWTs: the signature is verified
-// with Node's own crypto (crypto.verify, ES256 as IEEE P1363 r || s), the
-// header and payload decoded with Node's base64url; the tests judge the claims.
+// with Node's own crypto (crypto.verify: ES256 as IEEE P1363 r || s with a
+// P-256 public key, EdDSA with an Ed25519 one, as the header's "alg" names and
+// the key's type must match), the header and payload decoded with Node's
+// base64url; the tests judge the claims.
 //
 //   node coinbase_jwt.mjs verify --public-key PEM TOKEN...
 //     one JSON line per TOKEN: {"ok":B,"why":W,"header":{..},"payload":{..}}
@@ -13,7 +15,8 @@
 //     Exits 0 on SIGTERM or SIGINT.
 //
 // ok is true only if the token has three canonical base64url parts, the
-// header and payload are JSON objects and the 64-byte signature verifies.
+// header and payload are JSON objects, the header's alg is the key's (ES256
+// for an EC key, EdDSA for an Ed25519 key) and the 64-byte signature verifies.
 import { createPublicKey, verify } from "node:crypto";
 import { readFileSync } from "node:fs";
 
@@ -36,9 +39,16 @@ function check(token, key) {
     verdict.header = JSON.parse(decode_part(parts[0], "header").toString("utf8"));
     verdict.payload = JSON.parse(decode_part(parts[1], "payload").toString("utf8"));
     const signature = decode_part(parts[2], "signature");
-    if (signature.length !== 64) throw new Error(`expected a 64-byte r || s signature, got ${signature.length} bytes`);
+    if (signature.length !== 64) throw new Error(`expected a 64-byte signature, got ${signature.length} bytes`);
     const data = Buffer.from(`${parts[0]}.${parts[1]}`, "ascii");
-    verdict.ok = verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, signature);
+    const alg = verdict.header?.alg;
+    if (alg === "ES256" && key.asymmetricKeyType === "ec") {
+      verdict.ok = verify("sha256", data, { key, dsaEncoding: "ieee-p1363" }, signature);
+    } else if (alg === "EdDSA" && key.asymmetricKeyType === "ed25519") {
+      verdict.ok = verify(null, data, key, signature);
+    } else {
+      throw new Error(`header alg ${JSON.stringify(alg)} does not match the ${key.asymmetricKeyType} public key`);
+    }
     if (!verdict.ok) verdict.why = "the signature does not verify";
   } catch (e) {
     verdict.why = e.message;

@@ -50,6 +50,29 @@ std::string cdp_key_json(const std::string& name, const std::string& pem) {
   return "{\n  \"name\": \"" + name + "\",\n  \"privateKey\": \"" + escaped + "\"\n}\n";
 }
 
+std::string base64(const std::string& bytes) {
+  std::string out(4 * ((bytes.size() + 2) / 3) + 1, '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()),
+                                reinterpret_cast<const unsigned char*>(bytes.data()), static_cast<int>(bytes.size()));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+std::string ed25519_base64(EVP_PKEY* key) {
+  std::string seed(32, '\0'), pub(32, '\0');
+  std::size_t seed_size = seed.size(), pub_size = pub.size();
+  if (EVP_PKEY_get_raw_private_key(key, reinterpret_cast<unsigned char*>(seed.data()), &seed_size) != 1 ||
+      EVP_PKEY_get_raw_public_key(key, reinterpret_cast<unsigned char*>(pub.data()), &pub_size) != 1 ||
+      seed_size != 32 || pub_size != 32) {
+    throw std::runtime_error("OpenSSL could not give the Ed25519 key's raw halves");
+  }
+  return base64(seed + pub);
+}
+
+std::string ed25519_key_json(const std::string& id, const std::string& secret) {
+  return "{\n   \"id\": \"" + id + "\",\n   \"privateKey\": \"" + secret + "\"\n}";
+}
+
 std::filesystem::path write_key_file(const std::filesystem::path& path, const std::string& json) {
   std::ofstream(path) << json;
   std::filesystem::permissions(path, std::filesystem::perms::owner_read | std::filesystem::perms::owner_write,

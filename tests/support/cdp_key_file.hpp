@@ -30,5 +30,12 @@ std::string public_key_pem(EVP_PKEY* key);
 std::filesystem::path write_key_file(const std::filesystem::path& path, const std::string& json);
 // cdp_key_json: {"name":<name>,"privateKey":<pem>}, the PEM's newlines escaped.
 std::string cdp_key_json(const std::string& name, const std::string& pem);
+// ed25519_base64: an Ed25519 key as the CDP portal writes it, the base64 of
+// its 32-byte seed followed by its 32-byte public key.
+std::string ed25519_base64(EVP_PKEY* key);
+// base64: `bytes` in standard base64 with padding.
+std::string base64(const std::string& bytes);
+// ed25519_key_json: {"id":<id>,"privateKey":<secret>}, the portal's Ed25519 key file.
+std::string ed25519_key_json(const std::string& id, const std::string& secret);
 
 }  // namespace tickwire::testing

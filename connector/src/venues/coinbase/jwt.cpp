@@ -1,7 +1,9 @@
 // JwtSigner: the header and payload written with fmt (the key name is plain
-// ASCII without '"' or '\', read_cdp_key checked it), signed with EVP's
-// digest-sign over SHA-256, and the DER ECDSA signature OpenSSL gives turned
-// into JWS's fixed 64 bytes, r || s, each big-endian and zero-padded to 32.
+// ASCII without '"' or '\', read_cdp_key checked it), then signed with EVP's
+// digest-sign: ES256 over SHA-256, the DER ECDSA signature OpenSSL gives
+// turned into JWS's fixed 64 bytes, r || s, each big-endian and zero-padded
+// to 32; EdDSA (RFC 8037) as Ed25519's own 64 bytes (no digest: Ed25519
+// hashes the message itself).
 #include "tickwire/connector/venues/coinbase/jwt.hpp"
 
 #include <openssl/bn.h>
@@ -78,22 +80,25 @@ absl::StatusOr<std::string> JwtSigner::sign(std::chrono::system_clock::time_poin
   if (RAND_bytes(nonce.data(), static_cast<int>(nonce.size())) != 1) return openssl_error("drawing the nonce");
   const auto nbf = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
   const auto exp = nbf + kLifetime.count();
-  std::string token = base64url(fmt::format(R"({{"alg":"ES256","kid":"{}","nonce":"{:02x}","typ":"JWT"}})",
-                                            key_.name, fmt::join(nonce, "")));
+  const bool eddsa = key_.algorithm == config::CdpAlgorithm::kEdDsa;
+  std::string token = base64url(fmt::format(R"({{"alg":"{}","kid":"{}","nonce":"{:02x}","typ":"JWT"}})",
+                                            eddsa ? "EdDSA" : "ES256", key_.name, fmt::join(nonce, "")));
   token += '.';
   token += base64url(fmt::format(R"({{"iss":"cdp","nbf":{},"exp":{},"sub":"{}"}})", nbf, exp, key_.name));
 
   std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> ctx(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
-  if (ctx == nullptr || EVP_DigestSignInit(ctx.get(), nullptr, EVP_sha256(), nullptr, key_.key.get()) != 1) {
-    return openssl_error("starting the ES256 signature");
+  if (ctx == nullptr ||
+      EVP_DigestSignInit(ctx.get(), nullptr, eddsa ? nullptr : EVP_sha256(), nullptr, key_.key.get()) != 1) {
+    return openssl_error(eddsa ? "starting the EdDSA signature" : "starting the ES256 signature");
   }
   const auto* data = reinterpret_cast<const unsigned char*>(token.data());  // Safety: bytes viewed as bytes
   std::size_t size = 0;
   if (EVP_DigestSign(ctx.get(), nullptr, &size, data, token.size()) != 1) return openssl_error("sizing the signature");
-  std::string der(size, '\0');
-  auto* der_bytes = reinterpret_cast<unsigned char*>(der.data());  // Safety: bytes viewed as bytes
-  if (EVP_DigestSign(ctx.get(), der_bytes, &size, data, token.size()) != 1) return openssl_error("signing");
-  auto signature = p1363(der_bytes, size);
+  std::string raw(size, '\0');
+  auto* raw_bytes = reinterpret_cast<unsigned char*>(raw.data());  // Safety: bytes viewed as bytes
+  if (EVP_DigestSign(ctx.get(), raw_bytes, &size, data, token.size()) != 1) return openssl_error("signing");
+  raw.resize(size);
+  absl::StatusOr<std::string> signature = eddsa ? absl::StatusOr<std::string>(std::move(raw)) : p1363(raw_bytes, size);
   if (!signature.ok()) return signature.status();
   token += '.';
   token += base64url(*signature);

@@ -1,12 +1,15 @@
-// JwtSigner: the ES256 JSON Web Tokens Coinbase Advanced Trade takes in a
+// JwtSigner: the JSON Web Tokens Coinbase Advanced Trade takes in a
 // websocket subscribe ("jwt"), signed with a CDP API key (config/cdp_key.hpp)
-// loaded once. Each token is new: a random nonce and nbf = now, exp = now +
-// 120 s (Coinbase wants a fresh one per message). One sign() is one ECDSA
-// P-256 signature, tens of microseconds: a subscribe's cost, never a tick's.
+// loaded once: ES256 with an ECDSA P-256 key, EdDSA with an Ed25519 key. Each
+// token is new: a random nonce and nbf = now, exp = now + 120 s (Coinbase
+// wants a fresh one per message). One sign() is one signature, tens of
+// microseconds: a subscribe's cost, never a tick's.
 //
-//   header  {"alg":"ES256","kid":<name>,"nonce":<32 hex digits>,"typ":"JWT"}
+//   header  {"alg":"ES256"|"EdDSA","kid":<name>,"nonce":<32 hex digits>,"typ":"JWT"}
 //   payload {"iss":"cdp","nbf":<now>,"exp":<now + 120>,"sub":<name>}
-//   token   base64url(header) "." base64url(payload) "." base64url(r || s)
+//   token   base64url(header) "." base64url(payload) "." base64url(signature)
+//
+// The signature is 64 bytes either way: ES256's r || s, or Ed25519's own.
 //
 // The websocket token has no "uri" claim (REST tokens do). Const and safe to
 // share between threads (OpenSSL's signing and random generator are).
