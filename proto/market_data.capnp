@@ -41,6 +41,11 @@ struct Trade {
   aggregate @5 :Bool;
   firstTradeId @6 :UInt64;
   lastTradeId @7 :UInt64;
+  # The exchange's own trade id as it sent it, where tradeId is not that id
+  # (Bybit: tradeId is the cross sequence "seq", which several trades share,
+  # and this is the trade's "i", a UUID on linear); empty where tradeId is
+  # the exchange's id.
+  tradeIdText @8 :Text;
 }
 
 # Best bid and offer (top of book).

@@ -152,7 +152,7 @@ std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fil
 
 std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std::string_view feed,
                                                          const TradeEvent& trade) {
-  return encode(small_words(feed, trade.symbol, 0), [&](proto::Envelope::Builder env) {
+  return encode(small_words(feed, trade.symbol, 0) + text_words(trade.id_text), [&](proto::Envelope::Builder env) {
     set_header(env, stamp, feed, trade.symbol, trade.event_ns);
     auto t = env.initTrade();
     t.setTradeId(trade.trade_id);
@@ -165,6 +165,7 @@ std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std
       t.setFirstTradeId(trade.first_trade_id);
       t.setLastTradeId(trade.last_trade_id);
     }
+    if (!trade.id_text.empty()) fill_text(t.initTradeIdText(text_size(trade.id_text)), trade.id_text);
   });
 }
 

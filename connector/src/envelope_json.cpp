@@ -97,6 +97,10 @@ void append_body(std::string& out, proto::Envelope::Reader env) {
       if (t.getAggregate()) {
         out += fmt::format(",\"first_trade_id\":{},\"last_trade_id\":{}", t.getFirstTradeId(), t.getLastTradeId());
       }
+      if (t.hasTradeIdText() && t.getTradeIdText().size() > 0) {
+        out += ",\"trade_id_text\":";
+        append_json_string(out, std::string_view(t.getTradeIdText().cStr(), t.getTradeIdText().size()));
+      }
       return;
     }
     case proto::Envelope::QUOTE: {
@@ -206,13 +210,16 @@ std::string decimal_text(proto::Decimal::Reader d) {
 
 void append_csv_body(std::string& out, proto::Envelope::Reader env) {
   // Columns after symbol: kind, trade_id, price, size, aggressor, trade_ns,
-  // update_id, bid_price, bid_size, ask_price, ask_size, status, detail.
+  // update_id, bid_price, bid_size, ask_price, ask_size, status, detail. A
+  // trade's detail is its tradeIdText (the venue's own id, where trade_id is
+  // not it), else empty.
   switch (env.which()) {
     case proto::Envelope::TRADE: {
       auto t = env.getTrade();
       out += fmt::format(",{},{},{},{},{},{},,,,,,,", t.getAggregate() ? "agg_trade" : "trade", t.getTradeId(),
                          decimal_text(t.getPrice()),
                          decimal_text(t.getSize()), side_name(t.getAggressor()), t.getTradeNs());
+      if (t.hasTradeIdText() && t.getTradeIdText().size() > 0) append_csv_text(out, text_of(t.getTradeIdText()));
       return;
     }
     case proto::Envelope::QUOTE: {

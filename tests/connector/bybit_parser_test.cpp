@@ -53,6 +53,7 @@ TEST(BybitParser, ParsesTheRealHftbacktestTradeWithItsSeqAsTheId) {
   EXPECT_EQ(m.stream_symbol, "BTCUSDT");
   EXPECT_EQ(m.trade.symbol, "BTCUSDT");
   EXPECT_EQ(m.trade.trade_id, 457514743450u);
+  EXPECT_EQ(m.trade.id_text, "2a74ac78-691c-5b54-9dbe-5aafe8364627");  // journaled as tradeIdText
   EXPECT_EQ(m.trade.price, (Decimal{10937890, -2}));
   EXPECT_EQ(m.trade.size, (Decimal{20, -3}));
   EXPECT_EQ(m.trade.aggressor, Side::kBuy);

@@ -214,7 +214,16 @@ TEST_F(BybitPipeline, TradesSharingASeqAreAllJournaledAndAnOlderSeqIsARepeat) {
   feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000001,"data":[)" + trade("a", 7) + "," +
                trade("b", 7) + "," + trade("c", 8) + "]}");
   feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000002,"data":[)" + trade("d", 8) + "]}");
-  EXPECT_EQ(taken().size(), 4u);
+  const auto records = taken();
+  ASSERT_EQ(records.size(), 4u);
+  // Each record keeps the trade's own id as sent beside the shared seq.
+  const std::vector<std::pair<std::uint64_t, std::string>> expected{{7, "a"}, {7, "b"}, {8, "c"}, {8, "d"}};
+  for (std::size_t k = 0; k < records.size(); ++k) {
+    capnp::FlatArrayMessageReader r(kj::arrayPtr(records[k].words.data(), records[k].words.size()));
+    ASSERT_EQ(env(r).which(), proto::Envelope::TRADE);
+    EXPECT_EQ(env(r).getTrade().getTradeId(), expected[k].first) << k;
+    EXPECT_EQ(std::string(env(r).getTrade().getTradeIdText().cStr()), expected[k].second) << k;
+  }
   EXPECT_EQ(counters_.gaps.load(), 0u);
   feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000003,"data":[)" + trade("e", 6) + "]}");
   EXPECT_TRUE(taken().empty());

@@ -118,6 +118,37 @@ TEST(EnvelopeToJson, PrintsSnakeCaseKeysAndExactDecimals) {
             R"("size":"0.00100000","aggressor":"sell","trade_ns":1700000000120000000})");
 }
 
+// A venue whose trade ids are not numbers (Bybit's `i`) keeps its id as sent
+// in tradeIdText: JSON prints it as trade_id_text, CSV in the detail column;
+// a trade without one prints neither.
+TEST(EnvelopeToJson, PrintsATradesOwnIdTextInJsonAndInTheCsvDetailColumn) {
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
+  TradeEvent t = sample_trade();
+  t.id_text = "2a74ac78-691c-5b54-9dbe-5aafe8364627";
+  auto bytes = enc.encode_trade({7, 100, 200}, "bybit", t);
+  auto words = aligned(bytes);
+  capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+  EXPECT_STREQ(reader.getRoot<proto::Envelope>().getTrade().getTradeIdText().cStr(), t.id_text.data());
+  auto json = envelope_to_json(bytes);
+  ASSERT_TRUE(json.ok()) << json.status();
+  EXPECT_NE(json->find(R"("trade_ns":1700000000120000000,"trade_id_text":"2a74ac78-691c-5b54-9dbe-5aafe8364627"})"),
+            std::string::npos)
+      << *json;
+  auto csv = envelope_to_csv(bytes);
+  ASSERT_TRUE(csv.ok()) << csv.status();
+  EXPECT_NE(csv->find(",sell,1700000000120000000,,,,,,,\"2a74ac78-691c-5b54-9dbe-5aafe8364627\""), std::string::npos)
+      << *csv;
+
+  auto plain_json = envelope_to_json(enc.encode_trade({8, 100, 200}, "binance", sample_trade()));
+  ASSERT_TRUE(plain_json.ok());
+  EXPECT_EQ(plain_json->find("trade_id_text"), std::string::npos) << *plain_json;
+  auto plain_csv = envelope_to_csv(enc.encode_trade({8, 100, 200}, "binance", sample_trade()));
+  ASSERT_TRUE(plain_csv.ok());
+  EXPECT_NE(plain_csv->find(",sell,1700000000120000000,,,,,,,"), std::string::npos) << *plain_csv;
+  EXPECT_EQ(plain_csv->find('"', plain_csv->find(",sell,")), std::string::npos) << *plain_csv;
+}
+
 TEST(EnvelopeToJson, PrintsStatusRecordsWithEscapedDetail) {
   middleware::BufferPool pool;
   EnvelopeEncoder enc(pool);

@@ -130,7 +130,8 @@ class EnvelopeEncoder {
 // mirror the schema: seq, mono_ns, wall_ns, exch_ns, feed, symbol, kind, then
 // the kind's fields; decimals as exact strings; book levels as [price, size]
 // pairs. An aggregate trade has kind "agg_trade" and adds first_trade_id and
-// last_trade_id. Records with a normalized instrument add "instrument" and
+// last_trade_id; a trade with a tradeIdText (the venue's own id where
+// trade_id is not it: Bybit) adds trade_id_text. Records with a normalized instrument add "instrument" and
 // "instrument_kind" at the end, then, for a derivative sized in contracts,
 // "contract_value" (a decimal string) and "contract_currency". Kinds: trade, agg_trade, quote,
 // book_delta, book_snapshot, status, funding, liquidation, open_interest. `framed` is one framed message
@@ -145,7 +146,8 @@ inline constexpr std::string_view kEnvelopeCsvHeader =
 // envelope_to_csv: one CSV row (no newline) in kEnvelopeCsvHeader's columns;
 // columns that do not apply to the record's kind are empty (book levels are
 // not flattened: use jsonl for books; an aggregate trade is kind "agg_trade",
-// its trade-id range is in jsonl only). Text fields are quoted (RFC 4180).
+// its trade-id range is in jsonl only; a trade's detail is its tradeIdText,
+// the venue's own id where trade_id is not it). Text fields are quoted (RFC 4180).
 absl::StatusOr<std::string> envelope_to_csv(std::span<const std::byte> framed);
 
 // envelope_symbol: the Envelope's symbol.

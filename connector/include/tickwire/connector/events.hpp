@@ -53,6 +53,10 @@ struct TradeEvent {
   // `seq`), a hash of the venue's own id of this trade (Bybit's `i`) that
   // tells a repeat from another trade at the same trade_id; 0 = none.
   std::uint64_t tag = 0;
+  // id_text: the venue's own trade id as sent where trade_id is not it
+  // (Bybit's `i`), journaled as Trade.tradeIdText; empty = trade_id is the
+  // venue's id. Points into the frame's parse, like symbol.
+  std::string_view id_text;
 };
 
 // trade_tag: the tag of a venue's own trade id text (64-bit FNV-1a, mixed so

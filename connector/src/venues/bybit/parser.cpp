@@ -409,6 +409,7 @@ bool BybitParser::parse_trades(od::value data) {
     if (trade.symbol.empty()) return fail_at("data", index, "s: missing or empty symbol");
     if (id.empty()) return fail_at("data", index, "i: missing or empty trade id");
     trade.tag = trade_tag(id);  // several trades share `seq`: their own id tells a repeat
+    trade.id_text = id;         // journaled as sent (a UUID on linear)
     if (side == "Buy") {
       trade.aggressor = Side::kBuy;  // "S" is the taker's side
     } else if (side == "Sell") {
