@@ -260,10 +260,13 @@ TEST(KrakenParser, Level3IsWellFormedButNotHandled) {
 
 TEST(KrakenParser, ErrorsBecomeErrorRepliesWithKrakensText) {
   KrakenParser p;
-  const ParsedMessage rate = parse(p, R"({"error":"Exceeded msg rate"})");
-  ASSERT_EQ(rate.event, EventKind::kErrorReply) << p.error();
-  EXPECT_EQ(rate.error_reply.message, "Exceeded msg rate");
-  EXPECT_FALSE(rate.error_reply.has_id);
+  // Kraken's rate-limit guide spells the key "Error"; "error" is taken too.
+  for (const char* frame : {R"({"Error":"Exceeded msg rate"})", R"({"error":"Exceeded msg rate"})"}) {
+    const ParsedMessage rate = parse(p, frame);
+    ASSERT_EQ(rate.event, EventKind::kErrorReply) << frame << ": " << p.error();
+    EXPECT_EQ(rate.error_reply.message, "Exceeded msg rate");
+    EXPECT_FALSE(rate.error_reply.has_id);
+  }
   const ParsedMessage refused = parse(
       p, R"({"error":"Currency pair not supported ABC/USD","method":"subscribe","req_id":9,"success":false,)"
          R"("symbol":"ABC/USD","time_in":"2023-10-06T17:35:55.219022Z","time_out":"2023-10-06T17:35:55.219067Z"})");

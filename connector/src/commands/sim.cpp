@@ -97,7 +97,7 @@ Command add_sim(CLI::App& app) {
       ->capture_default_str();
   sub->add_option("--max-incoming", opts->sim.max_incoming_per_s,
                   "Close a connection sending more messages per second (text, ping, unsolicited pong; 0: no limit); "
-                  "Kraken keeps it and answers {\"error\":\"Exceeded msg rate\"} instead")
+                  "Kraken keeps it and answers {\"Error\":\"Exceeded msg rate\"} instead")
       ->capture_default_str();
   sub->add_option("--max-streams", opts->sim.max_streams, "Streams per connection; more gets an error reply")
       ->capture_default_str();

@@ -138,7 +138,7 @@ bool Simulator::Impl::count_incoming(Connection& c) {
     // Kraken keeps the connection: the request is dropped (not counted) and
     // answered by the bare rate-limit error, which names no request.
     c.incoming.pop_back();
-    push_text(c, R"({"error":"Exceeded msg rate"})");
+    push_text(c, R"({"Error":"Exceeded msg rate"})");  // the key as Kraken's rate-limit guide spells it
     return false;
   }
   limit_close(c, fmt::format("more than {} incoming messages in a second", options.max_incoming_per_s));

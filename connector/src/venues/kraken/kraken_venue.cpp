@@ -86,8 +86,10 @@ ReplyVerdict KrakenControl::classify(const char* data, std::size_t size) {
   // Data has "channel"; replies to our requests have "method" (subscribe or
   // unsubscribe) and "success"; a bare "error" refuses what is pending, and
   // "Exceeded msg rate" says we send too fast (the session slows down and
-  // sends the request again). Keys in any order: replies are short, data
-  // frames stop at "channel", which Kraken sends first.
+  // sends the request again). Kraken's rate-limit guide spells that reply's
+  // key "Error" ({"Error":"Exceeded msg rate"}): both spellings are taken.
+  // Keys in any order: replies are short, data frames stop at "channel",
+  // which Kraken sends first.
   simdjson::ondemand::document doc;
   simdjson::ondemand::object obj;
   if (parser_.iterate(data, size, size + simdjson::SIMDJSON_PADDING).get(doc) != simdjson::SUCCESS ||
@@ -106,7 +108,7 @@ ReplyVerdict KrakenControl::classify(const char* data, std::size_t size) {
       if (method != "subscribe" && method != "unsubscribe") return {};  // a pong: is_pong's
     } else if (key == "success") {
       has_success = field.value().get_bool().get(success) == simdjson::SUCCESS;
-    } else if (key == "error") {
+    } else if (key == "error" || key == "Error") {
       has_error = true;
       std::string_view error;
       v.rate_limited = field.value().get_string().get(error) == simdjson::SUCCESS && error == kRateLimited;

@@ -236,7 +236,8 @@ bool KrakenParser::parse_message(const char* data, std::size_t size, ParsedMessa
 bool KrakenParser::parse_reply(od::object& root, ParsedMessage& out) {
   // {"method":"subscribe","result":{..},"success":true,"time_in":..,"time_out":..,"req_id":N},
   // {"method":"subscribe","error":"<why>","success":false,..}, {"method":"pong","req_id":N,..},
-  // and bare errors {"error":"Exceeded msg rate"}. Fields in any order.
+  // and bare errors {"Error":"Exceeded msg rate"} (the spelling of Kraken's
+  // rate-limit guide; "error" is taken too). Fields in any order.
   bool has_success = false, success = true, has_method = false, has_id = false;
   std::string_view method, error;
   std::uint64_t id = 0;
@@ -249,7 +250,7 @@ bool KrakenParser::parse_reply(od::object& root, ParsedMessage& out) {
     } else if (key == "method") {
       if (field.value().get_string().get(method)) return fail("method: expected a string");
       has_method = true;
-    } else if (key == "error") {
+    } else if (key == "error" || key == "Error") {
       if (field.value().get_string().get(error)) return fail("error: expected a string");
     } else if (key == "req_id") {
       if (field.value().get_uint64().get(id)) return fail("req_id: expected an unsigned integer");
