@@ -219,6 +219,29 @@ TEST_F(CoinbasePipeline, AJumpInTheConnectionSequenceIsAGapForEveryBookOnIt) {
   EXPECT_EQ(counters_.gaps.load(), 1u);
 }
 
+// A frame rejected for its content still holds its place in the
+// connection's count: the frame after it is not a jump, and no book is
+// resubscribed for it.
+TEST_F(CoinbasePipeline, ARejectedFrameStillCountsInTheConnectionSequence) {
+  auto p = make({"level2", "ticker"});
+  feed(*p, l2(0, "snapshot", "BTC-USD", {"bid:100:1", "offer:101:1"}));
+  ASSERT_NE(p->book("BTC-USD"), nullptr);
+  taken();
+  // 1: a ticker without best_bid (as Coinbase has sent), rejected.
+  feed(*p, envelope("ticker", 1, R"([{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USD","price":"100.5"}]}])"));
+  EXPECT_EQ(counters_.rejected.load(), 1u);
+  feed(*p, heartbeat(2));
+  feed(*p, l2(3, "update", "BTC-USD", {"bid:100:2"}));
+  EXPECT_EQ(counters_.gaps.load(), 0u);
+  ASSERT_NE(p->book("BTC-USD"), nullptr);
+  EXPECT_EQ(p->book("BTC-USD")->levels(book::BookSide::kBid), (std::vector<PriceLevel>{{Decimal{100, 0}, Decimal{2, 0}}}));
+  // A rejected frame that jumps is still a jump: 4..5 are lost.
+  feed(*p, envelope("ticker", 6, R"([{"type":"update","tickers":[{"type":"ticker","product_id":"BTC-USD"}]}])"));
+  EXPECT_EQ(counters_.rejected.load(), 2u);
+  EXPECT_EQ(counters_.gaps.load(), 1u);
+  EXPECT_EQ(p->book("BTC-USD"), nullptr) << "its book is resubscribed";
+}
+
 TEST_F(CoinbasePipeline, ANewConnectionStartsItsOwnSequenceAndItsBooksFromItsSnapshots) {
   auto p = make({"level2"});
   feed(*p, l2(0, "snapshot", "BTC-USD", {"bid:100:1", "offer:101:1"}));

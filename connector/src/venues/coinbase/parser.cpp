@@ -120,6 +120,7 @@ ParsedMessage CoinbaseParser::parse(const char* data, std::size_t size) {
   quotes_.clear();
   pending_ = Pending::kNone;
   cursor_ = 0;
+  sequence_read_ = false;
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;
@@ -129,6 +130,14 @@ ParsedMessage CoinbaseParser::parse(const char* data, std::size_t size) {
     pending_ = Pending::kNone;
     out = ParsedMessage{};
     set_kind(out, MessageKind::kError, EventKind::kError);
+    // A frame rejected for its content (a ticker without best_bid, say) was
+    // still Coinbase's next message on the connection: its sequence_num is
+    // kept, so the next frame is not taken for a jump (a false gap would
+    // resubscribe every book on the connection).
+    if (sequence_read_) {
+      out.connection_sequence = sequence_;
+      out.has_connection_sequence = true;
+    }
   }
   return out;
 }
@@ -228,6 +237,7 @@ bool CoinbaseParser::read_root_field(std::string_view key, od::value value, Fram
   } else if (key == "sequence_num" && frame.sequence_state == State::kMissing) {
     err = read_or_check(value, sequence_, 2, read);
     frame.sequence_state = Frame::state(read);
+    sequence_read_ = read && !err;
   } else if (key == "events" && !frame.events_read && !frame.events_deferred) {
     if (frame.channel_state == State::kRead && frame.time_ok && frame.sequence_state == State::kRead) {
       frame.events_read = true;

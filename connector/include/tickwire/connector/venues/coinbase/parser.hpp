@@ -83,6 +83,7 @@ class CoinbaseParser final : public VenueParser {
   std::string_view error_;
   std::string error_text_;
   std::uint64_t sequence_ = 0;   // this frame's sequence_num
+  bool sequence_read_ = false;   // sequence_ was read from this frame (kept when the frame is rejected)
   std::uint64_t time_ns_ = 0;    // this frame's timestamp
   std::vector<PriceLevel> bids_;
   std::vector<PriceLevel> asks_;
