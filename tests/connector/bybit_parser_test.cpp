@@ -74,6 +74,7 @@ TEST(BybitParser, ParsesTheRealHftbacktestBooksWhateverTheirKeyOrder) {
   EXPECT_EQ(snap.snapshot.bids[0].price, (Decimal{10937880, -2}));
   EXPECT_EQ(snap.snapshot.asks[0].size, (Decimal{6278, -3}));
   EXPECT_EQ(snap.snapshot.event_ns, 1758841134603000000u);
+  EXPECT_TRUE(snap.snapshot.image) << "orderbook.1 is snapshots only: each a routine image";
   auto delta = parse(p, lines[1]);
   ASSERT_EQ(delta.event, EventKind::kBookDelta) << p.error();
   EXPECT_EQ(delta.delta.first_update_id, 21111423u);

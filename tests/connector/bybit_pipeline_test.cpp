@@ -93,8 +93,9 @@ class BybitPipeline : public ::testing::Test {
   static proto::Envelope::Reader env(capnp::FlatArrayMessageReader& r) { return r.getRoot<proto::Envelope>(); }
 
   static std::string book_frame(std::string_view type, std::uint64_t u, std::string_view bids, std::string_view asks,
-                                std::uint64_t seq = 0) {
-    return R"({"topic":"orderbook.50.BTCUSDT","type":")" + std::string(type) + R"(","ts":1700000000000,"data":{"s":"BTCUSDT","b":)" +
+                                std::uint64_t seq = 0, std::string_view depth = "50") {
+    return R"({"topic":"orderbook.)" + std::string(depth) + R"(.BTCUSDT","type":")" + std::string(type) +
+           R"(","ts":1700000000000,"data":{"s":"BTCUSDT","b":)" +
            std::string(bids) + R"(,"a":)" + std::string(asks) + R"(,"u":)" + std::to_string(u) + R"(,"seq":)" +
            std::to_string(seq) + R"(},"cts":1700000000000})";
   }
@@ -157,6 +158,27 @@ TEST_F(BybitPipeline, ARepeatedLevelOneSnapshotIsNotNewData) {
   capnp::FlatArrayMessageReader s(kj::arrayPtr(records[1].words.data(), records[1].words.size()));
   EXPECT_STREQ(env(s).getStatus().getDetail().cStr(),
                "book replaced by a new snapshot in the stream (the venue reset the book) at update id 9");
+}
+
+// orderbook.1 is snapshots only: each one with a new u is the top of the
+// book as it now stands, journaled as a BookSnapshot without a resync
+// Status, and the resync count stays at the first sync's.
+TEST_F(BybitPipeline, LevelOneSnapshotsAreRoutineImagesNotVenueResets) {
+  auto p = make("linear", {"orderbook.1"});
+  feed(*p, book_frame("snapshot", 7, R"([["10","1"]])", R"([["11","1"]])", 0, "1"));
+  ASSERT_EQ(taken().size(), 2u) << "the first sync: the book and its resync Status";
+  const auto resyncs = counters_.resyncs.load();
+  for (std::uint64_t u = 8; u < 12; ++u) {
+    feed(*p, book_frame("snapshot", u, R"([[")" + std::to_string(u) + R"(","1"]])", R"([["20","2"]])", 0, "1"));
+    auto records = taken();
+    ASSERT_EQ(records.size(), 1u) << "u " << u << ": the book alone";
+    capnp::FlatArrayMessageReader r(kj::arrayPtr(records[0].words.data(), records[0].words.size()));
+    ASSERT_EQ(env(r).which(), proto::Envelope::BOOK_SNAPSHOT);
+    EXPECT_EQ(env(r).getBookSnapshot().getLastUpdateId(), u);
+  }
+  EXPECT_EQ(counters_.resyncs.load(), resyncs);
+  EXPECT_EQ(counters_.gaps.load(), 0u);
+  EXPECT_EQ(p->book("BTCUSDT")->levels(book::BookSide::kBid), (std::vector<PriceLevel>{{Decimal{11, 0}, Decimal{1, 0}}}));
 }
 
 TEST_F(BybitPipeline, AJumpInUIsAGapAndTheBookWaitsForTheResubscribedSnapshot) {

@@ -94,6 +94,7 @@ struct BybitParser::Frame {
   State topic = State::kMissing, type = State::kMissing, ts = State::kMissing, cs = State::kMissing;
   Channel channel = Channel::kOther;
   bool dotted = false, depth_ok = false, snapshot = false, delta = false;
+  bool level1 = false;  // orderbook.1: snapshots only, each a whole image
   bool data_read = false;
   bool data_deferred = false;  // "data" came before "topic": validated, read after the pass
   std::uint64_t ts_ms = 0, cs_value = 0;
@@ -251,6 +252,7 @@ bool BybitParser::read_root_field(std::string_view key, od::value value, Frame& 
         frame.channel = Frame::Channel::kBook;
         const std::string_view depth = topic.substr(dot + 1, last_dot - std::min(last_dot, dot + 1));
         frame.depth_ok = depth == "1" || depth == "50" || depth == "200" || depth == "1000" || depth == "full";
+        frame.level1 = depth == "1";
       } else if (channel == "tickers") {
         frame.channel = Frame::Channel::kTicker;
       } else if (channel == "allLiquidation") {
@@ -328,6 +330,10 @@ bool BybitParser::finish_frame(const Frame& frame, ParsedMessage& out) {
     case Frame::Channel::kBook:
       if (!frame.data_read) return fail("data: expected an object");
       emit_book(frame.book, frame.snapshot, event_ns, out);
+      // Level 1 is snapshots only (Bybit pushes one per change, and again
+      // with the same u after 3 s without one): each replaces the book as a
+      // routine image, not as a venue reset.
+      if (frame.snapshot && frame.level1) out.snapshot.image = true;
       return true;
     case Frame::Channel::kTicker:
       if (!frame.data_read) return fail("data: expected an object");
