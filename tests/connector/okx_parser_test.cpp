@@ -362,6 +362,31 @@ TEST(OkxParser, MergesMarkPriceAndFundingRateIntoWholeFundingRecords) {
   EXPECT_EQ(p.error(), "data[0]: markPx: not an exact decimal");
 }
 
+// A dated future has no funding, and a swap on a feed without funding-rate
+// never gets a rate: each mark price is a funding record alone (rate 0, next
+// funding time 0 = unknown) instead of half a record that never completes.
+TEST(OkxParser, AMarkPriceNoRateWillCompleteIsPublishedAlone) {
+  const auto mark = [](const char* inst, const char* px) {
+    return std::string(R"({"arg":{"channel":"mark-price","instId":")") + inst + R"("},"data":[{"instType":"FUTURES",)" +
+           R"("instId":")" + inst + R"(","markPx":")" + px + R"(","ts":"1700724676000"}]})";
+  };
+  OkxParser with_rate(kSymbols, true);
+  ParsedMessage m = parse(with_rate, mark("BTC-USD-220527", "42310.6"));
+  ASSERT_EQ(m.event, EventKind::kFunding) << with_rate.error();
+  EXPECT_EQ(m.funding.symbol, "BTC-USD-220527");
+  EXPECT_EQ(m.funding.mark_price, dec("42310.6"));
+  EXPECT_EQ(m.funding.funding_rate, Decimal{});
+  EXPECT_EQ(m.funding.next_funding_ns, 0u);
+  EXPECT_EQ(m.funding.event_ns, 1700724676000000000u);
+  EXPECT_EQ(parse(with_rate, mark("BTC-USDT-SWAP", "1")).event, EventKind::kIgnored) << "a swap waits for its rate";
+
+  OkxParser without_rate(kSymbols, false);
+  m = parse(without_rate, mark("BTC-USDT-SWAP", "42311"));
+  ASSERT_EQ(m.event, EventKind::kFunding) << without_rate.error();
+  EXPECT_EQ(m.funding.mark_price, dec("42311"));
+  EXPECT_EQ(m.funding.next_funding_ns, 0u);
+}
+
 TEST(OkxParser, ReadsOpenInterestInContracts) {
   OkxParser p(kSymbols);
   const std::string oi = R"({"arg":{"channel":"open-interest","instId":"BTC-USD-SWAP"},"data":[{"instId":"BTC-USD-SWAP",)"

@@ -211,7 +211,9 @@ absl::StatusOr<Instrument> OkxVenue::instrument(std::string_view symbol) const {
 }
 
 std::unique_ptr<VenueParser> OkxVenue::make_parser(const config::FeedConfig& feed) const {
-  return std::make_unique<OkxParser>(feed.symbols);
+  const bool funding_rate =
+      std::find(feed.channels.begin(), feed.channels.end(), "funding-rate") != feed.channels.end();
+  return std::make_unique<OkxParser>(feed.symbols, funding_rate);
 }
 
 std::unique_ptr<ControlProtocol> OkxVenue::make_control() const { return std::make_unique<OkxControl>(); }

@@ -18,7 +18,8 @@ constexpr std::string_view kRestBooks = "rest:books";
 
 }  // namespace
 
-OkxParser::OkxParser(std::span<const std::string> symbols) : symbols_(symbols.begin(), symbols.end()) {
+OkxParser::OkxParser(std::span<const std::string> symbols, bool funding_rate)
+    : symbols_(symbols.begin(), symbols.end()) {
   // If this fails (out of memory), parse() allocates on demand as usual.
   if (parser_.allocate(kInitialCapacity) != simdjson::SUCCESS) error_ = "parser: initial allocation failed";
   bids_.reserve(kInitialLevels);
@@ -28,7 +29,11 @@ OkxParser::OkxParser(std::span<const std::string> symbols) : symbols_(symbols.be
   pending_.reserve(4);
   error_text_.reserve(256);
   funding_.reserve(symbols_.size());
-  for (const std::string& s : symbols_) funding_.emplace_back().symbol = s;
+  for (const std::string& s : symbols_) {
+    FundingState& f = funding_.emplace_back();
+    f.symbol = s;
+    f.rate_expected = funding_rate && s.ends_with("-SWAP");  // only perpetual swaps have funding
+  }
 }
 
 bool OkxParser::fail(std::string_view what) {

@@ -13,7 +13,9 @@ bool OkxParser::parse_funding(od::array list, const Arg& arg, bool mark, ParsedM
   // mark-price: [{"instType","instId","markPx","ts"}]; funding-rate:
   // [{"instId","fundingRate","fundingTime","nextFundingTime",..,"ts"}]. Merged
   // per configured symbol: a whole funding record on each mark price once
-  // the rate is known (and on the rate that completes the first record).
+  // the rate is known (and on the rate that completes the first record); a
+  // symbol no rate will come for (a dated future, or a swap on a feed without
+  // funding-rate) publishes each mark price alone.
   std::size_t index = 0;
   for (auto element : list) {
     od::object o;
@@ -59,7 +61,7 @@ bool OkxParser::parse_funding(od::array list, const Arg& arg, bool mark, ParsedM
     } else if (mark) {
       state->mark_price = update.mark_price;
       state->has_mark = true;
-      emit = state->has_rate;
+      emit = state->has_rate || !state->rate_expected;
     } else {
       // A new rate is published with the next mark price (records are told
       // apart by their time, and both channels may share one); only the

@@ -41,7 +41,10 @@ class OkxParser final : public VenueParser {
   // OkxParser: `symbols` are the feed's configured instIds: they get merged
   // funding state, and liquidation-orders entries of other instruments are
   // skipped (the channel carries every instrument of the instType).
-  explicit OkxParser(std::span<const std::string> symbols = {});
+  // `funding_rate`: the feed subscribes funding-rate, so a swap's mark price
+  // waits for a rate; a dated future (no funding) and a swap without the
+  // channel publish each mark price alone (rate 0, next funding time 0).
+  explicit OkxParser(std::span<const std::string> symbols = {}, bool funding_rate = true);
 
   ParsedMessage parse(const char* data, std::size_t size) override;
   bool next(ParsedMessage& out) override;
@@ -59,6 +62,7 @@ class OkxParser final : public VenueParser {
   struct FundingState {
     std::string symbol;
     bool has_mark = false, has_rate = false;
+    bool rate_expected = true;  // a swap on a feed with funding-rate: mark prices wait for a rate
     Decimal mark_price, funding_rate;
     std::uint64_t next_funding_ms = 0;
   };
