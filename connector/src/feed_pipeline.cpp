@@ -484,7 +484,19 @@ void FeedPipeline::on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t 
   }
   SymbolState& st = states_[*id];
   record_stream(*id, ChannelKind::kQuote, rx_ticks);
+  // An update id at or below the last one, on a quote the exchange stamped
+  // later than the last, is the venue starting its ids over (OKX's seqId
+  // after maintenance), not a repeat: a repeat carries its old time too.
+  // Without this, every quote would be dropped until the ids climbed past
+  // the old mark.
+  const std::size_t quote_stream = stream_index(*id, ChannelKind::kQuote);
+  if (q.event_ns != 0 && st.quote_ns != 0 && q.event_ns > st.quote_ns && q.update_id <= tracker_.last_id(quote_stream)) {
+    TW_LOG_INFO(log(), "{}: {}: quote update ids start over at {} (last {}), the exchange time moving on", feed_.name,
+                st.name, q.update_id, tracker_.last_id(quote_stream));
+    tracker_.reset(quote_stream);
+  }
   if (!track(*id, ChannelKind::kQuote, q.update_id, q.update_id, generation, "quote update ids")) return;
+  st.quote_ns = q.event_ns;
   q.symbol = st.name;
   emit_market(st, st.quote_subject, rx_ticks, t_parsed, q.event_ns,
               [&](const Stamp& s) { return encoder_.encode_quote(s, feed_.name, q); });

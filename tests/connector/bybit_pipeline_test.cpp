@@ -292,5 +292,32 @@ TEST_F(BybitPipeline, LinearTickersArePublishedAsWholeQuoteFundingAndOpenInteres
   EXPECT_EQ(env(r).getQuote().getAskSize().getMantissa(), 2);
 }
 
+// A quote whose update id goes back while the exchange's time moves on is the
+// venue starting its ids over (OKX's seqId after maintenance; here Bybit's
+// cs), accepted and tracked from there; a repeat, which carries its old time,
+// is still a duplicate.
+TEST_F(BybitPipeline, AQuoteIdThatStartsOverWithANewerTimeIsNotARepeat) {
+  auto p = make("linear", {"tickers"});
+  const auto ask = [&](const char* price, int cs, std::uint64_t ts) {
+    feed(*p, std::string(R"({"topic":"tickers.BTCUSDT","type":"delta","data":{"symbol":"BTCUSDT","ask1Price":")") +
+                 price + R"("},"cs":)" + std::to_string(cs) + R"(,"ts":)" + std::to_string(ts) + "}");
+    return taken().size();
+  };
+  feed(*p, R"({"topic":"tickers.BTCUSDT","type":"snapshot","data":{"symbol":"BTCUSDT","bid1Price":"100","bid1Size":"1",)"
+           R"("ask1Price":"101","ask1Size":"2"},"cs":500,"ts":1700000000000})");
+  ASSERT_EQ(taken().size(), 1u);
+  EXPECT_EQ(ask("100.9", 501, 1700000000100), 1u);
+  // The ids start over at 3, the time moves on: a quote.
+  EXPECT_EQ(ask("100.8", 3, 1700000000200), 1u);
+  EXPECT_EQ(counters_.duplicates.load(), 0u);
+  EXPECT_EQ(ask("100.7", 4, 1700000000300), 1u);
+  // A lower id with an older time is a repeat, as before.
+  EXPECT_EQ(ask("100.6", 2, 1700000000150), 0u);
+  EXPECT_EQ(counters_.duplicates.load(), 1u);
+  // So is the same id at the same time.
+  EXPECT_EQ(ask("100.5", 4, 1700000000300), 0u);
+  EXPECT_EQ(counters_.duplicates.load(), 2u);
+}
+
 }  // namespace
 }  // namespace tickwire::connector

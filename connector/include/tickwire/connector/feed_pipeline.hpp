@@ -220,6 +220,7 @@ class FeedPipeline final : public SessionHandler {
     std::unique_ptr<boost::asio::steady_timer> contract_retry;  // the next contract request
     std::uint32_t contract_attempts = 0;   // consecutive failed contract requests
     bool gap_open = false;                 // a book gap/invalid book not yet resynced
+    std::uint64_t quote_ns = 0;            // the exchange time of the last quote accepted (0: none, or none sent)
   };
 
   Stamp stamp(std::uint64_t ticks);
