@@ -186,6 +186,17 @@ absl::Status check_okx_channels(const TableView& t, const FeedConfig& feed) {
         }
       }
     }
+    if (c == "liquidation-orders") {
+      // Subscribed per instType SWAP or FUTURES: a spot instrument's
+      // (margin) liquidations are not on either, so nothing would ever come.
+      for (const auto& symbol : feed.symbols) {
+        if (std::count(symbol.begin(), symbol.end(), '-') < 2) {
+          return t.invalid_element("channels", i, fmt::format("expected only swaps and futures with "
+                                                              "\"liquidation-orders\" (it is read per instType SWAP "
+                                                              "or FUTURES), got spot symbol {:?}", symbol));
+        }
+      }
+    }
   }
   return absl::OkStatus();
 }

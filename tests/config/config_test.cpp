@@ -332,6 +332,9 @@ TEST(Config, OkxRefusesWhatOneConnectionCannotCarry) {
             std::string::npos);
   EXPECT_NE(error_of(okx_feed(R"("BTC-USDT")", "channels = [\"funding-rate\"]\n")).find("only swaps"),
             std::string::npos);
+  EXPECT_EQ(error_of(okx_feed(R"("BTC-USDT-SWAP", "BTC-USDT")", "channels = [\"trades\", \"liquidation-orders\"]\n")),
+            "test.toml:6: feeds[0].channels[1]: expected only swaps and futures with \"liquidation-orders\" (it is "
+            "read per instType SWAP or FUTURES), got spot symbol \"BTC-USDT\"");
   EXPECT_NE(error_of(okx_feed(R"("btc-usdt")", "")).find("an OKX instId"), std::string::npos);
   EXPECT_NE(error_of(okx_feed(R"("BTC-USDT")", "subscribe = \"url\"\n")).find("OKX subscribes by message only"),
             std::string::npos);
