@@ -320,6 +320,10 @@ TEST(VenueRegistry, HoldsKrakenV2WithChecksumBooksAndOneRequestPerPair) {
                                            kraken->stream_name("ETH/USD", "trade")};
   EXPECT_EQ(control->subscribe_message(trades, 5),
             R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD","ETH/USD"]},"req_id":5})");
+  // The ticker is the quote: subscribed to follow the best bid and offer, not only trades.
+  const std::vector<std::string> tickers{kraken->stream_name("BTC/USD", "ticker"), kraken->stream_name("ETH/USD", "ticker")};
+  EXPECT_EQ(control->subscribe_message(tickers, 6),
+            R"({"method":"subscribe","params":{"channel":"ticker","symbol":["BTC/USD","ETH/USD"],"event_trigger":"bbo"},"req_id":6})");
   EXPECT_EQ(control->ping_text(), R"({"method":"ping"})");
   const std::string pong = R"({"method":"pong","req_id":42,"time_in":"2023-09-25T09:05:00.123456Z","time_out":"2023-09-25T09:05:00.123500Z"})";
   EXPECT_TRUE(control->is_pong(pong.data(), pong.size()));

@@ -142,6 +142,11 @@ std::string KrakenVenue::stream_name(std::string_view symbol, std::string_view c
   if (const std::uint32_t depth = book_depth(channel); depth != 0) {
     return fmt::format(R"({{"channel":"book","symbol":["{}"],"depth":{}}})", symbol, depth);
   }
+  if (channel == "ticker") {
+    // The ticker is our quote: published on every change of the best bid or
+    // offer ("bbo"), not only on trades (Kraken's default, "trades").
+    return fmt::format(R"({{"channel":"ticker","symbol":["{}"],"event_trigger":"bbo"}})", symbol);
+  }
   return fmt::format(R"({{"channel":"{}","symbol":["{}"]}})", channel, symbol);
 }
 
