@@ -289,6 +289,19 @@ absl::Status read_symbols_and_channels(const TableView& t, FeedConfig& feed) {
     if (auto s = check_list(t, "symbols", feed.symbols, "a Coinbase product (\"BTC-USD\")", is_product); !s.ok()) {
       return s;
     }
+    // Coinbase's public channels serve a "-USDC" product as its "-USD" twin
+    // and label the data "-USD" (Advanced Trade channel docs): it would never
+    // match the product subscribed. USDT-USDC and EURC-USDC are their own.
+    for (std::size_t i = 0; i < feed.symbols.size(); ++i) {
+      const std::string& p = feed.symbols[i];
+      if (p.ends_with("-USDC") && p != "USDT-USDC" && p != "EURC-USDC") {
+        return t.invalid_element(
+            "symbols", i,
+            fmt::format("expected {:?}: Coinbase's public channels send {}'s data as the USD product's, labelled "
+                        "{:?} (only USDT-USDC and EURC-USDC have their own), got {:?}",
+                        p.substr(0, p.size() - 1), p, p.substr(0, p.size() - 1), p));
+      }
+    }
     feed.channels = {"market_trades"};  // the default, in Coinbase's name
     if (auto s = t.read_string_list("channels", feed.channels, Presence::kOptional); !s.ok()) return s;
     return check_coinbase_channels(t, feed);

@@ -366,6 +366,16 @@ TEST(Config, CoinbaseFeedsSubscribeByMessageWithALargeFrameLimitAndNoDailyRollov
 TEST(Config, CoinbaseProductsChannelsAndLevel2PerConnectionAreChecked) {
   EXPECT_EQ(error_of("[[feeds]]\nname = \"cb\"\nexchange = \"coinbase\"\nurl = \"wss://x\"\nsymbols = [\"BTCUSD\"]\n"),
             "test.toml:5: feeds[0].symbols[0]: expected a Coinbase product (\"BTC-USD\"), got \"BTCUSD\"");
+  // A -USDC product is served as its -USD twin on public channels, labelled -USD.
+  EXPECT_EQ(error_of("[[feeds]]\nname = \"cb\"\nexchange = \"coinbase\"\nurl = \"wss://x\"\n"
+                     "symbols = [\"ETH-USD\", \"BTC-USDC\"]\n"),
+            "test.toml:5: feeds[0].symbols[1]: expected \"BTC-USD\": Coinbase's public channels send BTC-USDC's data "
+            "as the USD product's, labelled \"BTC-USD\" (only USDT-USDC and EURC-USDC have their own), got "
+            "\"BTC-USDC\"");
+  EXPECT_TRUE(load_string("[[feeds]]\nname = \"cb\"\nexchange = \"coinbase\"\nurl = \"wss://x\"\n"
+                          "symbols = [\"USDT-USDC\", \"EURC-USDC\"]\n",
+                          "t")
+                  .ok());
   EXPECT_EQ(error_of(coinbase_feed("channels = [\"level2\", \"heartbeats\"]\n")),
             "test.toml:6: feeds[0].channels[1]: expected one of \"level2\", \"market_trades\", \"ticker\" "
             "(exchange \"coinbase\"), got \"heartbeats\"");
