@@ -90,6 +90,18 @@ bool verifies_eddsa(EVP_PKEY* key, const std::string& data, const std::string& s
   return ok;
 }
 
+// expect_signature_holds: `t`'s 64-byte signature verifies with `key` (by
+// `verify`), and the check can fail: not over another payload, nor with `other`.
+template <typename Verify>
+void expect_signature_holds(Verify verify, EVP_PKEY* key, EVP_PKEY* other, const Token& t) {
+  ASSERT_EQ(t.signature.size(), 64u);
+  EXPECT_TRUE(verify(key, t.signing_input, t.signature));
+  std::string forged = t.signing_input;
+  forged.back() = forged.back() == 'A' ? 'B' : 'A';
+  EXPECT_FALSE(verify(key, forged, t.signature));
+  EXPECT_FALSE(verify(other, t.signing_input, t.signature));
+}
+
 std::vector<std::string> keys_of(simdjson::dom::object o) {
   std::vector<std::string> keys;
   for (auto field : o) keys.emplace_back(field.key);
@@ -159,14 +171,7 @@ TEST_F(CoinbaseJwt, ATokenCarriesTheCdpClaimsAndAnR_SSignatureThePublicKeyVerifi
   EXPECT_EQ(payload["nbf"].get_uint64().value(), 1'790'000'000u);
   EXPECT_EQ(payload["exp"].get_uint64().value(), 1'790'000'120u);
 
-  ASSERT_EQ(t.signature.size(), 64u);
-  EXPECT_TRUE(verifies(key_.get(), t.signing_input, t.signature));
-  // The check can fail: another payload, or another key, does not verify.
-  std::string forged = t.signing_input;
-  forged.back() = forged.back() == 'A' ? 'B' : 'A';
-  EXPECT_FALSE(verifies(key_.get(), forged, t.signature));
-  const auto other = testing::generate_key("EC", "P-256");
-  EXPECT_FALSE(verifies(other.get(), t.signing_input, t.signature));
+  expect_signature_holds(verifies, key_.get(), testing::generate_key("EC", "P-256").get(), t);
 }
 
 TEST_F(CoinbaseJwt, TwoTokensOfTheSameSecondDifferInTheirNonce) {
@@ -229,13 +234,7 @@ TEST_F(CoinbaseJwt, AnEd25519KeySignsEdDsaTokensItsPublicKeyVerifiesOpenSslAndNo
   EXPECT_EQ(std::string_view(payload["sub"].get_string().value()), "5b9d-id");
   EXPECT_EQ(payload["exp"].get_uint64().value(), 1'790'000'120u);
 
-  ASSERT_EQ(t.signature.size(), 64u);
-  EXPECT_TRUE(verifies_eddsa(ed25519.get(), t.signing_input, t.signature));
-  std::string forged = t.signing_input;
-  forged.back() = forged.back() == 'A' ? 'B' : 'A';
-  EXPECT_FALSE(verifies_eddsa(ed25519.get(), forged, t.signature));
-  const auto other = testing::generate_key("ED25519");
-  EXPECT_FALSE(verifies_eddsa(other.get(), t.signing_input, t.signature));
+  expect_signature_holds(verifies_eddsa, ed25519.get(), testing::generate_key("ED25519").get(), t);
 
   if (testing::find_on_path("node").empty()) GTEST_SKIP() << "node is not on PATH";
   std::ofstream(dir_ / "ed25519.pem") << testing::public_key_pem(ed25519.get());
