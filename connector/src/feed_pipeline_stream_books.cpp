@@ -159,9 +159,14 @@ void FeedPipeline::on_stream_delta(ParsedMessage& msg, middleware::SymbolId id, 
 
 void FeedPipeline::on_stream_replaced(SymbolState& st, const book::StreamResult& r, std::uint64_t rx_ticks,
                                       std::uint64_t t_parsed, const BookSnapshotEvent& image) {
+  // The snapshot a resubscribe asked for, arriving when a REST snapshot has
+  // already made the book whole again (OKX: updates still in flight after a
+  // gap start a REST bootstrap beside the resubscribe), answers that
+  // resubscribe: routine, not a venue reset, and the resync was counted.
+  const bool answered = st.resubscribing;
   book_resynced(st);
   // A top-of-book image (OKX books5) replaces the book with every message: routine, no resync.
-  const bool routine = image.image && r.reason == book::ReplaceReason::kSnapshot;
+  const bool routine = (image.image || answered) && r.reason == book::ReplaceReason::kSnapshot;
   if (!routine) counters_.resyncs.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   // The whole book as it now stands (a restart delta's levels may hold
   // deletions; the book does not).
@@ -211,6 +216,12 @@ void FeedPipeline::resubscribe_overdue(middleware::SymbolId id) {
   SymbolState& st = states_[id];
   if (!st.resubscribing) return;  // its snapshot came
   st.resubscribing = false;
+  if (st.stream && st.stream->valid()) {
+    // A REST snapshot made the book whole meanwhile (OKX, updates without a
+    // snapshot): nothing is missing, so no resubscribe again.
+    st.resubscribe_attempts = 0;
+    return;
+  }
   if (++st.resubscribe_attempts >= kResubscribeTries) {
     st.resubscribe_attempts = 0;
     const std::string why = fmt::format("{}: no book snapshot within {} ms of each of {} resubscribes", st.name,
