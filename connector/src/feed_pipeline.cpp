@@ -490,7 +490,8 @@ void FeedPipeline::on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t 
   // Without this, every quote would be dropped until the ids climbed past
   // the old mark.
   const std::size_t quote_stream = stream_index(*id, ChannelKind::kQuote);
-  if (q.event_ns != 0 && st.quote_ns != 0 && q.event_ns > st.quote_ns && q.update_id <= tracker_.last_id(quote_stream)) {
+  const bool newer_time = q.event_ns != 0 && st.quote_ns != 0 && q.event_ns > st.quote_ns;
+  if (newer_time && q.update_id <= tracker_.last_id(quote_stream)) {
     TW_LOG_INFO(log(), "{}: {}: quote update ids start over at {} (last {}), the exchange time moving on", feed_.name,
                 st.name, q.update_id, tracker_.last_id(quote_stream));
     tracker_.reset(quote_stream);
