@@ -148,6 +148,11 @@ void SegmentPreparer::run() {
   if (spare_) {
     record(discard(*spare_));
     spare_.reset();
+  } else if (!spare_error_.ok()) {
+    // The last spare could not be made (a full disk) and no take() came to
+    // retry it: the storage was failing when the journal closed, so close()
+    // says so, though every record is in a segment already.
+    record(spare_error_);
   }
   exited_ = true;
   cv_.notify_all();

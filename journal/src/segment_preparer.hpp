@@ -84,7 +84,7 @@ class SegmentPreparer {
   std::atomic<std::uint64_t> durable_seq_{0};  // written under mu_; read by the flusher without it
   std::optional<Manifest> manifest_;  // touched only by finished()
   absl::Status error_;        // sticky: a retired segment could not be finished
-  absl::Status spare_error_;  // the last spare could not be made; take() reports it and retries
+  absl::Status spare_error_;  // the last spare could not be made; take() reports it and retries; run() records it if none did
 };
 
 }  // namespace tickwire::journal

@@ -169,6 +169,44 @@ TEST(Fault, EveryStorageCallFailingForeverIsReportedAndLosesNothingAcknowledged)
   fail_every_call(true, ENOSPC);
 }
 
+// The helper thread makes the next segment's spare ahead of the roll that
+// needs it. When the disk is full for that spare and the journal closes before
+// any roll retries it, close() still reports the full disk, and nothing is lost.
+std::mutex g_spare_mu;
+std::condition_variable g_spare_cv;
+bool g_spare_refused = false;  // guarded by g_spare_mu
+
+int refuse_second_spare(std::string_view, const std::filesystem::path& path) {
+  if (!path.filename().string().starts_with(".spare-000002")) return 0;
+  std::lock_guard lock(g_spare_mu);
+  g_spare_refused = true;
+  g_spare_cv.notify_all();
+  return ENOSPC;
+}
+
+TEST(Fault, ASpareTheDiskHadNoRoomForIsReportedAtCloseThoughNoRollNeededIt) {
+  ScratchDir dir;
+  {
+    std::lock_guard lock(g_spare_mu);
+    g_spare_refused = false;
+  }
+  io::set_fault_hook(refuse_second_spare);
+  auto j = Journal::open(fault_options(dir.path()));
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_TRUE((*j)->append(1, 1, 1, payload_for(8, 1)));
+  {
+    // The first record makes segment 1 (its spare taken), and the helper starts on segment 2's.
+    std::unique_lock lock(g_spare_mu);
+    ASSERT_TRUE(g_spare_cv.wait_for(lock, std::chrono::seconds(60), [] { return g_spare_refused; }));
+  }
+  const absl::Status closed = (*j)->close();
+  io::set_fault_hook(nullptr);
+  EXPECT_EQ(closed.code(), absl::StatusCode::kResourceExhausted) << closed;
+  EXPECT_NE(std::string(closed.message()).find(dir.path().string()), std::string::npos) << closed;
+  EXPECT_NE(std::string(closed.message()).find(".spare-000002"), std::string::npos) << closed;
+  expect_reopens_with(dir.path(), {1});
+}
+
 TEST(Fault, AFullTmpfsStallsTheProducerUnderBlockAndTheJournalResumesWhenThereIsRoom) {
   ScratchDir base;
   const auto mnt = base.path() / "small";
