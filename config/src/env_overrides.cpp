@@ -7,6 +7,7 @@
 
 #include <cctype>
 #include <string>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -23,6 +24,10 @@ constexpr std::string_view kPrefix = "TICKWIRE_";
 // themselves; they are not configuration.
 constexpr std::string_view kToolPrefixes[] = {"TICKWIRE_SETUP_", "TICKWIRE_FUZZ_", "TICKWIRE_CRASH_",
                                               "TICKWIRE_SHM_", "TICKWIRE_TEST_"};
+
+// kSubTables: the sections that hold tables of their own, whose keys a
+// variable reaches as TICKWIRE_<SECTION>_<TABLE>_<KEY>.
+constexpr std::pair<std::string_view, std::string_view> kSubTables[] = {{"publish", "shm"}, {"publish", "nats"}};
 
 absl::Status env_error(std::string_view source, std::string_view what) {
   return absl::InvalidArgumentError(fmt::format("{}: {}", source, what));
@@ -137,7 +142,29 @@ absl::Status apply_one(toml::table& document, const EnvOverride& o) {
                                          "a top-level key is TICKWIRE_{})",
                                          section, type_name(*node), o.name.substr(kPrefix.size(), underscore)));
   }
-  return assign(*node->as_table(), key, fmt::format("{}.{}", section, key), o.value, source);
+  toml::table& table = *node->as_table();
+  // A key of a sub-table ([publish.shm], [publish.nats]): TICKWIRE_PUBLISH_NATS_PASSWORD
+  // is publish.nats.password, the sub-table made if the file leaves it out.
+  for (const auto& [parent, sub] : kSubTables) {
+    if (section != parent || !key.starts_with(sub) || key.size() <= sub.size() + 1 || key[sub.size()] != '_') {
+      continue;
+    }
+    const std::string sub_name(sub);
+    toml::node* child = table.get(sub_name);
+    if (child == nullptr) {
+      auto parsed = parse_assignment(sub_name, "{}", source);
+      if (!parsed) return env_error(source, fmt::format("{}.{}: not a section name", section, sub));
+      for (auto&& [parsed_key, t] : *parsed) table.insert(parsed_key, std::move(*t.as_table()));
+      child = table.get(sub_name);
+    }
+    if (!child->is_table()) {
+      return env_error(source, fmt::format("{}.{}: not a section (the file holds a {} there)", section, sub,
+                                           type_name(*child)));
+    }
+    const std::string sub_key = key.substr(sub.size() + 1);
+    return assign(*child->as_table(), sub_key, fmt::format("{}.{}.{}", section, sub, sub_key), o.value, source);
+  }
+  return assign(table, key, fmt::format("{}.{}", section, key), o.value, source);
 }
 
 }  // namespace

@@ -109,6 +109,32 @@ TEST_F(EnvOverrides, AnUnknownVariableWithThePrefixIsAnErrorNamingIt) {
   EXPECT_THAT(error({{"TICKWIRE_", "x"}}), HasSubstr("$TICKWIRE_: expected TICKWIRE_<SECTION>_<KEY>"));
 }
 
+TEST_F(EnvOverrides, PublishSubTableKeysAreReachedWithTheTableInTheName) {
+  // The file has no [publish] at all: the variables make publish, publish.nats and publish.shm.
+  auto config = load({{"TICKWIRE_PUBLISH_TO", "[\"shm:tw-env\", \"nats://127.0.0.1:4222\"]"},
+                      {"TICKWIRE_PUBLISH_NATS_USER", "tw"},
+                      {"TICKWIRE_PUBLISH_NATS_PASSWORD", "s3cret"},
+                      {"TICKWIRE_PUBLISH_NATS_SEND_ASAP", "true"},
+                      {"TICKWIRE_PUBLISH_NATS_MAX_MSGS", "1000"},
+                      {"TICKWIRE_PUBLISH_SHM_RING_BYTES", "1MiB"},
+                      {"TICKWIRE_PUBLISH_SHM_MODE", "0660"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  ASSERT_EQ(config->publish.to.size(), 2u);
+  EXPECT_EQ(config->publish.to[0].spec, "shm:tw-env");
+  EXPECT_EQ(config->publish.nats.user, "tw");
+  EXPECT_EQ(config->publish.nats.password, "s3cret");
+  EXPECT_TRUE(config->publish.nats.send_asap);
+  EXPECT_EQ(config->publish.nats.max_msgs, 1000u);
+  EXPECT_EQ(config->publish.shm.ring_bytes, 1u << 20);
+  EXPECT_EQ(config->publish.shm.mode, 0660u);
+  // Validated like the file, the error naming the variable and the full key.
+  const std::string bad = error({{"TICKWIRE_PUBLISH_NATS_SEND_ASAP", "maybe"}});
+  EXPECT_THAT(bad, HasSubstr("$TICKWIRE_PUBLISH_NATS_SEND_ASAP")) << bad;
+  const std::string unknown = error({{"TICKWIRE_PUBLISH_NATS_PASWORD", "x"}});
+  EXPECT_THAT(unknown, HasSubstr("$TICKWIRE_PUBLISH_NATS_PASWORD")) << unknown;
+  EXPECT_THAT(unknown, HasSubstr("pasword")) << unknown;
+}
+
 TEST_F(EnvOverrides, AValueCannotSmuggleASecondKey) {
   auto config = load({{"TICKWIRE_ENV", "prod\nfoo = 1"}});
   // Not one TOML value: the whole text is the string, which env rejects.
