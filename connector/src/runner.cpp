@@ -577,6 +577,7 @@ class Connector {
     metrics::MetricsSources sources{&counters_, journal_.get(), sequencer_.get(), &profiler_, {}, &liveness_,
                                     options_.version};
     for (const auto& p : probes_) sources.feeds.push_back(p.get());
+    sources.publish = publish_.get();
     auto endpoint = metrics::MetricsEndpoint::start(cfg_.metrics, std::move(sources));
     if (!endpoint.ok()) {
       TW_LOG_ERROR(log(), "{}; running without it", middleware::status_text(endpoint.status()));

@@ -34,6 +34,10 @@ MetricsSnapshot sample_snapshot() {
   s.journal.flushed = 990;
   s.journal.durable_seq = 980;
   s.journal.last_seq = 1000;
+  s.journal.storage_errors = 3;
+  s.pipeline.lag_ms = -12;
+  s.publish.push_back({"shm:tickwire-dev", true, 990, 0, 0});
+  s.publish.push_back({"nats://127.0.0.1:4222", false, 0, 990, 0});
   middleware::StageReport stage;
   stage.name = "parse";
   stage.count = 1000;
@@ -70,6 +74,13 @@ TEST(MetricsExposition, NamesFollowPrometheusConventionsWithBoundedLabels) {
   EXPECT_THAT(text, HasSubstr("tickwire_stage_latency_seconds{stage=\"parse\",quantile=\"0.99\"} 4e-06\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_stage_latency_seconds_count{stage=\"parse\"} 1000\n"));
   EXPECT_THAT(text, HasSubstr("process_resident_memory_bytes "));
+  EXPECT_THAT(text, HasSubstr("tickwire_exchange_lag_seconds -0.012\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_journal_storage_errors_total 3\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_journal_storage_failing 0\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_journal_failed 0\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_publish_target_up{target=\"nats://127.0.0.1:4222\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_publish_records_total{target=\"shm:tickwire-dev\"} 990\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_publish_failed_records_total{target=\"nats://127.0.0.1:4222\"} 990\n"));
 }
 
 TEST(Health, ReadyOnlyWhenEveryFeedIsConnectedSubscribedFreshAndSyncedAndTheJournalKeepsUp) {
@@ -102,6 +113,20 @@ TEST(Health, ReadyOnlyWhenEveryFeedIsConnectedSubscribedFreshAndSyncedAndTheJour
   EXPECT_FALSE(v.ok);
   EXPECT_THAT(v.json, HasSubstr("\"failing\":[\"journal durable lag\"]"));
   EXPECT_THAT(v.json, HasSubstr("200 records stamped but not durable (limit 100)"));
+  s.journal.durable_seq = 980;
+
+  s.journal.storage_failing = true;
+  v = readiness(s, config);
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.json, HasSubstr("\"failing\":[\"journal storage\"]"));
+  EXPECT_THAT(v.json, HasSubstr("failing (3 storage errors), retrying"));
+  s.journal.storage_failing = false;
+  s.journal.failed = "/data/x.seg: fdatasync: Input/output error (EIO)";
+  v = readiness(s, config);
+  EXPECT_FALSE(v.ok);
+  EXPECT_THAT(v.json, HasSubstr("failed closed: /data/x.seg: fdatasync"));
+  s.journal.failed.clear();
+  EXPECT_TRUE(readiness(s, config).ok) << readiness(s, config).json;
 }
 
 TEST(Health, AliveOnlyWhileTheFeedThreadAndTheSchedulerTurn) {

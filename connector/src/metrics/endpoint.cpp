@@ -13,7 +13,8 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
     s.pipeline = {c->messages.load(kRelaxed),   c->rejected.load(kRelaxed),    c->ignored.load(kRelaxed),
                   c->dropped.load(kRelaxed),    c->symbols.load(kRelaxed),     c->connects.load(kRelaxed),
                   c->disconnects.load(kRelaxed), c->duplicates.load(kRelaxed), c->gaps.load(kRelaxed),
-                  c->resyncs.load(kRelaxed),    c->rollovers.load(kRelaxed)};
+                  c->resyncs.load(kRelaxed),    c->rollovers.load(kRelaxed),   c->lag_ms.load(kRelaxed),
+                  c->lag_warnings.load(kRelaxed)};
   }
   if (sources.journal != nullptr) {
     const journal::Stats js = sources.journal->stats();
@@ -23,6 +24,15 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
     s.journal.segment_bytes = js.segment_bytes;
     s.journal.durable_seq = js.durable_seq;
     s.journal.segments = js.segments;
+    s.journal.storage_errors = js.storage_errors;
+    s.journal.ring_damaged = js.ring_damaged;
+    s.journal.storage_failing = js.storage_failing;
+    if (absl::Status st = sources.journal->status(); !st.ok()) s.journal.failed = std::string(st.message());
+  }
+  if (sources.publish != nullptr) {
+    for (const PublishTargetStats& t : sources.publish->target_stats()) {
+      s.publish.push_back({t.spec, t.up, t.published, t.failed, t.dropped});
+    }
   }
   if (sources.sequencer != nullptr) {
     const std::uint64_t next = sources.sequencer->peek();

@@ -79,6 +79,32 @@ void write_pipeline(Writer& w, const PipelineTotals& p) {
   w.single("tickwire_gaps_total", "counter", "Gaps detected (trade ids, book update ids), all feeds.", p.gaps);
   w.single("tickwire_book_resyncs_total", "counter", "Books (re)built from a REST snapshot.", p.resyncs);
   w.single("tickwire_rollovers_total", "counter", "Make-before-break connection rollovers finished.", p.rollovers);
+  w.single("tickwire_exchange_lag_seconds", "gauge",
+           "Local receive time minus the exchange's event time, of the latest event that carries one "
+           "(negative when the local clock is behind).",
+           static_cast<double>(p.lag_ms) / 1000.0);
+  w.single("tickwire_exchange_lag_warnings_total", "counter",
+           "Times the exchange-time lag crossed the feed's lag_warn_ms.", p.lag_warnings);
+}
+
+void write_publish(Writer& w, const std::vector<PublishFigures>& targets) {
+  const auto per_target = [&](std::string_view name, std::string_view type, std::string_view help, auto value_of) {
+    w.family(name, type, help);
+    for (const auto& t : targets) {
+      w.sample(name, fmt::format("target=\"{}\"", escape_label(t.target)), value_of(t));
+    }
+  };
+  per_target("tickwire_publish_target_up", "gauge", "1 if the [publish] target opened at start.",
+             [](const PublishFigures& t) { return std::uint64_t{t.up}; });
+  per_target("tickwire_publish_records_total", "counter", "Records the target took.",
+             [](const PublishFigures& t) { return t.published; });
+  per_target("tickwire_publish_failed_records_total", "counter",
+             "Records the target refused (down, too large, refused by nats.c); they are in the journal.",
+             [](const PublishFigures& t) { return t.failed; });
+  per_target("tickwire_publish_dropped_records_total", "counter",
+             "Records lost between the feed thread and a NATS target's publisher thread (a slow or "
+             "disconnected server); they are in the journal.",
+             [](const PublishFigures& t) { return t.dropped; });
 }
 
 void write_feeds(Writer& w, const std::vector<FeedSnapshot>& feeds) {
@@ -131,6 +157,15 @@ void write_journal(Writer& w, const JournalFigures& j) {
   w.single("tickwire_last_sequence", "gauge", "Highest sequence stamped.", j.last_seq);
   w.single("tickwire_journal_durable_lag_records", "gauge",
            "Records stamped but not yet durable (last_sequence - durable_sequence).", j.durable_lag());
+  w.single("tickwire_journal_storage_errors_total", "counter",
+           "Storage calls that failed (a full disk is retried; anything else fails the journal).", j.storage_errors);
+  w.single("tickwire_journal_storage_failing", "gauge",
+           "1 while the journal's storage fails (a full disk, retried with a backoff).",
+           std::uint64_t{j.storage_failing});
+  w.single("tickwire_journal_failed", "gauge", "1 once the journal has failed closed (it then drops every record).",
+           std::uint64_t{!j.failed.empty()});
+  w.single("tickwire_journal_ring_damaged_records_total", "counter",
+           "Ring records whose checksum failed, journaled as gap records (never written as data).", j.ring_damaged);
 }
 
 void write_stages(Writer& w, const middleware::ProfileReport& report) {
@@ -189,6 +224,7 @@ std::string format_prometheus(const MetricsSnapshot& s) {
   write_pipeline(w, s.pipeline);
   write_feeds(w, s.feeds);
   write_journal(w, s.journal);
+  write_publish(w, s.publish);
   write_stages(w, s.stages);
   write_http(w, s.http, s.feed_thread_age_s, s.scheduler_age_s);
   write_process(w, s.process, s.version);

@@ -90,6 +90,11 @@ HealthVerdict readiness(const MetricsSnapshot& s, const config::MetricsConfig& c
                                   : fmt::format("not synced: {}", unsynced));
     }
   }
+  const bool storage_ok = s.journal.failed.empty() && !s.journal.storage_failing;
+  checks.add("journal storage", storage_ok,
+             !s.journal.failed.empty()    ? fmt::format("failed closed: {}", s.journal.failed)
+             : s.journal.storage_failing ? fmt::format("failing ({} storage errors), retrying", s.journal.storage_errors)
+                                         : std::string("working"));
   const std::uint64_t lag = s.journal.durable_lag();
   checks.add("journal durable lag", lag <= config.ready_max_durable_lag,
              fmt::format("{} records stamped but not durable (limit {})", lag, config.ready_max_durable_lag));

@@ -17,6 +17,7 @@
 #include "tickwire/connector/metrics/feed_probe.hpp"
 #include "tickwire/connector/metrics/http_server.hpp"
 #include "tickwire/connector/metrics/snapshot.hpp"
+#include "tickwire/connector/publish_targets.hpp"
 
 namespace tickwire::connector::metrics {
 
@@ -29,6 +30,7 @@ struct MetricsSources {
   std::vector<const FeedProbe*> feeds;
   const Liveness* liveness = nullptr;
   std::string version;
+  const PublishTargets* publish = nullptr;
 };
 
 // snapshot_of: the figures of `sources` now (any thread). `full` = false

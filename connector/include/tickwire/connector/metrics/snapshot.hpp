@@ -17,6 +17,8 @@ namespace tickwire::connector::metrics {
 struct PipelineTotals {
   std::uint64_t messages = 0, rejected = 0, ignored = 0, dropped = 0, symbols = 0, connects = 0,
                 disconnects = 0, duplicates = 0, gaps = 0, resyncs = 0, rollovers = 0;
+  std::int64_t lag_ms = 0;  // exchange-time lag of the latest event that has an exchange time
+  std::uint64_t lag_warnings = 0;
 };
 
 struct BookState {
@@ -39,7 +41,17 @@ struct FeedSnapshot {
 struct JournalFigures {
   std::uint64_t appended = 0, dropped = 0, flushed = 0, segment_bytes = 0, durable_seq = 0, segments = 0;
   std::uint64_t last_seq = 0;  // the last sequence stamped (0: none yet)
+  std::uint64_t storage_errors = 0, ring_damaged = 0;
+  bool storage_failing = false;  // a full disk: the flusher retries (Stats::storage_failing)
+  std::string failed;            // why the journal failed closed; empty while it works
   std::uint64_t durable_lag() const { return last_seq > durable_seq ? last_seq - durable_seq : 0; }
+};
+
+// PublishFigures: one [publish] target (PublishTargetStats).
+struct PublishFigures {
+  std::string target;  // as configured: "shm:NAME", "nats://HOST:PORT", "inproc"
+  bool up = false;
+  std::uint64_t published = 0, failed = 0, dropped = 0;
 };
 
 // ProcessFigures: from /proc/self (valid = false where it could not be read).
@@ -59,6 +71,7 @@ struct MetricsSnapshot {
   PipelineTotals pipeline;
   JournalFigures journal;
   std::vector<FeedSnapshot> feeds;
+  std::vector<PublishFigures> publish;
   middleware::ProfileReport stages;
   ProcessFigures process;
   HttpFigures http;
