@@ -9,6 +9,7 @@
 
 #include <simdjson.h>
 
+#include <fstream>
 #include <sstream>
 #include <vector>
 
@@ -186,6 +187,33 @@ TEST(RunLogs, JsonLogsAreOneObjectPerLineAndNoStatusLineWithoutATerminal) {
   EXPECT_GT(objects, 3u);
   EXPECT_GE(statuses, 2u);  // at least one periodic line and the one at shutdown
   EXPECT_THAT(log, HasSubstr("\"message\":\"Terminated: shutting down\""));
+}
+
+TEST(RunLogs, AStartThatFailsAfterTheConfigIsReadSaysSoInJsonToo) {
+  testing::TempDir dir("tickwire-json-fail");
+  std::ofstream(dir / "blocker") << "a file where the journal's parent directory should be";
+  const auto config = dir / "c.toml";
+  std::ofstream(config) << "[[feeds]]\nname = \"sim\"\nexchange = \"binance\"\nurl = \"sim://\"\n"
+                           "symbols = [\"BTCUSDT\"]\n[journal]\ndir = \""
+                        << (dir / "blocker" / "journal").string() << "\"\n[metrics]\nlisten = \"\"\n";
+  const auto r = run_command({"/bin/sh", "-c",
+                              std::string("TICKWIRE_LOG_FORMAT=json '") + TICKWIRE_BINARY + "' run --no-status -c '" +
+                                  config.string() + "' 2>&1"});
+  EXPECT_NE(r.exit_code, 0) << r.out;
+  simdjson::dom::parser parser;
+  std::istringstream lines(r.out);
+  bool named = false;
+  for (std::string line; std::getline(lines, line);) {
+    simdjson::dom::element e;
+    ASSERT_EQ(parser.parse(line).get(e), simdjson::SUCCESS) << "not a JSON object: " << line;
+    std::string_view message, level;
+    ASSERT_EQ(e["message"].get_string().get(message), simdjson::SUCCESS) << line;
+    ASSERT_EQ(e["level"].get_string().get(level), simdjson::SUCCESS) << line;
+    if (message.starts_with("tickwire run: ") && message.find((dir / "blocker").string()) != std::string_view::npos) {
+      named = level == "error";
+    }
+  }
+  EXPECT_TRUE(named) << "no error line naming the journal's path:\n" << r.out;
 }
 
 TEST(RunSignals, HealthCommandExitsZeroOnlyForAnHttp200) {

@@ -76,7 +76,12 @@ Command add_run(CLI::App& app) {
             if (!opts->exit_when_idle.empty()) ro.exit_when_idle = *parse_idle(opts->exit_when_idle);  // checked above
             absl::Status st = run_connector(*cfg, ro);
             if (!st.ok()) {
-              fmt::print(stderr, "tickwire run: {}\n", middleware::status_text(st));
+              if (cfg->log.format == config::LogFormat::kJson) {
+                // One more JSON line where the logs go (the logger drains at exit), not plain text.
+                TW_LOG_ERROR(log(), "tickwire run: {}", middleware::status_text(st));
+              } else {
+                fmt::print(stderr, "tickwire run: {}\n", middleware::status_text(st));
+              }
               return absl::IsInvalidArgument(st) ? kExitUsage : kExitIo;
             }
             return kExitOk;
