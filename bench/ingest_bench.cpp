@@ -380,7 +380,7 @@ RunResult run_connector(const Settings& s, const Regime& g, int run, bool scrape
     tickwire::config::MetricsConfig mc;
     mc.listen = "127.0.0.1:0";
     auto started = tc::metrics::MetricsEndpoint::start(
-        mc, {&counters, journal->get(), &sequencer, &profiler, {&probe}, nullptr, "bench"});
+        mc, {journal->get(), &sequencer, &profiler, {&probe}, {&counters}, nullptr, "bench"});
     if (!started.ok()) fail("metrics: " + std::string(mw::status_text(started.status())));
     endpoint = std::move(*started);
     scraper = std::thread([&, port = endpoint->port()] { scrapes = scrape_loop(port, stop_scraping); });

@@ -144,9 +144,35 @@ void FeedPipeline::stop() {
   }
 }
 
-void FeedPipeline::set_limit(std::uint64_t max_messages, std::function<void()> on_limit) {
+void FeedPipeline::set_limit(std::uint64_t max_messages, std::function<void()> on_limit,
+                             std::atomic<std::uint64_t>* count) {
   limit_ = max_messages;
+  limit_count_ = count != nullptr ? count : &counters_.messages;
   on_limit_ = std::move(on_limit);
+}
+
+void add_counters(PipelineCounters& into, const PipelineCounters& from) {
+  // relaxed: statistics, each a single writer's running count.
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  const auto add = [&](std::atomic<std::uint64_t>& to, const std::atomic<std::uint64_t>& v) {
+    to.store(to.load(kRelaxed) + v.load(kRelaxed), kRelaxed);
+  };
+  add(into.messages, from.messages);
+  add(into.rejected, from.rejected);
+  add(into.unsubscribed, from.unsubscribed);
+  add(into.ignored, from.ignored);
+  add(into.dropped, from.dropped);
+  add(into.symbols, from.symbols);
+  add(into.connects, from.connects);
+  add(into.disconnects, from.disconnects);
+  add(into.duplicates, from.duplicates);
+  add(into.gaps, from.gaps);
+  add(into.resyncs, from.resyncs);
+  add(into.rollovers, from.rollovers);
+  add(into.lag_warnings, from.lag_warnings);
+  const std::int64_t lag = from.lag_ms.load(kRelaxed);
+  const std::int64_t have = into.lag_ms.load(kRelaxed);
+  if ((lag < 0 ? -lag : lag) > (have < 0 ? -have : have)) into.lag_ms.store(lag, kRelaxed);
 }
 
 const book::OrderBook* FeedPipeline::book(std::string_view symbol) const {
@@ -249,12 +275,15 @@ void FeedPipeline::market_event_done() {
   ++events_;
   // relaxed: a statistic (and the limit check, on this same thread).
   const auto done = counters_.messages.fetch_add(1, std::memory_order_relaxed) + 1;
-  if (limit_ != 0 && done == limit_ && on_limit_) on_limit_();
+  if (limit_ == 0) return;
+  // The shared count: every pipeline on the feed thread adds to it (relaxed: that one thread).
+  const auto counted = limit_count_ == &counters_.messages ? done : limit_count_->fetch_add(1, std::memory_order_relaxed) + 1;
+  if (counted == limit_ && on_limit_) on_limit_();
 }
 
 void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx_ticks, std::uint32_t generation) {
   // relaxed: the counter is only written on this (the feed) thread.
-  if (limit_ != 0 && counters_.messages.load(std::memory_order_relaxed) >= limit_) return;
+  if (limit_ != 0 && limit_count_->load(std::memory_order_relaxed) >= limit_) return;
   if (!parser_) return;  // no venue: ok() said so, and the runner did not start
   // Stage boundaries are chained TSC readings: one read per boundary.
   const std::uint64_t t_start = middleware::TscClock::now_ticks();
@@ -265,7 +294,7 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   dispatch(msg, size, rx_ticks, t_parsed, generation);
   // A frame may carry several events (a batch of trades, a merged ticker):
   // each is admitted, tracked and journaled on its own.
-  while (msg.event != EventKind::kError && (limit_ == 0 || counters_.messages.load(std::memory_order_relaxed) < limit_) &&
+  while (msg.event != EventKind::kError && (limit_ == 0 || limit_count_->load(std::memory_order_relaxed) < limit_) &&
          parser_->next(msg)) {  // relaxed: written on this thread only
     dispatch(msg, size, rx_ticks, middleware::TscClock::now_ticks(), generation);
   }

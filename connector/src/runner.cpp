@@ -309,7 +309,7 @@ class Connector {
     const auto idle = options_.exit_when_idle;
     const auto step = idle.count() > 0 ? std::min<std::chrono::milliseconds>(idle, std::chrono::seconds(1))
                                        : std::chrono::milliseconds(std::chrono::seconds(1));
-    std::uint64_t seen = counters_.messages.load(std::memory_order_relaxed);  // relaxed: a count, compared only
+    std::uint64_t seen = messages();
     auto quiet_since = steady_clock::now();
     for (;;) {
       const int sig = signals.wait(step);
@@ -319,7 +319,7 @@ class Connector {
         return sig;
       }
       if (idle.count() == 0) continue;
-      const std::uint64_t now = counters_.messages.load(std::memory_order_relaxed);  // relaxed: as above
+      const std::uint64_t now = messages();
       if (now != seen) {
         seen = now;
         quiet_since = steady_clock::now();
@@ -367,10 +367,10 @@ class Connector {
     absl::Status closed = journal_ ? journal_->close() : absl::OkStatus();
     watch.step("writing the final status and profile");
     if (journal_ && status_.on_terminal()) {
-      status_.print(counters_, *journal_, publish_report());
+      status_.print(*totals(), *journal_, publish_report());
       status_.finish();
     } else if (journal_ && options_.status_line) {
-      TW_LOG_INFO(log(), "status: {}", status_.format(counters_, *journal_));  // one structured line, in the log's format
+      TW_LOG_INFO(log(), "status: {}", status_.format(*totals(), *journal_));  // one structured line, in the log's format
     }
     print_profile(profiler_, cfg_.log.format);
     write_hgrm();
@@ -397,7 +397,6 @@ class Connector {
 
   absl::Status start_feeds() {
     publish_ = PublishTargets::open(cfg_.publish);
-    const PipelineContext context{*sequencer_, *publish_, *journal_, counters_, profiler_, buffers_};
     // One limit for the process (venues count attempts per IP): the strictest
     // of every feed's max_connects_per_5min and its venue's own limit.
     std::uint32_t attempts = feeds_.front().max_connects_per_5min;
@@ -445,9 +444,12 @@ class Connector {
       so.control_interval = venue->limits().control_interval;
       so.control_ops_per_hour = venue->limits().control_ops_per_hour;
       if (feed.time_unit == "us") url->target = with_query_param(url->target, "timeUnit=MICROSECOND");
+      // Each connection's pipeline counts on its own (the metrics' feed label); the status line sums them.
+      PipelineCounters& counters = *feed_counters_.emplace_back(std::make_unique<PipelineCounters>());
+      const PipelineContext context{*sequencer_, *publish_, *journal_, counters, profiler_, buffers_};
       auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
       if (auto s = pipeline.ok(); !s.ok()) return s;
-      pipeline.set_limit(options_.max_messages, [] { ::kill(::getpid(), kLimitSignal); });
+      pipeline.set_limit(options_.max_messages, [] { ::kill(::getpid(), kLimitSignal); }, &limit_count_);
       so.url = *url;
       so.ca_file = feed.ca_file;
       so.verify_tls = feed.verify_tls;
@@ -517,14 +519,14 @@ class Connector {
     // a service) a "status" log line every log_interval_ms, or none.
     if (status_.on_terminal()) {
       if (auto s = every(std::chrono::milliseconds(cfg_.status.interval_ms), "status",
-                         [this] { status_.print(counters_, *journal_, publish_report()); });
+                         [this] { status_.print(*totals(), *journal_, publish_report()); });
           !s.ok()) {
         return s;
       }
     } else if (cfg_.status.log_interval_ms != 0 && options_.status_line) {
       if (auto s = every(std::chrono::milliseconds(cfg_.status.log_interval_ms), "status-log",
                          [this] { const std::string report = publish_report();
-                           TW_LOG_INFO(log(), "status: {}{}{}", status_.format(counters_, *journal_),
+                           TW_LOG_INFO(log(), "status: {}{}{}", status_.format(*totals(), *journal_),
                                        report.empty() ? "" : " | ", report); });
           !s.ok()) {
         return s;
@@ -570,13 +572,27 @@ class Connector {
     return every(std::chrono::minutes(1), "clock-resync", [] { middleware::TscClock::global().resync(); });
   }
 
+  // totals: every pipeline's counters added up (any thread; a fresh sum each call).
+  std::unique_ptr<PipelineCounters> totals() const {
+    auto t = std::make_unique<PipelineCounters>();
+    for (const auto& c : feed_counters_) add_counters(*t, *c);
+    return t;
+  }
+  std::uint64_t messages() const {
+    std::uint64_t n = 0;
+    // relaxed: a count, compared only.
+    for (const auto& c : feed_counters_) n += c->messages.load(std::memory_order_relaxed);
+    return n;
+  }
+
   // start_metrics: the /metrics, /healthz, /readyz endpoint; one that cannot
   // listen is logged and the connector runs without it.
   void start_metrics() {
     if (cfg_.metrics.listen.empty()) return;
-    metrics::MetricsSources sources{&counters_, journal_.get(), sequencer_.get(), &profiler_, {}, &liveness_,
+    metrics::MetricsSources sources{journal_.get(), sequencer_.get(), &profiler_, {}, {}, &liveness_,
                                     options_.version};
     for (const auto& p : probes_) sources.feeds.push_back(p.get());
+    for (const auto& c : feed_counters_) sources.feed_counters.push_back(c.get());
     sources.publish = publish_.get();
     auto endpoint = metrics::MetricsEndpoint::start(cfg_.metrics, std::move(sources));
     if (!endpoint.ok()) {
@@ -654,7 +670,9 @@ class Connector {
   std::unique_ptr<PublishTargets> publish_;
   std::vector<std::uint64_t> publish_lost_;  // per target: failed + dropped already reported (feed thread)
   boost::asio::io_context io_{1};
-  PipelineCounters counters_;
+  // One per connection, by index as pipelines_ and probes_ (each pipeline holds a reference).
+  std::vector<std::unique_ptr<PipelineCounters>> feed_counters_;
+  std::atomic<std::uint64_t> limit_count_{0};  // market events of every pipeline, for --max-messages (feed thread)
   std::vector<std::unique_ptr<FeedPipeline>> pipelines_;
   std::vector<std::unique_ptr<RestClient>> rests_;
   std::vector<std::unique_ptr<metrics::FeedProbe>> probes_;  // by feed, between session and pipeline

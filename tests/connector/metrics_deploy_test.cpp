@@ -136,10 +136,10 @@ TEST(Deploy, APrometheusServerScrapesTheConnectorAndSeesTheInjectedGaps) {
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   std::optional<double> first_messages, later_messages, gaps;
   while (std::chrono::steady_clock::now() < deadline) {
-    const auto messages = prometheus.query("tickwire_messages_total");
+    const auto messages = prometheus.query("tickwire_messages_total{feed=\"sim\"}");
     if (messages && !first_messages) first_messages = messages;
     if (messages && first_messages && *messages > *first_messages) later_messages = messages;
-    gaps = prometheus.query("tickwire_gaps_total");
+    gaps = prometheus.query("tickwire_gaps_total{feed=\"sim\"}");
     if (later_messages && gaps && *gaps >= 3) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(100));  // polling a condition, deadline above
   }
@@ -149,7 +149,7 @@ TEST(Deploy, APrometheusServerScrapesTheConnectorAndSeesTheInjectedGaps) {
   EXPECT_EQ(*gaps, 3.0) << "the simulator injected 3 gaps";
   // The connector's own count agrees, and does not grow past what was injected.
   const auto scrape = run.get("/metrics");
-  EXPECT_EQ(metric_value(scrape.body, "tickwire_gaps_total"), 3.0);
+  EXPECT_EQ(metric_value(scrape.body, "tickwire_gaps_total", "{feed=\"sim\"}"), 3.0);
   EXPECT_EQ(prometheus.query("tickwire_feed_connected{feed=\"sim\"}"), 1.0);
 }
 

@@ -77,7 +77,7 @@ TEST(MetricsEndpoint, ReadyzIsNotReadyWhenTheSimulatorStallsTheStream) {
 TEST(MetricsEndpoint, BadRequestsDoNotDisturbTheFeed) {
   MetricsRun run(metrics_sim());
   run.wait_for("/readyz", [](const HttpResult& x) { return x.status == 200; });
-  const auto before = metric_value(run.get("/metrics").body, "tickwire_messages_total");
+  const auto before = metric_value(run.get("/metrics").body, "tickwire_messages_total", "{feed=\"sim\"}");
   ASSERT_TRUE(before.has_value());
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(http_get(run.port(), "/unknown/" + std::to_string(i)).status, 404);
@@ -100,7 +100,7 @@ TEST(MetricsEndpoint, BadRequestsDoNotDisturbTheFeed) {
   }
   // The feed kept going through it, and the endpoint still answers.
   const auto after = run.wait_for("/metrics", [&](const HttpResult& x) {
-    const auto v = metric_value(x.body, "tickwire_messages_total");
+    const auto v = metric_value(x.body, "tickwire_messages_total", "{feed=\"sim\"}");
     return x.status == 200 && v && *v > *before;
   });
   EXPECT_GT(metric_value(after.body, "tickwire_http_requests_total", "{code=\"4xx\"}").value_or(0), 0.0);

@@ -83,6 +83,32 @@ TEST(MetricsExposition, NamesFollowPrometheusConventionsWithBoundedLabels) {
   EXPECT_THAT(text, HasSubstr("tickwire_publish_failed_records_total{target=\"nats://127.0.0.1:4222\"} 990\n"));
 }
 
+TEST(MetricsExposition, PipelineCountersAreLabelledByFeedWhenTheSnapshotHasThemPerFeed) {
+  MetricsSnapshot s = sample_snapshot();
+  s.feeds[0].counted = true;
+  s.feeds[0].pipeline.messages = 700;
+  s.feeds[0].pipeline.gaps = 2;
+  s.feeds[0].pipeline.lag_ms = 5;
+  FeedSnapshot okx;
+  okx.feed = "okx";
+  okx.counted = true;
+  okx.pipeline.messages = 300;
+  okx.pipeline.rejected = 4;
+  s.feeds.push_back(okx);
+  const std::string text = format_prometheus(s);
+  EXPECT_THAT(text, HasSubstr("tickwire_messages_total{feed=\"binance\"} 700\ntickwire_messages_total{feed=\"okx\"} 300\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_gaps_total{feed=\"binance\"} 2\ntickwire_gaps_total{feed=\"okx\"} 0\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_rejected_frames_total{feed=\"okx\"} 4\n"));
+  EXPECT_THAT(text, HasSubstr("tickwire_exchange_lag_seconds{feed=\"binance\"} 0.005\n"));
+  // No unlabelled total beside the per-feed samples (sum() would count it twice).
+  EXPECT_EQ(text.find("\ntickwire_messages_total "), std::string::npos) << text;
+  testing::TempDir dir("tickwire-metrics-feeds");
+  std::ofstream(dir / "metrics.txt") << text;
+  auto r = testing::run_command(
+      {"/bin/sh", "-c", "promtool check metrics < '" + (dir / "metrics.txt").string() + "' 2>&1"});
+  EXPECT_EQ(r.exit_code, 0) << r.out << "\n" << text;
+}
+
 TEST(Health, ReadyOnlyWhenEveryFeedIsConnectedSubscribedFreshAndSyncedAndTheJournalKeepsUp) {
   config::MetricsConfig config;
   config.ready_max_durable_lag = 100;

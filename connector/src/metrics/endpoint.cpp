@@ -7,14 +7,28 @@ namespace tickwire::connector::metrics {
 
 MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
   MetricsSnapshot s;
-  if (const PipelineCounters* c = sources.counters) {
-    // relaxed loads: independent statistics (see PipelineCounters).
-    constexpr auto kRelaxed = std::memory_order_relaxed;
-    s.pipeline = {c->messages.load(kRelaxed),   c->rejected.load(kRelaxed),    c->ignored.load(kRelaxed),
-                  c->dropped.load(kRelaxed),    c->symbols.load(kRelaxed),     c->connects.load(kRelaxed),
-                  c->disconnects.load(kRelaxed), c->duplicates.load(kRelaxed), c->gaps.load(kRelaxed),
-                  c->resyncs.load(kRelaxed),    c->rollovers.load(kRelaxed),   c->lag_ms.load(kRelaxed),
-                  c->lag_warnings.load(kRelaxed)};
+  // relaxed loads: independent statistics (see PipelineCounters).
+  constexpr auto kRelaxed = std::memory_order_relaxed;
+  const auto totals_of = [&](const PipelineCounters& c) {
+    return PipelineTotals{c.messages.load(kRelaxed),   c.rejected.load(kRelaxed),    c.ignored.load(kRelaxed),
+                          c.dropped.load(kRelaxed),    c.symbols.load(kRelaxed),     c.connects.load(kRelaxed),
+                          c.disconnects.load(kRelaxed), c.duplicates.load(kRelaxed), c.gaps.load(kRelaxed),
+                          c.resyncs.load(kRelaxed),    c.rollovers.load(kRelaxed),   c.lag_ms.load(kRelaxed),
+                          c.lag_warnings.load(kRelaxed)};
+  };
+  for (const PipelineCounters* c : sources.feed_counters) {
+    const PipelineTotals t = totals_of(*c);
+    PipelineTotals& sum = s.pipeline;
+    for (auto [into, v] : {std::pair{&sum.messages, t.messages}, {&sum.rejected, t.rejected},
+                           {&sum.ignored, t.ignored},       {&sum.dropped, t.dropped},
+                           {&sum.symbols, t.symbols},       {&sum.connects, t.connects},
+                           {&sum.disconnects, t.disconnects}, {&sum.duplicates, t.duplicates},
+                           {&sum.gaps, t.gaps},             {&sum.resyncs, t.resyncs},
+                           {&sum.rollovers, t.rollovers},   {&sum.lag_warnings, t.lag_warnings}}) {
+      *into += v;
+    }
+    // The lag of largest magnitude, as the status line shows it.
+    if ((t.lag_ms < 0 ? -t.lag_ms : t.lag_ms) > (sum.lag_ms < 0 ? -sum.lag_ms : sum.lag_ms)) sum.lag_ms = t.lag_ms;
   }
   if (sources.journal != nullptr) {
     const journal::Stats js = sources.journal->stats();
@@ -38,7 +52,13 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
     const std::uint64_t next = sources.sequencer->peek();
     s.journal.last_seq = next > 0 ? next - 1 : 0;
   }
-  for (const FeedProbe* probe : sources.feeds) s.feeds.push_back(probe->state());
+  for (std::size_t i = 0; i < sources.feeds.size(); ++i) {
+    FeedSnapshot& f = s.feeds.emplace_back(sources.feeds[i]->state());
+    if (i < sources.feed_counters.size()) {
+      f.counted = true;
+      f.pipeline = totals_of(*sources.feed_counters[i]);
+    }
+  }
   if (full && sources.profiler != nullptr) s.stages = sources.profiler->report();
   if (sources.liveness != nullptr) {
     s.feed_thread_age_s = sources.liveness->feed_thread_age_s();

@@ -64,27 +64,45 @@ class Writer {
   std::string out_;
 };
 
-void write_pipeline(Writer& w, const PipelineTotals& p) {
-  w.single("tickwire_messages_total", "counter", "Market events journaled (trades, quotes, book records), all feeds.",
-           p.messages);
-  w.single("tickwire_rejected_frames_total", "counter", "Frames that failed to parse or validate, all feeds.",
-           p.rejected);
-  w.single("tickwire_ignored_frames_total", "counter", "Control replies and unhandled event kinds, all feeds.",
-           p.ignored);
-  w.single("tickwire_pipeline_dropped_records_total", "counter",
-           "Records the pipeline could not encode or the journal refused, all feeds.", p.dropped);
-  w.single("tickwire_symbols", "gauge", "Distinct symbols seen.", p.symbols);
-  w.single("tickwire_duplicates_total", "counter", "Messages already received (duplicates, rollover overlap).",
-           p.duplicates);
-  w.single("tickwire_gaps_total", "counter", "Gaps detected (trade ids, book update ids), all feeds.", p.gaps);
-  w.single("tickwire_book_resyncs_total", "counter", "Books (re)built from a REST snapshot.", p.resyncs);
-  w.single("tickwire_rollovers_total", "counter", "Make-before-break connection rollovers finished.", p.rollovers);
-  w.single("tickwire_exchange_lag_seconds", "gauge",
-           "Local receive time minus the exchange's event time, of the latest event that carries one "
-           "(negative when the local clock is behind).",
-           static_cast<double>(p.lag_ms) / 1000.0);
-  w.single("tickwire_exchange_lag_warnings_total", "counter",
-           "Times the exchange-time lag crossed the feed's lag_warn_ms.", p.lag_warnings);
+// write_pipeline: the pipeline counters, one sample per feed (label `feed`)
+// when the snapshot has them per feed, else one process-wide sample.
+void write_pipeline(Writer& w, const PipelineTotals& total, const std::vector<FeedSnapshot>& feeds) {
+  bool per_feed = false;
+  for (const auto& f : feeds) per_feed = per_feed || f.counted;
+  const auto family = [&](std::string_view name, std::string_view type, std::string_view help, auto value_of) {
+    w.family(name, type, help);
+    if (!per_feed) {
+      w.sample(name, {}, value_of(total));
+      return;
+    }
+    for (const auto& f : feeds) {
+      if (f.counted) w.sample(name, fmt::format("feed=\"{}\"", escape_label(f.feed)), value_of(f.pipeline));
+    }
+  };
+  family("tickwire_messages_total", "counter", "Market events journaled (trades, quotes, book records).",
+         [](const PipelineTotals& p) { return p.messages; });
+  family("tickwire_rejected_frames_total", "counter", "Frames that failed to parse or validate.",
+         [](const PipelineTotals& p) { return p.rejected; });
+  family("tickwire_ignored_frames_total", "counter", "Control replies and unhandled event kinds.",
+         [](const PipelineTotals& p) { return p.ignored; });
+  family("tickwire_pipeline_dropped_records_total", "counter",
+         "Records the pipeline could not encode or the journal refused.",
+         [](const PipelineTotals& p) { return p.dropped; });
+  family("tickwire_symbols", "gauge", "Symbols seen.", [](const PipelineTotals& p) { return p.symbols; });
+  family("tickwire_duplicates_total", "counter", "Messages already received (duplicates, rollover overlap).",
+         [](const PipelineTotals& p) { return p.duplicates; });
+  family("tickwire_gaps_total", "counter", "Gaps detected (trade ids, book update ids).",
+         [](const PipelineTotals& p) { return p.gaps; });
+  family("tickwire_book_resyncs_total", "counter", "Books (re)built from a REST snapshot.",
+         [](const PipelineTotals& p) { return p.resyncs; });
+  family("tickwire_rollovers_total", "counter", "Make-before-break connection rollovers finished.",
+         [](const PipelineTotals& p) { return p.rollovers; });
+  family("tickwire_exchange_lag_seconds", "gauge",
+         "Local receive time minus the exchange's event time, of the latest event that carries one "
+         "(negative when the local clock is behind).",
+         [](const PipelineTotals& p) { return static_cast<double>(p.lag_ms) / 1000.0; });
+  family("tickwire_exchange_lag_warnings_total", "counter", "Times the exchange-time lag crossed lag_warn_ms.",
+         [](const PipelineTotals& p) { return p.lag_warnings; });
 }
 
 void write_publish(Writer& w, const std::vector<PublishFigures>& targets) {
@@ -221,7 +239,7 @@ void write_http(Writer& w, const HttpFigures& h, double feed_age, double schedul
 
 std::string format_prometheus(const MetricsSnapshot& s) {
   Writer w;
-  write_pipeline(w, s.pipeline);
+  write_pipeline(w, s.pipeline, s.feeds);
   write_feeds(w, s.feeds);
   write_journal(w, s.journal);
   write_publish(w, s.publish);

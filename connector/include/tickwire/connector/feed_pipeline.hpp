@@ -102,6 +102,10 @@ struct PipelineCounters {
   std::atomic<std::uint64_t> lag_warnings{0};
 };
 
+// add_counters: `from`'s figures added to `into` (relaxed: statistics); the
+// lag is the one of largest magnitude. For totals over several pipelines.
+void add_counters(PipelineCounters& into, const PipelineCounters& from);
+
 // PipelineStages: the profiler stages a pipeline records into. `encode`
 // covers interning, dedup, book maintenance, stamping and encoding;
 // `ring_write` the journal append.
@@ -164,10 +168,13 @@ class FeedPipeline final : public SessionHandler {
   // why. The journal has every one of them. Feed thread.
   void on_publish_loss(std::uint64_t count, std::string_view detail);
 
-  // set_limit: once counters.messages reaches `max_messages` (0 = no limit;
-  // shared by all pipelines on the feed thread) further frames are ignored,
-  // and `on_limit` runs once, on the feed thread.
-  void set_limit(std::uint64_t max_messages, std::function<void()> on_limit);
+  // set_limit: once `count` (by default this pipeline's counters.messages;
+  // the runner passes one count shared by all pipelines on the feed thread,
+  // each adding its market events to it) reaches `max_messages` (0 = no
+  // limit), further frames are ignored, and `on_limit` runs once, on the
+  // feed thread.
+  void set_limit(std::uint64_t max_messages, std::function<void()> on_limit,
+                 std::atomic<std::uint64_t>* count = nullptr);
 
   // book: the book of `symbol` if it has one and it is synced (tests, tools).
   const book::OrderBook* book(std::string_view symbol) const;
@@ -379,6 +386,7 @@ class FeedPipeline final : public SessionHandler {
   bool lagging_ = false;          // the lag is over lag_warn_ms_ (logged once per crossing)
   std::string status_subject_;
   std::uint64_t limit_ = 0;
+  std::atomic<std::uint64_t>* limit_count_ = nullptr;  // what limit_ is compared with (set_limit)
   std::function<void()> on_limit_;
   std::uint64_t events_ = 0;  // market events of this feed
   std::uint64_t connections_ = 0;  // this feed's connections since start (the connected Status's count)

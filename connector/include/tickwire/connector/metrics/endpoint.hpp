@@ -23,11 +23,13 @@ namespace tickwire::connector::metrics {
 
 // MetricsSources: where a snapshot's figures come from (all outlive the endpoint).
 struct MetricsSources {
-  const PipelineCounters* counters = nullptr;
   const journal::Journal* journal = nullptr;
   const Sequencer* sequencer = nullptr;
   const middleware::Profiler* profiler = nullptr;
   std::vector<const FeedProbe*> feeds;
+  // feed_counters[i]: the pipeline counters of feeds[i]'s connection (the
+  // process-wide figures are their sum); may be shorter than feeds (tests).
+  std::vector<const PipelineCounters*> feed_counters;
   const Liveness* liveness = nullptr;
   std::string version;
   const PublishTargets* publish = nullptr;

@@ -13,7 +13,7 @@
 
 namespace tickwire::connector::metrics {
 
-// PipelineTotals: PipelineCounters, process-wide (all feeds).
+// PipelineTotals: PipelineCounters, of one feed's connection or process-wide (their sum).
 struct PipelineTotals {
   std::uint64_t messages = 0, rejected = 0, ignored = 0, dropped = 0, symbols = 0, connects = 0,
                 disconnects = 0, duplicates = 0, gaps = 0, resyncs = 0, rollovers = 0;
@@ -34,6 +34,8 @@ struct FeedSnapshot {
   std::uint64_t connects = 0, disconnects = 0;
   std::uint64_t frames = 0, bytes = 0;     // websocket data frames received and their payload bytes
   double last_frame_age_s = -1;            // seconds since the last frame; -1 before the first
+  bool counted = false;                    // the pipeline figures below are known
+  PipelineTotals pipeline;                 // its connection's pipeline counters
   std::vector<BookState> books;            // only for feeds with the depth channel
 };
 
