@@ -170,6 +170,7 @@ void add_counters(PipelineCounters& into, const PipelineCounters& from) {
   add(into.resyncs, from.resyncs);
   add(into.rollovers, from.rollovers);
   add(into.lag_warnings, from.lag_warnings);
+  for (std::size_t k = 0; k < kJournaledKinds; ++k) add(into.by_kind[k], from.by_kind[k]);
   const std::int64_t lag = from.lag_ms.load(kRelaxed);
   const std::int64_t have = into.lag_ms.load(kRelaxed);
   if ((lag < 0 ? -lag : lag) > (have < 0 ? -have : have)) into.lag_ms.store(lag, kRelaxed);
@@ -271,9 +272,10 @@ void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<cons
   profiler_.record(stages_.publish, ticks_between(t_journaled, middleware::TscClock::now_ticks()));
 }
 
-void FeedPipeline::market_event_done() {
+void FeedPipeline::market_event_done(JournaledKind kind) {
   ++events_;
-  // relaxed: a statistic (and the limit check, on this same thread).
+  // relaxed: statistics (and the limit check, on this same thread).
+  counters_.by_kind[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
   const auto done = counters_.messages.fetch_add(1, std::memory_order_relaxed) + 1;
   if (limit_ == 0) return;
   // The shared count: every pipeline on the feed thread adds to it (relaxed: that one thread).
@@ -403,8 +405,9 @@ void FeedPipeline::note_lag(const Stamp& s, std::uint64_t event_ns) {
 }
 
 template <typename Encode>
-void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, std::uint64_t rx_ticks,
-                               std::uint64_t t_parsed, std::uint64_t event_ns, Encode&& encode) {
+void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, JournaledKind kind,
+                               std::uint64_t rx_ticks, std::uint64_t t_parsed, std::uint64_t event_ns,
+                               Encode&& encode) {
   const Stamp s = stamp(rx_ticks);
   note_lag(s, event_ns);
   encode_for(st);
@@ -412,18 +415,18 @@ void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, 
   const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
   profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
   emit(s, subject, bytes, t_encoded);
-  market_event_done();
+  market_event_done(kind);
 }
 
 void FeedPipeline::emit_book_delta(const SymbolState& st, const BookDeltaEvent& d, std::uint64_t rx_ticks,
                                    std::uint64_t t_parsed) {
-  emit_market(st, st.book_subject, rx_ticks, t_parsed, d.event_ns,
+  emit_market(st, st.book_subject, JournaledKind::kBookDelta, rx_ticks, t_parsed, d.event_ns,
               [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d); });
 }
 
 void FeedPipeline::emit_book_snapshot(const SymbolState& st, const BookSnapshotEvent& snapshot, std::uint64_t rx_ticks,
                                       std::uint64_t t_parsed) {
-  emit_market(st, st.book_subject, rx_ticks, t_parsed, snapshot.event_ns,
+  emit_market(st, st.book_subject, JournaledKind::kBookSnapshot, rx_ticks, t_parsed, snapshot.event_ns,
               [&](const Stamp& s) { return encoder_.encode_book_snapshot(s, feed_.name, snapshot); });
 }
 
@@ -490,7 +493,8 @@ void FeedPipeline::on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t 
   st.trades_live = true;
   // The symbol text in the Envelope comes from the state, not the frame.
   t.symbol = st.name;
-  emit_market(st, t.aggregate ? st.agg_subject : st.trade_subject, rx_ticks, t_parsed, t.event_ns,
+  emit_market(st, t.aggregate ? st.agg_subject : st.trade_subject,
+              t.aggregate ? JournaledKind::kAggTrade : JournaledKind::kTrade, rx_ticks, t_parsed, t.event_ns,
               [&](const Stamp& s) { return encoder_.encode_trade(s, feed_.name, t); });
 }
 
@@ -528,7 +532,7 @@ void FeedPipeline::on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t 
   if (!track(*id, ChannelKind::kQuote, q.update_id, q.update_id, generation, "quote update ids")) return;
   st.quote_ns = q.event_ns;
   q.symbol = st.name;
-  emit_market(st, st.quote_subject, rx_ticks, t_parsed, q.event_ns,
+  emit_market(st, st.quote_subject, JournaledKind::kQuote, rx_ticks, t_parsed, q.event_ns,
               [&](const Stamp& s) { return encoder_.encode_quote(s, feed_.name, q); });
 }
 
@@ -550,7 +554,7 @@ void FeedPipeline::on_funding(ParsedMessage& msg, std::size_t size, std::uint64_
   record_stream(*id, ChannelKind::kFunding, rx_ticks);
   if (!track(*id, ChannelKind::kFunding, f.event_ns, f.event_ns, generation, "funding event times")) return;
   f.symbol = st.name;
-  emit_market(st, st.funding_subject, rx_ticks, t_parsed, f.event_ns,
+  emit_market(st, st.funding_subject, JournaledKind::kFunding, rx_ticks, t_parsed, f.event_ns,
               [&](const Stamp& s) { return encoder_.encode_funding(s, feed_.name, f); });
 }
 
@@ -570,7 +574,7 @@ void FeedPipeline::on_liquidation(ParsedMessage& msg, std::size_t size, std::uin
   record_stream(*id, ChannelKind::kLiquidation, rx_ticks);
   if (!track(*id, ChannelKind::kLiquidation, l.event_ns, l.event_ns, generation, "liquidation event times")) return;
   l.symbol = st.name;
-  emit_market(st, st.liquidation_subject, rx_ticks, t_parsed, l.event_ns,
+  emit_market(st, st.liquidation_subject, JournaledKind::kLiquidation, rx_ticks, t_parsed, l.event_ns,
               [&](const Stamp& s) { return encoder_.encode_liquidation(s, feed_.name, l); });
 }
 
@@ -590,7 +594,7 @@ void FeedPipeline::on_open_interest(ParsedMessage& msg, std::size_t size, std::u
     return;
   }
   o.symbol = st.name;
-  emit_market(st, st.open_interest_subject, rx_ticks, t_parsed, o.event_ns,
+  emit_market(st, st.open_interest_subject, JournaledKind::kOpenInterest, rx_ticks, t_parsed, o.event_ns,
               [&](const Stamp& s) { return encoder_.encode_open_interest(s, feed_.name, o); });
 }
 
@@ -647,7 +651,7 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
   const book::SyncResult r = st.sync->on_delta(d);
   switch (r.outcome) {
     case book::SyncOutcome::kApplied:
-      emit_market(st, st.book_subject, rx_ticks, t_parsed, d.event_ns,
+      emit_market(st, st.book_subject, JournaledKind::kBookDelta, rx_ticks, t_parsed, d.event_ns,
                   [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d); });
       return;
     case book::SyncOutcome::kBuffered:

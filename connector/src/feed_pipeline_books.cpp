@@ -307,7 +307,7 @@ void FeedPipeline::journal_book(SymbolState& st) {
   encode_for(st);
   const auto bytes = encoder_.encode_book_snapshot(s, feed_.name, image);
   emit(s, st.book_subject, bytes, middleware::TscClock::now_ticks());
-  market_event_done();
+  market_event_done(JournaledKind::kBookSnapshot);
 }
 
 }  // namespace tickwire::connector

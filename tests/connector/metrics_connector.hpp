@@ -112,6 +112,23 @@ inline std::optional<double> metric_value(const std::string& scrape, const std::
   return std::nullopt;
 }
 
+// metric_sum: the sum of every sample of `name` whose labels contain
+// `labels_part` (e.g. feed="sim"), or nullopt if there is none.
+inline std::optional<double> metric_sum(const std::string& scrape, const std::string& name,
+                                        const std::string& labels_part) {
+  std::optional<double> sum;
+  std::size_t at = 0;
+  while ((at = scrape.find(name + "{", at)) != std::string::npos) {
+    const auto end = scrape.find('\n', at);
+    const std::string line = scrape.substr(at, end - at);
+    at = end;
+    const auto close = line.find("} ");
+    if (close == std::string::npos || line.substr(0, close).find(labels_part) == std::string::npos) continue;
+    sum = sum.value_or(0) + std::stod(line.substr(close + 2));
+  }
+  return sum;
+}
+
 inline connector::SimulatorOptions metrics_sim() {
   connector::SimulatorOptions o;
   o.symbols = {"BTCUSDT", "ETHUSDT"};

@@ -52,6 +52,10 @@ TEST(MetricsEndpoint, ReadyzTurnsReadyOnceSyncedAndNotReadyWhenTheSimulatorStops
   const auto metrics = run.get("/metrics");
   EXPECT_EQ(metric_value(metrics.body, "tickwire_book_synced", "{feed=\"sim\",symbol=\"ETHUSDT\"}"), 1.0);
   EXPECT_EQ(metric_value(metrics.body, "tickwire_feed_connected", "{feed=\"sim\"}"), 1.0);
+  // Messages by kind: both books were journaled whole when they synced; no quote channel is subscribed.
+  EXPECT_GE(metric_value(metrics.body, "tickwire_messages_total", "{feed=\"sim\",kind=\"book_snapshot\"}"), 2.0)
+      << metrics.body;
+  EXPECT_EQ(metric_value(metrics.body, "tickwire_messages_total", "{feed=\"sim\",kind=\"quote\"}"), 0.0);
   run.sim().stop();
   const auto gone = run.wait_for("/readyz", [](const HttpResult& x) { return x.status == 503; });
   EXPECT_THAT(gone.body, HasSubstr("\"failing\":[\"feed sim connected\""));
@@ -77,7 +81,7 @@ TEST(MetricsEndpoint, ReadyzIsNotReadyWhenTheSimulatorStallsTheStream) {
 TEST(MetricsEndpoint, BadRequestsDoNotDisturbTheFeed) {
   MetricsRun run(metrics_sim());
   run.wait_for("/readyz", [](const HttpResult& x) { return x.status == 200; });
-  const auto before = metric_value(run.get("/metrics").body, "tickwire_messages_total", "{feed=\"sim\"}");
+  const auto before = metric_sum(run.get("/metrics").body, "tickwire_messages_total", "feed=\"sim\"");
   ASSERT_TRUE(before.has_value());
   for (int i = 0; i < 20; ++i) {
     EXPECT_EQ(http_get(run.port(), "/unknown/" + std::to_string(i)).status, 404);
@@ -100,7 +104,7 @@ TEST(MetricsEndpoint, BadRequestsDoNotDisturbTheFeed) {
   }
   // The feed kept going through it, and the endpoint still answers.
   const auto after = run.wait_for("/metrics", [&](const HttpResult& x) {
-    const auto v = metric_value(x.body, "tickwire_messages_total", "{feed=\"sim\"}");
+    const auto v = metric_sum(x.body, "tickwire_messages_total", "feed=\"sim\"");
     return x.status == 200 && v && *v > *before;
   });
   EXPECT_GT(metric_value(after.body, "tickwire_http_requests_total", "{code=\"4xx\"}").value_or(0), 0.0);

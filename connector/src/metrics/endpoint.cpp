@@ -10,11 +10,13 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
   // relaxed loads: independent statistics (see PipelineCounters).
   constexpr auto kRelaxed = std::memory_order_relaxed;
   const auto totals_of = [&](const PipelineCounters& c) {
-    return PipelineTotals{c.messages.load(kRelaxed),   c.rejected.load(kRelaxed),    c.ignored.load(kRelaxed),
-                          c.dropped.load(kRelaxed),    c.symbols.load(kRelaxed),     c.connects.load(kRelaxed),
-                          c.disconnects.load(kRelaxed), c.duplicates.load(kRelaxed), c.gaps.load(kRelaxed),
-                          c.resyncs.load(kRelaxed),    c.rollovers.load(kRelaxed),   c.lag_ms.load(kRelaxed),
-                          c.lag_warnings.load(kRelaxed)};
+    PipelineTotals t{c.messages.load(kRelaxed),   c.rejected.load(kRelaxed),    c.ignored.load(kRelaxed),
+                     c.dropped.load(kRelaxed),    c.symbols.load(kRelaxed),     c.connects.load(kRelaxed),
+                     c.disconnects.load(kRelaxed), c.duplicates.load(kRelaxed), c.gaps.load(kRelaxed),
+                     c.resyncs.load(kRelaxed),    c.rollovers.load(kRelaxed),   c.lag_ms.load(kRelaxed),
+                     c.lag_warnings.load(kRelaxed), {}};
+    for (std::size_t k = 0; k < kJournaledKinds; ++k) t.by_kind[k] = c.by_kind[k].load(kRelaxed);
+    return t;
   };
   for (const PipelineCounters* c : sources.feed_counters) {
     const PipelineTotals t = totals_of(*c);
@@ -27,6 +29,7 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
                            {&sum.rollovers, t.rollovers},   {&sum.lag_warnings, t.lag_warnings}}) {
       *into += v;
     }
+    for (std::size_t k = 0; k < kJournaledKinds; ++k) sum.by_kind[k] += t.by_kind[k];
     // The lag of largest magnitude, as the status line shows it.
     if ((t.lag_ms < 0 ? -t.lag_ms : t.lag_ms) > (sum.lag_ms < 0 ? -sum.lag_ms : sum.lag_ms)) sum.lag_ms = t.lag_ms;
   }

@@ -79,8 +79,20 @@ void write_pipeline(Writer& w, const PipelineTotals& total, const std::vector<Fe
       if (f.counted) w.sample(name, fmt::format("feed=\"{}\"", escape_label(f.feed)), value_of(f.pipeline));
     }
   };
-  family("tickwire_messages_total", "counter", "Market events journaled (trades, quotes, book records).",
-         [](const PipelineTotals& p) { return p.messages; });
+  // Messages: by feed and kind (every kind, so each series exists from the start).
+  constexpr std::string_view kMessages = "tickwire_messages_total";
+  w.family(kMessages, "counter", "Market events journaled, by kind (trade, quote, book_delta, ...).");
+  if (!per_feed) {
+    w.sample(kMessages, {}, total.messages);
+  } else {
+    for (const auto& f : feeds) {
+      if (!f.counted) continue;
+      for (std::size_t k = 0; k < kJournaledKinds; ++k) {
+        w.sample(kMessages, fmt::format("feed=\"{}\",kind=\"{}\"", escape_label(f.feed), kJournaledKindNames[k]),
+                 f.pipeline.by_kind[k]);
+      }
+    }
+  }
   family("tickwire_rejected_frames_total", "counter", "Frames that failed to parse or validate.",
          [](const PipelineTotals& p) { return p.rejected; });
   family("tickwire_ignored_frames_total", "counter", "Control replies and unhandled event kinds.",

@@ -4,6 +4,7 @@
 // until the next message is parsed (copy what must outlive that).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <span>
 #include <string>
@@ -12,6 +13,15 @@
 #include "tickwire/middleware/decimal.hpp"
 
 namespace tickwire::connector {
+
+// JournaledKind: what a journaled market event is, as `tickwire replay` names
+// it (kJournaledKindNames); PipelineCounters counts each.
+enum class JournaledKind : std::uint8_t {
+  kTrade, kAggTrade, kQuote, kBookDelta, kBookSnapshot, kFunding, kLiquidation, kOpenInterest
+};
+inline constexpr std::size_t kJournaledKinds = 8;
+inline constexpr std::string_view kJournaledKindNames[kJournaledKinds] = {
+    "trade", "agg_trade", "quote", "book_delta", "book_snapshot", "funding", "liquidation", "open_interest"};
 
 using middleware::Decimal;
 

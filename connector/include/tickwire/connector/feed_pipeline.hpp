@@ -36,6 +36,7 @@
 #include <boost/asio/io_context.hpp>
 #include <boost/asio/steady_timer.hpp>
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <functional>
@@ -83,6 +84,7 @@ class Sequencer {
 // All relaxed: independent statistics, no ordering with the data.
 struct PipelineCounters {
   std::atomic<std::uint64_t> messages{0};    // market events journaled (trades, quotes, book records, ...)
+  std::array<std::atomic<std::uint64_t>, kJournaledKinds> by_kind{};  // those by JournaledKind
   std::atomic<std::uint64_t> rejected{0};    // frames rejected: malformed, invalid values, unsubscribed
                                              // symbols, oversized frames, websocket protocol errors
   std::atomic<std::uint64_t> unsubscribed{0};  // of those, frames for symbols not subscribed
@@ -238,7 +240,7 @@ class FeedPipeline final : public SessionHandler {
   void emit_status(const StatusEvent& status);
   void emit_symbol_status(SymbolState& state, const StatusEvent& status);
   // market_event_done: counts a journaled market event and applies the limit.
-  void market_event_done();
+  void market_event_done(JournaledKind kind);
   void add_symbol(std::string_view symbol);
   std::size_t stream_index(middleware::SymbolId id, Channel channel) const {
     return static_cast<std::size_t>(id) * kChannels + static_cast<std::size_t>(channel);
@@ -256,8 +258,8 @@ class FeedPipeline final : public SessionHandler {
   void record_stream(middleware::SymbolId id, Channel channel, std::uint64_t rx_ticks);
   // emit_market: stamps, encodes (through `encode`), publishes and journals one market event.
   template <typename Encode>
-  void emit_market(const SymbolState& st, std::string_view subject, std::uint64_t rx_ticks, std::uint64_t t_parsed,
-                   std::uint64_t event_ns, Encode&& encode);
+  void emit_market(const SymbolState& st, std::string_view subject, JournaledKind kind, std::uint64_t rx_ticks,
+                   std::uint64_t t_parsed, std::uint64_t event_ns, Encode&& encode);
   // track: the StreamTracker verdict for a message, counting drops and
   // journaling gaps; true if the message is new data.
   bool track(middleware::SymbolId id, Channel channel, std::uint64_t first, std::uint64_t last,

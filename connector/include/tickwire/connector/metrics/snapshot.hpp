@@ -5,10 +5,12 @@
 // so a change in where a counter lives touches only the code that fills it.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "tickwire/connector/events.hpp"
 #include "tickwire/middleware/profiler.hpp"
 
 namespace tickwire::connector::metrics {
@@ -19,6 +21,7 @@ struct PipelineTotals {
                 disconnects = 0, duplicates = 0, gaps = 0, resyncs = 0, rollovers = 0;
   std::int64_t lag_ms = 0;  // exchange-time lag of the latest event that has an exchange time
   std::uint64_t lag_warnings = 0;
+  std::array<std::uint64_t, kJournaledKinds> by_kind{};  // messages by JournaledKind
 };
 
 struct BookState {
