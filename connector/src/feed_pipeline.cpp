@@ -104,7 +104,9 @@ FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, cons
     add_symbol(symbol);
     if (!setup_.ok()) return;
   }
-  if (feed_.stale_after_ms != 0) {
+  // Always kept: it holds each stream's last message time, which the metrics
+  // report; only with stale_after_ms does a timer restart silent streams.
+  {
     watchdog_ = std::make_unique<StreamWatchdog>(StreamWatchdog::for_global_clock(
         feed_.symbols.size() * kChannels, std::chrono::milliseconds(feed_.stale_after_ms)));
     for (std::size_t s = 0; s < feed_.symbols.size(); ++s) {
@@ -118,6 +120,11 @@ FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, cons
   }
 }
 
+std::uint64_t FeedPipeline::stream_last_ticks(std::size_t symbol_index, ChannelKind kind) const {
+  const std::size_t stream = symbol_index * kChannels + static_cast<std::size_t>(kind);
+  return watchdog_ && stream < watchdog_->size() ? watchdog_->last_ticks(stream) : 0;
+}
+
 absl::Status FeedPipeline::ok() const {
   if (!setup_.ok()) return setup_;
   return encoder_.status();
@@ -127,7 +134,7 @@ FeedPipeline::~FeedPipeline() { *alive_ = false; }
 
 void FeedPipeline::attach(PipelineIo io) {
   io_ = std::move(io);
-  if (watchdog_ && io_.io != nullptr) {
+  if (watchdog_ && feed_.stale_after_ms != 0 && io_.io != nullptr) {
     stale_timer_ = std::make_unique<boost::asio::steady_timer>(*io_.io);
     schedule_stale_check();
   }

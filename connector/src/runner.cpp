@@ -482,6 +482,14 @@ class Connector {
       auto& rest = *rests_.emplace_back(std::make_unique<RestClient>(io_, ro));
       auto& probe = *probes_.emplace_back(std::make_unique<metrics::FeedProbe>(
           feed.name, pipeline, feed.subscribe == "message", book_symbols(feed)));
+      std::vector<metrics::FeedProbe::StreamRef> streams;
+      for (std::size_t i = 0; i < feed.symbols.size(); ++i) {
+        for (const auto& channel : feed.channels) {
+          // Every configured channel has a kind (the configuration is checked against the venue's).
+          if (const auto kind = venue->channel_kind(channel)) streams.push_back({feed.symbols[i], channel, i, *kind});
+        }
+      }
+      probe.set_streams(std::move(streams));
       auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, probe, frame_buffers_));
       pipeline.attach({&io_, &session, &rest, rest_base(feed, *venue)});
       session.start();

@@ -56,6 +56,13 @@ TEST(MetricsEndpoint, ReadyzTurnsReadyOnceSyncedAndNotReadyWhenTheSimulatorStops
   EXPECT_GE(metric_value(metrics.body, "tickwire_messages_total", "{feed=\"sim\",kind=\"book_snapshot\"}"), 2.0)
       << metrics.body;
   EXPECT_EQ(metric_value(metrics.body, "tickwire_messages_total", "{feed=\"sim\",kind=\"quote\"}"), 0.0);
+  // Each configured stream has its age (sampled with the books that made /readyz ready).
+  for (const char* stream : {"{feed=\"sim\",symbol=\"BTCUSDT\",channel=\"trade\"}",
+                             "{feed=\"sim\",symbol=\"ETHUSDT\",channel=\"depth@100ms\"}"}) {
+    const auto age = metric_value(metrics.body, "tickwire_stream_last_message_age_seconds", stream);
+    ASSERT_TRUE(age.has_value()) << stream << "\n" << metrics.body;
+    EXPECT_GE(*age, 0.0);
+  }
   run.sim().stop();
   const auto gone = run.wait_for("/readyz", [](const HttpResult& x) { return x.status == 503; });
   EXPECT_THAT(gone.body, HasSubstr("\"failing\":[\"feed sim connected\""));

@@ -29,6 +29,7 @@ MetricsSnapshot sample_snapshot() {
   feed.bytes = 150000;
   feed.last_frame_age_s = 0.004;
   feed.books = {{"BTCUSDT", true}, {"ETH\"USDT", false}};  // a quote in a label is escaped
+  feed.streams = {{"BTCUSDT", "trade", 0.25}, {"BTCUSDT", "depth@100ms", 1.5}};
   s.feeds.push_back(feed);
   s.journal.appended = 1000;
   s.journal.flushed = 990;
@@ -70,6 +71,8 @@ TEST(MetricsExposition, NamesFollowPrometheusConventionsWithBoundedLabels) {
   EXPECT_THAT(text, HasSubstr("tickwire_feed_connected{feed=\"binance\"} 1\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_book_synced{feed=\"binance\",symbol=\"ETH\\\"USDT\"} 0\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_journal_durable_lag_records 20\n"));
+  EXPECT_THAT(text, HasSubstr(
+      "tickwire_stream_last_message_age_seconds{feed=\"binance\",symbol=\"BTCUSDT\",channel=\"depth@100ms\"} 1.5\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_journal_ring_pending_records 10\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_stage_latency_seconds{stage=\"parse\",quantile=\"0.99\"} 4e-06\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_stage_latency_seconds_count{stage=\"parse\"} 1000\n"));

@@ -162,6 +162,17 @@ void write_feeds(Writer& w, const std::vector<FeedSnapshot>& feeds) {
                f.last_frame_age_s);
     }
   }
+  w.family("tickwire_stream_last_message_age_seconds", "gauge",
+           "Seconds since a configured stream's (symbol x channel) last message, or since its last connect or "
+           "resubscribe before the first; sampled once a second.");
+  for (const auto& f : feeds) {
+    for (const auto& st : f.streams) {
+      w.sample("tickwire_stream_last_message_age_seconds",
+               fmt::format("feed=\"{}\",symbol=\"{}\",channel=\"{}\"", escape_label(f.feed),
+                           escape_label(st.symbol), escape_label(st.channel)),
+               st.age_s);
+    }
+  }
   w.family("tickwire_book_synced", "gauge", "1 while the symbol's order book is synced (configured symbols only).");
   for (const auto& f : feeds) {
     for (const auto& b : f.books) {

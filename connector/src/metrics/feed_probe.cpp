@@ -29,10 +29,20 @@ FeedProbe::FeedProbe(std::string feed, SessionHandler& next, bool subscribe_by_m
       book_symbols_(std::move(book_symbols)),
       synced_(std::make_unique<std::atomic<bool>[]>(book_symbols_.size())) {}
 
+void FeedProbe::set_streams(std::vector<StreamRef> streams) {
+  streams_ = std::move(streams);
+  stream_ticks_ = std::make_unique<std::atomic<std::uint64_t>[]>(streams_.size());
+}
+
 void FeedProbe::sample_books(const FeedPipeline& pipeline) {
   for (std::size_t i = 0; i < book_symbols_.size(); ++i) {
     // relaxed: a sampled state, read by state() with no ordering.
     synced_[i].store(pipeline.book(book_symbols_[i]) != nullptr, std::memory_order_relaxed);
+  }
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    // relaxed: as above.
+    stream_ticks_[i].store(pipeline.stream_last_ticks(streams_[i].symbol_index, streams_[i].kind),
+                           std::memory_order_relaxed);
   }
 }
 
@@ -52,6 +62,15 @@ FeedSnapshot FeedProbe::state() const {
     const std::uint64_t then = clock.to_mono_ns(rx);
     const std::uint64_t now = clock.now_mono_ns();
     s.last_frame_age_s = now > then ? static_cast<double>(now - then) / 1e9 : 0.0;
+  }
+  const auto& clock = middleware::TscClock::global();
+  const std::uint64_t now_ns = clock.now_mono_ns();
+  for (std::size_t i = 0; i < streams_.size(); ++i) {
+    const std::uint64_t ticks = stream_ticks_[i].load(std::memory_order_relaxed);  // relaxed: see sample_books
+    if (ticks == 0) continue;
+    const std::uint64_t then = clock.to_mono_ns(ticks);
+    s.streams.push_back({streams_[i].symbol, streams_[i].channel,
+                         now_ns > then ? static_cast<double>(now_ns - then) / 1e9 : 0.0});
   }
   s.books.reserve(book_symbols_.size());
   for (std::size_t i = 0; i < book_symbols_.size(); ++i) {

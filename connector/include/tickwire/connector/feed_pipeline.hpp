@@ -178,6 +178,12 @@ class FeedPipeline final : public SessionHandler {
   void set_limit(std::uint64_t max_messages, std::function<void()> on_limit,
                  std::atomic<std::uint64_t>* count = nullptr);
 
+  // stream_last_ticks: the TscClock ticks of the last message of the
+  // `symbol_index`th configured symbol on channels of `kind` (the time of the
+  // last connect or resubscribe before the first; 0 before the first
+  // connect). Feed thread.
+  std::uint64_t stream_last_ticks(std::size_t symbol_index, ChannelKind kind) const;
+
   // book: the book of `symbol` if it has one and it is synced (tests, tools).
   const book::OrderBook* book(std::string_view symbol) const;
 

@@ -29,7 +29,17 @@ class FeedProbe final : public SessionHandler {
   FeedProbe(std::string feed, SessionHandler& next, bool subscribe_by_message,
             std::vector<std::string> book_symbols);
 
-  // sample_books: records which books of `pipeline` are synced (feed thread).
+  // StreamRef: one configured stream (symbol x channel) and where the
+  // pipeline keeps its last message time.
+  struct StreamRef {
+    std::string symbol, channel;  // as configured
+    std::size_t symbol_index = 0;
+    ChannelKind kind = ChannelKind::kTrade;
+  };
+  // set_streams: the streams whose last-message age is reported; before the feed thread starts.
+  void set_streams(std::vector<StreamRef> streams);
+  // sample_books: records which books of `pipeline` are synced, and each
+  // stream's last message time (feed thread, about once a second).
   void sample_books(const FeedPipeline& pipeline);
   // state: a copy of the figures (any thread).
   FeedSnapshot state() const;
@@ -63,6 +73,8 @@ class FeedProbe final : public SessionHandler {
   std::atomic<std::uint64_t> connects_{0}, disconnects_{0}, frames_{0}, bytes_{0};
   std::atomic<std::uint64_t> last_rx_ticks_{0};  // 0: no frame yet
   std::unique_ptr<std::atomic<bool>[]> synced_;  // by index in book_symbols_
+  std::vector<StreamRef> streams_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> stream_ticks_;  // by index in streams_ (0: no watchdog)
 };
 
 // Liveness: when the feed thread and the scheduler last ran their liveness

@@ -24,6 +24,13 @@ struct PipelineTotals {
   std::array<std::uint64_t, kJournaledKinds> by_kind{};  // messages by JournaledKind
 };
 
+// StreamAge: one configured stream's last message (or, before the first,
+// its last connect or resubscribe), sampled on the feed thread once a second.
+struct StreamAge {
+  std::string symbol, channel;
+  double age_s = 0;
+};
+
 struct BookState {
   std::string symbol;
   bool synced = false;
@@ -40,6 +47,7 @@ struct FeedSnapshot {
   bool counted = false;                    // the pipeline figures below are known
   PipelineTotals pipeline;                 // its connection's pipeline counters
   std::vector<BookState> books;            // only for feeds with the depth channel
+  std::vector<StreamAge> streams;          // every configured stream, once the feed has connected
 };
 
 // JournalFigures: journal::Stats plus the sequence side.
