@@ -199,6 +199,7 @@ bool Journal::append(std::uint64_t seq, std::uint64_t mono_ns, std::uint16_t typ
       ++p.appended;
       // relaxed: a statistic read by stats(); single writer.
       appended_->store(p.appended, std::memory_order_relaxed);
+      ring_tail_->store(ring_.tail(), std::memory_order_relaxed);  // relaxed: as above
       return true;
     }
     if (options_.full_policy == FullPolicy::kDrop || !wait_for_space(payload.size())) return drop(seq);
@@ -246,7 +247,10 @@ absl::Status Journal::close() {
 }
 
 Stats Journal::stats() const {
-  // relaxed: statistics, each a single writer's running count.
+  // relaxed: statistics, each a single writer's running count (the tail may
+  // trail the head by a gap record written since the last append: clamped).
+  const std::uint64_t tail = ring_tail_->load(std::memory_order_relaxed);
+  const std::uint64_t head = ring_.head();
   return Stats{appended_->load(std::memory_order_relaxed),
                dropped_->load(std::memory_order_relaxed),
                flusher_->flushed_records(),
@@ -255,7 +259,9 @@ Stats Journal::stats() const {
                flusher_->segments(),
                flusher_->storage_errors(),
                flusher_->ring_damaged(),
-               flusher_->storage_failing()};
+               flusher_->storage_failing(),
+               tail > head ? tail - head : 0,
+               ring_.capacity()};
 }
 
 absl::Status Journal::storage_error() const { return flusher_->storage_error(); }

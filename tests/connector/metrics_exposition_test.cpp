@@ -36,6 +36,8 @@ MetricsSnapshot sample_snapshot() {
   s.journal.durable_seq = 980;
   s.journal.last_seq = 1000;
   s.journal.storage_errors = 3;
+  s.journal.ring_used_bytes = 4096;
+  s.journal.ring_bytes = 1u << 20;
   s.pipeline.lag_ms = -12;
   s.publish.push_back({"shm:tickwire-dev", true, 990, 0, 0});
   s.publish.push_back({"nats://127.0.0.1:4222", false, 0, 990, 0});
@@ -79,6 +81,8 @@ TEST(MetricsExposition, NamesFollowPrometheusConventionsWithBoundedLabels) {
   EXPECT_THAT(text, HasSubstr("process_resident_memory_bytes "));
   EXPECT_THAT(text, HasSubstr("tickwire_exchange_lag_seconds -0.012\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_journal_storage_errors_total 3\n"));
+  EXPECT_THAT(text, HasSubstr("\ntickwire_journal_ring_used_bytes 4096\n"));
+  EXPECT_THAT(text, HasSubstr("\ntickwire_journal_ring_capacity_bytes 1048576\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_journal_storage_failing 0\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_journal_failed 0\n"));
   EXPECT_THAT(text, HasSubstr("tickwire_publish_target_up{target=\"nats://127.0.0.1:4222\"} 0\n"));

@@ -19,6 +19,8 @@
 #include "test_util.hpp"
 #include "tickwire/journal/io.hpp"
 #include "tickwire/journal/journal.hpp"
+#include "tickwire/journal/mmap_ring.hpp"
+#include "tickwire/journal/segment_format.hpp"
 
 namespace tickwire::journal {
 namespace {
@@ -205,6 +207,31 @@ TEST(Fault, ASpareTheDiskHadNoRoomForIsReportedAtCloseThoughNoRollNeededIt) {
   EXPECT_NE(std::string(closed.message()).find(dir.path().string()), std::string::npos) << closed;
   EXPECT_NE(std::string(closed.message()).find(".spare-000002"), std::string::npos) << closed;
   expect_reopens_with(dir.path(), {1});
+}
+
+int every_call_enospc(std::string_view, const std::filesystem::path&) { return ENOSPC; }
+
+TEST(Fault, RingFillCountsWhatStorageHoldsBackAndIsZeroOnceDrained) {
+  ScratchDir dir;
+  auto j = Journal::open(fault_options(dir.path()));
+  ASSERT_TRUE(j.ok()) << j.status();
+  EXPECT_EQ((*j)->stats().ring_bytes, fault_options(dir.path()).ring_bytes);
+  EXPECT_EQ((*j)->stats().ring_used_bytes, 0u);
+  // From here no storage call succeeds: the flusher cannot make its first
+  // segment, so every record stays in the ring.
+  io::set_fault_hook(every_call_enospc);
+  std::uint64_t footprint = 0;  // header + payload, 8-aligned, per record (no wrap in 3 small records)
+  for (std::uint64_t s = 1; s <= 3; ++s) {
+    ASSERT_TRUE((*j)->append(s, s, 1, payload_for(8, s)));
+    footprint += align_record(kRingRecordHeaderSize + payload_for(8, s).size());
+  }
+  EXPECT_EQ((*j)->stats().ring_used_bytes, footprint);
+  io::set_fault_hook(nullptr);
+  ASSERT_TRUE((*j)->close().ok());
+  EXPECT_EQ((*j)->stats().ring_used_bytes, 0u);
+  auto recs = read_all(dir.path());
+  ASSERT_TRUE(recs.ok()) << recs.status();
+  EXPECT_EQ(recs->size(), 3u);
 }
 
 TEST(Fault, AFullTmpfsStallsTheProducerUnderBlockAndTheJournalResumesWhenThereIsRoom) {

@@ -43,6 +43,8 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
     s.journal.segments = js.segments;
     s.journal.storage_errors = js.storage_errors;
     s.journal.ring_damaged = js.ring_damaged;
+    s.journal.ring_used_bytes = js.ring_used_bytes;
+    s.journal.ring_bytes = js.ring_bytes;
     s.journal.storage_failing = js.storage_failing;
     if (absl::Status st = sources.journal->status(); !st.ok()) s.journal.failed = std::string(st.message());
   }

@@ -192,6 +192,9 @@ void write_journal(Writer& w, const JournalFigures& j) {
   w.single("tickwire_journal_ring_pending_records", "gauge",
            "Records in the ring not yet written to a segment (flusher lag).",
            j.appended > j.flushed ? j.appended - j.flushed : 0);
+  w.single("tickwire_journal_ring_used_bytes", "gauge",
+           "Bytes of the journal ring written and not yet released by the flusher (ring fill).", j.ring_used_bytes);
+  w.single("tickwire_journal_ring_capacity_bytes", "gauge", "The journal ring's capacity in bytes.", j.ring_bytes);
   w.single("tickwire_journal_segment_bytes", "gauge", "Bytes in the journal's segment files.", j.segment_bytes);
   w.single("tickwire_journal_segments", "gauge", "Segment files in the journal.", j.segments);
   w.single("tickwire_journal_durable_sequence", "gauge", "Highest sequence durable in a segment.", j.durable_seq);

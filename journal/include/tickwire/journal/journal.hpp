@@ -76,6 +76,8 @@ struct Stats {
   std::uint64_t storage_errors = 0;  // storage calls that failed (each retry of a full disk counts)
   std::uint64_t ring_damaged = 0;    // ring records whose checksum failed, journaled as gaps
   bool storage_failing = false;      // storage fails now; the flusher retries (see storage_error())
+  std::uint64_t ring_used_bytes = 0;  // ring bytes written and not yet released by the flusher
+  std::uint64_t ring_bytes = 0;       // the ring's capacity
 };
 
 class Flusher;
@@ -157,6 +159,7 @@ class Journal {
   // Producer-written, read by stats(): relaxed stores of the producer's counts.
   middleware::CachePadded<std::atomic<std::uint64_t>> appended_;
   middleware::CachePadded<std::atomic<std::uint64_t>> dropped_;
+  middleware::CachePadded<std::atomic<std::uint64_t>> ring_tail_;  // the ring's producer position after the last append
   std::atomic<bool> stop_waiting_{false};
   std::unique_ptr<Flusher> flusher_;
   middleware::ThreadPool threads_;  // the flusher's thread

@@ -81,6 +81,8 @@ class MmapRing {
   // position that was never committed. Checks the CRC (Entry::damaged).
   std::optional<Entry> read_at(std::uint64_t position) const;
 
+  // tail: producer only. The producer position (first byte not yet written).
+  std::uint64_t tail() const { return producer_->tail; }
   // head: the consumer position (first byte not yet released).
   std::uint64_t head() const;
   // release: consumer only. Everything before `position` may be overwritten.

@@ -55,6 +55,7 @@ struct JournalFigures {
   std::uint64_t appended = 0, dropped = 0, flushed = 0, segment_bytes = 0, durable_seq = 0, segments = 0;
   std::uint64_t last_seq = 0;  // the last sequence stamped (0: none yet)
   std::uint64_t storage_errors = 0, ring_damaged = 0;
+  std::uint64_t ring_used_bytes = 0, ring_bytes = 0;  // the ring's fill and capacity
   bool storage_failing = false;  // a full disk: the flusher retries (Stats::storage_failing)
   std::string failed;            // why the journal failed closed; empty while it works
   std::uint64_t durable_lag() const { return last_seq > durable_seq ? last_seq - durable_seq : 0; }
