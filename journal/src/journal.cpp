@@ -127,6 +127,7 @@ absl::StatusOr<std::unique_ptr<Journal>> Journal::open(Options options, WriterLo
     j->ring_.reset();
   }
   Producer& p = *j->producer_;
+  j->ring_tail_->store(j->ring_.tail(), std::memory_order_relaxed);  // relaxed: a statistic (stats())
   // Never below anything issued before: segments, the ring's durable_seq, the manifest.
   p.last_seq = std::max(f.last_seq(), *highest);
   j->recovery_.next_seq = p.last_seq + 1;

@@ -148,11 +148,18 @@ void SegmentPreparer::run() {
   if (spare_) {
     record(discard(*spare_));
     spare_.reset();
-  } else if (!spare_error_.ok()) {
+  } else if (!spare_error_.ok() && wanted_index_ != 0) {
     // The last spare could not be made (a full disk) and no take() came to
-    // retry it: the storage was failing when the journal closed, so close()
-    // says so, though every record is in a segment already.
-    record(spare_error_);
+    // retry it. One more try, as the next roll would have made (retention may
+    // have freed room since): if the disk is still full, the storage was
+    // failing when the journal closed, and close() says so, though every
+    // record is in a segment already.
+    const std::uint64_t index = wanted_index_;
+    lock.unlock();
+    auto retry = prepare_spare(dir_, index, index_interval_, capacity_);
+    absl::Status cleaned = retry.ok() ? discard(*retry) : absl::OkStatus();
+    lock.lock();
+    record(retry.ok() ? std::move(cleaned) : retry.status());
   }
   exited_ = true;
   cv_.notify_all();

@@ -209,6 +209,41 @@ TEST(Fault, ASpareTheDiskHadNoRoomForIsReportedAtCloseThoughNoRollNeededIt) {
   expect_reopens_with(dir.path(), {1});
 }
 
+// The disk was full for the helper's spare, then had room again (retention,
+// an operator) before the journal closed: close() tries the spare once more
+// and, with room, reports nothing.
+int refuse_second_spare_once(std::string_view, const std::filesystem::path& path) {
+  if (!path.filename().string().starts_with(".spare-000002")) return 0;
+  std::lock_guard lock(g_spare_mu);
+  if (g_spare_refused) return 0;
+  g_spare_refused = true;
+  g_spare_cv.notify_all();
+  return ENOSPC;
+}
+
+TEST(Fault, ASpareRefusedOnceIsMadeAtCloseWhenThereIsRoomAgainAndNothingIsReported) {
+  ScratchDir dir;
+  {
+    std::lock_guard lock(g_spare_mu);
+    g_spare_refused = false;
+  }
+  io::set_fault_hook(refuse_second_spare_once);
+  auto j = Journal::open(fault_options(dir.path()));
+  ASSERT_TRUE(j.ok()) << j.status();
+  ASSERT_TRUE((*j)->append(1, 1, 1, payload_for(8, 1)));
+  {
+    std::unique_lock lock(g_spare_mu);
+    ASSERT_TRUE(g_spare_cv.wait_for(lock, std::chrono::seconds(60), [] { return g_spare_refused; }));
+  }
+  const absl::Status closed = (*j)->close();
+  io::set_fault_hook(nullptr);
+  EXPECT_TRUE(closed.ok()) << closed;
+  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".spare-")) << "left behind: " << e.path();
+  }
+  expect_reopens_with(dir.path(), {1});
+}
+
 int every_call_enospc(std::string_view, const std::filesystem::path&) { return ENOSPC; }
 
 TEST(Fault, RingFillCountsWhatStorageHoldsBackAndIsZeroOnceDrained) {
