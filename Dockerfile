@@ -3,9 +3,13 @@
 # benchmarks, fuzzing or npm peers) and builds the release binary, then a slim
 # runtime stage holding only the binary, its shared libraries and the configs.
 #
-#   podman build -t tickwire .            (docker build works the same)
+#   podman build -t tickwire .            (or docker build with BuildKit)
 #   podman run --rm -v tickwire-data:/data -p 127.0.0.1:9464:9464 tickwire
 #   podman run --rm -v tickwire-data:/data tickwire verify /data
+#
+# The builder must skip the stages the target does not use (podman/buildah
+# and BuildKit do): the legacy `docker build` builds `prebuilt` too, which
+# needs a ./tickwire in the context (scripts/test-container supplies one).
 #
 # It runs as uid:gid 10001:10001 (numeric, for runAsNonRoot); a bind-mounted
 # host directory for /data must be writable by that uid. docs/operations.md

@@ -122,7 +122,10 @@ FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, cons
 
 std::uint64_t FeedPipeline::stream_last_ticks(std::size_t symbol_index, ChannelKind kind) const {
   const std::size_t stream = symbol_index * kChannels + static_cast<std::size_t>(kind);
-  return watchdog_ && stream < watchdog_->size() ? watchdog_->last_ticks(stream) : 0;
+  if (!watchdog_ || stream >= watchdog_->size()) return 0;
+  // The last message; before the first, when the stream could first deliver (the last arm).
+  const std::uint64_t data = watchdog_->data_ticks(stream);
+  return data != 0 ? data : watchdog_->last_ticks(stream);
 }
 
 absl::Status FeedPipeline::ok() const {
@@ -750,6 +753,8 @@ void FeedPipeline::on_connected() {
 
 void FeedPipeline::on_disconnected(std::string_view reason) {
   counters_.disconnects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+  // The lag was of the last connection's events: not shown as current while there are none.
+  counters_.lag_ms.store(0, std::memory_order_relaxed);  // relaxed: a gauge
   TW_LOG_WARN(log(), "{}: disconnected: {}", feed_.name, reason);
   emit_status({StatusKind::kDisconnected, {}, 0, 0, 0, reason});
 }

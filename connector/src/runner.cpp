@@ -482,11 +482,22 @@ class Connector {
       auto& rest = *rests_.emplace_back(std::make_unique<RestClient>(io_, ro));
       auto& probe = *probes_.emplace_back(std::make_unique<metrics::FeedProbe>(
           feed.name, pipeline, feed.subscribe == "message", book_symbols(feed)));
+      // One age per symbol and kind of channel (the pipeline keeps one time per kind): channels
+      // of one kind (OKX bbo-tbt and tickers are both quotes) share it, labelled "bbo-tbt,tickers".
       std::vector<metrics::FeedProbe::StreamRef> streams;
       for (std::size_t i = 0; i < feed.symbols.size(); ++i) {
+        const std::size_t first = streams.size();
         for (const auto& channel : feed.channels) {
           // Every configured channel has a kind (the configuration is checked against the venue's).
-          if (const auto kind = venue->channel_kind(channel)) streams.push_back({feed.symbols[i], channel, i, *kind});
+          const auto kind = venue->channel_kind(channel);
+          if (!kind) continue;
+          auto same = std::find_if(streams.begin() + static_cast<std::ptrdiff_t>(first), streams.end(),
+                                   [&](const metrics::FeedProbe::StreamRef& r) { return r.kind == *kind; });
+          if (same != streams.end()) {
+            same->channel += "," + channel;
+          } else {
+            streams.push_back({feed.symbols[i], channel, i, *kind});
+          }
         }
       }
       probe.set_streams(std::move(streams));

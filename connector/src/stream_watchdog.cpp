@@ -15,6 +15,7 @@ constexpr std::uint64_t kNeverReported = std::numeric_limits<std::uint64_t>::max
 StreamWatchdog::StreamWatchdog(std::size_t streams, std::chrono::nanoseconds threshold, double ns_per_tick)
     : ns_per_tick_(ns_per_tick > 0 ? ns_per_tick : 1.0),
       last_(streams, 0),
+      data_(streams, 0),
       threshold_(streams, 0),
       reported_(streams, kNeverReported) {
   stale_.reserve(streams);

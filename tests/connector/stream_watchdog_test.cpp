@@ -53,6 +53,19 @@ TEST(StreamWatchdog, ArmResetsClocksAndReports) {
   EXPECT_EQ(stale(w, 2'000'000'000).size(), 2u);
 }
 
+TEST(StreamWatchdog, DataTicksKeepTheLastMessageThroughArm) {
+  StreamWatchdog w(2, 1s, 1.0);
+  w.arm(100);
+  EXPECT_EQ(w.data_ticks(0), 0u) << "no message yet";
+  w.record(0, 500);
+  w.arm(2'000);  // reconnected: the staleness clock restarts, the last message stays
+  EXPECT_EQ(w.last_ticks(0), 2'000u);
+  EXPECT_EQ(w.data_ticks(0), 500u);
+  EXPECT_EQ(w.data_ticks(1), 0u);
+  w.record(0, 400);  // older: ignored
+  EXPECT_EQ(w.data_ticks(0), 500u);
+}
+
 TEST(StreamWatchdog, OlderTicksDoNotMoveTheClockBack) {
   StreamWatchdog w(1, 1s, 1.0);
   w.arm(0);

@@ -18,20 +18,11 @@ MetricsSnapshot snapshot_of(const MetricsSources& sources, bool full) {
     for (std::size_t k = 0; k < kJournaledKinds; ++k) t.by_kind[k] = c.by_kind[k].load(kRelaxed);
     return t;
   };
-  for (const PipelineCounters* c : sources.feed_counters) {
-    const PipelineTotals t = totals_of(*c);
-    PipelineTotals& sum = s.pipeline;
-    for (auto [into, v] : {std::pair{&sum.messages, t.messages}, {&sum.rejected, t.rejected},
-                           {&sum.ignored, t.ignored},       {&sum.dropped, t.dropped},
-                           {&sum.symbols, t.symbols},       {&sum.connects, t.connects},
-                           {&sum.disconnects, t.disconnects}, {&sum.duplicates, t.duplicates},
-                           {&sum.gaps, t.gaps},             {&sum.resyncs, t.resyncs},
-                           {&sum.rollovers, t.rollovers},   {&sum.lag_warnings, t.lag_warnings}}) {
-      *into += v;
-    }
-    for (std::size_t k = 0; k < kJournaledKinds; ++k) sum.by_kind[k] += t.by_kind[k];
-    // The lag of largest magnitude, as the status line shows it.
-    if ((t.lag_ms < 0 ? -t.lag_ms : t.lag_ms) > (sum.lag_ms < 0 ? -sum.lag_ms : sum.lag_ms)) sum.lag_ms = t.lag_ms;
+  {
+    // The process-wide figures: every connection's counters added up as the status line adds them.
+    PipelineCounters sum;
+    for (const PipelineCounters* c : sources.feed_counters) add_counters(sum, *c);
+    s.pipeline = totals_of(sum);
   }
   if (sources.journal != nullptr) {
     const journal::Stats js = sources.journal->stats();

@@ -179,9 +179,9 @@ class FeedPipeline final : public SessionHandler {
                  std::atomic<std::uint64_t>* count = nullptr);
 
   // stream_last_ticks: the TscClock ticks of the last message of the
-  // `symbol_index`th configured symbol on channels of `kind` (the time of the
-  // last connect or resubscribe before the first; 0 before the first
-  // connect). Feed thread.
+  // `symbol_index`th configured symbol on channels of `kind` (reconnects do
+  // not reset it); before the first message, the time of the last connect or
+  // resubscribe; 0 before the first connect. Feed thread.
   std::uint64_t stream_last_ticks(std::size_t symbol_index, ChannelKind kind) const;
 
   // book: the book of `symbol` if it has one and it is synced (tests, tools).

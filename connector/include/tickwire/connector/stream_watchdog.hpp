@@ -35,6 +35,7 @@ class StreamWatchdog {
   // record: the hot-path call, one per message of `stream`.
   void record(std::size_t stream, std::uint64_t ticks) noexcept {
     if (ticks > last_[stream]) last_[stream] = ticks;
+    if (ticks > data_[stream]) data_[stream] = ticks;
   }
 
   // check: the streams stale at `now_ticks`, in index order; the span stays
@@ -45,12 +46,15 @@ class StreamWatchdog {
   std::size_t size() const noexcept { return last_.size(); }
   // last_ticks: the last data time of `stream` (or the arm time).
   std::uint64_t last_ticks(std::size_t stream) const noexcept { return last_[stream]; }
+  // data_ticks: the last data time of `stream`, whatever arm() did since (0: none yet).
+  std::uint64_t data_ticks(std::size_t stream) const noexcept { return data_[stream]; }
 
  private:
   std::uint64_t to_ticks(std::chrono::nanoseconds ns) const noexcept;
 
   double ns_per_tick_;
-  std::vector<std::uint64_t> last_;        // by stream: last data ticks
+  std::vector<std::uint64_t> last_;        // by stream: last data ticks, or the arm time if later
+  std::vector<std::uint64_t> data_;        // by stream: last data ticks (arm() leaves it)
   std::vector<std::uint64_t> threshold_;   // by stream: staleness in ticks, 0 = off
   std::vector<std::uint64_t> reported_;    // by stream: the last_ value already reported stale
   std::vector<std::size_t> stale_;         // check()'s result, capacity reserved up front
