@@ -50,6 +50,13 @@ constexpr int kIdle = -1;
 // kRestShutdownGrace: how long a snapshot request in flight at shutdown may
 // take before it is cancelled.
 constexpr std::chrono::milliseconds kRestShutdownGrace{500};
+// kFeedStopDeadline: how long stop() waits for the feed thread to run out of
+// work (every websocket close handshake times out after the session's
+// connect_timeout, 10 s by default) before it stops the thread's io_context,
+// abandoning what is still pending. Rarely, during a rollover under heavy
+// load, a connection never ended and the shutdown hung; the records already
+// journaled are unaffected either way.
+constexpr std::chrono::seconds kFeedStopDeadline{20};
 
 
 // ShutdownWatch: while stop() runs, names the step it waits on every
@@ -346,6 +353,16 @@ class Connector {
     // A feed thread blocked on a full journal while the disk is full would never join.
     if (journal_) journal_->stop_waiting();
     watch.step("waiting for the feed thread (websocket close handshakes, snapshot requests)");
+    {
+      std::unique_lock lock(feed_done_mu_);
+      const bool done = threads_.size() == 0 ||
+                        feed_done_cv_.wait_for(lock, kFeedStopDeadline, [this] { return feed_done_; });
+      if (!done) {
+        TW_LOG_WARN(log(), "shutdown: the feed thread still has I/O pending after {} s (a websocket close or "
+                    "request that never completed): stopping it", kFeedStopDeadline.count());
+        io_.stop();
+      }
+    }
     threads_.join();
     watch.step("stopping the embedded simulator");
     for (auto& e : sims_) e.sim->stop();
@@ -512,6 +529,11 @@ class Connector {
     auto started = threads_.start_thread("tw-feed", placement, [this] {
       profiler_.register_thread();
       io_.run();
+      {
+        const std::lock_guard lock(feed_done_mu_);
+        feed_done_ = true;
+      }
+      feed_done_cv_.notify_all();
     });
     report_thread_warnings(threads_.warnings());
     return started;
@@ -706,6 +728,10 @@ class Connector {
   middleware::Scheduler scheduler_{scheduler_options()};
   metrics::Liveness liveness_;
   std::unique_ptr<metrics::MetricsEndpoint> metrics_;
+  // feed_done_: the feed thread's io_context.run() returned (stop() waits for it, up to kFeedStopDeadline).
+  std::mutex feed_done_mu_;
+  std::condition_variable feed_done_cv_;
+  bool feed_done_ = false;  // guarded by feed_done_mu_
 };
 
 }  // namespace

@@ -256,7 +256,7 @@ class VenueFault : public ::testing::Test, public ::testing::WithParamInterface<
     // 3. Stop the connector; it must exit 0 on SIGTERM.
     connector.kill(SIGTERM);
     const auto status = connector.wait();
-    ASSERT_TRUE(status.has_value()) << "the connector did not stop on SIGTERM";
+    ASSERT_TRUE(status.has_value()) << "the connector did not stop on SIGTERM; its log:\n" << read_text(log_path);
     log_ = read_text(log_path);
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "exit status " << *status << "\n" << log_;
     sim.stop();
@@ -347,6 +347,7 @@ class VenueFault : public ::testing::Test, public ::testing::WithParamInterface<
   void expect_no_loss() {
     for (const JournalRecord* g : statuses("gap")) ADD_FAILURE() << "gap: " << g->detail;
     expect_every_trade();
+    if (::testing::Test::HasFailure()) ADD_FAILURE() << "connector log:\n" << log_;
   }
 
   // expect_every_trade: every trade the simulator made from the first one
