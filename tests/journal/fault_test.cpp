@@ -177,32 +177,46 @@ TEST(Fault, EveryStorageCallFailingForeverIsReportedAndLosesNothingAcknowledged)
 std::mutex g_spare_mu;
 std::condition_variable g_spare_cv;
 bool g_spare_refused = false;  // guarded by g_spare_mu
+bool g_spare_refuse_once = false;  // guarded by g_spare_mu: refuse the first call on it only
 
 int refuse_second_spare(std::string_view, const std::filesystem::path& path) {
   if (!path.filename().string().starts_with(".spare-000002")) return 0;
   std::lock_guard lock(g_spare_mu);
+  if (g_spare_refuse_once && g_spare_refused) return 0;
   g_spare_refused = true;
   g_spare_cv.notify_all();
   return ENOSPC;
 }
 
-TEST(Fault, ASpareTheDiskHadNoRoomForIsReportedAtCloseThoughNoRollNeededIt) {
-  ScratchDir dir;
+// closed_after_spare_refused: opens a journal whose helper is refused segment
+// 2's spare (always, or only the first time), appends one record (it makes
+// segment 1 from its spare, and the helper starts on segment 2's), waits for
+// the refusal, and returns what close() says.
+absl::Status closed_after_spare_refused(const std::filesystem::path& dir, bool once) {
   {
     std::lock_guard lock(g_spare_mu);
     g_spare_refused = false;
+    g_spare_refuse_once = once;
   }
   io::set_fault_hook(refuse_second_spare);
-  auto j = Journal::open(fault_options(dir.path()));
-  ASSERT_TRUE(j.ok()) << j.status();
-  ASSERT_TRUE((*j)->append(1, 1, 1, payload_for(8, 1)));
-  {
-    // The first record makes segment 1 (its spare taken), and the helper starts on segment 2's.
-    std::unique_lock lock(g_spare_mu);
-    ASSERT_TRUE(g_spare_cv.wait_for(lock, std::chrono::seconds(60), [] { return g_spare_refused; }));
+  auto j = Journal::open(fault_options(dir));
+  if (!j.ok()) {
+    io::set_fault_hook(nullptr);
+    return j.status();
   }
-  const absl::Status closed = (*j)->close();
+  EXPECT_TRUE((*j)->append(1, 1, 1, payload_for(8, 1)));
+  {
+    std::unique_lock lock(g_spare_mu);
+    EXPECT_TRUE(g_spare_cv.wait_for(lock, std::chrono::seconds(60), [] { return g_spare_refused; }));
+  }
+  absl::Status closed = (*j)->close();
   io::set_fault_hook(nullptr);
+  return closed;
+}
+
+TEST(Fault, ASpareTheDiskHadNoRoomForIsReportedAtCloseThoughNoRollNeededIt) {
+  ScratchDir dir;
+  const absl::Status closed = closed_after_spare_refused(dir.path(), false);
   EXPECT_EQ(closed.code(), absl::StatusCode::kResourceExhausted) << closed;
   EXPECT_NE(std::string(closed.message()).find(dir.path().string()), std::string::npos) << closed;
   EXPECT_NE(std::string(closed.message()).find(".spare-000002"), std::string::npos) << closed;
@@ -212,31 +226,9 @@ TEST(Fault, ASpareTheDiskHadNoRoomForIsReportedAtCloseThoughNoRollNeededIt) {
 // The disk was full for the helper's spare, then had room again (retention,
 // an operator) before the journal closed: close() tries the spare once more
 // and, with room, reports nothing.
-int refuse_second_spare_once(std::string_view, const std::filesystem::path& path) {
-  if (!path.filename().string().starts_with(".spare-000002")) return 0;
-  std::lock_guard lock(g_spare_mu);
-  if (g_spare_refused) return 0;
-  g_spare_refused = true;
-  g_spare_cv.notify_all();
-  return ENOSPC;
-}
-
 TEST(Fault, ASpareRefusedOnceIsMadeAtCloseWhenThereIsRoomAgainAndNothingIsReported) {
   ScratchDir dir;
-  {
-    std::lock_guard lock(g_spare_mu);
-    g_spare_refused = false;
-  }
-  io::set_fault_hook(refuse_second_spare_once);
-  auto j = Journal::open(fault_options(dir.path()));
-  ASSERT_TRUE(j.ok()) << j.status();
-  ASSERT_TRUE((*j)->append(1, 1, 1, payload_for(8, 1)));
-  {
-    std::unique_lock lock(g_spare_mu);
-    ASSERT_TRUE(g_spare_cv.wait_for(lock, std::chrono::seconds(60), [] { return g_spare_refused; }));
-  }
-  const absl::Status closed = (*j)->close();
-  io::set_fault_hook(nullptr);
+  const absl::Status closed = closed_after_spare_refused(dir.path(), true);
   EXPECT_TRUE(closed.ok()) << closed;
   for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
     EXPECT_FALSE(e.path().filename().string().starts_with(".spare-")) << "left behind: " << e.path();
