@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cctype>
 
 #include "tickwire/connector/log.hpp"
@@ -106,16 +107,14 @@ FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, cons
   }
   // Always kept: it holds each stream's last message time, which the metrics
   // report; only with stale_after_ms does a timer restart silent streams.
-  {
-    watchdog_ = std::make_unique<StreamWatchdog>(StreamWatchdog::for_global_clock(
-        feed_.symbols.size() * kChannels, std::chrono::milliseconds(feed_.stale_after_ms)));
-    for (std::size_t s = 0; s < feed_.symbols.size(); ++s) {
-      for (std::size_t c = 0; c < kChannels; ++c) {
-        const bool subscribed = std::any_of(feed_.channels.begin(), feed_.channels.end(), [&](const std::string& ch) {
-          return venue_->channel_kind(ch) == static_cast<ChannelKind>(c);
-        });
-        if (!subscribed) watchdog_->set_threshold(s * kChannels + c, std::chrono::nanoseconds(0));
-      }
+  watchdog_ = std::make_unique<StreamWatchdog>(StreamWatchdog::for_global_clock(
+      feed_.symbols.size() * kChannels, std::chrono::milliseconds(feed_.stale_after_ms)));
+  for (std::size_t s = 0; s < feed_.symbols.size(); ++s) {
+    for (std::size_t c = 0; c < kChannels; ++c) {
+      const bool subscribed = std::any_of(feed_.channels.begin(), feed_.channels.end(), [&](const std::string& ch) {
+        return venue_->channel_kind(ch) == static_cast<ChannelKind>(c);
+      });
+      if (!subscribed) watchdog_->set_threshold(s * kChannels + c, std::chrono::nanoseconds(0));
     }
   }
 }
@@ -183,7 +182,7 @@ void add_counters(PipelineCounters& into, const PipelineCounters& from) {
   for (std::size_t k = 0; k < kJournaledKinds; ++k) add(into.by_kind[k], from.by_kind[k]);
   const std::int64_t lag = from.lag_ms.load(kRelaxed);
   const std::int64_t have = into.lag_ms.load(kRelaxed);
-  if ((lag < 0 ? -lag : lag) > (have < 0 ? -have : have)) into.lag_ms.store(lag, kRelaxed);
+  if (std::abs(lag) > std::abs(have)) into.lag_ms.store(lag, kRelaxed);
 }
 
 const book::OrderBook* FeedPipeline::book(std::string_view symbol) const {

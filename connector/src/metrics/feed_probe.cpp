@@ -56,21 +56,18 @@ FeedSnapshot FeedProbe::state() const {
   s.disconnects = disconnects_.load(std::memory_order_relaxed);
   s.frames = frames_.load(std::memory_order_relaxed);
   s.bytes = bytes_.load(std::memory_order_relaxed);
-  const std::uint64_t rx = last_rx_ticks_.load(std::memory_order_relaxed);
-  if (rx != 0) {
-    const auto& clock = middleware::TscClock::global();
-    const std::uint64_t then = clock.to_mono_ns(rx);
-    const std::uint64_t now = clock.now_mono_ns();
-    s.last_frame_age_s = now > then ? static_cast<double>(now - then) / 1e9 : 0.0;
-  }
+  // seconds_since: the age of a TSC reading, now.
   const auto& clock = middleware::TscClock::global();
-  const std::uint64_t now_ns = clock.now_mono_ns();
+  const std::uint64_t now = clock.now_mono_ns();
+  const auto seconds_since = [&](std::uint64_t ticks) {
+    const std::uint64_t then = clock.to_mono_ns(ticks);
+    return now > then ? static_cast<double>(now - then) / 1e9 : 0.0;
+  };
+  const std::uint64_t rx = last_rx_ticks_.load(std::memory_order_relaxed);
+  if (rx != 0) s.last_frame_age_s = seconds_since(rx);
   for (std::size_t i = 0; i < streams_.size(); ++i) {
     const std::uint64_t ticks = stream_ticks_[i].load(std::memory_order_relaxed);  // relaxed: see sample_books
-    if (ticks == 0) continue;
-    const std::uint64_t then = clock.to_mono_ns(ticks);
-    s.streams.push_back({streams_[i].symbol, streams_[i].channel,
-                         now_ns > then ? static_cast<double>(now_ns - then) / 1e9 : 0.0});
+    if (ticks != 0) s.streams.push_back({streams_[i].symbol, streams_[i].channel, seconds_since(ticks)});
   }
   s.books.reserve(book_symbols_.size());
   for (std::size_t i = 0; i < book_symbols_.size(); ++i) {
