@@ -82,8 +82,9 @@ PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
 
 FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context)
     : feed_(feed), env_(std::move(env)), sequencer_(context.sequencer), transport_(context.transport),
-      journal_(context.journal), counters_(context.counters), profiler_(context.profiler),
-      stages_(PipelineStages::register_in(context.profiler)), venue_(find_venue(feed)),
+      journal_(context.journal), counters_(context.counters),
+      stages_(PipelineStages::register_in(context.profiler)), batches_(context.profiler, stages_),
+      venue_(find_venue(feed)),
       encoder_(context.buffers), status_subject_(middleware::make_subject(env_, feed_.name, "status", "_feed")) {
   if (venue_ == nullptr) {
     setup_ = absl::InvalidArgumentError(
@@ -276,9 +277,9 @@ void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<cons
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   }
   const std::uint64_t t_journaled = middleware::TscClock::now_ticks();
-  profiler_.record(stages_.ring_write, ticks_between(t_encoded, t_journaled));
+  batches_.ring_write.record(ticks_between(t_encoded, t_journaled));
   transport_.publish_at(s.sequence, subject, bytes);  // the Envelope's sequence on every transport
-  profiler_.record(stages_.publish, ticks_between(t_journaled, middleware::TscClock::now_ticks()));
+  batches_.publish.record(ticks_between(t_journaled, middleware::TscClock::now_ticks()));
 }
 
 void FeedPipeline::market_event_done(JournaledKind kind) {
@@ -300,7 +301,7 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   const std::uint64_t t_start = middleware::TscClock::now_ticks();
   ParsedMessage msg = parser_->parse(data, size);
   const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
-  profiler_.record(stages_.parse, ticks_between(t_start, t_parsed));
+  batches_.parse.record(ticks_between(t_start, t_parsed));
   if (msg.has_connection_sequence) check_connection_sequence(msg.connection_sequence, generation);
   dispatch(msg, size, rx_ticks, t_parsed, generation);
   // A frame may carry several events (a batch of trades, a merged ticker):
@@ -422,7 +423,7 @@ void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, 
   encode_for(st);
   const auto bytes = encode(s);
   const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
-  profiler_.record(stages_.encode, ticks_between(t_parsed, t_encoded));
+  batches_.encode.record(ticks_between(t_parsed, t_encoded));
   emit(s, subject, bytes, t_encoded);
   market_event_done(kind);
 }

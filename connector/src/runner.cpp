@@ -529,6 +529,7 @@ class Connector {
     auto started = threads_.start_thread("tw-feed", placement, [this] {
       profiler_.register_thread();
       io_.run();
+      for (auto& p : pipelines_) p->flush_profile();  // before the final report
       {
         const std::lock_guard lock(feed_done_mu_);
         feed_done_ = true;
@@ -580,6 +581,7 @@ class Connector {
                          boost::asio::post(io_, [this] {
                            liveness_.mark_feed_thread();
                            for (std::size_t i = 0; i < probes_.size(); ++i) probes_[i]->sample_books(*pipelines_[i]);
+                           for (auto& p : pipelines_) p->flush_profile();
                          });
                        });
         !s.ok()) {

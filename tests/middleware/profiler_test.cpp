@@ -214,6 +214,37 @@ TEST(Profiler, ScopedTimerRecordsOneDurationPerScope) {
   EXPECT_EQ(h->total_count(), 10U);
 }
 
+// A StageBatch holds durations until it has kCapacity of them, is flushed or
+// is destroyed; what it adds is what one record() per value adds.
+TEST(Profiler, StageBatchAddsItsDurationsAtCapacityFlushAndDestruction) {
+  Profiler batched;
+  Profiler direct;
+  const StageId sb = batched.stage("parse");
+  const StageId sd = direct.stage("parse");
+  const std::vector<std::uint64_t> values = values_for(0, 200);
+  {
+    StageBatch batch(batched, sb);
+    for (std::size_t i = 0; i + 1 < StageBatch::kCapacity; ++i) batch.record(values[i]);
+    EXPECT_EQ(batched.report().stages[0].count, 0U);
+    EXPECT_EQ(batch.held(), StageBatch::kCapacity - 1);
+    batch.record(values[StageBatch::kCapacity - 1]);  // full: added
+    EXPECT_EQ(batched.report().stages[0].count, StageBatch::kCapacity);
+    EXPECT_EQ(batch.held(), 0U);
+    for (std::size_t i = StageBatch::kCapacity; i < 100; ++i) batch.record(values[i]);
+    batch.flush();
+    EXPECT_EQ(batched.report().stages[0].count, 100U);
+    for (std::size_t i = 100; i < values.size(); ++i) batch.record(values[i]);
+  }  // destroyed: the rest is added
+  for (const std::uint64_t v : values) direct.record(sd, v);
+  auto a = batched.merged(sb);
+  auto b = direct.merged(sd);
+  ASSERT_TRUE(a.ok() && b.ok());
+  EXPECT_EQ(a->total_count(), values.size());
+  for (const double q : {50.0, 90.0, 99.0, 100.0}) {
+    EXPECT_EQ(a->value_at_percentile(q), b->value_at_percentile(q)) << q;
+  }
+}
+
 TEST(Profiler, DurationsAboveTheRangeAreClampedAndCounted) {
   auto created = Profiler::create({.highest_trackable_ns = 1'000'000, .significant_figures = 2});
   ASSERT_TRUE(created.ok()) << created.status();

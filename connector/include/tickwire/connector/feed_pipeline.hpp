@@ -116,6 +116,21 @@ struct PipelineStages {
   static PipelineStages register_in(middleware::Profiler& profiler);
 };
 
+// PipelineBatches: a pipeline's durations per stage, held on the feed thread
+// and added to the profiler 64 at a time (and by flush_profile()).
+struct PipelineBatches {
+  middleware::StageBatch parse, encode, publish, ring_write;
+  PipelineBatches(middleware::Profiler& profiler, const PipelineStages& stages) noexcept
+      : parse(profiler, stages.parse), encode(profiler, stages.encode), publish(profiler, stages.publish),
+        ring_write(profiler, stages.ring_write) {}
+  void flush() noexcept {
+    parse.flush();
+    encode.flush();
+    publish.flush();
+    ring_write.flush();
+  }
+};
+
 // PipelineContext: what every pipeline on a feed thread shares.
 struct PipelineContext {
   Sequencer& sequencer;
@@ -161,6 +176,10 @@ class FeedPipeline final : public SessionHandler {
   // heartbeat: journals and publishes a Status heartbeat carrying this feed's
   // market-event count; call on the feed thread.
   void heartbeat();
+  // flush_profile: adds the stage durations held in this pipeline's batches
+  // to the profiler; call on the feed thread (the runner does once a second
+  // and when the feed thread ends, so a report misses at most a second's).
+  void flush_profile() noexcept { batches_.flush(); }
   // snapshot_books: journals and publishes a BookSnapshot of every synced
   // book (one not waiting for or checking a snapshot); call on the feed
   // thread. Returns how many it wrote.
@@ -376,8 +395,8 @@ class FeedPipeline final : public SessionHandler {
   middleware::Transport& transport_;
   journal::Journal& journal_;
   PipelineCounters& counters_;
-  middleware::Profiler& profiler_;
   PipelineStages stages_;
+  PipelineBatches batches_;
   const VenueAdapter* venue_;
   BookPolicy book_policy_;
   std::unique_ptr<VenueParser> parser_;
