@@ -21,6 +21,7 @@
 #include <boost/asio/redirect_error.hpp>
 #include <boost/asio/ssl.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <boost/beast/core/stream_traits.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/ssl.hpp>
 #include <chrono>
@@ -99,15 +100,16 @@ struct ConnectOptions {
   boost::asio::ip::tcp::resolver** resolving = nullptr;
 };
 
-// connect_stream: `stream` is a beast::tcp_stream or a
-// beast::ssl_stream<beast::tcp_stream>, fresh.
-template <class Stream>
-boost::asio::awaitable<ConnectFailure> connect_stream(Stream& stream, const WsUrl& url, ConnectOptions options) {
+// connect_stream: `stream` is a beast::basic_stream<tcp, Executor> or a
+// beast::ssl_stream of one, fresh; the coroutine runs on that Executor.
+template <class Stream, class Executor = typename boost::beast::lowest_layer_type<Stream>::executor_type>
+boost::asio::awaitable<ConnectFailure, Executor> connect_stream(Stream& stream, const WsUrl& url,
+                                                                ConnectOptions options) {
   namespace asio = boost::asio;
   namespace beast = boost::beast;
-  constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+  constexpr bool kTls = !std::is_same_v<Stream, beast::lowest_layer_type<Stream>>;
   using Stage = ConnectFailure::Stage;
-  constexpr auto kAwait = asio::use_awaitable;
+  constexpr asio::use_awaitable_t<Executor> kAwait;
   beast::error_code ec;
   auto& lowest = beast::get_lowest_layer(stream);
   asio::ip::tcp::resolver resolver(lowest.get_executor());

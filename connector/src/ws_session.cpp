@@ -41,7 +41,14 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
-constexpr auto kAwait = asio::use_awaitable;
+// The feed thread's io_context executor, named concretely: asio's type-erased
+// any_io_executor costs a copy and a virtual dispatch at every step of every
+// read (about an eighth of the feed thread's CPU at full rate, bench/RESULTS.md).
+using Executor = asio::io_context::executor_type;
+template <class T>
+using Awaitable = asio::awaitable<T, Executor>;
+using TcpStream = beast::basic_stream<tcp, Executor>;
+constexpr asio::use_awaitable_t<Executor> kAwait;
 
 std::string clip(std::string_view s, std::size_t n = 200) {
   return std::string(s.substr(0, n)) + (s.size() > n ? "..." : "");
@@ -175,13 +182,13 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
 
   void notify() { signal.cancel(); }
 
-  asio::awaitable<void> notified() {
+  Awaitable<void> notified() {
     beast::error_code ec;
     co_await signal.async_wait(asio::redirect_error(kAwait, ec));
   }
 
   // sleep: waits on `timer` for `d`; false when the session is stopping.
-  asio::awaitable<bool> sleep(asio::steady_timer& timer, milliseconds d) {
+  Awaitable<bool> sleep(asio::steady_timer& timer, milliseconds d) {
     timer.expires_after(d);
     beast::error_code ec;
     co_await timer.async_wait(asio::redirect_error(kAwait, ec));
@@ -192,7 +199,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   // per second, then the process's per 5 min) admit one more connection
   // attempt; false when the session is stopping. A unit the first took when
   // the second refuses is spent: the limits are only kept more strictly.
-  asio::awaitable<bool> acquire_attempt(asio::steady_timer& timer) {
+  Awaitable<bool> acquire_attempt(asio::steady_timer& timer) {
     while (!stopping) {
       SlidingWindowLimiter* refused_by = nullptr;
       milliseconds wait{0};
@@ -244,7 +251,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     return {wait, cause};
   }
 
-  static asio::awaitable<void> run(std::shared_ptr<Impl> self) {
+  static Awaitable<void> run(std::shared_ptr<Impl> self) {
     auto backoff = self->options.backoff_initial;
     while (!self->stopping) {
       if (!co_await self->acquire_attempt(self->backoff_timer)) break;
@@ -284,7 +291,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     return conn;
   }
 
-  static asio::awaitable<void> conn_main(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
+  static Awaitable<void> conn_main(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
     ++self->stats.attempts;
     // Not a conditional expression: g++ 12 destroys temporaries twice when
     // co_await appears in the arms of ?: (a double free seen here).
@@ -338,13 +345,13 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <bool kTls>
-  using Stream = std::conditional_t<kTls, websocket::stream<beast::ssl_stream<beast::tcp_stream>>,
-                                    websocket::stream<beast::tcp_stream>>;
+  using Stream = std::conditional_t<kTls, websocket::stream<beast::ssl_stream<TcpStream>>,
+                                    websocket::stream<TcpStream>>;
 
   // open: resolve, TCP connect, TLS handshake (SNI, host-name check) and the
   // websocket upgrade; "" when the connection is up, else the reason.
   template <bool kTls>
-  asio::awaitable<std::string> open(Conn& conn, Stream<kTls>& ws) {
+  Awaitable<std::string> open(Conn& conn, Stream<kTls>& ws) {
     const WsUrl& url = options.url;
     beast::error_code ec;
     detail::ConnectOptions how;
@@ -383,7 +390,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   }
 
   template <bool kTls>
-  asio::awaitable<std::string> connect_and_read(std::shared_ptr<Conn> conn) {
+  Awaitable<std::string> connect_and_read(std::shared_ptr<Conn> conn) {
     if (!options_error.empty()) co_return options_error;
     if (kTls && !tls_error.empty()) co_return tls_error;
     auto ws = [&] {
@@ -543,7 +550,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   // (those refused for the message rate again, first), then waits
   // subscribe_timeout after the last one for the replies.
   template <bool kTls>
-  static asio::awaitable<void> subscribe(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
+  static Awaitable<void> subscribe(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
                                          std::shared_ptr<Stream<kTls>> ws) {
     const std::size_t messages = self->plan_subscribe(*conn);
     const bool resubscribe = conn->generation > 1;
@@ -714,7 +721,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   // silence_reason()). The connection's coroutine holds `ws`; this one only
   // observes it.
   template <bool kTls>
-  static asio::awaitable<void> watch_liveness(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
+  static Awaitable<void> watch_liveness(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn,
                                               std::weak_ptr<Stream<kTls>> ws) {
     const auto idle = self->options.idle_timeout;
     const auto period = std::max<SteadyClock::duration>(idle / 8, std::chrono::milliseconds(1));
@@ -763,7 +770,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   }
 
   // watch_lifetime: rolls over a connection that reached max_lifetime.
-  static asio::awaitable<void> watch_lifetime(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
+  static Awaitable<void> watch_lifetime(std::shared_ptr<Impl> self, std::shared_ptr<Conn> conn) {
     conn->lifetime.expires_after(self->options.max_lifetime);
     beast::error_code ec;
     co_await conn->lifetime.async_wait(asio::redirect_error(kAwait, ec));
@@ -785,7 +792,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     asio::co_spawn(io, rollover_loop(shared_from_this(), std::move(reason)), asio::detached);
   }
 
-  static asio::awaitable<void> rollover_loop(std::shared_ptr<Impl> self, std::string reason) {
+  static Awaitable<void> rollover_loop(std::shared_ptr<Impl> self, std::string reason) {
     auto old = self->primary;
     auto backoff = self->options.backoff_initial;
     const auto old_alive = [&] { return !self->stopping && self->primary == old && !old->ended; };
