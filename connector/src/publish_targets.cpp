@@ -6,9 +6,11 @@
 
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <mutex>
 #include <thread>
 
 #include "absl/status/status.h"
@@ -23,6 +25,8 @@ namespace {
 
 // A NATS publisher thread parked on an empty queue re-checks this often.
 constexpr auto kParkTimeout = std::chrono::milliseconds(100);
+// The least time between two attempts to reach a NATS server that was down at start.
+constexpr auto kRetryFloor = std::chrono::milliseconds(1000);
 // How long close() waits for NATS to acknowledge what was published.
 constexpr auto kFlushLimit = std::chrono::seconds(5);
 
@@ -74,9 +78,12 @@ class PublishTargets::Target {
   // open_direct: an in-process or shm transport the feed thread writes itself.
   void open_direct(std::unique_ptr<middleware::Transport> transport) { direct_ = std::move(transport); }
 
-  // open_nats: the NATS transport and its queue and publisher thread.
-  void open_nats(std::unique_ptr<middleware::NatsTransport> nats, std::size_t queue_bytes) {
-    nats_ = std::move(nats);
+  // open_nats: the NATS transport's queue and publisher thread, and a first
+  // connection. A server that cannot be reached (or refuses the credentials)
+  // is logged; the publisher thread tries again every options.reconnect_wait
+  // (at least kRetryFloor) until it connects or the run ends. Until then the
+  // target is down and refuses every record on the publishing thread.
+  void open_nats(middleware::NatsOptions options, std::size_t queue_bytes) {
     queue_ = std::make_unique<middleware::InProcessTransport>(middleware::InProcessOptions{queue_bytes});
     auto poller = queue_->open_poller(">", middleware::StartAt::kNow);
     if (!poller.ok()) {
@@ -84,21 +91,28 @@ class PublishTargets::Target {
       return;
     }
     poller_ = *std::move(poller);
+    nats_options_ = std::move(options);
+    if (!connect_nats()) {
+      TW_LOG_ERROR(log(), "publish {}: {}; records are journaled but not published there until it connects "
+                   "(retrying every {} ms)", spec_, error(), retry_wait().count());
+    }
     thread_ = std::thread([this] { run(); });
   }
 
   void fail_open(const absl::Status& why) {
-    error_ = std::string(middleware::status_text(why));
-    TW_LOG_ERROR(log(), "publish {}: {}; records are journaled but not published there", spec_, error_);
+    set_error(std::string(middleware::status_text(why)));
+    TW_LOG_ERROR(log(), "publish {}: {}; records are journaled but not published there", spec_, error());
     direct_.reset();
-    nats_.reset();
   }
 
-  bool up() const { return direct_ != nullptr || nats_ != nullptr; }
+  // acquire: pairs with the release store in connect_nats(); nats_ is set.
+  bool up() const { return direct_ != nullptr || nats_up_.load(std::memory_order_acquire); }
   middleware::Transport* direct() const { return direct_.get(); }
 
   bool publish_at(std::uint64_t sequence, std::string_view subject, std::span<const std::byte> payload) {
-    middleware::Transport* to = direct_ ? direct_.get() : (nats_ ? queue_.get() : nullptr);
+    // acquire: as in up().
+    middleware::Transport* to =
+        direct_ ? direct_.get() : (nats_up_.load(std::memory_order_acquire) ? queue_.get() : nullptr);
     if (to != nullptr && to->publish_at(sequence, subject, payload)) {
       if (direct_) published_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
       return true;
@@ -123,8 +137,9 @@ class PublishTargets::Target {
     s.published = published_.load(std::memory_order_relaxed);
     s.failed = failed_.load(std::memory_order_relaxed);
     s.dropped = dropped_.load(std::memory_order_relaxed);
-    s.error = error_;
-    if (nats_) {
+    s.error = error();
+    // acquire: as in up().
+    if (nats_up_.load(std::memory_order_acquire)) {
       s.failed += nats_->publish_failures();
       if (auto last = nats_->last_error(); !last.ok()) s.error = std::string(middleware::status_text(last));
     }
@@ -132,8 +147,67 @@ class PublishTargets::Target {
   }
 
  private:
-  // run: the NATS publisher thread: queue -> nats.c, until stopped and drained.
+  std::string error() const {
+    const std::lock_guard lock(error_mu_);
+    return error_;
+  }
+  void set_error(std::string why) {
+    const std::lock_guard lock(error_mu_);
+    error_ = std::move(why);
+  }
+  std::chrono::milliseconds retry_wait() const { return std::max(nats_options_.reconnect_wait, kRetryFloor); }
+
+  // connect_nats: one attempt; on success publishes nats_ to the other
+  // threads (and the publishing thread starts queueing records for it).
+  bool connect_nats() {
+    ++attempts_;
+    auto nats = middleware::NatsTransport::connect(nats_options_);
+    if (!nats.ok()) {
+      set_error(std::string(middleware::status_text(nats.status())));
+      return false;
+    }
+    nats_ = *std::move(nats);
+    set_error({});
+    // release: pairs with the acquire loads in up(), publish_at() and stats().
+    nats_up_.store(true, std::memory_order_release);
+    if (attempts_ == 1) {
+      TW_LOG_INFO(log(), "publish {}: connected{}", spec_,
+                  nats_options_.jetstream ? fmt::format(" (JetStream stream '{}')", nats_options_.stream) : "");
+    } else {
+      // relaxed: a statistic.
+      TW_LOG_INFO(log(), "publish {}: connected at attempt {}; {} records were refused while it was down", spec_,
+                  attempts_, failed_.load(std::memory_order_relaxed));
+    }
+    return true;
+  }
+
+  // retry_until_up: the publisher thread before the first connection: an
+  // attempt every retry_wait() until one succeeds (true) or stop() (false).
+  bool retry_until_up() {
+    std::string last_logged = error();
+    auto next = std::chrono::steady_clock::now() + retry_wait();
+    for (;;) {
+      // acquire: pairs with the release store in stop().
+      if (stopping_.load(std::memory_order_acquire)) return false;
+      if (std::chrono::steady_clock::now() >= next) {
+        if (connect_nats()) return true;
+        if (std::string why = error(); why != last_logged) {  // a new reason, once
+          TW_LOG_WARN(log(), "publish {}: {} (attempt {}; retrying every {} ms)", spec_, why, attempts_,
+                      retry_wait().count());
+          last_logged = std::move(why);
+        }
+        next = std::chrono::steady_clock::now() + retry_wait();
+      }
+      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
+          kParkTimeout, std::max<std::chrono::steady_clock::duration>(next - std::chrono::steady_clock::now(),
+                                                                      std::chrono::milliseconds(1))));
+    }
+  }
+
+  // run: the NATS publisher thread: connects if open_nats() could not, then
+  // queue -> nats.c, until stopped and drained.
   void run() {
+    if (!nats_up_.load(std::memory_order_relaxed) && !retry_until_up()) return;  // relaxed: this thread set it
     const middleware::Handler forward = [this](const middleware::Message& m) {
       if (nats_->publish_at(m.sequence, m.subject, m.payload)) {
         published_.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
@@ -164,9 +238,13 @@ class PublishTargets::Target {
   }
 
   std::string spec_;
-  std::string error_;  // set at open, read later: written before any other thread reads stats
+  mutable std::mutex error_mu_;
+  std::string error_;  // why the target is down (guarded: the NATS publisher thread sets it on retries)
   std::unique_ptr<middleware::Transport> direct_;
-  std::unique_ptr<middleware::NatsTransport> nats_;
+  middleware::NatsOptions nats_options_;
+  int attempts_ = 0;                     // NATS connection attempts: open, then the publisher thread
+  std::unique_ptr<middleware::NatsTransport> nats_;  // set once, before nats_up_
+  std::atomic<bool> nats_up_{false};
   std::unique_ptr<middleware::InProcessTransport> queue_;
   std::unique_ptr<middleware::TransportPoller> poller_;
   std::thread thread_;
@@ -205,14 +283,7 @@ std::unique_ptr<PublishTargets> PublishTargets::open(const config::PublishConfig
         break;
       }
       case config::PublishKind::kNats: {
-        auto nats = middleware::NatsTransport::connect(nats_options(spec.name, config.nats));
-        if (!nats.ok()) {
-          target.fail_open(nats.status());
-          break;
-        }
-        TW_LOG_INFO(log(), "publish {}: connected{}", spec.spec,
-                    config.nats.jetstream ? fmt::format(" (JetStream stream '{}')", config.nats.stream) : "");
-        target.open_nats(*std::move(nats), config.nats.queue_bytes);
+        target.open_nats(nats_options(spec.name, config.nats), config.nats.queue_bytes);
         break;
       }
     }

@@ -195,6 +195,51 @@ TEST(LivePublish, EveryConsumerGetsEveryJournaledRecordOnceInOrderThroughKillsLa
   EXPECT_EQ(node_seqs, journal);
 }
 
+// A connector started before its NATS server (a compose file without health
+// checks): the target is down and refuses records while its publisher thread
+// keeps trying; once the server is up, the connector connects and a NATS
+// subscriber receives the records stamped from then on, in order.
+TEST(LivePublish, ANatsServerThatStartsAfterTheConnectorIsPublishedToOnceItIsUp) {
+  TempDir dir("tickwire-live-late");
+  const int port = testing::free_loopback_port();
+  const std::string url = "nats://127.0.0.1:" + std::to_string(port);
+  const auto cfg = write_config(dir, config(dir, url, "secret"));
+  auto run = run_connector(dir, cfg, 10'000'000, "run.log");  // stopped below with SIGTERM
+  const auto log = [&] { return testing::read_text(dir / "run.log"); };
+  ASSERT_TRUE(wait_until([&] { return log().find("not published there until it connects") != std::string::npos; }))
+      << log();
+
+  NatsServer nats(NatsServer::Options{.jetstream = false, .port = port}, NatsServer::Auth{"tw", "secret"});
+  Subprocess node({"/usr/bin/env", "node", std::string(TICKWIRE_SOURCE_DIR) + "/tests/peers/nats_sub.mjs", "--server",
+                   url, "--subject", "t.>", "--count", "0", "--user", "tw", "--pass", "secret"},
+                  (dir / "node.log").string());
+  ASSERT_EQ(node.read_line().value_or("<no output>"), "{\"ready\":true}") << testing::read_text(dir / "node.log");
+  ASSERT_TRUE(wait_until([&] { return log().find("connected at attempt") != std::string::npos; })) << log();
+
+  std::vector<std::uint64_t> seqs;
+  const std::regex tseq("\"tseq\":\"([0-9]+)\"");
+  while (seqs.size() < 200) {
+    auto line = node.read_line(std::chrono::seconds(30));
+    ASSERT_TRUE(line.has_value()) << "node stopped after " << seqs.size() << " records; connector log:\n" << log();
+    std::smatch m;
+    if (std::regex_search(*line, m, tseq)) seqs.push_back(std::stoull(m[1]));
+  }
+  run->kill(SIGTERM);
+  expect_clean_exit(*run, dir / "run.log");
+  // Records 1.. were stamped while the server was down: refused, never published.
+  EXPECT_GT(seqs.front(), 1u);
+  for (std::size_t i = 1; i < seqs.size(); ++i) ASSERT_EQ(seqs[i], seqs[i - 1] + 1) << i;
+  const auto journal = journal_sequences(dir / "data");
+  ASSERT_FALSE(journal.empty());
+  EXPECT_GE(journal.back(), seqs.back());
+  std::smatch m;
+  const std::string text = log();
+  ASSERT_TRUE(std::regex_search(text, m, std::regex("connected at attempt ([0-9]+); ([0-9]+) records were refused")))
+      << text;
+  EXPECT_GE(std::stoi(m[1]), 2);
+  EXPECT_GT(std::stoull(m[2]), 0u);
+}
+
 TEST(LivePublish, AWrongNatsPasswordIsAClearErrorAndTheConnectorKeepsJournaling) {
   TempDir dir("tickwire-live-auth");
   NatsServer nats(NatsServer::Options{}, NatsServer::Auth{"tw", "secret"});

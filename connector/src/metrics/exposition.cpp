@@ -124,7 +124,7 @@ void write_publish(Writer& w, const std::vector<PublishFigures>& targets) {
       w.sample(name, fmt::format("target=\"{}\"", escape_label(t.target)), value_of(t));
     }
   };
-  per_target("tickwire_publish_target_up", "gauge", "1 if the [publish] target opened at start.",
+  per_target("tickwire_publish_target_up", "gauge", "1 if the [publish] target is open (a NATS target down at start: once it connects).",
              [](const PublishFigures& t) { return std::uint64_t{t.up}; });
   per_target("tickwire_publish_records_total", "counter", "Records the target took.",
              [](const PublishFigures& t) { return t.published; });

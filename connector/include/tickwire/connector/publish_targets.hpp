@@ -7,8 +7,10 @@
 // thread: what that thread falls a whole ring behind on is counted as dropped,
 // what nats.c refuses as failed. A target that cannot be opened at start
 // (file held by another writer, server down, wrong password) is logged with
-// its reason, stays down and counts every record as failed; the journal is
-// not affected by any of this.
+// its reason and counts every record as failed while it is down; a NATS
+// target's publisher thread tries to connect again every reconnect_wait (at
+// least 1 s) and the target is up from the first success. The journal is not
+// affected by any of this.
 #pragma once
 
 #include <atomic>
@@ -25,7 +27,7 @@ namespace tickwire::connector {
 // PublishTargetStats: one target's counters (relaxed reads: statistics).
 struct PublishTargetStats {
   std::string spec;            // "shm:tickwire-dev", "nats://127.0.0.1:4222"
-  bool up = false;             // opened at start
+  bool up = false;             // open (NATS: connected once; nats.c reconnects after that)
   std::uint64_t published = 0; // records the target took
   std::uint64_t failed = 0;    // records it refused (down, too large, nats.c refusal)
   std::uint64_t dropped = 0;   // records its queue lost before they reached it (NATS only)
