@@ -728,6 +728,8 @@ void FeedPipeline::on_connected() {
   counters_.connects.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   TW_LOG_INFO(log(), "{}: connected to {}", feed_.name, feed_.url);
   if (watchdog_) watchdog_->arm(middleware::TscClock::now_ticks());
+  // A fresh primary: a rollover whose candidate never took over is over.
+  if (tracker_.rolling_over()) tracker_.end_rollover();
   // A new connection subscribes every topic: in-stream books get their snapshot from it.
   for (auto& st : states_) {
     book_resynced(st);
@@ -781,8 +783,16 @@ void FeedPipeline::on_subscribed(std::uint32_t generation, std::size_t streams, 
   emit_status({StatusKind::kSubscribed, {}, 0, 0, streams, detail_});
 }
 
-void FeedPipeline::on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) {
+void FeedPipeline::on_rollover_candidate(std::uint32_t previous, std::uint32_t next) {
+  (void)previous;
+  // The candidate's data can arrive before its subscription completes: from
+  // its first frame, what it has ahead of the old connection is held back
+  // (the old one delivers it), never taken for a gap in the old one's ids.
   tracker_.begin_rollover(next);
+}
+
+void FeedPipeline::on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) {
+  tracker_.begin_rollover(next);  // a no-op after on_rollover_candidate(next)
   if (book_policy_.connection_sequence) {
     // A connection-sequence book (Coinbase) lives on one connection. The new
     // one's data flows before its subscription completes, so a book may
@@ -821,6 +831,8 @@ void FeedPipeline::on_rollover_finished(std::uint32_t previous, std::uint32_t cu
 }
 
 void FeedPipeline::on_rollover_failed(std::uint32_t generation, std::string_view reason) {
+  // The old connection stays the only one: what the candidate held back, it delivers.
+  if (tracker_.rolling_to(generation)) tracker_.end_rollover();
   TW_LOG_WARN(log(), "{}: rollover connection {} failed: {}; the current connection stays", feed_.name, generation,
               reason);
 }

@@ -59,6 +59,16 @@ void FeedPipeline::on_stream_snapshot(ParsedMessage& msg, std::size_t size, std:
     counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: the old connection of a rollover
     return;
   }
+  if (!book_policy_.connection_sequence && tracker_.rolling_to(generation) && st.stream->valid() &&
+      s.last_update_id < st.stream->last_update_id()) {
+    // A rollover's new connection answered its subscription with the book as
+    // it was before what the old connection has delivered since (its frames
+    // waited behind the old one's): replacing the book with it would take the
+    // old connection's next update for a jump. Stale: the old connection goes
+    // on, and the new one's updates past the book continue it.
+    counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
+    return;
+  }
   if (st.stream->is_repeat(s)) {
     // Bybit's level 1 re-sends its snapshot with the same u: not new data.
     counters_.duplicates.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic

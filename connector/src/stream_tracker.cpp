@@ -118,6 +118,7 @@ IdVerdict StreamTracker::check(std::size_t stream, std::uint64_t first, std::uin
 }
 
 void StreamTracker::begin_rollover(std::uint32_t generation) {
+  if (rolling_to(generation)) return;  // already begun: keep what was held back
   rolling_ = true;
   new_generation_ = generation;
   for (Stream& s : streams_) {

@@ -800,6 +800,8 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       if (!co_await self->acquire_attempt(self->rollover_timer) || !old_alive()) break;
       auto cand = self->launch(true);
       self->candidate = cand;
+      // Before any of its frames: launch() only spawned its coroutine.
+      self->handler.on_rollover_candidate(old->generation, cand->generation);
       while (!cand->subscribed && !cand->ended && old_alive()) co_await self->notified();
       if (cand->subscribed && !cand->ended && old_alive()) {
         self->overlap_confirmed = false;

@@ -116,10 +116,10 @@ class KrakenPipeline : public ::testing::Test {
     EXPECT_TRUE(p->ok().ok()) << p->ok();
     return p;
   }
-  void feed(FeedPipeline& p, std::string text) {
+  void feed(FeedPipeline& p, std::string text, std::uint32_t generation = 1) {
     const std::size_t n = text.size();
     text.append(simdjson::SIMDJSON_PADDING, ' ');
-    p.on_frame(text.data(), n, middleware::TscClock::now_ticks(), 1);
+    p.on_frame(text.data(), n, middleware::TscClock::now_ticks(), generation);
   }
   std::vector<Recorder::Record> taken() {
     std::vector<Recorder::Record> out = std::move(recorder_.records);
@@ -251,6 +251,65 @@ TEST_F(KrakenPipeline, TradeIdsStepByOneAndAJumpIsJournaledAsAGap) {
   EXPECT_EQ(records[3].which, proto::Envelope::TRADE);
   EXPECT_EQ(counters_.duplicates.load(), 1u);
   EXPECT_EQ(counters_.gaps.load(), 1u);
+}
+
+// A rollover's new connection delivers data before its subscription is
+// complete (Kraken: its trade snapshot and updates, before the last ack). Seen
+// on a loaded host: it was ahead of the old connection, its trade was taken
+// for a jump in the old one's ids (a gap), and the old one's delivery of the
+// trades between was then dropped as a repeat: lost. From its first frame the
+// candidate's trades ahead are held back; the old connection delivers them.
+TEST_F(KrakenPipeline, ANewConnectionsTradesAheadBeforeItsRolloverStartsAreHeldForTheOldOne) {
+  auto p = make({"BTC/USD"}, {"trade"});
+  const auto trade = [](std::uint64_t id) {
+    return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":100.5,"qty":0.25,)"
+           R"("ord_type":"market","trade_id":)" + std::to_string(id) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
+  };
+  feed(*p, trade(10));
+  p->on_rollover_candidate(1, 2);
+  feed(*p, trade(12), 2);  // the new connection, ahead: held
+  feed(*p, trade(13), 2);
+  feed(*p, trade(11));     // the old one catches up
+  feed(*p, trade(12));
+  feed(*p, trade(13));
+  feed(*p, trade(14), 2);  // the new one is next: it has overlapped
+  p->on_rollover_started(1, 2, "test");
+  feed(*p, trade(14));     // the old one repeats: dropped
+  feed(*p, trade(15), 2);
+  p->on_rollover_finished(1, 2, true);
+  std::vector<std::uint64_t> ids;
+  for (const auto& rec : taken()) {
+    capnp::FlatArrayMessageReader r(kj::arrayPtr(rec.words.data(), rec.words.size()));
+    const auto e = r.getRoot<proto::Envelope>();
+    if (e.which() == proto::Envelope::TRADE) ids.push_back(e.getTrade().getTradeId());
+    if (e.which() == proto::Envelope::STATUS) {
+      EXPECT_NE(e.getStatus().getKind(), proto::Status::Kind::GAP) << e.getStatus().getDetail().cStr();
+    }
+  }
+  EXPECT_EQ(ids, (std::vector<std::uint64_t>{10, 11, 12, 13, 14, 15}));
+  EXPECT_EQ(counters_.gaps.load(), 0u);
+}
+
+// A candidate that never got subscribed: the old connection stays the only
+// one, and a later connection's ids are judged as the primary's again.
+TEST_F(KrakenPipeline, AFailedRolloverCandidateLeavesTheOldConnectionAlone) {
+  auto p = make({"BTC/USD"}, {"trade"});
+  const auto trade = [](std::uint64_t id) {
+    return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":100.5,"qty":0.25,)"
+           R"("ord_type":"market","trade_id":)" + std::to_string(id) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
+  };
+  feed(*p, trade(10));
+  p->on_rollover_candidate(1, 2);
+  feed(*p, trade(12), 2);  // held
+  p->on_rollover_failed(2, "test");
+  feed(*p, trade(11));
+  feed(*p, trade(13));  // after the failure a jump on the old connection is a gap again
+  const auto records = seen(taken());
+  ASSERT_EQ(records.size(), 4u);
+  EXPECT_EQ(records[0].which, proto::Envelope::TRADE);
+  EXPECT_EQ(records[1].which, proto::Envelope::TRADE);
+  EXPECT_EQ(records[2].status, proto::Status::Kind::GAP);
+  EXPECT_EQ(records[3].which, proto::Envelope::TRADE);
 }
 
 }  // namespace

@@ -268,5 +268,23 @@ TEST(StreamTracker, RandomInterleavingsOfTwoConnectionsLoseAndRepeatNothing) {
   }
 }
 
+// begin_rollover for the generation already rolling to changes nothing: what
+// was held back from it stays held (the session announces the candidate, then
+// its start).
+TEST(StreamTracker, BeginningTheSameRolloverTwiceKeepsWhatWasHeld) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kContiguous);
+  EXPECT_EQ(t.check(s, 10, 10, 1).kind, IdVerdict::kAccept);
+  t.begin_rollover(2);
+  EXPECT_EQ(t.check(s, 13, 13, 2).kind, IdVerdict::kHeld);
+  t.begin_rollover(2);
+  EXPECT_TRUE(t.rolling_to(2));
+  EXPECT_FALSE(t.overlapped());
+  EXPECT_EQ(t.check(s, 11, 11, 1).kind, IdVerdict::kAccept);
+  EXPECT_FALSE(t.overlapped());  // 12 and 13 are still the old connection's to deliver
+  EXPECT_EQ(t.check(s, 12, 13, 1).kind, IdVerdict::kAccept);
+  EXPECT_TRUE(t.overlapped());
+}
+
 }  // namespace
 }  // namespace tickwire::connector

@@ -125,6 +125,8 @@ struct Recorder final : SessionHandler {
   std::vector<std::uint32_t> subscribed;  // generations acknowledged
   std::vector<std::pair<milliseconds, std::string>> rate_limits;
   std::vector<std::string> events;        // rollover events as text
+  // on_rollover_candidate calls: the new generation, and how many of its frames had arrived by then.
+  std::vector<std::pair<std::uint32_t, std::size_t>> candidates;
   std::function<void()> hook = [] {};
 
   void on_connected() override { ++connects, hook(); }
@@ -137,6 +139,10 @@ struct Recorder final : SessionHandler {
   void on_subscribed(std::uint32_t generation, std::size_t, bool) override { subscribed.push_back(generation), hook(); }
   void on_rate_limited(milliseconds interval, std::string_view reason) override {
     rate_limits.emplace_back(interval, reason), hook();
+  }
+  void on_rollover_candidate(std::uint32_t, std::uint32_t next) override {
+    candidates.emplace_back(next, frames_of(next));
+    hook();
   }
   void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override {
     events.push_back(fmt::format("started {}->{} ({})", previous, next, reason));
@@ -812,6 +818,9 @@ TEST_F(WsSessionTest, RolloverOverlapsBothConnectionsAndClosesTheOldOneWhenConfi
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.events.size() == 1; }));
   EXPECT_EQ(handler_.events[0], "started 1->2 (serverShutdown)");
+  // The handler heard of the new connection before any frame of it.
+  ASSERT_EQ(handler_.candidates.size(), 1u);
+  EXPECT_EQ(handler_.candidates[0], (std::pair<std::uint32_t, std::size_t>{2, 0}));
   EXPECT_EQ(market.open.size(), 2u) << "make before break: both connections open";
   market.tick(io_);
   ASSERT_TRUE(run_until([&] { return market.closed.count(1) == 1; }));

@@ -117,6 +117,10 @@ void FeedProbe::on_subscribed(std::uint32_t generation, std::size_t streams, boo
   next_.on_subscribed(generation, streams, resubscribe);
 }
 
+void FeedProbe::on_rollover_candidate(std::uint32_t previous, std::uint32_t next) {
+  next_.on_rollover_candidate(previous, next);
+}
+
 void FeedProbe::on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) {
   next_.on_rollover_started(previous, next, reason);
 }

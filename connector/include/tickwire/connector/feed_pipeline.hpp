@@ -213,6 +213,7 @@ class FeedPipeline final : public SessionHandler {
   void on_protocol_error(std::string_view reason) override;
   void on_backoff(std::chrono::milliseconds delay, std::string_view cause) override;
   void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) override;
+  void on_rollover_candidate(std::uint32_t previous, std::uint32_t next) override;
   void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override;
   void on_rollover_finished(std::uint32_t previous, std::uint32_t current, bool overlapped) override;
   void on_rollover_failed(std::uint32_t generation, std::string_view reason) override;

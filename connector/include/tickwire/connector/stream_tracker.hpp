@@ -68,8 +68,11 @@ class StreamTracker {
   IdVerdict check(std::size_t stream, std::uint64_t first, std::uint64_t last, std::uint32_t generation,
                   std::uint64_t tag = 0);
 
+  // rolling_to: a rollover to connection `generation` is in progress.
+  bool rolling_to(std::uint32_t generation) const { return rolling_ && new_generation_ == generation; }
   // begin_rollover: connection `generation` (newer than all before) starts
-  // delivering the same streams.
+  // delivering the same streams; a second call for the same generation
+  // changes nothing.
   void begin_rollover(std::uint32_t generation);
   // overlapped: every stream that has had data since begin_rollover() has
   // overlapped; true when no rollover is in progress.

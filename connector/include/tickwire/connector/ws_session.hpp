@@ -68,6 +68,12 @@ class SessionHandler {
   virtual void on_rate_limited(std::chrono::milliseconds interval, std::string_view reason) {
     (void)interval, (void)reason;
   }
+  // on_rollover_candidate: connection `next` is being opened beside
+  // `previous` for a rollover. Called before any frame of `next` can arrive:
+  // its data may flow before its subscription completes (before
+  // on_rollover_started), and must be told from the old connection's from
+  // the first frame. If it never gets subscribed, on_rollover_failed follows.
+  virtual void on_rollover_candidate(std::uint32_t previous, std::uint32_t next) { (void)previous, (void)next; }
   // on_rollover_started: connection `next` is up and subscribed beside
   // `previous`; from now on frames of both arrive until the handler calls
   // WsSession::finish_rollover() or rollover_overlap_timeout passes.
