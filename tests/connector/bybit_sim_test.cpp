@@ -126,6 +126,9 @@ class BybitSim : public ::testing::Test {
     }
     // The record is complete once the count is published: the trades to expect.
     const auto trades = truth_trades();
+    // With a depth-limited topic its last message's seq is where the book ends.
+    std::map<std::string, std::uint64_t> last_book_seq;
+    if (depth_ != 0) last_book_seq = truth_last_seq(fmt::format("orderbook.{}.", depth_));
     const auto tickers = truth_tickers();
     std::map<std::string, std::size_t> journaled;  // symbol -> trades journaled
     std::map<std::string, std::uint64_t> last_quote;  // symbol -> update id (cs) of its latest quote
@@ -160,7 +163,7 @@ class BybitSim : public ::testing::Test {
     std::map<std::string, std::uint64_t> reached;  // symbol -> cross sequence of its latest book record
     const auto complete = [&] {
       for (const auto& s : sim_.symbols) {
-        if (books_ && reached[s] != sim_books_[s].last_update_id) return false;
+        if (books_ && reached[s] != (depth_ != 0 ? last_book_seq[s] : sim_books_[s].last_update_id)) return false;
         const auto t = trades.find(s);
         if (t != trades.end() && journaled[s] < t->second) return false;
         if (last_quote[s] < want[s].touch_cs || funding[s] < want[s].funding || oi[s] < want[s].oi ||
@@ -225,13 +228,14 @@ class BybitSim : public ::testing::Test {
       ASSERT_TRUE(have) << s << ": no book journaled";
       testing::Book truth;
       const auto& sb = sim_books_[s];
-      for (const auto& l : sb.bids) {
-        truth.bids[canonical_decimal(connector::SimMarket::format_units(l.price))] =
-            canonical_decimal(connector::SimMarket::format_units(l.qty));
+      // A depth-limited topic describes the best depth_ levels a side (SimBook lists best first).
+      for (std::size_t i = 0; i < sb.bids.size() && (depth_ == 0 || i < depth_); ++i) {
+        truth.bids[canonical_decimal(connector::SimMarket::format_units(sb.bids[i].price))] =
+            canonical_decimal(connector::SimMarket::format_units(sb.bids[i].qty));
       }
-      for (const auto& l : sb.asks) {
-        truth.asks[canonical_decimal(connector::SimMarket::format_units(l.price))] =
-            canonical_decimal(connector::SimMarket::format_units(l.qty));
+      for (std::size_t i = 0; i < sb.asks.size() && (depth_ == 0 || i < depth_); ++i) {
+        truth.asks[canonical_decimal(connector::SimMarket::format_units(sb.asks[i].price))] =
+            canonical_decimal(connector::SimMarket::format_units(sb.asks[i].qty));
       }
       EXPECT_TRUE(book.same_levels(truth)) << s << "\njournal: " << book.describe() << "\nsim:     " << truth.describe();
       EXPECT_GT(truth.bids.size(), 0u);
@@ -249,6 +253,21 @@ class BybitSim : public ::testing::Test {
       std::string_view topic;
       if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with("publicTrade.")) continue;
       out[std::string(topic.substr(12))] += o["data"].get_array().value().size();
+    }
+    return out;
+  }
+
+  // truth_last_seq: per symbol, the `seq` of the record's last message on `prefix` topics.
+  std::map<std::string, std::uint64_t> truth_last_seq(const std::string& prefix) const {
+    std::map<std::string, std::uint64_t> out;
+    std::ifstream in(sim_.record_path);
+    simdjson::dom::parser parser;
+    for (std::string line; std::getline(in, line);) {
+      simdjson::dom::object o;
+      if (parser.parse(line).get_object().get(o) != simdjson::SUCCESS) continue;
+      std::string_view topic;
+      if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with(prefix)) continue;
+      out[std::string(topic.substr(prefix.size()))] = o["data"]["seq"].get_uint64().value();
     }
     return out;
   }
@@ -316,6 +335,7 @@ class BybitSim : public ::testing::Test {
   std::string channels_ = R"("publicTrade", "orderbook.200")";
   std::string feed_toml_;  // extra keys for the [[feeds]] table
   bool books_ = true;  // the channels include a book: wait for the simulator's last one
+  std::size_t depth_ = 0;  // the book topic is orderbook.<depth_> (1 or 50), not the whole book
   std::vector<Record> journal_;
   std::map<std::string, connector::SimBook> sim_books_;
   std::string log_;
@@ -513,6 +533,42 @@ TEST_F(BybitSim, LinearTickersMergeIntoQuotesFundingAndOpenInterestEqualToTheSim
     EXPECT_EQ(liquidations[i]->size, truth_liquidations[i].size) << i;
     EXPECT_EQ(liquidations[i]->trade_ns, truth_liquidations[i].trade_ns) << i;
   }
+}
+
+// orderbook.50: the simulator's view of the best 50 levels (a level pushed
+// below them is deleted with size 0): the journal's book ends equal to the
+// simulator's best 50 a side, every delta one `u` after the one before.
+TEST_F(BybitSim, TheDepth50TopicKeepsTheBest50LevelsAsTheSimulatorHasThem) {
+  sim_.venue = "bybit-linear";
+  channels_ = R"("publicTrade", "orderbook.50")";
+  depth_ = 50;
+  run("linear");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();
+  EXPECT_TRUE(statuses("gap").empty()) << log_;
+  std::size_t deltas = 0;
+  for (const auto& r : journal_) deltas += r.kind == "book_delta" ? 1 : 0;
+  EXPECT_GT(deltas, 0u);
+  const std::string truth = testing::read_text(sim_.record_path);
+  EXPECT_NE(truth.find(R"("topic":"orderbook.50.BTCUSDT","type":"delta")"), std::string::npos);
+}
+
+// orderbook.1: snapshots only, one per change of the top, each a new `u`
+// (its repeats at the same `u` are the SimMarket test's). The journal's book
+// ends equal to the simulator's best level a side.
+TEST_F(BybitSim, TheLevel1TopicSendsATopSnapshotPerChangeAndItsRepeatIsNotNewData) {
+  channels_ = R"("orderbook.1")";
+  depth_ = 1;
+  sim_.count = 600;
+  run("spot");
+  ASSERT_FALSE(HasFatalFailure());
+  verify_books();
+  EXPECT_TRUE(statuses("gap").empty()) << log_;
+  // Every snapshot with a new u is journaled as a routine image: no resync Status for them.
+  std::size_t snapshots = 0;
+  for (const auto& r : journal_) snapshots += r.kind == "book_snapshot" ? 1 : 0;
+  EXPECT_GT(snapshots, sim_.symbols.size());
+  EXPECT_EQ(statuses("resync").size(), sim_.symbols.size()) << log_;
 }
 
 TEST_F(BybitSim, ARepeatedSnapshotAtTheSameUIsNotNewData) {

@@ -75,6 +75,96 @@ TEST(SimMarket, IsDeterministicForASeed) {
   EXPECT_TRUE(differs);
 }
 
+// Bybit's depth-limited views, once enabled: orderbook.50 deltas keep a book
+// built from the depth-50 snapshot equal to the market's best 50 levels a
+// side, `u` stepping by one; orderbook.1 sends a one-level snapshot per change
+// of the top with a new `u`, and the same snapshot (same `u`, `seq`, levels)
+// again when a batch finds the top unchanged 3 s after it was last sent.
+TEST(SimMarket, BybitDepthViewsFollowTheTopAndLevel1RepeatsAnUnchangedSnapshot) {
+  // A slow market (an order every 2.5 s on average): the top stays put for 3 s at times.
+  SimMarket m({"BTCUSDT"}, 0.4, 5, SimMarket::kDefaultEpochMs, 100, SimDialect::kBybitSpot);
+  m.enable_bybit_depth(1);
+  m.enable_bybit_depth(50);
+  simdjson::dom::parser parser;
+  using Side = std::map<std::int64_t, std::int64_t>;
+  auto apply = [](Side& side, simdjson::dom::array levels) {
+    for (simdjson::dom::array l : levels) {
+      const std::int64_t price = units(std::string_view(l.at(0)));
+      const std::int64_t qty = units(std::string_view(l.at(1)));
+      if (qty == 0) {
+        side.erase(price);
+      } else {
+        side[price] = qty;
+      }
+    }
+  };
+  Side bids, asks;
+  std::uint64_t u50 = 0;
+  {
+    const std::string snap = m.bybit_book_snapshot(0, 50);
+    simdjson::dom::element o = parser.parse(snap);
+    EXPECT_EQ(std::string_view(o["topic"]), "orderbook.50.BTCUSDT");
+    apply(bids, o["data"]["b"]);
+    apply(asks, o["data"]["a"]);
+    u50 = std::uint64_t(o["data"]["u"]);
+  }
+  std::uint64_t last_u1 = 0, last_seq1 = 0, last_ts1 = 0;
+  std::string last_levels1;
+  std::size_t deltas50 = 0, changes1 = 0, repeats1 = 0;
+  std::vector<SimMarket::Message> out;
+  for (int i = 0; i < 200000 && repeats1 < 3; ++i) {
+    out.clear();
+    m.advance(out);
+    for (const auto& msg : out) {
+      if (msg.stream == "orderbook.50.BTCUSDT") {
+        simdjson::dom::element o = parser.parse(msg.text);
+        EXPECT_EQ(std::string_view(o["type"]), "delta");
+        EXPECT_EQ(std::uint64_t(o["data"]["u"]), u50 + 1);
+        u50 = std::uint64_t(o["data"]["u"]);
+        apply(bids, o["data"]["b"]);
+        apply(asks, o["data"]["a"]);
+        ASSERT_LE(bids.size(), 50u);
+        ASSERT_LE(asks.size(), 50u);
+        ++deltas50;
+      } else if (msg.stream == "orderbook.1.BTCUSDT") {
+        simdjson::dom::element o = parser.parse(msg.text);
+        EXPECT_EQ(std::string_view(o["type"]), "snapshot");
+        const std::uint64_t u = o["data"]["u"], seq = o["data"]["seq"], ts = o["ts"];
+        EXPECT_EQ(simdjson::dom::array(o["data"]["b"]).size(), 1u);
+        EXPECT_EQ(simdjson::dom::array(o["data"]["a"]).size(), 1u);
+        const std::string levels = simdjson::minify(o["data"]["b"]) + simdjson::minify(o["data"]["a"]);
+        if (u == last_u1) {
+          ++repeats1;
+          EXPECT_EQ(seq, last_seq1);
+          EXPECT_EQ(levels, last_levels1);
+          EXPECT_GE(ts, last_ts1 + SimMarket::kBybitLevel1RepeatMs);
+        } else {
+          if (last_u1 != 0) {
+            EXPECT_EQ(u, last_u1 + 1);
+            EXPECT_NE(levels, last_levels1);
+          }
+          ++changes1;
+        }
+        last_u1 = u;
+        last_seq1 = seq;
+        last_ts1 = ts;
+        last_levels1 = levels;
+      }
+    }
+  }
+  EXPECT_GT(deltas50, 0u);
+  EXPECT_GT(changes1, 1u);
+  EXPECT_GE(repeats1, 3u) << "no level-1 repeat in " << changes1 << " changes";
+  // The book the deltas built is the market's best 50 now.
+  Side want_bids, want_asks;
+  simdjson::dom::element o = parser.parse(m.bybit_book_snapshot(0, 50));
+  apply(want_bids, o["data"]["b"]);
+  apply(want_asks, o["data"]["a"]);
+  EXPECT_EQ(bids, want_bids);
+  EXPECT_EQ(asks, want_asks);
+  EXPECT_EQ(std::uint64_t(o["data"]["u"]), u50);
+}
+
 TEST(SimMarket, EmitsEveryChannelInTheBinanceShapes) {
   SimMarket m(kSymbols, 1000, 3);
   std::vector<SimMarket::Message> out;

@@ -4,7 +4,8 @@
 // shape (spot {"success":true,"ret_msg":"pong",..,"op":"ping"}, linear
 // {"req_id":..,"op":"pong","args":["<ms>"],..}); at most 10 args per spot
 // request. Topics: publicTrade.<S>, orderbook.200.<S> (orderbook.1000 is
-// served by it: the book never holds 200 levels a side), on spot
+// served by it: the book never holds 200 levels a side), orderbook.50.<S>
+// and orderbook.1.<S> (views of the top, see SimMarket), on spot
 // orderbook.full.<S> (the same deltas under its own topic, never a
 // snapshot, no book faults but gap: its book comes from GET
 // /v5/market/full_orderbook), and on linear tickers.<S>. Every other
@@ -80,12 +81,13 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
       std::lock_guard lock(market_mu);
       if (dot != std::string::npos) idx = market.symbol_index(std::string_view(topic).substr(dot + 1));
     }
-    const bool known = channel == "publicTrade" || channel == "orderbook.200" || channel == "orderbook.1000" ||
+    const bool known = channel == "publicTrade" || channel == "orderbook.1" || channel == "orderbook.50" ||
+                       channel == "orderbook.200" || channel == "orderbook.1000" ||
                        (spot && channel == "orderbook.full") ||
                        (!spot && (channel == "tickers" || channel == "allLiquidation"));
     if (!idx || !known) {
-      answer(false, fmt::format("Invalid topic :[{}] (the simulator serves publicTrade, orderbook.200, "
-                                "orderbook.1000{})",
+      answer(false, fmt::format("Invalid topic :[{}] (the simulator serves publicTrade, orderbook.1, orderbook.50, "
+                                "orderbook.200, orderbook.1000{})",
                                 topic, spot ? ", orderbook.full" : ", tickers, allLiquidation"));
       return;
     }
@@ -103,6 +105,14 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
     return;
   }
   for (const auto& topic : topics) c.subs.emplace(sim_stream_key(topic), topic);
+  {
+    // The market generates the depth-1 and depth-50 views once someone asks for them.
+    std::lock_guard lock(market_mu);
+    for (const auto& [channel, idx] : books_and_tickers) {
+      if (channel == "orderbook.1") market.enable_bybit_depth(1);
+      if (channel == "orderbook.50") market.enable_bybit_depth(50);
+    }
+  }
   answer(true, spot ? "subscribe" : "");
   for (std::size_t i = 0; i < books_and_tickers.size(); ++i) {
     const auto& [channel, idx] = books_and_tickers[i];
@@ -122,7 +132,10 @@ void Simulator::Impl::on_bybit_request(Connection& c, simdjson::dom::parser& par
     std::string snap;
     {
       std::lock_guard lock(market_mu);
-      snap = channel == "tickers" ? market.bybit_ticker_snapshot(*idx) : market.bybit_book_snapshot(*idx);
+      snap = channel == "tickers"       ? market.bybit_ticker_snapshot(*idx)
+             : channel == "orderbook.1"  ? market.bybit_book_snapshot(*idx, 1)
+             : channel == "orderbook.50" ? market.bybit_book_snapshot(*idx, 50)
+                                         : market.bybit_book_snapshot(*idx);
     }
     push_text(c, channel == "tickers" ? std::move(snap) : bybit_rebase(c, sim_stream_key(topics[i]), std::move(snap)));
   }

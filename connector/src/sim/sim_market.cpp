@@ -187,6 +187,10 @@ void SimMarket::advance(std::vector<Message>& out) {
   }
   if (!pending()) next_flush_ns_ = (next_order_ns_ / interval_ns_ + 1) * interval_ns_;
   now_ns_ = next_order_ns_;
+  if (bybit_depth1_) {
+    // A quiet top: level 1's snapshot again, at the same u, 3 s after it was sent.
+    for (std::size_t i = 0; i < instruments_.size(); ++i) emit_bybit_level1(i, out);
+  }
   on_order(static_cast<std::size_t>(draw(rng_, instruments_.size())), out);
   next_order_ns_ = now_ns_ + next_gap_ns();
 }
@@ -496,21 +500,130 @@ std::string SimMarket::bybit_topic(const Instrument& ins, SimChannel channel) co
   return fmt::format("orderbook.200.{}", ins.symbol);
 }
 
-std::string SimMarket::bybit_book_snapshot(std::size_t symbol) const {
+std::string SimMarket::bybit_book_head(const Instrument& ins, std::string_view topic, std::string_view type) const {
+  // Spot puts `ts` before `type`, linear after it.
+  return dialect_ == SimDialect::kBybitSpot
+             ? fmt::format(R"({{"topic":"{}","ts":{},"type":"{}","data":{{"s":"{}","b":)", topic, now_ms(), type,
+                           ins.symbol)
+             : fmt::format(R"({{"topic":"{}","type":"{}","ts":{},"data":{{"s":"{}","b":)", topic, type, now_ms(),
+                           ins.symbol);
+}
+
+std::string SimMarket::bybit_book_snapshot(std::size_t symbol, std::size_t depth) const {
   const Instrument& ins = instruments_.at(symbol);
-  const bool spot = dialect_ == SimDialect::kBybitSpot;
-  const std::uint64_t t = now_ms();
-  std::string out = spot ? fmt::format(R"({{"topic":"{}","ts":{},"type":"snapshot","data":{{"s":"{}","b":)",
-                                       bybit_topic(ins, SimChannel::kDepth), t, ins.symbol)
-                         : fmt::format(R"({{"topic":"{}","type":"snapshot","ts":{},"data":{{"s":"{}","b":)",
-                                       bybit_topic(ins, SimChannel::kDepth), t, ins.symbol);
-  append_levels(out, ins.published_bids, true, 0);
+  const std::size_t limit = depth == 1 || depth == 50 ? depth : 0;
+  const std::uint64_t u = depth == 1 ? ins.bybit_u1 : depth == 50 ? ins.bybit_u50 : ins.bybit_u;
+  const std::uint64_t seq = depth == 1 && ins.bybit_l1_seq != 0 ? ins.bybit_l1_seq : ins.last_diff_u;
+  std::string out = bybit_book_head(
+      ins, limit == 0 ? bybit_topic(ins, SimChannel::kDepth) : fmt::format("orderbook.{}.{}", limit, ins.symbol),
+      "snapshot");
+  append_levels(out, ins.published_bids, true, limit);
   out += R"(,"a":)";
-  append_levels(out, ins.published_asks, false, 0);
-  fmt::format_to(std::back_inserter(out), R"(,"u":{},"seq":{}}})", ins.bybit_u, ins.last_diff_u);
-  if (!spot) fmt::format_to(std::back_inserter(out), R"(,"cts":{})", t);
+  append_levels(out, ins.published_asks, false, limit);
+  fmt::format_to(std::back_inserter(out), R"(,"u":{},"seq":{}}})", u, seq);
+  if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(out), R"(,"cts":{})", now_ms());
   out += '}';
   return out;
+}
+
+void SimMarket::enable_bybit_depth(std::size_t depth) {
+  if (depth == 50) bybit_depth50_ = true;
+  if (depth == 1) bybit_depth1_ = true;
+}
+
+void SimMarket::emit_bybit_views(std::size_t idx, const std::vector<SimLevel>& bids50,
+                                 const std::vector<SimLevel>& asks50, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  const std::uint64_t t = now_ms();
+  auto message = [&](std::string topic, std::string data, std::uint64_t u) {
+    Message m;
+    m.symbol_index = idx;
+    m.channel = SimChannel::kDepth;
+    m.stream = std::move(topic);
+    m.text = data;
+    m.data = std::move(data);
+    m.first_id = m.last_id = u;
+    m.time_ms = t;
+    out.push_back(std::move(m));
+  };
+  auto tail = [&](std::string& data, std::uint64_t u) {
+    fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", u, ins.update_id);
+    if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
+    data += '}';
+  };
+  if (bybit_depth50_) {
+    // The top 50 after the batch against before it: what changed or came
+    // in, and (size 0) what left, as Bybit's depth-50 deltas describe its view.
+    auto changes = [](const std::vector<SimLevel>& before, const std::vector<SimLevel>& after) {
+      Side was, now, moved;
+      for (const auto& l : before) was[l.price] = l.qty;
+      for (const auto& l : after) now[l.price] = l.qty;
+      for (const auto& [price, qty] : now) {
+        const auto it = was.find(price);
+        if (it == was.end() || it->second != qty) moved[price] = qty;
+      }
+      for (const auto& [price, qty] : was) {
+        if (now.count(price) == 0) moved[price] = 0;
+      }
+      return moved;
+    };
+    const Side bids = changes(bids50, levels_of(ins.published_bids, true, 50));
+    const Side asks = changes(asks50, levels_of(ins.published_asks, false, 50));
+    if (!bids.empty() || !asks.empty()) {
+      const std::string topic = fmt::format("orderbook.50.{}", ins.symbol);
+      std::string data = bybit_book_head(ins, topic, "delta");
+      append_levels(data, bids, true, 0);
+      data += R"(,"a":)";
+      append_levels(data, asks, false, 0);
+      const std::uint64_t u = ++ins.bybit_u50;
+      tail(data, u);
+      message(topic, std::move(data), u);
+    }
+  }
+  if (bybit_depth1_) emit_bybit_level1(idx, out);
+}
+
+void SimMarket::emit_bybit_level1(std::size_t idx, std::vector<Message>& out) {
+  Instrument& ins = instruments_[idx];
+  const std::uint64_t t = now_ms();
+  {
+    const SimLevel bid = ins.published_bids.empty() ? SimLevel{}
+                                                    : SimLevel{ins.published_bids.rbegin()->first,
+                                                               ins.published_bids.rbegin()->second};
+    const SimLevel ask = ins.published_asks.empty() ? SimLevel{}
+                                                    : SimLevel{ins.published_asks.begin()->first,
+                                                               ins.published_asks.begin()->second};
+    const bool changed = !(bid == ins.bybit_l1_bid) || !(ask == ins.bybit_l1_ask);
+    // Level 1 sends a snapshot per change of the top, and repeats it (same u)
+    // when it has not changed for kBybitLevel1RepeatMs.
+    if (changed || t >= ins.bybit_l1_sent_ms + kBybitLevel1RepeatMs) {
+      if (changed) {
+        ++ins.bybit_u1;
+        ins.bybit_l1_seq = ins.update_id;
+      }
+      ins.bybit_l1_bid = bid;
+      ins.bybit_l1_ask = ask;
+      ins.bybit_l1_sent_ms = t;
+      const std::string topic = fmt::format("orderbook.1.{}", ins.symbol);
+      std::string data = bybit_book_head(ins, topic, "snapshot");
+      append_levels(data, ins.published_bids, true, 1);
+      data += R"(,"a":)";
+      append_levels(data, ins.published_asks, false, 1);
+      // A repeat is the same snapshot: the same u and seq.
+      fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", ins.bybit_u1, ins.bybit_l1_seq);
+      if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
+      data += '}';
+      Message m;
+      m.symbol_index = idx;
+      m.channel = SimChannel::kDepth;
+      m.stream = topic;
+      m.text = data;
+      m.data = std::move(data);
+      m.first_id = m.last_id = ins.bybit_u1;
+      m.time_ms = t;
+      out.push_back(std::move(m));
+    }
+  }
 }
 
 std::string SimMarket::bybit_rest_full_book(std::size_t symbol) const {
@@ -713,6 +826,15 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
     if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
     data += '}';
     out.push_back(make(idx, SimChannel::kDepth, std::move(data), u, u));
+    if (bybit_depth50_ || bybit_depth1_) {
+      const auto bids50 = levels_of(ins.published_bids, true, 50);
+      const auto asks50 = levels_of(ins.published_asks, false, 50);
+      publish_pending(ins);
+      emit_bybit_views(idx, bids50, asks50, out);
+      ins.last_diff_u = ins.update_id;
+      ins.pending_first = 0;
+      return;
+    }
   } else {
     data += '}';
     out.push_back(make(idx, SimChannel::kDepth, std::move(data), ins.pending_first, ins.update_id));

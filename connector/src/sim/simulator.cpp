@@ -342,7 +342,8 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
   }
   inject_before(c, n, m);
   if (dialect == SimDialect::kKraken && kraken_faults(c, n, m)) return;
-  if (is_bybit(dialect) && m.key.starts_with("orderbook.")) {
+  // The book faults (restart, resnapshot) are orderbook.200's (and so orderbook.full's).
+  if (is_bybit(dialect) && m.key.starts_with("orderbook.200.")) {
     if (const auto sub = c.subs.find(m.key); sub != c.subs.end() && sub->second.starts_with("orderbook.full.")) {
       // The same delta under the full topic; its ids are the market's (the REST book's).
       std::string text = *m.data;
@@ -375,7 +376,7 @@ void Simulator::Impl::deliver(Connection& c, const SimOutgoing& m) {
     log_fault(kDuplicate, c, n, m);
     push(c, data);
   }
-  if (is_bybit(dialect) && m.key.starts_with("orderbook.")) bybit_book_faults(c, n, m, true);
+  if (is_bybit(dialect) && m.key.starts_with("orderbook.200.")) bybit_book_faults(c, n, m, true);
   if (dialect == SimDialect::kOkx && m.key.starts_with("books:")) okx_book_faults(c, n, m, true);
   if (c.held) {
     push(c, std::move(*c.held));

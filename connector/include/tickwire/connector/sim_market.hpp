@@ -22,8 +22,14 @@
 // delta naming the mark, index, funding rate, next funding time and open
 // interest (the taker volume so far) that changed, and `allLiquidation.<S>`
 // for one taker order in ten (at most one per symbol a second; `S` the
-// liquidated position's side). The snapshots a subscription
-// starts with come from bybit_book_snapshot() and bybit_ticker_snapshot().
+// liquidated position's side). Once enable_bybit_depth() asked for them, it
+// also sends `orderbook.50.<S>` (per batch, the changes of the top 50 levels
+// a side, a level pushed below 50 deleted with size 0, its own `u`) and
+// `orderbook.1.<S>` (a snapshot of the top level each side whenever it
+// changes, with its own `u`, and the same snapshot at the same `u` again when
+// a batch or an order finds it unchanged 3 s after it was last sent). The snapshots a
+// subscription starts with come from bybit_book_snapshot() and
+// bybit_ticker_snapshot().
 // In the OKX dialect the market speaks OKX v5 (see take_okx below).
 // In the Kraken v2 dialect the same market speaks Kraken: one `trade`
 // message per taker order (its fills with trade ids that step by one per
@@ -139,9 +145,14 @@ class SimMarket {
   // stream_name: e.g. ("btcusdt", kDepth) -> "btcusdt@depth@100ms",
   // ("btcusdt", kMarkPrice) -> "btcusdt@markPrice@1s".
   static std::string stream_name(std::string_view lower_symbol, SimChannel channel);
-  // bybit_book_snapshot: the `orderbook.200` snapshot of the published book
-  // at the last delta's `u` (Bybit dialects).
-  std::string bybit_book_snapshot(std::size_t symbol) const;
+  // bybit_book_snapshot: the `orderbook.<depth>` snapshot of the published
+  // book at that topic's last `u` (Bybit dialects; depth 1, 50 or 200, the
+  // last also for orderbook.1000 and the whole book).
+  std::string bybit_book_snapshot(std::size_t symbol, std::size_t depth = 200) const;
+  // enable_bybit_depth: from now on, also generate orderbook.<depth> (1 or 50).
+  void enable_bybit_depth(std::size_t depth);
+  // kBybitLevel1Repeat: orderbook.1 repeats an unchanged snapshot this long after it was sent.
+  static constexpr std::uint64_t kBybitLevel1RepeatMs = 3000;
   // bybit_rest_full_book: the body of GET /v5/market/full_orderbook for the
   // published book at the last delta's `u` (Bybit spot dialect).
   std::string bybit_rest_full_book(std::size_t symbol) const;
@@ -194,6 +205,8 @@ class SimMarket {
 
  private:
   using Side = std::map<std::int64_t, std::int64_t>;  // price -> qty, ascending
+  bool bybit_depth50_ = false;  // enable_bybit_depth(50) was called
+  bool bybit_depth1_ = false;   // enable_bybit_depth(1) was called
 
   struct Instrument {
     std::string symbol;
@@ -213,6 +226,11 @@ class SimMarket {
     std::uint64_t liquidations = 0;         // forceOrder messages emitted
     std::uint64_t last_force_ms = 0;        // the last one's `E`
     std::uint64_t bybit_u = 1000;           // Bybit: the last orderbook delta's `u` (one per message)
+    std::uint64_t bybit_u50 = 1000;         // Bybit orderbook.50: the last message's `u`
+    std::uint64_t bybit_u1 = 1000;          // Bybit orderbook.1: the last snapshot's `u`
+    SimLevel bybit_l1_bid, bybit_l1_ask;    // the top as orderbook.1 last sent it
+    std::uint64_t bybit_l1_sent_ms = 0;     // when orderbook.1 last sent
+    std::uint64_t bybit_l1_seq = 0;         // its `seq` (a repeat sends the same)
     // Bybit linear: the ticker's funding and open-interest fields as last
     // sent (the snapshot a subscription starts with; deltas name changes).
     std::int64_t mark = 0, index = 0, rate = 0, open_interest = 0;
@@ -232,6 +250,15 @@ class SimMarket {
   void cancel_order(Instrument& ins, bool bid);
   void take(std::size_t idx, bool buy, std::vector<Message>& out);
   void emit_depth(std::size_t idx, std::vector<Message>& out);
+  // emit_bybit_views: orderbook.50 and orderbook.1 for one batch, from the
+  // published top 50 before it (`bids50`, `asks50`, best first) and the published book after it.
+  void emit_bybit_views(std::size_t idx, const std::vector<SimLevel>& bids50, const std::vector<SimLevel>& asks50,
+                        std::vector<Message>& out);
+  std::string bybit_book_head(const Instrument& ins, std::string_view topic, std::string_view type) const;
+  // emit_bybit_level1: orderbook.1's snapshot if the published top changed
+  // since it was last sent (a new u), or the same one again (same u) once
+  // kBybitLevel1RepeatMs passed without a change (checked at each batch and each order).
+  void emit_bybit_level1(std::size_t idx, std::vector<Message>& out);
   void maybe_emit_ticker(std::size_t idx, std::vector<Message>& out);
   void emit_mark_prices(std::vector<Message>& out);
   void emit_bybit_mark(std::size_t idx, std::int64_t mark, std::int64_t index, std::int64_t rate,
