@@ -238,6 +238,9 @@ class CountingHandler final : public tc::SessionHandler {
   void on_subscribed(std::uint32_t generation, std::size_t streams, bool resubscribe) override {
     pipeline_.on_subscribed(generation, streams, resubscribe);
   }
+  void on_rollover_candidate(std::uint32_t previous, std::uint32_t next) override {
+    pipeline_.on_rollover_candidate(previous, next);
+  }
   void on_rollover_started(std::uint32_t previous, std::uint32_t next, std::string_view reason) override {
     pipeline_.on_rollover_started(previous, next, reason);
   }

@@ -117,6 +117,7 @@ class Counting final : public SessionHandler {
   }
   void on_backoff(std::chrono::milliseconds d, std::string_view c) override { p_.on_backoff(d, c); }
   void on_subscribed(std::uint32_t g, std::size_t s, bool r) override { p_.on_subscribed(g, s, r); }
+  void on_rollover_candidate(std::uint32_t a, std::uint32_t b) override { p_.on_rollover_candidate(a, b); }
   void on_rollover_started(std::uint32_t a, std::uint32_t b, std::string_view r) override {
     p_.on_rollover_started(a, b, r);
   }
