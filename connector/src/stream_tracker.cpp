@@ -15,6 +15,9 @@ std::size_t StreamTracker::add_stream(StreamKind kind) {
 }
 
 IdVerdict StreamTracker::accept_increasing(Stream& s, std::uint64_t id, bool from_new) {
+  // During a rollover the old connection reaching the highest id held back
+  // from the newer one means it delivered everything before it: overlapped.
+  if (!from_new && s.held_max != 0 && id >= s.held_max) s.overlapped = true;
   std::uint64_t oldest = UINT64_MAX;
   for (const std::uint64_t r : s.recent) {
     if (r == id) {
@@ -23,13 +26,19 @@ IdVerdict StreamTracker::accept_increasing(Stream& s, std::uint64_t id, bool fro
     }
     if (r != 0) oldest = std::min(oldest, r);
   }
+  // Ids skip, so a new id from the newer connection ahead of the stream says
+  // nothing of what the old one still has in flight before it: held back,
+  // as on a contiguous stream (the old connection delivers it).
+  if (from_new && !s.overlapped && id > s.last) {
+    s.held_max = std::max(s.held_max, id);
+    return {IdVerdict::kHeld};
+  }
   // Below the last, never accepted and inside what the ring remembers: a
   // trade that arrived late (an older one cannot be told from a repeat).
   if (id < s.last && id < oldest) return {IdVerdict::kDuplicate};
   s.recent[s.recent_next] = id;
   s.recent_next = (s.recent_next + 1) % s.recent.size();
   if (id > s.last) s.last = id;
-  if (from_new) s.overlapped = true;
   return {};
 }
 

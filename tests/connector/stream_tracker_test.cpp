@@ -286,5 +286,39 @@ TEST(StreamTracker, BeginningTheSameRolloverTwiceKeepsWhatWasHeld) {
   EXPECT_TRUE(t.overlapped());
 }
 
+// Increasing ids (OKX, USD-M trades) during a rollover: a new id from the
+// newer connection ahead of the stream is held back, not accepted (seen on
+// OKX under CPU starvation: accepting it proved an overlap that was not
+// there, the old connection was closed, and the trades it still had in
+// flight were lost). The old connection reaching the highest held id proves it.
+TEST(StreamTracker, IncreasingIdsFromTheNewConnectionAheadAreHeldUntilTheOldOneReachesThem) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kIncreasing);
+  EXPECT_EQ(t.check(s, 100, 100, 1).kind, IdVerdict::kAccept);
+  t.begin_rollover(2);
+  EXPECT_EQ(t.check(s, 130, 130, 2).kind, IdVerdict::kHeld);
+  EXPECT_EQ(t.check(s, 150, 150, 2).kind, IdVerdict::kHeld);
+  EXPECT_FALSE(t.overlapped());
+  EXPECT_EQ(t.check(s, 110, 110, 1).kind, IdVerdict::kAccept);  // in flight on the old connection
+  EXPECT_EQ(t.check(s, 130, 130, 1).kind, IdVerdict::kAccept);
+  EXPECT_FALSE(t.overlapped());
+  EXPECT_EQ(t.check(s, 150, 150, 1).kind, IdVerdict::kAccept);
+  EXPECT_TRUE(t.overlapped());
+  EXPECT_EQ(t.check(s, 150, 150, 2).kind, IdVerdict::kDuplicate);
+  EXPECT_EQ(t.check(s, 160, 160, 2).kind, IdVerdict::kAccept);
+  t.end_rollover();
+}
+
+// ... or the newer connection repeating an accepted id: it covers the stream from there.
+TEST(StreamTracker, IncreasingIdsOverlapWhenTheNewConnectionRepeatsAnAcceptedOne) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kIncreasing);
+  EXPECT_EQ(t.check(s, 100, 100, 1).kind, IdVerdict::kAccept);
+  t.begin_rollover(2);
+  EXPECT_EQ(t.check(s, 100, 100, 2).kind, IdVerdict::kDuplicate);
+  EXPECT_TRUE(t.overlapped());
+  EXPECT_EQ(t.check(s, 120, 120, 2).kind, IdVerdict::kAccept);
+}
+
 }  // namespace
 }  // namespace tickwire::connector

@@ -11,7 +11,10 @@
 // - increasing: trade ids that only increase but skip (Binance USD-M `trade`):
 //   no gap can be told, and an id below the last that was never accepted is a
 //   late trade, not a repeat. The last kRecentIds accepted ids tell the two
-//   apart; one older than all of them is taken for a repeat;
+//   apart; one older than all of them is taken for a repeat. During a
+//   rollover the newer connection's new ids are held back until it repeats
+//   an accepted one or the old connection reaches the highest held (a new
+//   id from it proves nothing about what the old one has in flight);
 // - non-decreasing: ids never decrease and distinct messages may share one
 //   (Bybit's trade `seq`): a smaller id is a duplicate; at the last id a
 //   message is told from a repeat by its tag (a hash of the venue's own
