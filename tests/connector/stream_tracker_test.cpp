@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
 #include <random>
 #include <string>
 #include <string_view>
@@ -318,6 +319,29 @@ TEST(StreamTracker, IncreasingIdsOverlapWhenTheNewConnectionRepeatsAnAcceptedOne
   EXPECT_EQ(t.check(s, 100, 100, 2).kind, IdVerdict::kDuplicate);
   EXPECT_TRUE(t.overlapped());
   EXPECT_EQ(t.check(s, 120, 120, 2).kind, IdVerdict::kAccept);
+}
+
+// The interleaving behind Coinbase trades journaled twice across a rollover:
+// the old connection lags 50 trades behind the new one. Accepted at once,
+// the new one's 150..200 filled the ring of recent ids, the old one's late
+// 101..149 pushed them out, and its 150.. were accepted a second time. Held
+// back, every id is accepted exactly once.
+TEST(StreamTracker, IncreasingIdsAcrossARolloverWithALaggingOldConnectionAreAcceptedOnce) {
+  StreamTracker t;
+  const auto s = t.add_stream(StreamKind::kIncreasing);
+  std::map<std::uint64_t, int> accepted;
+  auto deliver = [&](std::uint64_t id, std::uint32_t generation) {
+    if (t.check(s, id, id, generation).kind == IdVerdict::kAccept) ++accepted[id];
+  };
+  for (std::uint64_t id = 1; id <= 100; ++id) deliver(id, 1);
+  t.begin_rollover(2);
+  for (std::uint64_t id = 150; id <= 200; ++id) deliver(id, 2);  // the new connection, ahead
+  for (std::uint64_t id = 101; id <= 210; ++id) deliver(id, 1);  // the old one catches up and goes on
+  for (std::uint64_t id = 201; id <= 230; ++id) deliver(id, 2);
+  EXPECT_TRUE(t.overlapped());
+  t.end_rollover();
+  ASSERT_EQ(accepted.size(), 230u);
+  for (const auto& [id, times] : accepted) ASSERT_EQ(times, 1) << id;
 }
 
 }  // namespace
