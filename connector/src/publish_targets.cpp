@@ -6,7 +6,6 @@
 
 #include <fmt/format.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -25,8 +24,8 @@ namespace {
 
 // A NATS publisher thread parked on an empty queue re-checks this often.
 constexpr auto kParkTimeout = std::chrono::milliseconds(100);
-// The least time between two attempts to reach a NATS server that was down at start.
-constexpr auto kRetryFloor = std::chrono::milliseconds(1000);
+// How often the publisher thread tries a NATS server that was down at start.
+constexpr auto kRetryInterval = std::chrono::seconds(1);
 // How long close() waits for NATS to acknowledge what was published.
 constexpr auto kFlushLimit = std::chrono::seconds(5);
 
@@ -80,9 +79,9 @@ class PublishTargets::Target {
 
   // open_nats: the NATS transport's queue and publisher thread, and a first
   // connection. A server that cannot be reached (or refuses the credentials)
-  // is logged; the publisher thread tries again every options.reconnect_wait
-  // (at least kRetryFloor) until it connects or the run ends. Until then the
-  // target is down and refuses every record on the publishing thread.
+  // is logged; the publisher thread tries again every kRetryInterval until it
+  // connects or the run ends. Until then the target is down and refuses every
+  // record on the publishing thread.
   void open_nats(middleware::NatsOptions options, std::size_t queue_bytes) {
     queue_ = std::make_unique<middleware::InProcessTransport>(middleware::InProcessOptions{queue_bytes});
     auto poller = queue_->open_poller(">", middleware::StartAt::kNow);
@@ -94,7 +93,7 @@ class PublishTargets::Target {
     nats_options_ = std::move(options);
     if (!connect_nats()) {
       TW_LOG_ERROR(log(), "publish {}: {}; records are journaled but not published there until it connects "
-                   "(retrying every {} ms)", spec_, error(), retry_wait().count());
+                   "(retrying every {} s)", spec_, error(), kRetryInterval.count());
     }
     thread_ = std::thread([this] { run(); });
   }
@@ -155,7 +154,6 @@ class PublishTargets::Target {
     const std::lock_guard lock(error_mu_);
     error_ = std::move(why);
   }
-  std::chrono::milliseconds retry_wait() const { return std::max(nats_options_.reconnect_wait, kRetryFloor); }
 
   // connect_nats: one attempt; on success publishes nats_ to the other
   // threads (and the publishing thread starts queueing records for it).
@@ -182,25 +180,23 @@ class PublishTargets::Target {
   }
 
   // retry_until_up: the publisher thread before the first connection: an
-  // attempt every retry_wait() until one succeeds (true) or stop() (false).
+  // attempt every kRetryInterval until one succeeds (true) or stop() (false).
   bool retry_until_up() {
     std::string last_logged = error();
-    auto next = std::chrono::steady_clock::now() + retry_wait();
+    auto next = std::chrono::steady_clock::now() + kRetryInterval;
     for (;;) {
       // acquire: pairs with the release store in stop().
       if (stopping_.load(std::memory_order_acquire)) return false;
       if (std::chrono::steady_clock::now() >= next) {
         if (connect_nats()) return true;
         if (std::string why = error(); why != last_logged) {  // a new reason, once
-          TW_LOG_WARN(log(), "publish {}: {} (attempt {}; retrying every {} ms)", spec_, why, attempts_,
-                      retry_wait().count());
+          TW_LOG_WARN(log(), "publish {}: {} (attempt {}; retrying every {} s)", spec_, why, attempts_,
+                      kRetryInterval.count());
           last_logged = std::move(why);
         }
-        next = std::chrono::steady_clock::now() + retry_wait();
+        next = std::chrono::steady_clock::now() + kRetryInterval;
       }
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          kParkTimeout, std::max<std::chrono::steady_clock::duration>(next - std::chrono::steady_clock::now(),
-                                                                      std::chrono::milliseconds(1))));
+      std::this_thread::sleep_for(kParkTimeout);  // a stop() is seen within kParkTimeout
     }
   }
 

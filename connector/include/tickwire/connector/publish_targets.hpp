@@ -8,8 +8,8 @@
 // what nats.c refuses as failed. A target that cannot be opened at start
 // (file held by another writer, server down, wrong password) is logged with
 // its reason and counts every record as failed while it is down; a NATS
-// target's publisher thread tries to connect again every reconnect_wait (at
-// least 1 s) and the target is up from the first success. The journal is not
+// target's publisher thread tries to connect again every second and the
+// target is up from the first success. The journal is not
 // affected by any of this.
 #pragma once
 
