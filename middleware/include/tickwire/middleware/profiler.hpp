@@ -152,10 +152,8 @@ class Profiler {
 
   // record: count one duration of `ticks` (TscClock ticks) for stage.
   void record(StageId stage, std::uint64_t ticks) noexcept {
-    detail::ProfilerThreadSlot* slot = cached_slot();
-    const auto i = static_cast<std::size_t>(stage);
-    if (slot != nullptr && i < slot->by_stage.size() && slot->by_stage[i] != nullptr) [[likely]] {
-      slot->by_stage[i]->record(ticks);
+    if (detail::StageRecorder* recorder = cached_recorder(stage)) [[likely]] {
+      recorder->record(ticks);
       return;
     }
     record_slow(stage, ticks);
@@ -163,11 +161,8 @@ class Profiler {
 
   // record_many: record() of each of `ticks`, with one lookup of the recorder.
   void record_many(StageId stage, std::span<const std::uint64_t> ticks) noexcept {
-    detail::ProfilerThreadSlot* slot = cached_slot();
-    const auto i = static_cast<std::size_t>(stage);
-    if (slot != nullptr && i < slot->by_stage.size() && slot->by_stage[i] != nullptr) [[likely]] {
-      detail::StageRecorder& recorder = *slot->by_stage[i];
-      for (const std::uint64_t t : ticks) recorder.record(t);
+    if (detail::StageRecorder* recorder = cached_recorder(stage)) [[likely]] {
+      for (const std::uint64_t t : ticks) recorder->record(t);
       return;
     }
     for (const std::uint64_t t : ticks) record_slow(stage, t);
@@ -201,6 +196,12 @@ class Profiler {
       if (e.profiler_id == id_) return e.slot;
     }
     return nullptr;
+  }
+  // cached_recorder: the calling thread's recorder for `stage` if it exists and is cached, else nullptr.
+  detail::StageRecorder* cached_recorder(StageId stage) const noexcept {
+    ThreadSlot* slot = cached_slot();
+    const auto i = static_cast<std::size_t>(stage);
+    return slot != nullptr && i < slot->by_stage.size() ? slot->by_stage[i] : nullptr;
   }
   ThreadSlot* thread_slot();  // find or create the calling thread's slot and cache it (takes mu_)
   void record_slow(StageId stage, std::uint64_t ticks);
