@@ -533,25 +533,8 @@ void SimMarket::enable_bybit_depth(std::size_t depth) {
 
 void SimMarket::emit_bybit_views(std::size_t idx, const std::vector<SimLevel>& bids50,
                                  const std::vector<SimLevel>& asks50, std::vector<Message>& out) {
-  Instrument& ins = instruments_[idx];
-  const std::uint64_t t = now_ms();
-  auto message = [&](std::string topic, std::string data, std::uint64_t u) {
-    Message m;
-    m.symbol_index = idx;
-    m.channel = SimChannel::kDepth;
-    m.stream = std::move(topic);
-    m.text = data;
-    m.data = std::move(data);
-    m.first_id = m.last_id = u;
-    m.time_ms = t;
-    out.push_back(std::move(m));
-  };
-  auto tail = [&](std::string& data, std::uint64_t u) {
-    fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", u, ins.update_id);
-    if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
-    data += '}';
-  };
   if (bybit_depth50_) {
+    Instrument& ins = instruments_[idx];
     // The top 50 after the batch against before it: what changed or came
     // in, and (size 0) what left, as Bybit's depth-50 deltas describe its view.
     auto changes = [](const std::vector<SimLevel>& before, const std::vector<SimLevel>& after) {
@@ -570,14 +553,8 @@ void SimMarket::emit_bybit_views(std::size_t idx, const std::vector<SimLevel>& b
     const Side bids = changes(bids50, levels_of(ins.published_bids, true, 50));
     const Side asks = changes(asks50, levels_of(ins.published_asks, false, 50));
     if (!bids.empty() || !asks.empty()) {
-      const std::string topic = fmt::format("orderbook.50.{}", ins.symbol);
-      std::string data = bybit_book_head(ins, topic, "delta");
-      append_levels(data, bids, true, 0);
-      data += R"(,"a":)";
-      append_levels(data, asks, false, 0);
       const std::uint64_t u = ++ins.bybit_u50;
-      tail(data, u);
-      message(topic, std::move(data), u);
+      out.push_back(bybit_view(idx, fmt::format("orderbook.50.{}", ins.symbol), "delta", bids, asks, u, ins.update_id));
     }
   }
   if (bybit_depth1_) emit_bybit_level1(idx, out);
@@ -585,45 +562,39 @@ void SimMarket::emit_bybit_views(std::size_t idx, const std::vector<SimLevel>& b
 
 void SimMarket::emit_bybit_level1(std::size_t idx, std::vector<Message>& out) {
   Instrument& ins = instruments_[idx];
-  const std::uint64_t t = now_ms();
-  {
-    const SimLevel bid = ins.published_bids.empty() ? SimLevel{}
-                                                    : SimLevel{ins.published_bids.rbegin()->first,
-                                                               ins.published_bids.rbegin()->second};
-    const SimLevel ask = ins.published_asks.empty() ? SimLevel{}
-                                                    : SimLevel{ins.published_asks.begin()->first,
-                                                               ins.published_asks.begin()->second};
-    const bool changed = !(bid == ins.bybit_l1_bid) || !(ask == ins.bybit_l1_ask);
-    // Level 1 sends a snapshot per change of the top, and repeats it (same u)
-    // when it has not changed for kBybitLevel1RepeatMs.
-    if (changed || t >= ins.bybit_l1_sent_ms + kBybitLevel1RepeatMs) {
-      if (changed) {
-        ++ins.bybit_u1;
-        ins.bybit_l1_seq = ins.update_id;
-      }
-      ins.bybit_l1_bid = bid;
-      ins.bybit_l1_ask = ask;
-      ins.bybit_l1_sent_ms = t;
-      const std::string topic = fmt::format("orderbook.1.{}", ins.symbol);
-      std::string data = bybit_book_head(ins, topic, "snapshot");
-      append_levels(data, ins.published_bids, true, 1);
-      data += R"(,"a":)";
-      append_levels(data, ins.published_asks, false, 1);
-      // A repeat is the same snapshot: the same u and seq.
-      fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", ins.bybit_u1, ins.bybit_l1_seq);
-      if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
-      data += '}';
-      Message m;
-      m.symbol_index = idx;
-      m.channel = SimChannel::kDepth;
-      m.stream = topic;
-      m.text = data;
-      m.data = std::move(data);
-      m.first_id = m.last_id = ins.bybit_u1;
-      m.time_ms = t;
-      out.push_back(std::move(m));
-    }
+  const auto top = [](auto first, auto last) { return first == last ? SimLevel{} : SimLevel{first->first, first->second}; };
+  const SimLevel bid = top(ins.published_bids.rbegin(), ins.published_bids.rend());
+  const SimLevel ask = top(ins.published_asks.begin(), ins.published_asks.end());
+  const bool changed = !(bid == ins.bybit_l1_bid) || !(ask == ins.bybit_l1_ask);
+  // Level 1 sends a snapshot per change of the top, and repeats it (same u
+  // and seq) when it has not changed for kBybitLevel1RepeatMs.
+  if (!changed && now_ms() < ins.bybit_l1_sent_ms + kBybitLevel1RepeatMs) return;
+  if (changed) {
+    ++ins.bybit_u1;
+    ins.bybit_l1_seq = ins.update_id;
   }
+  ins.bybit_l1_bid = bid;
+  ins.bybit_l1_ask = ask;
+  ins.bybit_l1_sent_ms = now_ms();
+  const Side bids = bid.qty == 0 ? Side{} : Side{{bid.price, bid.qty}};
+  const Side asks = ask.qty == 0 ? Side{} : Side{{ask.price, ask.qty}};
+  out.push_back(bybit_view(idx, fmt::format("orderbook.1.{}", ins.symbol), "snapshot", bids, asks, ins.bybit_u1,
+                           ins.bybit_l1_seq));
+}
+
+SimMarket::Message SimMarket::bybit_view(std::size_t idx, std::string topic, std::string_view type, const Side& bids,
+                                         const Side& asks, std::uint64_t u, std::uint64_t seq) const {
+  const Instrument& ins = instruments_[idx];
+  std::string data = bybit_book_head(ins, topic, type);
+  append_levels(data, bids, true, 0);
+  data += R"(,"a":)";
+  append_levels(data, asks, false, 0);
+  fmt::format_to(std::back_inserter(data), R"(,"u":{},"seq":{}}})", u, seq);
+  if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", now_ms());
+  data += '}';
+  Message m = make(idx, SimChannel::kDepth, std::move(data), u, u);
+  m.stream = std::move(topic);  // make() names the orderbook.200 topic
+  return m;
 }
 
 std::string SimMarket::bybit_rest_full_book(std::size_t symbol) const {
@@ -826,20 +797,18 @@ void SimMarket::emit_depth(std::size_t idx, std::vector<Message>& out) {
     if (dialect_ == SimDialect::kBybitLinear) fmt::format_to(std::back_inserter(data), R"(,"cts":{})", t);
     data += '}';
     out.push_back(make(idx, SimChannel::kDepth, std::move(data), u, u));
-    if (bybit_depth50_ || bybit_depth1_) {
-      const auto bids50 = levels_of(ins.published_bids, true, 50);
-      const auto asks50 = levels_of(ins.published_asks, false, 50);
-      publish_pending(ins);
-      emit_bybit_views(idx, bids50, asks50, out);
-      ins.last_diff_u = ins.update_id;
-      ins.pending_first = 0;
-      return;
-    }
   } else {
     data += '}';
     out.push_back(make(idx, SimChannel::kDepth, std::move(data), ins.pending_first, ins.update_id));
   }
+  // Bybit's depth-50 view before this batch, to tell what the batch changed in it.
+  std::vector<SimLevel> bids50, asks50;
+  if (bybit_depth50_) {
+    bids50 = levels_of(ins.published_bids, true, 50);
+    asks50 = levels_of(ins.published_asks, false, 50);
+  }
   publish_pending(ins);
+  if (bybit_depth50_ || bybit_depth1_) emit_bybit_views(idx, bids50, asks50, out);
   ins.last_diff_u = ins.update_id;
   ins.pending_first = 0;
 }

@@ -255,6 +255,9 @@ class SimMarket {
   void emit_bybit_views(std::size_t idx, const std::vector<SimLevel>& bids50, const std::vector<SimLevel>& asks50,
                         std::vector<Message>& out);
   std::string bybit_book_head(const Instrument& ins, std::string_view topic, std::string_view type) const;
+  // bybit_view: an orderbook.50 / orderbook.1 message on `topic` with these levels.
+  Message bybit_view(std::size_t idx, std::string topic, std::string_view type, const Side& bids, const Side& asks,
+                     std::uint64_t u, std::uint64_t seq) const;
   // emit_bybit_level1: orderbook.1's snapshot if the published top changed
   // since it was last sent (a new u), or the same one again (same u) once
   // kBybitLevel1RepeatMs passed without a change (checked at each batch and each order).
