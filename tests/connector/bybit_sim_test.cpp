@@ -242,24 +242,10 @@ class BybitSim : public ::testing::Test {
     }
   }
 
-  // truth_trades: the trades of the record's publicTrade messages per symbol.
-  std::map<std::string, std::size_t> truth_trades() const {
-    std::map<std::string, std::size_t> out;
-    std::ifstream in(sim_.record_path);
-    simdjson::dom::parser parser;
-    for (std::string line; std::getline(in, line);) {
-      simdjson::dom::object o;
-      if (parser.parse(line).get_object().get(o) != simdjson::SUCCESS) continue;
-      std::string_view topic;
-      if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with("publicTrade.")) continue;
-      out[std::string(topic.substr(12))] += o["data"].get_array().value().size();
-    }
-    return out;
-  }
-
-  // truth_last_seq: per symbol, the `seq` of the record's last message on `prefix` topics.
-  std::map<std::string, std::uint64_t> truth_last_seq(const std::string& prefix) const {
-    std::map<std::string, std::uint64_t> out;
+  // for_each_truth: fn(symbol, message) for each message of the record on a
+  // topic `prefix` + symbol, in order.
+  template <typename Fn>
+  void for_each_truth(std::string_view prefix, Fn fn) const {
     std::ifstream in(sim_.record_path);
     simdjson::dom::parser parser;
     for (std::string line; std::getline(in, line);) {
@@ -267,8 +253,25 @@ class BybitSim : public ::testing::Test {
       if (parser.parse(line).get_object().get(o) != simdjson::SUCCESS) continue;
       std::string_view topic;
       if (o["topic"].get_string().get(topic) != simdjson::SUCCESS || !topic.starts_with(prefix)) continue;
-      out[std::string(topic.substr(prefix.size()))] = o["data"]["seq"].get_uint64().value();
+      fn(std::string(topic.substr(prefix.size())), o);
     }
+  }
+
+  // truth_trades: the trades of the record's publicTrade messages per symbol.
+  std::map<std::string, std::size_t> truth_trades() const {
+    std::map<std::string, std::size_t> out;
+    for_each_truth("publicTrade.", [&](const std::string& symbol, simdjson::dom::object o) {
+      out[symbol] += o["data"].get_array().value().size();
+    });
+    return out;
+  }
+
+  // truth_last_seq: per symbol, the `seq` of the record's last message on `prefix` topics.
+  std::map<std::string, std::uint64_t> truth_last_seq(const std::string& prefix) const {
+    std::map<std::string, std::uint64_t> out;
+    for_each_truth(prefix, [&](const std::string& symbol, simdjson::dom::object o) {
+      out[symbol] = o["data"]["seq"].get_uint64().value();
+    });
     return out;
   }
 

@@ -83,6 +83,12 @@ std::string book_frame(std::string_view type, const std::vector<PriceLevel>& bid
          R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
 }
 
+// trade_frame: one BTC/USD trade update with this trade_id.
+std::string trade_frame(std::uint64_t id) {
+  return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":100.5,"qty":0.25,)"
+         R"("ord_type":"market","trade_id":)" + std::to_string(id) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
+}
+
 class KrakenPipeline : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -235,14 +241,10 @@ TEST_F(KrakenPipeline, TheBookIsCutToItsDepthAndTheCutIsJournaledAsADelete) {
 
 TEST_F(KrakenPipeline, TradeIdsStepByOneAndAJumpIsJournaledAsAGap) {
   auto p = make({"BTC/USD"}, {"trade"});
-  const auto trade = [](std::uint64_t id) {
-    return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":100.5,"qty":0.25,)"
-           R"("ord_type":"market","trade_id":)" + std::to_string(id) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
-  };
-  feed(*p, trade(10));
-  feed(*p, trade(11));
-  feed(*p, trade(11));
-  feed(*p, trade(14));
+  feed(*p, trade_frame(10));
+  feed(*p, trade_frame(11));
+  feed(*p, trade_frame(11));
+  feed(*p, trade_frame(14));
   const auto records = seen(taken());
   ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0].which, proto::Envelope::TRADE);
@@ -261,21 +263,17 @@ TEST_F(KrakenPipeline, TradeIdsStepByOneAndAJumpIsJournaledAsAGap) {
 // candidate's trades ahead are held back; the old connection delivers them.
 TEST_F(KrakenPipeline, ANewConnectionsTradesAheadBeforeItsRolloverStartsAreHeldForTheOldOne) {
   auto p = make({"BTC/USD"}, {"trade"});
-  const auto trade = [](std::uint64_t id) {
-    return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":100.5,"qty":0.25,)"
-           R"("ord_type":"market","trade_id":)" + std::to_string(id) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
-  };
-  feed(*p, trade(10));
+  feed(*p, trade_frame(10));
   p->on_rollover_candidate(1, 2);
-  feed(*p, trade(12), 2);  // the new connection, ahead: held
-  feed(*p, trade(13), 2);
-  feed(*p, trade(11));     // the old one catches up
-  feed(*p, trade(12));
-  feed(*p, trade(13));
-  feed(*p, trade(14), 2);  // the new one is next: it has overlapped
+  feed(*p, trade_frame(12), 2);  // the new connection, ahead: held
+  feed(*p, trade_frame(13), 2);
+  feed(*p, trade_frame(11));     // the old one catches up
+  feed(*p, trade_frame(12));
+  feed(*p, trade_frame(13));
+  feed(*p, trade_frame(14), 2);  // the new one is next: it has overlapped
   p->on_rollover_started(1, 2, "test");
-  feed(*p, trade(14));     // the old one repeats: dropped
-  feed(*p, trade(15), 2);
+  feed(*p, trade_frame(14));     // the old one repeats: dropped
+  feed(*p, trade_frame(15), 2);
   p->on_rollover_finished(1, 2, true);
   std::vector<std::uint64_t> ids;
   for (const auto& rec : taken()) {
@@ -294,16 +292,12 @@ TEST_F(KrakenPipeline, ANewConnectionsTradesAheadBeforeItsRolloverStartsAreHeldF
 // one, and a later connection's ids are judged as the primary's again.
 TEST_F(KrakenPipeline, AFailedRolloverCandidateLeavesTheOldConnectionAlone) {
   auto p = make({"BTC/USD"}, {"trade"});
-  const auto trade = [](std::uint64_t id) {
-    return R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":100.5,"qty":0.25,)"
-           R"("ord_type":"market","trade_id":)" + std::to_string(id) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
-  };
-  feed(*p, trade(10));
+  feed(*p, trade_frame(10));
   p->on_rollover_candidate(1, 2);
-  feed(*p, trade(12), 2);  // held
+  feed(*p, trade_frame(12), 2);  // held
   p->on_rollover_failed(2, "test");
-  feed(*p, trade(11));
-  feed(*p, trade(13));  // after the failure a jump on the old connection is a gap again
+  feed(*p, trade_frame(11));
+  feed(*p, trade_frame(13));  // after the failure a jump on the old connection is a gap again
   const auto records = seen(taken());
   ASSERT_EQ(records.size(), 4u);
   EXPECT_EQ(records[0].which, proto::Envelope::TRADE);
