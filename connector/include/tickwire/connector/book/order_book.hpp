@@ -38,8 +38,11 @@ class OrderBook {
  public:
   // kDefaultReserve: levels reserved per side; Binance snapshots hold up to 5000.
   static constexpr std::size_t kDefaultReserve = 5000;
-  // kLinearScan: levels scanned from the top before switching to binary search.
-  static constexpr std::size_t kLinearScan = 8;
+  // kLinearScan: levels scanned from the top before switching to binary
+  // search: the top 32 hold nearly every update of a depth-50 stream, and
+  // the search beyond mispredicts (bench/RESULTS.md, "Book and trade frames
+  // at their floor": 5-7% off the depth pipelines against 8).
+  static constexpr std::size_t kLinearScan = 32;
 
   explicit OrderBook(std::size_t reserve_per_side = kDefaultReserve);
 
