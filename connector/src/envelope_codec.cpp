@@ -1,11 +1,13 @@
 #include "tickwire/connector/envelope_codec.hpp"
 
+#include <capnp/any.h>
 #include <capnp/message.h>
 #include <capnp/serialize.h>
 #include <fmt/format.h>
 #include <kj/exception.h>
 
 #include <algorithm>
+#include <bit>
 #include <cstring>
 #include <vector>
 
@@ -37,12 +39,24 @@ void fill_text(capnp::Text::Builder field, std::string_view s) {
 
 capnp::uint text_size(std::string_view s) { return static_cast<capnp::uint>(s.size()); }
 
-void set_levels(capnp::List<proto::Level>::Builder out, std::span<const PriceLevel> levels) {
-  for (capnp::uint i = 0; i < levels.size(); ++i) {
-    auto level = out[i];
-    set_decimal(level.initPrice(), levels[i].price);
-    set_decimal(level.initSize(), levels[i].size);
-  }
+// level_elements: where a Level list's elements start. A Level has no data
+// section, only its two pointers, so an element's (empty) data section
+// begins at its pointer words.
+capnp::word* level_elements(capnp::List<proto::Level>::Builder list) {
+  static_assert(capnp::_::structSize<proto::Level>().data == 0 && capnp::_::structSize<proto::Level>().pointers == 2,
+                "a Level is two pointers: write_deferred_levels writes them");
+  static_assert(capnp::_::structSize<proto::Decimal>().data == 2 && capnp::_::structSize<proto::Decimal>().pointers == 0,
+                "a Decimal is two data words: write_deferred_levels writes them");
+  if (list.size() == 0) return nullptr;
+  return reinterpret_cast<capnp::word*>(capnp::AnyStruct::Builder(list[0]).getDataSection().begin());
+}
+
+// struct_pointer: a Cap'n Proto struct pointer at `at` to a struct of two
+// data words and no pointers at `target`, later in the same segment.
+std::uint64_t struct_pointer(const capnp::word* at, const capnp::word* target) noexcept {
+  // Offset in words from the end of the pointer; kind 0 (struct) in the low 2 bits.
+  const auto offset = static_cast<std::uint64_t>(target - (at + 1));
+  return (offset << 2) | (std::uint64_t{2} << 32);  // data words 2, pointers 0
 }
 
 std::size_t text_words(std::string_view s) { return (s.size() + 1 + sizeof(capnp::word) - 1) / sizeof(capnp::word); }
@@ -104,6 +118,7 @@ std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fil
     ~ClearInstrument() {
       self->instrument_ = {};
       self->contract_ = nullptr;
+      self->deferred_count_ = 0;
     }
   } clear{this};
   words_needed += text_words(instrument_);
@@ -136,8 +151,15 @@ std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fil
   // size estimates make that impossible, and it is reported to the caller (an
   // empty span) rather than framed from the heap.
   if (segments.size() != 1 || segments[0].begin() != scratch) return {};
+  // Book levels: the builder sized their lists; their Decimals go after all
+  // it wrote, in the same segment (see write_deferred_levels).
+  const std::size_t built = segments[0].size();
+  std::size_t deferred_words = 0;
+  for (std::size_t i = 0; i < deferred_count_; ++i) deferred_words += 4 * deferred_[i].levels.size();
+  if (built + deferred_words > scratch_words) return {};
+  const std::size_t segment_words = static_cast<std::size_t>(write_deferred_levels(scratch + built) - scratch);
   // Framing of a single-segment message: u32 (segment count - 1) = 0, u32 size in words.
-  const auto words = static_cast<std::uint32_t>(segments[0].size());
+  const auto words = static_cast<std::uint32_t>(segment_words);
   const std::uint32_t header[2] = {0, words};
   const std::size_t total = sizeof header + words * sizeof(capnp::word);
   std::byte* out = out_.data();
@@ -146,8 +168,37 @@ std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fil
     out = big_out_.data();
   }
   std::memcpy(out, header, sizeof header);
-  std::memcpy(out + sizeof header, segments[0].begin(), words * sizeof(capnp::word));
+  std::memcpy(out + sizeof header, scratch, words * sizeof(capnp::word));
+  // The builder zeroes what it wrote; this zeroes what was written after it.
+  std::memset(static_cast<void*>(scratch + built), 0, deferred_words * sizeof(capnp::word));
   return {out, total};
+}
+
+capnp::word* EnvelopeEncoder::write_deferred_levels(capnp::word* next) noexcept {
+  static_assert(std::endian::native == std::endian::little, "Cap'n Proto words are little-endian");
+  // Each level is an element of two struct pointers (price, size), each to a
+  // Decimal of two data words: the mantissa, then the exponent in the low
+  // byte (fields XOR their defaults, which are 0). This is what the
+  // builder's initPrice()/initSize() write, without its per-struct
+  // allocation and bounds checks; the one segment stays valid Cap'n Proto
+  // (tests decode every record with the reader and with the capnp tool).
+  for (std::size_t l = 0; l < deferred_count_; ++l) {
+    capnp::word* element = deferred_[l].elements;
+    for (const PriceLevel& level : deferred_[l].levels) {
+      for (const middleware::Decimal& d : {level.price, level.size}) {
+        const std::uint64_t pointer = struct_pointer(element, next);
+        const auto mantissa = static_cast<std::uint64_t>(d.mantissa);
+        const std::uint64_t exponent = static_cast<std::uint8_t>(d.exponent);
+        std::memcpy(static_cast<void*>(element), &pointer, sizeof pointer);
+        std::memcpy(static_cast<void*>(next), &mantissa, sizeof mantissa);
+        std::memcpy(static_cast<void*>(next + 1), &exponent, sizeof exponent);
+        ++element;
+        next += 2;
+      }
+    }
+  }
+  deferred_count_ = 0;
+  return next;
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std::string_view feed,
@@ -191,8 +242,8 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp
     d.setFirstUpdateId(delta.first_update_id);
     d.setLastUpdateId(delta.last_update_id);
     d.setCrossSequence(delta.cross_sequence);
-    set_levels(d.initBids(static_cast<capnp::uint>(delta.bids.size())), delta.bids);
-    set_levels(d.initAsks(static_cast<capnp::uint>(delta.asks.size())), delta.asks);
+    defer_levels(level_elements(d.initBids(static_cast<capnp::uint>(delta.bids.size()))), delta.bids);
+    defer_levels(level_elements(d.initAsks(static_cast<capnp::uint>(delta.asks.size()))), delta.asks);
   });
 }
 
@@ -204,8 +255,8 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_snapshot(const Stamp& st
     auto s = env.initBookSnapshot();
     s.setLastUpdateId(snapshot.last_update_id);
     s.setCrossSequence(snapshot.cross_sequence);
-    set_levels(s.initBids(static_cast<capnp::uint>(snapshot.bids.size())), snapshot.bids);
-    set_levels(s.initAsks(static_cast<capnp::uint>(snapshot.asks.size())), snapshot.asks);
+    defer_levels(level_elements(s.initBids(static_cast<capnp::uint>(snapshot.bids.size()))), snapshot.bids);
+    defer_levels(level_elements(s.initAsks(static_cast<capnp::uint>(snapshot.asks.size()))), snapshot.asks);
   });
 }
 

@@ -4,8 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
 #include <vector>
 
+#include "support/subprocess.hpp"
+#include "support/temp_dir.hpp"
 #include "tickwire/middleware/status_text.hpp"
 #include "tickwire/proto/market_data.capnp.h"
 
@@ -272,6 +275,77 @@ TEST(EnvelopeEncoder, RoundTripsABookDeltaAndPrintsItsLevels) {
   auto csv = envelope_to_csv(bytes);
   ASSERT_TRUE(csv.ok()) << csv.status();
   EXPECT_NE(csv->find(",book_delta,,,,,,160,"), std::string::npos) << *csv;
+}
+
+// The encoder writes book levels' Decimal structs itself, after what the
+// builder wrote. Extreme decimals, an empty side and one level read back
+// exactly with the Cap'n Proto reader, and the independent `capnp decode`
+// tool prints them.
+TEST(EnvelopeEncoder, BookLevelsItWritesItselfAreValidForTheReaderAndTheCapnpTool) {
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
+  const std::vector<PriceLevel> bids{{{INT64_MAX, -18}, {INT64_MIN, 127}}, {{-1, -128}, {0, 0}}, {{7, 5}, {1, -1}}};
+  const std::vector<PriceLevel> asks;
+  BookDeltaEvent d{"ETHUSDT", 5, 9, 9, bids, asks};
+  auto delta = enc.encode_book_delta({11, 0, 0}, "bybit", d);
+  ASSERT_FALSE(delta.empty());
+  std::vector<std::byte> delta_copy(delta.begin(), delta.end());
+  const std::vector<PriceLevel> one{{{3700001, -2}, {25, -3}}};
+  BookSnapshotEvent snap{"ETHUSDT", 12, one, one};
+  auto snapshot = enc.encode_book_snapshot({12, 0, 0}, "bybit", snap);
+  ASSERT_FALSE(snapshot.empty());
+  std::vector<std::byte> snapshot_copy(snapshot.begin(), snapshot.end());
+
+  auto words = aligned(delta_copy);
+  capnp::FlatArrayMessageReader delta_reader(kj::arrayPtr(words.data(), words.size()));
+  ASSERT_EQ(root(delta_reader).which(), proto::Envelope::BOOK_DELTA);
+  EXPECT_EQ(levels(root(delta_reader).getBookDelta().getBids()), bids);
+  EXPECT_EQ(root(delta_reader).getBookDelta().getAsks().size(), 0u);
+  auto snapshot_words = aligned(snapshot_copy);
+  capnp::FlatArrayMessageReader snapshot_reader(kj::arrayPtr(snapshot_words.data(), snapshot_words.size()));
+  EXPECT_EQ(levels(root(snapshot_reader).getBookSnapshot().getBids()), one);
+  EXPECT_EQ(levels(root(snapshot_reader).getBookSnapshot().getAsks()), one);
+
+  testing::TempDir dir("tickwire-codec");
+  {
+    std::ofstream f(dir / "records.bin", std::ios::binary);
+    f.write(reinterpret_cast<const char*>(delta_copy.data()), static_cast<std::streamsize>(delta_copy.size()));
+    f.write(reinterpret_cast<const char*>(snapshot_copy.data()), static_cast<std::streamsize>(snapshot_copy.size()));
+  }
+  const std::string schema = std::string(TICKWIRE_SOURCE_DIR) + "/proto/market_data.capnp";
+  auto decoded = testing::run_command(
+      {"/bin/sh", "-c", "capnp decode '" + schema + "' Envelope --short < '" + (dir / "records.bin").string() + "'"});
+  ASSERT_EQ(decoded.exit_code, 0) << decoded.out;
+  EXPECT_NE(decoded.out.find("bids = [(price = (mantissa = 9223372036854775807, exponent = -18), "
+                             "size = (mantissa = -9223372036854775808, exponent = 127)), "
+                             "(price = (mantissa = -1, exponent = -128), size = (mantissa = 0, exponent = 0)), "
+                             "(price = (mantissa = 7, exponent = 5), size = (mantissa = 1, exponent = -1))], asks = []"),
+            std::string::npos)
+      << decoded.out;
+  EXPECT_NE(decoded.out.find("bookSnapshot = (lastUpdateId = 12, bids = [(price = (mantissa = 3700001, exponent = -2), "
+                             "size = (mantissa = 25, exponent = -3))]"),
+            std::string::npos)
+      << decoded.out;
+}
+
+// What the encoder wrote after the builder is zeroed again: a trade after
+// a book delta is byte for byte the trade of a fresh encoder.
+TEST(EnvelopeEncoder, ABookDeltaLeavesNothingInTheScratchForTheNextMessage) {
+  middleware::BufferPool pool;
+  EnvelopeEncoder enc(pool);
+  std::vector<PriceLevel> bids, asks;
+  for (std::int64_t i = 0; i < 200; ++i) {
+    bids.push_back({{-1 - i, -8}, {-1, -1}});
+    asks.push_back({{INT64_MAX - i, 127}, {-1, -1}});
+  }
+  BookDeltaEvent d{"BTCUSDT", 1, 2, 3, bids, asks};
+  ASSERT_FALSE(enc.encode_book_delta({1, 0, 0}, "bybit", d).empty());
+  auto after = enc.encode_trade({2, 0, 0}, "bybit", sample_trade());
+  std::vector<std::byte> after_copy(after.begin(), after.end());
+  middleware::BufferPool fresh_pool;
+  EnvelopeEncoder fresh(fresh_pool);
+  auto expected = fresh.encode_trade({2, 0, 0}, "bybit", sample_trade());
+  EXPECT_EQ(after_copy, std::vector<std::byte>(expected.begin(), expected.end()));
 }
 
 // A 5000-level-per-side snapshot does not fit the pool's 16 KiB buffers: it

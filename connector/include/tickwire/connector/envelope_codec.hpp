@@ -10,6 +10,7 @@
 
 #include <capnp/common.h>
 
+#include <array>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
@@ -110,7 +111,26 @@ class EnvelopeEncoder {
   void set_header(Builder env, const Stamp& stamp, std::string_view feed, std::string_view symbol,
                   std::uint64_t exch_ns);
 
+  // defer_levels: `levels` go into the Level list whose elements' pointer
+  // words start at `elements` (sized by the builder, left null): encode()
+  // writes their Decimal structs itself once the builder is done.
+  void defer_levels(capnp::word* elements, std::span<const PriceLevel> levels) noexcept {
+    if (!levels.empty()) deferred_[deferred_count_++] = {elements, levels};
+  }
+  // write_deferred_levels: the deferred levels' Decimals from `next` on, and
+  // the list elements' pointers to them; returns the end of what it wrote.
+  capnp::word* write_deferred_levels(capnp::word* next) noexcept;
+
+  // LevelList: a Level list the builder allocated (its elements' pointer
+  // words) and the levels it is to hold.
+  struct LevelList {
+    capnp::word* elements = nullptr;
+    std::span<const PriceLevel> levels;
+  };
+
   middleware::BufferPool& pool_;
+  std::array<LevelList, 2> deferred_{};  // a book's bids and asks
+  std::size_t deferred_count_ = 0;
   std::string_view instrument_;
   InstrumentKind instrument_kind_ = InstrumentKind::kUnknown;
   const ContractSpec* contract_ = nullptr;
