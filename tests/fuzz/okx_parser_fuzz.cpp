@@ -9,7 +9,8 @@
 // book levels are never negative and a delta chains to a previous seqId;
 // whatever is accepted was exactly one valid JSON document (checked by
 // simdjson's DOM parser), or the text "pong". The checksum recipe runs over
-// every accepted book.
+// every accepted book. A trades, books or bbo-tbt frame the parser read
+// straight from the bytes reads the same through its simdjson path.
 #include <simdjson.h>
 
 #include <cstdint>
@@ -17,6 +18,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/direct_read_compare.hpp"
 #include "fuzz_support.hpp"
 #include "tickwire/connector/venues/okx/parser.hpp"
 
@@ -100,6 +102,19 @@ void check_event(const tickwire::connector::ParsedMessage& msg) {
   }
 }
 
+// check_direct_read: a frame that parse() read straight from the bytes (its
+// event's symbol points into the frame) comes out of the simdjson path
+// (parse_generic) with the same events, every next() one included.
+void check_direct_read(const char* frame, std::size_t size) {
+  using tickwire::connector::venues::OkxParser;
+  static const std::vector<std::string> symbols = {"BTC-USDT", "BTC-USDT-SWAP"};
+  static OkxParser direct(symbols);
+  static OkxParser generic(symbols);
+  const auto a = tickwire::testing::run_parser(direct, frame, size, false);
+  if (!a.direct) return;
+  check(tickwire::testing::same_events(a, tickwire::testing::run_parser(generic, frame, size, true)));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -126,6 +141,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const bool snapshot = size != 0 && data[0] == 'R';
   const char* body = buffer.data() + (snapshot ? 1 : 0);
   const std::size_t n = size - (snapshot ? 1 : 0);
+  if (!snapshot) check_direct_read(body, n);
   auto msg = snapshot ? parser.parse_snapshot(body, n) : parser.parse(body, n);
   check((msg.kind == MessageKind::kError) == (msg.event == EventKind::kError));
   if (msg.event == EventKind::kError) {

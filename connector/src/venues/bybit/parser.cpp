@@ -108,6 +108,17 @@ ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
   liquidations_.clear();
   pending_.clear();
   cursor_ = 0;
+  ParsedMessage out;  // returned in place (one return object)
+  if (!parse_direct(data, size, out)) out = parse_generic(data, size);
+  return out;
+}
+
+ParsedMessage BybitParser::parse_generic(const char* data, std::size_t size) {
+  error_ = {};
+  trades_.clear();
+  liquidations_.clear();
+  pending_.clear();
+  cursor_ = 0;
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;

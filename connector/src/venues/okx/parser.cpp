@@ -67,6 +67,17 @@ ParsedMessage OkxParser::parse(const char* data, std::size_t size) {
   liquidations_.clear();
   pending_.clear();
   cursor_ = 0;
+  ParsedMessage out;  // returned in place (one return object)
+  if (!parse_direct(data, size, out)) out = parse_generic(data, size);
+  return out;
+}
+
+ParsedMessage OkxParser::parse_generic(const char* data, std::size_t size) {
+  error_ = {};
+  trades_.clear();
+  liquidations_.clear();
+  pending_.clear();
+  cursor_ = 0;
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     trades_.clear();
@@ -220,57 +231,66 @@ bool OkxParser::parse_trades(od::array list, const Arg& arg, bool aggregate, Par
   for (auto element : list) {
     od::object t;
     if (element.get_object().get(t)) return fail_at("data", index, "expected a trade object");
-    TradeEvent trade;
-    std::string_view side, price, size, id, ts, count;
+    TradeFields f;
     for (auto field : t) {
       std::string_view key;
       if (field.unescaped_key().get(key)) return fail_at("data", index, "malformed key");
       auto value = field.value();
       simdjson::error_code err = simdjson::SUCCESS;
       if (key == "instId") {
-        err = value.get_string().get(trade.symbol);
+        err = value.get_string().get(f.symbol);
       } else if (key == "tradeId") {
-        err = value.get_string().get(id);
+        err = value.get_string().get(f.id);
       } else if (key == "px") {
-        err = value.get_string().get(price);
+        err = value.get_string().get(f.price);
       } else if (key == "sz") {
-        err = value.get_string().get(size);
+        err = value.get_string().get(f.size);
       } else if (key == "side") {
-        err = value.get_string().get(side);
+        err = value.get_string().get(f.side);
       } else if (key == "ts") {
-        err = value.get_string().get(ts);
+        err = value.get_string().get(f.ts);
       } else if (key == "count") {
-        err = value.get_string().get(count);
+        err = value.get_string().get(f.count);
       }
       if (err) return fail_at("data", index, "instId/tradeId/px/sz/side/ts/count: expected strings");
     }
-    if (trade.symbol.empty()) trade.symbol = arg.inst_id;
-    if (trade.symbol.empty()) return fail_at("data", index, "instId: missing or empty");
-    if (!unsigned_text(id, trade.trade_id)) return fail_at("data", index, "tradeId: expected an unsigned integer");
-    if (side == "buy") {
-      trade.aggressor = Side::kBuy;  // the taker's side
-    } else if (side == "sell") {
-      trade.aggressor = Side::kSell;
-    } else {
-      return fail_at("data", index, "side: expected \"buy\" or \"sell\"");
-    }
-    if (!decimal(price, trade.price)) return fail_at("data", index, "px: not an exact decimal");
-    if (!decimal(size, trade.size)) return fail_at("data", index, "sz: not an exact decimal");
-    if (!ms_text(ts, trade.trade_ns)) return fail_at("data", index, "ts: expected a millisecond time");
-    trade.event_ns = trade.trade_ns;
-    if (aggregate) {
-      // "count" fills of one taker order at one price; tradeId is the last of them.
-      std::uint64_t n = 1;
-      if (!count.empty() && (!unsigned_text(count, n) || n == 0 || n > trade.trade_id)) {
-        return fail_at("data", index, "count: expected a positive integer no larger than tradeId");
-      }
-      trade.aggregate = true;
-      trade.last_trade_id = trade.trade_id;
-      trade.first_trade_id = trade.trade_id - n + 1;
-    }
-    trades_.push_back(trade);
+    if (!add_trade(f, arg, aggregate, index)) return false;
     ++index;
   }
+  return finish_trades(arg, aggregate, out);
+}
+
+bool OkxParser::add_trade(const TradeFields& f, const Arg& arg, bool aggregate, std::size_t index) {
+  TradeEvent trade;
+  trade.symbol = f.symbol.empty() ? arg.inst_id : f.symbol;
+  if (trade.symbol.empty()) return fail_at("data", index, "instId: missing or empty");
+  if (!unsigned_text(f.id, trade.trade_id)) return fail_at("data", index, "tradeId: expected an unsigned integer");
+  if (f.side == "buy") {
+    trade.aggressor = Side::kBuy;  // the taker's side
+  } else if (f.side == "sell") {
+    trade.aggressor = Side::kSell;
+  } else {
+    return fail_at("data", index, "side: expected \"buy\" or \"sell\"");
+  }
+  if (!decimal(f.price, trade.price)) return fail_at("data", index, "px: not an exact decimal");
+  if (!decimal(f.size, trade.size)) return fail_at("data", index, "sz: not an exact decimal");
+  if (!ms_text(f.ts, trade.trade_ns)) return fail_at("data", index, "ts: expected a millisecond time");
+  trade.event_ns = trade.trade_ns;
+  if (aggregate) {
+    // "count" fills of one taker order at one price; tradeId is the last of them.
+    std::uint64_t n = 1;
+    if (!f.count.empty() && (!unsigned_text(f.count, n) || n == 0 || n > trade.trade_id)) {
+      return fail_at("data", index, "count: expected a positive integer no larger than tradeId");
+    }
+    trade.aggregate = true;
+    trade.last_trade_id = trade.trade_id;
+    trade.first_trade_id = trade.trade_id - n + 1;
+  }
+  trades_.push_back(trade);
+  return true;
+}
+
+bool OkxParser::finish_trades(const Arg& arg, bool aggregate, ParsedMessage& out) {
   if (trades_.empty()) return fail("data: no trades");
   set_kind(out, MessageKind::kTrade, aggregate ? EventKind::kAggTrade : EventKind::kTrade);
   out.stream_symbol = arg.inst_id;
@@ -283,9 +303,7 @@ bool OkxParser::parse_book(od::array list, const Arg& arg, std::string_view acti
   // books: [{"asks":[[px,sz,"0",orders]..],"bids":[..],"ts","checksum","prevSeqId","seqId"}]
   // with action "snapshot" | "update"; books5 (plus "instId") and bbo-tbt: no action, each a whole image.
   std::size_t index = 0;
-  std::string_view symbol, ts;
-  std::int64_t seq = -2, prev = -2, checksum = 0;
-  bool have_b = false, have_a = false;
+  BookFields f;
   for (auto element : list) {
     if (index > 0) return fail("data: expected one book object");
     od::object o;
@@ -295,31 +313,36 @@ bool OkxParser::parse_book(od::array list, const Arg& arg, std::string_view acti
       if (field.unescaped_key().get(key)) return fail("data[0]: malformed key");
       if (key == "bids") {
         if (!parse_levels(field.value(), bids_, "data[0].bids")) return false;
-        have_b = true;
+        f.have_b = true;
       } else if (key == "asks") {
         if (!parse_levels(field.value(), asks_, "data[0].asks")) return false;
-        have_a = true;
+        f.have_a = true;
       } else if (key == "ts") {
-        if (field.value().get_string().get(ts)) return fail("data[0].ts: expected a string");
+        if (field.value().get_string().get(f.ts)) return fail("data[0].ts: expected a string");
       } else if (key == "seqId") {
-        if (field.value().get_int64().get(seq)) return fail("data[0].seqId: expected an integer");
+        if (field.value().get_int64().get(f.seq)) return fail("data[0].seqId: expected an integer");
       } else if (key == "prevSeqId") {
-        if (field.value().get_int64().get(prev)) return fail("data[0].prevSeqId: expected an integer");
+        if (field.value().get_int64().get(f.prev)) return fail("data[0].prevSeqId: expected an integer");
       } else if (key == "checksum") {
-        if (field.value().get_int64().get(checksum)) return fail("data[0].checksum: expected an integer");
+        if (field.value().get_int64().get(f.checksum)) return fail("data[0].checksum: expected an integer");
       } else if (key == "instId") {
-        if (field.value().get_string().get(symbol)) return fail("data[0].instId: expected a string");
+        if (field.value().get_string().get(f.symbol)) return fail("data[0].instId: expected a string");
       }
     }
     ++index;
   }
   if (index == 0) return fail("data: no book object");
-  if (symbol.empty()) symbol = arg.inst_id;
+  return finish_book(f, arg, action, out);
+}
+
+bool OkxParser::finish_book(const BookFields& f, const Arg& arg, std::string_view action, ParsedMessage& out) {
+  const std::string_view symbol = f.symbol.empty() ? arg.inst_id : f.symbol;
+  const std::int64_t seq = f.seq, prev = f.prev, checksum = f.checksum;
   if (symbol.empty() && arg.channel != kRestBooks) return fail("arg.instId: missing or empty");
-  if (!have_b) return fail("data[0].bids: missing");
-  if (!have_a) return fail("data[0].asks: missing");
+  if (!f.have_b) return fail("data[0].bids: missing");
+  if (!f.have_a) return fail("data[0].asks: missing");
   std::uint64_t event_ns = 0;
-  if (!ms_text(ts, event_ns)) return fail("data[0].ts: expected a millisecond time");
+  if (!ms_text(f.ts, event_ns)) return fail("data[0].ts: expected a millisecond time");
   if (seq < 0) return fail("data[0].seqId: missing or negative");
   if (checksum < INT32_MIN || checksum > INT32_MAX) return fail("data[0].checksum: not a 32-bit integer");
   // Safety: the signed CRC's two's complement bits.

@@ -38,7 +38,13 @@ class BybitParser final : public VenueParser {
   explicit BybitParser(BybitCategory category, std::span<const std::string> symbols = {});
 
   // parse: one websocket message (SIMDJSON_PADDING readable bytes after it).
+  // Orderbook and publicTrade frames in Bybit's compact shape take a direct
+  // read of the bytes (direct_read.cpp); every other frame, and any such
+  // frame that is not exactly that shape, the simdjson path (parse_generic).
   ParsedMessage parse(const char* data, std::size_t size) override;
+  // parse_generic: parse() through the simdjson path alone, which decides
+  // every frame the direct read does not take (tests compare the two).
+  ParsedMessage parse_generic(const char* data, std::size_t size);
   // next: the frame's further trades, liquidations or ticker events.
   bool next(ParsedMessage& out) override;
   // parse_snapshot: the body of GET /v5/market/full_orderbook (the REST
@@ -73,6 +79,10 @@ class BybitParser final : public VenueParser {
   // parse_message / parse_rest_book: one pass over the document, which they
   // validate as they read it; on false the caller names invalid JSON.
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
+  // parse_direct: an orderbook or publicTrade frame in Bybit's compact shape,
+  // read from the bytes (direct_read.cpp); false for anything else, which
+  // parse() then hands to the simdjson path.
+  bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
   bool parse_rest_book(const char* data, std::size_t size, ParsedMessage& out);
   bool read_root_field(std::string_view key, simdjson::ondemand::value value, Frame& frame);
   // read_data: the frame's "data", read as its topic's channel says.

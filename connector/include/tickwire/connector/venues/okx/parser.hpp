@@ -46,7 +46,14 @@ class OkxParser final : public VenueParser {
   // channel publish each mark price alone (rate 0, next funding time 0).
   explicit OkxParser(std::span<const std::string> symbols = {}, bool funding_rate = true);
 
+  // trades, trades-all, books, books5 and bbo-tbt frames in OKX's compact
+  // shape take a direct read of the bytes (direct_read.cpp); every other
+  // frame, and any such frame that is not exactly that shape, the simdjson
+  // path (parse_generic).
   ParsedMessage parse(const char* data, std::size_t size) override;
+  // parse_generic: parse() through the simdjson path alone, which decides
+  // every frame the direct read does not take (tests compare the two).
+  ParsedMessage parse_generic(const char* data, std::size_t size);
   bool next(ParsedMessage& out) override;
   // parse_snapshot: the REST body of GET /api/v5/market/books
   // ({"code":"0","msg":"","data":[{"asks","bids","ts","seqId"?}]}); the
@@ -70,6 +77,16 @@ class OkxParser final : public VenueParser {
   struct Arg {
     std::string_view channel, inst_id, inst_type;
   };
+  // TradeFields: one trade object's fields as sent (strings).
+  struct TradeFields {
+    std::string_view symbol, id, price, size, side, ts, count;
+  };
+  // BookFields: a book object's fields other than its levels (in bids_, asks_).
+  struct BookFields {
+    std::string_view symbol, ts;
+    std::int64_t seq = -2, prev = -2, checksum = 0;  // -2: missing
+    bool have_b = false, have_a = false;
+  };
 
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
@@ -80,6 +97,15 @@ class OkxParser final : public VenueParser {
   bool parse_data(simdjson::ondemand::value data, const Arg& arg, std::string_view action, ParsedMessage& out);
   bool parse_trades(simdjson::ondemand::array list, const Arg& arg, bool aggregate, ParsedMessage& out);
   bool parse_book(simdjson::ondemand::array list, const Arg& arg, std::string_view action, ParsedMessage& out);
+  // add_trade / finish_trades / finish_book: what a trade or book means once
+  // its fields are read, by the simdjson path or the direct read alike.
+  bool add_trade(const TradeFields& fields, const Arg& arg, bool aggregate, std::size_t index);
+  bool finish_trades(const Arg& arg, bool aggregate, ParsedMessage& out);
+  bool finish_book(const BookFields& fields, const Arg& arg, std::string_view action, ParsedMessage& out);
+  // parse_direct: a trades, books or bbo-tbt frame in OKX's compact shape,
+  // read from the bytes (direct_read.cpp); false for anything else, which
+  // parse() then hands to the simdjson path with a fresh `out`.
+  bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
   bool parse_ticker(simdjson::ondemand::array list, const Arg& arg, ParsedMessage& out);
   bool parse_funding(simdjson::ondemand::array list, const Arg& arg, bool mark, ParsedMessage& out);
   bool parse_open_interest(simdjson::ondemand::array list, const Arg& arg, ParsedMessage& out);
