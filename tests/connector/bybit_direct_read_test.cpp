@@ -8,13 +8,11 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
-#include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "support/direct_read_compare.hpp"
+#include "support/direct_read_expect.hpp"
 #include "tickwire/connector/venues/bybit/parser.hpp"
 
 namespace tickwire::connector::venues {
@@ -38,21 +36,8 @@ constexpr std::string_view kTrades =
     R"("s":"BTCUSDT","S":"Sell","v":"0.25","p":"16578.00","L":"ZeroMinusTick","i":"20f43950-d8dd-5b31-9112-)"
     R"(a178eb6023b0","BT":true,"RPI":false,"seq":1783284617}]})";
 
+using testing::replace;
 using Both = testing::BothPaths<BybitParser>;
-
-// expect_same: the direct read's events are the simdjson path's.
-void expect_same(const testing::ParserRun& a, const testing::ParserRun& b, std::string_view text) {
-  EXPECT_TRUE(testing::same_events(a, b)) << text << "\n" << a.error << " / " << b.error;
-}
-
-// replace: `text` with its first `from` replaced by `to`.
-std::string replace(std::string_view text, std::string_view from, std::string_view to) {
-  std::string s(text);
-  const auto at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
-}
 
 TEST(BybitDirectRead, TheCompactShapesAreReadDirectlyAndAsTheSimdjsonPathReadsThem) {
   Both both(BybitCategory::kLinear);
@@ -77,11 +62,7 @@ TEST(BybitDirectRead, TheCompactShapesAreReadDirectlyAndAsTheSimdjsonPathReadsTh
       replace(kTrades, R"("type":"snapshot")", R"("type":"delta")"),
       replace(kTrades, R"("p":"16578.50")", R"("p":"-16578.50")"),                      // the generic path takes it too
   };
-  for (const std::string& text : direct) {
-    auto [fast, generic] = both.parse(text);
-    EXPECT_TRUE(fast.direct) << text << ": " << fast.error;
-    expect_same(fast, generic, text);
-  }
+  testing::expect_both_ways(both, direct, true);
   auto [level1, unused] = both.parse(kSpotSnapshot);
   EXPECT_TRUE(level1.message.snapshot.image);  // orderbook.1 snapshots are routine images
 }
@@ -146,44 +127,19 @@ TEST(BybitDirectRead, AnythingElseIsTheSimdjsonPathsAndComesOutTheSame) {
       replace(kTrades, R"("topic":"publicTrade.BTCUSDT")", R"("topic":"publicTrade")"),
       replace(kTrades, R"("ts":1672304486868)", R"("ts":18446744073710)"),
   };
-  for (const std::string& text : generic) {
-    auto [fast, slow] = both.parse(text);
-    EXPECT_FALSE(fast.direct) << text;
-    expect_same(fast, slow, text);
-  }
+  testing::expect_both_ways(both, generic, false);
   // Every prefix of a frame is cut short somewhere: never read directly.
-  for (std::string_view frame : {kDelta, kTrades}) {
-    for (std::size_t n = 0; n < frame.size(); ++n) {
-      auto [fast, slow] = both.parse(frame.substr(0, n));
-      EXPECT_FALSE(fast.direct) << n;
-      expect_same(fast, slow, frame.substr(0, n));
-    }
-  }
+  testing::expect_prefixes_generic(both, {kDelta, kTrades});
 }
 
 // The recorded and documented frames (../shared/fixtures/exchanges/bybit),
 // when present: the same both ways, and the book and trade frames (those
 // that name a real v5 topic) read directly.
 TEST(BybitDirectRead, TheFixtureFramesComeOutTheSameBothWays) {
-  const std::filesystem::path dir = std::filesystem::path(TICKWIRE_FIXTURES_DIR) / "bybit";
-  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no fixtures under " << dir;
   Both both(BybitCategory::kLinear);
-  std::size_t frames = 0, direct = 0, books = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path());
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty()) continue;
-      auto [fast, slow] = both.parse(line);
-      expect_same(fast, slow, line);
-      ++frames;
-      direct += fast.direct ? 1 : 0;
-      books += line.starts_with(R"({"topic":"orderbook.)") || line.starts_with(R"({"topic":"publicTrade.)") ? 1 : 0;
-    }
-  }
-  EXPECT_GT(frames, 0u);
-  EXPECT_GT(books, 0u);
-  EXPECT_EQ(direct, books);
+  testing::expect_fixture_frames(both, std::filesystem::path(TICKWIRE_FIXTURES_DIR) / "bybit", [](std::string_view line) {
+    return line.starts_with(R"({"topic":"orderbook.)") || line.starts_with(R"({"topic":"publicTrade.)");
+  });
 }
 
 }  // namespace

@@ -6,16 +6,16 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-#include <fstream>
 #include <string>
 #include <vector>
 
-#include "support/direct_read_compare.hpp"
+#include "support/direct_read_expect.hpp"
 #include "tickwire/connector/venues/okx/parser.hpp"
 
 namespace tickwire::connector::venues {
 namespace {
 
+using testing::replace;
 using Both = testing::BothPaths<OkxParser>;
 
 // Real frames: OKX's documentation (books snapshot, bbo-tbt, books5) and a
@@ -35,18 +35,6 @@ constexpr std::string_view kBooks5 =
     R"({"arg":{"channel":"books5","instId":"BCH-USDT-SWAP"},"data":[{"asks":[["111.06","55154","0","2"],)"
     R"(["111.07","53276","0","2"]],"bids":[["111.05","57745","0","2"]],"instId":"BCH-USDT-SWAP",)"
     R"("ts":"1670324386802","seqId":363996337}]})";
-
-void expect_same(const testing::ParserRun& a, const testing::ParserRun& b, std::string_view text) {
-  EXPECT_TRUE(testing::same_events(a, b)) << text << "\n" << a.error << " / " << b.error;
-}
-
-std::string replace(std::string_view text, std::string_view from, std::string_view to) {
-  std::string s(text);
-  const auto at = s.find(from);
-  EXPECT_NE(at, std::string::npos) << from;
-  if (at != std::string::npos) s.replace(at, from.size(), to);
-  return s;
-}
 
 const std::vector<std::string> kSymbols = {"BTC-USDT", "BTC-USDT-SWAP", "BCH-USDT-SWAP"};
 
@@ -76,11 +64,7 @@ TEST(OkxDirectRead, TheCompactShapesAreReadDirectlyAndAsTheSimdjsonPathReadsThem
       replace(kBbo, R"("asks":[["111.06","55154","0","2"]])", R"("asks":[])"),
       std::string(kBooks5),
   };
-  for (const std::string& text : direct) {
-    auto [fast, generic] = both.parse(text);
-    EXPECT_TRUE(fast.direct) << text << ": " << fast.error;
-    expect_same(fast, generic, text);
-  }
+  testing::expect_both_ways(both, direct, true);
 }
 
 TEST(OkxDirectRead, AnythingElseIsTheSimdjsonPathsAndComesOutTheSame) {
@@ -127,44 +111,20 @@ TEST(OkxDirectRead, AnythingElseIsTheSimdjsonPathsAndComesOutTheSame) {
       replace(kBbo, R"("channel":"bbo-tbt")", R"("channel":"tickers")"),
       std::string(kBooks5.substr(0, kBooks5.size() - 1)) + ",}",
   };
-  for (const std::string& text : generic) {
-    auto [fast, slow] = both.parse(text);
-    EXPECT_FALSE(fast.direct) << text;
-    expect_same(fast, slow, text);
-  }
-  for (std::string_view frame : {kTrade, kBooks, kBbo}) {
-    for (std::size_t n = 0; n < frame.size(); ++n) {
-      auto [fast, slow] = both.parse(frame.substr(0, n));
-      EXPECT_FALSE(fast.direct) << n;
-      expect_same(fast, slow, frame.substr(0, n));
-    }
-  }
+  testing::expect_both_ways(both, generic, false);
+  // Every prefix of a frame is cut short somewhere: never read directly.
+  testing::expect_prefixes_generic(both, {kTrade, kBooks, kBbo});
 }
 
 // The recorded and documented frames (../shared/fixtures/exchanges/okx),
 // when present: the same both ways; the trades and books ones read directly.
 TEST(OkxDirectRead, TheFixtureFramesComeOutTheSameBothWays) {
-  const std::filesystem::path dir = std::filesystem::path(TICKWIRE_FIXTURES_DIR) / "okx";
-  if (!std::filesystem::exists(dir)) GTEST_SKIP() << "no fixtures under " << dir;
   Both both(kSymbols);
-  std::size_t frames = 0, direct = 0, hot = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(dir)) {
-    std::ifstream in(entry.path());
-    std::string line;
-    while (std::getline(in, line)) {
-      if (line.empty()) continue;
-      auto [fast, slow] = both.parse(line);
-      expect_same(fast, slow, line);
-      ++frames;
-      direct += fast.direct ? 1 : 0;
-      for (std::string_view c : {"trades", "books", "books5", "bbo-tbt"}) {
-        hot += line.starts_with(std::string(R"({"arg":{"channel":")") + std::string(c) + "\"") ? 1 : 0;
-      }
-    }
-  }
-  EXPECT_GT(frames, 0u);
-  EXPECT_GT(hot, 0u);
-  EXPECT_EQ(direct, hot);
+  testing::expect_fixture_frames(both, std::filesystem::path(TICKWIRE_FIXTURES_DIR) / "okx", [](std::string_view line) {
+    // trades, trades-all; books, books5, books*-l2-tbt; bbo-tbt
+    return line.starts_with(R"({"arg":{"channel":"trades)") || line.starts_with(R"({"arg":{"channel":"books)") ||
+           line.starts_with(R"({"arg":{"channel":"bbo-tbt")");
+  });
 }
 
 }  // namespace

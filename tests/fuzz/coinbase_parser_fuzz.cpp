@@ -5,7 +5,8 @@
 // levels are never negative and a book event's update id is the frame's
 // sequence_num; a trade's history flag is set only by a snapshot; whatever is
 // accepted was exactly one valid JSON document (checked by simdjson's DOM
-// parser).
+// parser); a market_trades or l2_data frame the parser read straight from the
+// bytes reads the same through its simdjson path.
 #include <simdjson.h>
 
 #include <cstdint>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/direct_read_compare.hpp"
 #include "fuzz_support.hpp"
 #include "tickwire/connector/venues/coinbase/parser.hpp"
 
@@ -83,6 +85,18 @@ void check_event(const tickwire::connector::ParsedMessage& msg, std::uint64_t se
   }
 }
 
+// check_direct_read: a frame that parse() read straight from the bytes (its
+// event's symbol points into the frame) comes out of the simdjson path
+// (parse_generic) with the same events, every next() one included.
+void check_direct_read(const char* frame, std::size_t size) {
+  using tickwire::connector::venues::CoinbaseParser;
+  static CoinbaseParser direct;
+  static CoinbaseParser generic;
+  const auto a = tickwire::testing::run_parser(direct, frame, size, false);
+  if (!a.direct) return;
+  check(tickwire::testing::same_events(a, tickwire::testing::run_parser(generic, frame, size, true)));
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
@@ -93,6 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   static simdjson::dom::parser dom;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
+  check_direct_read(buffer.data(), size);
   auto msg = parser.parse(buffer.data(), size);
   check((msg.kind == MessageKind::kError) == (msg.event == EventKind::kError));
   if (msg.event == EventKind::kError) {

@@ -58,6 +58,41 @@ class Cursor {
     }
     return false;
   }
+  // literal: the bytes of `text` next (a key with its quotes and colon, say),
+  // consumed; false (nothing consumed) otherwise.
+  bool literal(std::string_view text) {
+    if (static_cast<std::size_t>(end_ - p_) < text.size() || std::memcmp(p_, text.data(), text.size()) != 0) {
+      return false;
+    }
+    p_ += text.size();
+    return true;
+  }
+  // text_wide: text() eight bytes at a time, for values known to be long
+  // (times, ids); on short strings the byte loop is faster. The first byte
+  // that is a quote, a backslash, a control byte or not printable ASCII ends
+  // the scan; only a quote before end_ ends the string.
+  bool text_wide(std::string_view& out) {
+    if (!take('"')) return false;
+    const char* begin = p_;
+    for (;;) {
+      std::uint64_t bytes = 0;
+      std::memcpy(&bytes, p_, sizeof bytes);  // within SIMDJSON_PADDING past the frame
+      const std::uint64_t stop = below(bytes, 0x20) | zero_lane(bytes ^ lanes('"')) |
+                                 zero_lane(bytes ^ lanes('\\')) | zero_lane(bytes ^ lanes(0x7f)) |
+                                 (bytes & lanes(0x80));
+      if (stop == 0) {
+        if (end_ - p_ <= 8) return false;  // the frame ends inside the string
+        p_ += 8;
+        continue;
+      }
+      // The lowest flagged lane is exact (a borrow only flags lanes above a true one).
+      p_ += std::countr_zero(stop) / 8;
+      if (p_ >= end_ || *p_ != '"') return false;
+      out = {begin, static_cast<std::size_t>(p_ - begin)};
+      ++p_;
+      return true;
+    }
+  }
   // key: `"name":`, the name being printable ASCII without escapes.
   bool key(std::string_view& out) { return text(out) && take(':'); }
   // key_code: key() and the name's code (see code()), for a switch over
@@ -193,6 +228,12 @@ class Cursor {
                                                 10000000000000000,
                                                 100000000000000000,
                                                 1000000000000000000};
+  // lanes: `byte` in each of the 8 lanes.
+  static constexpr std::uint64_t lanes(unsigned byte) { return 0x0101010101010101ULL * byte; }
+  // zero_lane: the top bit of each lane that is 0 (exact for the lowest).
+  static constexpr std::uint64_t zero_lane(std::uint64_t x) { return (x - lanes(1)) & ~x & lanes(0x80); }
+  // below: the top bit of each lane below `n` (n <= 0x80; exact for the lowest).
+  static constexpr std::uint64_t below(std::uint64_t x, unsigned n) { return (x - lanes(n)) & ~x & lanes(0x80); }
   static bool digit_or_fraction(char c) { return (c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E'; }
 
   const char* p_;

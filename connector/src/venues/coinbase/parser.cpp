@@ -111,7 +111,7 @@ bool CoinbaseParser::fail_at(std::string_view field, std::size_t index, std::str
   return false;
 }
 
-ParsedMessage CoinbaseParser::parse(const char* data, std::size_t size) {
+void CoinbaseParser::clear_frame() {
   error_ = {};
   bids_.clear();
   asks_.clear();
@@ -121,6 +121,17 @@ ParsedMessage CoinbaseParser::parse(const char* data, std::size_t size) {
   pending_ = Pending::kNone;
   cursor_ = 0;
   sequence_read_ = false;
+}
+
+ParsedMessage CoinbaseParser::parse(const char* data, std::size_t size) {
+  clear_frame();
+  ParsedMessage out;  // returned in place (one return object)
+  if (!parse_direct(data, size, out)) out = parse_generic(data, size);
+  return out;
+}
+
+ParsedMessage CoinbaseParser::parse_generic(const char* data, std::size_t size) {
+  clear_frame();
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;
@@ -347,36 +358,55 @@ bool CoinbaseParser::parse_books(od::array events, ParsedMessage& out) {
             }
             if (err) return fail_at("updates", u, "side, price_level and new_quantity: expected strings");
           }
-          PriceLevel p;
-          if (!decimal(price, p.price)) return fail_at("updates", u, "price_level: not an exact decimal");
-          if (!decimal(quantity, p.size)) return fail_at("updates", u, "new_quantity: not an exact decimal");
-          if (p.size.mantissa < 0) return fail_at("updates", u, "new_quantity: negative");
-          if (side == "bid") {
-            bids_.push_back(p);
-          } else if (side == "offer") {
-            asks_.push_back(p);
-          } else {
-            return fail_at("updates", u, "side: expected \"bid\" or \"offer\"");
-          }
+          if (!add_level(side, price, quantity, u)) return false;
           ++u;
         }
       } else if (check_value(field.value(), 4)) {
         return fail_at("events", index, "invalid JSON");
       }
     }
-    if (type == "snapshot") {
-      book.snapshot = true;
-    } else if (type != "update") {
-      return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
-    }
-    if (book.symbol.empty()) return fail_at("events", index, "product_id: missing or empty");
-    if (!have_updates) return fail_at("events", index, "updates: missing");
-    // Each event's levels are contiguous: bids_ and asks_ only grew inside it.
-    book.bid_end = bids_.size();
-    book.ask_end = asks_.size();
-    books_.push_back(book);
+    if (!add_book(book, type, have_updates, index)) return false;
     ++index;
   }
+  return finish_books(out);
+}
+
+bool CoinbaseParser::add_level(std::string_view side, std::string_view price, std::string_view quantity,
+                               std::size_t u) {
+  PriceLevel p;
+  if (!decimal(price, p.price)) return fail_at("updates", u, "price_level: not an exact decimal");
+  if (!decimal(quantity, p.size)) return fail_at("updates", u, "new_quantity: not an exact decimal");
+  return add_parsed_level(side, p, u);
+}
+
+bool CoinbaseParser::add_parsed_level(std::string_view side, const PriceLevel& p, std::size_t u) {
+  if (p.size.mantissa < 0) return fail_at("updates", u, "new_quantity: negative");
+  if (side == "bid") {
+    bids_.push_back(p);
+  } else if (side == "offer") {
+    asks_.push_back(p);
+  } else {
+    return fail_at("updates", u, "side: expected \"bid\" or \"offer\"");
+  }
+  return true;
+}
+
+bool CoinbaseParser::add_book(Book& book, std::string_view type, bool have_updates, std::size_t index) {
+  if (type == "snapshot") {
+    book.snapshot = true;
+  } else if (type != "update") {
+    return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
+  }
+  if (book.symbol.empty()) return fail_at("events", index, "product_id: missing or empty");
+  if (!have_updates) return fail_at("events", index, "updates: missing");
+  // Each event's levels are contiguous: bids_ and asks_ only grew inside it.
+  book.bid_end = bids_.size();
+  book.ask_end = asks_.size();
+  books_.push_back(book);
+  return true;
+}
+
+bool CoinbaseParser::finish_books(ParsedMessage& out) {
   if (books_.empty()) return fail("events: no l2_data event");
   book_event(0, out);
   pending_ = Pending::kBooks;
@@ -413,16 +443,26 @@ bool CoinbaseParser::parse_trades(od::array events, ParsedMessage& out) {
         return fail_at("events", index, "invalid JSON");
       }
     }
-    if (!have_type) return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
-    if (!have_trades) return fail_at("events", index, "trades: expected an array");
-    const bool history = type == "snapshot";
-    for (std::size_t i = first; i < trades_.size(); ++i) trades_[i].history = history;
-    // Oldest first (Coinbase lists a batch newest first): the pipeline then
-    // sees each product's ids rise within the event.
-    std::sort(trades_.begin() + static_cast<std::ptrdiff_t>(first), trades_.end(),
-                     [](const TradeEvent& a, const TradeEvent& b) { return a.trade_id < b.trade_id; });
+    if (!add_trade_event(first, have_type, type, have_trades, index)) return false;
     ++index;
   }
+  return finish_trades(out);
+}
+
+bool CoinbaseParser::add_trade_event(std::size_t first, bool have_type, std::string_view type, bool have_trades,
+                                     std::size_t index) {
+  if (!have_type) return fail_at("events", index, "type: expected \"snapshot\" or \"update\"");
+  if (!have_trades) return fail_at("events", index, "trades: expected an array");
+  const bool history = type == "snapshot";
+  for (std::size_t i = first; i < trades_.size(); ++i) trades_[i].history = history;
+  // Oldest first (Coinbase lists a batch newest first): the pipeline then
+  // sees each product's ids rise within the event.
+  std::sort(trades_.begin() + static_cast<std::ptrdiff_t>(first), trades_.end(),
+            [](const TradeEvent& a, const TradeEvent& b) { return a.trade_id < b.trade_id; });
+  return true;
+}
+
+bool CoinbaseParser::finish_trades(ParsedMessage& out) {
   if (trades_.empty()) {
     set_kind(out, MessageKind::kIgnored, EventKind::kIgnored);  // an empty snapshot: a product with no trades yet
     return true;
@@ -464,22 +504,42 @@ bool CoinbaseParser::parse_trade_list(od::array list) {
       }
       if (err) return fail_at("trades", t, "trade_id, product_id, price, size, side, time: expected strings");
     }
-    if (!parse_id(id, trade.trade_id)) return fail_at("trades", t, "trade_id: expected a string of digits");
-    if (trade.symbol.empty()) return fail_at("trades", t, "product_id: missing or empty");
-    if (!decimal(price, trade.price)) return fail_at("trades", t, "price: not an exact decimal");
-    if (!decimal(size, trade.size)) return fail_at("trades", t, "size: not an exact decimal");
-    if (side == "BUY") {
-      trade.aggressor = Side::kBuy;
-    } else if (side == "SELL") {
-      trade.aggressor = Side::kSell;
-    } else {
-      return fail_at("trades", t, "side: expected \"BUY\" or \"SELL\"");
-    }
-    if (!parse_rfc3339_ns(time, trade.trade_ns)) return fail_at("trades", t, "time: expected an RFC 3339 UTC time");
-    trade.event_ns = time_ns_;
-    trades_.push_back(trade);
+    if (!add_trade(trade.symbol, id, price, size, side, time, t)) return false;
     ++t;
   }
+  return true;
+}
+
+bool CoinbaseParser::add_trade(std::string_view symbol, std::string_view id, std::string_view price,
+                               std::string_view size, std::string_view side, std::string_view time, std::size_t t) {
+  // The simdjson path's order of checks: id, product, price, size, then side and time.
+  std::uint64_t id_value = 0;
+  if (!parse_id(id, id_value)) return fail_at("trades", t, "trade_id: expected a string of digits");
+  if (symbol.empty()) return fail_at("trades", t, "product_id: missing or empty");
+  Decimal p, s;
+  if (!decimal(price, p)) return fail_at("trades", t, "price: not an exact decimal");
+  if (!decimal(size, s)) return fail_at("trades", t, "size: not an exact decimal");
+  return add_parsed_trade(symbol, id, p, s, side, time, t);
+}
+
+bool CoinbaseParser::add_parsed_trade(std::string_view symbol, std::string_view id, Decimal price, Decimal size,
+                                      std::string_view side, std::string_view time, std::size_t t) {
+  TradeEvent trade;
+  trade.symbol = symbol;
+  if (!parse_id(id, trade.trade_id)) return fail_at("trades", t, "trade_id: expected a string of digits");
+  if (trade.symbol.empty()) return fail_at("trades", t, "product_id: missing or empty");
+  trade.price = price;
+  trade.size = size;
+  if (side == "BUY") {
+    trade.aggressor = Side::kBuy;
+  } else if (side == "SELL") {
+    trade.aggressor = Side::kSell;
+  } else {
+    return fail_at("trades", t, "side: expected \"BUY\" or \"SELL\"");
+  }
+  if (!parse_rfc3339_ns(time, trade.trade_ns)) return fail_at("trades", t, "time: expected an RFC 3339 UTC time");
+  trade.event_ns = time_ns_;
+  trades_.push_back(trade);
   return true;
 }
 

@@ -28,6 +28,10 @@ namespace tickwire::connector::venues {
 // "Z" or "+00:00") in Unix-epoch nanoseconds; false if it is not one.
 bool parse_rfc3339_ns(std::string_view text, std::uint64_t& ns);
 
+namespace direct {
+class Cursor;  // venues/direct_cursor.hpp
+}  // namespace direct
+
 class CoinbaseParser final : public VenueParser {
  public:
   // kInitialLevels: reserved per side; a BTC-USD snapshot holds tens of
@@ -39,7 +43,14 @@ class CoinbaseParser final : public VenueParser {
   CoinbaseParser();
 
   // parse: one websocket message (SIMDJSON_PADDING readable bytes after it).
+  // market_trades and l2_data frames in Coinbase's compact shape take a
+  // direct read of the bytes (direct_read.cpp); every other frame, and any
+  // such frame that is not exactly that shape, the simdjson path
+  // (parse_generic).
   ParsedMessage parse(const char* data, std::size_t size) override;
+  // parse_generic: parse() through the simdjson path alone, which decides
+  // every frame the direct read does not take (tests compare the two).
+  ParsedMessage parse_generic(const char* data, std::size_t size);
   // next: the frame's further trades, quotes or book events.
   bool next(ParsedMessage& out) override;
   // parse_snapshot: Coinbase books are snapshotted in the stream; no REST body.
@@ -55,6 +66,8 @@ class CoinbaseParser final : public VenueParser {
   };
   enum class Pending : std::uint8_t { kNone, kTrades, kQuotes, kBooks };
 
+  // clear_frame: forgets the last frame's events, error and sequence_num.
+  void clear_frame();
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
   // Frame: what a frame's root object holds, gathered in the one pass over it (parser.cpp).
@@ -76,6 +89,25 @@ class CoinbaseParser final : public VenueParser {
   bool parse_ticker_list(simdjson::ondemand::array list);
   bool parse_heartbeats(simdjson::ondemand::array events, ParsedMessage& out);
   bool parse_subscriptions(simdjson::ondemand::array events, ParsedMessage& out);
+  // add_level / add_book / finish_books, add_trade / add_trade_event /
+  // finish_trades: what a level, a book event, a trade or a trade event
+  // means once its fields are read, by the simdjson path or the direct read.
+  bool add_level(std::string_view side, std::string_view price, std::string_view quantity, std::size_t u);
+  bool add_parsed_level(std::string_view side, const PriceLevel& level, std::size_t u);
+  bool add_book(Book& book, std::string_view type, bool have_updates, std::size_t index);
+  bool finish_books(ParsedMessage& out);
+  bool add_trade(std::string_view symbol, std::string_view id, std::string_view price, std::string_view size,
+                 std::string_view side, std::string_view time, std::size_t t);
+  bool add_parsed_trade(std::string_view symbol, std::string_view id, Decimal price, Decimal size,
+                        std::string_view side, std::string_view time, std::size_t t);
+  bool add_trade_event(std::size_t first, bool have_type, std::string_view type, bool have_trades, std::size_t index);
+  bool finish_trades(ParsedMessage& out);
+  // parse_direct: a market_trades or l2_data frame in Coinbase's compact
+  // shape, read from the bytes (direct_read.cpp); false for anything else,
+  // which parse() then hands to the simdjson path.
+  bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
+  bool read_levels(direct::Cursor& in);
+  bool read_trades(direct::Cursor& in);
   // book_event: books_[i] as the ParsedMessage the pipeline takes.
   void book_event(std::size_t i, ParsedMessage& out) const;
 
