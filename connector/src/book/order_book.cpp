@@ -8,25 +8,7 @@ namespace {
 // -Wpedantic: __int128 is a GNU extension, which __extension__ acknowledges.
 __extension__ using Int128 = __int128;
 
-constexpr std::int64_t kPow10[19] = {1,
-                                     10,
-                                     100,
-                                     1000,
-                                     10000,
-                                     100000,
-                                     1000000,
-                                     10000000,
-                                     100000000,
-                                     1000000000,
-                                     10000000000,
-                                     100000000000,
-                                     1000000000000,
-                                     10000000000000,
-                                     100000000000000,
-                                     1000000000000000,
-                                     10000000000000000,
-                                     100000000000000000,
-                                     1000000000000000000};
+using middleware::kPow10;
 
 // rank: the side's sort order, worst first. For bids a higher price ranks
 // higher; for asks a lower one does.

@@ -173,7 +173,8 @@ class Cursor {
     }
     if (p_ != end_ && *p_ == '"' && count > 0 && count <= 18) {
       ++p_;
-      const auto magnitude = static_cast<std::int64_t>(integer * kPow10[fraction] + fraction_value);
+      const auto scale = static_cast<std::uint64_t>(middleware::kPow10[fraction]);
+      const auto magnitude = static_cast<std::int64_t>(integer * scale + fraction_value);
       out.mantissa = negative ? -magnitude : magnitude;
       out.exponent = static_cast<std::int8_t>(-static_cast<int>(fraction));
       return true;
@@ -209,25 +210,6 @@ class Cursor {
       acc = acc * 10 + d;
     }
   }
-  static constexpr std::uint64_t kPow10[19] = {1,
-                                                10,
-                                                100,
-                                                1000,
-                                                10000,
-                                                100000,
-                                                1000000,
-                                                10000000,
-                                                100000000,
-                                                1000000000,
-                                                10000000000,
-                                                100000000000,
-                                                1000000000000,
-                                                10000000000000,
-                                                100000000000000,
-                                                1000000000000000,
-                                                10000000000000000,
-                                                100000000000000000,
-                                                1000000000000000000};
   // lanes: `byte` in each of the 8 lanes.
   static constexpr std::uint64_t lanes(unsigned byte) { return 0x0101010101010101ULL * byte; }
   // zero_lane: the top bit of each lane that is 0 (exact for the lowest).

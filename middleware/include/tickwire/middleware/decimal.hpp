@@ -31,6 +31,27 @@ enum class DecimalError : std::uint8_t {
 
 // kMaxFractionDigits: the most digits accepted after the decimal point.
 inline constexpr int kMaxFractionDigits = 38;
+
+// kPow10: 10^0 .. 10^18, every power of ten an int64 holds.
+inline constexpr std::int64_t kPow10[19] = {1,
+                                            10,
+                                            100,
+                                            1000,
+                                            10000,
+                                            100000,
+                                            1000000,
+                                            10000000,
+                                            100000000,
+                                            1000000000,
+                                            10000000000,
+                                            100000000000,
+                                            1000000000000,
+                                            10000000000000,
+                                            100000000000000,
+                                            1000000000000000,
+                                            10000000000000000,
+                                            100000000000000000,
+                                            1000000000000000000};
 // kMaxFormattedSize: enough for any Decimal, including exponents no parse
 // produces (a decoded record may carry any int8): sign + 20 digits + point +
 // 128 zeros.
