@@ -20,69 +20,6 @@ namespace {
 
 using direct::Cursor;
 
-
-// book_depth_ok: the depths the generic path accepts in "orderbook.<depth>.<SYMBOL>".
-bool book_depth_ok(std::string_view depth) {
-  return depth == "1" || depth == "50" || depth == "200" || depth == "1000" || depth == "full";
-}
-
-// read_trades: publicTrade's data, [{"T":ms,"s":..,"S":"Buy"|"Sell","v":..,"p":..,"L":..,"i":..,
-// "BT":bool,"RPI":bool,"seq":N},..]: each key at most once, in any order;
-// false on any other key, or on a trade the generic path would refuse.
-bool read_trades(Cursor& in, std::vector<TradeEvent>& trades) {
-  if (!in.take('[')) return false;
-  do {
-    TradeEvent trade;
-    std::string_view side, id;
-    std::uint64_t trade_ms = 0;
-    unsigned seen = 0;  // bit per key below
-    if (!in.take('{')) return false;
-    do {
-      std::uint64_t name = 0;
-      std::string_view key;
-      if (!in.key_code(name, key)) return false;
-      unsigned bit = 0;
-      bool ok = false;
-      switch (name) {
-        case direct::code("T"): bit = 1u << 0, ok = in.number(trade_ms); break;
-        case direct::code("s"): bit = 1u << 1, ok = in.text(trade.symbol); break;
-        case direct::code("S"): bit = 1u << 2, ok = in.text(side); break;
-        case direct::code("v"): bit = 1u << 3, ok = in.decimal(trade.size); break;
-        case direct::code("p"): bit = 1u << 4, ok = in.decimal(trade.price); break;
-        case direct::code("i"): bit = 1u << 5, ok = in.text(id); break;
-        case direct::code("seq"): bit = 1u << 6, ok = in.number(trade.trade_id); break;
-        case direct::code("L"): {  // the tick direction: not kept
-          std::string_view tick;
-          bit = 1u << 7, ok = in.text(tick);
-          break;
-        }
-        // Block trade, retail price improvement: not kept.
-        case direct::code("BT"): bit = 1u << 8, ok = in.boolean(); break;
-        case direct::code("RPI"): bit = 1u << 9, ok = in.boolean(); break;
-        default: break;
-      }
-      if (!ok || (seen & bit) != 0) return false;
-      seen |= bit;
-    } while (in.take(','));
-    if (!in.take('}')) return false;
-    constexpr unsigned kSizeAndPrice = (1u << 3) | (1u << 4);  // no default: the generic path refuses ""
-    if ((seen & kSizeAndPrice) != kSizeAndPrice) return false;
-    if (trade.symbol.empty() || id.empty() || trade_ms == 0 || trade_ms > UINT64_MAX / 1'000'000) return false;
-    if (side == "Buy") {
-      trade.aggressor = Side::kBuy;  // "S" is the taker's side
-    } else if (side == "Sell") {
-      trade.aggressor = Side::kSell;
-    } else {
-      return false;
-    }
-    trade.trade_ns = trade_ms * 1'000'000;
-    trade.tag = trade_tag(id);
-    trade.id_text = id;
-    trades.push_back(trade);
-  } while (in.take(','));
-  return in.take(']');
-}
-
 // read_book_data: an orderbook's data; false on anything the generic path
 // would refuse, or read otherwise.
 bool read_book_data(Cursor& in, std::string_view& symbol, std::uint64_t& u, std::uint64_t& seq,
@@ -107,7 +44,6 @@ bool read_book_data(Cursor& in, std::string_view& symbol, std::uint64_t& u, std:
   } while (in.take(','));
   return in.take('}') && !symbol.empty() && have_b && have_a && u != 0;
 }
-
 
 }  // namespace
 
@@ -160,7 +96,7 @@ bool BybitParser::parse_direct(const char* data, std::size_t size, ParsedMessage
         break;
       }
       case direct::code("data"):
-        ok = !have_data && (trade_channel ? read_trades(in, trades_)
+        ok = !have_data && (trade_channel ? read_trades_direct(in)
                                           : read_book_data(in, book.symbol, book.u, book.seq, bids_, asks_));
         have_data = true;
         break;
@@ -184,6 +120,54 @@ bool BybitParser::parse_direct(const char* data, std::size_t size, ParsedMessage
   emit_book(book, snapshot, event_ns, out);
   if (snapshot && level1) out.snapshot.image = true;
   return true;
+}
+
+bool BybitParser::read_trades_direct(Cursor& in) {
+  // [{"T":ms,"s":..,"S":"Buy"|"Sell","v":..,"p":..,"L":..,"i":..,"BT":bool,"RPI":bool,"seq":N},..]:
+  // each key at most once, in any order; false on any other key, or on a
+  // trade the simdjson path refuses.
+  if (!in.take('[')) return false;
+  std::size_t index = 0;
+  do {
+    TradeEvent trade;
+    std::string_view side, id;
+    std::uint64_t trade_ms = 0;
+    unsigned seen = 0;  // bit per key below
+    if (!in.take('{')) return false;
+    do {
+      std::uint64_t name = 0;
+      std::string_view key;
+      if (!in.key_code(name, key)) return false;
+      unsigned bit = 0;
+      bool ok = false;
+      switch (name) {
+        case direct::code("T"): bit = 1u << 0, ok = in.number(trade_ms); break;
+        case direct::code("s"): bit = 1u << 1, ok = in.text(trade.symbol); break;
+        case direct::code("S"): bit = 1u << 2, ok = in.text(side); break;
+        case direct::code("v"): bit = 1u << 3, ok = in.decimal(trade.size); break;
+        case direct::code("p"): bit = 1u << 4, ok = in.decimal(trade.price); break;
+        case direct::code("i"): bit = 1u << 5, ok = in.text(id); break;
+        case direct::code("seq"): bit = 1u << 6, ok = in.number(trade.trade_id); break;
+        case direct::code("L"): {  // the tick direction: not kept
+          std::string_view tick;
+          bit = 1u << 7, ok = in.text(tick);
+          break;
+        }
+        // Block trade, retail price improvement: not kept.
+        case direct::code("BT"): bit = 1u << 8, ok = in.boolean(); break;
+        case direct::code("RPI"): bit = 1u << 9, ok = in.boolean(); break;
+        default: break;
+      }
+      if (!ok || (seen & bit) != 0) return false;
+      seen |= bit;
+    } while (in.take(','));
+    if (!in.take('}')) return false;
+    constexpr unsigned kSizeAndPrice = (1u << 3) | (1u << 4);  // no default: the generic path refuses ""
+    if ((seen & kSizeAndPrice) != kSizeAndPrice) return false;
+    if (!add_parsed_trade(trade, side, id, trade_ms, index)) return false;
+    ++index;
+  } while (in.take(','));
+  return in.take(']');
 }
 
 }  // namespace tickwire::connector::venues

@@ -102,23 +102,23 @@ struct BybitParser::Frame {
   std::string_view ticker_symbol;  // kTicker
 };
 
-ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
+void BybitParser::clear_frame() {
   error_ = {};
   trades_.clear();
   liquidations_.clear();
   pending_.clear();
   cursor_ = 0;
+}
+
+ParsedMessage BybitParser::parse(const char* data, std::size_t size) {
+  clear_frame();
   ParsedMessage out;  // returned in place (one return object)
   if (!parse_direct(data, size, out)) out = parse_generic(data, size);
   return out;
 }
 
 ParsedMessage BybitParser::parse_generic(const char* data, std::size_t size) {
-  error_ = {};
-  trades_.clear();
-  liquidations_.clear();
-  pending_.clear();
-  cursor_ = 0;
+  clear_frame();
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     if (const char* invalid = invalid_json(parser_, {data, size})) error_ = invalid;
@@ -262,7 +262,7 @@ bool BybitParser::read_root_field(std::string_view key, od::value value, Frame& 
       } else if (channel == "orderbook") {
         frame.channel = Frame::Channel::kBook;
         const std::string_view depth = topic.substr(dot + 1, last_dot - std::min(last_dot, dot + 1));
-        frame.depth_ok = depth == "1" || depth == "50" || depth == "200" || depth == "1000" || depth == "full";
+        frame.depth_ok = book_depth_ok(depth);
         frame.level1 = depth == "1";
       } else if (channel == "tickers") {
         frame.channel = Frame::Channel::kTicker;
@@ -423,25 +423,40 @@ bool BybitParser::parse_trades(od::value data) {
       }
       if (err) return fail_at("data", index, "T/seq: expected unsigned integers; s/S/v/p/i: strings");
     }
+    // Checked in this order: s, i, S, p, v, T (add_parsed_trade repeats the
+    // first three, cheaply, for the direct read).
     if (trade.symbol.empty()) return fail_at("data", index, "s: missing or empty symbol");
     if (id.empty()) return fail_at("data", index, "i: missing or empty trade id");
-    trade.tag = trade_tag(id);  // several trades share `seq`: their own id tells a repeat
-    trade.id_text = id;         // journaled as sent (a UUID on linear)
-    if (side == "Buy") {
-      trade.aggressor = Side::kBuy;  // "S" is the taker's side
-    } else if (side == "Sell") {
-      trade.aggressor = Side::kSell;
-    } else {
-      return fail_at("data", index, "S: expected \"Buy\" or \"Sell\"");
-    }
+    if (side != "Buy" && side != "Sell") return fail_at("data", index, "S: expected \"Buy\" or \"Sell\"");
     if (!decimal(price, trade.price)) return fail_at("data", index, "p: not an exact decimal");
     if (!decimal(size, trade.size)) return fail_at("data", index, "v: not an exact decimal");
-    if (trade_ms == 0) return fail_at("data", index, "T: missing trade time");
-    if (!to_ns(trade_ms, trade.trade_ns)) return fail_at("data", index, "T: timestamp out of range");
-    trades_.push_back(trade);  // event_ns once the frame's ts is known
+    if (!add_parsed_trade(trade, side, id, trade_ms, index)) return false;
     ++index;
   }
   return true;
+}
+
+bool BybitParser::add_parsed_trade(TradeEvent trade, std::string_view side, std::string_view id,
+                                   std::uint64_t trade_ms, std::size_t index) {
+  if (trade.symbol.empty()) return fail_at("data", index, "s: missing or empty symbol");
+  if (id.empty()) return fail_at("data", index, "i: missing or empty trade id");
+  trade.tag = trade_tag(id);  // several trades share `seq`: their own id tells a repeat
+  trade.id_text = id;         // journaled as sent (a UUID on linear)
+  if (side == "Buy") {
+    trade.aggressor = Side::kBuy;  // "S" is the taker's side
+  } else if (side == "Sell") {
+    trade.aggressor = Side::kSell;
+  } else {
+    return fail_at("data", index, "S: expected \"Buy\" or \"Sell\"");
+  }
+  if (trade_ms == 0) return fail_at("data", index, "T: missing trade time");
+  if (!to_ns(trade_ms, trade.trade_ns)) return fail_at("data", index, "T: timestamp out of range");
+  trades_.push_back(trade);  // event_ns once the frame's ts is known
+  return true;
+}
+
+bool BybitParser::book_depth_ok(std::string_view depth) {
+  return depth == "1" || depth == "50" || depth == "200" || depth == "1000" || depth == "full";
 }
 
 bool BybitParser::read_book(od::value value, bool rest, BookFields& book) {

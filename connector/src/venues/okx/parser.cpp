@@ -61,23 +61,23 @@ OkxParser::FundingState* OkxParser::funding_state(std::string_view symbol) {
   return nullptr;
 }
 
-ParsedMessage OkxParser::parse(const char* data, std::size_t size) {
+void OkxParser::clear_frame() {
   error_ = {};
   trades_.clear();
   liquidations_.clear();
   pending_.clear();
   cursor_ = 0;
+}
+
+ParsedMessage OkxParser::parse(const char* data, std::size_t size) {
+  clear_frame();
   ParsedMessage out;  // returned in place (one return object)
   if (!parse_direct(data, size, out)) out = parse_generic(data, size);
   return out;
 }
 
 ParsedMessage OkxParser::parse_generic(const char* data, std::size_t size) {
-  error_ = {};
-  trades_.clear();
-  liquidations_.clear();
-  pending_.clear();
-  cursor_ = 0;
+  clear_frame();
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     trades_.clear();

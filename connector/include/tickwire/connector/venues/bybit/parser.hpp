@@ -24,6 +24,10 @@ namespace tickwire::connector::venues {
 // BybitCategory: which v5 public endpoint the frames come from.
 enum class BybitCategory : std::uint8_t { kSpot, kLinear };
 
+namespace direct {
+class Cursor;  // venues/direct_cursor.hpp
+}  // namespace direct
+
 class BybitParser final : public VenueParser {
  public:
   // kInitialTrades / kInitialLevels: reserved at construction (a publicTrade
@@ -74,6 +78,8 @@ class BybitParser final : public VenueParser {
     std::uint64_t seq = 0;
   };
 
+  // clear_frame: forgets the last frame's events and error.
+  void clear_frame();
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
   // parse_message / parse_rest_book: one pass over the document, which they
@@ -83,6 +89,14 @@ class BybitParser final : public VenueParser {
   // read from the bytes (direct_read.cpp); false for anything else, which
   // parse() then hands to the simdjson path.
   bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
+  // read_trades_direct: publicTrade's data array, each trade through add_parsed_trade.
+  bool read_trades_direct(direct::Cursor& in);
+  // add_parsed_trade: a trade whose price and size are read, checked and
+  // appended to trades_ as the simdjson path does (both paths call it).
+  bool add_parsed_trade(TradeEvent trade, std::string_view side, std::string_view id, std::uint64_t trade_ms,
+                        std::size_t index);
+  // book_depth_ok: the depths of "orderbook.<depth>.<SYMBOL>" (1, 50, 200, 1000, full).
+  static bool book_depth_ok(std::string_view depth);
   bool parse_rest_book(const char* data, std::size_t size, ParsedMessage& out);
   bool read_root_field(std::string_view key, simdjson::ondemand::value value, Frame& frame);
   // read_data: the frame's "data", read as its topic's channel says.

@@ -88,6 +88,8 @@ class OkxParser final : public VenueParser {
     bool have_b = false, have_a = false;
   };
 
+  // clear_frame: forgets the last frame's events and error.
+  void clear_frame();
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
