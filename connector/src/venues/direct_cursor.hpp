@@ -183,6 +183,33 @@ class Cursor {
     std::string_view s;
     return text(s) && middleware::parse_decimal(s, out) == middleware::DecimalError::kOk;
   }
+  // bare_decimal: a JSON number without an exponent, -?(0|[1-9]d*)(.d+)?,
+  // of at most 18 digits, as the exact decimal of its text (what
+  // middleware::parse_decimal makes of that text); false on anything else
+  // (an exponent, more digits), which the caller leaves to simdjson.
+  bool bare_decimal(Decimal& out) {
+    const bool negative = take('-');
+    std::uint64_t integer = 0, fraction_value = 0;
+    const char* digits = p_;
+    digit_run(integer);
+    std::size_t count = static_cast<std::size_t>(p_ - digits);
+    if (count == 0 || (count > 1 && *digits == '0')) return false;  // no digit, or a leading zero
+    std::size_t fraction = 0;
+    if (p_ != end_ && *p_ == '.') {
+      ++p_;
+      const char* fraction_begin = p_;
+      digit_run(fraction_value);
+      fraction = static_cast<std::size_t>(p_ - fraction_begin);
+      if (fraction == 0) return false;
+      count += fraction;
+    }
+    if (count > 18 || (p_ != end_ && (*p_ == 'e' || *p_ == 'E'))) return false;
+    const auto magnitude = static_cast<std::int64_t>(integer * static_cast<std::uint64_t>(middleware::kPow10[fraction]) +
+                                                     fraction_value);
+    out.mantissa = negative ? -magnitude : magnitude;
+    out.exponent = static_cast<std::int8_t>(-static_cast<int>(fraction));
+    return true;
+  }
   // levels: [["price","size"],..] into `out` (cleared first); false on a
   // negative size, as the generic path refuses it.
   bool levels(std::vector<PriceLevel>& out) {

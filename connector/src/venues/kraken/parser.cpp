@@ -7,6 +7,7 @@
 
 #include "tickwire/connector/venues/json_check.hpp"
 #include "tickwire/connector/venues/kraken/checksum.hpp"
+#include "rfc3339.hpp"
 
 namespace tickwire::connector::venues {
 namespace {
@@ -52,48 +53,9 @@ bool number_decimal(od::value value, Decimal& out) {
   return true;
 }
 
-// rfc3339_ns: "2023-09-25T07:48:36.925533Z" as Unix-epoch nanoseconds.
-bool rfc3339_ns(std::string_view s, std::uint64_t& ns) {
-  // YYYY-MM-DDTHH:MM:SS[.f{1,9}]Z
-  if (s.size() < 20 || s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
-      s[16] != ':' || (s.back() != 'Z' && s.back() != 'z')) {
-    return false;
-  }
-  const auto num = [&](std::size_t at, std::size_t len, int& out) {
-    const auto [end, ec] = std::from_chars(s.data() + at, s.data() + at + len, out);
-    return ec == std::errc{} && end == s.data() + at + len;
-  };
-  int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
-  if (!num(0, 4, y) || !num(5, 2, mo) || !num(8, 2, d) || !num(11, 2, h) || !num(14, 2, mi) || !num(17, 2, sec)) {
-    return false;
-  }
-  if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60) return false;
-  std::uint64_t frac = 0;
-  const std::size_t frac_end = s.size() - 1;
-  if (frac_end > 19) {
-    if (s[19] != '.' || frac_end - 20 < 1 || frac_end - 20 > 9) return false;
-    std::size_t digits = 0;
-    for (std::size_t i = 20; i < frac_end; ++i, ++digits) {
-      if (s[i] < '0' || s[i] > '9') return false;
-      frac = frac * 10 + static_cast<std::uint64_t>(s[i] - '0');
-    }
-    for (; digits < 9; ++digits) frac *= 10;
-  }
-  // Days since 1970-01-01 (Howard Hinnant's days_from_civil).
-  const int yy = y - (mo <= 2 ? 1 : 0);
-  const int era = yy / 400;
-  const int yoe = yy - era * 400;
-  const int doy = (153 * (mo + (mo > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  const std::int64_t days = static_cast<std::int64_t>(era) * 146097 + doe - 719468;
-  const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec;
-  ns = static_cast<std::uint64_t>(secs) * 1'000'000'000ull + frac;
-  return true;
-}
-
 bool string_ns(od::value value, std::uint64_t& ns) {
   std::string_view text;
-  return value.get_string().get(text) == simdjson::SUCCESS && rfc3339_ns(text, ns);
+  return value.get_string().get(text) == simdjson::SUCCESS && kraken::rfc3339_ns(text, ns);
 }
 
 }  // namespace
@@ -145,13 +107,24 @@ std::optional<std::uint32_t> KrakenParser::checksum(std::string_view symbol, std
   return kraken::book_checksum(asks, bids, p.price, p.qty);
 }
 
-ParsedMessage KrakenParser::parse(const char* data, std::size_t size) {
+void KrakenParser::clear_frame() {
   error_ = {};
   pending_.clear();
   ranges_.clear();
   bids_.clear();
   asks_.clear();
   cursor_ = 0;
+}
+
+ParsedMessage KrakenParser::parse(const char* data, std::size_t size) {
+  clear_frame();
+  ParsedMessage out;  // returned in place (one return object)
+  if (!parse_direct(data, size, out)) out = parse_generic(data, size);
+  return out;
+}
+
+ParsedMessage KrakenParser::parse_generic(const char* data, std::size_t size) {
+  clear_frame();
   ParsedMessage out;
   if (!parse_message(data, size, out)) {
     pending_.clear();
@@ -273,6 +246,40 @@ bool KrakenParser::parse_reply(od::object& root, ParsedMessage& out) {
   return true;
 }
 
+bool KrakenParser::add_trade(TradeEvent& trade, std::string_view side, std::size_t index) {
+  if (trade.symbol.empty()) return fail_at("data", index, "symbol: missing or empty");
+  if (side == "buy") {
+    trade.aggressor = Side::kBuy;  // "side" is the taker's
+  } else if (side == "sell") {
+    trade.aggressor = Side::kSell;
+  } else {
+    return fail_at("data", index, "side: expected \"buy\" or \"sell\"");
+  }
+  trade.event_ns = trade.trade_ns;
+  return true;
+}
+
+void KrakenParser::add_book(std::string_view symbol, bool snapshot, std::uint32_t checksum, std::uint64_t event_ns,
+                            const LevelRange& range) {
+  ParsedMessage& m = pending_.emplace_back();
+  // last_update_id holds the index of the levels' range until emit_first().
+  if (snapshot) {
+    set_kind(m, MessageKind::kIgnored, EventKind::kBookSnapshot);
+    m.snapshot.symbol = symbol;
+    m.snapshot.event_ns = event_ns;
+    m.snapshot.checksum = checksum;
+    m.snapshot.has_checksum = true;
+  } else {
+    set_kind(m, MessageKind::kIgnored, EventKind::kBookDelta);
+    m.delta.symbol = symbol;
+    m.delta.event_ns = event_ns;
+    m.delta.checksum = checksum;
+    m.delta.has_checksum = true;
+  }
+  m.delta.last_update_id = ranges_.size();
+  ranges_.push_back(range);
+}
+
 bool KrakenParser::parse_trades(od::array& data, ParsedMessage& out) {
   // [{"symbol":"BTC/USD","side":"buy","price":N,"qty":N,"ord_type":"limit","trade_id":N,
   //   "timestamp":"2023-09-25T07:48:36.925533Z"}, ..]
@@ -308,20 +315,11 @@ bool KrakenParser::parse_trades(od::array& data, ParsedMessage& out) {
         have_time = true;
       }
     }
-    if (trade.symbol.empty()) return fail_at("data", index, "symbol: missing or empty");
-    if (side == "buy") {
-      trade.aggressor = Side::kBuy;  // "side" is the taker's
-    } else if (side == "sell") {
-      trade.aggressor = Side::kSell;
-    } else {
-      return fail_at("data", index, "side: expected \"buy\" or \"sell\"");
-    }
+    if (!add_trade(trade, side, index)) return false;
     if (!have_price) return fail_at("data", index, "price: missing");
     if (!have_qty) return fail_at("data", index, "qty: missing");
     if (!have_id) return fail_at("data", index, "trade_id: missing");
     if (!have_time) return fail_at("data", index, "timestamp: missing");
-    trade.event_ns = trade.trade_ns;
-    m.stream_symbol = {};
     ++index;
   }
   if (pending_.empty()) return fail("data: no trades");
@@ -423,24 +421,7 @@ bool KrakenParser::parse_books(od::array& data, bool snapshot, ParsedMessage& ou
     if (!have_bids) return fail_at("data", index, "bids: missing");
     if (!have_asks) return fail_at("data", index, "asks: missing");
     if (!have_checksum) return fail_at("data", index, "checksum: missing");
-    ParsedMessage& m = pending_.emplace_back();
-    // last_update_id holds the index of the levels' range until emit_first().
-    if (snapshot) {
-      set_kind(m, MessageKind::kIgnored, EventKind::kBookSnapshot);
-      m.snapshot.symbol = symbol;
-      m.snapshot.event_ns = event_ns;
-      m.snapshot.checksum = static_cast<std::uint32_t>(sum);
-      m.snapshot.has_checksum = true;
-      m.delta.last_update_id = ranges_.size();
-    } else {
-      set_kind(m, MessageKind::kIgnored, EventKind::kBookDelta);
-      m.delta.symbol = symbol;
-      m.delta.event_ns = event_ns;
-      m.delta.checksum = static_cast<std::uint32_t>(sum);
-      m.delta.has_checksum = true;
-      m.delta.last_update_id = ranges_.size();
-    }
-    ranges_.push_back(range);
+    add_book(symbol, snapshot, static_cast<std::uint32_t>(sum), event_ns, range);
     ++index;
   }
   if (pending_.empty()) return fail("data: no books");

@@ -25,6 +25,10 @@
 
 namespace tickwire::connector::venues {
 
+namespace direct {
+class Cursor;  // venues/direct_cursor.hpp
+}  // namespace direct
+
 // KrakenPrecision: a pair's precisions as the instrument channel last gave
 // them (-1: not yet known).
 struct KrakenPrecision {
@@ -45,7 +49,13 @@ class KrakenParser final : public VenueParser, public book::BookChecksum {
   // only their precisions are kept.
   explicit KrakenParser(std::span<const std::string> symbols = {});
 
+  // Book and trade frames in Kraken's compact shape take a direct read of
+  // the bytes (direct_read.cpp); every other frame, and any such frame that
+  // is not exactly that shape, the simdjson path.
   ParsedMessage parse(const char* data, std::size_t size) override;
+  // parse_generic: parse() through the simdjson path alone, which decides
+  // every frame the direct read does not take (tests compare the two).
+  ParsedMessage parse_generic(const char* data, std::size_t size);
   // next: the frame's further trades, tickers or books.
   bool next(ParsedMessage& out) override;
   // parse_snapshot: Kraken's books are in the stream; there is no REST body.
@@ -71,6 +81,20 @@ class KrakenParser final : public VenueParser, public book::BookChecksum {
     std::size_t bids_begin, bids_end, asks_begin, asks_end;
   };
 
+  // clear_frame: forgets the last frame's events, levels and error.
+  void clear_frame();
+  // parse_direct: a book or trade frame in Kraken's compact shape, read from
+  // the bytes (direct_read.cpp); false for anything else, which the simdjson
+  // path then reads.
+  bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
+  bool read_books_direct(direct::Cursor& in, bool snapshot);
+  bool read_trades_direct(direct::Cursor& in);
+  // add_trade: the checks both paths make of one trade once its fields are
+  // read (symbol, side), then the trade queued; false (error_ set) if refused.
+  bool add_trade(TradeEvent& trade, std::string_view side, std::size_t index);
+  // add_book: one book entry whose levels are `range` of bids_ / asks_, queued.
+  void add_book(std::string_view symbol, bool snapshot, std::uint32_t checksum, std::uint64_t event_ns,
+                const LevelRange& range);
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
