@@ -3,13 +3,16 @@
 // every message is one of the event kinds or an error with a reason; every
 // decimal formats back to text that parses to the same value; book levels are
 // never negative and U <= u; and whatever is accepted was exactly one valid
-// JSON document (checked by simdjson's DOM parser, which validates it all).
+// JSON document (checked by simdjson's DOM parser, which validates it all);
+// a frame the parser read straight from the bytes reads the same through its
+// simdjson path.
 #include <simdjson.h>
 
 #include <cstdint>
 #include <cstring>
 #include <vector>
 
+#include "../support/direct_read_compare.hpp"
 #include "fuzz_support.hpp"
 #include "tickwire/connector/venues/binance/parser.hpp"
 
@@ -35,6 +38,24 @@ void check_levels(std::span<const tickwire::connector::PriceLevel> levels) {
 
 }  // namespace
 
+namespace {
+
+// check_direct_read: a frame that parse() read straight from the bytes (its
+// event's symbol points into the frame) comes out of the simdjson path
+// (parse_generic) with the same event, in the dialect the input picked.
+void check_direct_read(bool usdm_dialect, const char* frame, std::size_t size) {
+  using tickwire::connector::venues::BinanceDialect;
+  using tickwire::connector::venues::BinanceParser;
+  static BinanceParser direct[2] = {BinanceParser(BinanceDialect::kSpot), BinanceParser(BinanceDialect::kUsdm)};
+  static BinanceParser generic[2] = {BinanceParser(BinanceDialect::kSpot), BinanceParser(BinanceDialect::kUsdm)};
+  const int i = usdm_dialect ? 1 : 0;
+  const auto a = tickwire::testing::run_parser(direct[i], frame, size, false);
+  if (!a.direct) return;
+  check(tickwire::testing::same_events(a, tickwire::testing::run_parser(generic[i], frame, size, true)));
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   using tickwire::connector::venues::BinanceDialect;
   using tickwire::connector::venues::BinanceParser;
@@ -44,6 +65,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   BinanceParser& parser = size != 0 && (data[0] & 1) != 0 ? usdm : spot;
   std::vector<char> buffer(size + simdjson::SIMDJSON_PADDING, '\0');
   if (size != 0) std::memcpy(buffer.data(), data, size);
+  check_direct_read(&parser == &usdm, buffer.data(), size);
   const auto msg = parser.parse(buffer.data(), size);
   using tickwire::connector::EventKind;
   using tickwire::connector::MessageKind;

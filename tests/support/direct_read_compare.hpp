@@ -1,4 +1,4 @@
-// The two paths of a parser with a direct read (Bybit, OKX, Coinbase, Kraken): parse(), which
+// The two paths of a parser with a direct read (every venue's): parse(), which
 // tries the direct read of the compact shape first, and parse_generic(), the
 // simdjson path alone. same_events() is what must hold for every frame the
 // direct read takes; the gtest suites and the fuzz targets use it. Which path

@@ -149,6 +149,11 @@ class Cursor {
     p_ += n;
     return n != 0;
   }
+  // boolean: true or false, and which.
+  bool boolean(bool& value) {
+    value = p_ != end_ && *p_ == 't';
+    return boolean();
+  }
   // decimal: a string holding an exact decimal, as middleware::parse_decimal
   // reads it. "[-]digits[.digits]" of at most 18 digits is read in the one
   // pass that finds its end; any other text goes to parse_decimal.

@@ -83,7 +83,7 @@ struct ParsedMessage {
 
 // VenueParser: frame -> normalized events, in place (simdjson on-demand over
 // the receive buffer, which has SIMDJSON_PADDING readable bytes after the
-// data; Bybit, OKX, Coinbase and Kraken read their hot frames' compact shape
+// data; every venue's parser reads its hot frames' compact shape
 // directly first, views then pointing into the frame). Every parser validates the whole document (no invalid JSON in
 // fields it does not read, no second document after the first). No
 // allocation after warm-up. Views live until the next call.

@@ -71,6 +71,13 @@ bool BinanceParser::fail(std::string_view what) {
 
 ParsedMessage BinanceParser::parse(const char* data, std::size_t size) {
   error_ = {};
+  ParsedMessage out;  // returned in place (one return object)
+  if (!parse_direct(data, size, out)) out = parse_generic(data, size);
+  return out;
+}
+
+ParsedMessage BinanceParser::parse_generic(const char* data, std::size_t size) {
+  error_ = {};
   ParsedMessage out;
   if (!parse_message(data, size, out)) set_kind(out, MessageKind::kError, EventKind::kError);
   return out;

@@ -5,7 +5,9 @@
 // (/fapi/v1/depth, diffs chained by "pu", markPriceUpdate, forceOrder, the
 // "X" of a futures trade). One per feed thread; book levels go into the
 // parser's reusable vectors, so parsing does not allocate once they are
-// sized. Every frame is validated whole before its fields are read.
+// sized. Every frame is validated whole: the direct read of the hot events
+// (direct_read.cpp) takes only exact compact JSON, and the simdjson path
+// checks the document before it reads its fields.
 #pragma once
 
 #include <simdjson.h>
@@ -17,6 +19,10 @@
 #include "tickwire/connector/venue.hpp"
 
 namespace tickwire::connector::venues {
+
+namespace direct {
+class Cursor;  // venues/direct_cursor.hpp
+}  // namespace direct
 
 // TimeUnit: what one unit of a Binance E/T timestamp is.
 enum class TimeUnit : std::uint8_t { kMilliseconds, kMicroseconds };
@@ -44,7 +50,14 @@ class BinanceParser final : public VenueParser {
   // simdjson::SIMDJSON_PADDING readable bytes (their content does not
   // matter). Views in the result point into `data` or the parser and are
   // valid until the next parse call.
+  // Trade, aggTrade, depthUpdate and bookTicker events in Binance's compact
+  // shape take a direct read of the bytes (direct_read.cpp); every other
+  // frame, and any such frame that is not exactly that shape, the simdjson
+  // path.
   ParsedMessage parse(const char* data, std::size_t size) override;
+  // parse_generic: parse() through the simdjson path alone, which decides
+  // every frame the direct read does not take (tests compare the two).
+  ParsedMessage parse_generic(const char* data, std::size_t size);
 
   // parse_depth_snapshot: the body of GET /api/v3/depth
   // ({"lastUpdateId":N,"bids":[[p,q]..],"asks":[..]}), into `snapshot`
@@ -62,6 +75,18 @@ class BinanceParser final : public VenueParser {
   // to_ns: an exchange timestamp in nanoseconds; false if it does not fit.
   bool to_ns(std::uint64_t t, std::uint64_t& ns) const;
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
+  // parse_direct: a frame in Binance's compact shape read from the bytes
+  // (direct_read.cpp); false for anything else, which the simdjson path
+  // then reads. The read_*_direct steps read one event object.
+  bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
+  bool read_event_direct(direct::Cursor& in, bool book_ticker_stream, ParsedMessage& out);
+  bool read_trade_direct(direct::Cursor& in, ParsedMessage& out, bool aggregate);
+  bool read_depth_direct(direct::Cursor& in, ParsedMessage& out);
+  // TickerStart: where read_book_ticker_direct starts: at the object (a
+  // @bookTicker stream's data), after its '{' (a spot bookTicker, whose
+  // first key must be "u"), or after {"e":"bookTicker" (futures).
+  enum class TickerStart : std::uint8_t { kObject, kFirstKeyU, kAfterType };
+  bool read_book_ticker_direct(direct::Cursor& in, ParsedMessage& out, TickerStart start);
   bool parse_snapshot(const char* data, std::size_t size, ParsedMessage& out);
   bool parse_event(simdjson::ondemand::object& event, ParsedMessage& out);
   bool parse_reply(simdjson::ondemand::object& root, ParsedMessage& out);

@@ -7,7 +7,9 @@
 // `heartbeat` and `status`; replies (subscribe/unsubscribe acks and errors,
 // pongs, and bare errors such as {"error":"Exceeded msg rate"}). v2 sends
 // prices and quantities as JSON numbers: they are read from the number's
-// text into exact decimals, never through a double. One per feed thread; no
+// text into exact decimals, never through a double. Book and trade frames in
+// Kraken's compact shape are read straight from the bytes first
+// (direct_read.cpp), the simdjson path taking the rest. One per feed thread; no
 // allocation after warm-up (the instrument snapshot of every pair included).
 #pragma once
 
