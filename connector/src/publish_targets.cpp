@@ -256,8 +256,9 @@ std::unique_ptr<PublishTargets> PublishTargets::open(const config::PublishConfig
     auto& target = *out->targets_.emplace_back(std::make_unique<Target>(spec.spec));
     switch (spec.kind) {
       case config::PublishKind::kInProcess: {
-        target.open_direct(std::make_unique<middleware::InProcessTransport>());
-        if (out->inproc_ == nullptr) out->inproc_ = target.direct();
+        auto inproc = std::make_unique<middleware::InProcessTransport>();
+        if (out->inproc_ == nullptr) out->inproc_ = inproc.get();
+        target.open_direct(std::move(inproc));
         break;
       }
       case config::PublishKind::kShm: {
@@ -318,6 +319,13 @@ absl::StatusOr<middleware::SubscriptionId> PublishTargets::subscribe(std::string
     return absl::FailedPreconditionError("publish: no \"inproc\" target to subscribe to in this process");
   }
   return inproc_->subscribe(pattern, std::move(handler), std::move(on_gap));
+}
+
+absl::StatusOr<std::unique_ptr<middleware::TransportPoller>> PublishTargets::open_poller(std::string_view pattern) {
+  if (inproc_ == nullptr) {
+    return absl::FailedPreconditionError("publish: no \"inproc\" target to subscribe to in this process");
+  }
+  return inproc_->open_poller(pattern);
 }
 
 void PublishTargets::unsubscribe(middleware::SubscriptionId id) {

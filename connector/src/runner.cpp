@@ -20,6 +20,7 @@
 #include <string_view>
 #include <thread>
 
+#include "inproc_probe.hpp"
 #include "tickwire/connector/feed_pipeline.hpp"
 #include "tickwire/connector/journal_volume.hpp"
 #include "tickwire/connector/log.hpp"
@@ -367,6 +368,7 @@ class Connector {
     watch.step("stopping the embedded simulator");
     for (auto& e : sims_) e.sim->stop();
     watch.step("closing the publish targets");
+    if (probe_) probe_->stop();  // nothing is published any more
     if (publish_) {
       publish_->close();
       // What the NATS publisher threads lost while draining at close can no
@@ -390,6 +392,7 @@ class Connector {
       TW_LOG_INFO(log(), "status: {}", status_.format(*totals(), *journal_));  // one structured line, in the log's format
     }
     print_profile(profiler_, cfg_.log.format);
+    if (probe_) TW_LOG_INFO(log(), "{}", probe_->report());
     write_hgrm();
     if (const auto fallbacks = frame_buffers_.fallbacks.load(std::memory_order_relaxed); fallbacks != 0) {
       TW_LOG_WARN(log(), "{} frame buffers were larger than the pool's largest class (64 KiB)", fallbacks);
@@ -414,6 +417,11 @@ class Connector {
 
   absl::Status start_feeds() {
     publish_ = PublishTargets::open(cfg_.publish);
+    if (options_.inproc_probe) {
+      auto probe = InprocProbe::start(*publish_, options_.inproc_probe_spin);
+      if (!probe.ok()) return probe.status();
+      probe_ = std::move(*probe);
+    }
     // One limit for the process (venues count attempts per IP): the strictest
     // of every feed's max_connects_per_5min and its venue's own limit.
     std::uint32_t attempts = feeds_.front().max_connects_per_5min;
@@ -699,6 +707,11 @@ class Connector {
     if (absl::Status written = profiler_.write_hgrm(options_.hgrm_dir); !written.ok()) {
       TW_LOG_ERROR(log(), "profile: {}", middleware::status_text(written));
     }
+    if (probe_) {
+      if (absl::Status written = probe_->write_hgrm(options_.hgrm_dir); !written.ok()) {
+        TW_LOG_ERROR(log(), "{}", middleware::status_text(written));
+      }
+    }
   }
 
   const config::Config& cfg_;
@@ -711,6 +724,7 @@ class Connector {
   std::vector<config::FeedConfig> feeds_;
   std::vector<EmbeddedSimulator> sims_;
   std::unique_ptr<PublishTargets> publish_;
+  std::unique_ptr<InprocProbe> probe_;  // --inproc-probe; destroyed before publish_
   std::vector<std::uint64_t> publish_lost_;  // per target: failed + dropped already reported (feed thread)
   boost::asio::io_context io_{1};
   // One per connection, by index as pipelines_ and probes_ (each pipeline holds a reference).

@@ -271,5 +271,83 @@ TEST(LivePublish, AWrongNatsPasswordIsAClearErrorAndTheConnectorKeepsJournaling)
   EXPECT_NE(log.find("records not published"), std::string::npos) << log;
 }
 
+// --inproc-probe: an in-process subscriber inside `tickwire run` that
+// histograms frame received -> handler. The spinning one is handed every
+// record the journal holds (or told it was lapped past it); the parked one,
+// on the transport's own delivery thread, reports too; without an "inproc"
+// target the run refuses to start, naming what to add.
+std::string inproc_config(const TempDir& dir, const std::string& to) {
+  return "env = \"t\"\n"
+         "[[feeds]]\n"
+         "name = \"binance\"\n"
+         "exchange = \"binance\"\n"
+         "url = \"sim://\"\n"
+         "symbols = [\"BTCUSDT\", \"ETHUSDT\"]\n"
+         "channels = [\"trade\", \"bookTicker\", \"depth@100ms\"]\n"
+         "[simulator]\n"
+         "rate = 4000\n"
+         "seed = 7\n"
+         "[journal]\n"
+         "dir = \"" + (dir / "data").string() + "\"\n"
+         "fsync = \"none\"\n"
+         "[threads]\n"
+         "affinity_required = false\n"
+         "[publish]\n"
+         "to = [" + to + "]\n";
+}
+
+// probe_records: the records and lapped counts of the probe's log line; false if absent.
+bool probe_records(const std::string& log, std::uint64_t& records, std::uint64_t& lapped) {
+  std::smatch m;
+  const std::regex line("inproc probe: ([0-9]+) records, frame received -> in-process handler p50 [0-9.]+ us, "
+                        "p99 [0-9.]+ us, p99.9 [0-9.]+ us, max [0-9.]+ us \\(([0-9]+) lapped past, 0 undecodable\\)");
+  if (!std::regex_search(log, m, line)) return false;
+  records = std::stoull(m[1]);
+  lapped = std::stoull(m[2]);
+  return true;
+}
+
+TEST(InprocProbe, ASpinningProbeIsHandedEveryJournaledRecordAndWritesItsHistogram) {
+  TempDir dir("inproc-probe");
+  const auto cfg = write_config(dir, inproc_config(dir, "\"inproc\""));
+  Subprocess run({TICKWIRE_BINARY, "run", "-c", cfg.string(), "--max-messages", "1500", "--no-status",
+                  "--inproc-probe", "spin", "--hgrm-dir", (dir / "hgrm").string()},
+                 (dir / "run.log").string());
+  expect_clean_exit(run, dir / "run.log");
+  const std::string log = testing::read_text(dir / "run.log");
+  std::uint64_t records = 0, lapped = 0;
+  ASSERT_TRUE(probe_records(log, records, lapped)) << log;
+  const auto journaled = journal_sequences(dir / "data");
+  ASSERT_GE(journaled.size(), 1500u);
+  EXPECT_EQ(records + lapped, journaled.size()) << log;
+  const std::string hgrm = testing::read_text(dir / "hgrm" / "inproc_handler.hgrm");
+  EXPECT_NE(hgrm.find("#[Max"), std::string::npos) << hgrm;
+}
+
+TEST(InprocProbe, AParkedProbeReportsAndWithoutAnInprocTargetTheRunRefusesToStart) {
+  TempDir dir("inproc-probe-parked");
+  const auto cfg = write_config(dir, inproc_config(dir, "\"inproc\""));
+  Subprocess run({TICKWIRE_BINARY, "run", "-c", cfg.string(), "--max-messages", "500", "--no-status",
+                  "--inproc-probe", "parked"},
+                 (dir / "run.log").string());
+  expect_clean_exit(run, dir / "run.log");
+  std::uint64_t records = 0, lapped = 0;
+  const std::string log = testing::read_text(dir / "run.log");
+  ASSERT_TRUE(probe_records(log, records, lapped)) << log;
+  EXPECT_GT(records, 0u);
+
+  const auto shm_only = write_config(dir, inproc_config(dir, "\"shm:" + (dir / "ring").string() + "\""));
+  Subprocess refused({TICKWIRE_BINARY, "run", "-c", shm_only.string(), "--max-messages", "10", "--no-status",
+                      "--inproc-probe", "spin"},
+                     (dir / "refused.log").string());
+  const auto status = refused.wait(std::chrono::seconds(120));
+  ASSERT_TRUE(status.has_value());
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) != 0);
+  const std::string why = testing::read_text(dir / "refused.log");
+  EXPECT_NE(why.find("--inproc-probe: [publish] to has no \"inproc\" target"), std::string::npos) << why;
+  auto bad = testing::run_command({TICKWIRE_BINARY, "run", "-c", cfg.string(), "--inproc-probe", "sometimes"});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
 }  // namespace
 }  // namespace tickwire

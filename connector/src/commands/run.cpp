@@ -46,6 +46,7 @@ Command add_run(CLI::App& app) {
     bool no_status = false;
     std::string hgrm_dir;
     std::string exit_when_idle;
+    std::string inproc_probe;
   };
   auto opts = std::make_shared<Options>();
   CLI::App* sub = app.add_subcommand("run", "Run the connector: feeds -> in-process transport + journal");
@@ -65,6 +66,11 @@ Command add_run(CLI::App& app) {
   sub->add_flag("--no-status", opts->no_status, "Do not print the live status line");
   sub->add_option("--hgrm-dir", opts->hgrm_dir,
                   "At shutdown, write one HdrHistogram .hgrm file per profiler stage into this directory");
+  sub->add_option("--inproc-probe", opts->inproc_probe,
+                  "Subscribe one in-process handler to every record (needs \"inproc\" in [publish] to) and log\n"
+                  "the latency from frame received to that handler at exit (inproc_handler.hgrm with --hgrm-dir):\n"
+                  "parked (the transport's delivery thread, asleep when idle) or spin (a thread polling, never asleep)")
+      ->check(CLI::IsMember({"parked", "spin"}));
   return {sub, [opts] {
             auto cfg = config::load_file(opts->config, config::environment_overrides());
             if (!cfg.ok()) {
@@ -73,6 +79,8 @@ Command add_run(CLI::App& app) {
             }
             set_log_format(cfg->log.format);
             RunOptions ro{opts->max_messages, {}, !opts->no_status, opts->hgrm_dir, TICKWIRE_VERSION};
+            ro.inproc_probe = !opts->inproc_probe.empty();
+            ro.inproc_probe_spin = opts->inproc_probe == "spin";
             if (!opts->exit_when_idle.empty()) ro.exit_when_idle = *parse_idle(opts->exit_when_idle);  // checked above
             absl::Status st = run_connector(*cfg, ro);
             if (!st.ok()) {

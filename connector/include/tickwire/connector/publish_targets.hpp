@@ -20,6 +20,7 @@
 
 #include "tickwire/config/config.hpp"
 #include "tickwire/middleware/cache_padded.hpp"
+#include "tickwire/middleware/in_process_transport.hpp"
 #include "tickwire/middleware/transport.hpp"
 
 namespace tickwire::connector {
@@ -55,6 +56,9 @@ class PublishTargets final : public middleware::Transport {
                                                        middleware::GapHandler on_gap) override;
   void unsubscribe(middleware::SubscriptionId id) override;
   middleware::SubscriberStats stats(middleware::SubscriptionId id) const override;
+  // open_poller: a subscription to the first "inproc" target without a
+  // thread, which the caller polls (FailedPrecondition without one).
+  absl::StatusOr<std::unique_ptr<middleware::TransportPoller>> open_poller(std::string_view pattern);
 
   std::vector<PublishTargetStats> target_stats() const;
   // problems: failed + dropped over every target.
@@ -67,7 +71,7 @@ class PublishTargets final : public middleware::Transport {
  private:
   PublishTargets() = default;
   std::vector<std::unique_ptr<Target>> targets_;
-  middleware::Transport* inproc_ = nullptr;  // the first in-process target, for subscribers
+  middleware::InProcessTransport* inproc_ = nullptr;  // the first in-process target, for subscribers
   std::uint64_t last_sequence_ = 0;          // publishing thread only
 };
 

@@ -26,6 +26,11 @@ struct RunOptions {
   bool status_line = true;
   std::string hgrm_dir;            // if set: one .hgrm per profiler stage written here at shutdown
   std::string version;             // the build's version, for tickwire_build_info
+  // inproc_probe: subscribe one in-process handler to every record (needs
+  // "inproc" in [publish] to) and report frame received -> handler latency
+  // at shutdown (inproc_handler.hgrm too, with hgrm_dir).
+  bool inproc_probe = false;
+  bool inproc_probe_spin = false;  // with inproc_probe: a polling thread that never sleeps
 };
 
 // run_connector: blocks until done. Returns OK after a clean shutdown, or the
