@@ -10,7 +10,6 @@
 
 #include <filesystem>
 #include <fstream>
-#include <random>
 #include <string>
 #include <vector>
 
@@ -53,69 +52,6 @@ std::string instrument(std::string_view symbol, int price_precision, int qty_pre
          std::to_string(price_precision) +
          R"(,"cost_precision":5,"marginable":false,"has_index":true,"cost_min":0.5,"tick_size":0.0001,)"
          R"("price_increment":0.0001,"qty_min":0.5}]}})";
-}
-
-TEST(KrakenChecksum, FixedDigitsScalesToThePrecisionDropsThePointAndLeadingZeros) {
-  char out[64];
-  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{566, -3}, 4, out)), "5660");    // 0.566 -> 0.5660
-  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{1, -1}, 8, out)), "10000000");  // 0.1 -> 0.10000000
-  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{452810, -1}, 1, out)), "452810");
-  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{40, 0}, 8, out)), "4000000000");
-  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{10, -2}, 1, out)), "1");  // 0.10 at precision 1
-}
-
-// reference_digits: fixed_digits by the text recipe, in strings: the
-// mantissa's digits, a point placed by the exponent, the fraction cut or
-// padded to the precision, the point and leading zeros removed.
-std::string reference_digits(Decimal value, int precision) {
-  std::string digits = std::to_string(value.mantissa < 0 ? 0 - static_cast<std::uint64_t>(value.mantissa)
-                                                         : static_cast<std::uint64_t>(value.mantissa));
-  const int shift = static_cast<int>(value.exponent) + precision;
-  if (shift >= 0) {
-    digits.append(static_cast<std::size_t>(shift), '0');
-  } else {
-    const auto cut = static_cast<std::size_t>(-shift);
-    digits = cut >= digits.size() ? std::string() : digits.substr(0, digits.size() - cut);
-  }
-  const auto first = digits.find_first_not_of('0');
-  return first == std::string::npos ? std::string() : digits.substr(first);
-}
-
-TEST(KrakenChecksum, FixedDigitsAnswersAsTheTextRecipeForRandomDecimals) {
-  std::mt19937_64 rng(20261206);
-  char out[64];
-  for (int i = 0; i < 200000; ++i) {
-    const int width = static_cast<int>(rng() % 19);  // mantissas of 1 to 19 digits
-    std::uint64_t m = rng() % 10;
-    for (int k = 0; k < width; ++k) m = m * 10 + rng() % 10;
-    if (m > static_cast<std::uint64_t>(INT64_MAX)) m /= 10;
-    const Decimal value{static_cast<std::int64_t>(m) * (rng() % 4 == 0 ? -1 : 1),
-                        static_cast<std::int8_t>(static_cast<int>(rng() % 22) - 19)};  // 10^-19 .. 10^2
-    const int precision = static_cast<int>(rng() % 11);
-    ASSERT_EQ(std::string_view(out, kraken::fixed_digits(value, precision, out)), reference_digits(value, precision))
-        << value.mantissa << "e" << value.exponent << " at precision " << precision;
-  }
-}
-
-TEST(KrakenChecksum, Crc32OfEveryLengthAndOffsetIsTheBitwiseOne) {
-  std::mt19937 rng(7);
-  std::string text(300, '\0');
-  for (char& c : text) c = static_cast<char>(rng());
-  for (std::size_t from = 0; from < 9; ++from) {
-    for (std::size_t len = 0; from + len <= text.size(); len += 1 + len / 16) {
-      std::uint32_t crc = ~0u;  // bit by bit, the reflected polynomial
-      for (std::size_t i = from; i < from + len; ++i) {
-        crc ^= static_cast<unsigned char>(text[i]);
-        for (int k = 0; k < 8; ++k) crc = (crc & 1) != 0 ? 0xEDB88320u ^ (crc >> 1) : crc >> 1;
-      }
-      ASSERT_EQ(kraken::crc32_update(0, std::string_view(text).substr(from, len)), ~crc) << from << "+" << len;
-    }
-  }
-}
-
-TEST(KrakenChecksum, Crc32IsZlibs) {
-  EXPECT_EQ(kraken::crc32_update(0, "123456789"), 0xCBF43926u);  // the CRC-32 check value
-  EXPECT_EQ(kraken::crc32_update(kraken::crc32_update(0, "1234"), "56789"), 0xCBF43926u);
 }
 
 TEST(KrakenParser, TheDocumentedBookGives2439117997ThenAfterTheUpdate2114181697) {
