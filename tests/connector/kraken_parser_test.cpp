@@ -80,6 +80,8 @@ TEST(KrakenParser, TheDocumentedBookGives2439117997ThenAfterTheUpdate2114181697)
   book.top(book::BookSide::kAsk, asks);
   EXPECT_EQ(p.checksum("MATIC/USD", bids, asks), 2439117997u);
   EXPECT_EQ(kraken::book_checksum(asks, bids, 4, 8), 2439117997u);
+  kraken::BookChecksummer checksummer;
+  EXPECT_EQ(checksummer.checksum(asks, bids, 4, 8), 2439117997u);
   const ParsedMessage update = parse(p, lines[1]);
   ASSERT_EQ(update.event, EventKind::kBookDelta) << p.error();
   EXPECT_EQ(update.delta.checksum, 2114181697u);
@@ -89,6 +91,7 @@ TEST(KrakenParser, TheDocumentedBookGives2439117997ThenAfterTheUpdate2114181697)
   book.top(book::BookSide::kBid, bids);
   book.top(book::BookSide::kAsk, asks);
   EXPECT_EQ(p.checksum("MATIC/USD", bids, asks), 2114181697u);
+  EXPECT_EQ(checksummer.checksum(asks, bids, 4, 8), 2114181697u) << "the snapshot's texts reused";
 }
 
 TEST(KrakenParser, TheChecksumGuidesBookGives3310070434AtPrecisionOneAndEight) {
@@ -106,6 +109,10 @@ TEST(KrakenParser, TheChecksumGuidesBookGives3310070434AtPrecisionOneAndEight) {
   ASSERT_NE(parse(p, instrument("BTC/USD", 1, 8)).event, EventKind::kError) << p.error();
   const ParsedMessage again = parse(p, lines[0]);
   EXPECT_EQ(p.checksum("BTC/USD", again.snapshot.bids, again.snapshot.asks), 3310070434u);
+  kraken::BookChecksummer checksummer;
+  EXPECT_NE(checksummer.checksum(again.snapshot.asks, again.snapshot.bids, 4, 8), 3310070434u);
+  EXPECT_EQ(checksummer.checksum(again.snapshot.asks, again.snapshot.bids, 1, 8), 3310070434u)
+      << "texts cached at another precision are not reused";
 }
 
 TEST(KrakenParser, TheNautilusBookShapesParseWithTheirChecksums) {

@@ -8,8 +8,10 @@
 namespace tickwire::connector::venues::kraken {
 namespace {
 
-// kMaxDigits: fixed_digits writes fewer than this many bytes.
-constexpr std::size_t kMaxDigits = 64;
+// kLookahead: how many of the previous call's levels a level is looked for
+// among, from the one after the last found; a book update that deletes up to
+// three levels in a row still finds the rest.
+constexpr std::size_t kLookahead = 4;
 
 constexpr std::array<std::uint64_t, 20> kPow10 = [] {
   std::array<std::uint64_t, 20> p{};
@@ -23,6 +25,13 @@ constexpr char kPairs[] =
     "00010203040506070809101112131415161718192021222324252627282930313233343536373839"
     "4041424344454647484950515253545556575859606162636465666768697071727374757677787980"
     "81828384858687888990919293949596979899";
+
+// copy_text: `len` bytes from `from` to `to` in 16-byte steps, so up to 15
+// bytes more are read and written (both buffers have that room, and the
+// bytes written past `len` are overwritten by the next text or never read).
+void copy_text(char* to, const char* from, std::size_t len) noexcept {
+  for (std::size_t i = 0; i < len; i += 16) std::memcpy(to + i, from + i, 16);
+}
 
 }  // namespace
 
@@ -52,7 +61,7 @@ std::size_t fixed_digits(Decimal value, int precision, char* out) noexcept {
   std::memcpy(out, p, len);
   if (shift > 0) {
     // Trailing zeros up to the precision (bounded: no Kraken precision is near this).
-    const std::size_t zeros = std::min<std::size_t>(static_cast<std::size_t>(shift), kMaxDigits - 1 - len);
+    const std::size_t zeros = std::min<std::size_t>(static_cast<std::size_t>(shift), kFixedDigitsCapacity - 1 - len);
     std::memset(out + len, '0', zeros);
     len += zeros;
   }
@@ -63,7 +72,7 @@ std::uint32_t book_checksum(std::span<const PriceLevel> asks, std::span<const Pr
                             int qty_precision) noexcept {
   // The text of all 20 levels, then one CRC over it (the CRC of a
   // concatenation is the running CRC of its parts).
-  char text[2 * kChecksumLevels * 2 * kMaxDigits];
+  char text[2 * kChecksumLevels * 2 * kFixedDigitsCapacity];
   std::size_t len = 0;
   const auto add = [&](std::span<const PriceLevel> side) {
     for (std::size_t i = 0; i < std::min(side.size(), kChecksumLevels); ++i) {
@@ -74,6 +83,64 @@ std::uint32_t book_checksum(std::span<const PriceLevel> asks, std::span<const Pr
   add(asks);
   add(bids);
   return crc32_update(0, {text, len});
+}
+
+std::uint32_t BookChecksummer::checksum(std::span<const PriceLevel> asks, std::span<const PriceLevel> bids,
+                                        int price_precision, int qty_precision) noexcept {
+  Cache& was = caches_[previous_];
+  Cache& now = caches_[previous_ ^ 1];
+  if (price_precision != price_precision_ || qty_precision != qty_precision_) {
+    // The cached text is at the old precisions: none of it applies.
+    was.asks.count = was.bids.count = 0;
+    price_precision_ = price_precision;
+    qty_precision_ = qty_precision;
+  }
+  std::size_t len = append_side(asks, was.asks, was.text, now.asks, now.text, 0);
+  len = append_side(bids, was.bids, was.text, now.bids, now.text, len);
+  previous_ ^= 1;
+  return crc32_update(0, {now.text, len});
+}
+
+void BookChecksummer::reset() noexcept {
+  for (Cache& c : caches_) c.asks.count = c.bids.count = 0;
+}
+
+std::size_t BookChecksummer::append_side(std::span<const PriceLevel> side, const Side& was, const char* was_text,
+                                         Side& now, char* text, std::size_t len) const noexcept {
+  now.count = std::min(side.size(), kChecksumLevels);
+  std::size_t next = 0;  // the first of `was` not yet found
+  for (std::size_t i = 0; i < now.count; ++i) {
+    Level& level = now.levels[i];
+    level.price = side[i].price;
+    level.size = side[i].size;
+    level.at = static_cast<std::uint16_t>(len);
+    // Reuse needs the same Decimal bits: equal values written differently
+    // ({10,-2} and {1,-1}) give the same text too, but are only formatted again.
+    const Level* found = nullptr;
+    for (std::size_t k = next; k < std::min(was.count, next + kLookahead); ++k) {
+      if (was.levels[k].price == level.price) {
+        found = &was.levels[k];
+        next = k + 1;
+        break;
+      }
+    }
+    if (found == nullptr) {
+      level.price_len = static_cast<std::uint8_t>(fixed_digits(level.price, price_precision_, text + len));
+      level.size_len =
+          static_cast<std::uint8_t>(fixed_digits(level.size, qty_precision_, text + len + level.price_len));
+    } else if (found->size == level.size) {
+      copy_text(text + len, was_text + found->at, found->price_len + found->size_len);
+      level.price_len = found->price_len;
+      level.size_len = found->size_len;
+    } else {
+      copy_text(text + len, was_text + found->at, found->price_len);
+      level.price_len = found->price_len;
+      level.size_len =
+          static_cast<std::uint8_t>(fixed_digits(level.size, qty_precision_, text + len + level.price_len));
+    }
+    len += level.price_len + level.size_len;
+  }
+  return len;
 }
 
 }  // namespace tickwire::connector::venues::kraken
