@@ -944,7 +944,20 @@ std::vector<PriceLevel> kraken_snapshot_side(bool bids) {
   return out;
 }
 
-Frames kraken_depth_frames() {
+// KrakenTop: the generator's book cut to 10 after one update, as the
+// checksum reads it.
+struct KrakenTop {
+  std::vector<PriceLevel> asks;
+  std::vector<PriceLevel> bids;
+};
+
+// kKrakenTops: the books BM_KrakenChecksumCached cycles through (~650 KB,
+// within L2, as a live book's levels are in cache).
+constexpr std::size_t kKrakenTops = 1024;
+
+// kraken_depth_frames: the update frames, and in `tops` (when given) the book
+// after each of the first kKrakenTops.
+Frames kraken_depth_frames(std::vector<KrakenTop>* tops = nullptr) {
   std::mt19937 rng(8);
   OrderBook book(64);
   const auto bids0 = kraken_snapshot_side(true), asks0 = kraken_snapshot_side(false);
@@ -969,6 +982,9 @@ Frames kraken_depth_frames() {
     book.truncate(10, removed_bids, removed_asks);
     const std::size_t nb = book.top(BookSide::kBid, top_bids), na = book.top(BookSide::kAsk, top_asks);
     const std::uint32_t sum = tc::venues::kraken::book_checksum({top_asks.data(), na}, {top_bids.data(), nb}, 1, 8);
+    if (tops != nullptr && tops->size() < kKrakenTops) {
+      tops->push_back({{top_asks.begin(), top_asks.begin() + na}, {top_bids.begin(), top_bids.begin() + nb}});
+    }
     f += R"(],"checksum":)" + std::to_string(sum) + R"(,"timestamp":"2023-10-06T17:35:55.440295Z"}]})";
     out.push_back(std::move(f));
   }
@@ -982,6 +998,14 @@ const Frames& kraken_trades() {
 const Frames& kraken_depths() {
   static const Frames f = kraken_depth_frames();
   return f;
+}
+const std::vector<KrakenTop>& kraken_depth_tops() {
+  static const std::vector<KrakenTop> tops = [] {
+    std::vector<KrakenTop> t;
+    kraken_depth_frames(&t);
+    return t;
+  }();
+  return tops;
 }
 
 const std::string kKrakenInstrument =
@@ -1080,6 +1104,21 @@ void BM_KrakenChecksum(benchmark::State& state) {
   const auto bids = kraken_snapshot_side(true), asks = kraken_snapshot_side(false);
   for (auto _ : state) {
     benchmark::DoNotOptimize(tc::venues::kraken::book_checksum(asks, bids, 1, 8));
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
+}
+
+// BM_KrakenChecksumCached: BookChecksummer over the generator's book after
+// each update in turn (1-3 levels a side changed; one full format per
+// kKrakenTops, where the sequence starts again), as a parser keeps one per
+// book; the book_checksum peer is BM_KrakenChecksum.
+void BM_KrakenChecksumCached(benchmark::State& state) {
+  const std::vector<KrakenTop>& tops = kraken_depth_tops();
+  tc::venues::kraken::BookChecksummer checksummer;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(checksummer.checksum(tops[i].asks, tops[i].bids, 1, 8));
+    if (++i == tops.size()) i = 0;
   }
   state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations()));
 }
@@ -1196,6 +1235,7 @@ BENCHMARK(BM_KrakenDepthParse);
 BENCHMARK(BM_KrakenDepthPipeline);
 BENCHMARK(BM_KrakenDepthPipelineNoChecksum);
 BENCHMARK(BM_KrakenChecksum);
+BENCHMARK(BM_KrakenChecksumCached);
 BENCHMARK(BM_CoinbaseTradeFloor);
 BENCHMARK(BM_CoinbaseTradeParse);
 BENCHMARK(BM_CoinbaseTradePipeline);
