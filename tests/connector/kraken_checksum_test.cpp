@@ -59,9 +59,10 @@ TEST(KrakenChecksum, FixedDigitsAnswersAsTheTextRecipeForRandomDecimals) {
   }
 }
 
-// The folding path takes 64 bytes and more in 16-byte blocks, the tables the
-// rest: every length to 600 from every offset in a 16-byte block covers each
-// tail after each number of blocks, at each alignment.
+// The folding path takes 64 bytes and more, in 16-byte blocks and a last
+// partial one, the tables shorter inputs: every length to 600 from every
+// offset in a 16-byte block covers each partial block after each number of
+// whole ones, at each alignment.
 TEST(KrakenChecksum, Crc32OfEveryLengthAndOffsetIsTheBitwiseOne) {
   std::mt19937 rng(7);
   std::string text(616, '\0');

@@ -1,8 +1,8 @@
 // The long-input path of crc32_update: PCLMULQDQ folding (Gopal, Ozturk et
 // al., "Fast CRC Computation for Generic Polynomials Using PCLMULQDQ
-// Instruction", Intel 2009) over the whole 16-byte blocks, slicing-by-8 for
-// the rest. The build is portable (no -march), so the folding function is
-// compiled for pclmul+sse4.1 alone and chosen at run time.
+// Instruction", Intel 2009), a last partial block included; slicing-by-8
+// without PCLMULQDQ. The build is portable (no -march), so the folding
+// function is compiled for pclmul+sse4.1 alone and chosen at run time.
 #include "tickwire/connector/venues/crc32.hpp"
 
 #if defined(__x86_64__)
@@ -39,8 +39,17 @@ TICKWIRE_PCLMUL inline __m128i load(const char* p) {
   return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
 }
 
-// fold_pclmul: the CRC register after `n` bytes from `p`; n >= 64 and a
-// multiple of 16. Four lanes 64 bytes apart hide the multiply's latency.
+// kShift: pshufb masks for a last block of r bytes (0 < r < 16). Loaded
+// from kShift + 16 + r, a mask moves a register's bytes r places down (the top
+// r bytes zero, their mask bytes' high bit set, which blendv reads); loaded
+// from kShift + r, it moves them 16 - r places up.
+alignas(16) constexpr unsigned char kShift[48] = {
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80,
+    0,    1,    2,    3,    4,    5,    6,    7,    8,    9,    10,   11,   12,   13,   14,   15,
+    0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80};
+
+// fold_pclmul: the CRC register after `n` bytes from `p`; n >= 64. Four
+// lanes 64 bytes apart hide the multiply's latency.
 TICKWIRE_PCLMUL std::uint32_t fold_pclmul(std::uint32_t reg, const char* p, std::size_t n) noexcept {
   __m128i lane0 = _mm_xor_si128(load(p), _mm_cvtsi32_si128(static_cast<int>(reg)));
   __m128i lane1 = load(p + 16), lane2 = load(p + 32), lane3 = load(p + 48);
@@ -54,6 +63,17 @@ TICKWIRE_PCLMUL std::uint32_t fold_pclmul(std::uint32_t reg, const char* p, std:
   const __m128i k16 = _mm_set_epi64x(kFold16High, kFold16Low);
   __m128i acc = fold(fold(fold(lane0, k16, lane1), k16, lane2), k16, lane3);
   for (; n >= 16; p += 16, n -= 16) acc = fold(acc, k16, load(p));
+  if (n > 0) {
+    // The last r = n bytes: acc's 16 bytes then r more are the same message
+    // as acc's first r bytes (with leading zeros, which add nothing) then 16
+    // bytes: acc's last 16 - r and the r new ones (the input's last 16
+    // bytes, which n >= 64 allows reading, supply them).
+    // Safety: kShift + n and kShift + 16 + n are within the table for n < 16.
+    const __m128i down = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kShift + 16 + n));
+    const __m128i up = _mm_loadu_si128(reinterpret_cast<const __m128i*>(kShift + n));
+    const __m128i last = _mm_blendv_epi8(_mm_shuffle_epi8(acc, down), load(p + n - 16), down);
+    acc = fold(_mm_shuffle_epi8(acc, up), k16, last);
+  }
 
   // 128 bits to 96 (the low half times x^(128-32) onto the high half), 96 to
   // 64 (the low 32 bits times x^64), then Barrett's reduction to 32.
@@ -86,12 +106,7 @@ std::uint32_t crc32_fold(std::uint32_t crc, std::string_view data) noexcept {
   const char* p = data.data();
   std::size_t n = data.size();
 #if defined(__x86_64__)
-  if (kHasPclmul && n >= kFoldMinimum) {
-    const std::size_t blocks = n & ~std::size_t{15};
-    reg = fold_pclmul(reg, p, blocks);
-    p += blocks;
-    n -= blocks;
-  }
+  if (kHasPclmul) return ~fold_pclmul(reg, p, n);
 #endif
   return ~slicing(reg, p, n);
 }

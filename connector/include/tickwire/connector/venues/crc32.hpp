@@ -1,8 +1,8 @@
 // CRC-32 (the IEEE polynomial, reflected 0xEDB88320: zlib's crc32), as the
 // venues' book checksums use it (Kraken, OKX). Inputs of 64 bytes or more
 // fold 16 bytes per carry-less multiply where the CPU has PCLMULQDQ (checked
-// once at startup, crc32.cpp); shorter ones, their last 0-15 bytes and other
-// CPUs take slicing-by-8 (eight 256-entry tables, eight input bytes per step).
+// once at startup, crc32.cpp); shorter ones and other CPUs take slicing-by-8
+// (eight 256-entry tables, eight input bytes per step).
 #pragma once
 
 #include <array>
