@@ -24,6 +24,12 @@ TEST(KrakenChecksum, FixedDigitsScalesToThePrecisionDropsThePointAndLeadingZeros
   EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{452810, -1}, 1, out)), "452810");
   EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{40, 0}, 8, out)), "4000000000");
   EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{10, -2}, 1, out)), "1");  // 0.10 at precision 1
+  // Each side of eight digits and eight zeros (below, the digits are worked out in one register).
+  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{99999999, 0}, 0, out)), "99999999");
+  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{100000000, 0}, 0, out)), "100000000");
+  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{10000001, -8}, 8, out)), "10000001");
+  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{-7, 0}, 8, out)), "700000000");
+  EXPECT_EQ(std::string_view(out, kraken::fixed_digits(Decimal{7, 0}, 9, out)), "7000000000");
 }
 
 // reference_digits: fixed_digits by the text recipe, in strings: the

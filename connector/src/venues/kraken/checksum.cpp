@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstdlib>
 #include <cstring>
 
@@ -33,6 +34,26 @@ void copy_text(char* to, const char* from, std::size_t len) noexcept {
   for (std::size_t i = 0; i < len; i += 16) std::memcpy(to + i, from + i, 16);
 }
 
+// short_digits: m (0 < m < 10^8) in decimal without leading zeros, written
+// as one 8-byte store (bytes past the digits are '0'); returns the count. The
+// eight digits are worked out side by side in one register: two groups of
+// four in its 32-bit halves, each split into two of two in 16-bit lanes, then
+// into single digits in bytes, the most significant digit in the lowest byte
+// (first in memory, little-endian). x * 10486 >> 20 is x / 100 for x < 10^4,
+// x * 103 >> 10 is x / 10 for x < 100, and no lane's product reaches the next.
+std::size_t short_digits(std::uint64_t m, char* out) noexcept {
+  static_assert(std::endian::native == std::endian::little, "the lowest byte is stored first");
+  std::uint64_t v = (m / 10000) | ((m % 10000) << 32);
+  const std::uint64_t hundreds = ((v * 10486) >> 20) & 0x0000007F0000007Fu;
+  v = hundreds | ((v - hundreds * 100) << 16);
+  const std::uint64_t tens = ((v * 103) >> 10) & 0x000F000F000F000Fu;
+  v = tens | ((v - tens * 10) << 8);
+  const int leading = __builtin_ctzll(v) / 8;  // zero digits before the first (v != 0 as m != 0)
+  v = (v >> (8 * leading)) + 0x3030303030303030u;
+  std::memcpy(out, &v, 8);
+  return static_cast<std::size_t>(8 - leading);
+}
+
 }  // namespace
 
 std::size_t fixed_digits(Decimal value, int precision, char* out) noexcept {
@@ -43,6 +64,12 @@ std::size_t fixed_digits(Decimal value, int precision, char* out) noexcept {
   const int shift = static_cast<int>(value.exponent) + precision;
   if (shift < 0) m = -shift < 20 ? m / kPow10[static_cast<std::size_t>(-shift)] : 0;
   if (m == 0) return 0;  // no digit left once leading zeros are stripped
+  if (m < 100000000 && shift <= 8) {
+    // A venue's price or size: the digits and up to eight zeros, two stores.
+    const std::size_t len = short_digits(m, out);
+    if (shift > 0) std::memcpy(out + len, "00000000", 8);
+    return len + static_cast<std::size_t>(std::max(shift, 0));
+  }
   // The digits, two at a time from the least significant end.
   char buf[20];
   char* p = buf + sizeof buf;
