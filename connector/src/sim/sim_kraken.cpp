@@ -359,10 +359,20 @@ bool Simulator::Impl::kraken_faults(Connection& c, std::uint64_t n, const SimOut
     push_text(c, std::move(text));
     return true;
   }
-  if (fires(kBeyondDepth, c, n)) {
+  // A bid at the lowest price there is lies beyond the depth only when the
+  // view holds its full 10 bids after this update (it is the market's last
+  // depth message: advance() makes one per step, and the next step waits
+  // until this one is published); in a thinner book it would be within the
+  // depth, so the fault waits for a full one.
+  const auto full_view = [&] {
+    std::lock_guard lock(market_mu);
+    const auto idx = market.symbol_index(std::string_view(m.stream).substr(5));
+    return idx && market.kraken_view_bids(*idx) >= SimMarket::kKrakenDepth;
+  };
+  if (full_view() && fires(kBeyondDepth, c, n)) {
     log_fault(kBeyondDepth, c, n, m);
-    // A bid at the lowest price there is: below any depth-10 view, which the
-    // venue's checksum does not cover; the subscriber must cut it.
+    // Below any depth-10 view, which the venue's checksum does not cover; the
+    // subscriber must cut it.
     std::string text = *m.data;
     const auto at = text.find(R"("bids":[)") + 8;
     text.insert(at, std::string(R"({"price":)") + SimMarket::kraken_number(1) + R"(,"qty":1.0})" +

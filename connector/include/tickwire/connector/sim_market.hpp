@@ -177,6 +177,9 @@ class SimMarket {
   // kraken_refine: the pair's price precision goes one decimal finer (at most
   // 10); returns the `instrument` update that says so. Checksums from now on use it.
   std::string kraken_refine(std::size_t symbol);
+  // kraken_view_bids: the bid levels of the pair's depth-10 view (fewer than
+  // kKrakenDepth when the book is that thin).
+  std::size_t kraken_view_bids(std::size_t symbol) const { return instruments_.at(symbol).kraken_bids.size(); }
   // kraken_time: market time as Kraken writes it ("2023-10-06T17:35:55.440295Z").
   std::string kraken_time() const;
   // coinbase_book_snapshot / coinbase_trades_snapshot / coinbase_ticker_snapshot:
