@@ -69,7 +69,7 @@ KrakenParser::KrakenParser(std::span<const std::string> symbols) {
   pending_.reserve(kInitialEvents);
   error_text_.reserve(256);
   pairs_.reserve(symbols.size());
-  for (const std::string& s : symbols) pairs_.push_back({s, {}});
+  for (const std::string& s : symbols) pairs_.push_back({s, {}, {}});
 }
 
 bool KrakenParser::fail(std::string_view what) {
@@ -102,9 +102,12 @@ KrakenPrecision KrakenParser::precision(std::string_view symbol) const {
 
 std::optional<std::uint32_t> KrakenParser::checksum(std::string_view symbol, std::span<const PriceLevel> bids,
                                                     std::span<const PriceLevel> asks) const {
-  const KrakenPrecision p = precision(symbol);
-  if (!p.known()) return std::nullopt;
-  return kraken::book_checksum(asks, bids, p.price, p.qty);
+  for (const Pair& pair : pairs_) {
+    if (pair.symbol != symbol) continue;
+    if (!pair.precision.known()) return std::nullopt;
+    return pair.checksummer.checksum(asks, bids, pair.precision.price, pair.precision.qty);
+  }
+  return std::nullopt;
 }
 
 void KrakenParser::clear_frame() {

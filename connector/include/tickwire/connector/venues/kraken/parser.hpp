@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "tickwire/connector/book/checksum_sync.hpp"
+#include "tickwire/connector/venues/kraken/checksum.hpp"
 #include "tickwire/connector/venue.hpp"
 
 namespace tickwire::connector::venues {
@@ -66,7 +67,9 @@ class KrakenParser final : public VenueParser, public book::BookChecksum {
   const book::BookChecksum* book_checksum() const override { return this; }
 
   // checksum: Kraken's CRC-32 over the top 10 levels of `symbol`'s book, or
-  // nullopt while its precisions have not come from the instrument channel.
+  // nullopt while its precisions have not come from the instrument channel
+  // (or `symbol` is not configured). Each pair's checksummer formats only
+  // the levels that changed since its last call.
   std::optional<std::uint32_t> checksum(std::string_view symbol, std::span<const PriceLevel> bids,
                                         std::span<const PriceLevel> asks) const override;
   // precision: what the instrument channel said of `symbol` (tests, tools).
@@ -76,6 +79,9 @@ class KrakenParser final : public VenueParser, public book::BookChecksum {
   struct Pair {
     std::string symbol;
     KrakenPrecision precision;
+    // The book's checksum, reusing the text of the levels it saw last time;
+    // the feed thread's alone, like the parser (checksum() is const to the sync).
+    mutable kraken::BookChecksummer checksummer;
   };
   // LevelRange: one book entry's levels in bids_ / asks_ (offsets: the
   // vectors may grow while a frame is read).
