@@ -276,6 +276,8 @@ TEST(KrakenParser, RejectsMalformedInputWithAReasonAndKeepsNothingOfIt) {
       R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"up","price":1,"qty":1,"trade_id":1,"timestamp":"2023-10-06T17:35:55Z"}]})",
       R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"timestamp":"2023-10-06T17:35:55Z"}]})",
       R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"yesterday"}]})",
+      R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"2023-10-06T-1:35:55Z"}]})",
+      R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1,"qty":1,"trade_id":1,"timestamp":"2023-10-06T17:+5:55Z"}]})",
       R"({"channel":"ticker","type":"snapshot","data":[{"symbol":"BTC/USD","bid":1,"ask":2}]})",
       R"({"channel":"book","type":"delta","data":[]})",
       R"({"channel":"book","type":"update","data":[]})",

@@ -2,7 +2,6 @@
 // parser's paths (parser.cpp, direct_read.cpp). Internal to the Kraken parser.
 #pragma once
 
-#include <charconv>
 #include <cstdint>
 #include <string_view>
 
@@ -15,9 +14,16 @@ inline bool rfc3339_ns(std::string_view s, std::uint64_t& ns) {
       s[16] != ':' || (s.back() != 'Z' && s.back() != 'z')) {
     return false;
   }
+  // num: `len` digits at `at` (no sign: "-1" is not an hour).
   const auto num = [&](std::size_t at, std::size_t len, int& out) {
-    const auto [end, ec] = std::from_chars(s.data() + at, s.data() + at + len, out);
-    return ec == std::errc{} && end == s.data() + at + len;
+    int v = 0;
+    for (std::size_t i = at; i < at + len; ++i) {
+      const auto digit = static_cast<unsigned>(static_cast<unsigned char>(s[i])) - unsigned{'0'};
+      if (digit > 9) return false;
+      v = v * 10 + static_cast<int>(digit);
+    }
+    out = v;
+    return true;
   };
   int y = 0, mo = 0, d = 0, h = 0, mi = 0, sec = 0;
   if (!num(0, 4, y) || !num(5, 2, mo) || !num(8, 2, d) || !num(11, 2, h) || !num(14, 2, mi) || !num(17, 2, sec)) {
