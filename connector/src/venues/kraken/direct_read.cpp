@@ -63,15 +63,19 @@ bool KrakenParser::parse_direct(const char* data, std::size_t size, ParsedMessag
     return false;
   }
   if (!in.literal(R"(,"data":)")) return false;
-  if (!(book ? read_books_direct(in, snapshot) : read_trades_direct(in))) return false;
+  if (!(book ? read_books_direct(in, snapshot, out) : read_trades_direct(in, out))) return false;
   if (!in.take('}') || !in.at_end()) return false;
-  return emit_first(out);
+  set_book_levels(out);
+  for (ParsedMessage& m : pending_) set_book_levels(m);
+  cursor_ = 0;  // pending_ holds the events after the first
+  return true;
 }
 
-bool KrakenParser::read_books_direct(Cursor& in, bool snapshot) {
+bool KrakenParser::read_books_direct(Cursor& in, bool snapshot, ParsedMessage& out) {
   // [{"symbol":"BTC/USD","bids":[..],"asks":[..],"checksum":N,"timestamp":".."},..]: each key
   // once, in any order; "timestamp" optional, as in the simdjson path.
   if (!in.take('[')) return false;
+  bool first = true;
   do {
     std::string_view symbol;
     std::uint64_t sum = 0, event_ns = 0;
@@ -104,18 +108,20 @@ bool KrakenParser::read_books_direct(Cursor& in, bool snapshot) {
       if (!ok) return false;
     } while (in.take(','));
     if (!in.take('}') || symbol.empty() || !have_bids || !have_asks || !have_checksum) return false;
-    add_book(symbol, snapshot, static_cast<std::uint32_t>(sum), event_ns, range);
+    add_book(first ? out : pending_.emplace_back(), symbol, snapshot, static_cast<std::uint32_t>(sum), event_ns,
+             range);
+    first = false;
   } while (in.take(','));
   return in.take(']');
 }
 
-bool KrakenParser::read_trades_direct(Cursor& in) {
+bool KrakenParser::read_trades_direct(Cursor& in, ParsedMessage& out) {
   // [{"symbol":..,"side":"buy"|"sell","price":N,"qty":N,"ord_type":..,"trade_id":N,"timestamp":".."},..]:
   // each key at most once, in any order; every one but "ord_type" required.
   if (!in.take('[')) return false;
   std::size_t index = 0;
   do {
-    ParsedMessage& m = pending_.emplace_back();
+    ParsedMessage& m = index == 0 ? out : pending_.emplace_back();
     m.kind = MessageKind::kTrade;
     m.event = EventKind::kTrade;
     TradeEvent& trade = m.trade;

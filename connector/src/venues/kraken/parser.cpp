@@ -148,24 +148,25 @@ bool KrakenParser::next(ParsedMessage& out) {
   return true;
 }
 
-bool KrakenParser::emit_first(ParsedMessage& out) {
+void KrakenParser::set_book_levels(ParsedMessage& m) const {
   // Book levels were gathered into bids_/asks_ (which may have moved while
-  // growing): the spans are set now that the frame is read.
-  for (std::size_t i = 0; i < pending_.size(); ++i) {
-    ParsedMessage& m = pending_[i];
-    if (m.event != EventKind::kBookSnapshot && m.event != EventKind::kBookDelta) continue;
-    const LevelRange& r = ranges_[static_cast<std::size_t>(m.delta.last_update_id)];
-    const std::span<const PriceLevel> bids(bids_.data() + r.bids_begin, r.bids_end - r.bids_begin);
-    const std::span<const PriceLevel> asks(asks_.data() + r.asks_begin, r.asks_end - r.asks_begin);
-    m.delta.last_update_id = 0;  // held the range's index; Kraken books carry no update ids
-    if (m.event == EventKind::kBookSnapshot) {
-      m.snapshot.bids = bids;
-      m.snapshot.asks = asks;
-    } else {
-      m.delta.bids = bids;
-      m.delta.asks = asks;
-    }
+  // growing): the spans are set once the frame is read.
+  if (m.event != EventKind::kBookSnapshot && m.event != EventKind::kBookDelta) return;
+  const LevelRange& r = ranges_[static_cast<std::size_t>(m.delta.last_update_id)];
+  const std::span<const PriceLevel> bids(bids_.data() + r.bids_begin, r.bids_end - r.bids_begin);
+  const std::span<const PriceLevel> asks(asks_.data() + r.asks_begin, r.asks_end - r.asks_begin);
+  m.delta.last_update_id = 0;  // held the range's index; Kraken books carry no update ids
+  if (m.event == EventKind::kBookSnapshot) {
+    m.snapshot.bids = bids;
+    m.snapshot.asks = asks;
+  } else {
+    m.delta.bids = bids;
+    m.delta.asks = asks;
   }
+}
+
+bool KrakenParser::emit_first(ParsedMessage& out) {
+  for (ParsedMessage& m : pending_) set_book_levels(m);
   out = pending_[0];
   cursor_ = 1;
   return true;
@@ -262,9 +263,8 @@ bool KrakenParser::add_trade(TradeEvent& trade, std::string_view side, std::size
   return true;
 }
 
-void KrakenParser::add_book(std::string_view symbol, bool snapshot, std::uint32_t checksum, std::uint64_t event_ns,
-                            const LevelRange& range) {
-  ParsedMessage& m = pending_.emplace_back();
+void KrakenParser::add_book(ParsedMessage& m, std::string_view symbol, bool snapshot, std::uint32_t checksum,
+                            std::uint64_t event_ns, const LevelRange& range) {
   // last_update_id holds the index of the levels' range until emit_first().
   if (snapshot) {
     set_kind(m, MessageKind::kIgnored, EventKind::kBookSnapshot);
@@ -424,7 +424,7 @@ bool KrakenParser::parse_books(od::array& data, bool snapshot, ParsedMessage& ou
     if (!have_bids) return fail_at("data", index, "bids: missing");
     if (!have_asks) return fail_at("data", index, "asks: missing");
     if (!have_checksum) return fail_at("data", index, "checksum: missing");
-    add_book(symbol, snapshot, static_cast<std::uint32_t>(sum), event_ns, range);
+    add_book(pending_.emplace_back(), symbol, snapshot, static_cast<std::uint32_t>(sum), event_ns, range);
     ++index;
   }
   if (pending_.empty()) return fail("data: no books");

@@ -95,14 +95,21 @@ class KrakenParser final : public VenueParser, public book::BookChecksum {
   // the bytes (direct_read.cpp); false for anything else, which the simdjson
   // path then reads.
   bool parse_direct(const char* data, std::size_t size, ParsedMessage& out);
-  bool read_books_direct(direct::Cursor& in, bool snapshot);
-  bool read_trades_direct(direct::Cursor& in);
+  // read_books_direct / read_trades_direct: the frame's first event into
+  // `out`, the others queued for next() (no copy of the first, as
+  // emit_first() makes).
+  bool read_books_direct(direct::Cursor& in, bool snapshot, ParsedMessage& out);
+  bool read_trades_direct(direct::Cursor& in, ParsedMessage& out);
   // add_trade: the checks both paths make of one trade once its fields are
   // read (symbol, side), then the trade queued; false (error_ set) if refused.
   bool add_trade(TradeEvent& trade, std::string_view side, std::size_t index);
-  // add_book: one book entry whose levels are `range` of bids_ / asks_, queued.
-  void add_book(std::string_view symbol, bool snapshot, std::uint32_t checksum, std::uint64_t event_ns,
-                const LevelRange& range);
+  // add_book: one book entry whose levels are `range` of bids_ / asks_, into
+  // `m` (the frame's first event, or one queued), its spans set later by
+  // set_book_levels.
+  void add_book(ParsedMessage& m, std::string_view symbol, bool snapshot, std::uint32_t checksum,
+                std::uint64_t event_ns, const LevelRange& range);
+  // set_book_levels: a book event's spans into bids_ / asks_, once the frame is read.
+  void set_book_levels(ParsedMessage& m) const;
   bool fail(std::string_view what);
   bool fail_at(std::string_view field, std::size_t index, std::string_view problem);
   bool parse_message(const char* data, std::size_t size, ParsedMessage& out);
