@@ -154,6 +154,7 @@ std::string to_toml(const Config& config) {
   threads.insert("scheduler_workers", std::int64_t{th.scheduler_workers});
   threads.insert("affinity_required", th.affinity_required);
   threads.insert("realtime_priority", std::int64_t{th.realtime_priority});
+  threads.insert("feed_spin", th.feed_spin);
   root.insert("threads", std::move(threads));
   root.insert("publish", publish_table(config.publish));
 

@@ -81,7 +81,7 @@ absl::Status check_cores_usable(const TableView& t, const ThreadsConfig& threads
 
 absl::Status read_threads(const TableView& t, ThreadsConfig& threads) {
   if (auto s = t.check_known({"feed_cores", "flusher_cores", "scheduler_cores", "scheduler_workers",
-                              "affinity_required", "realtime_priority"});
+                              "affinity_required", "realtime_priority", "feed_spin"});
       !s.ok()) {
     return s;
   }
@@ -95,6 +95,7 @@ absl::Status read_threads(const TableView& t, ThreadsConfig& threads) {
   std::uint64_t priority = threads.realtime_priority;
   if (auto s = t.read_uint("realtime_priority", priority, 0, 99); !s.ok()) return s;
   threads.realtime_priority = static_cast<std::uint32_t>(priority);
+  if (auto s = t.read_bool("feed_spin", threads.feed_spin); !s.ok()) return s;
   return check_cores_usable(t, threads);
 }
 

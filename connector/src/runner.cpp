@@ -534,9 +534,20 @@ class Connector {
     placement.cores = cores(cfg_.threads.feed_cores);
     placement.on_affinity_failure = on_failure();
     placement.realtime_priority = static_cast<int>(cfg_.threads.realtime_priority);
-    auto started = threads_.start_thread("tw-feed", placement, [this] {
+    if (cfg_.threads.feed_spin) {
+      TW_LOG_INFO(log(), "feed thread spins (threads.feed_spin = true): it polls its sockets without sleeping and "
+                  "keeps one core busy{}", cfg_.threads.feed_cores.empty() ? "; it is not pinned (threads.feed_cores)" : "");
+    }
+    auto started = threads_.start_thread("tw-feed", placement, [this, spin = cfg_.threads.feed_spin] {
       profiler_.register_thread();
-      io_.run();
+      if (spin) {
+        // poll() runs what is ready and looks at the sockets with a zero
+        // timeout; the io_context stops itself once no work is left (the
+        // sessions closed), as run() would return.
+        while (!io_.stopped()) io_.poll();
+      } else {
+        io_.run();
+      }
       for (auto& p : pipelines_) p->flush_profile();  // before the final report
       {
         const std::lock_guard lock(feed_done_mu_);
@@ -744,7 +755,7 @@ class Connector {
   middleware::Scheduler scheduler_{scheduler_options()};
   metrics::Liveness liveness_;
   std::unique_ptr<metrics::MetricsEndpoint> metrics_;
-  // feed_done_: the feed thread's io_context.run() returned (stop() waits for it, up to kFeedStopDeadline).
+  // feed_done_: the feed thread's io_context.run() (or poll loop) returned (stop() waits for it, up to kFeedStopDeadline).
   std::mutex feed_done_mu_;
   std::condition_variable feed_done_cv_;
   bool feed_done_ = false;  // guarded by feed_done_mu_

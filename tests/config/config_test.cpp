@@ -542,6 +542,7 @@ TEST(ConfigThreads, DefaultsToUnpinnedThreadsAndOneSchedulerWorker) {
   EXPECT_TRUE(config->threads.flusher_cores.empty());
   EXPECT_EQ(config->threads.scheduler_workers, 1u);
   EXPECT_TRUE(config->threads.affinity_required);
+  EXPECT_FALSE(config->threads.feed_spin);
   EXPECT_EQ(config->status.heartbeat_ms, 1000u);
 }
 
@@ -549,7 +550,7 @@ TEST(ConfigThreads, ReadsCoreListsAndAny) {
   auto config = load_string(std::string(kMinimal) +
                                 "[threads]\nfeed_cores = [1]\nflusher_cores = \"any\"\nscheduler_cores = [0, 1]\n"
                                 "scheduler_workers = 2\naffinity_required = false\nrealtime_priority = 10\n"
-                                "[status]\nheartbeat_ms = 0\n",
+                                "feed_spin = true\n[status]\nheartbeat_ms = 0\n",
                             "test.toml");
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->threads.feed_cores, std::vector<int>{1});
@@ -558,6 +559,7 @@ TEST(ConfigThreads, ReadsCoreListsAndAny) {
   EXPECT_EQ(config->threads.scheduler_workers, 2u);
   EXPECT_FALSE(config->threads.affinity_required);
   EXPECT_EQ(config->threads.realtime_priority, 10u);
+  EXPECT_TRUE(config->threads.feed_spin);
   EXPECT_EQ(config->status.heartbeat_ms, 0u);
 }
 
@@ -597,6 +599,8 @@ TEST(ConfigThreads, RejectsBadCoreListsWithLineAndKey) {
             "test.toml:" + std::to_string(line) + ": threads.feed_cores: expected at least one core (or \"any\")");
   EXPECT_NE(error("scheduler_workers = 0\n").find("threads.scheduler_workers"), std::string::npos);
   EXPECT_NE(error("realtime_priority = 100\n").find("threads.realtime_priority"), std::string::npos);
+  EXPECT_EQ(error("feed_spin = 1\n"),
+            "test.toml:" + std::to_string(line) + ": threads.feed_spin: expected a boolean (true or false), got integer");
   EXPECT_NE(error("pin = true\n").find("threads.pin: unknown key"), std::string::npos);
 }
 

@@ -324,6 +324,29 @@ TEST(InprocProbe, ASpinningProbeIsHandedEveryJournaledRecordAndWritesItsHistogra
   EXPECT_NE(hgrm.find("#[Max"), std::string::npos) << hgrm;
 }
 
+// [threads] feed_spin: the feed thread polls instead of sleeping; it still
+// journals and hands over every record, and stops when the run ends.
+TEST(InprocProbe, ASpinningFeedThreadHandsOverEveryJournaledRecordAndStops) {
+  TempDir dir("feed-spin");
+  std::string text = inproc_config(dir, "\"inproc\"");
+  const std::string threads = "[threads]\naffinity_required = false\n";
+  ASSERT_NE(text.find(threads), std::string::npos);
+  text.replace(text.find(threads), threads.size(), threads + "feed_spin = true\n");
+  const auto cfg = write_config(dir, text);
+  Subprocess run({TICKWIRE_BINARY, "run", "-c", cfg.string(), "--max-messages", "1500", "--no-status",
+                  "--inproc-probe", "parked"},
+                 (dir / "run.log").string());
+  expect_clean_exit(run, dir / "run.log");
+  const std::string log = testing::read_text(dir / "run.log");
+  EXPECT_NE(log.find("feed thread spins (threads.feed_spin = true)"), std::string::npos) << log;
+  std::uint64_t records = 0, lapped = 0;
+  ASSERT_TRUE(probe_records(log, records, lapped)) << log;
+  const auto journaled = journal_sequences(dir / "data");
+  ASSERT_GE(journaled.size(), 1500u);
+  for (std::size_t i = 1; i < journaled.size(); ++i) ASSERT_EQ(journaled[i], journaled[i - 1] + 1) << i;
+  EXPECT_EQ(records + lapped, journaled.size()) << log;
+}
+
 TEST(InprocProbe, AParkedProbeReportsAndWithoutAnInprocTargetTheRunRefusesToStart) {
   TempDir dir("inproc-probe-parked");
   const auto cfg = write_config(dir, inproc_config(dir, "\"inproc\""));

@@ -131,6 +131,9 @@ struct ThreadsConfig {
   std::uint32_t scheduler_workers = 1;  // background work: status, heartbeats, clock re-sync
   bool affinity_required = true;        // a core that cannot be used stops the start (false: warn, run unpinned)
   std::uint32_t realtime_priority = 0;  // 1..99: SCHED_FIFO for the feed thread where permitted (warned if not)
+  // The feed thread polls its sockets without sleeping (one core busy all the
+  // time) instead of waiting in epoll_wait: no wake-up between frames.
+  bool feed_spin = false;
 };
 
 // [publish]: where `tickwire run` publishes every record, live. Each target
