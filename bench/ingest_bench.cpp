@@ -360,7 +360,6 @@ RunResult run_connector(const Settings& s, const Regime& g, int run, bool scrape
   mw::InProcessTransport transport;
   tc::PipelineCounters counters;
   mw::BufferPool buffers;
-  mw::PoolAllocatorState frame_buffers(buffers);
   tc::FeedPipeline pipeline(feed, "bench", {sequencer, transport, **journal, counters, profiler, buffers});
   if (auto ok = pipeline.ok(); !ok.ok()) fail("pipeline: " + std::string(mw::status_text(ok)));
 
@@ -374,7 +373,7 @@ RunResult run_connector(const Settings& s, const Regime& g, int run, bool scrape
   so.jitter_seed = 1;
   tc::RestClient rest(io, tc::RestOptions{});
   tc::metrics::FeedProbe probe("binance", handler, false, s.symbols);
-  tc::WsSession session(io, so, scrape ? static_cast<tc::SessionHandler&>(probe) : handler, frame_buffers);
+  tc::WsSession session(io, so, scrape ? static_cast<tc::SessionHandler&>(probe) : handler);
   std::unique_ptr<tc::metrics::MetricsEndpoint> endpoint;
   std::atomic<bool> stop_scraping{false};
   std::uint64_t scrapes = 0;

@@ -394,9 +394,6 @@ class Connector {
     print_profile(profiler_, cfg_.log.format);
     if (probe_) TW_LOG_INFO(log(), "{}", probe_->report());
     write_hgrm();
-    if (const auto fallbacks = frame_buffers_.fallbacks.load(std::memory_order_relaxed); fallbacks != 0) {
-      TW_LOG_WARN(log(), "{} frame buffers were larger than the pool's largest class (64 KiB)", fallbacks);
-    }
     return closed;
   }
 
@@ -526,7 +523,7 @@ class Connector {
         }
       }
       probe.set_streams(std::move(streams));
-      auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, probe, frame_buffers_));
+      auto& session = *sessions_.emplace_back(std::make_unique<WsSession>(io_, so, probe));
       pipeline.attach({&io_, &session, &rest, rest_base(feed, *venue)});
       session.start();
     }
@@ -729,7 +726,6 @@ class Connector {
   const RunOptions& options_;
   middleware::Profiler profiler_;
   middleware::BufferPool buffers_;
-  middleware::PoolAllocatorState frame_buffers_{buffers_};
   std::unique_ptr<journal::Journal> journal_;
   std::unique_ptr<Sequencer> sequencer_;
   std::vector<config::FeedConfig> feeds_;

@@ -24,7 +24,9 @@
 
 #include "tickwire/connector/log.hpp"
 #include "tickwire/connector/rate_limit.hpp"
+#include "handshake_tap.hpp"
 #include "net_connect.hpp"
+#include "tickwire/connector/ws_frames.hpp"
 #include "tickwire/middleware/tsc_clock.hpp"
 
 namespace tickwire::connector {
@@ -59,9 +61,8 @@ std::string clip(std::string_view s, std::size_t n = 200) {
 // Conn: one websocket connection (one generation). Owned jointly by the
 // session's bookkeeping and by its coroutine; all on the feed thread.
 struct Conn {
-  Conn(asio::io_context& io, std::uint32_t g, bool cand, middleware::PoolAllocatorState& buffers)
-      : generation(g), candidate(cand), sub_timer(io), control_timer(io), lifetime(io), liveness(io),
-        buffer(middleware::PoolAllocator<char>(buffers)) {}
+  Conn(asio::io_context& io, std::uint32_t g, bool cand)
+      : generation(g), candidate(cand), sub_timer(io), control_timer(io), lifetime(io), liveness(io) {}
 
   std::uint32_t generation;
   bool candidate;            // opened by a rollover, beside the primary
@@ -95,7 +96,13 @@ struct Conn {
   // Frames received (data and control): the read loop only increments it;
   // watch_liveness compares it between checks, so no timer is re-armed per frame.
   std::uint64_t rx_frames = 0;
+  // A ping or pong at Beast (it takes one at a time); a pong wanted meanwhile
+  // waits in pong_payload (only the latest ping is answered, RFC 6455 5.5.3).
   bool ping_in_flight = false;
+  bool pong_wanted = false;
+  std::string pong_payload;
+  bool close_sent = false;       // our close frame is written or on its way
+  asio::steady_timer close_timer{lifetime.get_executor()};  // the server's close reply, awaited
   bool silent = false;           // dropped for silence by watch_liveness
   // Text frames written after the subscription (app-level pings, one
   // symbol's resubscribe), one write at a time as Beast requires: send()
@@ -108,16 +115,12 @@ struct Conn {
   std::function<void(std::string)> send;  // queue a text frame, once up
   std::function<void()> close;   // graceful websocket close, once up
   std::function<void()> abort;   // socket close, while connecting
-  // The frame buffer: one per connection, its memory from the connector's
-  // buffer pool, reused for every frame.
-  beast::basic_flat_buffer<middleware::PoolAllocator<char>> buffer;
 };
 
 struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   asio::io_context& io;
   SessionOptions options;
   SessionHandler& handler;
-  middleware::PoolAllocatorState& buffers;
   ssl::context tls{ssl::context::tls_client};
   std::string tls_error;
   std::string options_error;
@@ -142,8 +145,8 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   SteadyClock::time_point interval_changed_at{};
   SessionStats stats;
 
-  Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h, middleware::PoolAllocatorState& b)
-      : io(ctx), options(std::move(o)), handler(h), buffers(b), backoff_timer(ctx), rollover_timer(ctx),
+  Impl(asio::io_context& ctx, SessionOptions o, SessionHandler& h)
+      : io(ctx), options(std::move(o)), handler(h), backoff_timer(ctx), rollover_timer(ctx),
         overlap_timer(ctx), signal(ctx, SteadyClock::time_point::max()),
         rng(options.jitter_seed != 0 ? options.jitter_seed : std::random_device{}()) {
     tls_error = detail::configure_tls(tls, options.verify_tls, options.ca_file);
@@ -286,7 +289,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
 
   // launch: starts connection attempt `next_generation` in its own coroutine.
   std::shared_ptr<Conn> launch(bool is_candidate) {
-    auto conn = std::make_shared<Conn>(io, next_generation++, is_candidate, buffers);
+    auto conn = std::make_shared<Conn>(io, next_generation++, is_candidate);
     asio::co_spawn(io, conn_main(shared_from_this(), conn), asio::detached);
     return conn;
   }
@@ -314,6 +317,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn.control_timer.cancel();
     conn.lifetime.cancel();
     conn.liveness.cancel();
+    conn.close_timer.cancel();
     if (!conn.retired && !conn.candidate) {
       TW_LOG_WARN(log(), "{}{}: connection {} ended: {}", options.url.host, options.url.target, conn.generation,
                   std::string_view(conn.end_reason));
@@ -344,9 +348,11 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     }
   }
 
+  // Beast over a HandshakeTap: Beast does the upgrade, TLS and the frames we
+  // write; the read loop decodes the server's frames itself (WsFrameReader).
   template <bool kTls>
-  using Stream = std::conditional_t<kTls, websocket::stream<beast::ssl_stream<TcpStream>>,
-                                    websocket::stream<TcpStream>>;
+  using Stream = std::conditional_t<kTls, websocket::stream<detail::HandshakeTap<beast::ssl_stream<TcpStream>>>,
+                                    websocket::stream<detail::HandshakeTap<TcpStream>>>;
 
   // open: resolve, TCP connect, TLS handshake (SNI, host-name check) and the
   // websocket upgrade; "" when the connection is up, else the reason.
@@ -358,7 +364,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     how.verify_tls = options.verify_tls;
     how.timeout = options.connect_timeout;
     how.aborted = [this, &conn] { return stopping || !conn.close_reason.empty(); };
-    const detail::ConnectFailure failed = co_await detail::connect_stream(ws.next_layer(), url, std::move(how));
+    const detail::ConnectFailure failed = co_await detail::connect_stream(ws.next_layer().next_layer(), url, std::move(how));
     using Stage = detail::ConnectFailure::Stage;
     switch (failed.stage) {
       case Stage::kNone: break;
@@ -386,6 +392,10 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     websocket::response_type response;
     co_await ws.async_handshake(response, url.host + ":" + url.port, url.target, asio::redirect_error(kAwait, ec));
     if (ec) co_return declined(conn, ec, response);
+    if (!ws.next_layer().header_complete()) {
+      co_return fmt::format("websocket handshake {}{}: the upgrade response was not read to its end",
+                            url.host, url.target);
+    }
     co_return std::string();
   }
 
@@ -410,8 +420,23 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     conn->up_at = SteadyClock::now();
     conn->abort = nullptr;
     ++stats.connects;
-    conn->close = [w = std::weak_ptr(ws)] {
-      if (auto s = w.lock()) s->async_close(websocket::close_code::normal, [s](beast::error_code) {});
+    // Our close frame goes out through Beast; the read loop then waits for
+    // the server's (Beast's own wait for it is cut short by the tap), for at
+    // most connect_timeout before the socket is closed.
+    conn->close = [w = std::weak_ptr(ws), wc = std::weak_ptr(conn), timeout = options.connect_timeout] {
+      const auto s = w.lock();
+      const auto c = wc.lock();
+      if (!s || !c || c->close_sent) return;
+      c->close_sent = true;
+      s->async_close(websocket::close_code::normal, [s](beast::error_code) {});
+      c->close_timer.expires_after(timeout);
+      c->close_timer.async_wait([w](beast::error_code waited) {
+        if (waited) return;
+        if (auto st = w.lock()) {
+          beast::error_code ignored;
+          beast::get_lowest_layer(*st).socket().close(ignored);
+        }
+      });
     };
     conn->send = [wc = std::weak_ptr(conn), w = std::weak_ptr(ws)](std::string text) {
       const auto c = wc.lock();
@@ -420,8 +445,12 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       c->outbox.push_back(std::move(text));
       pump<kTls>(c, st);
     };
-    // Pings and pongs count as traffic; Beast answers pings itself.
-    ws->control_callback([c = conn.get()](websocket::frame_type, beast::string_view) { ++c->rx_frames; });
+    // The bytes that came with the upgrade response (the first frames, maybe).
+    WsFrameReader reader(options.max_frame_bytes);
+    {
+      const std::string early = ws->next_layer().take_after_header();
+      reader.append(early.data(), early.size());
+    }
     if (!conn->candidate) handler.on_connected();
     if (!conn->close_reason.empty()) request_close(*conn, conn->close_reason);
     asio::co_spawn(io, watch_lifetime(shared_from_this(), conn), asio::detached);
@@ -432,32 +461,104 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     } else {
       asio::co_spawn(io, subscribe<kTls>(shared_from_this(), conn, ws), asio::detached);
     }
+    auto& socket = ws->next_layer().next_layer();
+    std::uint64_t rx_ticks = middleware::TscClock::now_ticks();
     for (;;) {
-      const std::size_t n = co_await ws->async_read(conn->buffer, asio::redirect_error(kAwait, ec));
-      if (ec) co_return conn->silent ? silence_reason() : describe(ec, *ws);
-      ++conn->rx_frames;
-      const std::uint64_t rx_ticks = middleware::TscClock::now_ticks();
-      // Make SIMDJSON_PADDING bytes of capacity follow the data, so the parser
-      // reads the frame in place. prepare() may move the data: read the
-      // pointer after it.
-      conn->buffer.prepare(simdjson::SIMDJSON_PADDING);
-      const char* data = static_cast<const char*>(conn->buffer.data().data());
-      if (conn->acks < conn->acked.size()) {
-        const ReplyVerdict verdict = options.protocol->classify(data, n);
-        if (verdict.kind != ReplyVerdict::kNotReply) {
-          on_reply(*conn, verdict, data, n);
-          if (verdict.deliver || verdict.rate_limited) handler.on_frame(data, n, rx_ticks, conn->generation);
-          conn->buffer.consume(n);
-          continue;
+      // Every complete frame already read, then one read of the socket: one
+      // wake-up per read, however many frames it brought.
+      for (;;) {
+        const WsFrameReader::Event ev = reader.next();
+        if (ev.kind == WsFrameReader::Kind::kNone) break;
+        ++conn->rx_frames;
+        switch (ev.kind) {
+          case WsFrameReader::Kind::kMessage: on_message(*conn, ev.data, ev.size, rx_ticks); break;
+          case WsFrameReader::Kind::kPing:
+            conn->pong_payload.assign(ev.data, ev.size);
+            conn->pong_wanted = true;
+            send_pong<kTls>(conn, ws);
+            break;
+          case WsFrameReader::Kind::kPong: break;  // traffic: watch_liveness sees rx_frames move
+          case WsFrameReader::Kind::kClose: {
+            std::string why = fmt::format("closed by server (code {}, reason '{}')",
+                                          ev.close_code == 0 ? 1005u : unsigned{ev.close_code},
+                                          std::string_view(ev.data, ev.size));
+            if (!conn->close_sent) {  // answer it; Beast writes the frame, the socket closes when the stream goes
+              conn->close_sent = true;
+              websocket::close_reason reply(ev.close_code == 0 ? websocket::close_code::normal
+                                                               : static_cast<websocket::close_code>(ev.close_code));
+              ws->async_close(reply, [ws](beast::error_code) {});
+            } else {
+              close_socket(*ws);
+            }
+            co_return why;
+          }
+          case WsFrameReader::Kind::kError: {
+            close_socket(*ws);
+            co_return frame_error(ev);
+          }
+          case WsFrameReader::Kind::kNone: break;
         }
       }
-      if (app_ping && options.protocol->is_pong(data, n)) {
-        conn->buffer.consume(n);
-        continue;
+      const auto room = reader.prepare();
+      const std::size_t n = co_await socket.async_read_some(asio::buffer(room.data(), room.size()),
+                                                            asio::redirect_error(kAwait, ec));
+      rx_ticks = middleware::TscClock::now_ticks();
+      reader.commit(n);
+      if (ec && n == 0) {
+        close_socket(*ws);
+        co_return conn->silent ? silence_reason() : describe(ec, *ws);
       }
-      handler.on_frame(data, n, rx_ticks, conn->generation);
-      conn->buffer.consume(n);
     }
+  }
+
+  // on_message: one websocket message: a reply to our requests, an
+  // application pong, or a frame for the handler.
+  void on_message(Conn& conn, const char* data, std::size_t n, std::uint64_t rx_ticks) {
+    if (conn.acks < conn.acked.size()) {
+      const ReplyVerdict verdict = options.protocol->classify(data, n);
+      if (verdict.kind != ReplyVerdict::kNotReply) {
+        on_reply(conn, verdict, data, n);
+        if (verdict.deliver || verdict.rate_limited) handler.on_frame(data, n, rx_ticks, conn.generation);
+        return;
+      }
+    }
+    if (app_ping && options.protocol->is_pong(data, n)) return;
+    handler.on_frame(data, n, rx_ticks, conn.generation);
+  }
+
+  // frame_error: the reason for a frame the reader refused, counted.
+  std::string frame_error(const WsFrameReader::Event& ev) {
+    std::string why;
+    if (ev.error == WsFrameReader::Error::kTooBig) {
+      ++stats.oversized_frames;
+      why = fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
+    } else {
+      ++stats.protocol_errors;
+      why = fmt::format("websocket protocol error: {}: connection reset", ev.what);
+    }
+    handler.on_protocol_error(why);
+    return why;
+  }
+
+  template <typename Ws>
+  static void close_socket(Ws& ws) {
+    beast::error_code ignored;
+    beast::get_lowest_layer(ws).socket().close(ignored);
+  }
+
+  // send_pong: answers the latest ping unless a ping or pong is at Beast
+  // (one at a time); its completion sends the one wanted meanwhile.
+  template <bool kTls>
+  static void send_pong(const std::shared_ptr<Conn>& conn, const std::shared_ptr<Stream<kTls>>& ws) {
+    if (conn->ping_in_flight || !conn->pong_wanted || conn->ended || conn->close_sent) return;
+    conn->pong_wanted = false;
+    conn->ping_in_flight = true;
+    websocket::ping_data payload;
+    payload.assign(conn->pong_payload.data(), std::min<std::size_t>(conn->pong_payload.size(), payload.max_size()));
+    ws->async_pong(payload, [conn, ws](beast::error_code) {
+      conn->ping_in_flight = false;
+      send_pong<kTls>(conn, ws);
+    });
   }
 
   // pump: writes the outbox's first frame unless a write is in progress;
@@ -759,7 +860,10 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
           conn->ping_in_flight = false;
         } else {
           // Beast allows a ping beside a data write; never two pings at once.
-          s->async_ping({}, [s, conn](beast::error_code) { conn->ping_in_flight = false; });
+          s->async_ping({}, [s, conn](beast::error_code) {
+            conn->ping_in_flight = false;
+            send_pong<kTls>(conn, s);  // a pong wanted meanwhile
+          });
         }
       }
     }
@@ -865,9 +969,8 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   }
 };
 
-WsSession::WsSession(asio::io_context& io, SessionOptions options, SessionHandler& handler,
-                     middleware::PoolAllocatorState& buffers)
-    : impl_(std::make_shared<Impl>(io, std::move(options), handler, buffers)) {}
+WsSession::WsSession(asio::io_context& io, SessionOptions options, SessionHandler& handler)
+    : impl_(std::make_shared<Impl>(io, std::move(options), handler)) {}
 
 WsSession::~WsSession() = default;
 

@@ -195,7 +195,6 @@ void sync_on_replay(const std::filesystem::path& capture, std::size_t count, con
   middleware::InProcessTransport transport;
   PipelineCounters counters;
   middleware::BufferPool buffers;
-  middleware::PoolAllocatorState frame_buffers(buffers);
   FeedPipeline pipeline(feed, "test", {sequencer, transport, **journal, counters, profiler, buffers});
   ASSERT_TRUE(pipeline.ok().ok()) << pipeline.ok();
 
@@ -208,7 +207,7 @@ void sync_on_replay(const std::filesystem::path& capture, std::size_t count, con
   opts.url.target = with_streams(opts.url.target, symbols, channels);
   opts.jitter_seed = 1;
   RestClient rest(io, RestOptions{});
-  WsSession session(io, opts, handler, frame_buffers);
+  WsSession session(io, opts, handler);
   pipeline.attach({&io, &session, &rest, fmt::format("http://127.0.0.1:{}", *port)});
   session.start();
   std::thread feed_thread([&] { io.run(); });

@@ -18,18 +18,19 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/beast/websocket.hpp>
+#include <boost/beast/websocket/detail/hybi13.hpp>
 #include <boost/beast/websocket/ssl.hpp>
 #include <fmt/format.h>
 #include <simdjson.h>
 
 #include <functional>
 #include <map>
+#include <random>
 #include <set>
 
 #include "support/subprocess.hpp"
 #include "tickwire/connector/venue.hpp"
 #include "support/temp_dir.hpp"
-#include "tickwire/middleware/buffer_pool.hpp"
 
 namespace tickwire::connector {
 namespace {
@@ -162,7 +163,7 @@ struct Recorder final : SessionHandler {
   }
 };
 
-// Fixture: an io_context, a frame buffer pool, and run_until.
+// Fixture: an io_context and run_until.
 class WsSessionTest : public ::testing::Test {
  protected:
   template <typename Pred>
@@ -201,7 +202,7 @@ class WsSessionTest : public ::testing::Test {
     });
     auto o = options(server);
     limit(o);
-    WsSession session(io_, o, handler_, buffers_);
+    WsSession session(io_, o, handler_);
     session.start();
     EXPECT_TRUE(run_until([&] {
       return std::any_of(handler_.backoffs.begin(), handler_.backoffs.end(),
@@ -219,11 +220,8 @@ class WsSessionTest : public ::testing::Test {
     return o;
   }
 
-  middleware::BufferPool pool_;
-  middleware::PoolAllocatorState buffers_{pool_};
   Recorder handler_;
-  // Last, so destroyed first: coroutine frames it still holds free their
-  // frame buffers into pool_.
+  // Last, so destroyed first: the coroutine frames it still holds call into handler_.
   asio::io_context io_;
 };
 
@@ -238,11 +236,182 @@ TEST_F(WsSessionTest, AnswersServerPingsWithTheSamePayload) {
     co_await ws->async_ping("tickwire-42", asio::redirect_error(kAwait, ec));
     co_await read_text(*ws);  // runs the control callback; ends when the client goes
   });
-  WsSession session(io_, options(server), handler_, buffers_);
+  WsSession session(io_, options(server), handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !pong.empty(); }));
   EXPECT_EQ(pong, "tickwire-42");
   EXPECT_TRUE(handler_.disconnects.empty());
+  finish(session);
+}
+
+// server_frame: one unmasked frame as a server writes it.
+std::string server_frame(std::uint8_t b0, const std::string& payload) {
+  std::string out(1, static_cast<char>(b0));
+  const std::size_t n = payload.size();
+  if (n < 126) {
+    out += static_cast<char>(n);
+  } else {
+    out += static_cast<char>(126);
+    out += static_cast<char>(n >> 8);
+    out += static_cast<char>(n & 0xff);
+  }
+  return out + payload;
+}
+
+// read_client_frame: one (masked) client frame from a raw socket: opcode and
+// unmasked payload; opcode -1 once the peer is gone.
+asio::awaitable<std::pair<int, std::string>> read_client_frame(tcp::socket& s, std::string& buffered) {
+  for (;;) {
+    if (buffered.size() >= 6) {
+      const auto b1 = static_cast<unsigned char>(buffered[1]);
+      std::size_t len = b1 & 0x7f, at = 2;
+      if (len == 126 && buffered.size() >= 4) {
+        len = (static_cast<unsigned char>(buffered[2]) << 8) | static_cast<unsigned char>(buffered[3]);
+        at = 4;
+      }
+      if (len != 126 && buffered.size() >= at + 4 + len) {
+        std::string payload = buffered.substr(at + 4, len);
+        for (std::size_t i = 0; i < len; ++i) payload[i] = static_cast<char>(payload[i] ^ buffered[at + i % 4]);
+        const int op = buffered[0] & 0x0f;
+        buffered.erase(0, at + 4 + len);
+        co_return std::pair<int, std::string>{op, std::move(payload)};
+      }
+    }
+    char chunk[4096];
+    beast::error_code ec;
+    const std::size_t n = co_await s.async_read_some(asio::buffer(chunk), asio::redirect_error(kAwait, ec));
+    if (ec) co_return std::pair<int, std::string>{-1, std::string()};
+    buffered.append(chunk, n);
+  }
+}
+
+TEST_F(WsSessionTest, FramesInTheSameWriteAsTheUpgradeResponseAreDeliveredAndTheirPingAnswered) {
+  std::string pong;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    beast::flat_buffer buffer;
+    http::request<http::string_body> req;
+    beast::error_code ec;
+    co_await http::async_read(s, buffer, req, asio::redirect_error(kAwait, ec));
+    if (ec) co_return;
+    websocket::detail::sec_ws_accept_type accept;
+    websocket::detail::make_sec_ws_accept(accept, req[http::field::sec_websocket_key]);
+    // The 101, then a message, a fragmented one with a ping inside, and a
+    // third, all in one write: the client reads them with the response.
+    const std::string all = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
+                            "Sec-WebSocket-Accept: " + std::string(accept.data(), accept.size()) + "\r\n\r\n" +
+                            server_frame(0x81, R"({"n":1})") + server_frame(0x01, R"({"n")") +
+                            server_frame(0x89, "early") + server_frame(0x80, ":2}") + server_frame(0x81, R"({"n":3})");
+    co_await asio::async_write(s, asio::buffer(all), asio::redirect_error(kAwait, ec));
+    std::string buffered;
+    for (;;) {
+      auto [op, payload] = co_await read_client_frame(s, buffered);
+      if (op < 0) co_return;
+      if (op == 0x0a) pong = payload;
+    }
+  });
+  WsSession session(io_, options(server), handler_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.frames.size() >= 3 && !pong.empty(); }));
+  ASSERT_EQ(handler_.frames.size(), 3u);
+  EXPECT_EQ(handler_.frames[0].text, R"({"n":1})");
+  EXPECT_EQ(handler_.frames[1].text, R"({"n":2})");
+  EXPECT_EQ(handler_.frames[2].text, R"({"n":3})");
+  EXPECT_EQ(pong, "early");
+  EXPECT_TRUE(handler_.disconnects.empty());
+  finish(session);
+}
+
+TEST_F(WsSessionTest, FramesSplitAndCoalescedAnyWayReachTheHandlerWholeAndInOrder) {
+  std::vector<std::string> sent;
+  std::mt19937 rng(11);
+  std::string bytes;
+  for (int i = 0; i < 400; ++i) {
+    std::string body = fmt::format(R"({{"i":{},"pad":"{}"}})", i, std::string(rng() % 3000, 'p'));
+    if (i % 5 == 2) {  // fragmented, a ping between the fragments
+      const std::size_t k = body.size() / 2;
+      bytes += server_frame(0x01, body.substr(0, k)) + server_frame(0x89, "x") + server_frame(0x80, body.substr(k));
+    } else {
+      bytes += server_frame(0x81, body);
+    }
+    sent.push_back(std::move(body));
+  }
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    auto& raw = ws->next_layer();
+    std::size_t at = 0;
+    beast::error_code ec;
+    while (at < bytes.size() && !ec) {  // chunks of 1 byte to 20 KB: frames split and many in one read
+      const std::size_t n = std::min<std::size_t>(bytes.size() - at, rng() % 3 == 0 ? 1 + rng() % 7 : rng() % 20000);
+      co_await asio::async_write(raw, asio::buffer(bytes.data() + at, n), asio::redirect_error(kAwait, ec));
+      at += n;
+    }
+    co_await read_text(*ws);  // until the client goes
+  });
+  WsSession session(io_, options(server), handler_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.frames.size() >= sent.size() || !handler_.disconnects.empty(); }));
+  ASSERT_TRUE(handler_.disconnects.empty()) << handler_.disconnects.front();
+  ASSERT_EQ(handler_.frames.size(), sent.size());
+  for (std::size_t i = 0; i < sent.size(); ++i) ASSERT_EQ(handler_.frames[i].text, sent[i]) << i;
+  finish(session);
+}
+
+TEST_F(WsSessionTest, AMaskedServerFrameIsAProtocolErrorNamedAndCounted) {
+  TestServer server(io_, [&](tcp::socket s, int n) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    beast::error_code ec;
+    if (n == 1) {
+      const std::string masked = std::string("\x81\x82\x01\x02\x03\x04", 6) + "ij";
+      co_await asio::async_write(ws->next_layer(), asio::buffer(masked), asio::redirect_error(kAwait, ec));
+    } else {
+      co_await send(*ws, R"({"e":"trade"})");
+    }
+    co_await read_text(*ws);
+  });
+  WsSession session(io_, options(server), handler_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return !handler_.frames.empty(); }));
+  ASSERT_EQ(handler_.disconnects.size(), 1u);
+  EXPECT_EQ(handler_.disconnects[0], "websocket protocol error: a masked frame from the server: connection reset");
+  EXPECT_EQ(session.stats().protocol_errors, 1u);
+  EXPECT_EQ(handler_.frames[0].generation, 2u);
+  finish(session);
+}
+
+TEST_F(WsSessionTest, CloseHandshakesComplete) {
+  // The session's close on stop reaches the server as a close frame (1000);
+  // a server's close is answered with one (Beast's async_close on the server
+  // completes only when it reads the answer).
+  bool server_saw_close = false;
+  unsigned server_saw_code = 0;
+  beast::error_code server_close_result = asio::error::would_block;
+  TestServer server(io_, [&](tcp::socket s, int n) -> asio::awaitable<void> {
+    auto ws = co_await accept_ws(std::move(s));
+    if (!ws) co_return;
+    co_await send(*ws, R"({"e":"trade"})");
+    if (n == 1) {
+      beast::error_code ec;
+      co_await ws->async_close(websocket::close_code::going_away, asio::redirect_error(kAwait, ec));
+      server_close_result = ec;
+      co_return;
+    }
+    beast::flat_buffer buffer;
+    beast::error_code ec;
+    co_await ws->async_read(buffer, asio::redirect_error(kAwait, ec));
+    server_saw_close = ec == websocket::error::closed;
+    server_saw_code = ws->reason().code;
+  });
+  WsSession session(io_, options(server), handler_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.frames.size() >= 2; }));
+  EXPECT_FALSE(server_close_result) << server_close_result.message();
+  ASSERT_EQ(handler_.disconnects.size(), 1u);
+  EXPECT_EQ(handler_.disconnects[0], "closed by server (code 1001, reason '')");
+  session.stop();
+  ASSERT_TRUE(run_until([&] { return server_saw_close; }));
+  EXPECT_EQ(server_saw_code, 1000u);
   finish(session);
 }
 
@@ -257,7 +426,7 @@ TEST_F(WsSessionTest, OurPingsKeepAnIdleConnectionAlive) {
   });
   auto o = options(server);
   o.idle_timeout = 400ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return pings >= 3; }));
   EXPECT_EQ(handler_.connects, 1);
@@ -273,7 +442,7 @@ TEST_F(WsSessionTest, DetectsASilentServerThatNeverAnswersPings) {
   });
   auto o = options(server);
   o.idle_timeout = 200ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
   EXPECT_NE(handler_.disconnects[0].find("no pong or frame for 200 ms"), std::string::npos)
@@ -292,7 +461,7 @@ TEST_F(WsSessionTest, AnOversizedFrameResetsTheConnectionAndTheSessionReconnects
   });
   auto o = options(server);
   o.max_frame_bytes = 4096;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.frames.empty(); }));
   ASSERT_EQ(handler_.disconnects.size(), 1u);
@@ -309,7 +478,7 @@ TEST_F(WsSessionTest, Http429WithRetryAfterDelaysTheNextAttempt) {
   TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
     co_await refuse(std::move(s), http::status::too_many_requests, "7");
   });
-  WsSession session(io_, options(server), handler_, buffers_);
+  WsSession session(io_, options(server), handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.backoffs.empty(); }));
   EXPECT_EQ(handler_.disconnects.at(0), "HTTP 429, Retry-After 7 s");
@@ -325,7 +494,7 @@ TEST_F(WsSessionTest, Http418BanHonoursRetryAfterOrTheBanWait) {
   });
   auto o = options(server);
   o.ban_wait = 3min;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.backoffs.empty(); }));
   EXPECT_EQ(handler_.backoffs[0].first, 120s);
@@ -333,7 +502,7 @@ TEST_F(WsSessionTest, Http418BanHonoursRetryAfterOrTheBanWait) {
 
   // Without Retry-After: the configured ban wait.
   Recorder second;
-  WsSession again(io_, o, second, buffers_);
+  WsSession again(io_, o, second);
   again.start();
   ASSERT_TRUE(run_until([&] { return !second.backoffs.empty(); }));
   EXPECT_EQ(second.disconnects.at(0).rfind("HTTP 418 on websocket upgrade", 0), 0u) << second.disconnects[0];
@@ -350,7 +519,7 @@ TEST_F(WsSessionTest, AConnectionClosedRightAfterOpeningStillBacksOff) {
   auto o = options(server);
   o.backoff_initial = 5ms;
   o.backoff_max = 40ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.backoffs.size() >= 5; }));
   for (const auto& [delay, cause] : handler_.backoffs) {
@@ -450,7 +619,7 @@ TEST_F(WsSessionTest, ResubscribeSendsUnsubscribeThenSubscribeInTurnWithAppPings
   TestServer server(io_, [&](tcp::socket s, int n) { return bybit.serve(std::move(s), n); });
   auto o = bybit_options(server);
   o.idle_timeout = 200ms;  // app pings every 100 ms of silence, beside the resubscribes
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1 && bybit.pings >= 1; }));
   for (int i = 0; i < 3; ++i) session.resubscribe({"orderbook.50.BTCUSDT"});
@@ -478,7 +647,7 @@ TEST_F(WsSessionTest, AResubscribePastTheHourlyRequestLimitRollsTheConnectionOve
   auto o = bybit_options(server);
   o.control_ops_per_hour = 3;  // the subscribe, then one unsubscribe + subscribe pair
   o.rollover_overlap_timeout = 20ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
   session.resubscribe({"orderbook.50.BTCUSDT"});
@@ -512,7 +681,7 @@ TEST_F(WsSessionTest, SubscribesInChunksAndResubscribesExactlyAfterAReconnect) {
   o.subscribe = streams(450);
   o.streams_per_message = 200;
   o.control_interval = 1ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   bool restarted = false;
   handler_.hook = [&] {
     if (handler_.subscribed.size() == 1 && !restarted) {
@@ -557,8 +726,8 @@ TEST_F(WsSessionTest, TheSharedControlLimiterHoldsEverySessionsRequestsToItsLimi
   o.control_interval = 1ms;
   o.control_limiter = limiter;
   Recorder second_handler;
-  WsSession first(io_, o, handler_, buffers_);
-  WsSession second(io_, o, second_handler, buffers_);
+  WsSession first(io_, o, handler_);
+  WsSession second(io_, o, second_handler);
   first.start();
   second.start();
   const auto sent = [&] {
@@ -591,7 +760,7 @@ TEST_F(WsSessionTest, ARejectedSubscribeDropsTheConnectionNamingTheReply) {
   TestServer server(io_, [&](tcp::socket s, int n) { return subs.serve(std::move(s), n); });
   auto o = options(server);
   o.subscribe = streams(2);
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
   EXPECT_EQ(handler_.disconnects[0].rfind("SUBSCRIBE id 1 rejected: {\"error\"", 0), 0u) << handler_.disconnects[0];
@@ -665,7 +834,7 @@ TEST_F(WsSessionTest, ARateLimitedSubscribeIsSentAgainOnTheSameConnectionWithWid
   o.control_interval = 1ms;
   o.control_interval_max = 64ms;
   o.control_relax_after = 1h;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
   EXPECT_EQ(handler_.connects, 1) << "the connection stays";
@@ -705,7 +874,7 @@ TEST_F(WsSessionTest, ARequestRefusedForTheRateTooOftenClosesTheConnectionAndThe
   o.control_interval_max = 64ms;
   o.control_relax_after = 1h;
   o.rate_limit_retries = 2;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
   ASSERT_EQ(handler_.disconnects.size(), 1u);
@@ -730,7 +899,7 @@ TEST_F(WsSessionTest, TheWidenedControlIntervalHalvesBackToTheBaseAfterQuietPeri
   o.control_interval = 2ms;
   o.control_interval_max = 64ms;
   o.control_relax_after = 1ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return handler_.subscribed.size() == 1; }));
   ASSERT_EQ(handler_.rate_limits.size(), 2u);
@@ -748,7 +917,7 @@ TEST_F(WsSessionTest, NoSubscribeReplyWithinTheTimeoutDropsTheConnection) {
   auto o = options(server);
   o.subscribe = streams(1);
   o.subscribe_timeout = 50ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
   EXPECT_EQ(handler_.disconnects[0], "no reply to SUBSCRIBE (0 of 1 acknowledged) within 50 ms");
@@ -760,7 +929,7 @@ TEST_F(WsSessionTest, MoreStreamsThanAConnectionAllowsFailEveryAttemptWithAReaso
   TestServer server(io_, [&](tcp::socket s, int n) { return subs.serve(std::move(s), n); });
   auto o = options(server);
   o.subscribe = streams(1025);
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.disconnects.empty(); }));
   EXPECT_EQ(handler_.disconnects[0], "1025 streams to subscribe exceed max_streams 1024 per connection");
@@ -802,7 +971,7 @@ TEST_F(WsSessionTest, RolloverOverlapsBothConnectionsAndClosesTheOldOneWhenConfi
   TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
   auto o = options(server);
   o.rollover_overlap_timeout = 10min;  // only finish_rollover() ends this overlap
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   bool asked = false, confirmed = false;
   handler_.hook = [&] {
     if (!asked && handler_.frames_of(1) == 1) {
@@ -845,7 +1014,7 @@ TEST_F(WsSessionTest, RolloverFinishesAfterTheOverlapTimeoutWithoutConfirmation)
   auto o = options(server);
   o.max_lifetime = 50ms;  // the lifetime starts the rollover
   o.rollover_overlap_timeout = 20ms;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return market.closed.count(1) == 1; }));
   ASSERT_GE(handler_.events.size(), 2u);
@@ -861,7 +1030,7 @@ TEST_F(WsSessionTest, AFailedRolloverKeepsTheOldConnectionAndRetries) {
   TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
   auto o = options(server);
   o.rollover_overlap_timeout = 10min;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   handler_.hook = [&] {
     if (handler_.frames_of(1) == 1 && handler_.events.empty()) session.rollover("serverShutdown");
     if (handler_.frames_of(3) == 1 && handler_.events.size() == 2) session.finish_rollover();
@@ -884,7 +1053,7 @@ TEST_F(WsSessionTest, TheOldConnectionsEndDuringTheOverlapSwitchesAtOnce) {
   TestServer server(io_, [&](tcp::socket s, int n) { return market.serve(std::move(s), n); });
   auto o = options(server);
   o.rollover_overlap_timeout = 10min;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   handler_.hook = [&] {
     if (handler_.frames_of(1) == 1 && handler_.events.empty()) session.rollover("serverShutdown");
   };
@@ -926,7 +1095,7 @@ TEST_F(WsSessionTest, WssVerifiesTheServerCertificateAgainstTheCaFile) {
   auto o = options(server);
   o.url.tls = true;
   o.ca_file = cert;
-  WsSession session(io_, o, handler_, buffers_);
+  WsSession session(io_, o, handler_);
   session.start();
   ASSERT_TRUE(run_until([&] { return !handler_.frames.empty() || !handler_.disconnects.empty(); }));
   ASSERT_EQ(handler_.frames.size(), 1u) << handler_.disconnects.at(0);
@@ -936,7 +1105,7 @@ TEST_F(WsSessionTest, WssVerifiesTheServerCertificateAgainstTheCaFile) {
   // Without the CA file the self-signed certificate is refused.
   Recorder refused;
   o.ca_file.clear();
-  WsSession untrusting(io_, o, refused, buffers_);
+  WsSession untrusting(io_, o, refused);
   untrusting.start();
   ASSERT_TRUE(run_until([&] { return !refused.disconnects.empty(); }));
   EXPECT_EQ(refused.disconnects[0].rfind("tls handshake 127.0.0.1: certificate verify failed", 0), 0u)

@@ -21,7 +21,6 @@
 #include "tickwire/connector/control_protocol.hpp"
 #include "tickwire/connector/rate_limit.hpp"
 #include "tickwire/connector/ws_url.hpp"
-#include "tickwire/middleware/pool_allocator.hpp"
 
 namespace tickwire::connector {
 
@@ -178,11 +177,10 @@ struct SessionStats {
 
 class WsSession {
  public:
-  // The frame buffers are drawn from `buffers` (a pool-backed allocator). An
-  // invalid option (more than max_streams to subscribe) makes every attempt
-  // fail with a reason naming it.
-  WsSession(boost::asio::io_context& io, SessionOptions options, SessionHandler& handler,
-            middleware::PoolAllocatorState& buffers);
+  // Each connection reads into a buffer of its own (64 KiB, grown for a
+  // larger frame up to max_frame_bytes). An invalid option (more than
+  // max_streams to subscribe) makes every attempt fail with a reason naming it.
+  WsSession(boost::asio::io_context& io, SessionOptions options, SessionHandler& handler);
   ~WsSession();
 
   // start: begins connecting (call on or before running the io_context).
