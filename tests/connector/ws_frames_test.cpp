@@ -4,6 +4,8 @@
 
 #include "tickwire/connector/ws_frames.hpp"
 
+#include "support/ws_frame_bytes.hpp"
+
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
@@ -18,22 +20,7 @@ namespace {
 
 using Kind = WsFrameReader::Kind;
 
-// frame: one server frame (unmasked) with the given first byte (FIN, RSV, opcode).
-std::string frame(std::uint8_t b0, const std::string& payload) {
-  std::string out(1, static_cast<char>(b0));
-  const std::size_t n = payload.size();
-  if (n < 126) {
-    out += static_cast<char>(n);
-  } else if (n < 65536) {
-    out += static_cast<char>(126);
-    out += static_cast<char>(n >> 8);
-    out += static_cast<char>(n & 0xff);
-  } else {
-    out += static_cast<char>(127);
-    for (int i = 7; i >= 0; --i) out += static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xff);
-  }
-  return out + payload;
-}
+std::string frame(std::uint8_t b0, const std::string& payload) { return testing::server_frame(b0, payload); }
 std::string text(const std::string& s) { return frame(0x81, s); }
 
 struct Seen {

@@ -29,6 +29,7 @@
 #include <set>
 
 #include "support/subprocess.hpp"
+#include "support/ws_frame_bytes.hpp"
 #include "tickwire/connector/venue.hpp"
 #include "support/temp_dir.hpp"
 
@@ -244,19 +245,6 @@ TEST_F(WsSessionTest, AnswersServerPingsWithTheSamePayload) {
   finish(session);
 }
 
-// server_frame: one unmasked frame as a server writes it.
-std::string server_frame(std::uint8_t b0, const std::string& payload) {
-  std::string out(1, static_cast<char>(b0));
-  const std::size_t n = payload.size();
-  if (n < 126) {
-    out += static_cast<char>(n);
-  } else {
-    out += static_cast<char>(126);
-    out += static_cast<char>(n >> 8);
-    out += static_cast<char>(n & 0xff);
-  }
-  return out + payload;
-}
 
 // read_client_frame: one (masked) client frame from a raw socket: opcode and
 // unmasked payload; opcode -1 once the peer is gone.
@@ -299,8 +287,8 @@ TEST_F(WsSessionTest, FramesInTheSameWriteAsTheUpgradeResponseAreDeliveredAndThe
     // third, all in one write: the client reads them with the response.
     const std::string all = "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade\r\n"
                             "Sec-WebSocket-Accept: " + std::string(accept.data(), accept.size()) + "\r\n\r\n" +
-                            server_frame(0x81, R"({"n":1})") + server_frame(0x01, R"({"n")") +
-                            server_frame(0x89, "early") + server_frame(0x80, ":2}") + server_frame(0x81, R"({"n":3})");
+                            testing::server_frame(0x81, R"({"n":1})") + testing::server_frame(0x01, R"({"n")") +
+                            testing::server_frame(0x89, "early") + testing::server_frame(0x80, ":2}") + testing::server_frame(0x81, R"({"n":3})");
     co_await asio::async_write(s, asio::buffer(all), asio::redirect_error(kAwait, ec));
     std::string buffered;
     for (;;) {
@@ -329,9 +317,9 @@ TEST_F(WsSessionTest, FramesSplitAndCoalescedAnyWayReachTheHandlerWholeAndInOrde
     std::string body = fmt::format(R"({{"i":{},"pad":"{}"}})", i, std::string(rng() % 3000, 'p'));
     if (i % 5 == 2) {  // fragmented, a ping between the fragments
       const std::size_t k = body.size() / 2;
-      bytes += server_frame(0x01, body.substr(0, k)) + server_frame(0x89, "x") + server_frame(0x80, body.substr(k));
+      bytes += testing::server_frame(0x01, body.substr(0, k)) + testing::server_frame(0x89, "x") + testing::server_frame(0x80, body.substr(k));
     } else {
-      bytes += server_frame(0x81, body);
+      bytes += testing::server_frame(0x81, body);
     }
     sent.push_back(std::move(body));
   }

@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "../support/ws_frame_bytes.hpp"
 #include "fuzz_support.hpp"
 #include "tickwire/connector/ws_frames.hpp"
 
@@ -72,21 +73,6 @@ std::vector<Seen> in_pieces(const std::string& bytes, std::uint32_t seed, std::s
   return out;
 }
 
-std::string frame(std::uint8_t b0, const std::string& payload) {
-  std::string out(1, static_cast<char>(b0));
-  const std::size_t n = payload.size();
-  if (n < 126) {
-    out += static_cast<char>(n);
-  } else if (n < 65536) {
-    out += static_cast<char>(126);
-    out += static_cast<char>(n >> 8);
-    out += static_cast<char>(n & 0xff);
-  } else {
-    out += static_cast<char>(127);
-    for (int i = 7; i >= 0; --i) out += static_cast<char>((static_cast<std::uint64_t>(n) >> (8 * i)) & 0xff);
-  }
-  return out + payload;
-}
 
 }  // namespace
 
@@ -120,11 +106,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
       const bool last = f + 1 == fragments;
       const std::size_t to = last ? len : from + (len - from) / 2;
       const std::uint8_t b0 = static_cast<std::uint8_t>((last ? 0x80 : 0x00) | (f == 0 ? 0x02 : 0x00));
-      bytes += frame(b0, body.substr(from, to - from));
+      bytes += tickwire::testing::server_frame(b0, body.substr(from, to - from));
       from = to;
       if (!last) {
         const std::string ping(f, 'p');
-        bytes += frame(0x89, ping);
+        bytes += tickwire::testing::server_frame(0x89, ping);
         want.push_back({static_cast<int>(WsFrameReader::Kind::kPing), ping, 0});
       }
     }
