@@ -4,49 +4,66 @@
 
 #include <algorithm>
 #include <cstring>
+#include <new>
 
 namespace tickwire::connector {
 
 namespace {
 
 constexpr std::size_t kPadding = simdjson::SIMDJSON_PADDING;
+constexpr std::size_t kMaxHeader = 10;  // 2 + an 8-byte length (a server frame has no mask)
 
 enum Opcode : std::uint8_t { kCont = 0, kText = 1, kBinary = 2, kClose = 8, kPing = 9, kPong = 10 };
 
-// A close code a peer may send (RFC 6455 7.4; as Beast's is_valid_close_code).
+// A close code a peer may send (RFC 6455 7.4; as Beast's is_valid_close_code,
+// which takes every code from 3000 up).
 bool valid_close_code(std::uint16_t c) {
   if (c < 1000) return false;
   if (c <= 1003) return true;
   if (c >= 1007 && c <= 1013) return true;
-  if (c >= 1004 && c <= 2999) return false;  // 1004-1006, 1014-1015 and the rest reserved
-  return c <= 4999;
+  return c >= 3000;  // 1004-1006, 1014-1015 and 1016-2999 are reserved
 }
 
 }  // namespace
 
 WsFrameReader::WsFrameReader(std::size_t max_message, std::size_t initial_capacity)
     : max_message_(max_message),
+      initial_capacity_(initial_capacity),
       buf_(new char[initial_capacity + kPadding]),
       cap_(initial_capacity) {
   std::memset(buf_.get() + cap_, 0, kPadding);
 }
 
-void WsFrameReader::reserve(std::size_t frame_bytes) {
-  if (frame_bytes <= cap_) return;
+bool WsFrameReader::reserve(std::size_t frame_bytes) {
+  if (frame_bytes <= cap_) return true;
   std::size_t cap = cap_;
   while (cap < frame_bytes) cap *= 2;
-  std::unique_ptr<char[]> grown(new char[cap + kPadding]);
+  // Doubling, but never past the largest frame the limit lets through.
+  cap = std::max(frame_bytes, std::min(cap, max_message_ + kMaxHeader));
+  std::unique_ptr<char[]> grown(new (std::nothrow) char[cap + kPadding]);
+  if (!grown) return false;
   std::memcpy(grown.get(), buf_.get() + pos_, end_ - pos_);
   std::memset(grown.get() + cap, 0, kPadding);
   end_ -= pos_;
   pos_ = 0;
   buf_ = std::move(grown);
   cap_ = cap;
+  return true;
 }
 
 std::span<char> WsFrameReader::prepare() {
+  if (failed_) return {};
   if (pos_ == end_) {
     pos_ = end_ = 0;
+    if (cap_ > initial_capacity_) {
+      // Back to the usual size after a large frame.
+      std::unique_ptr<char[]> usual(new (std::nothrow) char[initial_capacity_ + kPadding]);
+      if (usual) {
+        std::memset(usual.get() + initial_capacity_, 0, kPadding);
+        buf_ = std::move(usual);
+        cap_ = initial_capacity_;
+      }
+    }
   } else if (pos_ != 0 && (need_ > cap_ - pos_ || cap_ - end_ < cap_ / 4)) {
     // The frame at pos_ does not fit where it is, or little room is left:
     // move what is left of it to the front.
@@ -54,7 +71,10 @@ std::span<char> WsFrameReader::prepare() {
     end_ -= pos_;
     pos_ = 0;
   }
-  reserve(std::max(need_, end_ - pos_ + 1));
+  if (!reserve(std::max(need_, end_ - pos_ + 1))) {
+    fail(Error::kNoMemory, "no memory for the frame's buffer");
+    return {};
+  }
   return {buf_.get() + end_, cap_ - end_};
 }
 
@@ -62,6 +82,7 @@ void WsFrameReader::append(const char* data, std::size_t n) {
   need_ = std::max(need_, end_ - pos_ + n);
   while (n != 0) {
     const auto room = prepare();
+    if (room.empty()) return;  // failed: next() says why
     const std::size_t take = std::min(n, room.size());
     std::memcpy(room.data(), data, take);
     commit(take);
@@ -73,6 +94,8 @@ void WsFrameReader::append(const char* data, std::size_t n) {
 
 WsFrameReader::Event WsFrameReader::fail(Error e, const char* what) {
   failed_ = true;
+  error_ = e;
+  what_ = what;
   Event ev;
   ev.kind = Kind::kError;
   ev.error = e;
@@ -81,7 +104,7 @@ WsFrameReader::Event WsFrameReader::fail(Error e, const char* what) {
 }
 
 WsFrameReader::Event WsFrameReader::next() {
-  if (failed_) return fail(Error::kProtocol, "the connection already failed");
+  if (failed_) return fail(error_, what_);  // the first error, again
   for (;;) {
     const std::size_t avail = end_ - pos_;
     if (avail < 2) {

@@ -482,24 +482,31 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
             std::string why = fmt::format("closed by server (code {}, reason '{}')",
                                           ev.close_code == 0 ? 1005u : unsigned{ev.close_code},
                                           std::string_view(ev.data, ev.size));
-            if (!conn->close_sent) {  // answer it; Beast writes the frame, the socket closes when the stream goes
+            if (!conn->close_sent) {
               conn->close_sent = true;
-              websocket::close_reason reply(ev.close_code == 0 ? websocket::close_code::normal
-                                                               : static_cast<websocket::close_code>(ev.close_code));
-              ws->async_close(reply, [ws](beast::error_code) {});
+              close_with<kTls>(ws, ev.close_code == 0 ? websocket::close_code::normal
+                                                      : static_cast<websocket::close_code>(ev.close_code));
             } else {
               close_socket(*ws);
             }
             co_return why;
           }
           case WsFrameReader::Kind::kError: {
-            close_socket(*ws);
+            // Tell the server why (1009 too big, 1002 protocol error), as Beast did.
+            if (!conn->close_sent && ev.error != WsFrameReader::Error::kNoMemory) {
+              conn->close_sent = true;
+              close_with<kTls>(ws, ev.error == WsFrameReader::Error::kTooBig ? websocket::close_code::too_big
+                                                                              : websocket::close_code::protocol_error);
+            } else {
+              close_socket(*ws);
+            }
             co_return frame_error(ev);
           }
           case WsFrameReader::Kind::kNone: break;
         }
       }
       const auto room = reader.prepare();
+      if (room.empty()) continue;  // the reader failed: its next() says why
       const std::size_t n = co_await socket.async_read_some(asio::buffer(room.data(), room.size()),
                                                             asio::redirect_error(kAwait, ec));
       rx_ticks = middleware::TscClock::now_ticks();
@@ -529,6 +536,9 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
   // frame_error: the reason for a frame the reader refused, counted.
   std::string frame_error(const WsFrameReader::Event& ev) {
     std::string why;
+    if (ev.error == WsFrameReader::Error::kNoMemory) {
+      return fmt::format("websocket read: {}: connection reset", ev.what);
+    }
     if (ev.error == WsFrameReader::Error::kTooBig) {
       ++stats.oversized_frames;
       why = fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
@@ -538,6 +548,23 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     }
     handler.on_protocol_error(why);
     return why;
+  }
+
+  // close_with: the connection is over: our close frame (`code`) goes out
+  // through Beast, then the socket closes; after connect_timeout it closes
+  // anyway (a write holding Beast's write side, e.g. to a server that stopped
+  // reading, would hold the close frame back).
+  template <bool kTls>
+  void close_with(const std::shared_ptr<Stream<kTls>>& ws, websocket::close_code code) {
+    auto deadline = std::make_shared<asio::steady_timer>(io, options.connect_timeout);
+    deadline->async_wait([w = std::weak_ptr(ws)](beast::error_code ec) {
+      if (ec) return;
+      if (auto s = w.lock()) close_socket(*s);
+    });
+    ws->async_close(code, [ws, deadline](beast::error_code) {
+      deadline->cancel();
+      close_socket(*ws);
+    });
   }
 
   template <typename Ws>

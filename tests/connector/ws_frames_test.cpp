@@ -155,9 +155,11 @@ TEST(WsFrameReader, RefusesWhatAServerMayNotSendNamingIt) {
       EXPECT_EQ(out.back().data, c.what) << "chunk " << chunk;
     }
   }
-  // A binary message need not be UTF-8; a close without a code is fine.
+  // A binary message need not be UTF-8; a close without a code is fine, and
+  // so is any code from 3000 up (as Beast).
   EXPECT_EQ(feed(frame(0x82, "\xc3\x28") + frame(0x88, ""), 1),
             (std::vector<Seen>{{Kind::kMessage, "\xc3\x28"}, {Kind::kClose, ""}}));
+  EXPECT_EQ(feed(frame(0x88, "\x13\x88"), 1), (std::vector<Seen>{{Kind::kClose, "", 5000}}));
 }
 
 TEST(WsFrameReader, AMessageOverTheLimitIsRefusedAtItsHeaderBeforeItsPayload) {
@@ -200,6 +202,15 @@ TEST(WsFrameReader, KeepsItsBufferWhenFramesFitAndGrowsOnlyForALargerOne) {
   drain(r, out);
   EXPECT_EQ(out.back().data.size(), 5000u);
   EXPECT_GE(r.capacity(), 5000u);
+  EXPECT_FALSE(r.prepare().empty());
+  EXPECT_EQ(r.capacity(), 1024u);  // back to its size once the large frame is consumed
+  // Growth stops at the largest frame the limit lets through (not the next power of two).
+  WsFrameReader limited(100000, 1024);
+  const std::string header = frame(0x82, std::string(100000, 'x')).substr(0, 10);
+  limited.append(header.data(), header.size());
+  EXPECT_EQ(limited.next().kind, Kind::kNone);
+  EXPECT_FALSE(limited.prepare().empty());
+  EXPECT_EQ(limited.capacity(), 100010u);
 }
 
 }  // namespace

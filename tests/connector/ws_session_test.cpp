@@ -346,6 +346,7 @@ TEST_F(WsSessionTest, FramesSplitAndCoalescedAnyWayReachTheHandlerWholeAndInOrde
 }
 
 TEST_F(WsSessionTest, AMaskedServerFrameIsAProtocolErrorNamedAndCounted) {
+  unsigned told = 0;  // the close code the first connection's server received
   TestServer server(io_, [&](tcp::socket s, int n) -> asio::awaitable<void> {
     auto ws = co_await accept_ws(std::move(s));
     if (!ws) co_return;
@@ -353,9 +354,11 @@ TEST_F(WsSessionTest, AMaskedServerFrameIsAProtocolErrorNamedAndCounted) {
     if (n == 1) {
       const std::string masked = std::string("\x81\x82\x01\x02\x03\x04", 6) + "ij";
       co_await asio::async_write(ws->next_layer(), asio::buffer(masked), asio::redirect_error(kAwait, ec));
-    } else {
-      co_await send(*ws, R"({"e":"trade"})");
+      co_await read_text(*ws);
+      told = ws->reason().code;
+      co_return;
     }
+    co_await send(*ws, R"({"e":"trade"})");
     co_await read_text(*ws);
   });
   WsSession session(io_, options(server), handler_);
@@ -365,6 +368,8 @@ TEST_F(WsSessionTest, AMaskedServerFrameIsAProtocolErrorNamedAndCounted) {
   EXPECT_EQ(handler_.disconnects[0], "websocket protocol error: a masked frame from the server: connection reset");
   EXPECT_EQ(session.stats().protocol_errors, 1u);
   EXPECT_EQ(handler_.frames[0].generation, 2u);
+  ASSERT_TRUE(run_until([&] { return told != 0; }));
+  EXPECT_EQ(told, 1002u);  // told why, as Beast did
   finish(session);
 }
 

@@ -15,6 +15,8 @@
 // before its payload arrives), a text message valid UTF-8, a close payload
 // of 0 or 2+ bytes with a code a peer may send and a UTF-8 reason.
 //
+// After an error every next() repeats it.
+//
 // A message's bytes stay valid, followed by at least SIMDJSON_PADDING
 // readable bytes, until the next call to next() or prepare().
 
@@ -31,7 +33,7 @@ namespace tickwire::connector {
 class WsFrameReader {
  public:
   enum class Kind : std::uint8_t { kNone, kMessage, kPing, kPong, kClose, kError };
-  enum class Error : std::uint8_t { kNone, kTooBig, kProtocol };
+  enum class Error : std::uint8_t { kNone, kTooBig, kProtocol, kNoMemory };
 
   struct Event {
     Kind kind = Kind::kNone;
@@ -46,9 +48,11 @@ class WsFrameReader {
   // max_message: the largest message (all fragments) accepted, in bytes.
   explicit WsFrameReader(std::size_t max_message, std::size_t initial_capacity = 64 * 1024);
 
-  // prepare: room to read into (never empty while no error was returned):
-  // moves the bytes of an incomplete frame to the front and grows the buffer
-  // to hold a frame larger than it.
+  // prepare: room to read into: moves the bytes of an incomplete frame to the
+  // front, grows the buffer to hold a frame larger than it (never past the
+  // largest frame max_message allows) and shrinks it back once a large frame
+  // is consumed. Empty only when the reader failed (the buffer could not be
+  // allocated, or next() returned kError): next() then says why.
   std::span<char> prepare();
   // commit: `n` bytes were read into the span prepare() gave.
   void commit(std::size_t n) { end_ += n; }
@@ -64,9 +68,10 @@ class WsFrameReader {
 
  private:
   Event fail(Error e, const char* what);
-  void reserve(std::size_t frame_bytes);
+  bool reserve(std::size_t frame_bytes);
 
   std::size_t max_message_;
+  std::size_t initial_capacity_;
   std::unique_ptr<char[]> buf_;
   std::size_t cap_ = 0;  // usable bytes; kPadding more are allocated after them
   std::size_t pos_ = 0;  // the first byte not yet decoded
@@ -77,6 +82,8 @@ class WsFrameReader {
   bool in_message_ = false;
   bool gathered_text_ = false;
   bool failed_ = false;
+  Error error_ = Error::kNone;  // the first error, repeated by every later next()
+  const char* what_ = "";
 };
 
 }  // namespace tickwire::connector
