@@ -62,7 +62,8 @@ std::string clip(std::string_view s, std::size_t n = 200) {
 // session's bookkeeping and by its coroutine; all on the feed thread.
 struct Conn {
   Conn(asio::io_context& io, std::uint32_t g, bool cand)
-      : generation(g), candidate(cand), sub_timer(io), control_timer(io), lifetime(io), liveness(io) {}
+      : generation(g), candidate(cand), sub_timer(io), control_timer(io), lifetime(io), liveness(io),
+        close_timer(io) {}
 
   std::uint32_t generation;
   bool candidate;            // opened by a rollover, beside the primary
@@ -102,7 +103,7 @@ struct Conn {
   bool pong_wanted = false;
   std::string pong_payload;
   bool close_sent = false;       // our close frame is written or on its way
-  asio::steady_timer close_timer{lifetime.get_executor()};  // the server's close reply, awaited
+  asio::steady_timer close_timer;  // the server's close reply, awaited
   bool silent = false;           // dropped for silence by watch_liveness
   // Text frames written after the subscription (app-level pings, one
   // symbol's resubscribe), one write at a time as Beast requires: send()
@@ -409,8 +410,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
     }();
     conn->abort = [w = std::weak_ptr(ws)] {
       if (auto s = w.lock()) {
-        beast::error_code ignored;
-        beast::get_lowest_layer(*s).socket().close(ignored);
+        close_socket(*s);
       }
     };
     if (std::string failed = co_await open<kTls>(*conn, *ws); !failed.empty()) co_return failed;
@@ -433,8 +433,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       c->close_timer.async_wait([w](beast::error_code waited) {
         if (waited) return;
         if (auto st = w.lock()) {
-          beast::error_code ignored;
-          beast::get_lowest_layer(*st).socket().close(ignored);
+          close_socket(*st);
         }
       });
     };
@@ -513,7 +512,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       reader.commit(n);
       if (ec && n == 0) {
         close_socket(*ws);
-        co_return conn->silent ? silence_reason() : describe(ec, *ws);
+        co_return conn->silent ? silence_reason() : fmt::format("read: {}", ec.message());
       }
     }
   }
@@ -535,10 +534,10 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
 
   // frame_error: the reason for a frame the reader refused, counted.
   std::string frame_error(const WsFrameReader::Event& ev) {
-    std::string why;
     if (ev.error == WsFrameReader::Error::kNoMemory) {
       return fmt::format("websocket read: {}: connection reset", ev.what);
     }
+    std::string why;
     if (ev.error == WsFrameReader::Error::kTooBig) {
       ++stats.oversized_frames;
       why = fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
@@ -872,8 +871,7 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       if (!s) co_return;
       if (now - last_rx >= idle) {
         conn->silent = true;
-        beast::error_code ignored;
-        beast::get_lowest_layer(*s).socket().close(ignored);
+        close_socket(*s);
         co_return;
       }
       if (now - last_rx >= idle / 2 && !pinged && !conn->ping_in_flight) {
@@ -961,28 +959,6 @@ struct WsSession::Impl : std::enable_shared_from_this<Impl> {
       if (!co_await self->sleep(self->rollover_timer, wait)) break;
     }
     self->rolling = false;
-  }
-
-  template <typename Ws>
-  std::string describe(const beast::error_code& ec, Ws& ws) {
-    if (ec == websocket::error::message_too_big) {
-      ++stats.oversized_frames;
-      std::string why = fmt::format("frame larger than max_frame_bytes ({}): connection reset", options.max_frame_bytes);
-      handler.on_protocol_error(why);
-      return why;
-    }
-    if (ec == websocket::condition::protocol_violation) {
-      ++stats.protocol_errors;
-      std::string why = fmt::format("websocket protocol error: {}: connection reset", ec.message());
-      handler.on_protocol_error(why);
-      return why;
-    }
-    if (ec == beast::error::timeout) return silence_reason();
-    if (ec == websocket::error::closed) {
-      return fmt::format("closed by server (code {}, reason '{}')", static_cast<unsigned>(ws.reason().code),
-                         std::string(ws.reason().reason.c_str()));
-    }
-    return fmt::format("read: {}", ec.message());
   }
 
   void stop() {
