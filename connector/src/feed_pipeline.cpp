@@ -260,8 +260,8 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
 }
 
 Stamp FeedPipeline::stamp(std::uint64_t ticks) {
-  const auto& clock = middleware::TscClock::global();
-  return Stamp{sequencer_.next(), clock.to_mono_ns(ticks), clock.to_wall_ns(ticks)};
+  const auto [mono_ns, wall_ns] = middleware::TscClock::global().to_mono_and_wall_ns(ticks);
+  return Stamp{sequencer_.next(), mono_ns, wall_ns};
 }
 
 void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<const std::byte> bytes,
@@ -284,9 +284,13 @@ void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<cons
 
 void FeedPipeline::market_event_done(JournaledKind kind) {
   ++events_;
+  // The feed thread is these counters' only writer (other threads only read
+  // them), so a load and a store count without the locked read-modify-write.
   // relaxed: statistics (and the limit check, on this same thread).
-  counters_.by_kind[static_cast<std::size_t>(kind)].fetch_add(1, std::memory_order_relaxed);
-  const auto done = counters_.messages.fetch_add(1, std::memory_order_relaxed) + 1;
+  auto& by_kind = counters_.by_kind[static_cast<std::size_t>(kind)];
+  by_kind.store(by_kind.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  const auto done = counters_.messages.load(std::memory_order_relaxed) + 1;
+  counters_.messages.store(done, std::memory_order_relaxed);
   if (limit_ == 0) return;
   // The shared count: every pipeline on the feed thread adds to it (relaxed: that one thread).
   const auto counted = limit_count_ == &counters_.messages ? done : limit_count_->fetch_add(1, std::memory_order_relaxed) + 1;

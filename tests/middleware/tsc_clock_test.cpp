@@ -155,6 +155,17 @@ TEST(TscClock, WallTimeTracksClockRealtime) {
             clock.calibration().wall_anchor_ns - clock.calibration().mono_anchor_ns);
 }
 
+TEST(TscClock, MonoAndWallOfOneReadingMatchTheSeparateConversions) {
+  TscClock clock;
+  const std::uint64_t base = clock.ticks();
+  // Readings on both sides of the anchor, and far from it.
+  for (const std::uint64_t t : {base, base + 1, base + 123'456'789, base / 2, std::uint64_t{1}}) {
+    const auto both = clock.to_mono_and_wall_ns(t);
+    EXPECT_EQ(both.mono_ns, clock.to_mono_ns(t)) << t;
+    EXPECT_EQ(both.wall_ns, clock.to_wall_ns(t)) << t;
+  }
+}
+
 TEST(TscClock, FallbackModeTicksAreSteadyClockNanoseconds) {
   TscClock clock(TscClock::Mode::kForceSteady);
   const TscCalibration c = clock.calibration();

@@ -80,8 +80,10 @@ class Sequencer {
   std::atomic<std::uint64_t> next_;
 };
 
-// PipelineCounters: written by the feed thread, read by the status line.
-// All relaxed: independent statistics, no ordering with the data.
+// PipelineCounters: written by the feed thread (their one writer: the
+// per-message counts are a load and a store, not a locked add), read by the
+// status line and /metrics. All relaxed: independent statistics, no ordering
+// with the data.
 struct PipelineCounters {
   std::atomic<std::uint64_t> messages{0};    // market events journaled (trades, quotes, book records, ...)
   std::array<std::atomic<std::uint64_t>, kJournaledKinds> by_kind{};  // those by JournaledKind

@@ -142,6 +142,19 @@ class TscClock {
     const TscCalibration c = params_.load();
     return map(c, ticks) - c.mono_anchor_ns + c.wall_anchor_ns;
   }
+  // MonoAndWall: one reading in both domains.
+  struct MonoAndWall {
+    std::uint64_t mono_ns;
+    std::uint64_t wall_ns;
+  };
+  // to_mono_and_wall_ns: to_mono_ns and to_wall_ns of one reading under one
+  // snapshot of the calibration (one seqlock read instead of two; the pair
+  // is consistent even across a resync).
+  MonoAndWall to_mono_and_wall_ns(std::uint64_t ticks) const noexcept {
+    const TscCalibration c = params_.load();
+    const std::uint64_t mono = map(c, ticks);
+    return {mono, mono - c.mono_anchor_ns + c.wall_anchor_ns};
+  }
   // now_mono_ns: to_mono_ns(ticks()) for this instance.
   std::uint64_t now_mono_ns() const noexcept { return to_mono_ns(ticks()); }
   // now_wall_ns: to_wall_ns(ticks()) for this instance.
