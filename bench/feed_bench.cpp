@@ -354,7 +354,7 @@ void BM_TradePipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_trade({++seq, 0, 0}, "binance", m.trade);
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "binance", m.trade, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kTrade || bytes.empty()) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");
@@ -387,7 +387,7 @@ void BM_QuotePipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_quote({++seq, 0, 0}, "binance", m.quote);
+    auto bytes = encoder.encode_quote({++seq, 0, 0}, "binance", m.quote, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kQuote || bytes.empty()) {
       state.SkipWithError("quote");
@@ -510,7 +510,7 @@ void BM_BybitTradePipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_trade({++seq, 0, 0}, "bybit", m.trade);
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "bybit", m.trade, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kTrade || bytes.empty() || parser.next(m)) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");
@@ -636,7 +636,7 @@ void BM_CoinbaseTradePipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_trade({++seq, 0, 0}, "coinbase", m.trade);
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "coinbase", m.trade, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kTrade || bytes.empty() || parser.next(m)) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");
@@ -813,7 +813,7 @@ void BM_OkxTradePipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_trade({++seq, 0, 0}, "okx", m.trade);
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "okx", m.trade, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kAggTrade || bytes.empty() || parser.next(m)) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");
@@ -884,7 +884,7 @@ void BM_OkxBboPipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_quote({++seq, 0, 0}, "okx", m.quote);
+    auto bytes = encoder.encode_quote({++seq, 0, 0}, "okx", m.quote, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kQuote || bytes.empty()) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");
@@ -1024,7 +1024,7 @@ void BM_KrakenTradePipeline(benchmark::State& state) {
   std::uint64_t seq = 0;
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
-    auto bytes = encoder.encode_trade({++seq, 0, 0}, "kraken", m.trade);
+    auto bytes = encoder.encode_trade({++seq, 0, 0}, "kraken", m.trade, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (m.event != tc::EventKind::kTrade || bytes.empty() || parser.next(m)) {
       state.SkipWithError(parser.error().empty() ? "encode" : "parse");

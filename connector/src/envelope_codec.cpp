@@ -2,6 +2,7 @@
 
 #include <capnp/any.h>
 #include <capnp/message.h>
+#include <capnp/schema.h>
 #include <capnp/serialize.h>
 #include <fmt/format.h>
 #include <kj/exception.h>
@@ -71,6 +72,79 @@ std::size_t small_words(std::string_view feed, std::string_view symbol, std::siz
   return 48 + text_words(feed) + text_words(symbol) + 6 * levels;
 }
 
+// FieldOffsets: where a template's per-event fields are in their structs'
+// data sections, from the compiled schema (bytes; the Bool in bits). A data
+// field is stored XOR its default, and every default here is zero, so a
+// field's bytes are its value's (little-endian); the template tests compare
+// every byte with the builder's.
+struct FieldOffsets {
+  std::size_t sequence, mono_ns, wall_ns, exch_ns;                         // Envelope
+  std::size_t trade_id, trade_ns, first_trade_id, last_trade_id, aggressor;  // Trade
+  std::size_t aggregate_bit;                                               // Trade, in bits
+  std::size_t update_id;                                                   // Quote
+  std::size_t mantissa, exponent;                                          // Decimal
+};
+
+template <typename T>
+std::size_t field_slot(const char* name) {
+  return capnp::Schema::from<T>().getFieldByName(name).getProto().getSlot().getOffset();
+}
+
+const FieldOffsets& field_offsets() {
+  // Slot offsets count in units of the field's own size.
+  static const FieldOffsets offsets{
+      .sequence = 8 * field_slot<proto::Envelope>("sequence"),
+      .mono_ns = 8 * field_slot<proto::Envelope>("monoNs"),
+      .wall_ns = 8 * field_slot<proto::Envelope>("wallNs"),
+      .exch_ns = 8 * field_slot<proto::Envelope>("exchNs"),
+      .trade_id = 8 * field_slot<proto::Trade>("tradeId"),
+      .trade_ns = 8 * field_slot<proto::Trade>("tradeNs"),
+      .first_trade_id = 8 * field_slot<proto::Trade>("firstTradeId"),
+      .last_trade_id = 8 * field_slot<proto::Trade>("lastTradeId"),
+      .aggressor = 2 * field_slot<proto::Trade>("aggressor"),
+      .aggregate_bit = field_slot<proto::Trade>("aggregate"),
+      .update_id = 8 * field_slot<proto::Quote>("updateId"),
+      .mantissa = 8 * field_slot<proto::Decimal>("mantissa"),
+      .exponent = field_slot<proto::Decimal>("exponent"),
+  };
+  return offsets;
+}
+
+void put_u64(std::byte* at, std::uint64_t v) noexcept { std::memcpy(at, &v, sizeof v); }
+
+void put_decimal(std::byte* data, const FieldOffsets& f, middleware::Decimal d) noexcept {
+  put_u64(data + f.mantissa, static_cast<std::uint64_t>(d.mantissa));
+  data[f.exponent] = static_cast<std::byte>(static_cast<std::uint8_t>(d.exponent));
+}
+
+// data_section: where a struct's data section starts.
+template <typename Builder>
+const std::byte* data_section(Builder b) {
+  return reinterpret_cast<const std::byte*>(capnp::AnyStruct::Builder(std::move(b)).getDataSection().begin());
+}
+
+void fill_trade(proto::Trade::Builder t, const TradeEvent& trade) {
+  t.setTradeId(trade.trade_id);
+  set_decimal(t.initPrice(), trade.price);
+  set_decimal(t.initSize(), trade.size);
+  t.setAggressor(to_proto(trade.aggressor));
+  t.setTradeNs(trade.trade_ns);
+  if (trade.aggregate) {
+    t.setAggregate(true);
+    t.setFirstTradeId(trade.first_trade_id);
+    t.setLastTradeId(trade.last_trade_id);
+  }
+  if (!trade.id_text.empty()) fill_text(t.initTradeIdText(text_size(trade.id_text)), trade.id_text);
+}
+
+void fill_quote(proto::Quote::Builder q, const QuoteEvent& quote) {
+  q.setUpdateId(quote.update_id);
+  set_decimal(q.initBidPrice(), quote.bid_price);
+  set_decimal(q.initBidSize(), quote.bid_size);
+  set_decimal(q.initAskPrice(), quote.ask_price);
+  set_decimal(q.initAskSize(), quote.ask_size);
+}
+
 }  // namespace
 
 template <typename Builder>
@@ -115,11 +189,7 @@ std::span<const std::byte> EnvelopeEncoder::encode(std::size_t words_needed, Fil
   // The instrument applies to this one call.
   struct ClearInstrument {
     EnvelopeEncoder* self;
-    ~ClearInstrument() {
-      self->instrument_ = {};
-      self->contract_ = nullptr;
-      self->deferred_count_ = 0;
-    }
+    ~ClearInstrument() { self->clear_instrument(); }
   } clear{this};
   words_needed += text_words(instrument_);
   // The Contract struct (2 pointers), its two-word Decimal and its text.
@@ -202,35 +272,158 @@ capnp::word* EnvelopeEncoder::write_deferred_levels(capnp::word* next) noexcept 
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std::string_view feed,
-                                                         const TradeEvent& trade) {
-  return encode(small_words(feed, trade.symbol, 0) + text_words(trade.id_text), [&](proto::Envelope::Builder env) {
-    set_header(env, stamp, feed, trade.symbol, trade.event_ns);
-    auto t = env.initTrade();
-    t.setTradeId(trade.trade_id);
-    set_decimal(t.initPrice(), trade.price);
-    set_decimal(t.initSize(), trade.size);
-    t.setAggressor(to_proto(trade.aggressor));
-    t.setTradeNs(trade.trade_ns);
-    if (trade.aggregate) {
-      t.setAggregate(true);
-      t.setFirstTradeId(trade.first_trade_id);
-      t.setLastTradeId(trade.last_trade_id);
-    }
-    if (!trade.id_text.empty()) fill_text(t.initTradeIdText(text_size(trade.id_text)), trade.id_text);
+                                                         const TradeEvent& trade, std::size_t slot) {
+  const Template* t = trade.id_text.empty() ? template_for(TemplateKind::kTrade, slot, feed, trade.symbol) : nullptr;
+  if (t == nullptr) {
+    return encode(small_words(feed, trade.symbol, 0) + text_words(trade.id_text), [&](proto::Envelope::Builder env) {
+      set_header(env, stamp, feed, trade.symbol, trade.event_ns);
+      fill_trade(env.initTrade(), trade);
+    });
+  }
+  return from_template(*t, [&](std::byte* envelope, std::byte* body, const std::array<std::size_t, 4>& decimals,
+                               std::byte* framed) {
+    const FieldOffsets& f = field_offsets();
+    put_u64(envelope + f.sequence, stamp.sequence);
+    put_u64(envelope + f.mono_ns, stamp.mono_ns);
+    put_u64(envelope + f.wall_ns, stamp.wall_ns);
+    put_u64(envelope + f.exch_ns, trade.event_ns);
+    put_u64(body + f.trade_id, trade.trade_id);
+    put_u64(body + f.trade_ns, trade.trade_ns);
+    // As the builder: the range only on an aggregate (the template's are zero).
+    put_u64(body + f.first_trade_id, trade.aggregate ? trade.first_trade_id : 0);
+    put_u64(body + f.last_trade_id, trade.aggregate ? trade.last_trade_id : 0);
+    const auto aggressor = static_cast<std::uint16_t>(to_proto(trade.aggressor));
+    std::memcpy(body + f.aggressor, &aggressor, sizeof aggressor);
+    const auto bit = static_cast<std::byte>(1u << (f.aggregate_bit % 8));
+    std::byte& flags = body[f.aggregate_bit / 8];
+    flags = trade.aggregate ? (flags | bit) : (flags & ~bit);
+    put_decimal(framed + decimals[0], f, trade.price);
+    put_decimal(framed + decimals[1], f, trade.size);
   });
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_quote(const Stamp& stamp, std::string_view feed,
-                                                         const QuoteEvent& quote) {
-  return encode(small_words(feed, quote.symbol, 0), [&](proto::Envelope::Builder env) {
-    set_header(env, stamp, feed, quote.symbol, quote.event_ns);
-    auto q = env.initQuote();
-    q.setUpdateId(quote.update_id);
-    set_decimal(q.initBidPrice(), quote.bid_price);
-    set_decimal(q.initBidSize(), quote.bid_size);
-    set_decimal(q.initAskPrice(), quote.ask_price);
-    set_decimal(q.initAskSize(), quote.ask_size);
+                                                         const QuoteEvent& quote, std::size_t slot) {
+  const Template* t = template_for(TemplateKind::kQuote, slot, feed, quote.symbol);
+  if (t == nullptr) {
+    return encode(small_words(feed, quote.symbol, 0), [&](proto::Envelope::Builder env) {
+      set_header(env, stamp, feed, quote.symbol, quote.event_ns);
+      fill_quote(env.initQuote(), quote);
+    });
+  }
+  return from_template(*t, [&](std::byte* envelope, std::byte* body, const std::array<std::size_t, 4>& decimals,
+                               std::byte* framed) {
+    const FieldOffsets& f = field_offsets();
+    put_u64(envelope + f.sequence, stamp.sequence);
+    put_u64(envelope + f.mono_ns, stamp.mono_ns);
+    put_u64(envelope + f.wall_ns, stamp.wall_ns);
+    put_u64(envelope + f.exch_ns, quote.event_ns);
+    put_u64(body + f.update_id, quote.update_id);
+    put_decimal(framed + decimals[0], f, quote.bid_price);
+    put_decimal(framed + decimals[1], f, quote.bid_size);
+    put_decimal(framed + decimals[2], f, quote.ask_price);
+    put_decimal(framed + decimals[3], f, quote.ask_size);
   });
+}
+
+bool EnvelopeEncoder::template_matches(const Template& t, std::string_view feed,
+                                       std::string_view symbol) const noexcept {
+  if (t.framed.empty() || t.feed != feed || t.symbol != symbol || t.instrument != instrument_ ||
+      t.instrument_kind != instrument_kind_ || t.has_contract != (contract_ != nullptr)) {
+    return false;
+  }
+  return contract_ == nullptr ||
+         (t.contract_value == contract_->value && t.contract_currency == contract_->currency);
+}
+
+const EnvelopeEncoder::Template* EnvelopeEncoder::template_for(TemplateKind kind, std::size_t slot,
+                                                                std::string_view feed, std::string_view symbol) {
+  if (slot == kNoSlot || !ok()) return nullptr;
+  std::vector<Template>& templates = kind == TemplateKind::kTrade ? trade_templates_ : quote_templates_;
+  // A slot is a small index (a symbol id); anything larger is the caller's
+  // mistake and costs only the template.
+  if (slot >= templates.size()) {
+    if (slot >= 1'000'000) return nullptr;
+    templates.resize(slot + 1);
+  }
+  Template& t = templates[slot];
+  if (template_matches(t, feed, symbol)) return &t;
+  return build_template(kind, t, feed, symbol) ? &t : nullptr;
+}
+
+bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string_view feed, std::string_view symbol) {
+  // encode() clears the instrument after its call; the caller's encode still needs it.
+  const std::string_view instrument = instrument_;
+  const InstrumentKind instrument_kind = instrument_kind_;
+  const ContractSpec* contract = contract_;
+  const std::byte* envelope = nullptr;
+  const std::byte* body = nullptr;
+  std::array<const std::byte*, 4> decimals{};
+  const Stamp zero{0, 0, 0};
+  std::span<const std::byte> bytes;
+  if (kind == TemplateKind::kTrade) {
+    TradeEvent trade{};
+    trade.symbol = symbol;
+    bytes = encode(small_words(feed, symbol, 0), [&](proto::Envelope::Builder env) {
+      set_header(env, zero, feed, symbol, 0);
+      auto b = env.initTrade();
+      fill_trade(b, trade);
+      envelope = data_section(env);
+      body = data_section(b);
+      decimals = {data_section(b.getPrice()), data_section(b.getSize()), nullptr, nullptr};
+    });
+  } else {
+    QuoteEvent quote{};
+    quote.symbol = symbol;
+    bytes = encode(small_words(feed, symbol, 0), [&](proto::Envelope::Builder env) {
+      set_header(env, zero, feed, symbol, 0);
+      auto b = env.initQuote();
+      fill_quote(b, quote);
+      envelope = data_section(env);
+      body = data_section(b);
+      decimals = {data_section(b.getBidPrice()), data_section(b.getBidSize()), data_section(b.getAskPrice()),
+                  data_section(b.getAskSize())};
+    });
+  }
+  set_instrument(instrument, instrument_kind, contract);
+  t.framed.clear();
+  // The builder wrote into the scratch segment, which the framed bytes copy
+  // after their 8-byte segment table: a position in the segment is one in
+  // the template 8 bytes on.
+  const auto* segment = reinterpret_cast<const std::byte*>(scratch_.data());
+  const auto offset = [&](const std::byte* p) -> std::size_t {
+    return p == nullptr ? 0 : static_cast<std::size_t>(p - segment) + 8;
+  };
+  if (bytes.empty() || bytes.data() != out_.data() || envelope < segment || body < segment ||
+      offset(envelope) >= bytes.size() || offset(body) >= bytes.size()) {
+    return false;
+  }
+  for (std::size_t i = 0; i < decimals.size(); ++i) {
+    if (decimals[i] != nullptr && (decimals[i] < segment || offset(decimals[i]) + 16 > bytes.size())) return false;
+    t.decimals[i] = offset(decimals[i]);
+  }
+  t.envelope = offset(envelope);
+  t.body = offset(body);
+  t.framed.assign(bytes.begin(), bytes.end());
+  t.feed = feed;
+  t.symbol = symbol;
+  t.instrument = instrument;
+  t.instrument_kind = instrument_kind;
+  t.has_contract = contract != nullptr;
+  t.contract_value = contract != nullptr ? contract->value : middleware::Decimal{};
+  t.contract_currency = contract != nullptr ? contract->currency : std::string{};
+  return true;
+}
+
+template <typename Patch>
+std::span<const std::byte> EnvelopeEncoder::from_template(const Template& t, Patch&& patch) {
+  clear_instrument();
+  std::byte* out = out_.data();
+  // Safety: a template is a small message the builder wrote into out_ (at
+  // most kBufferBytes), and every offset was checked against its size.
+  std::memcpy(out, t.framed.data(), t.framed.size());
+  patch(out + t.envelope, out + t.body, t.decimals, out);
+  return {out, t.framed.size()};
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp, std::string_view feed,

@@ -5,6 +5,8 @@
 
 #include <cstring>
 #include <fstream>
+#include <random>
+#include <string>
 #include <vector>
 
 #include "support/subprocess.hpp"
@@ -108,6 +110,89 @@ TEST(EnvelopeEncoder, ReusesItsScratchWithoutLeakingTheLastMessage) {
   t.symbol = "A_VERY_LONG_SYMBOL_NAME_THAT_TAKES_SEVERAL_WORDS";
   auto again = enc.encode_trade({1, 0, 0}, "binance", t);
   EXPECT_EQ(std::vector<std::byte>(again.begin(), again.end()), first_copy);
+}
+
+// The template path (a slot) must give the builder's bytes exactly, for
+// every field value, with and without an instrument and a contract, and
+// when one slot sees other symbols, feeds and instruments in turn.
+TEST(EnvelopeEncoder, TemplatedTradesAndQuotesAreTheBuildersBytesBitForBit) {
+  middleware::BufferPool pool;
+  EnvelopeEncoder templated(pool);
+  EnvelopeEncoder built(pool);
+  ASSERT_TRUE(templated.ok());
+  ASSERT_TRUE(built.ok());
+  std::mt19937_64 rng(20261207);
+  const auto any = [&] { return rng(); };
+  const auto decimal = [&] {
+    return middleware::Decimal{static_cast<std::int64_t>(rng()), static_cast<std::int8_t>(static_cast<int>(rng() % 40) - 20)};
+  };
+  const std::vector<std::string> symbols{"BTCUSDT", "E", "A_VERY_LONG_SYMBOL_NAME_OF_SEVERAL_WORDS", "ETH-USD"};
+  const std::vector<std::string> feeds{"binance", "okx-swap-books"};
+  const std::vector<ContractSpec> contracts{{{100, 0}, "USD"}, {{1, -2}, "BTC"}};
+  const auto set_instrument = [&](EnvelopeEncoder& enc, std::uint64_t choice) {
+    switch (choice % 4) {
+      case 0: break;  // none
+      case 1: enc.set_instrument("BTC-USDT", InstrumentKind::kSpot); break;
+      case 2: enc.set_instrument("BTC-USD-PERP", InstrumentKind::kPerpetual, &contracts[0]); break;
+      default: enc.set_instrument("BTC-USD-PERP", InstrumentKind::kPerpetual, &contracts[1]); break;
+    }
+  };
+  std::size_t compared = 0;
+  for (int i = 0; i < 4000; ++i) {
+    const std::size_t slot = rng() % 3;
+    // Mostly the slot's usual symbol, sometimes another, to force rebuilds.
+    const std::string& symbol = symbols[rng() % 8 == 0 ? rng() % symbols.size() : slot];
+    const std::string& feed = feeds[rng() % 16 == 0 ? 1 : 0];
+    const std::uint64_t instrument = rng() % 8 == 0 ? rng() : slot;
+    const Stamp stamp{any(), any(), any()};
+    std::span<const std::byte> a, b;
+    if (rng() % 2 == 0) {
+      TradeEvent t;
+      t.symbol = symbol;
+      t.trade_id = any();
+      t.price = decimal();
+      t.size = decimal();
+      t.aggressor = static_cast<Side>(rng() % 3);
+      t.event_ns = any();
+      t.trade_ns = any();
+      t.aggregate = rng() % 2 == 0;
+      t.first_trade_id = any();
+      t.last_trade_id = any();
+      if (rng() % 50 == 0) t.id_text = "c0d9b3a2-uuid";  // through the builder, slot or not
+      set_instrument(templated, instrument);
+      set_instrument(built, instrument);
+      a = templated.encode_trade(stamp, feed, t, slot);
+      const std::vector<std::byte> copy(a.begin(), a.end());
+      b = built.encode_trade(stamp, feed, t);
+      ASSERT_EQ(copy, std::vector<std::byte>(b.begin(), b.end())) << "trade " << i;
+    } else {
+      QuoteEvent q;
+      q.symbol = symbol;
+      q.update_id = any();
+      q.bid_price = decimal();
+      q.bid_size = decimal();
+      q.ask_price = decimal();
+      q.ask_size = decimal();
+      q.event_ns = any();
+      set_instrument(templated, instrument);
+      set_instrument(built, instrument);
+      a = templated.encode_quote(stamp, feed, q, slot);
+      const std::vector<std::byte> copy(a.begin(), a.end());
+      b = built.encode_quote(stamp, feed, q);
+      ASSERT_EQ(copy, std::vector<std::byte>(b.begin(), b.end())) << "quote " << i;
+    }
+    ++compared;
+  }
+  EXPECT_EQ(compared, 4000u);
+  // The instrument applies to one call on the template path too.
+  templated.set_instrument("BTC-USD-PERP", InstrumentKind::kPerpetual, &contracts[0]);
+  (void)templated.encode_trade({1, 2, 3}, "okx", sample_trade(), 0);
+  auto plain = templated.encode_trade({1, 2, 3}, "okx", sample_trade(), 0);
+  auto words = aligned(plain);
+  capnp::FlatArrayMessageReader reader(kj::arrayPtr(words.data(), words.size()));
+  EXPECT_FALSE(reader.getRoot<proto::Envelope>().hasContract());
+  EXPECT_FALSE(reader.getRoot<proto::Envelope>().hasInstrument());
+  EXPECT_EQ(reader.getRoot<proto::Envelope>().getTrade().getTradeId(), 123456789u);
 }
 
 TEST(EnvelopeToJson, PrintsSnakeCaseKeysAndExactDecimals) {

@@ -69,14 +69,26 @@ class EnvelopeEncoder {
   // message fits the scratch segment.
   static constexpr std::size_t kMaxStatusDetail = 1024;
 
+  // kNoSlot: encode with the builder, no template (see encode_trade).
+  static constexpr std::size_t kNoSlot = static_cast<std::size_t>(-1);
+
   // encode_*: the framed message, valid until the next encode call; empty if
   // the encoder has no buffers (see ok()).
   // encode_trade: a trade, or an aggregate trade (trade.aggregate) with its
-  // trade-id range.
-  std::span<const std::byte> encode_trade(const Stamp& stamp, std::string_view feed, const TradeEvent& trade);
+  // trade-id range. With a `slot` (the caller's small index for the symbol,
+  // e.g. its SymbolId), the bytes come from a template kept in that slot: the
+  // Envelope the builder wrote once for this feed, symbol and instrument with
+  // every per-event field zero, copied and its fields written in place. The
+  // bytes are the builder's, bit for bit; a slot whose template is for
+  // another feed, symbol or instrument is rebuilt, and a trade with a
+  // tradeIdText (variable length) goes through the builder.
+  std::span<const std::byte> encode_trade(const Stamp& stamp, std::string_view feed, const TradeEvent& trade,
+                                          std::size_t slot = kNoSlot);
   std::span<const std::byte> encode_status(const Stamp& stamp, std::string_view feed, const StatusEvent& status);
-  // encode_quote: best bid/offer; exchNs is the quote's event time (0 on Binance spot).
-  std::span<const std::byte> encode_quote(const Stamp& stamp, std::string_view feed, const QuoteEvent& quote);
+  // encode_quote: best bid/offer; exchNs is the quote's event time (0 on
+  // Binance spot). `slot`: as for encode_trade.
+  std::span<const std::byte> encode_quote(const Stamp& stamp, std::string_view feed, const QuoteEvent& quote,
+                                          std::size_t slot = kNoSlot);
   // encode_book_delta: the delta's levels in the order given.
   std::span<const std::byte> encode_book_delta(const Stamp& stamp, std::string_view feed,
                                                const BookDeltaEvent& delta);
@@ -121,6 +133,40 @@ class EnvelopeEncoder {
   // the list elements' pointers to them; returns the end of what it wrote.
   capnp::word* write_deferred_levels(capnp::word* next) noexcept;
 
+  // Template: a framed Envelope of one kind (trade or quote) for one feed,
+  // symbol and instrument, as the builder wrote it with every per-event
+  // field zero, and where the per-event fields are (byte offsets into
+  // `framed` of the data sections that hold them).
+  struct Template {
+    std::vector<std::byte> framed;  // empty: not built
+    std::string feed, symbol, instrument;
+    InstrumentKind instrument_kind = InstrumentKind::kUnknown;
+    bool has_contract = false;
+    middleware::Decimal contract_value{};
+    std::string contract_currency;
+    std::size_t envelope = 0;               // the Envelope's data section
+    std::size_t body = 0;                   // the Trade's or Quote's
+    std::array<std::size_t, 4> decimals{};  // the body's Decimals', in schema order
+  };
+  // TemplateKind: which template vector, and how a template is built.
+  enum class TemplateKind { kTrade, kQuote };
+  // template_for: the template in `slot` for this feed, symbol and the
+  // instrument set for this call, built if the slot holds none or another's;
+  // null if there is no slot or the build failed (the caller then uses the
+  // builder, with the instrument still set).
+  const Template* template_for(TemplateKind kind, std::size_t slot, std::string_view feed, std::string_view symbol);
+  bool template_matches(const Template& t, std::string_view feed, std::string_view symbol) const noexcept;
+  bool build_template(TemplateKind kind, Template& t, std::string_view feed, std::string_view symbol);
+  // from_template: a copy of `t` in the output buffer, for `patch` to fill in;
+  // clears the instrument like every encode call.
+  template <typename Patch>
+  std::span<const std::byte> from_template(const Template& t, Patch&& patch);
+  void clear_instrument() noexcept {
+    instrument_ = {};
+    contract_ = nullptr;
+    deferred_count_ = 0;
+  }
+
   // LevelList: a Level list the builder allocated (its elements' pointer
   // words) and the levels it is to hold.
   struct LevelList {
@@ -144,6 +190,9 @@ class EnvelopeEncoder {
   std::unique_ptr<capnp::word[]> big_scratch_;
   std::size_t big_scratch_words_ = 0;
   std::vector<std::byte> big_out_;
+  // Templates by the callers' slots (see encode_trade).
+  std::vector<Template> trade_templates_;
+  std::vector<Template> quote_templates_;
 };
 
 // envelope_to_json: one JSON object (no newline) with snake_case keys that
