@@ -77,7 +77,7 @@ bool levels_valid(std::span<const PriceLevel> levels) {
 
 PipelineStages PipelineStages::register_in(middleware::Profiler& profiler) {
   return {profiler.stage("parse"), profiler.stage("encode"), profiler.stage("publish"),
-          profiler.stage("ring_write")};
+          profiler.stage("ring_write"), profiler.stage("received_to_ring")};
 }
 
 FeedPipeline::FeedPipeline(const config::FeedConfig& feed, std::string env, const PipelineContext& context)
@@ -265,7 +265,7 @@ Stamp FeedPipeline::stamp(std::uint64_t ticks) {
 }
 
 void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<const std::byte> bytes,
-                        std::uint64_t t_encoded) {
+                        std::uint64_t t_encoded, std::uint64_t rx_ticks) {
   if (bytes.empty()) {
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
     TW_LOG_ERROR(log(), "{}: seq {}: envelope did not fit the encoder's buffer; dropped", feed_.name, s.sequence);
@@ -278,6 +278,7 @@ void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<cons
   }
   const std::uint64_t t_journaled = middleware::TscClock::now_ticks();
   batches_.ring_write.record(ticks_between(t_encoded, t_journaled));
+  if (rx_ticks != 0) batches_.received_to_ring.record(ticks_between(rx_ticks, t_journaled));
   transport_.publish_at(s.sequence, subject, bytes);  // the Envelope's sequence on every transport
   batches_.publish.record(ticks_between(t_journaled, middleware::TscClock::now_ticks()));
 }
@@ -428,7 +429,7 @@ void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, 
   const auto bytes = encode(s);
   const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
   batches_.encode.record(ticks_between(t_parsed, t_encoded));
-  emit(s, subject, bytes, t_encoded);
+  emit(s, subject, bytes, t_encoded, rx_ticks);
   market_event_done(kind);
 }
 

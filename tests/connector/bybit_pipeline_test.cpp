@@ -291,6 +291,33 @@ TEST_F(BybitPipeline, TradesSharingASeqAreAllJournaledAndAnOlderSeqIsARepeat) {
   EXPECT_EQ(counters_.unsubscribed.load(), 1u);
 }
 
+// received_to_ring: one duration per market record, each from its frame's
+// receipt stamp (shared by the trades of one frame) to its journal append;
+// none for status records, which no frame brought.
+TEST_F(BybitPipeline, EveryMarketRecordOfABatchFrameHasItsReceivedToRingDuration) {
+  auto p = make("spot", {"publicTrade"});
+  const auto trade = [](const char* id, int seq) {
+    return std::string(R"({"i":")") + id + R"(","T":1700000000000,"p":"100","v":"1","S":"Buy","s":"BTCUSDT","BT":false,"seq":)" +
+           std::to_string(seq) + "}";
+  };
+  p->on_connected();
+  feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000001,"data":[)" + trade("a", 7) + "," +
+               trade("b", 7) + "," + trade("c", 8) + "]}");
+  p->flush_profile();
+  const auto records = taken();
+  const auto report = profiler_.report();
+  const auto count = [&](std::string_view name) {
+    for (const auto& stage : report.stages) {
+      if (stage.name == name) return stage.count;
+    }
+    return std::uint64_t{0};
+  };
+  ASSERT_EQ(counters_.messages.load(), 3u);
+  EXPECT_GT(records.size(), 3u);  // the trades and the connection's status record
+  EXPECT_EQ(count("ring_write"), records.size());
+  EXPECT_EQ(count("received_to_ring"), 3u);
+}
+
 TEST_F(BybitPipeline, TheMessageLimitStopsInsideABatch) {
   auto p = make("spot", {"publicTrade"});
   int limited = 0;

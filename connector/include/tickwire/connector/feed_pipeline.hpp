@@ -112,24 +112,29 @@ void add_counters(PipelineCounters& into, const PipelineCounters& from);
 
 // PipelineStages: the profiler stages a pipeline records into. `encode`
 // covers interning, dedup, book maintenance, stamping and encoding;
-// `ring_write` the journal append.
+// `ring_write` the journal append. `received_to_ring` is not a stage of its
+// own but a market record's whole way from the socket read that received
+// its frame (the Envelope's monoNs) to the end of its journal append: the
+// frame's wait behind the earlier frames of the read, its decoding, parse,
+// encode and ring write.
 struct PipelineStages {
-  middleware::StageId parse, encode, publish, ring_write;
+  middleware::StageId parse, encode, publish, ring_write, received_to_ring;
   static PipelineStages register_in(middleware::Profiler& profiler);
 };
 
 // PipelineBatches: a pipeline's durations per stage, held on the feed thread
 // and added to the profiler 64 at a time (and by flush_profile()).
 struct PipelineBatches {
-  middleware::StageBatch parse, encode, publish, ring_write;
+  middleware::StageBatch parse, encode, publish, ring_write, received_to_ring;
   PipelineBatches(middleware::Profiler& profiler, const PipelineStages& stages) noexcept
       : parse(profiler, stages.parse), encode(profiler, stages.encode), publish(profiler, stages.publish),
-        ring_write(profiler, stages.ring_write) {}
+        ring_write(profiler, stages.ring_write), received_to_ring(profiler, stages.received_to_ring) {}
   void flush() noexcept {
     parse.flush();
     encode.flush();
     publish.flush();
     ring_write.flush();
+    received_to_ring.flush();
   }
 };
 
@@ -262,9 +267,11 @@ class FeedPipeline final : public SessionHandler {
 
   Stamp stamp(std::uint64_t ticks);
   // emit: publishes and journals one encoded record; `t_encoded` is the
-  // TSC reading taken when encoding finished.
+  // TSC reading taken when encoding finished, `rx_ticks` the receipt stamp
+  // of the frame it came from (0 for records no frame brought: status,
+  // periodic book images).
   void emit(const Stamp& stamp, std::string_view subject, std::span<const std::byte> bytes,
-            std::uint64_t t_encoded);
+            std::uint64_t t_encoded, std::uint64_t rx_ticks = 0);
   void emit_status(const StatusEvent& status);
   void emit_symbol_status(SymbolState& state, const StatusEvent& status);
   // market_event_done: counts a journaled market event and applies the limit.
