@@ -65,14 +65,18 @@ namespace tickwire::connector {
 class RestClient;
 
 // Sequencer: the connector-wide sequence, seeded from the journal so that a
-// sequence is never reused across restarts.
+// sequence is never reused across restarts. next() is called by one thread,
+// the feed thread: every sequence goes into the journal ring right after, and
+// the ring has that one producer. Other threads only peek().
 class Sequencer {
  public:
   explicit Sequencer(std::uint64_t first) : next_(first) {}
   std::uint64_t next() noexcept {
-    // relaxed: only uniqueness and order per thread matter; the value travels
-    // with the record it stamps.
-    return next_.fetch_add(1, std::memory_order_relaxed);
+    // One writer: a load and a store, not a locked add. relaxed: the value
+    // travels with the record it stamps; peek() is a statistic.
+    const std::uint64_t seq = next_.load(std::memory_order_relaxed);
+    next_.store(seq + 1, std::memory_order_relaxed);
+    return seq;
   }
   std::uint64_t peek() const noexcept { return next_.load(std::memory_order_relaxed); }  // relaxed: a statistic
 
