@@ -427,7 +427,7 @@ void BM_DepthPipeline(benchmark::State& state) {
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
     const auto outcome = sync.on_delta(m.delta).outcome;
-    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "binance", m.delta);
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "binance", m.delta, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (outcome != tc::book::SyncOutcome::kApplied || bytes.empty()) {
       state.SkipWithError("depth");
@@ -545,7 +545,7 @@ void BM_BybitDepthPipeline(benchmark::State& state) {
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
     const auto outcome = sync.on_delta(m.delta).outcome;
-    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "bybit", m.delta);
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "bybit", m.delta, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (outcome != tc::book::StreamOutcome::kApplied || bytes.empty()) {
       state.SkipWithError("depth");
@@ -676,7 +676,7 @@ void BM_CoinbaseDepthPipeline(benchmark::State& state) {
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
     const auto outcome = sync.on_delta(m.delta).outcome;
-    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "coinbase", m.delta);
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "coinbase", m.delta, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (outcome != tc::book::StreamOutcome::kApplied || bytes.empty()) {
       state.SkipWithError("depth");
@@ -848,7 +848,7 @@ void BM_OkxBooksPipeline(benchmark::State& state) {
   for (auto _ : state) {
     auto m = parser.parse(frames.texts[i].data(), frames.size(i));
     const auto outcome = sync.on_delta(m.delta).outcome;
-    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "okx", m.delta);
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "okx", m.delta, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (outcome != tc::book::StreamOutcome::kApplied || bytes.empty()) {
       state.SkipWithError("books");
@@ -1076,7 +1076,7 @@ void run_kraken_depth(benchmark::State& state, bool check) {
     m.delta.bids = sync.applied_bids();
     m.delta.asks = sync.applied_asks();
     m.delta.first_update_id = m.delta.last_update_id = r.id;
-    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "kraken", m.delta);
+    auto bytes = encoder.encode_book_delta({++seq, 0, 0}, "kraken", m.delta, 0);
     benchmark::DoNotOptimize(bytes.data());
     if (r.outcome != tc::book::ChecksumOutcome::kApplied || bytes.empty()) {
       state.SkipWithError(r.outcome == tc::book::ChecksumOutcome::kMismatch ? "checksum mismatch" : "depth");

@@ -82,6 +82,7 @@ struct FieldOffsets {
   std::size_t trade_id, trade_ns, first_trade_id, last_trade_id, aggressor;  // Trade
   std::size_t aggregate_bit;                                               // Trade, in bits
   std::size_t update_id;                                                   // Quote
+  std::size_t first_update_id, last_update_id, cross_sequence;             // BookDelta
   std::size_t mantissa, exponent;                                          // Decimal
 };
 
@@ -104,6 +105,9 @@ const FieldOffsets& field_offsets() {
       .aggressor = 2 * field_slot<proto::Trade>("aggressor"),
       .aggregate_bit = field_slot<proto::Trade>("aggregate"),
       .update_id = 8 * field_slot<proto::Quote>("updateId"),
+      .first_update_id = 8 * field_slot<proto::BookDelta>("firstUpdateId"),
+      .last_update_id = 8 * field_slot<proto::BookDelta>("lastUpdateId"),
+      .cross_sequence = 8 * field_slot<proto::BookDelta>("crossSequence"),
       .mantissa = 8 * field_slot<proto::Decimal>("mantissa"),
       .exponent = field_slot<proto::Decimal>("exponent"),
   };
@@ -115,6 +119,13 @@ void put_u64(std::byte* at, std::uint64_t v) noexcept { std::memcpy(at, &v, size
 void put_decimal(std::byte* data, const FieldOffsets& f, middleware::Decimal d) noexcept {
   put_u64(data + f.mantissa, static_cast<std::uint64_t>(d.mantissa));
   data[f.exponent] = static_cast<std::byte>(static_cast<std::uint8_t>(d.exponent));
+}
+
+// pointer_section: where a struct's pointer section starts (right after its data section).
+template <typename Builder>
+const std::byte* pointer_section(Builder b) {
+  const auto data = capnp::AnyStruct::Builder(std::move(b)).getDataSection();
+  return reinterpret_cast<const std::byte*>(data.begin() + data.size());
 }
 
 // data_section: where a struct's data section starts.
@@ -339,7 +350,9 @@ bool EnvelopeEncoder::template_matches(const Template& t, std::string_view feed,
 const EnvelopeEncoder::Template* EnvelopeEncoder::template_for(TemplateKind kind, std::size_t slot,
                                                                 std::string_view feed, std::string_view symbol) {
   if (slot == kNoSlot || !ok()) return nullptr;
-  std::vector<Template>& templates = kind == TemplateKind::kTrade ? trade_templates_ : quote_templates_;
+  std::vector<Template>& templates = kind == TemplateKind::kTrade   ? trade_templates_
+                                     : kind == TemplateKind::kQuote ? quote_templates_
+                                                                    : delta_templates_;
   // A slot is a small index (a symbol id); anything larger is the caller's
   // mistake and costs only the template.
   if (slot >= templates.size()) {
@@ -359,6 +372,7 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
   const std::byte* envelope = nullptr;
   const std::byte* body = nullptr;
   std::array<const std::byte*, 4> decimals{};
+  const std::byte* lists = nullptr;
   const Stamp zero{0, 0, 0};
   std::span<const std::byte> bytes;
   if (kind == TemplateKind::kTrade) {
@@ -371,6 +385,16 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
       envelope = data_section(env);
       body = data_section(b);
       decimals = {data_section(b.getPrice()), data_section(b.getSize()), nullptr, nullptr};
+    });
+  } else if (kind == TemplateKind::kBookDelta) {
+    bytes = encode(small_words(feed, symbol, 0), [&](proto::Envelope::Builder env) {
+      set_header(env, zero, feed, symbol, 0);
+      auto b = env.initBookDelta();
+      b.initBids(0);
+      b.initAsks(0);
+      envelope = data_section(env);
+      body = data_section(b);
+      lists = pointer_section(b);
     });
   } else {
     QuoteEvent quote{};
@@ -404,7 +428,16 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
   }
   t.envelope = offset(envelope);
   t.body = offset(body);
-  t.framed.assign(bytes.begin(), bytes.end());
+  std::size_t keep = bytes.size();
+  if (kind == TemplateKind::kBookDelta) {
+    // The builder put the two empty lists' tag words right after the
+    // BookDelta's two pointers; the template ends before them (their
+    // pointers are rewritten for every delta).
+    if (lists == nullptr || lists < segment || offset(lists) + 32 != bytes.size()) return false;
+    t.lists = offset(lists);
+    keep = t.lists + 16;
+  }
+  t.framed.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep));
   t.feed = feed;
   t.symbol = symbol;
   t.instrument = instrument;
@@ -416,19 +449,78 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
 }
 
 template <typename Patch>
-std::span<const std::byte> EnvelopeEncoder::from_template(const Template& t, Patch&& patch) {
+std::span<const std::byte> EnvelopeEncoder::from_template(const Template& t, Patch&& patch, std::size_t total) {
   clear_instrument();
   std::byte* out = out_.data();
   // Safety: a template is a small message the builder wrote into out_ (at
-  // most kBufferBytes), and every offset was checked against its size.
+  // most kBufferBytes), and every offset was checked against its size; a
+  // caller that writes past the template passes its total, at most
+  // kBufferBytes.
   std::memcpy(out, t.framed.data(), t.framed.size());
+  if (total == 0) total = t.framed.size();
   patch(out + t.envelope, out + t.body, t.decimals, out);
-  return {out, t.framed.size()};
+  // The segment table's size: the words after its 8 bytes.
+  const auto words = static_cast<std::uint32_t>((total - 8) / sizeof(capnp::word));
+  std::memcpy(out + 4, &words, sizeof words);
+  return {out, total};
+}
+
+void EnvelopeEncoder::write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists,
+                                        const BookDeltaEvent& delta) noexcept {
+  static_assert(std::endian::native == std::endian::little, "Cap'n Proto words are little-endian");
+  // Positions in words from the segment's start (8 bytes into `framed`).
+  const auto word_at = [](std::size_t byte) { return static_cast<std::int64_t>((byte - 8) / sizeof(capnp::word)); };
+  const auto put = [&](std::size_t byte, std::uint64_t v) { put_u64(framed + byte, v); };
+  std::size_t next = end;  // the bids' tag word
+  std::size_t decimal = end + 8 * (2 + 2 * (delta.bids.size() + delta.asks.size()));
+  std::size_t pointer = lists;
+  for (const std::span<const PriceLevel> side : {std::span<const PriceLevel>(delta.bids),
+                                                 std::span<const PriceLevel>(delta.asks)}) {
+    const std::uint64_t n = side.size();
+    // The list pointer: kind 1 (list) and the offset to the tag in the low
+    // half; element size 7 (inline composite) and the words after the tag
+    // in the high half. The tag: the element count where a struct
+    // pointer's offset goes, then 0 data words and 2 pointer words.
+    const auto offset = static_cast<std::uint64_t>(word_at(next) - (word_at(pointer) + 1));
+    put(pointer, (offset << 2) | 1u | ((((2 * n) << 3) | 7u) << 32));
+    put(next, (n << 2) | (std::uint64_t{2} << 48));
+    std::size_t element = next + 8;
+    for (const PriceLevel& level : side) {
+      for (const middleware::Decimal& d : {level.price, level.size}) {
+        const auto to = static_cast<std::uint64_t>(word_at(decimal) - (word_at(element) + 1));
+        put(element, (to << 2) | (std::uint64_t{2} << 32));  // struct: 2 data words, 0 pointers
+        put(decimal, static_cast<std::uint64_t>(d.mantissa));
+        put(decimal + 8, static_cast<std::uint8_t>(d.exponent));
+        element += 8;
+        decimal += 16;
+      }
+    }
+    next = element;
+    pointer += 8;
+  }
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp, std::string_view feed,
-                                                              const BookDeltaEvent& delta) {
+                                                              const BookDeltaEvent& delta, std::size_t slot) {
   const std::size_t levels = delta.bids.size() + delta.asks.size();
+  const Template* t = template_for(TemplateKind::kBookDelta, slot, feed, delta.symbol);
+  // After the template: each list's tag word and elements (a Level is two
+  // pointer words), then every level's two Decimals (two words each).
+  const std::size_t total = t == nullptr ? 0 : t->framed.size() + 8 * (2 + 2 * levels) + 32 * levels;
+  if (t != nullptr && total <= kBufferBytes) {
+    return from_template(*t, [&](std::byte* envelope, std::byte* body, const std::array<std::size_t, 4>&,
+                                 std::byte* framed) {
+      const FieldOffsets& f = field_offsets();
+      put_u64(envelope + f.sequence, stamp.sequence);
+      put_u64(envelope + f.mono_ns, stamp.mono_ns);
+      put_u64(envelope + f.wall_ns, stamp.wall_ns);
+      put_u64(envelope + f.exch_ns, delta.event_ns);
+      put_u64(body + f.first_update_id, delta.first_update_id);
+      put_u64(body + f.last_update_id, delta.last_update_id);
+      put_u64(body + f.cross_sequence, delta.cross_sequence);
+      write_delta_lists(framed, t->framed.size(), t->lists, delta);
+    }, total);
+  }
   return encode(small_words(feed, delta.symbol, levels), [&](proto::Envelope::Builder env) {
     set_header(env, stamp, feed, delta.symbol, delta.event_ns);
     auto d = env.initBookDelta();

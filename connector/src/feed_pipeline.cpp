@@ -436,7 +436,7 @@ void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, 
 void FeedPipeline::emit_book_delta(const SymbolState& st, const BookDeltaEvent& d, std::uint64_t rx_ticks,
                                    std::uint64_t t_parsed) {
   emit_market(st, st.book_subject, JournaledKind::kBookDelta, rx_ticks, t_parsed, d.event_ns,
-              [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d); });
+              [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d, slot_of(st)); });
 }
 
 void FeedPipeline::emit_book_snapshot(const SymbolState& st, const BookSnapshotEvent& snapshot, std::uint64_t rx_ticks,
@@ -667,7 +667,7 @@ void FeedPipeline::on_delta(ParsedMessage& msg, std::size_t size, std::uint64_t 
   switch (r.outcome) {
     case book::SyncOutcome::kApplied:
       emit_market(st, st.book_subject, JournaledKind::kBookDelta, rx_ticks, t_parsed, d.event_ns,
-                  [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d); });
+                  [&](const Stamp& s) { return encoder_.encode_book_delta(s, feed_.name, d, slot_of(st)); });
       return;
     case book::SyncOutcome::kBuffered:
       if (!st.fetching) request_snapshot(id, std::chrono::milliseconds(0));

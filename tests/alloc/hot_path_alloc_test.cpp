@@ -210,10 +210,10 @@ TEST(HotPath, BookPathAllocatesNothingPerMessageAfterWarmup) {
       std::span<const std::byte> bytes;
       if (m.event == EventKind::kBookDelta) {
         applied += sync.on_delta(m.delta).outcome == book::SyncOutcome::kApplied;
-        bytes = encoder.encode_book_delta({i, 0, 0}, "binance", m.delta);
+        bytes = encoder.encode_book_delta({i, 0, 0}, "binance", m.delta, 0);  // from its template, as the pipeline does
       } else if (m.event == EventKind::kQuote) {
         ++quotes;
-        bytes = encoder.encode_quote({i, 0, 0}, "binance", m.quote);
+        bytes = encoder.encode_quote({i, 0, 0}, "binance", m.quote, 0);
       }
       encoded_bytes += bytes.size();
     }

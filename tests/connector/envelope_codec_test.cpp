@@ -115,7 +115,7 @@ TEST(EnvelopeEncoder, ReusesItsScratchWithoutLeakingTheLastMessage) {
 // The template path (a slot) must give the builder's bytes exactly, for
 // every field value, with and without an instrument and a contract, and
 // when one slot sees other symbols, feeds and instruments in turn.
-TEST(EnvelopeEncoder, TemplatedTradesAndQuotesAreTheBuildersBytesBitForBit) {
+TEST(EnvelopeEncoder, TemplatedTradesQuotesAndBookDeltasAreTheBuildersBytesBitForBit) {
   middleware::BufferPool pool;
   EnvelopeEncoder templated(pool);
   EnvelopeEncoder built(pool);
@@ -184,6 +184,34 @@ TEST(EnvelopeEncoder, TemplatedTradesAndQuotesAreTheBuildersBytesBitForBit) {
     ++compared;
   }
   EXPECT_EQ(compared, 4000u);
+  // Book deltas: the template holds the Envelope and the BookDelta, the
+  // level lists of each delta's sizes (none to 40 a side) follow it.
+  for (int i = 0; i < 2000; ++i) {
+    const std::size_t slot = rng() % 3;
+    const std::string& symbol = symbols[rng() % 8 == 0 ? rng() % symbols.size() : slot];
+    const std::string& feed = feeds[rng() % 16 == 0 ? 1 : 0];
+    const std::uint64_t instrument = rng() % 8 == 0 ? rng() : slot;
+    std::vector<PriceLevel> bids(rng() % 41), asks(rng() % 41);
+    for (auto* side : {&bids, &asks}) {
+      for (PriceLevel& l : *side) l = {decimal(), decimal()};
+    }
+    BookDeltaEvent d;
+    d.symbol = symbol;
+    d.event_ns = any();
+    d.first_update_id = any();
+    d.last_update_id = any();
+    d.bids = bids;
+    d.asks = asks;
+    d.cross_sequence = any();
+    const Stamp stamp{any(), any(), any()};
+    set_instrument(templated, instrument);
+    set_instrument(built, instrument);
+    const auto a = templated.encode_book_delta(stamp, feed, d, slot);
+    const std::vector<std::byte> copy(a.begin(), a.end());
+    const auto b = built.encode_book_delta(stamp, feed, d);
+    ASSERT_EQ(copy, std::vector<std::byte>(b.begin(), b.end())) << "delta " << i << ": " << bids.size() << " bids, "
+                                                                << asks.size() << " asks";
+  }
   // The instrument applies to one call on the template path too.
   templated.set_instrument("BTC-USD-PERP", InstrumentKind::kPerpetual, &contracts[0]);
   (void)templated.encode_trade({1, 2, 3}, "okx", sample_trade(), 0);

@@ -89,9 +89,12 @@ class EnvelopeEncoder {
   // Binance spot). `slot`: as for encode_trade.
   std::span<const std::byte> encode_quote(const Stamp& stamp, std::string_view feed, const QuoteEvent& quote,
                                           std::size_t slot = kNoSlot);
-  // encode_book_delta: the delta's levels in the order given.
+  // encode_book_delta: the delta's levels in the order given. `slot`: as
+  // for encode_trade; the template holds the Envelope and the BookDelta
+  // struct, and the level lists (their sizes vary) are written after it in
+  // the layout the builder gives them.
   std::span<const std::byte> encode_book_delta(const Stamp& stamp, std::string_view feed,
-                                               const BookDeltaEvent& delta);
+                                               const BookDeltaEvent& delta, std::size_t slot = kNoSlot);
   // encode_book_snapshot: the snapshot's levels, best first as given; exchNs is 0
   // (a REST snapshot carries no event time).
   std::span<const std::byte> encode_book_snapshot(const Stamp& stamp, std::string_view feed,
@@ -145,11 +148,12 @@ class EnvelopeEncoder {
     middleware::Decimal contract_value{};
     std::string contract_currency;
     std::size_t envelope = 0;               // the Envelope's data section
-    std::size_t body = 0;                   // the Trade's or Quote's
+    std::size_t body = 0;                   // the Trade's, Quote's or BookDelta's
     std::array<std::size_t, 4> decimals{};  // the body's Decimals', in schema order
+    std::size_t lists = 0;                  // a BookDelta's pointer section (bids, asks); `framed` ends with it
   };
   // TemplateKind: which template vector, and how a template is built.
-  enum class TemplateKind { kTrade, kQuote };
+  enum class TemplateKind { kTrade, kQuote, kBookDelta };
   // template_for: the template in `slot` for this feed, symbol and the
   // instrument set for this call, built if the slot holds none or another's;
   // null if there is no slot or the build failed (the caller then uses the
@@ -160,7 +164,12 @@ class EnvelopeEncoder {
   // from_template: a copy of `t` in the output buffer, for `patch` to fill in;
   // clears the instrument like every encode call.
   template <typename Patch>
-  std::span<const std::byte> from_template(const Template& t, Patch&& patch);
+  std::span<const std::byte> from_template(const Template& t, Patch&& patch, std::size_t total = 0);
+  // write_delta_lists: a delta's bids and asks lists after the template's
+  // `end` in `framed`, the BookDelta's list pointers at `lists` pointing to
+  // them, and every level's Decimals after both lists (the builder's layout).
+  static void write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists,
+                                const BookDeltaEvent& delta) noexcept;
   void clear_instrument() noexcept {
     instrument_ = {};
     contract_ = nullptr;
@@ -193,6 +202,7 @@ class EnvelopeEncoder {
   // Templates by the callers' slots (see encode_trade).
   std::vector<Template> trade_templates_;
   std::vector<Template> quote_templates_;
+  std::vector<Template> delta_templates_;
 };
 
 // envelope_to_json: one JSON object (no newline) with snake_case keys that

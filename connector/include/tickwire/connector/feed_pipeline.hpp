@@ -288,6 +288,8 @@ class FeedPipeline final : public SessionHandler {
   // otherwise the frame is rejected (counted, journaled) and nullopt.
   std::optional<middleware::SymbolId> admit(const ParsedMessage& msg, std::string_view symbol, std::size_t size,
                                             std::string_view what);
+  // slot_of: the symbol's id (its index in states_), the encoder's template slot.
+  std::size_t slot_of(const SymbolState& st) const noexcept { return static_cast<std::size_t>(&st - states_.data()); }
   // encode_for: sets the encoder's instrument to the symbol's.
   void encode_for(const SymbolState& st) {
     encoder_.set_instrument(st.instrument.name, st.instrument.kind, st.contract ? &*st.contract : nullptr);
