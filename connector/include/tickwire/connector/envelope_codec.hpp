@@ -4,7 +4,9 @@
 // journal. Both buffers come from a BufferPool once, at construction. One per
 // feed thread; encode() does not allocate, except that a book message too big
 // for the pool buffers (about 330 levels) goes through a pair of owned
-// buffers that grow to the largest such message seen and are then reused.
+// buffers that grow to the largest such message seen and are then reused,
+// and that a symbol's first trade, quote or delta with a slot builds its
+// template (see encode_trade).
 // envelope_to_json: the replay side (allocates).
 #pragma once
 
