@@ -18,7 +18,7 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 (cd "$work" && TICKWIRE_PUBLISH_TO='["inproc"]' TICKWIRE_JOURNAL_DIR="$work/journal" \
   "$tickwire" run -c "$root/config/default.toml" --no-status --max-messages 3000 --hgrm-dir hgrm > run.log 2>&1) ||
   fail "tickwire run: $(tail -5 "$work/run.log")"
-for stage in parse encode ring_write publish; do
+for stage in parse encode ring_write publish received_to_ring; do
   [[ -s $work/hgrm/$stage.hgrm ]] || fail "no $stage.hgrm from tickwire run"
 done
 "$plot" hgrm "$work/stages.svg" "stages" "$work/hgrm/parse.hgrm" "$work/hgrm/encode.hgrm=encode (cap'n proto)" > /dev/null
