@@ -116,6 +116,14 @@ const FieldOffsets& field_offsets() {
 
 void put_u64(std::byte* at, std::uint64_t v) noexcept { std::memcpy(at, &v, sizeof v); }
 
+// put_envelope: the Envelope's per-event fields into its data section.
+void put_envelope(std::byte* envelope, const FieldOffsets& f, const Stamp& stamp, std::uint64_t exch_ns) noexcept {
+  put_u64(envelope + f.sequence, stamp.sequence);
+  put_u64(envelope + f.mono_ns, stamp.mono_ns);
+  put_u64(envelope + f.wall_ns, stamp.wall_ns);
+  put_u64(envelope + f.exch_ns, exch_ns);
+}
+
 void put_decimal(std::byte* data, const FieldOffsets& f, middleware::Decimal d) noexcept {
   put_u64(data + f.mantissa, static_cast<std::uint64_t>(d.mantissa));
   data[f.exponent] = static_cast<std::byte>(static_cast<std::uint8_t>(d.exponent));
@@ -294,10 +302,7 @@ std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std
   return from_template(*t, [&](std::byte* envelope, std::byte* body, const std::array<std::size_t, 4>& decimals,
                                std::byte* framed) {
     const FieldOffsets& f = field_offsets();
-    put_u64(envelope + f.sequence, stamp.sequence);
-    put_u64(envelope + f.mono_ns, stamp.mono_ns);
-    put_u64(envelope + f.wall_ns, stamp.wall_ns);
-    put_u64(envelope + f.exch_ns, trade.event_ns);
+    put_envelope(envelope, f, stamp, trade.event_ns);
     put_u64(body + f.trade_id, trade.trade_id);
     put_u64(body + f.trade_ns, trade.trade_ns);
     // As the builder: the range only on an aggregate (the template's are zero).
@@ -325,10 +330,7 @@ std::span<const std::byte> EnvelopeEncoder::encode_quote(const Stamp& stamp, std
   return from_template(*t, [&](std::byte* envelope, std::byte* body, const std::array<std::size_t, 4>& decimals,
                                std::byte* framed) {
     const FieldOffsets& f = field_offsets();
-    put_u64(envelope + f.sequence, stamp.sequence);
-    put_u64(envelope + f.mono_ns, stamp.mono_ns);
-    put_u64(envelope + f.wall_ns, stamp.wall_ns);
-    put_u64(envelope + f.exch_ns, quote.event_ns);
+    put_envelope(envelope, f, stamp, quote.event_ns);
     put_u64(body + f.update_id, quote.update_id);
     put_decimal(framed + decimals[0], f, quote.bid_price);
     put_decimal(framed + decimals[1], f, quote.bid_size);
@@ -511,10 +513,7 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp
     return from_template(*t, [&](std::byte* envelope, std::byte* body, const std::array<std::size_t, 4>&,
                                  std::byte* framed) {
       const FieldOffsets& f = field_offsets();
-      put_u64(envelope + f.sequence, stamp.sequence);
-      put_u64(envelope + f.mono_ns, stamp.mono_ns);
-      put_u64(envelope + f.wall_ns, stamp.wall_ns);
-      put_u64(envelope + f.exch_ns, delta.event_ns);
+      put_envelope(envelope, f, stamp, delta.event_ns);
       put_u64(body + f.first_update_id, delta.first_update_id);
       put_u64(body + f.last_update_id, delta.last_update_id);
       put_u64(body + f.cross_sequence, delta.cross_sequence);
