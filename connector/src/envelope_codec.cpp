@@ -81,6 +81,7 @@ struct FieldOffsets {
   std::size_t sequence, mono_ns, wall_ns, exch_ns;                         // Envelope
   std::size_t trade_id, trade_ns, first_trade_id, last_trade_id, aggressor;  // Trade
   std::size_t aggregate_bit;                                               // Trade, in bits
+  std::size_t trade_id_text;                                               // Trade, pointer section
   std::size_t update_id;                                                   // Quote
   std::size_t first_update_id, last_update_id, cross_sequence;             // BookDelta
   std::size_t mantissa, exponent;                                          // Decimal
@@ -104,6 +105,7 @@ const FieldOffsets& field_offsets() {
       .last_trade_id = 8 * field_slot<proto::Trade>("lastTradeId"),
       .aggressor = 2 * field_slot<proto::Trade>("aggressor"),
       .aggregate_bit = field_slot<proto::Trade>("aggregate"),
+      .trade_id_text = 8 * field_slot<proto::Trade>("tradeIdText"),
       .update_id = 8 * field_slot<proto::Quote>("updateId"),
       .first_update_id = 8 * field_slot<proto::BookDelta>("firstUpdateId"),
       .last_update_id = 8 * field_slot<proto::BookDelta>("lastUpdateId"),
@@ -292,8 +294,11 @@ capnp::word* EnvelopeEncoder::write_deferred_levels(capnp::word* next) noexcept 
 
 std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std::string_view feed,
                                                          const TradeEvent& trade, std::size_t slot) {
-  const Template* t = trade.id_text.empty() ? template_for(TemplateKind::kTrade, slot, feed, trade.symbol) : nullptr;
-  if (t == nullptr) {
+  const Template* t = template_for(TemplateKind::kTrade, slot, feed, trade.symbol);
+  // An empty text stays a null pointer: no words.
+  const std::size_t text_bytes = trade.id_text.empty() ? 0 : 8 * text_words(trade.id_text);
+  const std::size_t total = t == nullptr ? 0 : t->framed.size() + text_bytes;
+  if (t == nullptr || total > kBufferBytes) {
     return encode(small_words(feed, trade.symbol, 0) + text_words(trade.id_text), [&](proto::Envelope::Builder env) {
       set_header(env, stamp, feed, trade.symbol, trade.event_ns);
       fill_trade(env.initTrade(), trade);
@@ -315,7 +320,9 @@ std::span<const std::byte> EnvelopeEncoder::encode_trade(const Stamp& stamp, std
     flags = trade.aggregate ? (flags | bit) : (flags & ~bit);
     put_decimal(framed + decimals[0], f, trade.price);
     put_decimal(framed + decimals[1], f, trade.size);
-  });
+    // The venue's own id text, the builder's last allocation: after the template.
+    if (!trade.id_text.empty()) write_text(framed, t->framed.size(), t->pointers + f.trade_id_text, trade.id_text);
+  }, total);
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_quote(const Stamp& stamp, std::string_view feed,
@@ -374,7 +381,7 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
   const std::byte* envelope = nullptr;
   const std::byte* body = nullptr;
   std::array<const std::byte*, 4> decimals{};
-  const std::byte* lists = nullptr;
+  const std::byte* pointers = nullptr;
   const Stamp zero{0, 0, 0};
   std::span<const std::byte> bytes;
   if (kind == TemplateKind::kTrade) {
@@ -387,6 +394,7 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
       envelope = data_section(env);
       body = data_section(b);
       decimals = {data_section(b.getPrice()), data_section(b.getSize()), nullptr, nullptr};
+      pointers = pointer_section(b);
     });
   } else if (kind == TemplateKind::kBookDelta) {
     bytes = encode(small_words(feed, symbol, 0), [&](proto::Envelope::Builder env) {
@@ -396,7 +404,7 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
       b.initAsks(0);
       envelope = data_section(env);
       body = data_section(b);
-      lists = pointer_section(b);
+      pointers = pointer_section(b);
     });
   } else {
     QuoteEvent quote{};
@@ -431,13 +439,17 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
   t.envelope = offset(envelope);
   t.body = offset(body);
   std::size_t keep = bytes.size();
+  if (kind == TemplateKind::kTrade) {
+    if (pointers == nullptr || pointers < segment || offset(pointers) + 24 > bytes.size()) return false;
+    t.pointers = offset(pointers);
+  }
   if (kind == TemplateKind::kBookDelta) {
-    // The builder put the two empty lists' tag words right after the
+    // The builder put the two empty pointers' tag words right after the
     // BookDelta's two pointers; the template ends before them (their
     // pointers are rewritten for every delta).
-    if (lists == nullptr || lists < segment || offset(lists) + 32 != bytes.size()) return false;
-    t.lists = offset(lists);
-    keep = t.lists + 16;
+    if (pointers == nullptr || pointers < segment || offset(pointers) + 32 != bytes.size()) return false;
+    t.pointers = offset(pointers);
+    keep = t.pointers + 16;
   }
   t.framed.assign(bytes.begin(), bytes.begin() + static_cast<std::ptrdiff_t>(keep));
   t.feed = feed;
@@ -465,6 +477,19 @@ std::span<const std::byte> EnvelopeEncoder::from_template(const Template& t, Pat
   const auto words = static_cast<std::uint32_t>((total - 8) / sizeof(capnp::word));
   std::memcpy(out + 4, &words, sizeof words);
   return {out, total};
+}
+
+void EnvelopeEncoder::write_text(std::byte* framed, std::size_t end, std::size_t pointer,
+                                 std::string_view text) noexcept {
+  // Zero the padding (the buffer holds the last message's bytes), then the text.
+  const std::size_t words = text_words(text);
+  std::memset(framed + end, 0, 8 * words);
+  std::memcpy(framed + end, text.data(), text.size());
+  // A list pointer: kind 1 and the offset in words from the end of the
+  // pointer in the low half; element size 2 (bytes) and the count, NUL
+  // included, in the high half.
+  const auto offset = static_cast<std::uint64_t>((end - pointer) / sizeof(capnp::word) - 1);
+  put_u64(framed + pointer, (offset << 2) | 1u | ((((text.size() + 1) << 3) | 2u) << 32));
 }
 
 void EnvelopeEncoder::write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists,
@@ -517,7 +542,7 @@ std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp
       put_u64(body + f.first_update_id, delta.first_update_id);
       put_u64(body + f.last_update_id, delta.last_update_id);
       put_u64(body + f.cross_sequence, delta.cross_sequence);
-      write_delta_lists(framed, t->framed.size(), t->lists, delta);
+      write_delta_lists(framed, t->framed.size(), t->pointers, delta);
     }, total);
   }
   return encode(small_words(feed, delta.symbol, levels), [&](proto::Envelope::Builder env) {

@@ -83,7 +83,8 @@ class EnvelopeEncoder {
   // every per-event field zero, copied and its fields written in place. The
   // bytes are the builder's, bit for bit; a slot whose template is for
   // another feed, symbol or instrument is rebuilt, and a trade with a
-  // tradeIdText (variable length) goes through the builder.
+  // tradeIdText (variable length) has it written after the template, where
+  // the builder puts it.
   std::span<const std::byte> encode_trade(const Stamp& stamp, std::string_view feed, const TradeEvent& trade,
                                           std::size_t slot = kNoSlot);
   std::span<const std::byte> encode_status(const Stamp& stamp, std::string_view feed, const StatusEvent& status);
@@ -152,7 +153,7 @@ class EnvelopeEncoder {
     std::size_t envelope = 0;               // the Envelope's data section
     std::size_t body = 0;                   // the Trade's, Quote's or BookDelta's
     std::array<std::size_t, 4> decimals{};  // the body's Decimals', in schema order
-    std::size_t lists = 0;                  // a BookDelta's pointer section (bids, asks); `framed` ends with it
+    std::size_t pointers = 0;               // the body's pointer section: a BookDelta's lists, a Trade's text
   };
   // TemplateKind: which template vector, and how a template is built.
   enum class TemplateKind { kTrade, kQuote, kBookDelta };
@@ -172,6 +173,9 @@ class EnvelopeEncoder {
   // them, and every level's Decimals after both lists (the builder's layout).
   static void write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists,
                                 const BookDeltaEvent& delta) noexcept;
+  // write_text: `text` as a Cap'n Proto Text (NUL-terminated, zero-padded to
+  // a word) at `end` in `framed`, and the pointer at `pointer` to it.
+  static void write_text(std::byte* framed, std::size_t end, std::size_t pointer, std::string_view text) noexcept;
   void clear_instrument() noexcept {
     instrument_ = {};
     contract_ = nullptr;
