@@ -25,12 +25,14 @@
 // messages, and the comparison needs both sides alternated in one process.
 //   bench_ingest [--count N] [--replay-count N] [--reps R] [--rate ORDERS_PER_S]
 //                [--depth-ms MS] [--symbols A,B,..] [--seed S]
-//                [--regime live|replay|both] [--ring-mb MB] [--scrape 1]
+//                [--regime live|replay|both] [--ring-mb MB] [--scrape 1] [--stage-sample N]
 // (--scrape 1: a third consumer per repetition, the connector with the
 // metrics endpoint of `tickwire run` (a FeedProbe between session and
 // pipeline, the HTTP thread) and a client on another thread fetching
 // /metrics in a loop for the whole run; printed with its ratio to the
 // connector without them.)
+// (--stage-sample N: the connector's stage durations on one frame in N, as
+// `[status] stage_sample`.)
 // (--ring-mb: the journal ring; at the default 16 MB a flusher that gets no
 // core of its own fills it in the replay regime and append() spins.)
 // (`--regime replay --reps 1` with a large --replay-count is the profiling
@@ -101,6 +103,7 @@ struct Settings {
   bool live = true, replay = true;        // which regimes run
   std::size_t ring_mb = 16;               // the journal's ring (its default); a power of two
   bool scrape = false;                    // also run the connector with a /metrics scraper
+  std::uint32_t stage_sample = 1;         // [status] stage_sample: stage durations on one frame in this many
 };
 
 // Regime: where a run's messages come from and how many it expects.
@@ -362,6 +365,7 @@ RunResult run_connector(const Settings& s, const Regime& g, int run, bool scrape
   mw::BufferPool buffers;
   tc::FeedPipeline pipeline(feed, "bench", {sequencer, transport, **journal, counters, profiler, buffers});
   if (auto ok = pipeline.ok(); !ok.ok()) fail("pipeline: " + std::string(mw::status_text(ok)));
+  pipeline.set_stage_sample(s.stage_sample);
 
   asio::io_context io(1);
   CountingHandler handler(pipeline, io, s, g.count);
@@ -539,6 +543,8 @@ Settings parse_args(int argc, char** argv) {
         s.depth_ms = static_cast<std::uint32_t>(std::stoul(value));
       } else if (arg == "--seed") {
         s.seed = std::stoull(value);
+      } else if (arg == "--stage-sample") {
+        s.stage_sample = static_cast<std::uint32_t>(std::stoul(value));
       } else if (arg == "--symbols") {
         s.symbols.clear();
         for (std::size_t p = 0; p <= value.size();) {

@@ -29,6 +29,7 @@ constexpr std::uint64_t kMinSegmentBytes = 1u << 20;
 constexpr std::uint64_t kMaxJournalBytes = std::uint64_t{1} << 40;
 constexpr std::uint32_t kMinStatusIntervalMs = 50;
 constexpr std::uint32_t kMinBookSnapshotIntervalMs = 100;
+constexpr std::uint32_t kMaxStageSample = 65536;
 
 // Reads the optional table `key` of `root` with `read` when it is present.
 template <typename Read>
@@ -92,9 +93,16 @@ absl::Status read_journal(const TableView& t, JournalConfig& journal) {
 }
 
 absl::Status read_status(const TableView& t, StatusConfig& status) {
-  if (auto s = t.check_known({"interval_ms", "heartbeat_ms", "log_interval_ms", "book_snapshot_interval_ms"});
+  if (auto s = t.check_known(
+          {"interval_ms", "heartbeat_ms", "log_interval_ms", "book_snapshot_interval_ms", "stage_sample"});
       !s.ok()) {
     return s;
+  }
+  if (auto s = t.read_uint32("stage_sample", status.stage_sample, 1); !s.ok()) return s;
+  if (status.stage_sample > kMaxStageSample) {
+    return t.invalid("stage_sample",
+                     fmt::format("expected 1 to {} (one frame in this many), got {}", kMaxStageSample,
+                                 status.stage_sample));
   }
   if (auto s = t.read_uint32("interval_ms", status.interval_ms, kMinStatusIntervalMs); !s.ok()) return s;
   if (auto s = t.read_uint32("heartbeat_ms", status.heartbeat_ms, 0); !s.ok()) return s;

@@ -129,6 +129,7 @@ std::string to_toml(const Config& config) {
   status.insert("heartbeat_ms", std::int64_t{config.status.heartbeat_ms});
   status.insert("log_interval_ms", std::int64_t{config.status.log_interval_ms});
   status.insert("book_snapshot_interval_ms", std::int64_t{config.status.book_snapshot_interval_ms});
+  status.insert("stage_sample", std::int64_t{config.status.stage_sample});
   root.insert("status", std::move(status));
 
   const MetricsConfig& m = config.metrics;

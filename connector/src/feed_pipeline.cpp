@@ -276,6 +276,10 @@ void FeedPipeline::emit(const Stamp& s, std::string_view subject, std::span<cons
   if (!journal_.append(s.sequence, s.mono_ns, kEnvelopeRecordType, bytes)) {
     counters_.dropped.fetch_add(1, std::memory_order_relaxed);  // relaxed: a statistic
   }
+  if (t_encoded == 0) {  // not a stamped frame (set_stage_sample)
+    transport_.publish_at(s.sequence, subject, bytes);
+    return;
+  }
   const std::uint64_t t_journaled = middleware::TscClock::now_ticks();
   batches_.ring_write.record(ticks_between(t_encoded, t_journaled));
   if (rx_ticks != 0) batches_.received_to_ring.record(ticks_between(rx_ticks, t_journaled));
@@ -302,18 +306,21 @@ void FeedPipeline::on_frame(const char* data, std::size_t size, std::uint64_t rx
   // relaxed: the counter is only written on this (the feed) thread.
   if (limit_ != 0 && limit_count_->load(std::memory_order_relaxed) >= limit_) return;
   if (!parser_) return;  // no venue: ok() said so, and the runner did not start
-  // Stage boundaries are chained TSC readings: one read per boundary.
-  const std::uint64_t t_start = middleware::TscClock::now_ticks();
+  // Stage boundaries are chained TSC readings: one read per boundary, on
+  // one frame in stage_every_ (the others carry t_parsed 0: no durations).
+  const bool stamped = --stage_countdown_ == 0;
+  if (stamped) stage_countdown_ = stage_every_;
+  const std::uint64_t t_start = stamped ? middleware::TscClock::now_ticks() : 0;
   ParsedMessage msg = parser_->parse(data, size);
-  const std::uint64_t t_parsed = middleware::TscClock::now_ticks();
-  batches_.parse.record(ticks_between(t_start, t_parsed));
+  const std::uint64_t t_parsed = stamped ? middleware::TscClock::now_ticks() : 0;
+  if (stamped) batches_.parse.record(ticks_between(t_start, t_parsed));
   if (msg.has_connection_sequence) check_connection_sequence(msg.connection_sequence, generation);
   dispatch(msg, size, rx_ticks, t_parsed, generation);
   // A frame may carry several events (a batch of trades, a merged ticker):
   // each is admitted, tracked and journaled on its own.
   while (msg.event != EventKind::kError && (limit_ == 0 || limit_count_->load(std::memory_order_relaxed) < limit_) &&
          parser_->next(msg)) {  // relaxed: written on this thread only
-    dispatch(msg, size, rx_ticks, middleware::TscClock::now_ticks(), generation);
+    dispatch(msg, size, rx_ticks, stamped ? middleware::TscClock::now_ticks() : 0, generation);
   }
 }
 
@@ -427,8 +434,11 @@ void FeedPipeline::emit_market(const SymbolState& st, std::string_view subject, 
   note_lag(s, event_ns);
   encode_for(st);
   const auto bytes = encode(s);
-  const std::uint64_t t_encoded = middleware::TscClock::now_ticks();
-  batches_.encode.record(ticks_between(t_parsed, t_encoded));
+  std::uint64_t t_encoded = 0;
+  if (t_parsed != 0) {
+    t_encoded = middleware::TscClock::now_ticks();
+    batches_.encode.record(ticks_between(t_parsed, t_encoded));
+  }
   emit(s, subject, bytes, t_encoded, rx_ticks);
   market_event_done(kind);
 }

@@ -472,6 +472,7 @@ class Connector {
       auto& pipeline = *pipelines_.emplace_back(std::make_unique<FeedPipeline>(feed, cfg_.env, context));
       if (auto s = pipeline.ok(); !s.ok()) return s;
       pipeline.set_limit(options_.max_messages, [] { ::kill(::getpid(), kLimitSignal); }, &limit_count_);
+      pipeline.set_stage_sample(cfg_.status.stage_sample);
       so.url = *url;
       so.ca_file = feed.ca_file;
       so.verify_tls = feed.verify_tls;

@@ -582,6 +582,27 @@ TEST(ConfigStatus, BookSnapshotIntervalDefaultsToAMinuteAcceptsOffAndRejectsTooS
   EXPECT_NE(negative.status().message().find("status.book_snapshot_interval_ms"), std::string_view::npos);
 }
 
+TEST(ConfigStatus, StageSampleDefaultsToEveryFrameAndRejectsZeroAndTooLargeAtItsLine) {
+  auto defaults = load_string(std::string(kMinimal), "test.toml");
+  ASSERT_TRUE(defaults.ok()) << defaults.status();
+  EXPECT_EQ(defaults->status.stage_sample, 1u);
+  auto eight = load_string(std::string(kMinimal) + "[status]\nstage_sample = 8\n", "test.toml");
+  ASSERT_TRUE(eight.ok()) << eight.status();
+  EXPECT_EQ(eight->status.stage_sample, 8u);
+  const std::string base(kMinimal);
+  const auto line = std::count(base.begin(), base.end(), '\n') + 2;
+  auto zero = load_string(base + "[status]\nstage_sample = 0\n", "test.toml");
+  ASSERT_FALSE(zero.ok());
+  EXPECT_NE(zero.status().message().find("test.toml:" + std::to_string(line) + ": status.stage_sample"),
+            std::string_view::npos)
+      << zero.status();
+  auto huge = load_string(base + "[status]\nstage_sample = 100000\n", "test.toml");
+  ASSERT_FALSE(huge.ok());
+  EXPECT_EQ(std::string(huge.status().message()),
+            "test.toml:" + std::to_string(line) +
+                ": status.stage_sample: expected 1 to 65536 (one frame in this many), got 100000");
+}
+
 TEST(ConfigThreads, RejectsBadCoreListsWithLineAndKey) {
   const std::string base(kMinimal);
   const auto line = std::count(base.begin(), base.end(), '\n') + 2;

@@ -318,6 +318,32 @@ TEST_F(BybitPipeline, EveryMarketRecordOfABatchFrameHasItsReceivedToRingDuration
   EXPECT_EQ(count("received_to_ring"), 3u);
 }
 
+// stage_sample: stage durations on one frame in N; every record of the
+// frames between is still journaled and published.
+TEST_F(BybitPipeline, StageDurationsAreTakenOnOneFrameInTheSample) {
+  auto p = make("spot", {"publicTrade"});
+  p->set_stage_sample(3);
+  for (int k = 0; k < 7; ++k) {
+    const std::string id = std::to_string(10 + k);
+    feed(*p, R"({"topic":"publicTrade.BTCUSDT","type":"snapshot","ts":1700000000001,"data":[{"i":")" + id +
+                 R"(","T":1700000000000,"p":"100","v":"1","S":"Buy","s":"BTCUSDT","BT":false,"seq":)" + id + "}]}");
+  }
+  p->flush_profile();
+  EXPECT_EQ(taken().size(), 7u);
+  EXPECT_EQ(counters_.messages.load(), 7u);
+  const auto report = profiler_.report();
+  std::size_t checked = 0;
+  for (const auto& stage : report.stages) {
+    // Frames 1, 4 and 7 of 7.
+    if (stage.name == "parse" || stage.name == "encode" || stage.name == "ring_write" ||
+        stage.name == "publish" || stage.name == "received_to_ring") {
+      EXPECT_EQ(stage.count, 3u) << stage.name;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 5u);
+}
+
 TEST_F(BybitPipeline, TheMessageLimitStopsInsideABatch) {
   auto p = make("spot", {"publicTrade"});
   int limited = 0;

@@ -187,6 +187,13 @@ class FeedPipeline final : public SessionHandler {
   // heartbeat: journals and publishes a Status heartbeat carrying this feed's
   // market-event count; call on the feed thread.
   void heartbeat();
+  // set_stage_sample: take the stage durations ([status] stage_sample) on
+  // one market frame in `every` (>= 1; 1 = every frame, the default). The
+  // frames between pay no TSC reads and no profiler entries.
+  void set_stage_sample(std::uint32_t every) noexcept {
+    stage_every_ = every == 0 ? 1 : every;
+    stage_countdown_ = 1;
+  }
   // flush_profile: adds the stage durations held in this pipeline's batches
   // to the profiler; call on the feed thread (the runner does once a second
   // and when the feed thread ends, so a report misses at most a second's).
@@ -271,9 +278,10 @@ class FeedPipeline final : public SessionHandler {
 
   Stamp stamp(std::uint64_t ticks);
   // emit: publishes and journals one encoded record; `t_encoded` is the
-  // TSC reading taken when encoding finished, `rx_ticks` the receipt stamp
-  // of the frame it came from (0 for records no frame brought: status,
-  // periodic book images).
+  // TSC reading taken when encoding finished (0: the frame is not one of
+  // the stamped sample, see set_stage_sample: no stage durations),
+  // `rx_ticks` the receipt stamp of the frame it came from (0 for records
+  // no frame brought: status, periodic book images).
   void emit(const Stamp& stamp, std::string_view subject, std::span<const std::byte> bytes,
             std::uint64_t t_encoded, std::uint64_t rx_ticks = 0);
   void emit_status(const StatusEvent& status);
@@ -420,6 +428,8 @@ class FeedPipeline final : public SessionHandler {
   middleware::SymbolInterner symbols_;
   EnvelopeEncoder encoder_;
   std::vector<SymbolState> states_;  // by SymbolId
+  std::uint32_t stage_every_ = 1;      // stage durations on one frame in this many
+  std::uint32_t stage_countdown_ = 1;  // frames until the next stamped one
   StreamTracker tracker_;            // kChannels streams per symbol
   std::unique_ptr<StreamWatchdog> watchdog_;
   bool want_depth_ = false;
