@@ -444,7 +444,7 @@ bool EnvelopeEncoder::build_template(TemplateKind kind, Template& t, std::string
     t.pointers = offset(pointers);
   }
   if (kind == TemplateKind::kBookDelta) {
-    // The builder put the two empty pointers' tag words right after the
+    // The builder put the two empty lists' tag words right after the
     // BookDelta's two pointers; the template ends before them (their
     // pointers are rewritten for every delta).
     if (pointers == nullptr || pointers < segment || offset(pointers) + 32 != bytes.size()) return false;
@@ -494,37 +494,25 @@ void EnvelopeEncoder::write_text(std::byte* framed, std::size_t end, std::size_t
 
 void EnvelopeEncoder::write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists,
                                         const BookDeltaEvent& delta) noexcept {
-  static_assert(std::endian::native == std::endian::little, "Cap'n Proto words are little-endian");
-  // Positions in words from the segment's start (8 bytes into `framed`).
-  const auto word_at = [](std::size_t byte) { return static_cast<std::int64_t>((byte - 8) / sizeof(capnp::word)); };
-  const auto put = [&](std::size_t byte, std::uint64_t v) { put_u64(framed + byte, v); };
   std::size_t next = end;  // the bids' tag word
-  std::size_t decimal = end + 8 * (2 + 2 * (delta.bids.size() + delta.asks.size()));
   std::size_t pointer = lists;
   for (const std::span<const PriceLevel> side : {std::span<const PriceLevel>(delta.bids),
                                                  std::span<const PriceLevel>(delta.asks)}) {
     const std::uint64_t n = side.size();
-    // The list pointer: kind 1 (list) and the offset to the tag in the low
-    // half; element size 7 (inline composite) and the words after the tag
-    // in the high half. The tag: the element count where a struct
+    // The list pointer: kind 1 (list) and the offset in words to the tag in
+    // the low half; element size 7 (inline composite) and the words after
+    // the tag in the high half. The tag: the element count where a struct
     // pointer's offset goes, then 0 data words and 2 pointer words.
-    const auto offset = static_cast<std::uint64_t>(word_at(next) - (word_at(pointer) + 1));
-    put(pointer, (offset << 2) | 1u | ((((2 * n) << 3) | 7u) << 32));
-    put(next, (n << 2) | (std::uint64_t{2} << 48));
-    std::size_t element = next + 8;
-    for (const PriceLevel& level : side) {
-      for (const middleware::Decimal& d : {level.price, level.size}) {
-        const auto to = static_cast<std::uint64_t>(word_at(decimal) - (word_at(element) + 1));
-        put(element, (to << 2) | (std::uint64_t{2} << 32));  // struct: 2 data words, 0 pointers
-        put(decimal, static_cast<std::uint64_t>(d.mantissa));
-        put(decimal + 8, static_cast<std::uint8_t>(d.exponent));
-        element += 8;
-        decimal += 16;
-      }
-    }
-    next = element;
+    const std::uint64_t offset = (next - pointer) / sizeof(capnp::word) - 1;
+    put_u64(framed + pointer, (offset << 2) | 1u | ((((2 * n) << 3) | 7u) << 32));
+    put_u64(framed + next, (n << 2) | (std::uint64_t{2} << 48));
+    // The elements' pointers to their Decimals, and the Decimals after both
+    // lists, as for a builder-made list.
+    defer_levels(reinterpret_cast<capnp::word*>(framed + next + 8), side);
+    next += 8 * (1 + 2 * n);
     pointer += 8;
   }
+  write_deferred_levels(reinterpret_cast<capnp::word*>(framed + next));
 }
 
 std::span<const std::byte> EnvelopeEncoder::encode_book_delta(const Stamp& stamp, std::string_view feed,

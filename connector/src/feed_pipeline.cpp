@@ -520,7 +520,7 @@ void FeedPipeline::on_trade(ParsedMessage& msg, std::size_t size, std::uint64_t 
   t.symbol = st.name;
   emit_market(st, t.aggregate ? st.agg_subject : st.trade_subject,
               t.aggregate ? JournaledKind::kAggTrade : JournaledKind::kTrade, rx_ticks, t_parsed, t.event_ns,
-              [&](const Stamp& s) { return encoder_.encode_trade(s, feed_.name, t, *id); });
+              [&](const Stamp& s) { return encoder_.encode_trade(s, feed_.name, t, slot_of(st)); });
 }
 
 void FeedPipeline::on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,
@@ -558,7 +558,7 @@ void FeedPipeline::on_quote(ParsedMessage& msg, std::size_t size, std::uint64_t 
   st.quote_ns = q.event_ns;
   q.symbol = st.name;
   emit_market(st, st.quote_subject, JournaledKind::kQuote, rx_ticks, t_parsed, q.event_ns,
-              [&](const Stamp& s) { return encoder_.encode_quote(s, feed_.name, q, *id); });
+              [&](const Stamp& s) { return encoder_.encode_quote(s, feed_.name, q, slot_of(st)); });
 }
 
 void FeedPipeline::on_funding(ParsedMessage& msg, std::size_t size, std::uint64_t rx_ticks, std::uint64_t t_parsed,

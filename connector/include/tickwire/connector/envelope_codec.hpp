@@ -139,7 +139,7 @@ class EnvelopeEncoder {
   // the list elements' pointers to them; returns the end of what it wrote.
   capnp::word* write_deferred_levels(capnp::word* next) noexcept;
 
-  // Template: a framed Envelope of one kind (trade or quote) for one feed,
+  // Template: a framed Envelope of one kind (trade, quote or book delta) for one feed,
   // symbol and instrument, as the builder wrote it with every per-event
   // field zero, and where the per-event fields are (byte offsets into
   // `framed` of the data sections that hold them).
@@ -170,9 +170,9 @@ class EnvelopeEncoder {
   std::span<const std::byte> from_template(const Template& t, Patch&& patch, std::size_t total = 0);
   // write_delta_lists: a delta's bids and asks lists after the template's
   // `end` in `framed`, the BookDelta's list pointers at `lists` pointing to
-  // them, and every level's Decimals after both lists (the builder's layout).
-  static void write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists,
-                                const BookDeltaEvent& delta) noexcept;
+  // them, and every level's Decimals after both lists (the builder's layout,
+  // through defer_levels and write_deferred_levels).
+  void write_delta_lists(std::byte* framed, std::size_t end, std::size_t lists, const BookDeltaEvent& delta) noexcept;
   // write_text: `text` as a Cap'n Proto Text (NUL-terminated, zero-padded to
   // a word) at `end` in `framed`, and the pointer at `pointer` to it.
   static void write_text(std::byte* framed, std::size_t end, std::size_t pointer, std::string_view text) noexcept;

@@ -138,10 +138,7 @@ class TscClock {
     return map(params_.load(), ticks);
   }
   // to_wall_ns: ticks to Unix-epoch ns (CLOCK_REALTIME offset as of the last resync).
-  std::uint64_t to_wall_ns(std::uint64_t ticks) const noexcept {
-    const TscCalibration c = params_.load();
-    return map(c, ticks) - c.mono_anchor_ns + c.wall_anchor_ns;
-  }
+  std::uint64_t to_wall_ns(std::uint64_t ticks) const noexcept { return to_mono_and_wall_ns(ticks).wall_ns; }
   // MonoAndWall: one reading in both domains.
   struct MonoAndWall {
     std::uint64_t mono_ns;
