@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "support/subprocess.hpp"
+#include "support/tcp_sockets.hpp"
 #include "support/temp_dir.hpp"
 
 namespace tickwire::connector {
@@ -192,6 +193,19 @@ TEST_F(SimulatorTest, CombinedStreamsArriveAsRecordedByteForByte) {
   }
   EXPECT_EQ(market_lines(record()), got);
   EXPECT_EQ(sim_->sent(), 400u);
+}
+
+TEST_F(SimulatorTest, SendsWithoutNagleSoFramesAreNotHeldForTheClientsDelayedAck) {
+  // With Nagle a small write waits for the ACK of the one before, which the
+  // client delays up to 40 ms: the frames of those 40 ms then came in one read.
+  const std::uint16_t port = start(options(1));
+  Client c(port);
+  ASSERT_FALSE(c.connect(kTrades));
+  ASSERT_EQ(c.read_n(1).size(), 1u);
+  const std::uint16_t client_port = c.socket().local_endpoint().port();
+  EXPECT_EQ(testing::tcp_no_delay(port, client_port), std::optional<bool>(true))
+      << "the simulator's side of the connection (port " << port << " to " << client_port << ")";
+  EXPECT_EQ(testing::tcp_no_delay(client_port, port), std::optional<bool>(false)) << "the client's, left as it was";
 }
 
 TEST_F(SimulatorTest, SameSeedAndEpochGiveTheSameRecord) {

@@ -29,6 +29,7 @@
 #include <set>
 
 #include "support/subprocess.hpp"
+#include "support/tcp_sockets.hpp"
 #include "support/ws_frame_bytes.hpp"
 #include "tickwire/connector/venue.hpp"
 #include "support/temp_dir.hpp"
@@ -225,6 +226,24 @@ class WsSessionTest : public ::testing::Test {
   // Last, so destroyed first: the coroutine frames it still holds call into handler_.
   asio::io_context io_;
 };
+
+TEST_F(WsSessionTest, ConnectsWithoutNagleSoAPongIsNotHeldForTheServersAck) {
+  std::uint16_t client_port = 0;
+  std::uint16_t server_port = 0;
+  TestServer server(io_, [&](tcp::socket s, int) -> asio::awaitable<void> {
+    client_port = s.remote_endpoint().port();
+    server_port = s.local_endpoint().port();
+    auto ws = co_await accept_ws(std::move(s));
+    co_await read_text(*ws);  // ends when the client goes
+  });
+  WsSession session(io_, options(server), handler_);
+  session.start();
+  ASSERT_TRUE(run_until([&] { return handler_.connects == 1; }));
+  EXPECT_EQ(testing::tcp_no_delay(client_port, server_port), std::optional<bool>(true))
+      << "the session's socket (port " << client_port << " to " << server_port << ")";
+  EXPECT_EQ(testing::tcp_no_delay(server_port, client_port), std::optional<bool>(false)) << "the test server's";
+  finish(session);
+}
 
 TEST_F(WsSessionTest, AnswersServerPingsWithTheSamePayload) {
   std::string pong;

@@ -65,6 +65,10 @@ asio::awaitable<void> Simulator::Impl::accept_loop() {
     beast::error_code ec;
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(asio::use_awaitable, ec));
     if (ec) co_return;  // acceptor closed by stop()
+    // No Nagle: a frame is sent when written. With it, a small write waits
+    // for the ACK of the previous one, which the client delays up to 40 ms:
+    // the frames of those 40 ms then arrive in one read.
+    socket.set_option(tcp::no_delay(true), ec);
     asio::co_spawn(io, serve(beast::tcp_stream(std::move(socket))), asio::detached);
   }
 }
