@@ -79,7 +79,10 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::map(const std::string& p
   // On success the segment owns fd; on failure the caller still does.
   struct stat st {};
   if (::fstat(fd, &st) != 0) return errno_status(path, "fstat", errno);
-  void* p = ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+  // Populated: every page is faulted in here, not on the first lap of the
+  // ring, where each new page cost the writer (and each reader) a fault of
+  // up to tens of microseconds in the middle of a publish.
+  void* p = ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
   if (p == MAP_FAILED) return errno_status(path, "mmap", errno);
   std::shared_ptr<ShmSegment> seg(new ShmSegment());
   seg->path_ = path;
@@ -227,6 +230,13 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::open_writer(const std::s
       const int err = errno;
       ::close(fd);
       return errno_status(path, "ftruncate", err);
+    }
+    // The pages reserved now: a /dev/shm too small for the ring (a container's
+    // is 64 MiB by default) is this error, not a SIGBUS in a later publish.
+    if (const int err = ::posix_fallocate(fd, 0, static_cast<off_t>(want)); err != 0) {
+      (void)::ftruncate(fd, 0);  // empty again: the next create starts afresh
+      ::close(fd);
+      return errno_status(path, "fallocate", err);
     }
     auto seg = map(path, fd, true, want);
     if (!seg.ok()) {

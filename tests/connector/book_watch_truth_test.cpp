@@ -5,7 +5,9 @@
 // books are the truth's: the book the simulator's diffs describe at the last
 // update id it sent, level for level, and Simulator::book() when that is the
 // same update. Every journaled record reaches it once, in order.
+#include <linux/magic.h>
 #include <signal.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 
 #include <fstream>
@@ -84,6 +86,11 @@ TEST_F(BookWatchTruth, TheExampleServiceRebuildsTheSimulatorsBooksFromTheLiveSha
   run();
   ASSERT_FALSE(HasFatalFailure());
   ASSERT_TRUE(watch);
+  // A ring file on a disk (not tmpfs) is written back by the kernel and
+  // stalls publishes: the connector says so, and only then.
+  struct statfs fs {};
+  ASSERT_EQ(::statfs(ring.c_str(), &fs), 0);
+  EXPECT_EQ(log_.find("is not on tmpfs (/dev/shm)") != std::string::npos, fs.f_type != TMPFS_MAGIC) << log_;
   verify();  // the journal itself is the truth's
   ASSERT_FALSE(journal_.empty());
 
