@@ -91,6 +91,21 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::map(const std::string& p
   seg->ino_ = st.st_ino;
   seg->base_ = static_cast<std::byte*>(p);
   seg->size_ = size;
+  // MAP_POPULATE fills the page tables, but on a VM the hypervisor may still
+  // take its own fault at the CPU's first access to each page (shadow or
+  // nested page tables): one access per page now, by the CPU. The writer's
+  // is a write (an atomic add of 0: readers may be reading the page); a
+  // reader's a read.
+  for (std::size_t off = 0; off + sizeof(std::uint64_t) <= size; off += 4096) {
+    // Safety: off is page-aligned inside the mapping, so 8-aligned and in bounds.
+    auto word = std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(seg->base_ + off));
+    // relaxed (both): no ordering, only the access.
+    if (writable) {
+      word.fetch_add(0, std::memory_order_relaxed);
+    } else {
+      (void)word.load(std::memory_order_relaxed);
+    }
+  }
   seg->fd_ = fd;
   return seg;
 }
