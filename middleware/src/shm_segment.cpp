@@ -79,10 +79,7 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::map(const std::string& p
   // On success the segment owns fd; on failure the caller still does.
   struct stat st {};
   if (::fstat(fd, &st) != 0) return errno_status(path, "fstat", errno);
-  // Populated: every page is faulted in here, not on the first lap of the
-  // ring, where each new page cost the writer (and each reader) a fault of
-  // up to tens of microseconds in the middle of a publish.
-  void* p = ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED | MAP_POPULATE, fd, 0);
+  void* p = ::mmap(nullptr, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
   if (p == MAP_FAILED) return errno_status(path, "mmap", errno);
   std::shared_ptr<ShmSegment> seg(new ShmSegment());
   seg->path_ = path;
@@ -91,23 +88,27 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::map(const std::string& p
   seg->ino_ = st.st_ino;
   seg->base_ = static_cast<std::byte*>(p);
   seg->size_ = size;
-  // MAP_POPULATE fills the page tables, but on a VM the hypervisor may still
-  // take its own fault at the CPU's first access to each page (shadow or
-  // nested page tables): one access per page now, by the CPU. The writer's
-  // is a write (an atomic add of 0: readers may be reading the page); a
-  // reader's a read.
-  for (std::size_t off = 0; off + sizeof(std::uint64_t) <= size; off += 4096) {
+  seg->fd_ = fd;
+  return seg;
+}
+
+void ShmSegment::prefault(bool write) noexcept {
+  // Each page touched by the CPU now, not on the ring's first lap: a first
+  // touch costs a page fault (tens of microseconds on a VM), and on a VM the
+  // hypervisor may take a fault of its own at the CPU's first access even to
+  // a page the guest has mapped, so MAP_POPULATE alone is not enough. The
+  // writer's access is a write (an atomic add of 0: readers may be reading
+  // the page), a reader's a read.
+  for (std::size_t off = 0; off + sizeof(std::uint64_t) <= size_; off += 4096) {
     // Safety: off is page-aligned inside the mapping, so 8-aligned and in bounds.
-    auto word = std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(seg->base_ + off));
+    auto word = std::atomic_ref<std::uint64_t>(*reinterpret_cast<std::uint64_t*>(base_ + off));
     // relaxed (both): no ordering, only the access.
-    if (writable) {
+    if (write) {
       word.fetch_add(0, std::memory_order_relaxed);
     } else {
       (void)word.load(std::memory_order_relaxed);
     }
   }
-  seg->fd_ = fd;
-  return seg;
 }
 
 absl::Status ShmSegment::validate() const {
@@ -166,6 +167,7 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::open_reader(const std::s
   if (auto valid = (*seg)->validate(); !valid.ok()) return valid;
   (*seg)->capacity_ = static_cast<std::size_t>(word64((*seg)->base_, SL::kCapacityOffset).load(std::memory_order_relaxed));  // relaxed: validated above, after the magic's acquire
   (*seg)->ring_ = std::span<std::byte>((*seg)->base_ + SL::kHeaderBytes, BroadcastLayout::required_bytes((*seg)->capacity_));
+  (*seg)->prefault(false);
   return seg;
 }
 
@@ -227,6 +229,12 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::open_writer(const std::s
       epoch = word64((*old)->base_, SL::kEpochOffset).load(std::memory_order_relaxed);
       last_sequence = word64((*old)->base_, SL::kLastSequenceOffset).load(std::memory_order_relaxed);
       if (size == want) {
+        // Holes (a file an older tickwire made with ftruncate alone) reserved
+        // before prefault() writes to them: a full /dev/shm is this error.
+        if (const int err = ::posix_fallocate((*old)->fd_, 0, static_cast<off_t>(want)); err != 0) {
+          return errno_status(path, "fallocate", err);
+        }
+        (*old)->prefault(true);
         (*old)->capacity_ = options.capacity;
         (*old)->ring_ = std::span<std::byte>((*old)->base_ + SL::kHeaderBytes,
                                              BroadcastLayout::required_bytes(options.capacity));
@@ -258,6 +266,7 @@ absl::StatusOr<std::shared_ptr<ShmSegment>> ShmSegment::open_writer(const std::s
       ::close(fd);
       return seg.status();
     }
+    (*seg)->prefault(true);
     (*seg)->capacity_ = options.capacity;
     (*seg)->ring_ = std::span<std::byte>((*seg)->base_ + SL::kHeaderBytes, BroadcastLayout::required_bytes(options.capacity));
     (*seg)->format(epoch + 1, last_sequence);

@@ -102,6 +102,9 @@ class ShmSegment {
                                                          std::size_t size);
   absl::Status validate() const;
   void format(std::uint64_t epoch, std::uint64_t last_sequence);
+  // prefault: one access per page of a validated mapping, so no publish
+  // (write) or read on the hot path is the first touch of a page.
+  void prefault(bool write) noexcept;
 
   std::string path_;
   int fd_ = -1;
