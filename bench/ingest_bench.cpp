@@ -657,7 +657,7 @@ int main(int argc, char** argv) {
     std::printf("  connector        %9.0f msg/s  (%s)  feed thread busy %.0f%% (%.2f us CPU/msg)\n", median(x.conn),
                 spread(x.conn).c_str(), 100 * median(x.conn_busy), median(x.conn_cpu));
     const auto [rlo, rhi] = std::minmax_element(x.ratio.begin(), x.ratio.end());
-    std::printf("  connector/floor  %.2f (per-pair %.2f..%.2f; target >= 0.70)\n", median(x.conn) / median(x.floor),
+    std::printf("  connector/floor  %.2f (per-pair %.2f..%.2f; target >= 0.5, issue 14)\n", median(x.conn) / median(x.floor),
                 *rlo, *rhi);
     // If the consumers were the limit, throughput would be 1 / CPU per message.
     std::printf("  consumer-bound ratio (floor CPU/msg / connector CPU/msg)  %.2f\n",
