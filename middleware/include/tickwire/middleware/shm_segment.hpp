@@ -105,6 +105,9 @@ class ShmSegment {
   // prefault: one access per page of a validated mapping, so no publish
   // (write) or read on the hot path is the first touch of a page.
   void prefault(bool write) noexcept;
+  // reserve_and_prefault: the writer's, after format(): posix_fallocate of
+  // the whole file, then prefault(true).
+  absl::Status reserve_and_prefault();
 
   std::string path_;
   int fd_ = -1;
