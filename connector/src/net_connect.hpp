@@ -126,7 +126,8 @@ boost::asio::awaitable<ConnectFailure, Executor> connect_stream(Stream& stream, 
   // No Nagle: a pong, a subscribe or a request goes out when written, not
   // after the server's (possibly delayed) ACK of what we sent before.
   // Failing to set it costs latency, not correctness: go on.
-  lowest.socket().set_option(asio::ip::tcp::no_delay(true), ec);
+  beast::error_code ignored;
+  lowest.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
   if constexpr (kTls) {
     if (!SSL_set_tlsext_host_name(stream.native_handle(), url.host.c_str())) {
       co_return ConnectFailure{Stage::kTls, "cannot set SNI"};
