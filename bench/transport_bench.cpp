@@ -5,11 +5,16 @@
 //     it: time per iteration = publish -> last subscriber's handler.
 //   BM_<x>Throughput/<subs>  publishes as fast as the publisher can (it never
 //     waits); items/s = publishes/s, delivered = messages each subscriber got/s.
+//   BM_ShmCreate/<MiB>, BM_ShmAttach/<MiB>  what opening a ring of that size
+//     costs the writer and a reader (every page reserved and touched at open);
+//     BM_TouchAnonymous/<MiB> the peer: a memset of as many fresh bytes.
 // 64-byte payloads on a 4-token subject. The machine has 2 cores: with more
 // than one subscriber, threads share cores.
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <cstdint>
 #include <memory>
 #include <new>
@@ -146,11 +151,65 @@ void BM_ShmLatency(benchmark::State& state) { transport_latency(state, make_shm)
 void BM_InProcessThroughput(benchmark::State& state) { transport_throughput(state, make_in_process); }
 void BM_ShmThroughput(benchmark::State& state) { transport_throughput(state, make_shm); }
 
+// shm_options: a ring of `mib` MiB under a name of this process's.
+ShmTransportOptions shm_options(std::int64_t mib) {
+  ShmTransportOptions o;
+  o.name = fmt::format("tickwire-bench-open-{}", ::getpid());
+  o.capacity = static_cast<std::size_t>(mib) << 20;
+  o.unlink_on_close = true;
+  return o;
+}
+
+void BM_ShmCreate(benchmark::State& state) {
+  for (auto _ : state) {
+    auto w = SharedMemoryTransport::create(shm_options(state.range(0)));
+    if (!w.ok()) state.SkipWithError("create failed");
+    state.PauseTiming();
+    w->reset();  // unlinks the file: the next create makes a new one
+    state.ResumeTiming();
+  }
+}
+
+void BM_ShmAttach(benchmark::State& state) {
+  auto w = SharedMemoryTransport::create(shm_options(state.range(0)));
+  if (!w.ok()) {
+    state.SkipWithError("create failed");
+    return;
+  }
+  for (auto _ : state) {
+    auto r = SharedMemoryTransport::attach(shm_options(state.range(0)));
+    if (!r.ok()) state.SkipWithError("attach failed");
+    benchmark::DoNotOptimize(r);
+  }
+}
+
+// The peer: faulting in the same bytes of fresh anonymous memory (a memset
+// of a new anonymous mapping, as the in-process ring's constructor does).
+void BM_TouchAnonymous(benchmark::State& state) {
+  const std::size_t bytes = static_cast<std::size_t>(state.range(0)) << 20;
+  for (auto _ : state) {
+    // mmap, not new[]: glibc would hand back the heap pages of the last round.
+    void* memory = ::mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (memory == MAP_FAILED) {
+      state.SkipWithError("mmap failed");
+      break;
+    }
+    std::memset(memory, 0, bytes);
+    benchmark::DoNotOptimize(memory);
+    state.PauseTiming();
+    ::munmap(memory, bytes);
+    state.ResumeTiming();
+  }
+}
+
 BENCHMARK(BM_BroadcastRingLatency)->Arg(1)->Arg(2)->Arg(4)->UseRealTime();
 BENCHMARK(BM_InProcessLatency)->Arg(1)->Arg(2)->Arg(4)->UseRealTime();
 BENCHMARK(BM_ShmLatency)->Arg(1)->Arg(2)->Arg(4)->UseRealTime();
 BENCHMARK(BM_InProcessThroughput)->Arg(1)->Arg(2)->Arg(4)->UseRealTime();
 BENCHMARK(BM_ShmThroughput)->Arg(1)->Arg(2)->Arg(4)->UseRealTime();
+BENCHMARK(BM_ShmCreate)->Arg(16)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ShmAttach)->Arg(16)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_TouchAnonymous)->Arg(16)->Arg(256)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 
