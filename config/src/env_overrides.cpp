@@ -64,8 +64,9 @@ std::optional<toml::table> parse_assignment(std::string_view key, std::string_vi
 }
 
 // assign: sets `key` of `target` from the variable's text. A TOML value is
-// taken as written; anything else, or any value for a key the file holds as
-// a string, is a string.
+// taken as written; anything else is a string, and so is any value but an
+// array for a key the file holds as a string ("123" stays a name, but a core
+// list the file holds as "any" takes [2]).
 absl::Status assign(toml::table& target, std::string_view key, std::string_view path,
                     std::string_view value, std::string_view source) {
   for (const char c : key) {
@@ -75,9 +76,8 @@ absl::Status assign(toml::table& target, std::string_view key, std::string_view 
   }
   const toml::node* existing = target.get(key);
   const bool file_has_string = existing != nullptr && existing->is_string();
-  std::optional<toml::table> parsed;
-  if (!file_has_string) parsed = parse_assignment(key, value, source);
-  if (!parsed || (file_has_string && !parsed->get(key)->is_string())) {
+  std::optional<toml::table> parsed = parse_assignment(key, value, source);
+  if (!parsed || (file_has_string && !parsed->get(key)->is_string() && !parsed->get(key)->is_array())) {
     parsed = parse_assignment(key, toml_string(value), source);
   }
   if (!parsed) return env_error(source, fmt::format("{}: cannot be read as a TOML value", path));

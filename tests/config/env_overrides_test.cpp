@@ -83,6 +83,21 @@ TEST_F(EnvOverrides, AKeyTheFileHoldsAsAStringStaysAStringWhateverItLooksLike) {
   auto config = load({{"TICKWIRE_FEEDS_0_NAME", "123"}});
   ASSERT_TRUE(config.ok()) << config.status();
   EXPECT_EQ(config->feeds[0].name, "123");
+  auto bracket = load({{"TICKWIRE_JOURNAL_DIR", "[data"}});  // not a TOML array: a string
+  ASSERT_TRUE(bracket.ok()) << bracket.status();
+  EXPECT_EQ(std::filesystem::path(bracket->journal.dir).filename(), "[data");
+}
+
+// A core list is "any" or an array: config/default.toml holds "any", and a
+// variable must still pin the thread (the container's way to change a key).
+TEST_F(EnvOverrides, AnArrayReplacesAKeyTheFileHoldsAsAString) {
+  std::ofstream(file_) << kFile << "[threads]\nfeed_cores = \"any\"\nflusher_cores = [1]\n";
+  auto config = load({{"TICKWIRE_THREADS_FEED_CORES", "[0]"}, {"TICKWIRE_THREADS_FLUSHER_CORES", "any"}});
+  ASSERT_TRUE(config.ok()) << config.status();
+  EXPECT_EQ(config->threads.feed_cores, std::vector<int>{0});
+  EXPECT_TRUE(config->threads.flusher_cores.empty());  // "any"
+  auto name = load({{"TICKWIRE_FEEDS_0_NAME", "[1]"}});  // an array where a string is expected: refused
+  EXPECT_FALSE(name.ok());
 }
 
 TEST_F(EnvOverrides, ABadValueIsValidatedLikeTheFileAndTheErrorNamesTheVariable) {
