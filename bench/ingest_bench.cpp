@@ -32,7 +32,7 @@
 // /metrics in a loop for the whole run; printed with its ratio to the
 // connector without them.)
 // (--stage-sample N: the connector's stage durations on one frame in N, as
-// `[status] stage_sample`.)
+// `[status] stage_sample`; default the configuration's, 16.)
 // (--ring-mb: the journal ring; at the default 16 MB a flusher that gets no
 // core of its own fills it in the replay regime and append() spins.)
 // (`--regime replay --reps 1` with a large --replay-count is the profiling
@@ -103,7 +103,8 @@ struct Settings {
   bool live = true, replay = true;        // which regimes run
   std::size_t ring_mb = 16;               // the journal's ring (its default); a power of two
   bool scrape = false;                    // also run the connector with a /metrics scraper
-  std::uint32_t stage_sample = 1;         // [status] stage_sample: stage durations on one frame in this many
+  // [status] stage_sample: stage durations on one frame in this many; its default, as `tickwire run`.
+  std::uint32_t stage_sample = tickwire::config::StatusConfig{}.stage_sample;
 };
 
 // Regime: where a run's messages come from and how many it expects.

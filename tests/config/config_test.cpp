@@ -582,10 +582,10 @@ TEST(ConfigStatus, BookSnapshotIntervalDefaultsToAMinuteAcceptsOffAndRejectsTooS
   EXPECT_NE(negative.status().message().find("status.book_snapshot_interval_ms"), std::string_view::npos);
 }
 
-TEST(ConfigStatus, StageSampleDefaultsToEveryFrameAndRejectsZeroAndTooLargeAtItsLine) {
+TEST(ConfigStatus, StageSampleDefaultsToOneFrameInSixteenAndRejectsZeroAndTooLargeAtItsLine) {
   auto defaults = load_string(std::string(kMinimal), "test.toml");
   ASSERT_TRUE(defaults.ok()) << defaults.status();
-  EXPECT_EQ(defaults->status.stage_sample, 1u);
+  EXPECT_EQ(defaults->status.stage_sample, 16u);
   auto eight = load_string(std::string(kMinimal) + "[status]\nstage_sample = 8\n", "test.toml");
   ASSERT_TRUE(eight.ok()) << eight.status();
   EXPECT_EQ(eight->status.stage_sample, 8u);

@@ -188,8 +188,9 @@ class FeedPipeline final : public SessionHandler {
   // market-event count; call on the feed thread.
   void heartbeat();
   // set_stage_sample: take the stage durations ([status] stage_sample) on
-  // one market frame in `every` (>= 1; 1 = every frame, the default). The
-  // frames between pay no TSC reads and no profiler entries.
+  // one market frame in `every` (>= 1; 1 = every frame, this class's
+  // default; the configuration's is 16). The frames between pay no TSC
+  // reads and no profiler entries.
   void set_stage_sample(std::uint32_t every) noexcept {
     stage_every_ = every == 0 ? 1 : every;
     stage_countdown_ = 1;
