@@ -63,6 +63,29 @@ void BM_TscToMonoNs(benchmark::State& state) {
 }
 BENCHMARK(BM_TscToMonoNs);
 
+// The Envelope's stamp: mono and wall of one reading, through the clock's
+// seqlock (a copy of the whole calibration) and through a Mapper (one load
+// of the sequence; what FeedPipeline uses).
+void BM_TscToMonoAndWall(benchmark::State& state) {
+  const TscClock& clock = TscClock::global();
+  std::uint64_t ticks = TscClock::now_ticks();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(clock.to_mono_and_wall_ns(ticks));
+    ticks += 977;
+  }
+}
+BENCHMARK(BM_TscToMonoAndWall);
+
+void BM_TscMapperToMonoAndWall(benchmark::State& state) {
+  TscClock::Mapper mapper(TscClock::global());
+  std::uint64_t ticks = TscClock::now_ticks();
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(mapper.to_mono_and_wall_ns(ticks));
+    ticks += 977;
+  }
+}
+BENCHMARK(BM_TscMapperToMonoAndWall);
+
 void BM_TscNowMonoNs(benchmark::State& state) {
   const TscClock& clock = TscClock::global();
   for (auto _ : state) benchmark::DoNotOptimize(clock.now_mono_ns());

@@ -260,7 +260,7 @@ void FeedPipeline::add_symbol(std::string_view symbol) {
 }
 
 Stamp FeedPipeline::stamp(std::uint64_t ticks) {
-  const auto [mono_ns, wall_ns] = middleware::TscClock::global().to_mono_and_wall_ns(ticks);
+  const auto [mono_ns, wall_ns] = clock_.to_mono_and_wall_ns(ticks);
   return Stamp{sequencer_.next(), mono_ns, wall_ns};
 }
 

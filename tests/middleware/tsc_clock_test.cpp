@@ -189,6 +189,64 @@ TEST(TscClock, FallbackModeTicksAreSteadyClockNanoseconds) {
   }
 }
 
+// Mapper: the clock's own conversion, before and after a resync (which it
+// must notice), on both sides of the anchor.
+TEST(TscClock, AMapperConvertsAsTheClockDoesAndFollowsAResync) {
+  TscClock clock;
+  TscClock::Mapper mapper(clock);
+  const std::uint64_t base = clock.ticks();
+  const std::uint64_t readings[] = {base, base + 123'456'789, base / 2, std::uint64_t{1}};
+  for (const std::uint64_t t : readings) {
+    const auto want = clock.to_mono_and_wall_ns(t);
+    const auto got = mapper.to_mono_and_wall_ns(t);
+    EXPECT_EQ(got.mono_ns, want.mono_ns) << t;
+    EXPECT_EQ(got.wall_ns, want.wall_ns) << t;
+  }
+  // A resync re-anchors and re-measures the rate: the readings far from the
+  // anchor map to other values (a Mapper that kept its copy fails below).
+  const std::uint64_t before = clock.calibration().generation;
+  clock.resync();
+  ASSERT_EQ(clock.calibration().generation, before + 1);
+  for (const std::uint64_t t : readings) {
+    const auto want = clock.to_mono_and_wall_ns(t);
+    const auto got = mapper.to_mono_and_wall_ns(t);
+    EXPECT_EQ(got.mono_ns, want.mono_ns) << t;
+    EXPECT_EQ(got.wall_ns, want.wall_ns) << t;
+  }
+}
+
+// Mappers on other threads while resync() runs: each conversion uses one
+// whole calibration (wall - mono is one generation's anchor difference) and,
+// for rising readings, never goes back (resync never moves the mapping back).
+TEST(TscClock, MappersSeeOnlyWholeCalibrationsWhileResyncRuns) {
+  TscClock clock;
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> bad{0};
+  auto reader = [&] {
+    TscClock::Mapper mapper(clock);
+    std::uint64_t last_mono = 0;
+    // acquire: pairs with the release store of done after the resync loop.
+    while (!done.load(std::memory_order_acquire)) {
+      const TscCalibration before = clock.calibration();
+      const auto got = mapper.to_mono_and_wall_ns(clock.ticks());
+      const TscCalibration after = clock.calibration();
+      const std::uint64_t offset = got.wall_ns - got.mono_ns;
+      // The conversion's calibration is `before`'s, `after`'s or one published between them.
+      const bool whole = offset == before.wall_anchor_ns - before.mono_anchor_ns ||
+                         offset == after.wall_anchor_ns - after.mono_anchor_ns ||
+                         after.generation > before.generation + 1;
+      if (!whole || got.mono_ns < last_mono) bad.fetch_add(1, std::memory_order_relaxed);  // relaxed: read after join
+      last_mono = got.mono_ns;
+    }
+  };
+  std::thread r1(reader), r2(reader);
+  for (int i = 0; i < 20'000 / kScale; ++i) clock.resync();
+  done.store(true, std::memory_order_release);  // release: pairs with the readers' acquire
+  r1.join();
+  r2.join();
+  EXPECT_EQ(bad.load(std::memory_order_relaxed), 0u);  // relaxed: after join
+}
+
 struct EightWords {
   std::uint64_t w[8];
 };

@@ -97,7 +97,7 @@ struct StatusConfig {
   std::uint32_t heartbeat_ms = 1000;  // Status heartbeat record per feed; 0 = none
   // The feed thread's stage durations (the stage table, /metrics, --hgrm-dir)
   // are taken on one market frame in this many, 1..65536; 1 = every frame.
-  // 16: the stamps cost under 2% of the feed thread's CPU at full rate, where
+  // 16: the stamps cost 1.4-2.5% of the feed thread's CPU at full rate, where
   // every frame cost 10-15% (bench/RESULTS.md, "The profiler at one frame in 16").
   std::uint32_t stage_sample = 16;
   // A BookSnapshot record of every synced book this often (journaled and

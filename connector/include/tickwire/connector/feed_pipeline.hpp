@@ -429,6 +429,7 @@ class FeedPipeline final : public SessionHandler {
   middleware::SymbolInterner symbols_;
   EnvelopeEncoder encoder_;
   std::vector<SymbolState> states_;  // by SymbolId
+  middleware::TscClock::Mapper clock_{middleware::TscClock::global()};  // the Envelope's times (feed thread)
   std::uint32_t stage_every_ = 1;      // stage durations on one frame in this many
   std::uint32_t stage_countdown_ = 1;  // frames until the next stamped one
   StreamTracker tracker_;            // kChannels streams per symbol

@@ -52,6 +52,11 @@ class Seqlock {
 
   // load: a consistent copy of the last store(); spins only while a store runs.
   T load() const noexcept {
+    std::uint64_t sequence = 0;
+    return load(sequence);
+  }
+  // load: the same, and the (even) sequence of the store() it copied.
+  T load(std::uint64_t& sequence) const noexcept {
     std::array<std::uint64_t, kWords> words;
     for (;;) {
       // acquire: pairs with the release store of the even sequence in store(),
@@ -68,13 +73,24 @@ class Seqlock {
         words[i] = words_[i].load(std::memory_order_acquire);
       }
       // relaxed: ordered after the word loads by their acquire semantics.
-      if (seq_.load(std::memory_order_relaxed) == s1) break;
+      if (seq_.load(std::memory_order_relaxed) == s1) {
+        sequence = s1;
+        break;
+      }
     }
     T out;
     // Safety: T is trivially copyable and words holds sizeof(T) bytes or more,
     // all copied from one T by one store() under an unchanged even sequence.
     std::memcpy(&out, words.data(), sizeof(T));
     return out;
+  }
+
+  // changed_since: whether a store() began after the one load(sequence)
+  // copied; while it returns false, that copy is the current value.
+  bool changed_since(std::uint64_t sequence) const noexcept {
+    // acquire: pairs with the release store of the even sequence in store(),
+    // so a caller that sees a new sequence and calls load() gets that value.
+    return seq_.load(std::memory_order_acquire) != sequence;
   }
 
   // store: publish a new value; callers must not call store() concurrently.
@@ -152,6 +168,28 @@ class TscClock {
     const std::uint64_t mono = map(c, ticks);
     return {mono, mono - c.mono_anchor_ns + c.wall_anchor_ns};
   }
+  // Mapper: to_mono_and_wall_ns for one thread's hot path. It keeps its own
+  // copy of the calibration and copies it again only when a resync has
+  // published a new one: one load of the sequence per conversion instead of
+  // a copy of every word of the calibration (which stalled on store
+  // forwarding: 4.5% of the feed thread at full rate). One thread at a time;
+  // the clock must outlive it.
+  class Mapper {
+   public:
+    explicit Mapper(const TscClock& clock) noexcept : clock_(&clock) { refresh(); }
+    MonoAndWall to_mono_and_wall_ns(std::uint64_t ticks) noexcept {
+      if (clock_->params_.changed_since(sequence_)) [[unlikely]] refresh();
+      const std::uint64_t mono = map(c_, ticks);
+      return {mono, mono - c_.mono_anchor_ns + c_.wall_anchor_ns};
+    }
+
+   private:
+    void refresh() noexcept { c_ = clock_->params_.load(sequence_); }
+    const TscClock* clock_;
+    TscCalibration c_{};
+    std::uint64_t sequence_ = 0;
+  };
+
   // now_mono_ns: to_mono_ns(ticks()) for this instance.
   std::uint64_t now_mono_ns() const noexcept { return to_mono_ns(ticks()); }
   // now_wall_ns: to_wall_ns(ticks()) for this instance.
