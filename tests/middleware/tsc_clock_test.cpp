@@ -215,18 +215,35 @@ TEST(TscClock, AMapperConvertsAsTheClockDoesAndFollowsAResync) {
   }
 }
 
+// bad_conversions_during_resyncs: two threads each run a reader that
+// make_reader() returns (one conversion per call, true when it is wrong)
+// until 20 000 / kScale resyncs are done; how many were wrong.
+template <typename MakeReader>
+std::uint64_t bad_conversions_during_resyncs(TscClock& clock, MakeReader make_reader) {
+  std::atomic<bool> done{false};
+  std::atomic<std::uint64_t> bad{0};
+  auto run = [&] {
+    auto reader = make_reader();
+    // acquire: pairs with the release store of done after the resync loop.
+    while (!done.load(std::memory_order_acquire)) {
+      if (reader()) bad.fetch_add(1, std::memory_order_relaxed);  // relaxed: read after join
+    }
+  };
+  std::thread r1(run), r2(run);
+  for (int i = 0; i < 20'000 / kScale; ++i) clock.resync();
+  done.store(true, std::memory_order_release);  // release: pairs with the readers' acquire
+  r1.join();
+  r2.join();
+  return bad.load(std::memory_order_relaxed);  // relaxed: after join
+}
+
 // Mappers on other threads while resync() runs: each conversion uses one
 // whole calibration (wall - mono is one generation's anchor difference) and,
 // for rising readings, never goes back (resync never moves the mapping back).
 TEST(TscClock, MappersSeeOnlyWholeCalibrationsWhileResyncRuns) {
   TscClock clock;
-  std::atomic<bool> done{false};
-  std::atomic<std::uint64_t> bad{0};
-  auto reader = [&] {
-    TscClock::Mapper mapper(clock);
-    std::uint64_t last_mono = 0;
-    // acquire: pairs with the release store of done after the resync loop.
-    while (!done.load(std::memory_order_acquire)) {
+  const std::uint64_t bad = bad_conversions_during_resyncs(clock, [&] {
+    return [&clock, mapper = TscClock::Mapper(clock), last_mono = std::uint64_t{0}]() mutable {
       const TscCalibration before = clock.calibration();
       const auto got = mapper.to_mono_and_wall_ns(clock.ticks());
       const TscCalibration after = clock.calibration();
@@ -235,16 +252,12 @@ TEST(TscClock, MappersSeeOnlyWholeCalibrationsWhileResyncRuns) {
       const bool whole = offset == before.wall_anchor_ns - before.mono_anchor_ns ||
                          offset == after.wall_anchor_ns - after.mono_anchor_ns ||
                          after.generation > before.generation + 1;
-      if (!whole || got.mono_ns < last_mono) bad.fetch_add(1, std::memory_order_relaxed);  // relaxed: read after join
+      const bool went_back = got.mono_ns < last_mono;
       last_mono = got.mono_ns;
-    }
-  };
-  std::thread r1(reader), r2(reader);
-  for (int i = 0; i < 20'000 / kScale; ++i) clock.resync();
-  done.store(true, std::memory_order_release);  // release: pairs with the readers' acquire
-  r1.join();
-  r2.join();
-  EXPECT_EQ(bad.load(std::memory_order_relaxed), 0u);  // relaxed: after join
+      return !whole || went_back;
+    };
+  });
+  EXPECT_EQ(bad, 0u);
 }
 
 struct EightWords {
@@ -284,12 +297,8 @@ TEST(Seqlock, ReadersNeverSeeATornValue) {
 
 TEST(TscClock, ConvertersSeeOnlyConsistentParametersWhileResyncRuns) {
   TscClock clock;
-  std::atomic<bool> done{false};
-  std::atomic<std::uint64_t> bad{0};
-  auto reader = [&] {
-    TscCalibration last = clock.calibration();
-    // acquire: pairs with the release store of done after the resync loop.
-    while (!done.load(std::memory_order_acquire)) {
+  const std::uint64_t bad = bad_conversions_during_resyncs(clock, [&] {
+    return [&clock, last = clock.calibration()]() mutable {
       const TscCalibration c = clock.calibration();
       const bool same_gen_differs =
           c.generation == last.generation &&
@@ -301,18 +310,11 @@ TEST(TscClock, ConvertersSeeOnlyConsistentParametersWhileResyncRuns) {
       const bool went_back = c.generation < last.generation;
       // Converting concurrently with resync() is the point; the value is checked elsewhere.
       const bool converts = clock.now_mono_ns() != 0 && clock.to_wall_ns(c.tsc_anchor) != 0;
-      if (same_gen_differs || rate_mismatch || went_back || !converts) {
-        bad.fetch_add(1, std::memory_order_relaxed);  // relaxed: read after join
-      }
       last = c;
-    }
-  };
-  std::thread r1(reader), r2(reader);
-  for (int i = 0; i < 20'000 / kScale; ++i) clock.resync();
-  done.store(true, std::memory_order_release);  // release: pairs with the readers' acquire
-  r1.join();
-  r2.join();
-  EXPECT_EQ(bad.load(std::memory_order_relaxed), 0u);  // relaxed: after join
+      return same_gen_differs || rate_mismatch || went_back || !converts;
+    };
+  });
+  EXPECT_EQ(bad, 0u);
   EXPECT_EQ(clock.calibration().generation, 1u + 20'000u / kScale);
 }
 
