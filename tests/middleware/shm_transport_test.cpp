@@ -331,8 +331,9 @@ TEST(SharedMemoryCrossProcess, ReadersSurviveAKilledReaderAndARestartedWriterAnd
 
 TEST(SharedMemoryTransport, TheWriterAndAReaderGoTwoLapsOfTheRingWithoutAPageFault) {
   if (!testing::kFaultsCountable) GTEST_SKIP() << "a sanitizer's shadow memory faults on first touch too";
-  // Both map the file populated: no publish and no poll is the first touch
-  // of a page (a fault of up to tens of microseconds on a VM).
+  // The writer touches every page of the file when it creates it and the
+  // reader when it attaches: no publish and no poll is the first touch of a
+  // page (a fault of up to tens of microseconds on a VM).
   ShmFile f;
   auto w = SharedMemoryTransport::create(options_for(f, std::size_t{1} << 22));  // 1024 pages
   ASSERT_TRUE(w.ok()) << w.status();
