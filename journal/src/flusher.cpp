@@ -81,7 +81,7 @@ absl::Status Flusher::roll(std::uint64_t seq, std::uint64_t wall_ns) {
   h.wall_anchor_ns = options_.clock.wall_anchor_ns;
   h.ns_per_tick = options_.clock.ns_per_tick;
   h.index_interval = options_.index_interval;
-  auto w = SegmentWriter::create(options_.dir, h, std::move(*spare));
+  auto w = SegmentWriter::create(options_.dir, h, std::move(*spare), preparer_.leftovers());
   if (!w.ok()) return w.status();
   ++next_segment_index_;
   segment_.emplace(std::move(*w));

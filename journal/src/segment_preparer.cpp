@@ -22,7 +22,7 @@ absl::Status SegmentPreparer::discard(SpareSegment& spare) {
 }
 
 absl::Status SegmentPreparer::prepare_now(std::uint64_t segment_index) {
-  auto spare = prepare_spare(dir_, segment_index, index_interval_, capacity_);
+  auto spare = prepare_spare(dir_, segment_index, index_interval_, capacity_, &leftovers_);
   if (!spare.ok()) return spare.status();
   std::lock_guard lock(mu_);
   spare_ = std::move(*spare);
@@ -66,7 +66,7 @@ absl::StatusOr<SpareSegment> SegmentPreparer::take(std::uint64_t segment_index) 
   // Made here; a helper that starts meanwhile must not make the same file.
   wanted_index_ = std::max(wanted_index_, segment_index + 1);
   lock.unlock();
-  return prepare_spare(dir_, segment_index, index_interval_, capacity_);
+  return prepare_spare(dir_, segment_index, index_interval_, capacity_, &leftovers_);
 }
 
 absl::Status SegmentPreparer::retire(RetiredSegment segment) {
@@ -111,7 +111,7 @@ void SegmentPreparer::run() {
       const std::uint64_t index = wanted_index_;
       preparing_ = true;
       lock.unlock();
-      auto spare = prepare_spare(dir_, index, index_interval_, capacity_);
+      auto spare = prepare_spare(dir_, index, index_interval_, capacity_, &leftovers_);
       lock.lock();
       preparing_ = false;
       if (spare.ok()) {
@@ -156,11 +156,17 @@ void SegmentPreparer::run() {
     // record is in a segment already.
     const std::uint64_t index = wanted_index_;
     lock.unlock();
-    auto retry = prepare_spare(dir_, index, index_interval_, capacity_);
+    auto retry = prepare_spare(dir_, index, index_interval_, capacity_, &leftovers_);
     absl::Status cleaned = retry.ok() ? discard(*retry) : absl::OkStatus();
     lock.lock();
     record(retry.ok() ? std::move(cleaned) : retry.status());
   }
+  // Files a failed attempt could not remove, and no later attempt did: the
+  // journal closes with storage still failing, and close() says so.
+  lock.unlock();
+  absl::Status left = leftovers_.remove();
+  lock.lock();
+  record(std::move(left));
   exited_ = true;
   cv_.notify_all();
 }

@@ -52,6 +52,9 @@ class SegmentPreparer {
   absl::Status stop();
   // error: the helper's first error finishing a retired segment, OK if none; any thread.
   absl::Status error() const;
+  // leftovers: files a failed spare or roll could not remove; every spare made
+  // here removes them first, and the flusher's SegmentWriter::create adds to them.
+  SpareLeftovers* leftovers() { return &leftovers_; }
   // keep_manifest: from now on, each finished retired segment raises the
   // manifest's highest_seq and next_segment_index and rewrites DIR/manifest,
   // so it trails the run by one segment, not by the whole run since open.
@@ -70,6 +73,7 @@ class SegmentPreparer {
   const std::filesystem::path dir_;
   const std::uint32_t index_interval_;
   const std::size_t capacity_;
+  SpareLeftovers leftovers_;  // its own lock
 
   mutable std::mutex mu_;  // guards everything below (the flusher touches it once per roll)
   std::condition_variable cv_;

@@ -17,10 +17,40 @@ namespace {
 constexpr std::size_t kPage = 4096;
 constexpr std::size_t kTouchAhead = 1u << 20;  // pages kept pre-faulted ahead of the write offset
 
+// remove_own: removes a file this journal created; one it cannot remove goes to `leftovers`.
+void remove_own(const std::filesystem::path& path, SpareLeftovers* leftovers) {
+  if (!io::remove_file(path).ok() && leftovers != nullptr) leftovers->add(path);
+}
+
 }  // namespace
 
+void SpareLeftovers::add(std::filesystem::path path) {
+  std::lock_guard lock(mu_);
+  paths_.push_back(std::move(path));
+}
+
+absl::Status SpareLeftovers::remove() {
+  std::lock_guard lock(mu_);
+  absl::Status first;
+  std::erase_if(paths_, [&](const std::filesystem::path& p) {
+    absl::Status s = io::remove_file(p);
+    if (first.ok()) first = s;
+    return s.ok();
+  });
+  return first;
+}
+
+std::size_t SpareLeftovers::size() const {
+  std::lock_guard lock(mu_);
+  return paths_.size();
+}
+
 absl::StatusOr<SpareSegment> prepare_spare(const std::filesystem::path& dir, std::uint64_t segment_index,
-                                           std::uint32_t index_interval, std::size_t capacity) {
+                                           std::uint32_t index_interval, std::size_t capacity,
+                                           SpareLeftovers* leftovers) {
+  if (leftovers != nullptr) {
+    if (auto s = leftovers->remove(); !s.ok()) return s;
+  }
   SpareSegment spare;
   spare.segment_index = segment_index;
   spare.index_interval = index_interval;
@@ -36,8 +66,8 @@ absl::StatusOr<SpareSegment> prepare_spare(const std::filesystem::path& dir, std
   bool made_index = false;
   auto undo = [&](absl::Status s) {
     (void)file->close();
-    (void)io::remove_file(seg_tmp);
-    if (made_index) (void)io::remove_file(spare.index_tmp);
+    remove_own(seg_tmp, leftovers);
+    if (made_index) remove_own(spare.index_tmp, leftovers);
     return s;
   };
   if (auto s = file->allocate(capacity); !s.ok()) return undo(s);
@@ -68,7 +98,7 @@ absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path&
 }
 
 absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path& dir, const SegmentHeader& header,
-                                                    SpareSegment spare) {
+                                                    SpareSegment spare, SpareLeftovers* leftovers) {
   const std::filesystem::path final_path = dir / segment_file_name(header.created_wall_ns, header.segment_index);
   const std::filesystem::path spare_path = spare.file.path();
   const std::filesystem::path idx = index_path(final_path);
@@ -82,8 +112,8 @@ absl::StatusOr<SegmentWriter> SegmentWriter::create(const std::filesystem::path&
   bool index_renamed = false;
   auto undo = [&](absl::Status s) {
     (void)w.file_.close();
-    (void)io::remove_file(spare_path);
-    (void)io::remove_file(index_renamed ? idx : spare.index_tmp);
+    remove_own(spare_path, leftovers);
+    remove_own(index_renamed ? idx : spare.index_tmp, leftovers);
     return s;
   };
   // Safety: SegmentHeader is trivially copyable; written as its bytes. Only the

@@ -21,6 +21,7 @@
 #include "tickwire/journal/journal.hpp"
 #include "tickwire/journal/mmap_ring.hpp"
 #include "tickwire/journal/segment_format.hpp"
+#include "tickwire/journal/segment_writer.hpp"
 
 namespace tickwire::journal {
 namespace {
@@ -66,6 +67,12 @@ Options fault_options(const std::filesystem::path& dir) {
   o.fsync = FsyncPolicy::kBatch;
   o.index_interval = 4;
   return o;
+}
+
+void expect_no_spare_left(const std::filesystem::path& dir) {
+  for (const auto& e : std::filesystem::directory_iterator(dir)) {
+    EXPECT_FALSE(e.path().filename().string().starts_with(".spare-")) << "left behind: " << e.path();
+  }
 }
 
 // Runs a journal to completion under the plan; returns what was acknowledged.
@@ -230,20 +237,45 @@ TEST(Fault, ASpareRefusedOnceIsMadeAtCloseWhenThereIsRoomAgainAndNothingIsReport
   ScratchDir dir;
   const absl::Status closed = closed_after_spare_refused(dir.path(), true);
   EXPECT_TRUE(closed.ok()) << closed;
-  for (const auto& e : std::filesystem::directory_iterator(dir.path())) {
-    EXPECT_FALSE(e.path().filename().string().starts_with(".spare-")) << "left behind: " << e.path();
-  }
+  expect_no_spare_left(dir.path());
   expect_reopens_with(dir.path(), {1});
 }
 
-int every_call_enospc(std::string_view, const std::filesystem::path&) { return ENOSPC; }
+// Refuses every storage call, and tells the test when one of them was an
+// unlink: a failed attempt could not remove the files it had made.
+std::mutex g_unlink_mu;
+std::condition_variable g_unlink_cv;
+bool g_unlink_refused = false;  // guarded by g_unlink_mu
 
+int every_call_enospc(std::string_view op, const std::filesystem::path&) {
+  if (op == "unlink") {
+    std::lock_guard lock(g_unlink_mu);
+    g_unlink_refused = true;
+    g_unlink_cv.notify_all();
+  }
+  return ENOSPC;
+}
+
+void wait_for_a_refused_unlink() {
+  std::unique_lock lock(g_unlink_mu);
+  EXPECT_TRUE(g_unlink_cv.wait_for(lock, std::chrono::seconds(60), [] { return g_unlink_refused; }));
+}
+
+// The storage refuses everything while three records arrive: the flusher's
+// roll fails on segment 1's header, and removing the spare's files fails
+// too. Once the storage works again the retried roll removes them first
+// (they are the journal's own; O_EXCL would refuse to make them anew), and
+// every record reaches segment 1.
 TEST(Fault, RingFillCountsWhatStorageHoldsBackAndIsZeroOnceDrained) {
   ScratchDir dir;
   auto j = Journal::open(fault_options(dir.path()));
   ASSERT_TRUE(j.ok()) << j.status();
   EXPECT_EQ((*j)->stats().ring_bytes, fault_options(dir.path()).ring_bytes);
   EXPECT_EQ((*j)->stats().ring_used_bytes, 0u);
+  {
+    std::lock_guard lock(g_unlink_mu);
+    g_unlink_refused = false;
+  }
   // From here no storage call succeeds: the flusher cannot make its first
   // segment, so every record stays in the ring.
   io::set_fault_hook(every_call_enospc);
@@ -253,12 +285,40 @@ TEST(Fault, RingFillCountsWhatStorageHoldsBackAndIsZeroOnceDrained) {
     footprint += align_record(kRingRecordHeaderSize + payload_for(8, s).size());
   }
   EXPECT_EQ((*j)->stats().ring_used_bytes, footprint);
+  wait_for_a_refused_unlink();
   io::set_fault_hook(nullptr);
-  ASSERT_TRUE((*j)->close().ok());
+  const absl::Status closed = (*j)->close();
+  ASSERT_TRUE(closed.ok()) << closed;
   EXPECT_EQ((*j)->stats().ring_used_bytes, 0u);
+  EXPECT_GE((*j)->stats().storage_errors, 1u);  // counted, though close() found the storage working
+  expect_no_spare_left(dir.path());
   auto recs = read_all(dir.path());
   ASSERT_TRUE(recs.ok()) << recs.status();
   EXPECT_EQ(recs->size(), 3u);
+}
+
+// The same at the level of one spare: a full disk stops its fallocate, and
+// its file cannot be removed either. Without the leftovers, the next attempt
+// meets that file under O_EXCL; with them it removes it first.
+TEST(Fault, ASpareItsFailedAttemptCouldNotRemoveIsRemovedByTheNextAttempt) {
+  ScratchDir dir;
+  const auto seg_tmp = dir.path() / ".spare-000007.seg.tmp";
+  SpareLeftovers leftovers;
+  io::set_fault_hook([](std::string_view op, const std::filesystem::path&) {
+    return op == "fallocate" || op == "unlink" ? ENOSPC : 0;
+  });
+  auto failed = prepare_spare(dir.path(), 7, 16, 64u << 10, &leftovers);
+  io::set_fault_hook(nullptr);
+  ASSERT_FALSE(failed.ok());
+  EXPECT_EQ(failed.status().code(), absl::StatusCode::kResourceExhausted) << failed.status();
+  EXPECT_TRUE(std::filesystem::exists(seg_tmp));
+  EXPECT_EQ(leftovers.size(), 1u);
+  auto without = prepare_spare(dir.path(), 7, 16, 64u << 10);
+  EXPECT_EQ(without.status().code(), absl::StatusCode::kAlreadyExists) << without.status();
+  auto with = prepare_spare(dir.path(), 7, 16, 64u << 10, &leftovers);
+  ASSERT_TRUE(with.ok()) << with.status();
+  EXPECT_EQ(leftovers.size(), 0u);
+  EXPECT_EQ(with->file.path(), seg_tmp);
 }
 
 TEST(Fault, AFullTmpfsStallsTheProducerUnderBlockAndTheJournalResumesWhenThereIsRoom) {

@@ -13,6 +13,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <mutex>
 #include <span>
 #include <vector>
 
@@ -37,9 +38,30 @@ struct SpareSegment {
   std::size_t capacity = 0;
 };
 
-// prepare_spare: the spare for segment `segment_index` (any thread; files only).
+// SpareLeftovers: files a failed spare or roll created and then could not
+// remove, because the unlink failed too (storage refusing every call). The
+// next attempt for the same segment would meet them under O_EXCL and fail the
+// journal for good. This journal made them, so the next attempt removes them
+// first; until it can, it fails as the storage does. Any thread.
+class SpareLeftovers {
+ public:
+  void add(std::filesystem::path path);
+  // remove: unlinks each (gone already counts as removed); those that fail
+  // stay for the next call, and the first failure is returned.
+  absl::Status remove();
+  std::size_t size() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::vector<std::filesystem::path> paths_;  // guarded by mu_
+};
+
+// prepare_spare: the spare for segment `segment_index` (any thread; files
+// only). With `leftovers`, what an earlier failed attempt could not remove
+// goes first, and what this one cannot remove after a failure is added to it.
 absl::StatusOr<SpareSegment> prepare_spare(const std::filesystem::path& dir, std::uint64_t segment_index,
-                                           std::uint32_t index_interval, std::size_t capacity);
+                                           std::uint32_t index_interval, std::size_t capacity,
+                                           SpareLeftovers* leftovers = nullptr);
 
 // RetiredSegment: a segment whose end record is written; what is left of
 // closing it (index sync, truncation to size, data sync, unmap, close) can run
@@ -67,9 +89,10 @@ class SegmentWriter {
                                               std::size_t capacity);
   // create: a new segment from a spare made for header.segment_index with the
   // same index interval: writes and syncs the header, renames spare and index
-  // into place, fsyncs the directory.
+  // into place, fsyncs the directory. On a failure before the segment's name
+  // exists the spare's files are removed; those that cannot be go to `leftovers`.
   static absl::StatusOr<SegmentWriter> create(const std::filesystem::path& dir, const SegmentHeader& header,
-                                              SpareSegment spare);
+                                              SpareSegment spare, SpareLeftovers* leftovers = nullptr);
 
   SegmentWriter(SegmentWriter&&) noexcept = default;
   SegmentWriter& operator=(SegmentWriter&&) noexcept = default;
