@@ -9,25 +9,26 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <string_view>
 
 namespace tickwire::testing {
 namespace {
 
 // socket_inode: the inode of this process's IPv4 TCP connection from
-// local_port to peer_port, from /proc/self/net/tcp; 0 when there is none.
+// local_port to peer_port, from /proc/self/net/tcp; empty when there is none.
 std::string socket_inode(std::uint16_t local_port, std::uint16_t peer_port) {
   std::ifstream table("/proc/self/net/tcp");
   std::string line;
   std::getline(table, line);  // the column names
   constexpr std::string_view kEstablished = "01";
+  const auto port_of = [](const std::string& address) {  // "0100007F:E2F9": the port in hex after the colon
+    const auto colon = address.find(':');
+    return colon == std::string::npos ? 0ul : std::strtoul(address.c_str() + colon + 1, nullptr, 16);
+  };
   while (std::getline(table, line)) {
     std::istringstream fields(line);
     std::string slot, local, peer, state, queues, timer, retransmits, uid, timeout, inode;
     if (!(fields >> slot >> local >> peer >> state >> queues >> timer >> retransmits >> uid >> timeout >> inode)) continue;
-    const auto port_of = [](const std::string& address) {
-      const auto colon = address.find(':');
-      return colon == std::string::npos ? 0ul : std::strtoul(address.c_str() + colon + 1, nullptr, 16);
-    };
     if (state == kEstablished && port_of(local) == local_port && port_of(peer) == peer_port && inode != "0") {
       return inode;
     }
